@@ -1,0 +1,19 @@
+//! Orbit's domain: applications, instances, domains, users, clients, sessions, keys and the
+//! policies around them. No HTTP, no SQL, no cookies (see ARCHITECTURE.md).
+
+pub mod clock;
+pub mod email;
+pub mod error;
+pub mod keys;
+pub mod limits;
+pub mod model;
+pub mod orbit;
+pub mod password;
+pub mod random;
+pub mod redirect;
+pub mod store;
+
+pub use clock::{Clock, Millis, DAY, HOUR, MINUTE, SECOND};
+pub use error::{Error, Result};
+pub use orbit::{HostContext, InstanceCredentials, NewUser, Orbit, OrbitSettings, SessionStart};
+pub use random::Random;

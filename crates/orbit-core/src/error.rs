@@ -1,0 +1,37 @@
+//! Domain errors. They know nothing of HTTP; orbit-server maps them to statuses in one place.
+
+use crate::email::EmailError;
+use crate::keys::KeyError;
+use crate::password::PasswordRejection;
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Unknown email or wrong password: deliberately one variant, so no caller can tell them apart.
+    #[error("the email address or password is incorrect")]
+    InvalidCredentials,
+    #[error("too many sign-in attempts; try again in {retry_after_secs} s")]
+    TooManyAttempts { retry_after_secs: u64 },
+    #[error("{0}")]
+    Email(#[from] EmailError),
+    #[error("{0}")]
+    Password(#[from] PasswordRejection),
+    #[error("an account with this email address already exists")]
+    EmailTaken,
+    #[error("the current password is incorrect")]
+    CurrentPasswordIncorrect,
+    #[error("{field} is invalid: {reason}")]
+    Invalid { field: &'static str, reason: String },
+    #[error("no {resource} with id {id}")]
+    NotFound { resource: &'static str, id: String },
+    #[error("the session is {status}, not active")]
+    SessionNotActive { status: &'static str },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,173 @@
+//! The domain model (PROTOCOL.md "Concepts"). Timestamps are unix milliseconds.
+
+use crate::clock::{Millis, DAY};
+pub use orbit_proto::InstanceKind;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Application {
+    pub id: String,
+    pub name: String,
+    pub created_at: Millis,
+}
+
+/// Per-instance settings that apps and the portal depend on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceSettings {
+    /// Where apps send users to sign in; `None` means the hosted `/sign-in` page.
+    pub sign_in_url: Option<String>,
+    pub sign_up_url: Option<String>,
+    /// Origins (or `*.` wildcards) besides the instance's own domains that may be redirected to.
+    pub allowed_redirect_origins: Vec<String>,
+    /// A session that sees no activity for this long ends.
+    pub session_inactivity_ms: Millis,
+    /// A session ends this long after it started, whatever its activity.
+    pub session_lifetime_ms: Millis,
+}
+
+impl Default for InstanceSettings {
+    fn default() -> Self {
+        Self {
+            sign_in_url: None,
+            sign_up_url: None,
+            allowed_redirect_origins: Vec::new(),
+            session_inactivity_ms: 7 * DAY,
+            session_lifetime_ms: 30 * DAY,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Instance {
+    pub id: String,
+    pub application_id: String,
+    pub kind: InstanceKind,
+    pub settings: InstanceSettings,
+    pub created_at: Millis,
+}
+
+/// A domain of an instance: the primary (exactly one) or a satellite.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Domain {
+    pub id: String,
+    pub instance_id: String,
+    /// The app's host, possibly with a port: `primary.dev`, `localhost:3000`.
+    pub name: String,
+    pub is_satellite: bool,
+    /// The host serving this domain's Frontend API, e.g. `clerk.primary.dev` or `127.0.0.1:4000`.
+    pub fapi_host: String,
+    pub verified: bool,
+    pub created_at: Millis,
+}
+
+/// A secret key as stored: its SHA-256 for lookup, and the key sealed with the deployment's
+/// master key so that `orbit instance show` can print it again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredSecretKey {
+    pub id: String,
+    pub instance_id: String,
+    pub hash: String,
+    pub sealed: Vec<u8>,
+    pub created_at: Millis,
+}
+
+/// An instance's RSA signing key, private part sealed with the master key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredSigningKey {
+    pub kid: String,
+    pub instance_id: String,
+    pub sealed_pkcs8: Vec<u8>,
+    pub public_n: Vec<u8>,
+    pub public_e: Vec<u8>,
+    pub created_at: Millis,
+    /// When a newer key took over; the key stays in the JWKS until its last token expired.
+    pub retired_at: Option<Millis>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: String,
+    pub instance_id: String,
+    pub email_id: String,
+    /// Normalised (see `email::normalize`), unique per instance.
+    pub email: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    /// PHC string; `None` for users created without a password.
+    pub password_hash: Option<String>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+    pub last_sign_in_at: Option<Millis>,
+    pub last_active_at: Option<Millis>,
+}
+
+/// One browser.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Client {
+    pub id: String,
+    pub instance_id: String,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionStatus {
+    Active,
+    Ended,
+    Revoked,
+    Removed,
+    Expired,
+}
+
+impl SessionStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SessionStatus::Active => "active",
+            SessionStatus::Ended => "ended",
+            SessionStatus::Revoked => "revoked",
+            SessionStatus::Removed => "removed",
+            SessionStatus::Expired => "expired",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "active" => SessionStatus::Active,
+            "ended" => SessionStatus::Ended,
+            "revoked" => SessionStatus::Revoked,
+            "removed" => SessionStatus::Removed,
+            "expired" => SessionStatus::Expired,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub id: String,
+    pub instance_id: String,
+    pub client_id: String,
+    pub user_id: String,
+    pub status: SessionStatus,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+    pub last_active_at: Millis,
+    /// Absolute end of the session.
+    pub abandon_at: Millis,
+    /// Informational user agent ("device") for the profile page.
+    pub user_agent: Option<String>,
+}
+
+impl Session {
+    /// The moment inactivity ends the session.
+    pub fn expire_at(&self, settings: &InstanceSettings) -> Millis {
+        (self.last_active_at + settings.session_inactivity_ms).min(self.abandon_at)
+    }
+
+    /// Status as of `now`: an active session past its inactivity or absolute limit is expired.
+    pub fn status_at(&self, now: Millis, settings: &InstanceSettings) -> SessionStatus {
+        if self.status == SessionStatus::Active && now >= self.expire_at(settings) {
+            SessionStatus::Expired
+        } else {
+            self.status
+        }
+    }
+}

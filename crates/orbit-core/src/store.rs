@@ -1,0 +1,87 @@
+//! Storage traits owned by the domain. Adapters (orbit-storage) implement them; nothing here
+//! knows which database is underneath.
+
+use crate::clock::Millis;
+use crate::model::*;
+use async_trait::async_trait;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("already exists: {0}")]
+    Conflict(String),
+    #[error("storage failure: {0}")]
+    Backend(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[async_trait]
+pub trait InstanceStore: Send + Sync {
+    async fn create_application(&self, app: &Application) -> StoreResult<()>;
+    async fn list_applications(&self) -> StoreResult<Vec<Application>>;
+    async fn create_instance(&self, instance: &Instance) -> StoreResult<()>;
+    async fn instance(&self, id: &str) -> StoreResult<Option<Instance>>;
+    async fn list_instances(&self) -> StoreResult<Vec<Instance>>;
+    async fn update_settings(&self, instance_id: &str, settings: &InstanceSettings) -> StoreResult<()>;
+
+    async fn add_domain(&self, domain: &Domain) -> StoreResult<()>;
+    async fn domains(&self, instance_id: &str) -> StoreResult<Vec<Domain>>;
+    async fn domain_by_fapi_host(&self, fapi_host: &str) -> StoreResult<Option<Domain>>;
+
+    async fn add_secret_key(&self, key: &StoredSecretKey) -> StoreResult<()>;
+    async fn secret_keys(&self, instance_id: &str) -> StoreResult<Vec<StoredSecretKey>>;
+    async fn instance_by_secret_hash(&self, hash: &str) -> StoreResult<Option<Instance>>;
+
+    /// Adds `key` and marks every other current key of its instance retired at `key.created_at`.
+    async fn add_signing_key(&self, key: &StoredSigningKey) -> StoreResult<()>;
+    async fn signing_keys(&self, instance_id: &str) -> StoreResult<Vec<StoredSigningKey>>;
+    /// Forgets retired keys whose last token has expired.
+    async fn delete_signing_keys_retired_before(&self, instance_id: &str, before: Millis) -> StoreResult<u64>;
+}
+
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    /// Fails with `Conflict` when the email is taken in the instance.
+    async fn create_user(&self, user: &User) -> StoreResult<()>;
+    async fn user(&self, instance_id: &str, id: &str) -> StoreResult<Option<User>>;
+    async fn user_by_email(&self, instance_id: &str, email: &str) -> StoreResult<Option<User>>;
+    /// Newest first.
+    async fn list_users(&self, instance_id: &str, limit: u32, offset: u32) -> StoreResult<Vec<User>>;
+    async fn count_users(&self, instance_id: &str) -> StoreResult<u64>;
+    /// Writes every mutable field (names, email, password hash, timestamps).
+    async fn update_user(&self, user: &User) -> StoreResult<()>;
+    /// Deletes the user with their sessions. Returns false when there was no such user.
+    async fn delete_user(&self, instance_id: &str, id: &str) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    async fn create_client(&self, client: &Client) -> StoreResult<()>;
+    async fn client(&self, id: &str) -> StoreResult<Option<Client>>;
+    async fn touch_client(&self, id: &str, at: Millis) -> StoreResult<()>;
+    /// Binds a new token (its hash) for `fapi_host` to the client, replacing any older token of
+    /// the client for that host (rotation).
+    async fn set_client_token(&self, client_id: &str, fapi_host: &str, token_hash: &str, at: Millis) -> StoreResult<()>;
+    async fn client_by_token(&self, fapi_host: &str, token_hash: &str) -> StoreResult<Option<Client>>;
+
+    async fn create_session(&self, session: &Session) -> StoreResult<()>;
+    async fn session(&self, instance_id: &str, id: &str) -> StoreResult<Option<Session>>;
+    async fn sessions_for_client(&self, client_id: &str) -> StoreResult<Vec<Session>>;
+    async fn sessions_for_user(&self, instance_id: &str, user_id: &str) -> StoreResult<Vec<Session>>;
+    /// Moves an active session to `status`. Returns false when it was not active.
+    async fn end_session(&self, id: &str, status: SessionStatus, at: Millis) -> StoreResult<bool>;
+    async fn touch_session(&self, id: &str, at: Millis) -> StoreResult<()>;
+}
+
+/// Failed sign-in attempts, keyed by the normalised identifier so that unknown and known
+/// accounts are limited alike.
+#[async_trait]
+pub trait AttemptStore: Send + Sync {
+    async fn record_failed_sign_in(&self, instance_id: &str, identifier: &str, at: Millis) -> StoreResult<()>;
+    /// Timestamps of failures at or after `since`, oldest first.
+    async fn failed_sign_ins_since(&self, instance_id: &str, identifier: &str, since: Millis) -> StoreResult<Vec<Millis>>;
+    async fn prune_failed_sign_ins(&self, before: Millis) -> StoreResult<u64>;
+}
+
+pub trait Store: InstanceStore + UserStore + SessionStore + AttemptStore {}
+impl<T: InstanceStore + UserStore + SessionStore + AttemptStore> Store for T {}
