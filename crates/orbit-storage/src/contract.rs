@@ -1,0 +1,232 @@
+//! One contract suite for every adapter: each test takes a fresh store and checks the behaviour
+//! orbit-core relies on. The PostgreSQL adapter will run the same functions.
+
+use orbit_core::model::*;
+use orbit_core::store::*;
+
+pub async fn fixture(store: &dyn Store) -> (Instance, User) {
+    let app = Application { id: "app_1".into(), name: "Test".into(), created_at: 1 };
+    store.create_application(&app).await.unwrap();
+    let instance = Instance {
+        id: "ins_1".into(),
+        application_id: app.id.clone(),
+        kind: InstanceKind::Development,
+        settings: InstanceSettings::default(),
+        created_at: 1,
+    };
+    store.create_instance(&instance).await.unwrap();
+    let user = user(&instance, "user_1", "ann@example.com");
+    store.create_user(&user).await.unwrap();
+    (instance, user)
+}
+
+pub fn user(instance: &Instance, id: &str, email: &str) -> User {
+    User {
+        id: id.into(),
+        instance_id: instance.id.clone(),
+        email_id: format!("idn_{id}"),
+        email: email.into(),
+        first_name: Some("Ann".into()),
+        last_name: None,
+        password_hash: Some("$argon2id$x".into()),
+        created_at: 10,
+        updated_at: 10,
+        last_sign_in_at: None,
+        last_active_at: None,
+    }
+}
+
+pub fn session(instance: &Instance, id: &str, client: &str, user: &str) -> Session {
+    Session {
+        id: id.into(),
+        instance_id: instance.id.clone(),
+        client_id: client.into(),
+        user_id: user.into(),
+        status: SessionStatus::Active,
+        created_at: 100,
+        updated_at: 100,
+        last_active_at: 100,
+        abandon_at: 1_000_000,
+        user_agent: Some("test".into()),
+    }
+}
+
+pub async fn instances_and_settings(store: &dyn Store) {
+    let (instance, _) = fixture(store).await;
+    assert_eq!(store.instance("ins_1").await.unwrap().unwrap(), instance);
+    assert!(store.instance("nope").await.unwrap().is_none());
+    let settings = InstanceSettings {
+        sign_in_url: Some("https://primary.test/sign-in".into()),
+        sign_up_url: None,
+        allowed_redirect_origins: vec!["https://a.test".into(), "https://*.b.test".into()],
+        session_inactivity_ms: 60_000,
+        session_lifetime_ms: 120_000,
+    };
+    store.update_settings("ins_1", &settings).await.unwrap();
+    assert_eq!(store.instance("ins_1").await.unwrap().unwrap().settings, settings);
+    assert_eq!(store.list_instances().await.unwrap().len(), 1);
+    assert_eq!(store.list_applications().await.unwrap().len(), 1);
+
+    let domain = Domain {
+        id: "dmn_1".into(),
+        instance_id: "ins_1".into(),
+        name: "localhost:3000".into(),
+        is_satellite: false,
+        fapi_host: "127.0.0.1:4000".into(),
+        verified: true,
+        created_at: 1,
+    };
+    store.add_domain(&domain).await.unwrap();
+    assert_eq!(store.domain_by_fapi_host("127.0.0.1:4000").await.unwrap().unwrap(), domain);
+    assert!(store.domain_by_fapi_host("127.0.0.1:4001").await.unwrap().is_none());
+    let dup = Domain { id: "dmn_2".into(), ..domain.clone() };
+    assert!(matches!(store.add_domain(&dup).await, Err(StoreError::Conflict(_))));
+}
+
+pub async fn secret_keys(store: &dyn Store) {
+    let (instance, _) = fixture(store).await;
+    let k = StoredSecretKey { id: "sk_1".into(), instance_id: instance.id.clone(), hash: "h1".into(), sealed: vec![1, 2, 3], created_at: 5 };
+    store.add_secret_key(&k).await.unwrap();
+    assert_eq!(store.secret_keys(&instance.id).await.unwrap(), vec![k]);
+    assert_eq!(store.instance_by_secret_hash("h1").await.unwrap().unwrap().id, instance.id);
+    assert!(store.instance_by_secret_hash("h2").await.unwrap().is_none());
+}
+
+pub async fn signing_key_rotation(store: &dyn Store) {
+    let (instance, _) = fixture(store).await;
+    let key = |kid: &str, at| StoredSigningKey {
+        kid: kid.into(),
+        instance_id: instance.id.clone(),
+        sealed_pkcs8: vec![9],
+        public_n: vec![1],
+        public_e: vec![1, 0, 1],
+        created_at: at,
+        retired_at: None,
+    };
+    store.add_signing_key(&key("k1", 100)).await.unwrap();
+    store.add_signing_key(&key("k2", 200)).await.unwrap();
+    let keys = store.signing_keys(&instance.id).await.unwrap();
+    assert_eq!(keys.len(), 2);
+    let k1 = keys.iter().find(|k| k.kid == "k1").unwrap();
+    let k2 = keys.iter().find(|k| k.kid == "k2").unwrap();
+    assert_eq!(k1.retired_at, Some(200));
+    assert_eq!(k2.retired_at, None);
+    assert_eq!(store.delete_signing_keys_retired_before(&instance.id, 200).await.unwrap(), 0);
+    assert_eq!(store.delete_signing_keys_retired_before(&instance.id, 201).await.unwrap(), 1);
+    assert_eq!(store.signing_keys(&instance.id).await.unwrap().len(), 1);
+}
+
+pub async fn users(store: &dyn Store) {
+    let (instance, ann) = fixture(store).await;
+    assert_eq!(store.user(&instance.id, "user_1").await.unwrap().unwrap(), ann);
+    assert_eq!(store.user_by_email(&instance.id, "ann@example.com").await.unwrap().unwrap(), ann);
+    assert!(store.user_by_email(&instance.id, "bob@example.com").await.unwrap().is_none());
+    let dup = user(&instance, "user_2", "ann@example.com");
+    assert!(matches!(store.create_user(&dup).await, Err(StoreError::Conflict(_))));
+    let mut bob = user(&instance, "user_3", "bob@example.com");
+    bob.created_at = 20;
+    store.create_user(&bob).await.unwrap();
+    assert_eq!(store.count_users(&instance.id).await.unwrap(), 2);
+    let page = store.list_users(&instance.id, 1, 0).await.unwrap();
+    assert_eq!(page[0].id, "user_3", "newest first");
+    assert_eq!(store.list_users(&instance.id, 10, 1).await.unwrap()[0].id, "user_1");
+    bob.first_name = Some("Robert".into());
+    bob.password_hash = Some("$argon2id$new".into());
+    bob.last_sign_in_at = Some(99);
+    store.update_user(&bob).await.unwrap();
+    assert_eq!(store.user(&instance.id, "user_3").await.unwrap().unwrap(), bob);
+    assert!(store.delete_user(&instance.id, "user_3").await.unwrap());
+    assert!(!store.delete_user(&instance.id, "user_3").await.unwrap());
+    assert!(store.user(&instance.id, "user_3").await.unwrap().is_none());
+}
+
+pub async fn clients_and_sessions(store: &dyn Store) {
+    let (instance, ann) = fixture(store).await;
+    let c = Client { id: "client_1".into(), instance_id: instance.id.clone(), created_at: 1, updated_at: 1 };
+    store.create_client(&c).await.unwrap();
+    store.set_client_token("client_1", "h.test", "t1", 2).await.unwrap();
+    assert_eq!(store.client_by_token("h.test", "t1").await.unwrap().unwrap().id, "client_1");
+    assert!(store.client_by_token("other.test", "t1").await.unwrap().is_none());
+    // Rotation replaces the old token for that host.
+    store.set_client_token("client_1", "h.test", "t2", 3).await.unwrap();
+    assert!(store.client_by_token("h.test", "t1").await.unwrap().is_none());
+    assert!(store.client_by_token("h.test", "t2").await.unwrap().is_some());
+    store.touch_client("client_1", 50).await.unwrap();
+    assert_eq!(store.client("client_1").await.unwrap().unwrap().updated_at, 50);
+
+    let s = session(&instance, "sess_1", "client_1", &ann.id);
+    store.create_session(&s).await.unwrap();
+    assert_eq!(store.session(&instance.id, "sess_1").await.unwrap().unwrap(), s);
+    assert_eq!(store.sessions_for_client("client_1").await.unwrap().len(), 1);
+    assert_eq!(store.sessions_for_user(&instance.id, &ann.id).await.unwrap().len(), 1);
+    store.touch_session("sess_1", 500).await.unwrap();
+    assert_eq!(store.session(&instance.id, "sess_1").await.unwrap().unwrap().last_active_at, 500);
+    assert!(store.end_session("sess_1", SessionStatus::Revoked, 600).await.unwrap());
+    assert!(!store.end_session("sess_1", SessionStatus::Ended, 700).await.unwrap(), "only active sessions end");
+    let ended = store.session(&instance.id, "sess_1").await.unwrap().unwrap();
+    assert_eq!((ended.status, ended.updated_at), (SessionStatus::Revoked, 600));
+    // Deleting the user removes their sessions.
+    store.create_session(&session(&instance, "sess_2", "client_1", &ann.id)).await.unwrap();
+    store.delete_user(&instance.id, &ann.id).await.unwrap();
+    assert!(store.session(&instance.id, "sess_2").await.unwrap().is_none());
+}
+
+pub async fn failed_sign_ins(store: &dyn Store) {
+    let (instance, _) = fixture(store).await;
+    for at in [10, 20, 30] {
+        store.record_failed_sign_in(&instance.id, "ann@example.com", at).await.unwrap();
+    }
+    store.record_failed_sign_in(&instance.id, "bob@example.com", 25).await.unwrap();
+    assert_eq!(store.failed_sign_ins_since(&instance.id, "ann@example.com", 20).await.unwrap(), vec![20, 30]);
+    assert_eq!(store.prune_failed_sign_ins(21).await.unwrap(), 2);
+    assert_eq!(store.failed_sign_ins_since(&instance.id, "ann@example.com", 0).await.unwrap(), vec![30]);
+}
+
+macro_rules! contract_tests {
+    ($make:expr) => {
+        #[tokio::test]
+        async fn instances_and_settings() {
+            crate::contract::instances_and_settings(&$make.await).await
+        }
+        #[tokio::test]
+        async fn secret_keys() {
+            crate::contract::secret_keys(&$make.await).await
+        }
+        #[tokio::test]
+        async fn signing_key_rotation() {
+            crate::contract::signing_key_rotation(&$make.await).await
+        }
+        #[tokio::test]
+        async fn users() {
+            crate::contract::users(&$make.await).await
+        }
+        #[tokio::test]
+        async fn clients_and_sessions() {
+            crate::contract::clients_and_sessions(&$make.await).await
+        }
+        #[tokio::test]
+        async fn failed_sign_ins() {
+            crate::contract::failed_sign_ins(&$make.await).await
+        }
+    };
+}
+
+mod sqlite {
+    use crate::SqliteStore;
+
+    contract_tests!(async { SqliteStore::in_memory().await.unwrap() });
+
+    #[tokio::test]
+    async fn file_database_survives_reopen_and_migrates_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("orbit.db");
+        let store = SqliteStore::open(&path).await.unwrap();
+        crate::contract::fixture(&store).await;
+        store.close().await;
+        let again = SqliteStore::open(&path).await.unwrap();
+        use orbit_core::store::UserStore;
+        assert_eq!(again.count_users("ins_1").await.unwrap(), 1);
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&again.pool).await.unwrap();
+        assert_eq!(mode, "wal");
+    }
+}
