@@ -1,0 +1,30 @@
+//! The Orbit server: HTTP only. `fapi/` (browser-facing API per domain host), `bapi/` (backend
+//! API, secret key), `portal/` (hosted sign-in, sign-up, profile pages), `cli/` (the `orbit`
+//! command). The domain lives in orbit-core; this crate translates.
+
+pub mod bapi;
+pub mod cli;
+pub mod config;
+pub mod data_dir;
+pub mod error;
+pub mod extract;
+pub mod fapi;
+pub mod portal;
+pub mod serve;
+
+use config::Config;
+use orbit_core::Orbit;
+use std::sync::Arc;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub orbit: Arc<Orbit>,
+    pub config: Arc<Config>,
+    /// Public base URL of this server, e.g. `http://127.0.0.1:4000`.
+    pub public_base: String,
+    /// Whether this process terminates TLS itself.
+    pub tls: bool,
+}
+
+pub use serve::{start, Running};

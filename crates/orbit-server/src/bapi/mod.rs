@@ -1,0 +1,188 @@
+//! Backend API: server-to-server, authenticated by `Authorization: Bearer <secret key>`, in
+//! Clerk's paths and shapes (BAPI 2026-05-12) so that `@clerk/backend` works against it.
+
+mod resources;
+
+use crate::error::ApiError;
+use crate::extract::JsonBody;
+use crate::AppState;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::header;
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use orbit_core::model::{Instance, SessionStatus};
+use orbit_core::NewUser;
+use orbit_proto::resources::{DeletedObject, Jwks, Session, Token, TotalCount, User};
+use resources::{session_json, user_json};
+use serde::Deserialize;
+
+pub fn routes(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/v1/jwks", get(jwks))
+        .route("/v1/users", post(create_user).get(list_users))
+        .route("/v1/users/count", get(count_users))
+        .route("/v1/users/{id}", get(get_user).delete(delete_user))
+        .route("/v1/sessions", post(create_session).get(list_sessions))
+        .route("/v1/sessions/{id}", get(get_session))
+        .route("/v1/sessions/{id}/revoke", post(revoke_session))
+        .route("/v1/sessions/{id}/tokens", post(create_token))
+        .route_layer(middleware::from_fn_with_state(state, authenticate))
+}
+
+/// Resolves the secret key to its instance; anything else is 401.
+async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Result<Response, ApiError> {
+    let key = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .unwrap_or_default();
+    let Some(instance) = state.orbit.instance_for_secret_key(key).await? else {
+        return Err(ApiError::unauthorized());
+    };
+    req.extensions_mut().insert(instance);
+    Ok(next.run(req).await)
+}
+
+async fn jwks(State(state): State<AppState>, Extension(instance): Extension<Instance>) -> Result<Json<Jwks>, ApiError> {
+    Ok(Json(state.orbit.jwks(&instance.id).await?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateUserBody {
+    #[serde(default)]
+    email_address: Vec<String>,
+    password: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+}
+
+async fn create_user(
+    State(state): State<AppState>,
+    Extension(instance): Extension<Instance>,
+    JsonBody(body): JsonBody<CreateUserBody>,
+) -> Result<Json<User>, ApiError> {
+    let email = match body.email_address.as_slice() {
+        [one] => one.clone(),
+        [] => return Err(ApiError::bad_request("form_param_missing", "email_address", "email_address must hold one email address.")),
+        _ => {
+            return Err(ApiError::bad_request(
+                "form_param_format_invalid",
+                "email_address",
+                "Orbit users have one email address; send exactly one in email_address.",
+            ))
+        }
+    };
+    let new = NewUser { email, password: body.password, first_name: body.first_name, last_name: body.last_name };
+    let user = state.orbit.create_user(&instance, new).await?;
+    Ok(Json(user_json(&user)))
+}
+
+#[derive(Debug, Deserialize)]
+struct ListQuery {
+    limit: Option<u32>,
+    offset: Option<u32>,
+}
+
+async fn list_users(
+    State(state): State<AppState>,
+    Extension(instance): Extension<Instance>,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Vec<User>>, ApiError> {
+    let limit = q.limit.unwrap_or(10);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::bad_request("form_param_value_invalid", "limit", "limit must be between 1 and 500."));
+    }
+    let users = state.orbit.store().list_users(&instance.id, limit, q.offset.unwrap_or(0)).await.map_err(orbit_core::Error::from)?;
+    Ok(Json(users.iter().map(user_json).collect()))
+}
+
+async fn count_users(State(state): State<AppState>, Extension(instance): Extension<Instance>) -> Result<Json<TotalCount>, ApiError> {
+    let n = state.orbit.store().count_users(&instance.id).await.map_err(orbit_core::Error::from)?;
+    Ok(Json(TotalCount { object: "total_count".into(), total_count: n }))
+}
+
+async fn get_user(State(state): State<AppState>, Extension(instance): Extension<Instance>, Path(id): Path<String>) -> Result<Json<User>, ApiError> {
+    Ok(Json(user_json(&state.orbit.user(&instance.id, &id).await?)))
+}
+
+async fn delete_user(
+    State(state): State<AppState>,
+    Extension(instance): Extension<Instance>,
+    Path(id): Path<String>,
+) -> Result<Json<DeletedObject>, ApiError> {
+    state.orbit.delete_user(&instance, &id).await?;
+    Ok(Json(DeletedObject { object: "user".into(), id, deleted: true }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateSessionBody {
+    user_id: Option<String>,
+}
+
+async fn create_session(
+    State(state): State<AppState>,
+    Extension(instance): Extension<Instance>,
+    JsonBody(body): JsonBody<CreateSessionBody>,
+) -> Result<Json<Session>, ApiError> {
+    let Some(user_id) = body.user_id.filter(|u| !u.is_empty()) else {
+        return Err(ApiError::bad_request("form_param_missing", "user_id", "user_id is required."));
+    };
+    let session = state.orbit.create_session_for_user(&instance, &user_id).await?;
+    Ok(Json(session_json(&session, &instance)))
+}
+
+#[derive(Debug, Deserialize)]
+struct SessionsQuery {
+    user_id: Option<String>,
+    status: Option<String>,
+}
+
+async fn list_sessions(
+    State(state): State<AppState>,
+    Extension(instance): Extension<Instance>,
+    Query(q): Query<SessionsQuery>,
+) -> Result<Json<Vec<Session>>, ApiError> {
+    let Some(user_id) = q.user_id.filter(|u| !u.is_empty()) else {
+        return Err(ApiError::bad_request("form_param_missing", "user_id", "Pass ?user_id= to list a user's sessions."));
+    };
+    let status = match q.status.as_deref() {
+        None => None,
+        Some(s) => Some(SessionStatus::parse(s).ok_or_else(|| {
+            ApiError::bad_request("form_param_value_invalid", "status", format!("Unknown session status {s:?}; use active, ended, revoked, removed or expired."))
+        })?),
+    };
+    let sessions = state.orbit.user_sessions(&instance, &user_id).await?;
+    Ok(Json(sessions.iter().filter(|s| status.is_none_or(|st| s.status == st)).map(|s| session_json(s, &instance)).collect()))
+}
+
+async fn get_session(
+    State(state): State<AppState>,
+    Extension(instance): Extension<Instance>,
+    Path(id): Path<String>,
+) -> Result<Json<Session>, ApiError> {
+    Ok(Json(session_json(&state.orbit.session(&instance, &id).await?, &instance)))
+}
+
+async fn revoke_session(
+    State(state): State<AppState>,
+    Extension(instance): Extension<Instance>,
+    Path(id): Path<String>,
+) -> Result<Json<Session>, ApiError> {
+    let s = state.orbit.end_session(&instance, &id, SessionStatus::Revoked).await?;
+    Ok(Json(session_json(&s, &instance)))
+}
+
+async fn create_token(
+    State(state): State<AppState>,
+    Extension(instance): Extension<Instance>,
+    Path(id): Path<String>,
+) -> Result<Json<Token>, ApiError> {
+    let jwt = state.orbit.mint_session_token(&instance, &id, None).await?;
+    Ok(Json(Token { object: "token".into(), jwt }))
+}

@@ -1,0 +1,268 @@
+//! The `orbit` command line. Every subcommand has `--help`.
+
+use crate::config::{Config, ConfigLayer};
+use crate::data_dir;
+use clap::{Args, Parser, Subcommand};
+use orbit_core::model::Instance;
+use orbit_core::{NewUser, Orbit};
+use serde_json::json;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Debug, Parser)]
+#[command(name = "orbit", version, about = "Orbit: a self-hosted authentication server for apps that live on several domains.")]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Data directory holding orbit.db and master.key [env: ORBIT_DATA_DIR] [default: ./orbit-data]
+    #[arg(long, global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// TOML configuration file (keys as in the README's configuration reference) [env: ORBIT_CONFIG]
+    #[arg(long, global = true, env = "ORBIT_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server. In an empty data directory, first creates an application with a
+    /// development instance and prints its keys.
+    Serve(ServeArgs),
+    /// Show or change an instance.
+    #[command(subcommand)]
+    Instance(InstanceCommand),
+    /// Manage signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on [env: ORBIT_LISTEN] [default: 127.0.0.1:4000]
+    #[arg(long)]
+    pub listen: Option<String>,
+    /// Public base URL of this server, if it differs from http://<listen> (e.g. behind a proxy)
+    /// [env: ORBIT_PUBLIC_URL]
+    #[arg(long)]
+    pub public_url: Option<String>,
+    /// Log filter, e.g. info or orbit_server=debug [env: ORBIT_LOG] [default: info]
+    #[arg(long)]
+    pub log: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InstanceCommand {
+    /// Print an instance's keys, URLs and domains. Works while the server runs.
+    Show {
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Instance id (default: the first instance).
+        #[arg(long)]
+        instance: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Add a new signing key. The old one stays in the JWKS until its tokens have expired.
+    Rotate {
+        /// Instance id (default: the first instance).
+        #[arg(long)]
+        instance: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user with an email address and a password.
+    Create {
+        #[arg(long)]
+        email: String,
+        /// The password (subject to the password policy). Prefer --password-stdin on shared machines.
+        #[arg(long, conflicts_with = "password_stdin")]
+        password: Option<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        #[arg(long)]
+        first_name: Option<String>,
+        #[arg(long)]
+        last_name: Option<String>,
+        /// Instance id (default: the first instance).
+        #[arg(long)]
+        instance: Option<String>,
+    },
+}
+
+pub type CliResult = Result<(), String>;
+
+fn load_config(global: &GlobalArgs, flags: ConfigLayer) -> Result<Config, String> {
+    let mut flags = flags;
+    if let Some(d) = &global.data_dir {
+        flags.data_dir = Some(d.clone());
+    }
+    Config::load(global.config.as_deref(), |k| std::env::var(k).ok(), flags).map_err(|e| format!("configuration: {e}"))
+}
+
+pub async fn run(cli: Cli) -> CliResult {
+    match cli.command {
+        Command::Serve(args) => {
+            let flags = ConfigLayer { listen: args.listen, public_url: args.public_url, log: args.log, ..Default::default() };
+            serve(load_config(&cli.global, flags)?).await
+        }
+        Command::Instance(InstanceCommand::Show { json, instance }) => {
+            let config = load_config(&cli.global, ConfigLayer::default())?;
+            let orbit = open_existing(&config).await?;
+            let instance = pick_instance(&orbit, instance.as_deref()).await?;
+            show_instance(&orbit, &config, &instance, json).await
+        }
+        Command::Keys(KeysCommand::Rotate { instance }) => {
+            let config = load_config(&cli.global, ConfigLayer::default())?;
+            let orbit = open_existing(&config).await?;
+            let instance = pick_instance(&orbit, instance.as_deref()).await?;
+            eprintln!("Generating a new RSA-2048 signing key for instance {}...", instance.id);
+            let kid = orbit.rotate_signing_key(&instance.id).await.map_err(|e| e.to_string())?;
+            println!("New signing key {kid} is now current.");
+            println!(
+                "The previous key stays in the JWKS for {} s, until every token it signed has expired.",
+                orbit_core::keys::RETIRED_KEY_RETENTION / 1000
+            );
+            Ok(())
+        }
+        Command::User(UserCommand::Create { email, password, password_stdin, first_name, last_name, instance }) => {
+            let config = load_config(&cli.global, ConfigLayer::default())?;
+            let password = match (password, password_stdin) {
+                (Some(p), _) => p,
+                (None, true) => {
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line).map_err(|e| format!("reading the password from stdin: {e}"))?;
+                    line.trim_end_matches(['\r', '\n']).to_owned()
+                }
+                (None, false) => return Err("give the password with --password or --password-stdin".into()),
+            };
+            let orbit = open_existing(&config).await?;
+            let instance = pick_instance(&orbit, instance.as_deref()).await?;
+            let user = orbit
+                .create_user(&instance, NewUser { email, password: Some(password), first_name, last_name })
+                .await
+                .map_err(|e| format!("cannot create the user: {e}"))?;
+            println!("Created user {} <{}>", user.id, user.email);
+            Ok(())
+        }
+    }
+}
+
+async fn open_existing(config: &Config) -> Result<Arc<Orbit>, String> {
+    data_dir::open(&config.data_dir, false, config.orbit_settings()).await.map_err(|e| e.to_string())
+}
+
+async fn pick_instance(orbit: &Orbit, id: Option<&str>) -> Result<Instance, String> {
+    let all = orbit.store().list_instances().await.map_err(|e| e.to_string())?;
+    match id {
+        Some(id) => all.into_iter().find(|i| i.id == id).ok_or_else(|| format!("no instance {id}; `orbit instance show` lists the first one")),
+        None => all.into_iter().next().ok_or_else(|| "the data directory has no instance yet; run `orbit serve` once".into()),
+    }
+}
+
+/// What `instance show` prints, also used by `serve`'s banner.
+pub async fn instance_summary(orbit: &Orbit, config: &Config, instance: &Instance) -> Result<serde_json::Value, String> {
+    let creds = orbit.credentials(instance).await.map_err(|e| e.to_string())?;
+    let domains = orbit.store().domains(&instance.id).await.map_err(|e| e.to_string())?;
+    let primary = orbit.primary_domain(&instance.id).await.map_err(|e| e.to_string())?;
+    let fapi = Orbit::fapi_url(instance, &primary);
+    // BAPI answers on every host this server serves; a configured public URL is preferred.
+    let bapi_base = config.public_url.clone().map(|u| u.trim_end_matches('/').to_owned()).unwrap_or_else(|| fapi.clone());
+    Ok(json!({
+        "application_id": instance.application_id,
+        "instance_id": instance.id,
+        "environment_type": instance.kind.as_str(),
+        "publishable_key": creds.publishable_key,
+        "secret_key": creds.secret_key,
+        "frontend_api_url": fapi,
+        "backend_api_url": format!("{bapi_base}/bapi"),
+        "jwks_url": format!("{fapi}/.well-known/jwks.json"),
+        "sign_in_url": format!("{fapi}/sign-in"),
+        "sign_up_url": format!("{fapi}/sign-up"),
+        "user_profile_url": format!("{fapi}/user"),
+        "allowed_redirect_origins": instance.settings.allowed_redirect_origins,
+        "domains": domains.iter().map(|d| json!({
+            "id": d.id,
+            "name": d.name,
+            "is_satellite": d.is_satellite,
+            "verified": d.verified,
+            "frontend_api_url": Orbit::fapi_url(instance, d),
+        })).collect::<Vec<_>>(),
+    }))
+}
+
+async fn show_instance(orbit: &Orbit, config: &Config, instance: &Instance, as_json: bool) -> CliResult {
+    let s = instance_summary(orbit, config, instance).await?;
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(&s).map_err(|e| e.to_string())?);
+    } else {
+        print_summary(&s);
+    }
+    Ok(())
+}
+
+fn print_summary(s: &serde_json::Value) {
+    let f = |k: &str| s[k].as_str().unwrap_or_default().to_owned();
+    println!("{} instance {}", capital(&f("environment_type")), f("instance_id"));
+    println!("  Publishable key:  {}", f("publishable_key"));
+    println!("  Secret key:       {}", f("secret_key"));
+    println!("  Frontend API:     {}", f("frontend_api_url"));
+    println!("  Backend API:      {}", f("backend_api_url"));
+    println!("  Sign-in page:     {}", f("sign_in_url"));
+    if let Some(domains) = s["domains"].as_array() {
+        for d in domains {
+            let kind = if d["is_satellite"].as_bool().unwrap_or(false) { "satellite" } else { "primary" };
+            let verified = if d["verified"].as_bool().unwrap_or(false) { "verified" } else { "not verified" };
+            println!("  Domain:           {} ({kind}, {verified})", d["name"].as_str().unwrap_or_default());
+        }
+    }
+}
+
+fn capital(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
+}
+
+async fn serve(config: Config) -> CliResult {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&config.log).map_err(|e| format!("log filter {:?}: {e}", config.log))?)
+        .with_writer(std::io::stderr)
+        .init();
+    eprintln!("Opening data directory {} ...", config.data_dir.display());
+    let running = crate::start(config.clone()).await.map_err(|e| e.to_string())?;
+    println!("Orbit is listening on {} (public URL {})", running.addr, running.public_base);
+    if running.created.is_some() {
+        println!("Created an application with a development instance in {}.", config.data_dir.display());
+    }
+    let instances = running.orbit.store().list_instances().await.map_err(|e| e.to_string())?;
+    for instance in &instances {
+        let s = instance_summary(&running.orbit, &config, instance).await?;
+        if instance.kind == orbit_core::model::InstanceKind::Development {
+            print_summary(&s);
+        } else {
+            println!("Production instance {} (keys: `orbit instance show --instance {}`)", instance.id, instance.id);
+        }
+    }
+    println!("Press Ctrl-C to stop.");
+    let addr = running.addr;
+    tokio::select! {
+        r = running.wait() => r.map_err(|e| format!("server on {addr} stopped: {e}")),
+        _ = tokio::signal::ctrl_c() => {
+            eprintln!("Stopping.");
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,300 @@
+//! One typed configuration, loaded in layers: defaults < file < environment (`ORBIT_*`) <
+//! command line; validated at start-up with errors that name the offending key.
+
+use orbit_core::limits::SignInLimits;
+use orbit_core::password::HashParams;
+use orbit_core::{OrbitSettings, MINUTE};
+use serde::Deserialize;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// Address `orbit serve` listens on.
+    pub listen: SocketAddr,
+    /// Where the SQLite database and the master key live.
+    pub data_dir: PathBuf,
+    /// Base URL browsers and apps use to reach this server (the default instance's FAPI URL and
+    /// the base of the Backend API). Defaults to `http://<listen>`.
+    pub public_url: Option<String>,
+    /// Peers whose `X-Forwarded-For` / `X-Forwarded-Host` / `X-Forwarded-Proto` are believed.
+    pub trusted_proxies: Vec<IpAddr>,
+    /// Request bodies above this many bytes get 413.
+    pub max_body_bytes: usize,
+    pub password_hash: HashParams,
+    pub limits: SignInLimits,
+    /// `tracing` filter, e.g. `info` or `orbit_server=debug`.
+    pub log: String,
+    /// Primary domain of the development instance created in an empty data directory.
+    pub dev_primary_domain: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 4000)),
+            data_dir: PathBuf::from("orbit-data"),
+            public_url: None,
+            trusted_proxies: Vec::new(),
+            max_body_bytes: 64 * 1024,
+            password_hash: HashParams::default(),
+            limits: SignInLimits::default(),
+            log: "info".into(),
+            dev_primary_domain: "localhost:3000".into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{key}: {message}")]
+    Invalid { key: String, message: String },
+}
+
+fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid { key: key.into(), message: message.into() }
+}
+
+/// The file and environment layers: every key optional, unknown keys rejected.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigLayer {
+    pub listen: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub public_url: Option<String>,
+    pub trusted_proxies: Option<Vec<String>>,
+    pub max_body_bytes: Option<usize>,
+    pub argon2_memory_kib: Option<u32>,
+    pub argon2_iterations: Option<u32>,
+    pub argon2_parallelism: Option<u32>,
+    pub sign_in_per_ip_burst: Option<u32>,
+    pub sign_in_per_ip_per_minute: Option<u32>,
+    pub sign_in_per_account_burst: Option<u32>,
+    pub sign_in_per_account_per_hour: Option<u32>,
+    pub log: Option<String>,
+    pub dev_primary_domain: Option<String>,
+}
+
+/// Environment variable for each layer key: `ORBIT_` + upper-case key.
+const ENV_KEYS: &[&str] = &[
+    "listen",
+    "data_dir",
+    "public_url",
+    "trusted_proxies",
+    "max_body_bytes",
+    "argon2_memory_kib",
+    "argon2_iterations",
+    "argon2_parallelism",
+    "sign_in_per_ip_burst",
+    "sign_in_per_ip_per_minute",
+    "sign_in_per_account_burst",
+    "sign_in_per_account_per_hour",
+    "log",
+    "dev_primary_domain",
+];
+
+impl ConfigLayer {
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse { path: path.into(), message: e.to_string() })
+    }
+
+    /// Reads `ORBIT_*` variables through `get` (so tests need not touch the process env).
+    pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut table = toml::Table::new();
+        for key in ENV_KEYS {
+            let var = format!("ORBIT_{}", key.to_ascii_uppercase());
+            let Some(raw) = get(&var) else { continue };
+            let value = match *key {
+                "trusted_proxies" => toml::Value::Array(
+                    raw.split(',').map(str::trim).filter(|s| !s.is_empty()).map(|s| toml::Value::String(s.into())).collect(),
+                ),
+                k if k.starts_with("argon2_") || k.starts_with("sign_in_") || k == "max_body_bytes" => {
+                    let n: i64 = raw.trim().parse().map_err(|_| invalid(&var, format!("expected a whole number, got {raw:?}")))?;
+                    toml::Value::Integer(n)
+                }
+                _ => toml::Value::String(raw),
+            };
+            table.insert((*key).to_owned(), value);
+        }
+        toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| invalid("ORBIT_*", e.to_string()))
+    }
+
+    /// Applies this layer over `config`.
+    pub fn apply(self, config: &mut Config) -> Result<(), ConfigError> {
+        if let Some(v) = self.listen {
+            config.listen = v.parse().map_err(|_| invalid("listen", format!("{v:?} is not an address like 127.0.0.1:4000")))?;
+        }
+        if let Some(v) = self.data_dir {
+            config.data_dir = v;
+        }
+        if let Some(v) = self.public_url {
+            config.public_url = Some(v);
+        }
+        if let Some(v) = self.trusted_proxies {
+            config.trusted_proxies = v
+                .iter()
+                .map(|s| s.parse().map_err(|_| invalid("trusted_proxies", format!("{s:?} is not an IP address"))))
+                .collect::<Result<_, _>>()?;
+        }
+        if let Some(v) = self.max_body_bytes {
+            config.max_body_bytes = v;
+        }
+        if let Some(v) = self.argon2_memory_kib {
+            config.password_hash.memory_kib = v;
+        }
+        if let Some(v) = self.argon2_iterations {
+            config.password_hash.iterations = v;
+        }
+        if let Some(v) = self.argon2_parallelism {
+            config.password_hash.parallelism = v;
+        }
+        if let Some(v) = self.sign_in_per_ip_burst {
+            config.limits.per_ip_burst = v;
+        }
+        if let Some(v) = self.sign_in_per_ip_per_minute {
+            config.limits.per_ip_per_minute = v;
+        }
+        if let Some(v) = self.sign_in_per_account_burst {
+            config.limits.per_account_burst = v;
+        }
+        if let Some(v) = self.sign_in_per_account_per_hour {
+            config.limits.per_account_per_hour = v;
+        }
+        if let Some(v) = self.log {
+            config.log = v;
+        }
+        if let Some(v) = self.dev_primary_domain {
+            config.dev_primary_domain = v;
+        }
+        Ok(())
+    }
+}
+
+impl Config {
+    /// defaults < `file` (if any) < environment < `flags`.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl Fn(&str) -> Option<String>,
+        flags: ConfigLayer,
+    ) -> Result<Self, ConfigError> {
+        let mut config = Config::default();
+        if let Some(path) = file {
+            ConfigLayer::from_file(path)?.apply(&mut config)?;
+        }
+        ConfigLayer::from_env(env)?.apply(&mut config)?;
+        flags.apply(&mut config)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// A configuration for tests: an ephemeral port, cheap password hashing, generous limits.
+    pub fn for_test(data_dir: &Path) -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir: data_dir.to_path_buf(),
+            password_hash: HashParams { memory_kib: 256, iterations: 1, parallelism: 1 },
+            log: "warn".into(),
+            ..Config::default()
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.max_body_bytes < 1024 {
+            return Err(invalid("max_body_bytes", "must be at least 1024"));
+        }
+        let h = self.password_hash;
+        argon2::Params::new(h.memory_kib, h.iterations, h.parallelism, None)
+            .map_err(|e| invalid("argon2_memory_kib/argon2_iterations/argon2_parallelism", e.to_string()))?;
+        if self.limits.per_account_per_hour == 0 {
+            return Err(invalid("sign_in_per_account_per_hour", "must be at least 1"));
+        }
+        if let Some(u) = &self.public_url {
+            let parsed = url::Url::parse(u).map_err(|e| invalid("public_url", format!("{u:?}: {e}")))?;
+            if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+                return Err(invalid("public_url", format!("{u:?} must be an http(s) URL with a host")));
+            }
+            if parsed.path() != "/" || parsed.query().is_some() {
+                return Err(invalid("public_url", format!("{u:?} must not have a path or query")));
+            }
+        }
+        if self.dev_primary_domain.trim().is_empty() || self.dev_primary_domain.contains('/') {
+            return Err(invalid("dev_primary_domain", "a host with optional port, like localhost:3000"));
+        }
+        Ok(())
+    }
+
+    pub fn orbit_settings(&self) -> OrbitSettings {
+        OrbitSettings {
+            hash_params: self.password_hash,
+            sign_in_limits: self.limits,
+            session_touch_interval: MINUTE,
+            ..OrbitSettings::default()
+        }
+    }
+
+    /// The public base URL (no trailing slash), given the address actually bound.
+    pub fn public_base(&self, bound: SocketAddr) -> String {
+        match &self.public_url {
+            Some(u) => u.trim_end_matches('/').to_owned(),
+            None => format!("http://{bound}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn layers_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("orbit.toml");
+        std::fs::write(&file, "listen = \"127.0.0.1:5000\"\nlog = \"debug\"\nmax_body_bytes = 2048\n").unwrap();
+        let flags = ConfigLayer { log: Some("trace".into()), ..Default::default() };
+        let c = Config::load(Some(&file), env(&[("ORBIT_LISTEN", "127.0.0.1:6000"), ("ORBIT_LOG", "warn")]), flags).unwrap();
+        assert_eq!(c.listen.port(), 6000, "env beats file");
+        assert_eq!(c.log, "trace", "flags beat env");
+        assert_eq!(c.max_body_bytes, 2048, "file beats defaults");
+        assert_eq!(c.data_dir, PathBuf::from("orbit-data"));
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let e = Config::load(None, env(&[("ORBIT_LISTEN", "nope")]), ConfigLayer::default()).unwrap_err();
+        assert!(e.to_string().starts_with("listen:"), "{e}");
+        let e = Config::load(None, env(&[("ORBIT_MAX_BODY_BYTES", "x")]), ConfigLayer::default()).unwrap_err();
+        assert!(e.to_string().contains("ORBIT_MAX_BODY_BYTES"), "{e}");
+        let e = Config::load(None, env(&[("ORBIT_PUBLIC_URL", "ftp://x")]), ConfigLayer::default()).unwrap_err();
+        assert!(e.to_string().starts_with("public_url:"), "{e}");
+        let e = Config::load(None, env(&[("ORBIT_TRUSTED_PROXIES", "10.0.0.1, bad")]), ConfigLayer::default()).unwrap_err();
+        assert!(e.to_string().starts_with("trusted_proxies:"), "{e}");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("orbit.toml");
+        std::fs::write(&file, "lisen = \"x\"\n").unwrap();
+        let e = Config::load(Some(&file), env(&[]), ConfigLayer::default()).unwrap_err();
+        assert!(e.to_string().contains("lisen"), "{e}");
+    }
+
+    #[test]
+    fn env_parses_lists_and_numbers() {
+        let c = Config::load(
+            None,
+            env(&[("ORBIT_TRUSTED_PROXIES", "10.0.0.1, ::1"), ("ORBIT_ARGON2_MEMORY_KIB", "8192")]),
+            ConfigLayer::default(),
+        )
+        .unwrap();
+        assert_eq!(c.trusted_proxies.len(), 2);
+        assert_eq!(c.password_hash.memory_kib, 8192);
+    }
+}

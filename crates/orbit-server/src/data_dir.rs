@@ -1,0 +1,75 @@
+//! The data directory: `orbit.db` (SQLite) and `master.key` (seals secrets at rest).
+
+use orbit_core::clock::SystemClock;
+use orbit_core::keys::MasterKey;
+use orbit_core::random::SystemRandom;
+use orbit_core::{Orbit, OrbitSettings};
+use orbit_storage::SqliteStore;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub const DB_FILE: &str = "orbit.db";
+pub const MASTER_KEY_FILE: &str = "master.key";
+
+#[derive(Debug, thiserror::Error)]
+pub enum DataDirError {
+    #[error("no Orbit data in {0}: start the server once with `orbit serve --data-dir {0}` to create it, or pass the right --data-dir")]
+    Missing(PathBuf),
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{0}: the master key file is damaged (expected 64 hex characters)")]
+    BadMasterKey(PathBuf),
+    #[error("database {path}: {message}")]
+    Store { path: PathBuf, message: String },
+    #[error("{0}")]
+    Core(String),
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> DataDirError + '_ {
+    move |source| DataDirError::Io { path: path.to_path_buf(), source }
+}
+
+/// Opens the data directory; with `create`, makes it (and a new master key) when absent.
+pub async fn open(dir: &Path, create: bool, settings: OrbitSettings) -> Result<Arc<Orbit>, DataDirError> {
+    let db = dir.join(DB_FILE);
+    let key_path = dir.join(MASTER_KEY_FILE);
+    if !create && !(db.exists() && key_path.exists()) {
+        return Err(DataDirError::Missing(dir.to_path_buf()));
+    }
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    let master = load_or_create_master_key(&key_path)?;
+    let store = SqliteStore::open(&db).await.map_err(|e| DataDirError::Store { path: db.clone(), message: e.to_string() })?;
+    let orbit = Orbit::new(Arc::new(store), Arc::new(SystemClock), Arc::new(SystemRandom), master, settings)
+        .map_err(|e| DataDirError::Core(e.to_string()))?;
+    Ok(Arc::new(orbit))
+}
+
+fn load_or_create_master_key(path: &Path) -> Result<MasterKey, DataDirError> {
+    if !path.exists() {
+        let key = MasterKey::generate(&SystemRandom);
+        let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+        write_private(path, &format!("{hex}\n"))?;
+    }
+    let text = std::fs::read_to_string(path).map_err(io(path))?;
+    let text = text.trim();
+    if text.len() != 64 {
+        return Err(DataDirError::BadMasterKey(path.to_path_buf()));
+    }
+    let bytes: Result<Vec<u8>, _> = (0..32).map(|i| u8::from_str_radix(&text[2 * i..2 * i + 2], 16)).collect();
+    let bytes = bytes.map_err(|_| DataDirError::BadMasterKey(path.to_path_buf()))?;
+    MasterKey::from_bytes(&bytes).map_err(|_| DataDirError::BadMasterKey(path.to_path_buf()))
+}
+
+/// Writes a file readable by its owner only.
+fn write_private(path: &Path, contents: &str) -> Result<(), DataDirError> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path).map_err(io(path))?;
+    f.write_all(contents.as_bytes()).map_err(io(path))
+}

@@ -1,0 +1,150 @@
+//! The one mapping from domain errors to HTTP (STYLE.md "Two levels of errors"). JSON for the
+//! APIs (`{errors: [{code, message, long_message, meta}]}`); the portal renders its own pages
+//! but takes status and wording from here too.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use orbit_core::Error;
+use orbit_proto::{ErrorBody, ErrorItem};
+use serde_json::json;
+
+tokio::task_local! {
+    /// The id of the request being served, for error bodies and logs.
+    pub static REQUEST_ID: String;
+}
+
+pub fn request_id() -> String {
+    REQUEST_ID.try_with(Clone::clone).unwrap_or_else(|_| "-".into())
+}
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub long_message: String,
+    pub meta: serde_json::Value,
+    pub retry_after: Option<u64>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>, long_message: impl Into<String>) -> Self {
+        Self { status, code, message: message.into(), long_message: long_message.into(), meta: json!({}), retry_after: None }
+    }
+
+    pub fn with_param(mut self, param: &str) -> Self {
+        self.meta = json!({ "param_name": param });
+        self
+    }
+
+    pub fn unauthorized() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "authentication_invalid",
+            "Invalid authentication",
+            "Send the instance's secret key as `Authorization: Bearer sk_...`; `orbit instance show` prints it.",
+        )
+    }
+
+    pub fn bad_request(code: &'static str, param: &str, long_message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, "Invalid request", long_message).with_param(param)
+    }
+
+    pub fn not_found_route() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "resource_not_found", "Not found", "No endpoint at this path and method.")
+    }
+
+    pub fn payload_too_large(limit: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "request_body_too_large",
+            "Request body too large",
+            format!("Request bodies may be at most {limit} bytes."),
+        )
+    }
+
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        let id = request_id();
+        tracing::error!(request_id = %id, "internal error: {cause}");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_clerk_error",
+            "Something went wrong",
+            format!("The server failed to handle this request; quote request id {id} when reporting it."),
+        )
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        use StatusCode as S;
+        match e {
+            Error::InvalidCredentials => ApiError::new(
+                S::UNPROCESSABLE_ENTITY,
+                "form_credentials_incorrect",
+                "Email address or password is incorrect",
+                "The email address or password is incorrect. Check both and try again.",
+            ),
+            Error::TooManyAttempts { retry_after_secs } => {
+                let mut err = ApiError::new(
+                    S::TOO_MANY_REQUESTS,
+                    "too_many_requests",
+                    "Too many requests",
+                    format!("Too many sign-in attempts. Try again in {retry_after_secs} seconds."),
+                );
+                err.retry_after = Some(retry_after_secs);
+                err
+            }
+            Error::Email(e) => ApiError::new(S::UNPROCESSABLE_ENTITY, "form_param_format_invalid", "Invalid email address", e.to_string())
+                .with_param("email_address"),
+            Error::Password(p) => ApiError::new(S::UNPROCESSABLE_ENTITY, p.code(), "Invalid password", p.to_string()).with_param("password"),
+            Error::EmailTaken => ApiError::new(
+                S::UNPROCESSABLE_ENTITY,
+                "form_identifier_exists",
+                "That email address is taken",
+                "That email address is taken. Please try another.",
+            )
+            .with_param("email_address"),
+            Error::CurrentPasswordIncorrect => ApiError::new(
+                S::UNPROCESSABLE_ENTITY,
+                "form_password_incorrect",
+                "Current password is incorrect",
+                "The current password is incorrect.",
+            )
+            .with_param("current_password"),
+            Error::Invalid { field, reason } => {
+                ApiError::new(S::UNPROCESSABLE_ENTITY, "form_param_format_invalid", format!("Invalid {field}"), format!("{field} is invalid: {reason}"))
+                    .with_param(field)
+            }
+            Error::NotFound { resource, id } => {
+                ApiError::new(S::NOT_FOUND, "resource_not_found", "Resource not found", format!("No {resource} with id {id}."))
+            }
+            Error::SessionNotActive { status } => ApiError::new(
+                S::BAD_REQUEST,
+                "session_not_active",
+                "Session is not active",
+                format!("The session is {status}; only active sessions can do this."),
+            ),
+            e @ (Error::Store(_) | Error::Key(_) | Error::Internal(_)) => ApiError::internal(e),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let id = request_id();
+        let body = ErrorBody {
+            errors: vec![ErrorItem { code: self.code.into(), message: self.message, long_message: self.long_message, meta: self.meta }],
+            clerk_trace_id: Some(id),
+        };
+        let mut resp = (self.status, Json(body)).into_response();
+        if let Some(secs) = self.retry_after {
+            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+                resp.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+        }
+        resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        resp
+    }
+}

@@ -1,0 +1,146 @@
+//! Extractors shared by FAPI, BAPI and the portal: client IP, FAPI host, cookies, bodies.
+
+use crate::error::ApiError;
+use crate::AppState;
+use axum::extract::rejection::{FormRejection, JsonRejection};
+use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, StatusCode};
+use orbit_core::HostContext;
+use serde::de::DeserializeOwned;
+use std::net::{IpAddr, SocketAddr};
+
+/// The client's IP: the socket peer, unless the peer is a trusted proxy, in which case the
+/// right-most `X-Forwarded-For` entry that is not itself a trusted proxy.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub IpAddr);
+
+fn peer(parts: &Parts) -> Option<IpAddr> {
+    parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())
+}
+
+fn from_trusted_proxy(parts: &Parts, state: &AppState) -> bool {
+    peer(parts).is_some_and(|p| state.config.trusted_proxies.contains(&p))
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp
+where
+    AppState: FromRef<S>,
+{
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let state = AppState::from_ref(state);
+        let Some(peer_ip) = peer(parts) else {
+            return Ok(ClientIp(IpAddr::from([0, 0, 0, 0])));
+        };
+        if !state.config.trusted_proxies.contains(&peer_ip) {
+            return Ok(ClientIp(peer_ip));
+        }
+        let forwarded = parts.headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).collect::<Vec<_>>().join(",");
+        let ip = forwarded
+            .split(',')
+            .rev()
+            .filter_map(|s| s.trim().parse::<IpAddr>().ok())
+            .find(|ip| !state.config.trusted_proxies.contains(ip))
+            .unwrap_or(peer_ip);
+        Ok(ClientIp(ip))
+    }
+}
+
+/// The instance and domain whose FAPI host received this request (PROTOCOL.md "Concepts": one
+/// process serves every FAPI host and picks instance and domain from `Host`).
+#[derive(Debug, Clone)]
+pub struct Fapi {
+    pub ctx: HostContext,
+    /// `https://clerk.example.com` or `http://127.0.0.1:4000`: this host's own origin.
+    pub origin: String,
+    pub secure: bool,
+}
+
+pub fn request_host(parts: &Parts, state: &AppState) -> Option<String> {
+    let host = if from_trusted_proxy(parts, state) {
+        parts.headers.get("x-forwarded-host").or_else(|| parts.headers.get(header::HOST))
+    } else {
+        parts.headers.get(header::HOST)
+    };
+    let host = host.and_then(|h| h.to_str().ok()).map(|h| h.trim().to_ascii_lowercase())?;
+    host.split(',').next().map(|h| h.trim().to_owned()).or(Some(host))
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Fapi
+where
+    AppState: FromRef<S>,
+{
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let state = AppState::from_ref(state);
+        let host = request_host(parts, &state).unwrap_or_default();
+        let Some(ctx) = state.orbit.resolve_host(&host).await? else {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "host_not_found",
+                "Unknown host",
+                format!("No Orbit instance serves the host {host:?}. `orbit instance show` lists the hosts this server answers for."),
+            ));
+        };
+        let forwarded_https = from_trusted_proxy(parts, &state)
+            && parts.headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https");
+        let secure = state.tls || forwarded_https || ctx.instance.kind == orbit_core::model::InstanceKind::Production;
+        let scheme = if secure { "https" } else { "http" };
+        Ok(Fapi { origin: format!("{scheme}://{}", ctx.domain.fapi_host), ctx, secure })
+    }
+}
+
+/// Reads one cookie from the request headers.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| cookie::Cookie::split_parse(v.to_owned()))
+        .filter_map(Result::ok)
+        .find(|c| c.name() == name)
+        .map(|c| c.value().to_owned())
+}
+
+/// `Json<T>` whose rejections are Orbit errors naming the problem.
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T>
+where
+    AppState: FromRef<S>,
+{
+    type Rejection = ApiError;
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let limit = AppState::from_ref(state).config.max_body_bytes;
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(JsonBody(v)),
+            Err(JsonRejection::BytesRejection(_)) => Err(ApiError::payload_too_large(limit)),
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_content_type",
+                "Expected JSON",
+                "Send the body as JSON with `Content-Type: application/json`.",
+            )),
+            Err(e) => Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "form_param_format_invalid", "Invalid JSON body", e.body_text())),
+        }
+    }
+}
+
+/// An HTML form body; a malformed form is a 400 naming the problem.
+pub struct FormBody<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for FormBody<T>
+where
+    AppState: FromRef<S>,
+{
+    type Rejection = ApiError;
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let limit = AppState::from_ref(state).config.max_body_bytes;
+        match axum::Form::<T>::from_request(req, state).await {
+            Ok(axum::Form(v)) => Ok(FormBody(v)),
+            Err(FormRejection::BytesRejection(_)) => Err(ApiError::payload_too_large(limit)),
+            Err(e) => Err(ApiError::new(StatusCode::BAD_REQUEST, "form_param_format_invalid", "Invalid form", e.body_text())),
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! Building the router, binding, bootstrapping an empty data directory, and running.
+
+use crate::config::Config;
+use crate::error::{ApiError, REQUEST_ID};
+use crate::{bapi, data_dir, fapi, portal, AppState};
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{header, HeaderValue};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use orbit_core::model::InstanceKind;
+use orbit_core::{InstanceCredentials, Orbit};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub fn router(state: AppState) -> Router {
+    let limit = state.config.max_body_bytes;
+    Router::new()
+        .merge(fapi::routes())
+        .merge(portal::routes())
+        .nest("/bapi", bapi::routes(state.clone()))
+        .route("/health", axum::routing::get(|| async { "ok" }))
+        .fallback(|| async { ApiError::not_found_route() })
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(middleware::from_fn_with_state(state.clone(), guard))
+        .with_state(state)
+}
+
+/// Per request: an id (for logs and error bodies), the body size limit by Content-Length
+/// (bodies without one are cut off by `DefaultBodyLimit`), baseline security headers, and a log
+/// line that carries the path but never the query (it may hold tokens).
+async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let id = state.orbit.random().token(9);
+    let limit = state.config.max_body_bytes;
+    let too_big = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        .is_some_and(|n| n > limit);
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let mut resp = REQUEST_ID
+        .scope(id.clone(), async move {
+            if too_big {
+                ApiError::payload_too_large(limit).into_response()
+            } else {
+                next.run(req).await
+            }
+        })
+        .await;
+    tracing::info!(request_id = %id, %method, %path, status = resp.status().as_u16(), "request");
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        h.insert("x-request-id", v);
+    }
+    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    h.insert("referrer-policy", HeaderValue::from_static("strict-origin-when-cross-origin"));
+    resp
+}
+
+/// A server running in this process.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub public_base: String,
+    pub orbit: Arc<Orbit>,
+    /// Credentials of the development instance created on first start, if this start created it.
+    pub created: Option<InstanceCredentials>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    /// Stops accepting connections, finishes in-flight requests and returns.
+    pub async fn stop(mut self) -> std::io::Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.task.await.map_err(std::io::Error::other)?
+    }
+
+    /// Waits until the server stops on its own (it does not, unless it fails).
+    pub async fn wait(self) -> std::io::Result<()> {
+        let Running { task, shutdown, .. } = self;
+        let _keep_open = shutdown;
+        task.await.map_err(std::io::Error::other)?
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot listen on {addr}: {source} (is another server running there? choose another with --listen)")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error(transparent)]
+    DataDir(#[from] data_dir::DataDirError),
+    #[error("creating the development instance: {0}")]
+    Bootstrap(String),
+}
+
+/// Opens the data directory, binds, creates the development instance in an empty data
+/// directory, and serves until stopped.
+pub async fn start(config: Config) -> Result<Running, StartError> {
+    let orbit = data_dir::open(&config.data_dir, true, config.orbit_settings()).await?;
+    let listener = TcpListener::bind(config.listen).await.map_err(|source| StartError::Bind { addr: config.listen, source })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Bind { addr: config.listen, source })?;
+    let public_base = config.public_base(addr);
+    let created = bootstrap(&orbit, &config, &public_base).await.map_err(|e| StartError::Bootstrap(e.to_string()))?;
+    let state = AppState { orbit: orbit.clone(), config: Arc::new(config), public_base: public_base.clone(), tls: false };
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = rx.await;
+            })
+            .await
+    });
+    Ok(Running { addr, public_base, orbit, created, shutdown: Some(tx), task })
+}
+
+/// In an empty data directory: one application with a development instance whose primary
+/// domain is `dev_primary_domain` and whose FAPI host is this server's public host.
+async fn bootstrap(orbit: &Orbit, config: &Config, public_base: &str) -> orbit_core::Result<Option<InstanceCredentials>> {
+    if !orbit.store().list_instances().await?.is_empty() {
+        return Ok(None);
+    }
+    let host = url::Url::parse(public_base)
+        .ok()
+        .and_then(|u| u.host_str().map(|h| match u.port() {
+            Some(p) => format!("{h}:{p}"),
+            None => h.to_owned(),
+        }))
+        .unwrap_or_default();
+    let instance = orbit.create_application("My application", InstanceKind::Development, &config.dev_primary_domain, &host).await?;
+    Ok(Some(orbit.credentials(&instance).await?))
+}
