@@ -1,0 +1,188 @@
+//! Test harness: a real server in-process on 127.0.0.1:0, a fresh SQLite data directory, the
+//! development instance's keys, and HTTP clients that behave like a browser or a backend.
+
+#![allow(dead_code)]
+
+use orbit_server::config::Config;
+use orbit_server::Running;
+use reqwest::header::{HeaderMap, HeaderValue, ORIGIN};
+use reqwest::{redirect, StatusCode};
+use serde_json::Value;
+
+pub struct TestServer {
+    pub running: Option<Running>,
+    pub dir: tempfile::TempDir,
+    /// `http://127.0.0.1:<port>`: FAPI and portal of the development instance.
+    pub base: String,
+    /// BAPI base (`<base>/bapi`).
+    pub bapi_url: String,
+    pub publishable_key: String,
+    pub secret_key: String,
+    pub config: Config,
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut config = Config::for_test(dir.path());
+        tweak(&mut config);
+        Self::boot(dir, config).await
+    }
+
+    async fn boot(dir: tempfile::TempDir, config: Config) -> Self {
+        let running = orbit_server::start(config.clone()).await.expect("server starts");
+        let creds = match &running.created {
+            Some(c) => c.clone(),
+            None => {
+                let instances = running.orbit.store().list_instances().await.unwrap();
+                running.orbit.credentials(&instances[0]).await.unwrap()
+            }
+        };
+        let base = running.public_base.clone();
+        TestServer {
+            bapi_url: format!("{base}/bapi"),
+            base,
+            publishable_key: creds.publishable_key,
+            secret_key: creds.secret_key,
+            running: Some(running),
+            dir,
+            config,
+        }
+    }
+
+    /// Stops the server and starts a new one on the same data directory (new port).
+    pub async fn restart(mut self) -> Self {
+        if let Some(r) = self.running.take() {
+            r.stop().await.unwrap();
+        }
+        let TestServer { dir, config, .. } = self;
+        Self::boot(dir, config).await
+    }
+
+    pub fn orbit(&self) -> &orbit_core::Orbit {
+        &self.running.as_ref().unwrap().orbit
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// A cookie-keeping client that does not follow redirects, like a browser whose every hop
+    /// the test inspects.
+    pub fn browser(&self) -> Browser {
+        Browser {
+            http: reqwest::Client::builder()
+                .cookie_store(true)
+                .redirect(redirect::Policy::none())
+                .user_agent("Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0 Safari/537.36")
+                .build()
+                .unwrap(),
+            origin: self.base.clone(),
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        Backend { http: reqwest::Client::new(), base: self.bapi_url.clone(), key: self.secret_key.clone() }
+    }
+
+    /// Creates a user through BAPI and returns its JSON.
+    pub async fn create_user(&self, email: &str, password: &str) -> Value {
+        let (status, body) = self.backend().post("/v1/users", serde_json::json!({"email_address": [email], "password": password})).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    }
+}
+
+pub struct Backend {
+    pub http: reqwest::Client,
+    pub base: String,
+    pub key: String,
+}
+
+impl Backend {
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        let r = self.http.get(format!("{}{}", self.base, path)).bearer_auth(&self.key).send().await.unwrap();
+        json_of(r).await
+    }
+    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        let r = self.http.post(format!("{}{}", self.base, path)).bearer_auth(&self.key).json(&body).send().await.unwrap();
+        json_of(r).await
+    }
+    pub async fn delete(&self, path: &str) -> (StatusCode, Value) {
+        let r = self.http.delete(format!("{}{}", self.base, path)).bearer_auth(&self.key).send().await.unwrap();
+        json_of(r).await
+    }
+}
+
+pub async fn json_of(r: reqwest::Response) -> (StatusCode, Value) {
+    let status = r.status();
+    let text = r.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+pub struct Browser {
+    pub http: reqwest::Client,
+    /// The portal origin this browser's forms are sent from.
+    pub origin: String,
+}
+
+pub struct Page {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Page {
+    pub fn location(&self) -> Option<&str> {
+        self.headers.get("location").and_then(|v| v.to_str().ok())
+    }
+    pub fn set_cookies(&self) -> Vec<String> {
+        self.headers.get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).collect()
+    }
+    /// The value of the page's hidden CSRF field.
+    pub fn csrf(&self) -> String {
+        hidden(&self.body, "csrf_token").expect("page has a csrf_token field")
+    }
+}
+
+pub fn hidden(body: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = body.find(&marker)? + marker.len();
+    let end = body[start..].find('"')?;
+    Some(body[start..start + end].to_owned())
+}
+
+impl Browser {
+    pub async fn get(&self, url: &str) -> Page {
+        let r = self.http.get(url).send().await.unwrap();
+        page_of(r).await
+    }
+
+    /// Posts a form the way a browser does from a page of `self.origin`.
+    pub async fn post_form(&self, url: &str, fields: &[(&str, &str)]) -> Page {
+        let mut headers = HeaderMap::new();
+        headers.insert(ORIGIN, HeaderValue::from_str(&self.origin).unwrap());
+        let r = self.http.post(url).headers(headers).form(fields).send().await.unwrap();
+        page_of(r).await
+    }
+
+    /// Opens `page_url`, then submits its form with `fields` plus the page's CSRF token.
+    pub async fn submit(&self, page_url: &str, action_url: &str, fields: &[(&str, &str)]) -> Page {
+        let page = self.get(page_url).await;
+        assert_eq!(page.status, StatusCode::OK, "{page_url}: {}", page.body);
+        let csrf = page.csrf();
+        let mut all: Vec<(&str, &str)> = vec![("csrf_token", &csrf)];
+        all.extend_from_slice(fields);
+        self.post_form(action_url, &all).await
+    }
+}
+
+async fn page_of(r: reqwest::Response) -> Page {
+    Page { status: r.status(), headers: r.headers().clone(), body: r.text().await.unwrap() }
+}
+
+pub const GOOD_PASSWORD: &str = "correct horse battery staple";

@@ -1,0 +1,10 @@
+//! Integration tests: each boots the real server on 127.0.0.1:0 with a fresh data directory
+//! and talks HTTP to it (one test binary for the crate, to save link time).
+
+mod harness;
+
+mod bapi;
+mod browser;
+mod cli;
+mod fapi;
+mod portal;
