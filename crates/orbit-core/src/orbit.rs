@@ -46,7 +46,9 @@ impl Default for OrbitSettings {
 pub struct InstanceKeys {
     pub current: SigningKey,
     pub jwks: Vec<Jwk>,
-    loaded_at: Millis,
+    /// Re-read the keys from the store after this moment: the cache TTL, or earlier when a
+    /// retired key must leave the JWKS.
+    fresh_until: Millis,
 }
 
 /// An instance's API keys in clear, for `orbit serve` and `orbit instance show`.
@@ -325,7 +327,7 @@ impl Orbit {
         let now = self.now();
         if let Ok(map) = self.keys.read() {
             if let Some(k) = map.get(instance_id) {
-                if now - k.loaded_at < self.settings.key_cache_ttl {
+                if now < k.fresh_until {
                     return Ok(k.clone());
                 }
             }
@@ -338,12 +340,13 @@ impl Orbit {
             .ok_or_else(|| Error::NotFound { resource: "signing key of instance", id: instance_id.to_owned() })?;
         let der = self.master.open(&current.sealed_pkcs8)?;
         let signing = SigningKey::from_pkcs8(current.kid.clone(), &der)?;
-        let jwks = stored
+        let published: Vec<_> = stored.iter().filter(|k| k.retired_at.is_none_or(|r| now < r + RETIRED_KEY_RETENTION)).collect();
+        let fresh_until = published
             .iter()
-            .filter(|k| k.retired_at.is_none_or(|r| now < r + RETIRED_KEY_RETENTION))
-            .map(|k| keys::jwk(&k.kid, &k.public_n, &k.public_e))
-            .collect();
-        let loaded = Arc::new(InstanceKeys { current: signing, jwks, loaded_at: now });
+            .filter_map(|k| k.retired_at.map(|r| r + RETIRED_KEY_RETENTION))
+            .fold(now + self.settings.key_cache_ttl, Millis::min);
+        let jwks = published.iter().map(|k| keys::jwk(&k.kid, &k.public_n, &k.public_e)).collect();
+        let loaded = Arc::new(InstanceKeys { current: signing, jwks, fresh_until });
         if let Ok(mut map) = self.keys.write() {
             map.insert(instance_id.to_owned(), loaded.clone());
         }

@@ -78,7 +78,7 @@ pub trait SessionStore: Send + Sync {
 #[async_trait]
 pub trait AttemptStore: Send + Sync {
     async fn record_failed_sign_in(&self, instance_id: &str, identifier: &str, at: Millis) -> StoreResult<()>;
-    /// Timestamps of failures at or after `since`, oldest first.
+    /// Timestamps of failures strictly after `since`, oldest first.
     async fn failed_sign_ins_since(&self, instance_id: &str, identifier: &str, since: Millis) -> StoreResult<Vec<Millis>>;
     async fn prune_failed_sign_ins(&self, before: Millis) -> StoreResult<u64>;
 }

@@ -177,9 +177,9 @@ pub async fn failed_sign_ins(store: &dyn Store) {
         store.record_failed_sign_in(&instance.id, "ann@example.com", at).await.unwrap();
     }
     store.record_failed_sign_in(&instance.id, "bob@example.com", 25).await.unwrap();
-    assert_eq!(store.failed_sign_ins_since(&instance.id, "ann@example.com", 20).await.unwrap(), vec![20, 30]);
+    assert_eq!(store.failed_sign_ins_since(&instance.id, "ann@example.com", 19).await.unwrap(), vec![20, 30]);
     assert_eq!(store.prune_failed_sign_ins(21).await.unwrap(), 2);
-    assert_eq!(store.failed_sign_ins_since(&instance.id, "ann@example.com", 0).await.unwrap(), vec![30]);
+    assert_eq!(store.failed_sign_ins_since(&instance.id, "ann@example.com", 20).await.unwrap(), vec![30]);
 }
 
 macro_rules! contract_tests {

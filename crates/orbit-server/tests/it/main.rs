@@ -3,6 +3,8 @@
 
 mod harness;
 
+mod domain;
+
 mod bapi;
 mod browser;
 mod cli;

@@ -618,7 +618,7 @@ impl AttemptStore for SqliteStore {
     }
 
     async fn failed_sign_ins_since(&self, instance_id: &str, identifier: &str, since: Millis) -> R<Vec<Millis>> {
-        sqlx::query_scalar("SELECT at FROM failed_sign_ins WHERE instance_id = ? AND identifier = ? AND at >= ? ORDER BY at")
+        sqlx::query_scalar("SELECT at FROM failed_sign_ins WHERE instance_id = ? AND identifier = ? AND at > ? ORDER BY at")
             .bind(instance_id)
             .bind(identifier)
             .bind(since)

@@ -1,0 +1,160 @@
+//! Time-dependent rules, run against the domain with a manual clock and a real (in-memory)
+//! SQLite store: key rotation, session lifetimes, the hourly failure cap, rehash on login.
+
+use orbit_core::clock::{Clock, ManualClock, DAY, HOUR, SECOND};
+use orbit_core::keys::MasterKey;
+use orbit_core::limits::SignInLimits;
+use orbit_core::model::{InstanceKind, SessionStatus};
+use orbit_core::password::HashParams;
+use orbit_core::random::SystemRandom;
+use orbit_core::{Error, NewUser, Orbit, OrbitSettings};
+use orbit_storage::SqliteStore;
+use std::sync::Arc;
+
+const T0: i64 = 1_800_000_000_000;
+
+fn cheap() -> HashParams {
+    HashParams { memory_kib: 64, iterations: 1, parallelism: 1 }
+}
+
+fn orbit_on(store: Arc<SqliteStore>, clock: &ManualClock, settings: OrbitSettings) -> Orbit {
+    Orbit::new(store, Arc::new(clock.clone()), Arc::new(SystemRandom), MasterKey::from_bytes(&[7; 32]).unwrap(), settings).unwrap()
+}
+
+async fn setup(settings: OrbitSettings) -> (Orbit, ManualClock, Arc<SqliteStore>, orbit_core::model::Instance) {
+    let clock = ManualClock::new(T0);
+    let store = Arc::new(SqliteStore::in_memory().await.unwrap());
+    let orbit = orbit_on(store.clone(), &clock, settings);
+    let instance = orbit.create_application("t", InstanceKind::Development, "localhost:3000", "127.0.0.1:4000").await.unwrap();
+    (orbit, clock, store, instance)
+}
+
+fn settings() -> OrbitSettings {
+    OrbitSettings { hash_params: cheap(), ..OrbitSettings::default() }
+}
+
+async fn user(orbit: &Orbit, instance: &orbit_core::model::Instance, email: &str) -> orbit_core::model::User {
+    orbit
+        .create_user(instance, NewUser { email: email.into(), password: Some("correct horse battery staple".into()), ..Default::default() })
+        .await
+        .unwrap()
+}
+
+fn kid_of(jwt: &str) -> String {
+    let header: serde_json::Value = orbit_proto::jwt::UnverifiedJwt::parse(jwt).unwrap().header().unwrap();
+    header["kid"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn rotation_keeps_the_old_key_until_its_tokens_expired() {
+    let (orbit, clock, _, instance) = setup(settings()).await;
+    let u = user(&orbit, &instance, "ada@example.com").await;
+    let session = orbit.create_session_for_user(&instance, &u.id).await.unwrap();
+    let old_token = orbit.mint_session_token(&instance, &session.id, None).await.unwrap();
+    let old_kid = kid_of(&old_token);
+
+    clock.advance_ms(SECOND);
+    let new_kid = orbit.rotate_signing_key(&instance.id).await.unwrap();
+    assert_ne!(new_kid, old_kid);
+    let jwks = orbit.jwks(&instance.id).await.unwrap();
+    let kids: Vec<&str> = jwks.keys.iter().map(|k| k.kid.as_str()).collect();
+    assert!(kids.contains(&old_kid.as_str()) && kids.contains(&new_kid.as_str()), "{kids:?}");
+    let new_token = orbit.mint_session_token(&instance, &session.id, None).await.unwrap();
+    assert_eq!(kid_of(&new_token), new_kid, "new tokens use the new key");
+
+    // 60 s token lifetime + 5 s skew: at 64 s the old key is still published, at 66 s it is gone.
+    clock.advance_ms(64 * SECOND);
+    assert_eq!(orbit.jwks(&instance.id).await.unwrap().keys.len(), 2);
+    clock.advance_ms(2 * SECOND);
+    let jwks = orbit.jwks(&instance.id).await.unwrap();
+    assert_eq!(jwks.keys.iter().map(|k| k.kid.clone()).collect::<Vec<_>>(), vec![new_kid.clone()]);
+    // A later rotation also deletes the long-retired key from storage.
+    orbit.rotate_signing_key(&instance.id).await.unwrap();
+    assert_eq!(orbit.store().signing_keys(&instance.id).await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn sessions_end_after_inactivity_and_at_their_absolute_lifetime() {
+    let (orbit, clock, _, instance) = setup(settings()).await;
+    let u = user(&orbit, &instance, "ada@example.com").await;
+
+    let idle = orbit.create_session_for_user(&instance, &u.id).await.unwrap();
+    clock.advance_ms(7 * DAY - SECOND);
+    assert_eq!(orbit.session(&instance, &idle.id).await.unwrap().status, SessionStatus::Active);
+    clock.advance_ms(SECOND);
+    assert_eq!(orbit.session(&instance, &idle.id).await.unwrap().status, SessionStatus::Expired);
+    assert!(matches!(orbit.mint_session_token(&instance, &idle.id, None).await, Err(Error::SessionNotActive { status: "expired" })));
+
+    // Activity (a token refresh) keeps a session alive, but never past 30 days.
+    let busy = orbit.create_session_for_user(&instance, &u.id).await.unwrap();
+    for _ in 0..4 {
+        clock.advance_ms(6 * DAY);
+        orbit.mint_session_token(&instance, &busy.id, None).await.unwrap();
+    }
+    clock.advance_ms(6 * DAY - SECOND); // 30 days minus a second since sign-in
+    assert_eq!(orbit.session(&instance, &busy.id).await.unwrap().status, SessionStatus::Active);
+    clock.advance_ms(SECOND);
+    assert_eq!(orbit.session(&instance, &busy.id).await.unwrap().status, SessionStatus::Expired);
+}
+
+#[tokio::test]
+async fn at_most_100_failed_attempts_per_account_per_hour() {
+    let limits = SignInLimits { per_account_burst: 0, per_ip_burst: 10_000, per_ip_per_minute: 10_000, ..SignInLimits::default() };
+    let (orbit, clock, _, instance) = setup(OrbitSettings { sign_in_limits: limits, ..settings() }).await;
+    user(&orbit, &instance, "ada@example.com").await;
+    for _ in 0..100 {
+        let r = orbit.sign_in(&instance, "192.0.2.1", "ada@example.com", "wrong password").await;
+        assert!(matches!(r, Err(Error::InvalidCredentials)), "{r:?}");
+        clock.advance_ms(30 * SECOND);
+    }
+    // 100 failures in the last 50 minutes: the 101st attempt, even with the right password, waits
+    // until the first one is an hour old (10 minutes from now).
+    let r = orbit.sign_in(&instance, "192.0.2.1", "ada@example.com", "correct horse battery staple").await;
+    assert!(matches!(r, Err(Error::TooManyAttempts { retry_after_secs: 600 })), "{r:?}");
+    // From another IP too: the cap is per account.
+    let r = orbit.sign_in(&instance, "198.51.100.9", "ADA@example.com ", "wrong password").await;
+    assert!(matches!(r, Err(Error::TooManyAttempts { .. })), "{r:?}");
+    clock.advance_ms(10 * 60 * SECOND);
+    assert!(orbit.sign_in(&instance, "192.0.2.1", "ada@example.com", "correct horse battery staple").await.is_ok());
+    clock.advance_ms(HOUR);
+    assert_eq!(orbit.store().prune_failed_sign_ins(clock.now_ms() - HOUR).await.unwrap(), 100);
+}
+
+#[tokio::test]
+async fn default_hashing_is_owasp_argon2id_and_rehashes_when_parameters_change() {
+    let (orbit, clock, store, instance) = setup(OrbitSettings::default()).await;
+    let u = user(&orbit, &instance, "ada@example.com").await;
+    let phc = u.password_hash.clone().unwrap();
+    assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
+
+    // The operator raises the cost; the next sign-in upgrades the stored hash.
+    let stronger = HashParams { memory_kib: 19 * 1024, iterations: 3, parallelism: 1 };
+    let upgraded = orbit_on(store.clone(), &clock, OrbitSettings { hash_params: stronger, ..OrbitSettings::default() });
+    upgraded.sign_in(&instance, "192.0.2.1", "ada@example.com", "correct horse battery staple").await.unwrap();
+    let after = upgraded.user(&instance.id, &u.id).await.unwrap().password_hash.unwrap();
+    assert!(after.starts_with("$argon2id$v=19$m=19456,t=3,p=1$"), "{after}");
+    // The old hasher still verifies the new hash (parameters travel in the PHC string).
+    orbit.sign_in(&instance, "192.0.2.1", "ada@example.com", "correct horse battery staple").await.unwrap();
+    assert!(matches!(
+        orbit.sign_in(&instance, "192.0.2.1", "ada@example.com", "wrong password").await,
+        Err(Error::InvalidCredentials)
+    ));
+}
+
+#[tokio::test]
+async fn sign_out_ends_every_session_of_the_client() {
+    let (orbit, _, _, instance) = setup(settings()).await;
+    let u = user(&orbit, &instance, "ada@example.com").await;
+    let first = orbit.start_session(&instance, None, &u, "127.0.0.1:4000", None).await.unwrap();
+    // Signing in again on the same browser replaces the session and rotates the token.
+    let second = orbit.start_session(&instance, Some(first.client.clone()), &u, "127.0.0.1:4000", None).await.unwrap();
+    assert_eq!(first.client.id, second.client.id);
+    assert_ne!(first.client_token, second.client_token);
+    assert!(orbit.client_for_token("127.0.0.1:4000", &first.client_token).await.unwrap().is_none());
+    assert_eq!(orbit.session(&instance, &first.session.id).await.unwrap().status, SessionStatus::Ended);
+    assert_eq!(orbit.active_sessions(&instance, &second.client.id).await.unwrap().len(), 1);
+    assert_eq!(orbit.sign_out_client(&instance, &second.client.id).await.unwrap(), 1);
+    assert!(orbit.active_sessions(&instance, &second.client.id).await.unwrap().is_empty());
+    // Client tokens are bound to their FAPI host.
+    assert!(orbit.client_for_token("clerk.other.test", &second.client_token).await.unwrap().is_none());
+}
