@@ -33,7 +33,8 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> DataDirError + '_ {
 pub async fn open(dir: &Path, create: bool, settings: OrbitSettings) -> Result<Arc<Orbit>, DataDirError> {
     let db = dir.join(DB_FILE);
     let key_path = dir.join(MASTER_KEY_FILE);
-    if !create && !(db.exists() && key_path.exists()) {
+    let initialised = db.exists() && key_path.exists();
+    if !create && !initialised {
         return Err(DataDirError::Missing(dir.to_path_buf()));
     }
     std::fs::create_dir_all(dir).map_err(io(dir))?;

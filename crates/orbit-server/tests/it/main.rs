@@ -1,6 +1,8 @@
 //! Integration tests: each boots the real server on 127.0.0.1:0 with a fresh data directory
 //! and talks HTTP to it (one test binary for the crate, to save link time).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod harness;
 
 mod domain;
