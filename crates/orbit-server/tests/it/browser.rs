@@ -6,6 +6,9 @@
 //! Needs `/usr/bin/chromium` and `/usr/bin/chromedriver` (Debian: `apt-get install -y chromium
 //! chromium-driver`); the test fails, rather than skips, without them.
 
+// Helpers of a test: a failed step should panic with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use crate::harness::{TestServer, GOOD_PASSWORD};
 use cookie::SameSite;
 use fantoccini::elements::Element;
@@ -204,10 +207,14 @@ impl Tab {
         std::fs::write(&path, png).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
     }
 
-    /// The sign-in form is shown (and no one is signed in on this page).
+    /// The sign-in form is shown at `/sign-in` (and no one is signed in on this page).
     async fn wait_for_sign_in(&self, step: &str) {
+        self.wait_for_sign_in_at("/sign-in", step).await;
+    }
+
+    async fn wait_for_sign_in_at(&self, location: &str, step: &str) {
         self.wait_for("form[action='/sign-in'] #password", step).await;
-        assert_eq!(self.location().await, "/sign-in", "{step}");
+        assert_eq!(self.location().await, location, "{step}");
         assert!(!self.exists("#current-email").await, "{step}");
     }
 
@@ -339,7 +346,9 @@ async fn journey(mut tab: Tab) {
 
     // Signed out for real: the profile page sends the browser back to sign-in.
     tab.goto("/user").await;
-    tab.wait_for_sign_in("profile after the final sign-out").await;
+    let back_to_profile = serde_urlencoded::to_string([("redirect_url", format!("{}/user", tab.base))]).unwrap();
+    tab.wait_for_sign_in_at(&format!("/sign-in?{back_to_profile}"), "profile after the final sign-out").await;
+    assert_eq!(tab.find("input[name=redirect_url]").await.prop("value").await.unwrap().as_deref(), Some(&*format!("{}/user", tab.base)));
 }
 
 #[tokio::test]
