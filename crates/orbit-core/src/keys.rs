@@ -215,3 +215,8 @@ mod tests {
         assert_ne!(secret_key_hash(&k), secret_key_hash(&new_secret_key(InstanceKind::Production, &rng)));
     }
 }
+
+/// Compares secrets without leaking where they differ through timing.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}

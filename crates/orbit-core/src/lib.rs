@@ -2,6 +2,7 @@
 //! policies around them. No HTTP, no SQL, no cookies (see ARCHITECTURE.md).
 
 pub mod clock;
+pub mod domain_name;
 pub mod email;
 pub mod error;
 pub mod keys;
@@ -11,6 +12,7 @@ pub mod orbit;
 pub mod password;
 pub mod random;
 pub mod redirect;
+pub mod satellite;
 pub mod store;
 
 pub use clock::{Clock, Millis, DAY, HOUR, MINUTE, SECOND};

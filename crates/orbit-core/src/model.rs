@@ -54,9 +54,66 @@ pub struct Domain {
     pub name: String,
     pub is_satellite: bool,
     /// The host serving this domain's Frontend API, e.g. `clerk.primary.dev` or `127.0.0.1:4000`.
-    pub fapi_host: String,
+    /// `None` for satellites of development instances, which share the primary's FAPI host
+    /// (PROTOCOL.md "Development instances").
+    pub fapi_host: Option<String>,
     pub verified: bool,
+    /// Why the last DNS check failed, shown to the operator.
+    pub verification_error: Option<String>,
+    pub checked_at: Option<Millis>,
     pub created_at: Millis,
+}
+
+/// How a handshake answer carries its directives back to the app (PROTOCOL.md "The handshake").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HandshakeFormat {
+    /// A single-use nonce the app's server redeems through BAPI.
+    Nonce,
+    /// A signed `__clerk_handshake` JWT.
+    Token,
+}
+
+impl HandshakeFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HandshakeFormat::Nonce => "nonce",
+            HandshakeFormat::Token => "token",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "nonce" => Some(HandshakeFormat::Nonce),
+            "token" => Some(HandshakeFormat::Token),
+            _ => None,
+        }
+    }
+}
+
+/// A satellite handshake waiting for the primary's answer (PROTOCOL.md "Satellite sync" step 2).
+/// Bound to one browser by `state_hash`, the hash of a host-only cookie on the satellite's FAPI host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingSync {
+    pub id: String,
+    pub instance_id: String,
+    pub satellite_domain_id: String,
+    pub state_hash: String,
+    /// Where the handshake answer finally goes (the satellite app's URL).
+    pub redirect_url: String,
+    pub format: HandshakeFormat,
+    pub suffixed_cookies: bool,
+    pub expires_at: Millis,
+}
+
+/// The primary's answer to a pending sync (PROTOCOL.md "Satellite sync" step 3): single use,
+/// bound to the client, the satellite and the pending sync. Only its hash is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncToken {
+    pub token_hash: String,
+    pub instance_id: String,
+    pub client_id: String,
+    pub satellite_domain_id: String,
+    pub pending_sync_id: String,
+    pub expires_at: Millis,
 }
 
 /// A secret key as stored: its SHA-256 for lookup, and the key sealed with the deployment's

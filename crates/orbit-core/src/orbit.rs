@@ -83,9 +83,9 @@ pub struct SessionStart {
 }
 
 pub struct Orbit {
-    store: Arc<dyn Store>,
-    clock: Arc<dyn Clock>,
-    random: Arc<dyn Random>,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) random: Arc<dyn Random>,
     master: MasterKey,
     hasher: PasswordHasher,
     settings: OrbitSettings,
@@ -99,7 +99,7 @@ impl std::fmt::Debug for Orbit {
     }
 }
 
-fn token_hash(token: &str) -> String {
+pub(crate) fn token_hash(token: &str) -> String {
     Sha256::digest(token.as_bytes()).iter().map(|x| format!("{x:02x}")).collect()
 }
 
@@ -180,10 +180,11 @@ impl Orbit {
             instance_id: instance.id.clone(),
             name: primary.to_owned(),
             is_satellite: false,
-            fapi_host: fapi_host.to_owned(),
-            // The primary of a development instance needs no DNS; production primaries are
-            // checked like satellites (later issue).
-            verified: kind == InstanceKind::Development,
+            fapi_host: Some(fapi_host.to_owned()),
+            // The primary is the deployment's own host: the operator points it at Orbit.
+            verified: true,
+            verification_error: None,
+            checked_at: None,
             created_at: now,
         };
         self.store.add_domain(&domain).await?;
@@ -220,7 +221,7 @@ impl Orbit {
 
     pub async fn credentials(&self, instance: &Instance) -> Result<InstanceCredentials> {
         let primary = self.primary_domain(&instance.id).await?;
-        let pk = PublishableKey::new(instance.kind, &primary.fapi_host)
+        let pk = PublishableKey::new(instance.kind, primary.fapi_host.as_deref().unwrap_or_default())
             .map_err(|e| Error::Invalid { field: "fapi_host", reason: e.to_string() })?;
         let newest = self
             .store
@@ -234,12 +235,21 @@ impl Orbit {
     }
 
     /// The FAPI URL of a domain: `https://clerk.example.com`, or plain http in development.
+    /// Development satellites have no FAPI host of their own: pass the primary's as `fallback`.
     pub fn fapi_url(instance: &Instance, domain: &Domain) -> String {
         let scheme = match instance.kind {
             InstanceKind::Development => "http",
             InstanceKind::Production => "https",
         };
-        format!("{scheme}://{}", domain.fapi_host)
+        format!("{scheme}://{}", domain.fapi_host.as_deref().unwrap_or_default())
+    }
+
+    /// The FAPI host that serves `domain`: its own, or the primary's for development satellites.
+    pub async fn fapi_host_of(&self, domain: &Domain) -> Result<String> {
+        match &domain.fapi_host {
+            Some(h) => Ok(h.clone()),
+            None => self.primary_domain(&domain.instance_id).await?.fapi_host.ok_or_else(|| Error::Internal("primary without FAPI host".into())),
+        }
     }
 
     /// Which instance and domain a FAPI host serves.
@@ -278,7 +288,15 @@ impl Orbit {
         let mut policy = RedirectPolicy::new(dev);
         let scheme = if dev { "http" } else { "https" };
         for d in self.store.domains(&instance.id).await? {
-            for origin in [format!("{scheme}://{}", d.name), Orbit::fapi_url(instance, &d)] {
+            let mut origins = vec![format!("{scheme}://{}", d.name)];
+            if d.fapi_host.is_some() {
+                origins.push(Orbit::fapi_url(instance, &d));
+            }
+            if dev {
+                // Development apps may run on https locally too.
+                origins.push(format!("https://{}", d.name));
+            }
+            for origin in origins {
                 if let Ok(p) = OriginPattern::parse(&origin) {
                     policy.allow(p);
                 }
@@ -602,6 +620,13 @@ impl Orbit {
     /// Mints a 60-second session token (PROTOCOL.md "Session token claims (contract)") and
     /// records activity.
     pub async fn mint_session_token(&self, instance: &Instance, session_id: &str, azp: Option<&str>) -> Result<String> {
+        let primary = self.primary_domain(&instance.id).await?;
+        self.mint_session_token_as(instance, session_id, azp, &Orbit::fapi_url(instance, &primary)).await
+    }
+
+    /// Like `mint_session_token`, with `iss` set to the FAPI URL that answers for the app's
+    /// domain (a satellite's tokens name the satellite's FAPI host, which the SDKs check).
+    pub async fn mint_session_token_as(&self, instance: &Instance, session_id: &str, azp: Option<&str>, issuer: &str) -> Result<String> {
         let session = self.session(instance, session_id).await?;
         if session.status != SessionStatus::Active {
             return Err(Error::SessionNotActive { status: session.status.as_str() });
@@ -610,12 +635,11 @@ impl Orbit {
         if now - session.last_active_at >= self.settings.session_touch_interval {
             self.store.touch_session(&session.id, now).await?;
         }
-        let primary = self.primary_domain(&instance.id).await?;
         let keys = self.instance_keys(&instance.id).await?;
         let iat = now.div_euclid(1000);
         let fva_minutes = (now - session.created_at).div_euclid(MINUTE);
         let claims = SessionClaims {
-            iss: Orbit::fapi_url(instance, &primary),
+            iss: issuer.to_owned(),
             sub: session.user_id.clone(),
             sid: session.id.clone(),
             iat,

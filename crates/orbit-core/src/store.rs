@@ -24,9 +24,15 @@ pub trait InstanceStore: Send + Sync {
     async fn list_instances(&self) -> StoreResult<Vec<Instance>>;
     async fn update_settings(&self, instance_id: &str, settings: &InstanceSettings) -> StoreResult<()>;
 
+    /// Fails with `Conflict` when the name or FAPI host is taken in the deployment.
     async fn add_domain(&self, domain: &Domain) -> StoreResult<()>;
     async fn domains(&self, instance_id: &str) -> StoreResult<Vec<Domain>>;
+    async fn domain(&self, id: &str) -> StoreResult<Option<Domain>>;
+    async fn domain_by_name(&self, name: &str) -> StoreResult<Option<Domain>>;
     async fn domain_by_fapi_host(&self, fapi_host: &str) -> StoreResult<Option<Domain>>;
+    async fn set_domain_verification(&self, id: &str, verified: bool, error: Option<&str>, at: Millis) -> StoreResult<()>;
+    /// Returns false when there was no such domain.
+    async fn remove_domain(&self, id: &str) -> StoreResult<bool>;
 
     async fn add_secret_key(&self, key: &StoredSecretKey) -> StoreResult<()>;
     async fn secret_keys(&self, instance_id: &str) -> StoreResult<Vec<StoredSecretKey>>;
@@ -83,5 +89,24 @@ pub trait AttemptStore: Send + Sync {
     async fn prune_failed_sign_ins(&self, before: Millis) -> StoreResult<u64>;
 }
 
-pub trait Store: InstanceStore + UserStore + SessionStore + AttemptStore {}
-impl<T: InstanceStore + UserStore + SessionStore + AttemptStore> Store for T {}
+/// Short-lived, single-use handshake state. Every `take_*` consumes atomically: of any number
+/// of concurrent calls for one key, exactly one gets the row, and a consumed row stays consumed
+/// across restarts.
+#[async_trait]
+pub trait HandshakeStore: Send + Sync {
+    async fn put_pending_sync(&self, pending: &PendingSync) -> StoreResult<()>;
+    /// Consumes the pending sync if it exists and has not expired at `now`.
+    async fn take_pending_sync(&self, id: &str, now: Millis) -> StoreResult<Option<PendingSync>>;
+    async fn put_sync_token(&self, token: &SyncToken) -> StoreResult<()>;
+    async fn take_sync_token(&self, token_hash: &str, now: Millis) -> StoreResult<Option<SyncToken>>;
+    async fn put_handshake_nonce(&self, instance_id: &str, nonce_hash: &str, directives: &[String], expires_at: Millis) -> StoreResult<()>;
+    async fn take_handshake_nonce(&self, instance_id: &str, nonce_hash: &str, now: Millis) -> StoreResult<Option<Vec<String>>>;
+    /// A development browser token (`__clerk_db_jwt`) standing for a client.
+    async fn put_dev_browser(&self, instance_id: &str, token_hash: &str, client_id: &str, at: Millis) -> StoreResult<()>;
+    async fn client_for_dev_browser(&self, instance_id: &str, token_hash: &str) -> StoreResult<Option<Client>>;
+    /// Deletes expired pending syncs, sync tokens and nonces.
+    async fn prune_handshakes(&self, now: Millis) -> StoreResult<u64>;
+}
+
+pub trait Store: InstanceStore + UserStore + SessionStore + AttemptStore + HandshakeStore {}
+impl<T: InstanceStore + UserStore + SessionStore + AttemptStore + HandshakeStore> Store for T {}

@@ -27,6 +27,17 @@ pub struct Config {
     pub log: String,
     /// Primary domain of the development instance created in an empty data directory.
     pub dev_primary_domain: String,
+    /// Where production satellites' `clerk.<domain>` CNAME records must point: this
+    /// deployment's public FAPI host. Defaults to the host of `public_url`.
+    pub cname_target: Option<String>,
+    /// DNS servers for CNAME checks (`ip:port`); empty = the system's resolver configuration.
+    pub dns_servers: Vec<SocketAddr>,
+    pub dns_timeout_ms: u64,
+    /// How often unverified production satellites are re-checked; 0 turns the check off.
+    pub dns_check_interval_secs: u64,
+    /// PEM certificate chain and private key: with both, `orbit serve` speaks https itself.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -41,6 +52,12 @@ impl Default for Config {
             limits: SignInLimits::default(),
             log: "info".into(),
             dev_primary_domain: "localhost:3000".into(),
+            cname_target: None,
+            dns_servers: Vec::new(),
+            dns_timeout_ms: 3000,
+            dns_check_interval_secs: 300,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
@@ -77,6 +94,12 @@ pub struct ConfigLayer {
     pub sign_in_per_account_per_hour: Option<u32>,
     pub log: Option<String>,
     pub dev_primary_domain: Option<String>,
+    pub cname_target: Option<String>,
+    pub dns_servers: Option<Vec<String>>,
+    pub dns_timeout_ms: Option<u64>,
+    pub dns_check_interval_secs: Option<u64>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
 }
 
 /// Environment variable for each layer key: `ORBIT_` + upper-case key.
@@ -95,6 +118,12 @@ const ENV_KEYS: &[&str] = &[
     "sign_in_per_account_per_hour",
     "log",
     "dev_primary_domain",
+    "cname_target",
+    "dns_servers",
+    "dns_timeout_ms",
+    "dns_check_interval_secs",
+    "tls_cert",
+    "tls_key",
 ];
 
 impl ConfigLayer {
@@ -110,10 +139,10 @@ impl ConfigLayer {
             let var = format!("ORBIT_{}", key.to_ascii_uppercase());
             let Some(raw) = get(&var) else { continue };
             let value = match *key {
-                "trusted_proxies" => toml::Value::Array(
+                "trusted_proxies" | "dns_servers" => toml::Value::Array(
                     raw.split(',').map(str::trim).filter(|s| !s.is_empty()).map(|s| toml::Value::String(s.into())).collect(),
                 ),
-                k if k.starts_with("argon2_") || k.starts_with("sign_in_") || k == "max_body_bytes" => {
+                k if k.starts_with("argon2_") || k.starts_with("sign_in_") || matches!(k, "max_body_bytes" | "dns_timeout_ms" | "dns_check_interval_secs") => {
                     let n: i64 = raw.trim().parse().map_err(|_| invalid(&var, format!("expected a whole number, got {raw:?}")))?;
                     toml::Value::Integer(n)
                 }
@@ -171,6 +200,31 @@ impl ConfigLayer {
         if let Some(v) = self.dev_primary_domain {
             config.dev_primary_domain = v;
         }
+        if let Some(v) = self.cname_target {
+            config.cname_target = Some(v);
+        }
+        if let Some(v) = self.dns_servers {
+            config.dns_servers = v
+                .iter()
+                .map(|s| {
+                    s.parse::<SocketAddr>()
+                        .or_else(|_| s.parse::<IpAddr>().map(|ip| SocketAddr::new(ip, 53)))
+                        .map_err(|_| invalid("dns_servers", format!("{s:?} is not an IP address or ip:port")))
+                })
+                .collect::<Result<_, _>>()?;
+        }
+        if let Some(v) = self.dns_timeout_ms {
+            config.dns_timeout_ms = v;
+        }
+        if let Some(v) = self.dns_check_interval_secs {
+            config.dns_check_interval_secs = v;
+        }
+        if let Some(v) = self.tls_cert {
+            config.tls_cert = Some(v);
+        }
+        if let Some(v) = self.tls_key {
+            config.tls_key = Some(v);
+        }
         Ok(())
     }
 }
@@ -222,6 +276,19 @@ impl Config {
                 return Err(invalid("public_url", format!("{u:?} must not have a path or query")));
             }
         }
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            return Err(invalid("tls_cert/tls_key", "give both the certificate and the key, or neither"));
+        }
+        for (key, path) in [("tls_cert", &self.tls_cert), ("tls_key", &self.tls_key)] {
+            if let Some(p) = path {
+                if !p.is_file() {
+                    return Err(invalid(key, format!("{} is not a readable file", p.display())));
+                }
+            }
+        }
+        if self.dns_timeout_ms == 0 {
+            return Err(invalid("dns_timeout_ms", "must be at least 1"));
+        }
         if self.dev_primary_domain.trim().is_empty() || self.dev_primary_domain.contains('/') {
             return Err(invalid("dev_primary_domain", "a host with optional port, like localhost:3000"));
         }
@@ -241,8 +308,16 @@ impl Config {
     pub fn public_base(&self, bound: SocketAddr) -> String {
         match &self.public_url {
             Some(u) => u.trim_end_matches('/').to_owned(),
+            None if self.tls_cert.is_some() => format!("https://{bound}"),
             None => format!("http://{bound}"),
         }
+    }
+
+    /// The CNAME target production satellites must point at.
+    pub fn cname_target(&self, public_base: &str) -> String {
+        self.cname_target.clone().unwrap_or_else(|| {
+            url::Url::parse(public_base).ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_default()
+        })
     }
 }
 

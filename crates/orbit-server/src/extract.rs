@@ -83,11 +83,32 @@ where
                 format!("No Orbit instance serves the host {host:?}. `orbit instance show` lists the hosts this server answers for."),
             ));
         };
+        if ctx.instance.kind == orbit_core::model::InstanceKind::Production && ctx.domain.is_satellite && !ctx.domain.verified {
+            return Err(ApiError::new(
+                StatusCode::MISDIRECTED_REQUEST,
+                "domain_not_verified",
+                "Satellite domain not verified",
+                format!(
+                    "{host} serves the satellite {} once its DNS is verified. Create the CNAME record {host} -> {}, then run `orbit domain verify {}`. Last check: {}",
+                    ctx.domain.name,
+                    state.cname_target,
+                    ctx.domain.name,
+                    ctx.domain.verification_error.clone().unwrap_or_else(|| "not checked yet".into())
+                ),
+            ));
+        }
         let forwarded_https = from_trusted_proxy(parts, &state)
             && parts.headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https");
         let secure = state.tls || forwarded_https || ctx.instance.kind == orbit_core::model::InstanceKind::Production;
         let scheme = if secure { "https" } else { "http" };
-        Ok(Fapi { origin: format!("{scheme}://{}", ctx.domain.fapi_host), ctx, secure })
+        Ok(Fapi { origin: format!("{scheme}://{host}"), ctx, secure })
+    }
+}
+
+impl Fapi {
+    /// The FAPI host this request reached (what client tokens are bound to).
+    pub fn host(&self) -> String {
+        self.ctx.domain.fapi_host.clone().unwrap_or_default()
     }
 }
 

@@ -6,6 +6,7 @@ pub mod bapi;
 pub mod cli;
 pub mod config;
 pub mod data_dir;
+pub mod dns;
 pub mod error;
 pub mod extract;
 pub mod fapi;
@@ -25,6 +26,10 @@ pub struct AppState {
     pub public_base: String,
     /// Whether this process terminates TLS itself.
     pub tls: bool,
+    /// Resolver for satellites' CNAME checks.
+    pub resolver: Arc<dyn orbit_core::satellite::CnameResolver>,
+    /// Where production satellites' CNAME records must point.
+    pub cname_target: String,
 }
 
 pub use serve::{start, Running};

@@ -71,11 +71,15 @@ pub struct Running {
     pub created: Option<InstanceCredentials>,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
+    background: Vec<JoinHandle<()>>,
 }
 
 impl Running {
     /// Stops accepting connections, finishes in-flight requests and returns.
     pub async fn stop(mut self) -> std::io::Result<()> {
+        for b in &self.background {
+            b.abort();
+        }
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -98,6 +102,16 @@ pub enum StartError {
     DataDir(#[from] data_dir::DataDirError),
     #[error("creating the development instance: {0}")]
     Bootstrap(String),
+    #[error("TLS: {0}")]
+    Tls(String),
+    #[error("DNS resolver: {0}")]
+    Dns(String),
+}
+
+/// The CNAME resolver the configuration asks for.
+pub fn resolver(config: &Config) -> Result<Arc<dyn orbit_core::satellite::CnameResolver>, String> {
+    let r = crate::dns::HickoryCnameResolver::new(&config.dns_servers, std::time::Duration::from_millis(config.dns_timeout_ms))?;
+    Ok(Arc::new(r))
 }
 
 /// Opens the data directory, binds, creates the development instance in an empty data
@@ -108,17 +122,81 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let addr = listener.local_addr().map_err(|source| StartError::Bind { addr: config.listen, source })?;
     let public_base = config.public_base(addr);
     let created = bootstrap(&orbit, &config, &public_base).await.map_err(|e| StartError::Bootstrap(e.to_string()))?;
-    let state = AppState { orbit: orbit.clone(), config: Arc::new(config), public_base: public_base.clone(), tls: false };
+    let tls = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => {
+            // One process-wide crypto provider; a second install attempt is harmless.
+            let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+            let c = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+                .await
+                .map_err(|e| StartError::Tls(format!("loading {} and {}: {e}", cert.display(), key.display())))?;
+            Some(c)
+        }
+        _ => None,
+    };
+    let resolver = resolver(&config).map_err(StartError::Dns)?;
+    let state = AppState {
+        orbit: orbit.clone(),
+        cname_target: config.cname_target(&public_base),
+        config: Arc::new(config),
+        public_base: public_base.clone(),
+        tls: tls.is_some(),
+        resolver,
+    };
+    let background = vec![tokio::spawn(housekeeping(state.clone()))];
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let (tx, rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
+    let task = match tls {
+        None => tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = rx.await;
+                })
+                .await
+        }),
+        Some(tls) => {
+            let std_listener = listener.into_std().map_err(|source| StartError::Bind { addr, source })?;
+            let handle = axum_server::Handle::new();
+            let stopper = handle.clone();
+            tokio::spawn(async move {
                 let _ = rx.await;
-            })
-            .await
-    });
-    Ok(Running { addr, public_base, orbit, created, shutdown: Some(tx), task })
+                stopper.graceful_shutdown(Some(std::time::Duration::from_secs(5)));
+            });
+            tokio::spawn(async move { axum_server::from_tcp_rustls(std_listener, tls).handle(handle).serve(app).await })
+        }
+    };
+    Ok(Running { addr, public_base, orbit, created, shutdown: Some(tx), task, background })
+}
+
+/// Periodic work: re-check unverified production satellites' DNS, forget expired handshake
+/// state and old failed sign-ins.
+async fn housekeeping(state: AppState) {
+    let every = state.config.dns_check_interval_secs;
+    if every == 0 {
+        return;
+    }
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(every));
+    loop {
+        tick.tick().await;
+        match state.orbit.unverified_satellites().await {
+            Ok(domains) => {
+                for d in domains {
+                    match state.orbit.verify_domain(&d, state.resolver.as_ref(), &state.cname_target).await {
+                        Ok(d) if d.verified => tracing::info!(domain = %d.name, "satellite DNS verified"),
+                        Ok(d) => tracing::info!(domain = %d.name, reason = ?d.verification_error, "satellite DNS not verified yet"),
+                        Err(e) => tracing::warn!(domain = %d.name, "DNS check failed: {e}"),
+                    }
+                }
+            }
+            Err(e) => tracing::warn!("listing satellites for the DNS check: {e}"),
+        }
+        let now = state.orbit.now();
+        if let Err(e) = state.orbit.store().prune_handshakes(now).await {
+            tracing::warn!("pruning handshake state: {e}");
+        }
+        if let Err(e) = state.orbit.store().prune_failed_sign_ins(now - orbit_core::HOUR).await {
+            tracing::warn!("pruning failed sign-ins: {e}");
+        }
+    }
 }
 
 /// In an empty data directory: one application with a development instance whose primary

@@ -72,8 +72,10 @@ pub async fn instances_and_settings(store: &dyn Store) {
         instance_id: "ins_1".into(),
         name: "localhost:3000".into(),
         is_satellite: false,
-        fapi_host: "127.0.0.1:4000".into(),
+        fapi_host: Some("127.0.0.1:4000".into()),
         verified: true,
+        verification_error: None,
+        checked_at: None,
         created_at: 1,
     };
     store.add_domain(&domain).await.unwrap();
@@ -81,6 +83,76 @@ pub async fn instances_and_settings(store: &dyn Store) {
     assert!(store.domain_by_fapi_host("127.0.0.1:4001").await.unwrap().is_none());
     let dup = Domain { id: "dmn_2".into(), ..domain.clone() };
     assert!(matches!(store.add_domain(&dup).await, Err(StoreError::Conflict(_))));
+    let same_host = Domain { id: "dmn_3".into(), name: "other.test".into(), ..domain.clone() };
+    assert!(matches!(store.add_domain(&same_host).await, Err(StoreError::Conflict(_))));
+
+    // Development satellites have no FAPI host of their own; several may coexist.
+    let sat = |id: &str, name: &str| Domain {
+        id: id.into(),
+        name: name.into(),
+        is_satellite: true,
+        fapi_host: None,
+        ..domain.clone()
+    };
+    store.add_domain(&sat("dmn_s1", "localhost:3001")).await.unwrap();
+    store.add_domain(&sat("dmn_s2", "localhost:3002")).await.unwrap();
+    assert_eq!(store.domains("ins_1").await.unwrap().len(), 3);
+    assert_eq!(store.domain_by_name("localhost:3001").await.unwrap().unwrap().id, "dmn_s1");
+    assert_eq!(store.domain("dmn_s2").await.unwrap().unwrap().name, "localhost:3002");
+    store.set_domain_verification("dmn_s1", false, Some("no CNAME"), 77).await.unwrap();
+    let d = store.domain("dmn_s1").await.unwrap().unwrap();
+    assert_eq!((d.verified, d.verification_error.as_deref(), d.checked_at), (false, Some("no CNAME"), Some(77)));
+    assert!(store.remove_domain("dmn_s1").await.unwrap());
+    assert!(!store.remove_domain("dmn_s1").await.unwrap());
+    assert!(store.domain_by_name("localhost:3001").await.unwrap().is_none());
+}
+
+pub async fn handshake_state_is_single_use(store: &dyn Store) {
+    let (instance, user) = fixture(store).await;
+    let pending = PendingSync {
+        id: "p1".into(),
+        instance_id: instance.id.clone(),
+        satellite_domain_id: "dmn_s".into(),
+        state_hash: "sh".into(),
+        redirect_url: "https://sat.test/x".into(),
+        format: HandshakeFormat::Nonce,
+        suffixed_cookies: true,
+        expires_at: 1_000,
+    };
+    store.put_pending_sync(&pending).await.unwrap();
+    assert!(store.take_pending_sync("p1", 1_000).await.unwrap().is_none(), "expired at its expiry");
+    store.put_pending_sync(&PendingSync { id: "p2".into(), ..pending.clone() }).await.unwrap();
+    assert_eq!(store.take_pending_sync("p2", 999).await.unwrap(), Some(PendingSync { id: "p2".into(), ..pending.clone() }));
+    assert!(store.take_pending_sync("p2", 999).await.unwrap().is_none(), "taken once");
+
+    let c = Client { id: "client_1".into(), instance_id: instance.id.clone(), created_at: 1, updated_at: 1 };
+    store.create_client(&c).await.unwrap();
+    let token = SyncToken {
+        token_hash: "th".into(),
+        instance_id: instance.id.clone(),
+        client_id: c.id.clone(),
+        satellite_domain_id: "dmn_s".into(),
+        pending_sync_id: "p3".into(),
+        expires_at: 2_000,
+    };
+    store.put_sync_token(&token).await.unwrap();
+    assert_eq!(store.take_sync_token("th", 10).await.unwrap(), Some(token.clone()));
+    assert!(store.take_sync_token("th", 10).await.unwrap().is_none());
+
+    let directives = vec!["__session=a; Path=/".to_owned(), "__client_uat=1; Path=/".to_owned()];
+    store.put_handshake_nonce(&instance.id, "nh", &directives, 5_000).await.unwrap();
+    assert!(store.take_handshake_nonce("other_instance", "nh", 10).await.unwrap().is_none(), "bound to its instance");
+    assert_eq!(store.take_handshake_nonce(&instance.id, "nh", 10).await.unwrap(), Some(directives));
+    assert!(store.take_handshake_nonce(&instance.id, "nh", 10).await.unwrap().is_none());
+
+    store.put_dev_browser(&instance.id, "dvb_h", &c.id, 1).await.unwrap();
+    assert_eq!(store.client_for_dev_browser(&instance.id, "dvb_h").await.unwrap().unwrap().id, c.id);
+    assert!(store.client_for_dev_browser("other", "dvb_h").await.unwrap().is_none());
+
+    store.put_handshake_nonce(&instance.id, "old", &[], 50).await.unwrap();
+    store.put_sync_token(&SyncToken { token_hash: "old".into(), expires_at: 50, ..token }).await.unwrap();
+    assert_eq!(store.prune_handshakes(100).await.unwrap(), 2);
+    let _ = user;
 }
 
 pub async fn secret_keys(store: &dyn Store) {
@@ -205,6 +277,10 @@ macro_rules! contract_tests {
             crate::contract::clients_and_sessions(&$make.await).await
         }
         #[tokio::test]
+        async fn handshake_state_is_single_use() {
+            crate::contract::handshake_state_is_single_use(&$make.await).await
+        }
+        #[tokio::test]
         async fn failed_sign_ins() {
             crate::contract::failed_sign_ins(&$make.await).await
         }
@@ -215,6 +291,25 @@ mod sqlite {
     use crate::SqliteStore;
 
     contract_tests!(async { SqliteStore::in_memory().await.unwrap() });
+
+    /// Of many concurrent redemptions of one nonce, exactly one gets the directives.
+    #[tokio::test]
+    async fn concurrent_nonce_redemption_has_one_winner() {
+        use orbit_core::store::HandshakeStore;
+        let dir = tempfile::tempdir().unwrap();
+        let store = std::sync::Arc::new(SqliteStore::open(&dir.path().join("o.db")).await.unwrap());
+        store.put_handshake_nonce("ins", "n", &["x=1".to_owned()], i64::MAX).await.unwrap();
+        let mut tasks = Vec::new();
+        for _ in 0..50 {
+            let s = store.clone();
+            tasks.push(tokio::spawn(async move { s.take_handshake_nonce("ins", "n", 0).await.unwrap().is_some() }));
+        }
+        let mut wins = 0;
+        for t in tasks {
+            wins += usize::from(t.await.unwrap());
+        }
+        assert_eq!(wins, 1);
+    }
 
     #[tokio::test]
     async fn file_database_survives_reopen_and_migrates_once() {

@@ -1,6 +1,7 @@
 //! Backend API: server-to-server, authenticated by `Authorization: Bearer <secret key>`, in
 //! Clerk's paths and shapes (BAPI 2026-05-12) so that `@clerk/backend` works against it.
 
+mod domains;
 mod resources;
 
 use crate::error::ApiError;
@@ -28,6 +29,10 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/v1/sessions/{id}", get(get_session))
         .route("/v1/sessions/{id}/revoke", post(revoke_session))
         .route("/v1/sessions/{id}/tokens", post(create_token))
+        .route("/v1/domains", get(domains::list_domains).post(domains::create_domain))
+        .route("/v1/domains/{id}", axum::routing::delete(domains::delete_domain))
+        .route("/v1/instance", get(domains::get_instance).patch(domains::patch_instance))
+        .route("/v1/clients/handshake_payload", get(domains::handshake_payload))
         .route_layer(middleware::from_fn_with_state(state, authenticate))
 }
 

@@ -1,5 +1,7 @@
 //! Frontend API: the browser-facing API of each FAPI host (PROTOCOL.md "Concepts").
 
+mod handshake;
+
 use crate::error::ApiError;
 use crate::extract::{cookie, Fapi};
 use crate::AppState;
@@ -20,6 +22,10 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/.well-known/jwks.json", get(jwks))
         .route("/v1/client/sessions/{id}/tokens", post(session_token))
+        .route("/v1/client/sessions/{id}/end", post(end_session))
+        .route("/v1/client/sessions", axum::routing::delete(sign_out))
+        .route("/v1/dev_browser", post(dev_browser))
+        .merge(handshake::routes())
 }
 
 /// `Set-Cookie` for the `__client` cookie: host-only, HttpOnly, SameSite=Lax, Secure on https.
@@ -37,7 +43,8 @@ pub fn client_cookie(token: &str, secure: bool) -> HeaderValue {
 /// The client the request's `__client` cookie stands for on this host.
 pub async fn current_client(state: &AppState, fapi: &Fapi, headers: &HeaderMap) -> Result<Option<Client>, ApiError> {
     let Some(token) = cookie(headers, CLIENT_COOKIE) else { return Ok(None) };
-    let client = state.orbit.client_for_token(&fapi.ctx.domain.fapi_host, &token).await?;
+    let host = fapi.host();
+    let client = state.orbit.client_for_token(&host, &token).await?;
     Ok(client.filter(|c| c.instance_id == fapi.ctx.instance.id))
 }
 
@@ -95,6 +102,73 @@ async fn session_token(
         h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, o);
         h.insert(header::ACCESS_CONTROL_ALLOW_CREDENTIALS, HeaderValue::from_static("true"));
         h.insert(header::VARY, HeaderValue::from_static("Origin"));
+    }
+    Ok(resp)
+}
+
+/// Refuses a request whose `Origin` is neither this host nor an origin of the instance: these
+/// endpoints change state, and a cross-site form must not sign anyone out.
+async fn require_allowed_origin(state: &AppState, fapi: &Fapi, headers: &HeaderMap) -> Result<(), ApiError> {
+    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    match origin {
+        Some(o) if origin_allowed(state, &fapi.ctx.instance, fapi, o).await? => Ok(()),
+        _ => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "origin_invalid",
+            "Origin not allowed",
+            "Send this request from a page of one of the instance's domains (the Origin header must name it).",
+        )),
+    }
+}
+
+fn with_cors(mut resp: Response, headers: &HeaderMap) -> Response {
+    if let Some(o) = headers.get(header::ORIGIN).cloned() {
+        let h = resp.headers_mut();
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, o);
+        h.insert(header::ACCESS_CONTROL_ALLOW_CREDENTIALS, HeaderValue::from_static("true"));
+        h.insert(header::VARY, HeaderValue::from_static("Origin"));
+    }
+    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+/// `DELETE /v1/client/sessions`: signs the browser's client out on every linked domain
+/// (PROTOCOL.md "Satellite sync": sign-out on any domain ends the client's sessions).
+async fn sign_out(State(state): State<AppState>, fapi: Fapi, headers: HeaderMap) -> Result<Response, ApiError> {
+    require_allowed_origin(&state, &fapi, &headers).await?;
+    let ended = match current_client(&state, &fapi, &headers).await? {
+        Some(c) => state.orbit.sign_out_client(&fapi.ctx.instance, &c.id).await?,
+        None => 0,
+    };
+    Ok(with_cors(Json(serde_json::json!({"object": "client", "sessions_ended": ended})).into_response(), &headers))
+}
+
+/// `POST /v1/client/sessions/{id}/end`: ends one session of the browser's client.
+async fn end_session(State(state): State<AppState>, fapi: Fapi, Path(id): Path<String>, headers: HeaderMap) -> Result<Response, ApiError> {
+    require_allowed_origin(&state, &fapi, &headers).await?;
+    let Some(client) = current_client(&state, &fapi, &headers).await? else {
+        return Err(ApiError::new(StatusCode::UNAUTHORIZED, "signed_out", "Signed out", "This browser has no client on this host."));
+    };
+    let sessions = state.orbit.active_sessions(&fapi.ctx.instance, &client.id).await?;
+    if !sessions.iter().any(|s| s.id == id) {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, "resource_not_found", "Session not found", "No active session with this id on this client."));
+    }
+    let s = state.orbit.end_session(&fapi.ctx.instance, &id, orbit_core::model::SessionStatus::Ended).await?;
+    Ok(with_cors(Json(serde_json::json!({"object": "session", "id": s.id, "status": s.status.as_str()})).into_response(), &headers))
+}
+
+/// `POST /v1/dev_browser` (development instances): a development browser token for this
+/// browser's client, as clerk-js asks for one.
+async fn dev_browser(State(state): State<AppState>, fapi: Fapi, headers: HeaderMap) -> Result<Response, ApiError> {
+    if fapi.ctx.instance.kind != orbit_core::model::InstanceKind::Development {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, "dev_browser_unsupported", "Not a development instance", "Development browsers exist only on development instances."));
+    }
+    let existing = current_client(&state, &fapi, &headers).await?;
+    let (client, new_token) = state.orbit.ensure_client(&fapi.ctx.instance, existing, &fapi.host()).await?;
+    let token = state.orbit.new_dev_browser(&fapi.ctx.instance, &client).await?;
+    let mut resp = with_cors(Json(serde_json::json!({"object": "dev_browser", "id": token, "token": token})).into_response(), &headers);
+    if let Some(t) = new_token {
+        resp.headers_mut().append(header::SET_COOKIE, client_cookie(&t, fapi.secure));
     }
     Ok(resp)
 }

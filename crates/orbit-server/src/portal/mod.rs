@@ -122,12 +122,12 @@ fn page<T: Template>(status: StatusCode, t: T, set_csrf: Option<HeaderValue>) ->
     }
 }
 
-fn error_page(status: StatusCode, title: &str, message: String) -> Response {
+pub(crate) fn error_page(status: StatusCode, title: &str, message: String) -> Response {
     page(status, ErrorPage { title: title.into(), message, request_id: request_id() }, None)
 }
 
 /// A domain or API error as an HTML page.
-fn fail(e: impl Into<ApiError>) -> Response {
+pub(crate) fn fail(e: impl Into<ApiError>) -> Response {
     let e: ApiError = e.into();
     let mut resp = error_page(e.status, &e.message, e.long_message);
     if let Some(secs) = e.retry_after.and_then(|s| HeaderValue::from_str(&s.to_string()).ok()) {
@@ -296,7 +296,7 @@ async fn finish_sign_in(state: &AppState, fapi: &Fapi, headers: &HeaderMap, user
     let result = async {
         let client = current_client(state, fapi, headers).await?;
         let ua = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let start = state.orbit.start_session(&fapi.ctx.instance, client, user, &fapi.ctx.domain.fapi_host, ua).await?;
+        let start = state.orbit.start_session(&fapi.ctx.instance, client, user, &fapi.host(), ua).await?;
         let target = redirect_target(state, fapi, redirect_url, "/user").await?;
         Ok::<_, ApiError>((start, target))
     }

@@ -1,7 +1,8 @@
 //! Schema migrations for the SQLite adapter, applied in order at start-up. Append only: never
 //! edit a migration that has shipped.
 
-pub const MIGRATIONS: &[(i64, &str)] = &[(
+pub const MIGRATIONS: &[(i64, &str)] = &[
+(
     1,
     r#"
 CREATE TABLE applications (
@@ -97,4 +98,59 @@ CREATE TABLE failed_sign_ins (
 );
 CREATE INDEX failed_sign_ins_lookup ON failed_sign_ins(instance_id, identifier, at);
 "#,
-)];
+),
+(
+    2,
+    r#"
+-- Satellites (issue 3): development satellites share the primary's FAPI host, so fapi_host
+-- becomes optional; DNS verification keeps its last result.
+CREATE TABLE domains_v2 (
+    id TEXT PRIMARY KEY,
+    instance_id TEXT NOT NULL REFERENCES instances(id) ON DELETE CASCADE,
+    name TEXT NOT NULL UNIQUE,
+    is_satellite INTEGER NOT NULL,
+    fapi_host TEXT UNIQUE,
+    verified INTEGER NOT NULL,
+    verification_error TEXT,
+    checked_at INTEGER,
+    created_at INTEGER NOT NULL
+);
+INSERT INTO domains_v2 (id, instance_id, name, is_satellite, fapi_host, verified, created_at)
+    SELECT id, instance_id, name, is_satellite, fapi_host, verified, created_at FROM domains;
+DROP TABLE domains;
+ALTER TABLE domains_v2 RENAME TO domains;
+CREATE INDEX domains_instance ON domains(instance_id);
+
+CREATE TABLE pending_syncs (
+    id TEXT PRIMARY KEY,
+    instance_id TEXT NOT NULL,
+    satellite_domain_id TEXT NOT NULL,
+    state_hash TEXT NOT NULL,
+    redirect_url TEXT NOT NULL,
+    format TEXT NOT NULL,
+    suffixed_cookies INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE TABLE sync_tokens (
+    token_hash TEXT PRIMARY KEY,
+    instance_id TEXT NOT NULL,
+    client_id TEXT NOT NULL,
+    satellite_domain_id TEXT NOT NULL,
+    pending_sync_id TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE TABLE handshake_nonces (
+    nonce_hash TEXT PRIMARY KEY,
+    instance_id TEXT NOT NULL,
+    directives TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE TABLE dev_browsers (
+    token_hash TEXT PRIMARY KEY,
+    instance_id TEXT NOT NULL,
+    client_id TEXT NOT NULL REFERENCES clients(id) ON DELETE CASCADE,
+    created_at INTEGER NOT NULL
+);
+"#,
+),
+];

@@ -137,6 +137,8 @@ fn domain_from(row: &SqliteRow) -> R<Domain> {
         is_satellite: get(row, "is_satellite")?,
         fapi_host: get(row, "fapi_host")?,
         verified: get(row, "verified")?,
+        verification_error: get(row, "verification_error")?,
+        checked_at: get(row, "checked_at")?,
         created_at: get(row, "created_at")?,
     })
 }
@@ -266,7 +268,8 @@ impl InstanceStore for SqliteStore {
 
     async fn add_domain(&self, d: &Domain) -> R<()> {
         sqlx::query(
-            "INSERT INTO domains (id, instance_id, name, is_satellite, fapi_host, verified, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO domains (id, instance_id, name, is_satellite, fapi_host, verified, verification_error, checked_at, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&d.id)
         .bind(&d.instance_id)
@@ -274,6 +277,8 @@ impl InstanceStore for SqliteStore {
         .bind(d.is_satellite)
         .bind(&d.fapi_host)
         .bind(d.verified)
+        .bind(&d.verification_error)
+        .bind(d.checked_at)
         .bind(d.created_at)
         .execute(&self.pool)
         .await
@@ -288,6 +293,33 @@ impl InstanceStore for SqliteStore {
             .await
             .map_err(backend)?;
         rows.iter().map(domain_from).collect()
+    }
+
+    async fn domain(&self, id: &str) -> R<Option<Domain>> {
+        let row = sqlx::query("SELECT * FROM domains WHERE id = ?").bind(id).fetch_optional(&self.pool).await.map_err(backend)?;
+        row.as_ref().map(domain_from).transpose()
+    }
+
+    async fn domain_by_name(&self, name: &str) -> R<Option<Domain>> {
+        let row = sqlx::query("SELECT * FROM domains WHERE name = ?").bind(name).fetch_optional(&self.pool).await.map_err(backend)?;
+        row.as_ref().map(domain_from).transpose()
+    }
+
+    async fn set_domain_verification(&self, id: &str, verified: bool, error: Option<&str>, at: Millis) -> R<()> {
+        sqlx::query("UPDATE domains SET verified = ?, verification_error = ?, checked_at = ? WHERE id = ?")
+            .bind(verified)
+            .bind(error)
+            .bind(at)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn remove_domain(&self, id: &str) -> R<bool> {
+        let r = sqlx::query("DELETE FROM domains WHERE id = ?").bind(id).execute(&self.pool).await.map_err(backend)?;
+        Ok(r.rows_affected() > 0)
     }
 
     async fn domain_by_fapi_host(&self, fapi_host: &str) -> R<Option<Domain>> {
@@ -601,6 +633,144 @@ impl SessionStore for SqliteStore {
             .await
             .map_err(backend)?;
         Ok(())
+    }
+}
+
+fn pending_from(row: &SqliteRow) -> R<PendingSync> {
+    let format: String = get(row, "format")?;
+    Ok(PendingSync {
+        id: get(row, "id")?,
+        instance_id: get(row, "instance_id")?,
+        satellite_domain_id: get(row, "satellite_domain_id")?,
+        state_hash: get(row, "state_hash")?,
+        redirect_url: get(row, "redirect_url")?,
+        format: HandshakeFormat::parse(&format).ok_or_else(|| StoreError::Backend(format!("unknown handshake format {format}")))?,
+        suffixed_cookies: get(row, "suffixed_cookies")?,
+        expires_at: get(row, "expires_at")?,
+    })
+}
+
+#[async_trait]
+impl HandshakeStore for SqliteStore {
+    async fn put_pending_sync(&self, p: &PendingSync) -> R<()> {
+        sqlx::query(
+            "INSERT INTO pending_syncs (id, instance_id, satellite_domain_id, state_hash, redirect_url, format, suffixed_cookies, expires_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&p.id)
+        .bind(&p.instance_id)
+        .bind(&p.satellite_domain_id)
+        .bind(&p.state_hash)
+        .bind(&p.redirect_url)
+        .bind(p.format.as_str())
+        .bind(p.suffixed_cookies)
+        .bind(p.expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn take_pending_sync(&self, id: &str, now: Millis) -> R<Option<PendingSync>> {
+        // DELETE .. RETURNING is one statement: SQLite's single writer makes it atomic.
+        let row = sqlx::query("DELETE FROM pending_syncs WHERE id = ? RETURNING *").bind(id).fetch_optional(&self.pool).await.map_err(backend)?;
+        Ok(row.as_ref().map(pending_from).transpose()?.filter(|p| p.expires_at > now))
+    }
+
+    async fn put_sync_token(&self, t: &SyncToken) -> R<()> {
+        sqlx::query(
+            "INSERT INTO sync_tokens (token_hash, instance_id, client_id, satellite_domain_id, pending_sync_id, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&t.token_hash)
+        .bind(&t.instance_id)
+        .bind(&t.client_id)
+        .bind(&t.satellite_domain_id)
+        .bind(&t.pending_sync_id)
+        .bind(t.expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn take_sync_token(&self, token_hash: &str, now: Millis) -> R<Option<SyncToken>> {
+        let row = sqlx::query("DELETE FROM sync_tokens WHERE token_hash = ? RETURNING *")
+            .bind(token_hash)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        let token = match row {
+            Some(r) => SyncToken {
+                token_hash: get(&r, "token_hash")?,
+                instance_id: get(&r, "instance_id")?,
+                client_id: get(&r, "client_id")?,
+                satellite_domain_id: get(&r, "satellite_domain_id")?,
+                pending_sync_id: get(&r, "pending_sync_id")?,
+                expires_at: get(&r, "expires_at")?,
+            },
+            None => return Ok(None),
+        };
+        Ok(Some(token).filter(|t| t.expires_at > now))
+    }
+
+    async fn put_handshake_nonce(&self, instance_id: &str, nonce_hash: &str, directives: &[String], expires_at: Millis) -> R<()> {
+        let json = serde_json::to_string(directives).map_err(|e| StoreError::Backend(e.to_string()))?;
+        sqlx::query("INSERT INTO handshake_nonces (nonce_hash, instance_id, directives, expires_at) VALUES (?, ?, ?, ?)")
+            .bind(nonce_hash)
+            .bind(instance_id)
+            .bind(json)
+            .bind(expires_at)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn take_handshake_nonce(&self, instance_id: &str, nonce_hash: &str, now: Millis) -> R<Option<Vec<String>>> {
+        let row = sqlx::query("DELETE FROM handshake_nonces WHERE nonce_hash = ? AND instance_id = ? RETURNING directives, expires_at")
+            .bind(nonce_hash)
+            .bind(instance_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        let Some(row) = row else { return Ok(None) };
+        let expires_at: i64 = get(&row, "expires_at")?;
+        if expires_at <= now {
+            return Ok(None);
+        }
+        let json: String = get(&row, "directives")?;
+        serde_json::from_str(&json).map(Some).map_err(|e| StoreError::Backend(e.to_string()))
+    }
+
+    async fn put_dev_browser(&self, instance_id: &str, token_hash: &str, client_id: &str, at: Millis) -> R<()> {
+        sqlx::query("INSERT INTO dev_browsers (token_hash, instance_id, client_id, created_at) VALUES (?, ?, ?, ?)")
+            .bind(token_hash)
+            .bind(instance_id)
+            .bind(client_id)
+            .bind(at)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn client_for_dev_browser(&self, instance_id: &str, token_hash: &str) -> R<Option<Client>> {
+        let row = sqlx::query("SELECT c.* FROM clients c JOIN dev_browsers d ON d.client_id = c.id WHERE d.instance_id = ? AND d.token_hash = ?")
+            .bind(instance_id)
+            .bind(token_hash)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        row.as_ref().map(client_from).transpose()
+    }
+
+    async fn prune_handshakes(&self, now: Millis) -> R<u64> {
+        let mut n = 0;
+        for table in ["pending_syncs", "sync_tokens", "handshake_nonces"] {
+            let r = sqlx::query(&format!("DELETE FROM {table} WHERE expires_at <= ?")).bind(now).execute(&self.pool).await.map_err(backend)?;
+            n += r.rows_affected();
+        }
+        Ok(n)
     }
 }
 
