@@ -42,6 +42,43 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage an instance's domains: satellites and their DNS verification.
+    #[command(subcommand)]
+    Domain(DomainCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DomainCommand {
+    /// Register a satellite domain (e.g. satellite.example.com, or localhost:3001 in development).
+    AddSatellite {
+        /// The satellite's host name.
+        host: String,
+        /// Instance id (default: the first instance).
+        #[arg(long)]
+        instance: Option<String>,
+    },
+    /// List the instance's domains with their DNS status.
+    List {
+        #[arg(long)]
+        json: bool,
+        /// Instance id (default: the first instance).
+        #[arg(long)]
+        instance: Option<String>,
+    },
+    /// Check a production satellite's CNAME record now.
+    Verify {
+        host: String,
+        /// Instance id (default: the first instance).
+        #[arg(long)]
+        instance: Option<String>,
+    },
+    /// Remove a satellite domain.
+    Remove {
+        host: String,
+        /// Instance id (default: the first instance).
+        #[arg(long)]
+        instance: Option<String>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -56,6 +93,12 @@ pub struct ServeArgs {
     /// Log filter, e.g. info or orbit_server=debug [env: ORBIT_LOG] [default: info]
     #[arg(long)]
     pub log: Option<String>,
+    /// PEM certificate chain: serve https (needs --tls-key) [env: ORBIT_TLS_CERT]
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert [env: ORBIT_TLS_KEY]
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -68,6 +111,27 @@ pub enum InstanceCommand {
         /// Instance id (default: the first instance).
         #[arg(long)]
         instance: Option<String>,
+    },
+    /// Change an instance's settings.
+    Set {
+        /// An origin (or https://*.example.com wildcard) besides the instance's domains that
+        /// may be redirected to after sign-in, sign-up and sign-out. Repeat for several; replaces
+        /// the current list.
+        #[arg(long = "allowed-redirect-origin")]
+        allowed_redirect_origins: Vec<String>,
+        /// Empty the allowed redirect origins.
+        #[arg(long, conflicts_with = "allowed_redirect_origins")]
+        clear_allowed_redirect_origins: bool,
+        /// Instance id (default: the first instance).
+        #[arg(long)]
+        instance: Option<String>,
+    },
+    /// Add a production instance to the application, with its primary domain (e.g. primary.dev;
+    /// its Frontend API is served at clerk.primary.dev).
+    CreateProduction {
+        /// The primary domain of the production instance.
+        #[arg(long)]
+        domain: String,
     },
 }
 
@@ -116,7 +180,14 @@ fn load_config(global: &GlobalArgs, flags: ConfigLayer) -> Result<Config, String
 pub async fn run(cli: Cli) -> CliResult {
     match cli.command {
         Command::Serve(args) => {
-            let flags = ConfigLayer { listen: args.listen, public_url: args.public_url, log: args.log, ..Default::default() };
+            let flags = ConfigLayer {
+                listen: args.listen,
+                public_url: args.public_url,
+                log: args.log,
+                tls_cert: args.tls_cert,
+                tls_key: args.tls_key,
+                ..Default::default()
+            };
             serve(load_config(&cli.global, flags)?).await
         }
         Command::Instance(InstanceCommand::Show { json, instance }) => {
@@ -125,6 +196,39 @@ pub async fn run(cli: Cli) -> CliResult {
             let instance = pick_instance(&orbit, instance.as_deref()).await?;
             show_instance(&orbit, &config, &instance, json).await
         }
+        Command::Instance(InstanceCommand::Set { allowed_redirect_origins, clear_allowed_redirect_origins, instance }) => {
+            let config = load_config(&cli.global, ConfigLayer::default())?;
+            let orbit = open_existing(&config).await?;
+            let instance = pick_instance(&orbit, instance.as_deref()).await?;
+            if allowed_redirect_origins.is_empty() && !clear_allowed_redirect_origins {
+                return Err("nothing to change: give --allowed-redirect-origin ORIGIN (repeatable) or --clear-allowed-redirect-origins".into());
+            }
+            let mut settings = instance.settings.clone();
+            settings.allowed_redirect_origins = allowed_redirect_origins;
+            let updated = orbit.update_settings(&instance.id, settings).await.map_err(|e| e.to_string())?;
+            if updated.settings.allowed_redirect_origins.is_empty() {
+                println!("Instance {}: no allowed redirect origins besides its domains.", updated.id);
+            } else {
+                println!("Instance {}: allowed redirect origins: {}", updated.id, updated.settings.allowed_redirect_origins.join(", "));
+            }
+            Ok(())
+        }
+        Command::Instance(InstanceCommand::CreateProduction { domain }) => {
+            let config = load_config(&cli.global, ConfigLayer::default())?;
+            let orbit = open_existing(&config).await?;
+            let first = pick_instance(&orbit, None).await?;
+            let name = orbit_core::domain_name::normalize(&domain, orbit_core::model::InstanceKind::Production)
+                .map_err(|e| format!("--domain: {e}"))?;
+            eprintln!("Generating keys for the production instance of {name}...");
+            let instance = orbit
+                .create_instance(&first.application_id, orbit_core::model::InstanceKind::Production, &name, &format!("clerk.{name}"))
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("Created production instance {} with primary domain {name}.", instance.id);
+            println!("Point clerk.{name} at this server, then: orbit instance show --instance {}", instance.id);
+            Ok(())
+        }
+        Command::Domain(cmd) => domain_command(&cli.global, cmd).await,
         Command::Keys(KeysCommand::Rotate { instance }) => {
             let config = load_config(&cli.global, ConfigLayer::default())?;
             let orbit = open_existing(&config).await?;
@@ -156,6 +260,76 @@ pub async fn run(cli: Cli) -> CliResult {
                 .await
                 .map_err(|e| format!("cannot create the user: {e}"))?;
             println!("Created user {} <{}>", user.id, user.email);
+            Ok(())
+        }
+    }
+}
+
+async fn domain_command(global: &GlobalArgs, cmd: DomainCommand) -> CliResult {
+    let config = load_config(global, ConfigLayer::default())?;
+    let orbit = open_existing(&config).await?;
+    let target = config.cname_target(&config.public_base(config.listen));
+    match cmd {
+        DomainCommand::AddSatellite { host, instance } => {
+            let instance = pick_instance(&orbit, instance.as_deref()).await?;
+            let d = orbit.add_satellite(&instance, &host).await.map_err(|e| format!("cannot add {host}: {e}"))?;
+            println!("Added satellite {} to {} instance {}.", d.name, instance.kind.as_str(), instance.id);
+            match Orbit::cname_target(&d, &target) {
+                Some(t) if instance.kind == orbit_core::model::InstanceKind::Production => {
+                    println!("Create this DNS record, then run `orbit domain verify {}`:", d.name);
+                    println!("  {}  CNAME  {}", t.host, t.value);
+                }
+                _ => println!("Development satellites need no DNS; it works now."),
+            }
+            Ok(())
+        }
+        DomainCommand::List { json, instance } => {
+            let instance = pick_instance(&orbit, instance.as_deref()).await?;
+            let domains = orbit.domains(&instance).await.map_err(|e| e.to_string())?;
+            if json {
+                let list: Vec<serde_json::Value> = domains
+                    .iter()
+                    .map(|d| {
+                        json!({
+                            "id": d.id, "name": d.name, "is_satellite": d.is_satellite, "verified": d.verified,
+                            "verification_error": d.verification_error, "fapi_host": d.fapi_host,
+                            "cname_target": Orbit::cname_target(d, &target).filter(|_| instance.kind == orbit_core::model::InstanceKind::Production)
+                                .map(|t| json!({"host": t.host, "value": t.value})),
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&list).map_err(|e| e.to_string())?);
+            } else {
+                for d in &domains {
+                    let kind = if d.is_satellite { "satellite" } else { "primary" };
+                    let status = if d.verified { "verified".to_owned() } else { format!("not verified: {}", d.verification_error.clone().unwrap_or_default()) };
+                    println!("{:<32} {:<9} {status}", d.name, kind);
+                }
+            }
+            Ok(())
+        }
+        DomainCommand::Verify { host, instance } => {
+            let instance = pick_instance(&orbit, instance.as_deref()).await?;
+            let d = orbit.find_domain(&instance, &host).await.map_err(|e| e.to_string())?;
+            let resolver = crate::serve::resolver(&config)?;
+            eprintln!("Looking up the CNAME of {} ...", d.fapi_host.clone().unwrap_or_else(|| d.name.clone()));
+            let d = orbit.verify_domain(&d, resolver.as_ref(), &target).await.map_err(|e| e.to_string())?;
+            if d.verified {
+                println!("{} is verified.", d.name);
+                Ok(())
+            } else {
+                Err(format!(
+                    "{} is not verified: {}. Create `{} CNAME {target}` and try again (DNS changes can take a while to appear).",
+                    d.name,
+                    d.verification_error.unwrap_or_default(),
+                    d.fapi_host.unwrap_or_default()
+                ))
+            }
+        }
+        DomainCommand::Remove { host, instance } => {
+            let instance = pick_instance(&orbit, instance.as_deref()).await?;
+            let d = orbit.remove_domain(&instance, &host).await.map_err(|e| format!("cannot remove {host}: {e}"))?;
+            println!("Removed satellite {}.", d.name);
             Ok(())
         }
     }
@@ -199,7 +373,8 @@ pub async fn instance_summary(orbit: &Orbit, config: &Config, instance: &Instanc
             "name": d.name,
             "is_satellite": d.is_satellite,
             "verified": d.verified,
-            "frontend_api_url": Orbit::fapi_url(instance, d),
+            "frontend_api_url": if d.fapi_host.is_some() { Orbit::fapi_url(instance, d) } else { fapi.clone() },
+            "verification_error": d.verification_error,
         })).collect::<Vec<_>>(),
     }))
 }

@@ -35,6 +35,18 @@ impl TestServer {
 
     async fn boot(dir: tempfile::TempDir, config: Config) -> Self {
         let running = orbit_server::start(config.clone()).await.expect("server starts");
+        Self::from_running(dir, config, running).await
+    }
+
+    /// Boots on a configuration that may fail to bind (the caller tries several addresses).
+    pub async fn try_boot(dir: tempfile::TempDir, config: Config) -> Result<Self, (tempfile::TempDir, orbit_server::serve::StartError)> {
+        match orbit_server::start(config.clone()).await {
+            Ok(running) => Ok(Self::from_running(dir, config, running).await),
+            Err(e) => Err((dir, e)),
+        }
+    }
+
+    async fn from_running(dir: tempfile::TempDir, config: Config, running: Running) -> Self {
         let creds = match &running.created {
             Some(c) => c.clone(),
             None => {

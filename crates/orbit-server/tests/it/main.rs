@@ -4,6 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod harness;
+mod dns_server;
+mod world;
 
 mod domain;
 
@@ -12,3 +14,4 @@ mod browser;
 mod cli;
 mod fapi;
 mod portal;
+mod satellite;

@@ -1,0 +1,322 @@
+//! Satellite domains end to end, production-like: TLS on 443, FAPI hosts `clerk.*.test`, DNS
+//! verification against a local DNS server, the handshake and the sync across hosts.
+
+use crate::harness::GOOD_PASSWORD;
+use crate::world::*;
+use reqwest::StatusCode;
+use serde_json::json;
+use url::Url;
+
+fn final_url(hops: &[Hop]) -> String {
+    let last = hops.last().unwrap();
+    Url::parse(&last.url).unwrap().join(last.location.as_deref().expect("ends in a redirect to the app")).unwrap().to_string()
+}
+
+fn assert_nothing_set_and_no_redirect(hop: &Hop) {
+    assert_eq!(hop.status, StatusCode::BAD_REQUEST, "{}: {}", hop.url, hop.body);
+    assert!(hop.location.is_none(), "{hop:?}");
+    assert!(hop.set_cookies.is_empty(), "{hop:?}");
+}
+
+#[tokio::test]
+async fn signed_in_on_the_primary_means_signed_in_on_the_satellite() {
+    let world = ProdWorld::start().await;
+    world.add_satellite("satellite.test", true).await;
+    let (browser, user_id) = world.signed_in_browser("ada@example.com").await;
+
+    let start = handshake_url("clerk.satellite.test", "https://satellite.test/profile?__clerk_synced=false", "satellite-needs-syncing");
+    let hops = browser.follow(&start).await;
+    let hosts: Vec<String> = hops.iter().map(|h| Url::parse(&h.url).unwrap().host_str().unwrap().to_owned()).collect();
+    // satellite FAPI -> primary FAPI (sync) -> satellite FAPI (link) -> app: three redirects.
+    assert_eq!(hosts, vec!["clerk.satellite.test", "clerk.primary.test", "clerk.satellite.test"], "{hops:#?}");
+    assert!(hops.iter().all(|h| h.status == StatusCode::TEMPORARY_REDIRECT));
+    assert!(hops.iter().all(|h| h.location.is_some()));
+    let back = final_url(&hops);
+    assert_eq!(back, "https://satellite.test/profile?__clerk_synced=true");
+    // The nonce cookie is set on the satellite's registrable domain, HttpOnly and Secure.
+    let nonce_cookie = hops[2].set_cookies.iter().find(|c| c.starts_with("__clerk_handshake_nonce=")).unwrap();
+    assert!(nonce_cookie.contains("Domain=satellite.test") && nonce_cookie.contains("Secure") && nonce_cookie.contains("HttpOnly"), "{nonce_cookie}");
+    // The satellite FAPI host now has its own __client cookie for the same client.
+    let client_cookie = hops[2].set_cookies.iter().find(|c| c.starts_with("__client=")).unwrap();
+    assert!(client_cookie.contains("HttpOnly") && client_cookie.contains("Secure") && !client_cookie.contains("Domain"), "{client_cookie}");
+
+    let view = world.app_resolves(&browser, &back).await;
+    let claims = view.claims.expect("signed in on the satellite");
+    assert_eq!(claims["sub"], user_id);
+    assert_eq!(claims["iss"], "https://clerk.satellite.test");
+    assert_eq!(claims["azp"], "https://satellite.test");
+    assert!(view.directives.iter().any(|d| d.starts_with("__client_uat=") && !d.starts_with("__client_uat=0;")));
+    assert!(view.directives.iter().all(|d| d.contains("Domain=satellite.test")), "{:?}", view.directives);
+    // The directives cleared the nonce cookie on the app's side.
+    assert_eq!(browser.cookie("https://satellite.test/", "__clerk_handshake_nonce"), None);
+
+    // Later handshakes (token refresh) are answered at once from the linked client.
+    let again = browser.follow(&handshake_url("clerk.satellite.test", "https://satellite.test/orders", "session-token-expired-refresh-non-eligible-no-refresh-cookie")).await;
+    assert_eq!(again.len(), 1, "{again:#?}");
+    let view = world.app_resolves(&browser, &final_url(&again)).await;
+    assert_eq!(view.claims.unwrap()["sub"], user_id);
+}
+
+#[tokio::test]
+async fn signed_out_ends_signed_out_without_a_loop() {
+    let world = ProdWorld::start().await;
+    world.add_satellite("satellite.test", true).await;
+    let browser = world.browser();
+    let hops = browser.follow(&handshake_url("clerk.satellite.test", "https://satellite.test/?__clerk_synced=false", "satellite-needs-syncing")).await;
+    assert_eq!(hops.len(), 3);
+    let back = final_url(&hops);
+    assert_eq!(back, "https://satellite.test/?__clerk_synced=true");
+    let view = world.app_resolves(&browser, &back).await;
+    assert!(view.claims.is_none());
+    assert!(view.directives.iter().any(|d| d.starts_with("__session=; ")), "{:?}", view.directives);
+    assert!(view.directives.iter().any(|d| d.starts_with("__client_uat=0;")));
+
+    // Signing in on the primary afterwards reaches the satellite without another sync: the
+    // browser's client is shared.
+    world.backend().post("/v1/users", json!({"email_address": ["bob@example.com"], "password": GOOD_PASSWORD})).await;
+    browser.sign_in("bob@example.com").await;
+    let hops = browser.follow(&handshake_url("clerk.satellite.test", "https://satellite.test/", "session-token-but-no-client-uat")).await;
+    assert_eq!(hops.len(), 1, "{hops:#?}");
+    assert!(world.app_resolves(&browser, &final_url(&hops)).await.claims.is_some());
+}
+
+#[tokio::test]
+async fn sign_out_on_the_satellite_signs_out_everywhere_and_two_satellites_share_the_client() {
+    let world = ProdWorld::start().await;
+    world.add_satellite("satellite.test", true).await;
+    world.add_satellite("satellite2.test", true).await;
+    let (browser, user_id) = world.signed_in_browser("ada@example.com").await;
+    for sat in ["satellite.test", "satellite2.test"] {
+        let hops = browser.follow(&handshake_url(&format!("clerk.{sat}"), &format!("https://{sat}/?__clerk_synced=false"), "satellite-needs-syncing")).await;
+        let view = world.app_resolves(&browser, &final_url(&hops)).await;
+        assert_eq!(view.claims.unwrap()["sub"], user_id, "{sat}");
+    }
+    // The primary's own handshake is signed in.
+    let hops = browser.follow(&handshake_url("clerk.primary.test", "https://primary.test/", "session-token-expired")).await;
+    assert_eq!(hops.len(), 1);
+    let primary_view = world.app_resolves(&browser, &final_url(&hops)).await;
+    assert_eq!(primary_view.claims.as_ref().unwrap()["iss"], "https://clerk.primary.test");
+
+    // Sign out from satellite 2's FAPI (as clerk-js or the SDK's sign-out does).
+    let r = browser.http.delete("https://clerk.satellite2.test/v1/client/sessions").header("origin", "https://satellite2.test").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    // A cross-site request cannot do that.
+    let r = browser.http.delete("https://clerk.satellite2.test/v1/client/sessions").header("origin", "https://evil.example").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+
+    for (fapi, app) in [("clerk.primary.test", "https://primary.test/"), ("clerk.satellite.test", "https://satellite.test/")] {
+        let hops = browser.follow(&handshake_url(fapi, app, "session-token-expired")).await;
+        let view = world.app_resolves(&browser, &final_url(&hops)).await;
+        assert!(view.claims.is_none(), "{app} is signed out after sign-out on satellite2");
+    }
+}
+
+#[tokio::test]
+async fn unverified_satellites_are_refused_and_dns_checks_explain_why() {
+    let world = ProdWorld::start().await;
+    let created = world.add_satellite("unverified.test", false).await;
+    assert_eq!(created["object"], "domain");
+    assert_eq!(created["is_satellite"], true);
+    assert_eq!(created["frontend_api_url"], "https://clerk.unverified.test");
+    assert_eq!(created["cname_targets"], json!([{"host": "clerk.unverified.test", "value": "orbit.test", "required": true}]));
+    assert_eq!(created["verified"], false);
+
+    let browser = world.browser();
+    let hop = browser.get(&handshake_url("clerk.unverified.test", "https://unverified.test/", "satellite-needs-syncing")).await;
+    assert_eq!(hop.status, StatusCode::MISDIRECTED_REQUEST);
+    assert!(hop.body.contains("clerk.unverified.test -> orbit.test"), "{}", hop.body);
+    assert!(hop.location.is_none() && hop.set_cookies.is_empty());
+    // The primary will not sync it either.
+    let hop = browser.get("https://clerk.primary.test/v1/client/sync?link_domain=unverified.test&__orbit_sync=x").await;
+    assert_nothing_set_and_no_redirect(&hop);
+
+    // DNS outcomes, each with its reason stored.
+    let orbit = world.server.orbit();
+    let resolver = orbit_server::serve::resolver(&world.server.config).unwrap();
+    let cases = [
+        ("satellite.test", true, None),
+        ("satellite2.test", true, None),
+        ("wrong.test", false, Some("is a CNAME for elsewhere.test, but it must point to orbit.test")),
+        ("norecord.test", false, Some("has no CNAME record")),
+        ("unverified.test", false, Some("does not exist in DNS")),
+        ("slow.test", false, Some("timed out")),
+    ];
+    for (name, verified, reason) in cases {
+        let d = match orbit.find_domain(&world.instance, name).await {
+            Ok(d) => d,
+            Err(_) => orbit.add_satellite(&world.instance, name).await.unwrap(),
+        };
+        let checked = orbit.verify_domain(&d, resolver.as_ref(), "orbit.test").await.unwrap();
+        assert_eq!(checked.verified, verified, "{name}: {:?}", checked.verification_error);
+        match reason {
+            Some(r) => assert!(checked.verification_error.as_deref().unwrap_or_default().contains(r), "{name}: {:?}", checked.verification_error),
+            None => assert_eq!(checked.verification_error, None),
+        }
+        assert!(checked.checked_at.is_some());
+    }
+    // The reasons are shown through BAPI.
+    let (_, list) = world.backend().get("/v1/domains").await;
+    let wrong = list["data"].as_array().unwrap().iter().find(|d| d["name"] == "wrong.test").unwrap();
+    assert!(wrong["verification_error"].as_str().unwrap().contains("elsewhere.test"));
+    assert_eq!(list["total_count"], list["data"].as_array().unwrap().len());
+}
+
+#[tokio::test]
+async fn hostile_sync_and_link_requests_set_nothing() {
+    let world = ProdWorld::start().await;
+    world.add_satellite("satellite.test", true).await;
+    world.add_satellite("satellite2.test", true).await;
+    let (browser, _) = world.signed_in_browser("ada@example.com").await;
+
+    // Walk the sync by hand to capture the link URL.
+    let start = handshake_url("clerk.satellite.test", "https://satellite.test/?__clerk_synced=false", "satellite-needs-syncing");
+    let to_primary = browser.get(&start).await;
+    let to_link = browser.get(to_primary.location.as_deref().unwrap()).await;
+    let link_url = to_link.location.clone().unwrap();
+    assert!(link_url.starts_with("https://clerk.satellite.test/v1/client/link?__clerk_token="), "{link_url}");
+
+    // Another browser (no state cookie) cannot use it, and trying spends it.
+    let thief = world.browser();
+    assert_nothing_set_and_no_redirect(&thief.get(&link_url).await);
+    assert_nothing_set_and_no_redirect(&browser.get(&link_url).await);
+
+    // A fresh token, used once, cannot be replayed.
+    let to_primary = browser.get(&start).await;
+    let link_url = browser.get(to_primary.location.as_deref().unwrap()).await.location.unwrap();
+    let ok = browser.get(&link_url).await;
+    assert_eq!(ok.status, StatusCode::TEMPORARY_REDIRECT);
+    assert_nothing_set_and_no_redirect(&browser.get(&link_url).await);
+
+    // A token minted for satellite A presented at satellite B.
+    let to_primary = browser.get(&start).await;
+    let link_url = browser.get(to_primary.location.as_deref().unwrap()).await.location.unwrap();
+    let at_b = link_url.replace("clerk.satellite.test", "clerk.satellite2.test");
+    assert_nothing_set_and_no_redirect(&browser.get(&at_b).await);
+    // ... and it is spent for A too.
+    assert_nothing_set_and_no_redirect(&browser.get(&link_url).await);
+
+    // Forged and missing tokens.
+    assert_nothing_set_and_no_redirect(&browser.get("https://clerk.satellite.test/v1/client/link?__clerk_token=forged").await);
+    assert_nothing_set_and_no_redirect(&browser.get("https://clerk.satellite.test/v1/client/link").await);
+    // The sync endpoint only links registered satellites, and only from a pending sync.
+    assert_nothing_set_and_no_redirect(&browser.get("https://clerk.primary.test/v1/client/sync?link_domain=evil.test&__orbit_sync=x").await);
+    assert_nothing_set_and_no_redirect(&browser.get("https://clerk.primary.test/v1/client/sync?link_domain=satellite.test").await);
+    assert_nothing_set_and_no_redirect(
+        &browser.get("https://clerk.primary.test/v1/client/sync?link_domain=satellite.test&__orbit_sync=x&redirect_url=https%3A%2F%2Fevil.test%2F").await,
+    );
+}
+
+#[tokio::test]
+async fn handshake_nonces_are_single_use_even_across_restarts_and_races() {
+    let world = ProdWorld::start().await;
+    world.add_satellite("satellite.test", true).await;
+    let (browser, _) = world.signed_in_browser("ada@example.com").await;
+    let hops = browser.follow(&handshake_url("clerk.primary.test", "https://primary.test/", "session-token-expired")).await;
+    let back = final_url(&hops);
+    let nonce = browser.cookie(&back, "__clerk_handshake_nonce").unwrap();
+    let bapi = world.backend();
+    let path = format!("/v1/clients/handshake_payload?nonce={nonce}");
+    let (s, body) = bapi.get(&path).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let (s, body) = bapi.get(&path).await;
+    assert_eq!((s, body["errors"][0]["code"].as_str()), (StatusCode::NOT_FOUND, Some("handshake_nonce_invalid")));
+
+    // 50 parallel redemptions of one fresh nonce: exactly one wins.
+    let hops = browser.follow(&handshake_url("clerk.primary.test", "https://primary.test/", "session-token-expired")).await;
+    let nonce = browser.cookie(&final_url(&hops), "__clerk_handshake_nonce").unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..50 {
+        let bapi = world.backend();
+        let path = format!("/v1/clients/handshake_payload?nonce={nonce}");
+        tasks.push(tokio::spawn(async move { bapi.get(&path).await.0 }));
+    }
+    let mut wins = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            StatusCode::OK => wins += 1,
+            StatusCode::NOT_FOUND => {}
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!(wins, 1);
+
+    // A nonce redeemed before a restart stays redeemed after it.
+    let hops = browser.follow(&handshake_url("clerk.primary.test", "https://primary.test/", "session-token-expired")).await;
+    let nonce = browser.cookie(&final_url(&hops), "__clerk_handshake_nonce").unwrap();
+    assert_eq!(bapi.get(&format!("/v1/clients/handshake_payload?nonce={nonce}")).await.0, StatusCode::OK);
+    let ProdWorld { server, dns, certs, ip, instance, publishable_key, secret_key, .. } = world;
+    let server = server.restart().await;
+    let world2 = crate::world::ProdWorld::from_parts(server, dns, certs, ip, instance, publishable_key, secret_key);
+    let (s, _) = world2.backend().get(&format!("/v1/clients/handshake_payload?nonce={nonce}")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn hostile_redirect_urls_at_the_handshake() {
+    let world = ProdWorld::start().await;
+    world.add_satellite("satellite.test", true).await;
+    let browser = world.browser();
+    let hostile = [
+        "https://evil.test/",
+        "https://satellite.test.evil.test/",
+        "https://evilsatellite.test/",
+        "http://satellite.test/",
+        "https://satellite.test:8443/",
+        "https://user@satellite.test/",
+        "https://satellite.test@evil.test/",
+        "//evil.test/",
+        "/relative/path",
+        "javascript:alert(1)",
+        "data:text/html,hi",
+        "https:evil.test",
+        "https:/\\evil.test",
+        "https://satellite.test\\@evil.test/",
+        "https://sаtellite.test/",
+        "https://xn--stellite-3qf.test/",
+        "https://unregistered.test/",
+        " https://satellite.test/",
+        "https://satellite.test/\n",
+        "https://satellite.test%2F@evil.test/",
+        "ftp://satellite.test/",
+        "file:///etc/passwd",
+        "https://[::1]/",
+        "https://127.0.0.1/",
+        "https://primary.test/",
+        "https://clerk.satellite.test.evil.test/",
+        "https://satellite.test./",
+        "https://*.satellite.test/",
+        "",
+        "https://SATELLITE.test@evil.test",
+        "\\\\evil.test",
+    ];
+    for raw in hostile {
+        let mut u = Url::parse("https://clerk.satellite.test/v1/client/handshake").unwrap();
+        u.query_pairs_mut().append_pair("redirect_url", raw).append_pair("format", "nonce");
+        let hop = browser.get(u.as_str()).await;
+        assert_nothing_set_and_no_redirect(&hop);
+    }
+    // The page names the origin and says how to register it.
+    let mut u = Url::parse("https://clerk.satellite.test/v1/client/handshake").unwrap();
+    u.query_pairs_mut().append_pair("redirect_url", "https://preview-42.shop.test/cart");
+    let hop = browser.get(u.as_str()).await;
+    assert!(hop.body.contains("https://preview-42.shop.test"), "{}", hop.body);
+    assert!(hop.body.contains("orbit domain add-satellite preview-42.shop.test"), "{}", hop.body);
+}
+
+#[tokio::test]
+async fn token_format_carries_a_signed_handshake() {
+    let world = ProdWorld::start().await;
+    let (browser, user_id) = world.signed_in_browser("ada@example.com").await;
+    let url = handshake_url("clerk.primary.test", "https://primary.test/", "session-token-expired").replace("format=nonce", "format=token");
+    let hops = browser.follow(&url).await;
+    let set = hops[0].set_cookies.iter().find(|c| c.starts_with("__clerk_handshake=")).unwrap();
+    let jwt = set.split(';').next().unwrap().trim_start_matches("__clerk_handshake=");
+    let (_, jwks) = world.backend().get("/v1/jwks").await;
+    let (_, payload) = crate::bapi::verify_with_jwks(jwt, &jwks);
+    let directives = payload["handshake"].as_array().unwrap();
+    let session = directives.iter().filter_map(|d| d.as_str()).filter(|d| d.starts_with("__session")).last().unwrap();
+    let token = session.split(';').next().unwrap().split('=').nth(1).unwrap();
+    assert_eq!(crate::bapi::verify_with_jwks(token, &jwks).1["sub"], user_id);
+    assert_eq!(hops[0].status, StatusCode::TEMPORARY_REDIRECT);
+    assert_eq!(hops[0].location.as_deref(), Some("https://primary.test/"));
+}

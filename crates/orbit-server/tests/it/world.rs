@@ -1,0 +1,291 @@
+//! A production-like world on one machine: a production instance for `primary.test` served over
+//! TLS on port 443 of its own loopback address (127.0.0.N), a CA the test generated, a local DNS
+//! server for the CNAME checks, and browsers whose DNS maps every `*.test` name to that address.
+
+use crate::dns_server::{Answer, LocalDns};
+use crate::harness::*;
+use orbit_core::model::{Instance, InstanceKind};
+use reqwest::cookie::{CookieStore, Jar};
+use reqwest::StatusCode;
+use serde_json::Value;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use url::Url;
+
+pub const HOSTS: &[&str] = &[
+    "orbit.test",
+    "primary.test",
+    "clerk.primary.test",
+    "satellite.test",
+    "clerk.satellite.test",
+    "satellite2.test",
+    "clerk.satellite2.test",
+    "unverified.test",
+    "clerk.unverified.test",
+];
+
+pub struct Certs {
+    pub ca_pem: String,
+    pub cert_pem: String,
+    pub key_pem: String,
+}
+
+/// A CA and a certificate for `names`, signed by it.
+pub fn make_certs(names: &[&str]) -> Certs {
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params.distinguished_name.push(rcgen::DnType::CommonName, "Orbit test CA");
+    ca_params.key_usages = vec![rcgen::KeyUsagePurpose::KeyCertSign, rcgen::KeyUsagePurpose::CrlSign];
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
+    params.distinguished_name.push(rcgen::DnType::CommonName, names[0]);
+    let cert = params.signed_by(&key, &ca, &ca_key).unwrap();
+    Certs { ca_pem: ca.pem(), cert_pem: cert.pem(), key_pem: key.serialize_pem() }
+}
+
+pub struct ProdWorld {
+    pub server: TestServer,
+    pub dns: LocalDns,
+    pub certs: Certs,
+    pub ip: IpAddr,
+    pub instance: Instance,
+    pub publishable_key: String,
+    pub secret_key: String,
+    _cert_dir: tempfile::TempDir,
+}
+
+impl ProdWorld {
+    pub async fn start() -> Self {
+        let dns = LocalDns::start(&[
+            ("clerk.satellite.test", Answer::Cname("orbit.test")),
+            ("clerk.satellite2.test", Answer::Cname("ORBIT.test.")),
+            ("clerk.wrong.test", Answer::Cname("elsewhere.test")),
+            ("clerk.norecord.test", Answer::AOnly),
+            ("clerk.slow.test", Answer::Silent),
+        ])
+        .await;
+        let certs = make_certs(HOSTS);
+        let cert_dir = tempfile::tempdir().unwrap();
+        let cert = cert_dir.path().join("cert.pem");
+        let key = cert_dir.path().join("key.pem");
+        std::fs::write(&cert, &certs.cert_pem).unwrap();
+        std::fs::write(&key, &certs.key_pem).unwrap();
+        // Port 443 on the first free loopback address: FAPI hosts carry no port in production.
+        let mut server = None;
+        for n in 2..=254u8 {
+            let dir = tempfile::tempdir().unwrap();
+            let mut config = orbit_server::config::Config::for_test(dir.path());
+            config.listen = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(127, 0, 0, n)), 443);
+            config.public_url = Some("https://orbit.test".into());
+            config.tls_cert = Some(cert.clone());
+            config.tls_key = Some(key.clone());
+            config.dns_servers = vec![dns.addr];
+            config.dns_timeout_ms = 300;
+            config.dns_check_interval_secs = 0;
+            match TestServer::try_boot(dir, config).await {
+                Ok(s) => {
+                    server = Some(s);
+                    break;
+                }
+                Err((_, orbit_server::serve::StartError::Bind { .. })) => continue,
+                Err((_, e)) => panic!("server start: {e}"),
+            }
+        }
+        let server = server.expect("a free 127.0.0.N:443");
+        let ip = server.config.listen.ip();
+        let orbit = server.orbit();
+        let instance = orbit.create_application("Shop", InstanceKind::Production, "primary.test", "clerk.primary.test").await.unwrap();
+        let creds = orbit.credentials(&instance).await.unwrap();
+        ProdWorld {
+            server,
+            dns,
+            certs,
+            ip,
+            instance,
+            publishable_key: creds.publishable_key,
+            secret_key: creds.secret_key,
+            _cert_dir: cert_dir,
+        }
+    }
+
+    pub fn from_parts(
+        server: TestServer,
+        dns: LocalDns,
+        certs: Certs,
+        ip: IpAddr,
+        instance: Instance,
+        publishable_key: String,
+        secret_key: String,
+    ) -> Self {
+        ProdWorld { server, dns, certs, ip, instance, publishable_key, secret_key, _cert_dir: tempfile::tempdir().unwrap() }
+    }
+
+    fn client_builder(&self) -> reqwest::ClientBuilder {
+        let mut b = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .add_root_certificate(reqwest::Certificate::from_pem(self.certs.ca_pem.as_bytes()).unwrap())
+            .user_agent("Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0 Safari/537.36");
+        for h in HOSTS {
+            b = b.resolve(h, SocketAddr::new(self.ip, 443));
+        }
+        b
+    }
+
+    pub fn bapi_url(&self) -> String {
+        "https://orbit.test/bapi".into()
+    }
+
+    pub fn backend(&self) -> Backend {
+        Backend { http: self.client_builder().build().unwrap(), base: self.bapi_url(), key: self.secret_key.clone() }
+    }
+
+    pub fn browser(&self) -> WorldBrowser {
+        let jar = Arc::new(Jar::default());
+        WorldBrowser { http: self.client_builder().cookie_provider(jar.clone()).build().unwrap(), jar }
+    }
+
+    /// Registers a satellite through BAPI and, if `verify`, checks its DNS now.
+    pub async fn add_satellite(&self, name: &str, verify: bool) -> Value {
+        let (s, d) = self.backend().post("/v1/domains", serde_json::json!({"name": name, "is_satellite": true})).await;
+        assert_eq!(s, StatusCode::OK, "{d}");
+        if verify {
+            let orbit = self.server.orbit();
+            let domain = orbit.find_domain(&self.instance, name).await.unwrap();
+            let resolver = orbit_server::serve::resolver(&self.server.config).unwrap();
+            let checked = orbit.verify_domain(&domain, resolver.as_ref(), "orbit.test").await.unwrap();
+            assert!(checked.verified, "{name}: {:?}", checked.verification_error);
+        }
+        d
+    }
+
+    pub async fn signed_in_browser(&self, email: &str) -> (WorldBrowser, String) {
+        let (s, user) = self.backend().post("/v1/users", serde_json::json!({"email_address": [email], "password": GOOD_PASSWORD})).await;
+        assert_eq!(s, StatusCode::OK, "{user}");
+        let b = self.browser();
+        b.sign_in(email).await;
+        (b, user["id"].as_str().unwrap().to_owned())
+    }
+
+    /// What an app's middleware does with a handshake that came back to `url`: take the nonce
+    /// from the cookie (production) or the query (development), redeem it through BAPI, apply
+    /// the directives to the browser, and return the session token's claims if signed in.
+    pub async fn app_resolves(&self, browser: &WorldBrowser, url: &str) -> AppView {
+        let parsed = Url::parse(url).unwrap();
+        let nonce = parsed
+            .query_pairs()
+            .find(|(k, _)| k == "__clerk_handshake_nonce")
+            .map(|(_, v)| v.into_owned())
+            .or_else(|| browser.cookie(url, "__clerk_handshake_nonce"))
+            .expect("a handshake nonce");
+        let (status, body) = self.backend().get(&format!("/v1/clients/handshake_payload?nonce={nonce}")).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let directives: Vec<String> = body["directives"].as_array().unwrap().iter().map(|d| d.as_str().unwrap().to_owned()).collect();
+        for d in &directives {
+            browser.jar.add_cookie_str(d, &parsed);
+        }
+        let token = directives
+            .iter()
+            .filter(|d| d.starts_with("__session"))
+            .last()
+            .map(|d| d.split(';').next().unwrap().split('=').nth(1).unwrap_or_default().to_owned())
+            .filter(|t| !t.is_empty());
+        let claims = match &token {
+            Some(t) => {
+                let (_, jwks) = self.backend().get("/v1/jwks").await;
+                Some(crate::bapi::verify_with_jwks(t, &jwks).1)
+            }
+            None => None,
+        };
+        AppView { directives, claims, nonce }
+    }
+}
+
+#[derive(Debug)]
+pub struct AppView {
+    pub directives: Vec<String>,
+    pub claims: Option<Value>,
+    #[allow(dead_code)]
+    pub nonce: String,
+}
+
+pub struct WorldBrowser {
+    pub http: reqwest::Client,
+    pub jar: Arc<Jar>,
+}
+
+#[derive(Debug)]
+pub struct Hop {
+    pub url: String,
+    pub status: StatusCode,
+    pub location: Option<String>,
+    pub set_cookies: Vec<String>,
+    pub body: String,
+}
+
+impl WorldBrowser {
+    pub fn cookie(&self, url: &str, name: &str) -> Option<String> {
+        let header = self.jar.cookies(&Url::parse(url).unwrap())?;
+        header
+            .to_str()
+            .unwrap()
+            .split("; ")
+            .find_map(|kv| kv.strip_prefix(&format!("{name}=")).map(str::to_owned))
+    }
+
+    pub async fn get(&self, url: &str) -> Hop {
+        let r = self.http.get(url).send().await.unwrap_or_else(|e| panic!("GET {url}: {e:?}"));
+        let status = r.status();
+        let location = r.headers().get("location").map(|v| v.to_str().unwrap().to_owned());
+        let set_cookies = r.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).collect();
+        Hop { url: url.to_owned(), status, location, set_cookies, body: r.text().await.unwrap() }
+    }
+
+    /// Follows redirects through Orbit's hosts (`clerk.*`, `orbit.test`) until one leaves them
+    /// for an app or answers without a redirect. Returns every hop.
+    pub async fn follow(&self, start: &str) -> Vec<Hop> {
+        let mut hops = Vec::new();
+        let mut url = start.to_owned();
+        for _ in 0..10 {
+            let hop = self.get(&url).await;
+            let next = hop.location.clone();
+            hops.push(hop);
+            let Some(next) = next else { return hops };
+            let next = Url::parse(&url).unwrap().join(&next).unwrap();
+            let host = next.host_str().unwrap_or_default().to_owned();
+            if !(host.starts_with("clerk.") || host == "orbit.test") {
+                return hops;
+            }
+            url = next.to_string();
+        }
+        panic!("redirect loop: {hops:#?}");
+    }
+
+    pub async fn sign_in(&self, email: &str) {
+        let page = self.get("https://clerk.primary.test/sign-in").await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        let csrf = hidden(&page.body, "csrf_token").unwrap();
+        let r = self
+            .http
+            .post("https://clerk.primary.test/sign-in")
+            .header("origin", "https://clerk.primary.test")
+            .form(&[("csrf_token", csrf.as_str()), ("email_address", email), ("password", GOOD_PASSWORD)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    }
+}
+
+/// A satellite handshake URL as `@clerk/backend` builds it (format=nonce).
+pub fn handshake_url(fapi_host: &str, redirect_url: &str, reason: &str) -> String {
+    let mut u = Url::parse(&format!("https://{fapi_host}/v1/client/handshake")).unwrap();
+    u.query_pairs_mut()
+        .append_pair("redirect_url", redirect_url)
+        .append_pair("__clerk_api_version", "2026-05-12")
+        .append_pair("suffixed_cookies", "false")
+        .append_pair("__clerk_hs_reason", reason)
+        .append_pair("format", "nonce");
+    u.to_string()
+}
