@@ -190,7 +190,24 @@ struct RedirectQuery {
     redirect_url: Option<String>,
 }
 
-async fn root(State(state): State<AppState>, fapi: Fapi, headers: HeaderMap) -> Response {
+/// Sign-in, sign-up and the profile live on the primary (PROTOCOL.md "Satellite sync": users
+/// sign in on the primary). On a satellite's FAPI host these pages send the browser there.
+async fn on_primary(state: &AppState, fapi: &Fapi, uri: &axum::http::Uri) -> Option<Response> {
+    if !fapi.ctx.domain.is_satellite || fapi.ctx.domain.fapi_host.is_none() {
+        return None;
+    }
+    let primary = match state.orbit.primary_domain(&fapi.ctx.instance.id).await {
+        Ok(p) => p,
+        Err(e) => return Some(fail(e)),
+    };
+    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    Some(Redirect::to(&format!("{}{path}", orbit_core::Orbit::fapi_url(&fapi.ctx.instance, &primary))).into_response())
+}
+
+async fn root(State(state): State<AppState>, fapi: Fapi, uri: axum::http::Uri, headers: HeaderMap) -> Response {
+    if let Some(r) = on_primary(&state, &fapi, &uri).await {
+        return r;
+    }
     match signed_in(&state, &fapi, &headers).await {
         Ok((_, Some(_))) => Redirect::to("/user").into_response(),
         Ok(_) => Redirect::to("/sign-in").into_response(),
@@ -200,7 +217,10 @@ async fn root(State(state): State<AppState>, fapi: Fapi, headers: HeaderMap) -> 
 
 // ---- sign-in ------------------------------------------------------------------------------
 
-async fn sign_in_page(State(state): State<AppState>, fapi: Fapi, headers: HeaderMap, Query(q): Query<RedirectQuery>) -> Response {
+async fn sign_in_page(State(state): State<AppState>, fapi: Fapi, uri: axum::http::Uri, headers: HeaderMap, Query(q): Query<RedirectQuery>) -> Response {
+    if let Some(r) = on_primary(&state, &fapi, &uri).await {
+        return r;
+    }
     let redirect_url = q.redirect_url.unwrap_or_default();
     match signed_in(&state, &fapi, &headers).await {
         Ok((_, Some(_))) => {
@@ -313,7 +333,10 @@ async fn finish_sign_in(state: &AppState, fapi: &Fapi, headers: &HeaderMap, user
 
 // ---- sign-up ------------------------------------------------------------------------------
 
-async fn sign_up_page(State(state): State<AppState>, fapi: Fapi, headers: HeaderMap, Query(q): Query<RedirectQuery>) -> Response {
+async fn sign_up_page(State(state): State<AppState>, fapi: Fapi, uri: axum::http::Uri, headers: HeaderMap, Query(q): Query<RedirectQuery>) -> Response {
+    if let Some(r) = on_primary(&state, &fapi, &uri).await {
+        return r;
+    }
     let redirect_url = q.redirect_url.unwrap_or_default();
     if let Ok((_, Some(_))) = signed_in(&state, &fapi, &headers).await {
         return match redirect_target(&state, &fapi, Some(&redirect_url), "/user").await {
@@ -515,7 +538,10 @@ struct NoticeQuery {
     notice: Option<String>,
 }
 
-async fn user_page(State(state): State<AppState>, fapi: Fapi, headers: HeaderMap, Query(q): Query<NoticeQuery>) -> Response {
+async fn user_page(State(state): State<AppState>, fapi: Fapi, uri: axum::http::Uri, headers: HeaderMap, Query(q): Query<NoticeQuery>) -> Response {
+    if let Some(r) = on_primary(&state, &fapi, &uri).await {
+        return r;
+    }
     let me = match require_user(&state, &fapi, &headers).await {
         Ok(me) => me,
         Err(r) => return r,

@@ -130,7 +130,8 @@ async fn serve_prints_keys_and_the_cli_works_while_it_runs() {
     assert_eq!(shown["frontend_api_url"], fapi);
     assert_eq!(shown["backend_api_url"], bapi);
     assert_eq!(shown["domains"], serde_json::json!([{
-        "id": shown["domains"][0]["id"], "name": "localhost:3000", "is_satellite": false, "verified": true, "frontend_api_url": fapi
+        "id": shown["domains"][0]["id"], "name": "localhost:3000", "is_satellite": false, "verified": true, "frontend_api_url": fapi,
+        "verification_error": null
     }]));
     let (ok, text, _) = run(&["instance", "show", "--data-dir", data]);
     assert!(ok && text.contains(&pk));
@@ -180,4 +181,67 @@ async fn serve_prints_keys_and_the_cli_works_while_it_runs() {
     // A second start on the same data directory creates nothing new.
     let again = serve(data);
     assert!(!again.banner.contains("Created an application"), "{}", again.banner);
+}
+
+#[tokio::test]
+async fn domain_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data = data.to_str().unwrap();
+    let server = serve(data);
+    // Development: no DNS needed.
+    let (ok, out, err) = run(&["domain", "add-satellite", "http://localhost:3001", "--data-dir", data]);
+    assert!(ok, "{err}");
+    assert!(out.contains("Added satellite localhost:3001") && out.contains("need no DNS"), "{out}");
+    let (ok, _, err) = run(&["domain", "add-satellite", "localhost:3001", "--data-dir", data]);
+    assert!(!ok && err.contains("already registered"), "{err}");
+    let (ok, _, err) = run(&["domain", "add-satellite", "co.uk", "--data-dir", data]);
+    assert!(!ok && err.contains("public suffix"), "{err}");
+    let (ok, out, _) = run(&["domain", "list", "--json", "--data-dir", data]);
+    assert!(ok);
+    let list: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 2);
+    assert_eq!(list[1]["name"], "localhost:3001");
+    assert_eq!(list[1]["verified"], true);
+    let (ok, out, _) = run(&["instance", "show", "--json", "--data-dir", data]);
+    assert!(ok);
+    let shown: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(shown["domains"][1]["is_satellite"], true);
+
+    // Allowed redirect origins.
+    let (ok, out, err) = run(&["instance", "set", "--allowed-redirect-origin", "https://*.preview.example", "--data-dir", data]);
+    assert!(ok, "{err}");
+    assert!(out.contains("https://*.preview.example"));
+    let (ok, _, err) = run(&["instance", "set", "--allowed-redirect-origin", "https://*.com", "--data-dir", data]);
+    assert!(!ok && err.contains("allowed_redirect_origins"), "{err}");
+    let (ok, _, err) = run(&["instance", "set", "--data-dir", data]);
+    assert!(!ok && err.contains("nothing to change"), "{err}");
+
+    // Production: a production instance, a satellite that needs DNS.
+    let (ok, out, err) = run(&["instance", "create-production", "--domain", "primary.example", "--data-dir", data]);
+    assert!(ok, "{err}");
+    let prod_id = out.split_whitespace().nth(3).unwrap().to_owned();
+    let (ok, out, err) = run(&["domain", "add-satellite", "shop.example", "--instance", &prod_id, "--data-dir", data]);
+    assert!(ok, "{err}");
+    assert!(out.contains("clerk.shop.example  CNAME"), "{out}");
+    // No DNS server answers on this port: the check fails with the reason, and says what to do.
+    let blackhole = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = blackhole.local_addr().unwrap().port();
+    let out = orbit()
+        .args(["domain", "verify", "shop.example", "--instance", &prod_id, "--data-dir", data])
+        .env("ORBIT_DNS_SERVERS", format!("127.0.0.1:{port}"))
+        .env("ORBIT_DNS_TIMEOUT_MS", "200")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not verified") && err.contains("timed out") && err.contains("CNAME"), "{err}");
+    let (_, out, _) = run(&["domain", "list", "--instance", &prod_id, "--data-dir", data]);
+    assert!(out.contains("shop.example") && out.contains("timed out"), "{out}");
+    let (ok, out, err) = run(&["domain", "remove", "shop.example", "--instance", &prod_id, "--data-dir", data]);
+    assert!(ok, "{err}");
+    assert!(out.contains("Removed"));
+    let (ok, _, err) = run(&["domain", "remove", "primary.example", "--instance", &prod_id, "--data-dir", data]);
+    assert!(!ok && err.contains("primary domain cannot be removed"), "{err}");
+    drop(server);
 }

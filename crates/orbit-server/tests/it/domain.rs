@@ -158,3 +158,81 @@ async fn sign_out_ends_every_session_of_the_client() {
     // Client tokens are bound to their FAPI host.
     assert!(orbit.client_for_token("clerk.other.test", &second.client_token).await.unwrap().is_none());
 }
+
+#[tokio::test]
+async fn sync_tokens_expire_after_60_seconds_and_bind_to_browser_and_domain() {
+    use orbit_core::model::HandshakeFormat;
+    use orbit_core::satellite::SyncError;
+    let (orbit, clock, _, _) = setup(settings()).await;
+    let instance = orbit.create_application("p", InstanceKind::Production, "primary.test", "clerk.primary.test").await.unwrap();
+    let sat = orbit.add_satellite(&instance, "satellite.test").await.unwrap();
+    let other = orbit.add_satellite(&instance, "satellite2.test").await.unwrap();
+    let (client, _) = orbit.ensure_client(&instance, None, "clerk.primary.test").await.unwrap();
+
+    let begin = |d: &orbit_core::model::Domain| {
+        let d = d.clone();
+        let orbit = &orbit;
+        let instance = instance.clone();
+        async move { orbit.begin_sync(&instance, &d, "https://satellite.test/", HandshakeFormat::Nonce, false).await.unwrap() }
+    };
+
+    // Valid within 60 s, with the right state.
+    let (pending, state) = begin(&sat).await;
+    let token = orbit.issue_sync_token(&instance, &client, &sat, &pending).await.unwrap();
+    clock.advance_ms(59 * SECOND);
+    let (p, c) = orbit.redeem_sync(&instance, &sat, &token, Some(&state)).await.unwrap().unwrap();
+    assert_eq!((p.id, c.id), (pending, client.id.clone()));
+
+    // Expired after 60 s.
+    let (pending, state) = begin(&sat).await;
+    let token = orbit.issue_sync_token(&instance, &client, &sat, &pending).await.unwrap();
+    clock.advance_ms(60 * SECOND);
+    assert_eq!(orbit.redeem_sync(&instance, &sat, &token, Some(&state)).await.unwrap(), Err(SyncError::TokenInvalid));
+
+    // Wrong browser state, missing state, wrong satellite.
+    let (pending, _) = begin(&sat).await;
+    let token = orbit.issue_sync_token(&instance, &client, &sat, &pending).await.unwrap();
+    assert_eq!(orbit.redeem_sync(&instance, &sat, &token, Some("another-browser")).await.unwrap(), Err(SyncError::StateMismatch));
+    let (pending, _) = begin(&sat).await;
+    let token = orbit.issue_sync_token(&instance, &client, &sat, &pending).await.unwrap();
+    assert_eq!(orbit.redeem_sync(&instance, &sat, &token, None).await.unwrap(), Err(SyncError::StateMissing));
+    let (pending, state) = begin(&sat).await;
+    let token = orbit.issue_sync_token(&instance, &client, &sat, &pending).await.unwrap();
+    assert_eq!(orbit.redeem_sync(&instance, &other, &token, Some(&state)).await.unwrap(), Err(SyncError::WrongDomain));
+    // Spent by the failed attempt.
+    assert_eq!(orbit.redeem_sync(&instance, &sat, &token, Some(&state)).await.unwrap(), Err(SyncError::TokenInvalid));
+    // A pending sync that expired before its token arrived.
+    let (pending, state) = begin(&sat).await;
+    clock.advance_ms(61 * SECOND);
+    let token = orbit.issue_sync_token(&instance, &client, &sat, &pending).await.unwrap();
+    assert_eq!(orbit.redeem_sync(&instance, &sat, &token, Some(&state)).await.unwrap(), Err(SyncError::PendingInvalid));
+}
+
+#[tokio::test]
+async fn satellite_names_are_validated() {
+    let (orbit, _, _, dev) = setup(settings()).await;
+    let prod = orbit.create_application("p", InstanceKind::Production, "primary.test", "clerk.primary.test").await.unwrap();
+    let cases: &[(&orbit_core::model::Instance, &str, Result<&str, &str>)] = &[
+        (&prod, "Satellite.Test", Ok("satellite.test")),
+        (&prod, "co.uk", Err("public suffix")),
+        (&prod, "github.io", Err("public suffix")),
+        (&prod, "192.0.2.1", Err("IP address")),
+        (&prod, "satellite.test", Err("already registered")),
+        (&prod, "primary.test", Err("primary domain")),
+        (&prod, "https://shop.test/path", Err("bare host name")),
+        (&dev, "http://localhost:3001", Ok("localhost:3001")),
+        (&dev, "127.0.0.1:3002", Ok("127.0.0.1:3002")),
+        (&dev, "localhost:3000", Err("primary domain")),
+    ];
+    for (instance, input, expected) in cases {
+        match (orbit.add_satellite(instance, input).await, expected) {
+            (Ok(d), Ok(name)) => {
+                assert_eq!(&d.name, name);
+                assert_eq!(d.verified, instance.kind == InstanceKind::Development, "{input}");
+                assert_eq!(d.fapi_host.is_some(), instance.kind == InstanceKind::Production, "{input}");
+            }
+            (Err(e), Err(text)) => assert!(e.to_string().contains(text), "{input}: {e}"),
+            (got, want) => panic!("{input}: got {got:?}, want {want:?}"),
+        }
+    }
+}

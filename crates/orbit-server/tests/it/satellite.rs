@@ -320,3 +320,109 @@ async fn token_format_carries_a_signed_handshake() {
     assert_eq!(hops[0].status, StatusCode::TEMPORARY_REDIRECT);
     assert_eq!(hops[0].location.as_deref(), Some("https://primary.test/"));
 }
+
+#[tokio::test]
+async fn cookies_blocked_ends_on_a_clear_page_within_the_redirect_budget() {
+    let world = ProdWorld::start().await;
+    world.add_satellite("satellite.test", true).await;
+    // A browser that keeps no cookies at all.
+    let mut b = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .add_root_certificate(reqwest::Certificate::from_pem(world.certs.ca_pem.as_bytes()).unwrap());
+    for h in HOSTS {
+        b = b.resolve(h, std::net::SocketAddr::new(world.ip, 443));
+    }
+    let jarless = WorldBrowser { http: b.build().unwrap(), jar: std::sync::Arc::new(reqwest::cookie::Jar::default()) };
+    let hops = jarless.follow(&handshake_url("clerk.satellite.test", "https://satellite.test/?__clerk_synced=false", "satellite-needs-syncing")).await;
+    assert_eq!(hops.len(), 3, "{hops:#?}");
+    let last = hops.last().unwrap();
+    assert_eq!(last.status, StatusCode::BAD_REQUEST);
+    assert!(last.body.contains("cookies"), "{}", last.body);
+    assert!(last.set_cookies.is_empty());
+}
+
+#[tokio::test]
+async fn portal_pages_on_a_satellite_host_go_to_the_primary() {
+    let world = ProdWorld::start().await;
+    world.add_satellite("satellite.test", true).await;
+    let hop = world.browser().get("https://clerk.satellite.test/sign-in?redirect_url=https%3A%2F%2Fsatellite.test%2F").await;
+    assert_eq!(hop.status, StatusCode::SEE_OTHER);
+    assert_eq!(hop.location.as_deref(), Some("https://clerk.primary.test/sign-in?redirect_url=https%3A%2F%2Fsatellite.test%2F"));
+}
+
+/// Development: one FAPI host (plain http) for the primary and its satellites; the nonce travels
+/// in the URL and a development browser token identifies the client.
+#[tokio::test]
+async fn development_handshake_with_dev_browser() {
+    use crate::harness::*;
+    let server = TestServer::start().await;
+    let (s, d) = server.backend().post("/v1/domains", json!({"name": "http://localhost:3001", "is_satellite": true})).await;
+    assert_eq!(s, StatusCode::OK, "{d}");
+    assert_eq!(d["name"], "localhost:3001");
+    assert_eq!(d["frontend_api_url"], server.base);
+    assert_eq!(d["cname_targets"], serde_json::Value::Null, "development needs no DNS");
+
+    let browser = server.browser();
+    let handshake = |redirect: &str, dvb: Option<&str>| {
+        let mut u = Url::parse(&server.url("/v1/client/handshake")).unwrap();
+        u.query_pairs_mut()
+            .append_pair("redirect_url", redirect)
+            .append_pair("__clerk_api_version", "2026-05-12")
+            .append_pair("suffixed_cookies", "true")
+            .append_pair("__clerk_hs_reason", "dev-browser-missing")
+            .append_pair("format", "nonce");
+        if let Some(d) = dvb {
+            u.query_pairs_mut().append_pair("__clerk_db_jwt", d);
+        }
+        u.to_string()
+    };
+    let redeem = |location: String| {
+        let backend = server.backend();
+        async move {
+            let u = Url::parse(&location).unwrap();
+            let nonce = u.query_pairs().find(|(k, _)| k == "__clerk_handshake_nonce").map(|(_, v)| v.into_owned()).unwrap();
+            let (s, body) = backend.get(&format!("/v1/clients/handshake_payload?nonce={nonce}")).await;
+            assert_eq!(s, StatusCode::OK, "{body}");
+            body["directives"].as_array().unwrap().iter().map(|d| d.as_str().unwrap().to_owned()).collect::<Vec<_>>()
+        }
+    };
+    let value = |directives: &[String], name: &str| {
+        directives.iter().filter(|d| d.starts_with(&format!("{name}="))).last().map(|d| d.split(';').next().unwrap().split('=').nth(1).unwrap().to_owned())
+    };
+
+    // First visit: no client yet. Orbit creates one, answers signed out, hands out a dev browser.
+    let r = browser.get(&handshake("http://localhost:3001/x", None)).await;
+    assert_eq!(r.status, StatusCode::TEMPORARY_REDIRECT);
+    let location = r.location().unwrap().to_owned();
+    assert!(location.starts_with("http://localhost:3001/x?__clerk_synced=true&__clerk_handshake_nonce="), "{location}");
+    assert!(r.set_cookies().iter().any(|c| c.starts_with("__client=")));
+    let directives = redeem(location).await;
+    let dvb = value(&directives, "__clerk_db_jwt").expect("a dev browser directive");
+    assert!(dvb.starts_with("dvb_"));
+    // suffixed_cookies=true: the suffixed names carry the same values.
+    let suffix = orbit_proto::cookie_suffix(&server.publishable_key);
+    assert_eq!(value(&directives, &format!("__clerk_db_jwt_{suffix}")).as_deref(), Some(dvb.as_str()));
+    assert_eq!(value(&directives, &format!("__client_uat_{suffix}")).as_deref(), Some("0"));
+    assert_eq!(value(&directives, "__session").unwrap_or_default(), "");
+    assert!(directives.iter().all(|d| !d.contains("Domain=") && !d.contains("Secure")), "{directives:?}");
+
+    // Sign in on the portal with the same browser; the app's next handshake (with its dev
+    // browser token) is signed in, for the primary and for the satellite.
+    server.create_user("ada@example.com", GOOD_PASSWORD).await;
+    let r = browser.submit(&server.url("/sign-in"), &server.url("/sign-in"), &[("email_address", "ada@example.com"), ("password", GOOD_PASSWORD)]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    for app in ["http://localhost:3000/", "http://localhost:3001/profile"] {
+        let r = browser.get(&handshake(app, Some(&dvb))).await;
+        let directives = redeem(r.location().unwrap().to_owned()).await;
+        let token = value(&directives, "__session").unwrap();
+        let (_, jwks) = server.backend().get("/v1/jwks").await;
+        let claims = crate::bapi::verify_with_jwks(&token, &jwks).1;
+        assert_eq!(claims["iss"], server.base, "development tokens name the one FAPI host");
+        assert_eq!(claims["azp"], app.trim_end_matches('/').trim_end_matches("/profile"));
+        assert_eq!(value(&directives, "__clerk_db_jwt").as_deref(), Some(dvb.as_str()), "the same dev browser is kept");
+    }
+    // Unregistered origins are refused in development too.
+    let r = browser.get(&handshake("http://localhost:3002/", Some(&dvb))).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.body.contains("orbit domain add-satellite localhost:3002"), "{}", r.body);
+}
