@@ -91,6 +91,9 @@ pub struct Orbit {
     settings: OrbitSettings,
     ip_limiter: KeyedRateLimiter,
     keys: RwLock<HashMap<String, Arc<InstanceKeys>>>,
+    /// argon2 runs at most this many at a time: each takes `memory_kib` of RAM, and more
+    /// parallel hashes than cores only add memory, not throughput.
+    hash_permits: Arc<tokio::sync::Semaphore>,
 }
 
 impl std::fmt::Debug for Orbit {
@@ -134,6 +137,7 @@ impl Orbit {
             ip_limiter: KeyedRateLimiter::new(limits.per_ip_burst, limits.per_ip_per_minute),
             settings,
             keys: RwLock::new(HashMap::new()),
+            hash_permits: Arc::new(tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, usize::from))),
         })
     }
 
@@ -413,7 +417,11 @@ impl Orbit {
     async fn hash_password(&self, password: String) -> Result<String> {
         let hasher = self.hasher.clone();
         let random = self.random.clone();
-        tokio::task::spawn_blocking(move || hasher.hash(&password, random.as_ref()))
+        let permit = self.hash_permits.clone().acquire_owned().await.map_err(|e| Error::Internal(e.to_string()))?;
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            hasher.hash(&password, random.as_ref())
+        })
             .await
             .map_err(|e| Error::Internal(e.to_string()))?
             .map_err(|e| Error::Internal(e.to_string()))
@@ -421,9 +429,13 @@ impl Orbit {
 
     async fn verify_password(&self, password: String, phc: Option<String>) -> Result<Verification> {
         let hasher = self.hasher.clone();
-        tokio::task::spawn_blocking(move || match phc {
-            Some(phc) => hasher.verify(&password, &phc),
-            None => hasher.verify_dummy(&password),
+        let permit = self.hash_permits.clone().acquire_owned().await.map_err(|e| Error::Internal(e.to_string()))?;
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            match phc {
+                Some(phc) => hasher.verify(&password, &phc),
+                None => hasher.verify_dummy(&password),
+            }
         })
         .await
         .map_err(|e| Error::Internal(e.to_string()))

@@ -12,6 +12,7 @@ mod domain;
 mod bapi;
 mod browser;
 mod cli;
+mod compat_node;
 mod fapi;
 mod portal;
 mod satellite;

@@ -36,8 +36,39 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
-        Self::connect(options).await
+            .busy_timeout(Duration::from_secs(10))
+            // After a checkpoint, shrink the WAL file back to at most 64 MiB.
+            .pragma("journal_size_limit", "67108864");
+        let store = Self::connect(options).await?;
+        store.spawn_checkpointer();
+        Ok(store)
+    }
+
+    /// Under constant concurrent reads SQLite's automatic (passive) checkpoints never get to
+    /// reset the WAL, which then grows without bound (1.9 GB after 200,000 writes in the
+    /// benchmark). A truncating checkpoint every minute waits for the short reads in flight and
+    /// resets it.
+    fn spawn_checkpointer(&self) {
+        let pool = self.pool.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                if pool.is_closed() {
+                    return;
+                }
+                if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&pool).await {
+                    tracing::warn!("SQLite checkpoint failed: {e}");
+                }
+            }
+        });
+    }
+
+    /// Checkpoints the WAL into the database file now.
+    pub async fn checkpoint(&self) -> Result<(), StoreError> {
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.pool).await.map_err(backend)?;
+        Ok(())
     }
 
     /// A private in-memory database, for unit tests of the adapter.
