@@ -223,6 +223,14 @@ impl Orbit {
             .ok_or_else(|| Error::NotFound { resource: "primary domain of instance", id: instance_id.to_owned() })
     }
 
+    /// The publishable key (contract format) of an instance.
+    pub async fn publishable_key(&self, instance: &Instance) -> Result<String> {
+        let primary = self.primary_domain(&instance.id).await?;
+        let pk = PublishableKey::new(instance.kind, primary.fapi_host.as_deref().unwrap_or_default())
+            .map_err(|e| Error::Invalid { field: "fapi_host", reason: e.to_string() })?;
+        Ok(pk.encode())
+    }
+
     pub async fn credentials(&self, instance: &Instance) -> Result<InstanceCredentials> {
         let primary = self.primary_domain(&instance.id).await?;
         let pk = PublishableKey::new(instance.kind, primary.fapi_host.as_deref().unwrap_or_default())

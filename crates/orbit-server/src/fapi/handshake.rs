@@ -186,8 +186,7 @@ async fn answer(
     // Tokens name the FAPI host the app's SDK derives for its domain (PROTOCOL.md "Keys").
     let issuer = if dev { fapi.origin.clone() } else { Orbit::fapi_url(instance, &target.domain) };
     let auth = orbit.app_auth_state(instance, client, &issuer, &target.origin).await?;
-    let creds = orbit.credentials(instance).await?;
-    let suffix = orbit_proto::cookie_suffix(&creds.publishable_key);
+    let suffix = orbit_proto::cookie_suffix(&orbit.publishable_key(instance).await?);
     let scope = CookieScope { domain: app_cookie_domain(instance.kind, &target.domain), secure: target.url.scheme() == "https" };
     let list = directives(&scope, &suffix, suffixed, auth.session_token.as_deref(), auth.client_uat, dev_browser);
 

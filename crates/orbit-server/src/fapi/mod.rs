@@ -40,6 +40,45 @@ pub fn client_cookie(token: &str, secure: bool) -> HeaderValue {
     HeaderValue::from_str(&c.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
+/// `__client_uat` (and its suffixed name) on the registrable domain of the app this FAPI host
+/// serves, so that an app's SDK notices a sign-in or sign-out made on Orbit's own pages and
+/// handshakes (PROTOCOL.md "Cookies"). Production only: a development FAPI host cannot set cookies
+/// on the app's domain; there the development browser token carries the news.
+pub async fn client_uat_cookies(state: &AppState, fapi: &Fapi, uat_secs: i64) -> Vec<HeaderValue> {
+    let instance = &fapi.ctx.instance;
+    if instance.kind != orbit_core::model::InstanceKind::Production {
+        return Vec::new();
+    }
+    let Ok(pk) = state.orbit.publishable_key(instance).await else { return Vec::new() };
+    let host = orbit_core::domain_name::host_of(&fapi.ctx.domain.name);
+    let domain = psl::domain_str(host).unwrap_or(host);
+    let suffix = orbit_proto::cookie_suffix(&pk);
+    [format!("__client_uat"), format!("__client_uat_{suffix}")]
+        .iter()
+        .filter_map(|name| HeaderValue::from_str(&format!("{name}={uat_secs}; Path=/; Domain={domain}; Max-Age=315360000; Secure; SameSite=Lax")).ok())
+        .collect()
+}
+
+/// In development, a redirect from Orbit's pages to an app carries the browser's development
+/// token (`__clerk_db_jwt`), as clerk-js does, so the app's SDK syncs at once.
+pub async fn with_dev_browser(state: &AppState, fapi: &Fapi, client: &Client, target: url::Url) -> Result<url::Url, ApiError> {
+    if fapi.ctx.instance.kind != orbit_core::model::InstanceKind::Development || target.origin().ascii_serialization() == fapi.origin {
+        return Ok(target);
+    }
+    let token = state.orbit.new_dev_browser(&fapi.ctx.instance, client).await?;
+    let mut target = target;
+    let pairs: Vec<(String, String)> = target.query_pairs().filter(|(k, _)| k != "__clerk_db_jwt").map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    {
+        let mut q = target.query_pairs_mut();
+        q.clear();
+        for (k, v) in pairs {
+            q.append_pair(&k, &v);
+        }
+        q.append_pair("__clerk_db_jwt", &token);
+    }
+    Ok(target)
+}
+
 /// The client the request's `__client` cookie stands for on this host.
 pub async fn current_client(state: &AppState, fapi: &Fapi, headers: &HeaderMap) -> Result<Option<Client>, ApiError> {
     let Some(token) = cookie(headers, CLIENT_COOKIE) else { return Ok(None) };
@@ -140,7 +179,11 @@ async fn sign_out(State(state): State<AppState>, fapi: Fapi, headers: HeaderMap)
         Some(c) => state.orbit.sign_out_client(&fapi.ctx.instance, &c.id).await?,
         None => 0,
     };
-    Ok(with_cors(Json(serde_json::json!({"object": "client", "sessions_ended": ended})).into_response(), &headers))
+    let mut resp = with_cors(Json(serde_json::json!({"object": "client", "sessions_ended": ended})).into_response(), &headers);
+    for c in client_uat_cookies(&state, &fapi, 0).await {
+        resp.headers_mut().append(header::SET_COOKIE, c);
+    }
+    Ok(resp)
 }
 
 /// `POST /v1/client/sessions/{id}/end`: ends one session of the browser's client.
@@ -154,7 +197,13 @@ async fn end_session(State(state): State<AppState>, fapi: Fapi, Path(id): Path<S
         return Err(ApiError::new(StatusCode::NOT_FOUND, "resource_not_found", "Session not found", "No active session with this id on this client."));
     }
     let s = state.orbit.end_session(&fapi.ctx.instance, &id, orbit_core::model::SessionStatus::Ended).await?;
-    Ok(with_cors(Json(serde_json::json!({"object": "session", "id": s.id, "status": s.status.as_str()})).into_response(), &headers))
+    let mut resp = with_cors(Json(serde_json::json!({"object": "session", "id": s.id, "status": s.status.as_str()})).into_response(), &headers);
+    if state.orbit.active_sessions(&fapi.ctx.instance, &client.id).await?.is_empty() {
+        for c in client_uat_cookies(&state, &fapi, 0).await {
+            resp.headers_mut().append(header::SET_COOKIE, c);
+        }
+    }
+    Ok(resp)
 }
 
 /// `POST /v1/dev_browser` (development instances): a development browser token for this

@@ -6,7 +6,7 @@ mod csrf;
 
 use crate::error::{request_id, ApiError};
 use crate::extract::{ClientIp, Fapi, FormBody};
-use crate::fapi::{client_cookie, current_client};
+use crate::fapi::{client_cookie, client_uat_cookies, current_client, with_dev_browser};
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -223,12 +223,7 @@ async fn sign_in_page(State(state): State<AppState>, fapi: Fapi, uri: axum::http
     }
     let redirect_url = q.redirect_url.unwrap_or_default();
     match signed_in(&state, &fapi, &headers).await {
-        Ok((_, Some(_))) => {
-            return match redirect_target(&state, &fapi, Some(&redirect_url), "/user").await {
-                Ok(t) => see_other(&t),
-                Err(e) => fail(e),
-            }
-        }
+        Ok((_, Some(_))) => return signed_in_redirect(&state, &fapi, &headers, &redirect_url).await,
         Ok(_) => {}
         Err(e) => return fail(e),
     }
@@ -318,6 +313,7 @@ async fn finish_sign_in(state: &AppState, fapi: &Fapi, headers: &HeaderMap, user
         let ua = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let start = state.orbit.start_session(&fapi.ctx.instance, client, user, &fapi.host(), ua).await?;
         let target = redirect_target(state, fapi, redirect_url, "/user").await?;
+        let target = RedirectTarget::from_trusted(with_dev_browser(state, fapi, &start.client, target.url().clone()).await?);
         Ok::<_, ApiError>((start, target))
     }
     .await;
@@ -325,8 +321,27 @@ async fn finish_sign_in(state: &AppState, fapi: &Fapi, headers: &HeaderMap, user
         Ok((start, target)) => {
             let mut resp = see_other(&target);
             resp.headers_mut().append(header::SET_COOKIE, client_cookie(&start.client_token, fapi.secure));
+            for c in client_uat_cookies(state, fapi, start.client.updated_at.div_euclid(1000)).await {
+                resp.headers_mut().append(header::SET_COOKIE, c);
+            }
             resp
         }
+        Err(e) => fail(e),
+    }
+}
+
+/// Where an already signed-in browser goes from the sign-in or sign-up page.
+async fn signed_in_redirect(state: &AppState, fapi: &Fapi, headers: &HeaderMap, redirect_url: &str) -> Response {
+    let result = async {
+        let target = redirect_target(state, fapi, Some(redirect_url), "/user").await?;
+        match current_client(state, fapi, headers).await? {
+            Some(client) => Ok::<_, ApiError>(RedirectTarget::from_trusted(with_dev_browser(state, fapi, &client, target.url().clone()).await?)),
+            None => Ok(target),
+        }
+    }
+    .await;
+    match result {
+        Ok(t) => see_other(&t),
         Err(e) => fail(e),
     }
 }
@@ -339,10 +354,7 @@ async fn sign_up_page(State(state): State<AppState>, fapi: Fapi, uri: axum::http
     }
     let redirect_url = q.redirect_url.unwrap_or_default();
     if let Ok((_, Some(_))) = signed_in(&state, &fapi, &headers).await {
-        return match redirect_target(&state, &fapi, Some(&redirect_url), "/user").await {
-            Ok(t) => see_other(&t),
-            Err(e) => fail(e),
-        };
+        return signed_in_redirect(&state, &fapi, &headers, &redirect_url).await;
     }
     let (csrf, set) = csrf::token(&headers, &fapi, state.orbit.random().as_ref());
     let other_href = with_redirect("/sign-in", &redirect_url);
@@ -649,7 +661,11 @@ async fn revoke_session(
         return fail(e);
     }
     if id == me.session.id {
-        return Redirect::to("/sign-in").into_response();
+        let mut resp = Redirect::to("/sign-in").into_response();
+        for c in client_uat_cookies(&state, &fapi, 0).await {
+            resp.headers_mut().append(header::SET_COOKIE, c);
+        }
+        return resp;
     }
     Redirect::to("/user?notice=session").into_response()
 }
@@ -681,7 +697,13 @@ async fn sign_out(State(state): State<AppState>, fapi: Fapi, headers: HeaderMap,
     }
     .await;
     match result {
-        Ok(t) => see_other(&t),
+        Ok(t) => {
+            let mut resp = see_other(&t);
+            for c in client_uat_cookies(&state, &fapi, 0).await {
+                resp.headers_mut().append(header::SET_COOKIE, c);
+            }
+            resp
+        }
         Err(e) => fail(e),
     }
 }

@@ -307,6 +307,49 @@ async fn node_sdk_syncs_a_production_satellite_in_both_handshake_formats() {
     }
 }
 
+/// A sign-in on Orbit's hosted page tells the primary app through `__client_uat` on the app's
+/// registrable domain; the SDK then handshakes and ends signed in. Sign-out resets it to 0.
+#[tokio::test]
+async fn node_sdk_sees_a_portal_sign_in_on_the_production_primary() {
+    let world = ProdWorld::start().await;
+    let mut sdk = NodeSdk::start(Some(&world));
+    sdk.ready().await;
+    let options = prod_options(&world);
+    let primary = json!({"authorizedParties": ["https://primary.test"]});
+    let (browser, user_id) = world.signed_in_browser("ada@example.com").await;
+    let jar = &browser.jar;
+    let dashboard = "https://primary.test/dashboard";
+    let uat = cookie_in(jar, dashboard, "__client_uat").expect("the portal set __client_uat for primary.test");
+    assert_ne!(uat, "0");
+
+    let r = sdk.authenticate(&options, &primary, dashboard, &navigation(jar, dashboard)).await;
+    let to = r.assert_handshake("client-uat-but-no-session-token");
+    assert_eq!(to.host_str(), Some("clerk.primary.test"));
+    apply_set_cookies(jar, dashboard, &r);
+    let hops = browser.follow(to.as_str()).await;
+    assert_eq!(hops.len(), 1, "the primary answers at once: {hops:#?}");
+    let back = Url::parse(&hops[0].url).unwrap().join(hops[0].location.as_deref().unwrap()).unwrap().to_string();
+    let r = sdk.authenticate(&options, &primary, &back, &navigation(jar, &back)).await;
+    r.assert_signed_in(&user_id);
+    apply_set_cookies(jar, &back, &r);
+    let r = sdk.authenticate(&options, &primary, dashboard, &navigation(jar, dashboard)).await;
+    r.assert_signed_in(&user_id);
+
+    // Sign out on the portal: __client_uat goes back to 0 on primary.test.
+    let page = browser.get("https://clerk.primary.test/sign-out").await;
+    let csrf = hidden(&page.body, "csrf_token").unwrap();
+    let out = browser
+        .http
+        .post("https://clerk.primary.test/sign-out")
+        .header("origin", "https://clerk.primary.test")
+        .form(&[("csrf_token", csrf.as_str()), ("redirect_url", dashboard)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+    assert_eq!(cookie_in(jar, dashboard, "__client_uat").as_deref(), Some("0"));
+}
+
 // ---- development --------------------------------------------------------------------------
 
 /// A browser for the development server: one jar for the FAPI/portal host (127.0.0.1:PORT) and
@@ -405,7 +448,7 @@ async fn node_sdk_development_primary_dev_browser_and_sign_in() {
     assert!(r.set_cookies().iter().any(|c| c.starts_with("__clerk_db_jwt=") && !c.starts_with("__clerk_db_jwt=;")), "{:#}", r.raw);
     assert_eq!(r.location(), Some(app), "{:#}", r.raw);
     apply_set_cookies(jar, &back, &r);
-    let dev_browser = cookie_in(jar, app, "__clerk_db_jwt").expect("a __clerk_db_jwt cookie on localhost:3000");
+    let _first_dev_browser = cookie_in(jar, app, "__clerk_db_jwt").expect("a __clerk_db_jwt cookie on localhost:3000");
     // ... and the page after that redirect renders signed out, with no further handshake.
     let r = sdk.authenticate(&options, &none, app, &navigation(jar, app)).await;
     assert_eq!((r.status.as_str(), r.reason.as_deref()), ("signed-out", Some("session-token-and-uat-missing")), "{:#}", r.raw);
@@ -414,10 +457,12 @@ async fn node_sdk_development_primary_dev_browser_and_sign_in() {
     // The same browser signs in on Orbit's hosted sign-in page.
     let dashboard = "http://localhost:3000/dashboard";
     let signed_in = browser.sign_in(&server, "ada@example.com", dashboard).await;
-    assert_eq!(signed_in.headers().get("location").unwrap().to_str().unwrap().split('?').next(), Some(dashboard));
-    // Back on the app with its development browser in the URL (what clerk-js does on a
-    // cross-origin redirect in development): the SDK syncs it with a handshake.
-    let sync = format!("{dashboard}?__clerk_db_jwt={dev_browser}");
+    // The portal sends the browser back with a development browser of its client in the URL,
+    // as clerk-js does on cross-origin redirects in development; the SDK syncs it.
+    let sync = signed_in.headers().get("location").unwrap().to_str().unwrap().to_owned();
+    let sync_url = Url::parse(&sync).unwrap();
+    assert_eq!(format!("{}{}", sync_url.origin().ascii_serialization(), sync_url.path()), dashboard);
+    let dev_browser = query(&sync_url, "__clerk_db_jwt").expect("the portal passes a development browser");
     let r = sdk.authenticate(&options, &none, &sync, &navigation(jar, &sync)).await;
     let to = assert_dev_handshake(&server, &r, "dev-browser-sync", dashboard);
     assert_eq!(query(&to, "__clerk_db_jwt").as_deref(), Some(dev_browser.as_str()));
@@ -480,38 +525,4 @@ async fn node_sdk_development_satellite_round_trip() {
     let r = sdk.authenticate(&options, &satellite, next, &navigation(jar, next)).await;
     r.assert_signed_in(&user_id);
     assert!(r.location().is_none(), "{:#}", r.raw);
-}
-
-#[tokio::test]
-async fn zz_scratch_portal_return() {
-    let server = TestServer::start().await;
-    server.create_user("ada@example.com", GOOD_PASSWORD).await;
-    let mut sdk = NodeSdk::start(None);
-    sdk.ready().await;
-    let options = dev_options(&server);
-    let none = json!({});
-    let browser = DevBrowser::new();
-    let jar = &browser.jar;
-    let app = "http://localhost:3000/dashboard";
-    let r = sdk.authenticate(&options, &none, app, &navigation(jar, app)).await;
-    let to = r.assert_handshake("dev-browser-missing");
-    let back = browser.follow_orbit(&server, to.as_str()).await;
-    let r = sdk.authenticate(&options, &none, &back, &navigation(jar, &back)).await;
-    apply_set_cookies(jar, &back, &r);
-    let dvb = cookie_in(jar, app, "__clerk_db_jwt").unwrap();
-    // The app's SDK sends the user to sign in (createRedirect adds the dev browser cross-origin).
-    let sign_in = format!("{}/sign-in?redirect_url={}&__clerk_db_jwt={dvb}", server.base, crate::portal::urlencode(app));
-    let page = browser.http.get(&sign_in).send().await.unwrap();
-    eprintln!("SIGN-IN PAGE {} {:?}", page.status(), page.headers().get("location"));
-    let body = page.text().await.unwrap();
-    let csrf = hidden(&body, "csrf_token").unwrap();
-    let rdr = hidden(&body, "redirect_url");
-    eprintln!("FORM redirect_url = {rdr:?}");
-    let resp = browser.http.post(server.url("/sign-in")).header("origin", &server.base)
-        .form(&[("csrf_token", csrf.as_str()), ("email_address", "ada@example.com"), ("password", GOOD_PASSWORD), ("redirect_url", rdr.as_deref().unwrap_or(""))])
-        .send().await.unwrap();
-    let loc = resp.headers().get("location").unwrap().to_str().unwrap().to_owned();
-    eprintln!("AFTER SIGN-IN {} -> {loc}", resp.status());
-    let r = sdk.authenticate(&options, &none, &loc, &navigation(jar, &loc)).await;
-    eprintln!("APP SAYS {} {:?} {:?} cookies sent: {:?}", r.status, r.reason, r.location(), jar.cookies(&Url::parse(&loc).unwrap()));
 }
