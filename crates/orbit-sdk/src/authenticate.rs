@@ -1,0 +1,423 @@
+//! Deciding what a request is (PROTOCOL.md "The handshake"): signed in, signed out, or in need
+//! of a handshake redirect — the same rules as `@clerk/backend`'s `authenticateRequest`.
+
+use crate::cookies::Cookies;
+use crate::verify::{TokenVerifier, VerifyError};
+use crate::Orbit;
+use http::header::{HeaderName, HeaderValue, CACHE_CONTROL, LOCATION, SET_COOKIE};
+use http::request::Parts;
+use orbit_proto::SessionClaims;
+use url::Url;
+
+const API_VERSION: &str = "2026-05-12";
+/// The SDK stops redirecting to the handshake after this many attempts within two seconds.
+const MAX_REDIRECTS: u32 = 3;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthStatus {
+    SignedIn,
+    SignedOut,
+    /// The request must go through the handshake (`RequestState::location`).
+    Handshake,
+}
+
+/// The authentication state of a request, for handlers (`Auth` is an axum extractor).
+#[derive(Debug, Clone)]
+pub struct Auth {
+    claims: Option<SessionClaims>,
+    reason: String,
+    pub(crate) is_document: bool,
+    pub(crate) sign_in_redirect: String,
+    pub(crate) sign_up_redirect: String,
+}
+
+impl Auth {
+    pub fn is_signed_in(&self) -> bool {
+        self.claims.is_some()
+    }
+    pub fn user_id(&self) -> Option<&str> {
+        self.claims.as_ref().map(|c| c.sub.as_str())
+    }
+    pub fn session_id(&self) -> Option<&str> {
+        self.claims.as_ref().map(|c| c.sid.as_str())
+    }
+    pub fn claims(&self) -> Option<&SessionClaims> {
+        self.claims.as_ref()
+    }
+    /// Why the request is signed out (or `signed-in`), in `@clerk/backend`'s words.
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+    /// The sign-in page (on the primary) with a way back to this page; on satellites the way back
+    /// asks for a sync (`__clerk_synced=false`).
+    pub fn sign_in_url(&self) -> &str {
+        &self.sign_in_redirect
+    }
+    pub fn sign_up_url(&self) -> &str {
+        &self.sign_up_redirect
+    }
+    /// Whether the request is a page load (where a redirect makes sense) rather than an API call.
+    pub fn is_document_request(&self) -> bool {
+        self.is_document
+    }
+}
+
+/// The outcome of `Orbit::authenticate`.
+#[derive(Debug, Clone)]
+pub struct RequestState {
+    pub status: AuthStatus,
+    pub auth: Auth,
+    /// Headers for the response: `Set-Cookie`s from a resolved handshake, or the handshake
+    /// redirect's `Location`, `Cache-Control` and redirect counter.
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+impl RequestState {
+    pub fn location(&self) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n == LOCATION).and_then(|(_, v)| v.to_str().ok())
+    }
+    pub fn reason(&self) -> &str {
+        self.auth.reason()
+    }
+}
+
+/// The URL the browser asked for, rebuilt from `X-Forwarded-*` or `Host` like the SDKs do.
+pub(crate) fn request_url(parts: &Parts) -> Option<Url> {
+    let h = &parts.headers;
+    let first = |name: &str| h.get(name).and_then(|v| v.to_str().ok()).and_then(|v| v.split(',').next()).map(|v| v.trim().to_owned());
+    let scheme = first("x-forwarded-proto").or_else(|| parts.uri.scheme_str().map(str::to_owned)).unwrap_or_else(|| "http".into());
+    let scheme = if scheme == "https" { "https" } else { "http" };
+    let host = first("x-forwarded-host")
+        .or_else(|| first("host"))
+        .or_else(|| parts.uri.authority().map(|a| a.to_string()))
+        .unwrap_or_else(|| "localhost".into());
+    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    Url::parse(&format!("{scheme}://{host}{path}")).ok().or_else(|| Url::parse(&format!("{scheme}://localhost{path}")).ok())
+}
+
+fn query(url: &Url, key: &str) -> Option<String> {
+    url.query_pairs().find(|(k, _)| k == key).map(|(_, v)| v.into_owned()).filter(|v| !v.is_empty())
+}
+
+fn without(url: &Url, keys: &[&str]) -> Url {
+    let mut u = url.clone();
+    let kept: Vec<(String, String)> = url.query_pairs().filter(|(k, _)| !keys.contains(&k.as_ref())).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    if kept.is_empty() {
+        u.set_query(None);
+    } else {
+        u.query_pairs_mut().clear().extend_pairs(kept);
+    }
+    u
+}
+
+fn with_param(url: &Url, key: &str, value: &str) -> Url {
+    let mut u = without(url, &[key]);
+    u.query_pairs_mut().append_pair(key, value);
+    u
+}
+
+/// Page loads and iframes may be redirected; API calls never are.
+fn is_document(parts: &Parts) -> bool {
+    if parts.method != http::Method::GET {
+        return false;
+    }
+    let h = &parts.headers;
+    match h.get("sec-fetch-dest").and_then(|v| v.to_str().ok()) {
+        Some(dest) => dest == "document" || dest == "iframe",
+        None => h.get(http::header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.starts_with("text/html")),
+    }
+}
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    let v = parts.headers.get(http::header::AUTHORIZATION)?.to_str().ok()?.trim();
+    let token = v.strip_prefix("Bearer ").unwrap_or(v).trim();
+    (!token.is_empty() && !token.contains(' ')).then_some(token)
+}
+
+struct Ctx<'a> {
+    orbit: &'a Orbit,
+    parts: &'a Parts,
+    url: Url,
+    cookies: Cookies,
+    satellite: bool,
+    document: bool,
+    authorized: Vec<String>,
+}
+
+impl Ctx<'_> {
+    fn auth(&self, claims: Option<SessionClaims>, reason: &str) -> Auth {
+        let cfg = self.orbit.config();
+        let back = if self.satellite { with_param(&self.url, "__clerk_synced", "false") } else { self.url.clone() };
+        let link = |base: String| -> String {
+            let abs = Url::parse(&base).or_else(|_| self.url.join(&base));
+            match abs {
+                Ok(u) => with_param(&u, "redirect_url", back.as_str()).to_string(),
+                Err(_) => base,
+            }
+        };
+        Auth {
+            claims,
+            reason: reason.to_owned(),
+            is_document: self.document,
+            sign_in_redirect: link(cfg.sign_in_url()),
+            sign_up_redirect: link(cfg.sign_up_url()),
+        }
+    }
+
+    fn signed_in(&self, claims: SessionClaims, headers: Vec<(HeaderName, HeaderValue)>) -> RequestState {
+        RequestState { status: AuthStatus::SignedIn, auth: self.auth(Some(claims), "signed-in"), headers }
+    }
+
+    fn signed_out(&self, reason: &str, headers: Vec<(HeaderName, HeaderValue)>) -> RequestState {
+        RequestState { status: AuthStatus::SignedOut, auth: self.auth(None, reason), headers }
+    }
+
+    /// A redirect to the Frontend API's handshake, unless this request may not be redirected or
+    /// the redirect budget is spent (then: signed out, so a loop always ends).
+    fn handshake(&self, reason: &str) -> RequestState {
+        if !self.document {
+            return self.signed_out(reason, Vec::new());
+        }
+        let count: u32 = self.cookies.get("__clerk_redirect_count").and_then(|v| v.parse().ok()).unwrap_or(0);
+        if count >= MAX_REDIRECTS {
+            tracing::warn!(
+                reason,
+                "stopped after {MAX_REDIRECTS} handshake redirects: check that this domain is the instance's primary or a registered satellite (`orbit domain list`)"
+            );
+            return self.signed_out(reason, Vec::new());
+        }
+        let cfg = self.orbit.config();
+        let fapi = cfg.frontend_api(&self.url);
+        let redirect = without(&self.url, &["__clerk_db_jwt", "__dev_session"]);
+        let mut loc = match Url::parse(&format!("{fapi}/v1/client/handshake")) {
+            Ok(u) => u,
+            Err(_) => return self.signed_out("handshake-url-invalid", Vec::new()),
+        };
+        {
+            let mut q = loc.query_pairs_mut();
+            q.append_pair("redirect_url", redirect.as_str())
+                .append_pair("__clerk_api_version", API_VERSION)
+                .append_pair("suffixed_cookies", "false")
+                .append_pair("__clerk_hs_reason", reason)
+                .append_pair("format", "nonce");
+            if cfg.is_development() {
+                if let Some(dvb) = query(&self.url, "__clerk_db_jwt").or_else(|| self.cookies.get("__clerk_db_jwt").map(str::to_owned)) {
+                    q.append_pair("__clerk_db_jwt", &dvb);
+                }
+            }
+        }
+        let mut headers = Vec::new();
+        if let Ok(v) = HeaderValue::from_str(loc.as_str()) {
+            headers.push((LOCATION, v));
+        }
+        headers.push((CACHE_CONTROL, HeaderValue::from_static("no-store")));
+        if let Ok(v) = HeaderValue::from_str(&format!("__clerk_redirect_count={}; Path=/; SameSite=Lax; HttpOnly; Max-Age=2", count + 1)) {
+            headers.push((SET_COOKIE, v));
+        }
+        RequestState { status: AuthStatus::Handshake, auth: self.auth(None, reason), headers }
+    }
+}
+
+/// Origins whose `azp` the app accepts: its own and the configured allowed redirect origins.
+fn authorized_parties(orbit: &Orbit, url: &Url) -> Vec<String> {
+    let mut v = vec![url.origin().ascii_serialization()];
+    v.extend(orbit.config().allowed_redirect_origins().iter().cloned());
+    v
+}
+
+pub(crate) async fn authenticate(orbit: &Orbit, parts: &Parts) -> RequestState {
+    let Some(url) = request_url(parts) else {
+        let auth = Auth { claims: None, reason: "request-url-invalid".into(), is_document: false, sign_in_redirect: String::new(), sign_up_redirect: String::new() };
+        return RequestState { status: AuthStatus::SignedOut, auth, headers: Vec::new() };
+    };
+    let ctx = Ctx {
+        orbit,
+        parts,
+        satellite: orbit.config().is_satellite(&url),
+        document: is_document(parts),
+        authorized: authorized_parties(orbit, &url),
+        cookies: Cookies::from_headers(&parts.headers),
+        url,
+    };
+    let verifier = orbit.verifier();
+
+    // An API request with a token in the header: verified as is, never redirected.
+    if let Some(token) = bearer(ctx.parts) {
+        return match verifier.verify(token, &ctx.authorized).await {
+            Ok(c) => ctx.signed_in(c, Vec::new()),
+            Err(e) => ctx.signed_out(e.reason(), Vec::new()),
+        };
+    }
+
+    // A handshake came back: resolve it.
+    let nonce = query(&ctx.url, "__clerk_handshake_nonce").or_else(|| ctx.cookies.get("__clerk_handshake_nonce").map(str::to_owned));
+    let hs_token = query(&ctx.url, "__clerk_handshake").or_else(|| ctx.cookies.get("__clerk_handshake").map(str::to_owned));
+    if nonce.is_some() || hs_token.is_some() {
+        return resolve_handshake(&ctx, verifier, nonce, hs_token).await;
+    }
+
+    let synced = query(&ctx.url, "__clerk_synced");
+    let session = ctx.cookies.get("__session").map(str::to_owned);
+    let uat: i64 = ctx.cookies.get("__client_uat").and_then(|v| v.parse().ok()).unwrap_or(0);
+    let has_cookies = session.is_some() || uat != 0;
+
+    if ctx.satellite && ctx.document && synced.as_deref() != Some("true") {
+        let asked = synced.as_deref() == Some("false");
+        if !orbit.config().satellite_auto_sync() && !has_cookies && !asked {
+            return ctx.signed_out("session-token-and-uat-missing", Vec::new());
+        }
+        if !has_cookies || asked {
+            return ctx.handshake("satellite-needs-syncing");
+        }
+    }
+    if orbit.config().is_development() && ctx.document && query(&ctx.url, "__clerk_db_jwt").is_some() {
+        return ctx.handshake("dev-browser-sync");
+    }
+    let Some(token) = session else {
+        if uat == 0 {
+            return ctx.signed_out("session-token-and-uat-missing", Vec::new());
+        }
+        return ctx.handshake("client-uat-but-no-session-token");
+    };
+    if uat == 0 {
+        return ctx.handshake("session-token-but-no-client-uat");
+    }
+    if TokenVerifier::peek_iat(&token).is_some_and(|iat| iat < uat) {
+        return ctx.handshake("session-token-iat-before-client-uat");
+    }
+    match verifier.verify(&token, &ctx.authorized).await {
+        Ok(c) => ctx.signed_in(c, Vec::new()),
+        Err(VerifyError::Expired) => ctx.handshake("session-token-expired"),
+        Err(VerifyError::NotYetValid) => ctx.handshake("session-token-nbf"),
+        Err(VerifyError::IatInFuture) => ctx.handshake("session-token-iat-in-the-future"),
+        Err(e) => ctx.signed_out(e.reason(), Vec::new()),
+    }
+}
+
+/// Clears a handshake cookie whatever `Domain` it was set with (host-only, the host, or its
+/// parent), so that a dead nonce never sticks.
+fn clear_cookie(name: &str, host: &str) -> Vec<(HeaderName, HeaderValue)> {
+    let mut domains = vec![None, Some(host.to_owned())];
+    let labels: Vec<&str> = host.split('.').collect();
+    if labels.len() > 2 {
+        domains.push(Some(labels[1..].join(".")));
+    }
+    domains
+        .into_iter()
+        .filter_map(|d| {
+            let c = match d {
+                Some(d) => format!("{name}=; Path=/; Domain={d}; Max-Age=0"),
+                None => format!("{name}=; Path=/; Max-Age=0"),
+            };
+            HeaderValue::from_str(&c).ok().map(|v| (SET_COOKIE, v))
+        })
+        .collect()
+}
+
+async fn resolve_handshake(ctx: &Ctx<'_>, verifier: &TokenVerifier, nonce: Option<String>, token: Option<String>) -> RequestState {
+    let orbit = ctx.orbit;
+    let host = ctx.url.host_str().unwrap_or_default().to_owned();
+    let directives: Result<Vec<String>, String> = match (nonce, token) {
+        (Some(n), _) => orbit.bapi().handshake_payload(&n).await.map_err(|e| e.to_string()),
+        (None, Some(t)) => match verifier.verify_signature(&t).await {
+            Ok(jwt) => jwt
+                .claims::<serde_json::Value>()
+                .ok()
+                .and_then(|c| c.get("handshake").cloned())
+                .and_then(|h| serde_json::from_value::<Vec<String>>(h).ok())
+                .ok_or_else(|| "the handshake token has no directives".to_owned()),
+            Err(e) => Err(e.to_string()),
+        },
+        (None, None) => Err("no handshake".into()),
+    };
+    let directives = match directives {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::warn!("handshake could not be resolved: {e}");
+            let mut headers = clear_cookie("__clerk_handshake_nonce", &host);
+            headers.extend(clear_cookie("__clerk_handshake", &host));
+            return ctx.signed_out("handshake-invalid", headers);
+        }
+    };
+    let mut headers: Vec<(HeaderName, HeaderValue)> =
+        directives.iter().filter_map(|d| HeaderValue::from_str(d).ok().map(|v| (SET_COOKIE, v))).collect();
+    // The session token is the value of the last `__session*` directive.
+    let session_token = directives
+        .iter()
+        .filter(|d| d.starts_with("__session"))
+        .last()
+        .and_then(|d| d.split(';').next())
+        .and_then(|kv| kv.split('=').nth(1))
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned);
+
+    if orbit.config().is_development() {
+        // Development: the handshake rode in the URL; reload the page without it, with the cookies.
+        let clean = without(&ctx.url, &["__clerk_handshake", "__clerk_handshake_nonce", "__clerk_db_jwt", "__clerk_help"]);
+        if let Ok(v) = HeaderValue::from_str(clean.as_str()) {
+            headers.push((LOCATION, v));
+        }
+        headers.push((CACHE_CONTROL, HeaderValue::from_static("no-store")));
+        let claims = match &session_token {
+            Some(t) => verifier.verify(t, &ctx.authorized).await.ok(),
+            None => None,
+        };
+        return RequestState {
+            status: AuthStatus::Handshake,
+            auth: ctx.auth(claims, if session_token.is_some() { "handshake-resolved" } else { "session-token-missing" }),
+            headers,
+        };
+    }
+    match session_token {
+        Some(t) => match verifier.verify(&t, &ctx.authorized).await {
+            Ok(c) => ctx.signed_in(c, headers),
+            Err(e) => ctx.signed_out(e.reason(), headers),
+        },
+        None => ctx.signed_out("session-token-missing", headers),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(uri: &str, headers: &[(&str, &str)]) -> Parts {
+        let mut b = http::Request::builder().uri(uri);
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        b.body(()).unwrap().into_parts().0
+    }
+
+    #[test]
+    fn request_urls_never_panic() {
+        assert_eq!(request_url(&parts("/x?a=1", &[("host", "app.test:3000")])).unwrap().as_str(), "http://app.test:3000/x?a=1");
+        assert_eq!(
+            request_url(&parts("/x", &[("host", "internal"), ("x-forwarded-proto", "https, http"), ("x-forwarded-host", "app.test")])).unwrap().as_str(),
+            "https://app.test/x"
+        );
+        for hostile in ["a b", "evil.test/../x", "[::1", "\u{7f}", ""] {
+            let p = parts("/", &[]);
+            let mut p2 = p;
+            if let Ok(v) = HeaderValue::from_str(hostile) {
+                p2.headers.insert("host", v);
+            }
+            let _ = request_url(&p2);
+        }
+    }
+
+    #[test]
+    fn documents_and_api_calls() {
+        assert!(is_document(&parts("/", &[("sec-fetch-dest", "document")])));
+        assert!(is_document(&parts("/", &[("accept", "text/html,*/*")])));
+        assert!(!is_document(&parts("/", &[("sec-fetch-dest", "empty"), ("accept", "text/html")])));
+        assert!(!is_document(&parts("/api", &[("accept", "application/json")])));
+    }
+
+    #[test]
+    fn url_params() {
+        let u = Url::parse("https://sat.test/x?a=1&__clerk_synced=true").unwrap();
+        assert_eq!(with_param(&u, "__clerk_synced", "false").as_str(), "https://sat.test/x?a=1&__clerk_synced=false");
+        assert_eq!(without(&u, &["a", "__clerk_synced"]).as_str(), "https://sat.test/x");
+    }
+}

@@ -1,0 +1,203 @@
+//! Networkless session-token verification (PROTOCOL.md "Session token claims"): RS256 against
+//! the instance's JWKS (fetched once from BAPI and cached; refetched on an unknown `kid`, at most
+//! once every few seconds) or the `jwt_key` PEM; `exp`/`nbf`/`iat` with clock skew; `azp`.
+
+use crate::bapi::BapiClient;
+use crate::config::{ConfigError, OrbitConfig};
+use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::signature::{ParsedPublicKey, RsaPublicKeyComponents, RSA_PKCS1_2048_8192_SHA256};
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use orbit_proto::jwt::UnverifiedJwt;
+use orbit_proto::SessionClaims;
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VerifyError {
+    #[error("the token is not a well-formed JWT")]
+    Malformed,
+    #[error("the token's algorithm must be RS256")]
+    Algorithm,
+    #[error("no key with the token's kid in the instance's JWKS")]
+    UnknownKid,
+    #[error("the token's signature is invalid")]
+    Signature,
+    #[error("the token has expired")]
+    Expired,
+    #[error("the token is not valid yet")]
+    NotYetValid,
+    #[error("the token was issued in the future")]
+    IatInFuture,
+    #[error("the token's azp {0:?} is not an authorized party")]
+    AuthorizedParty(String),
+    #[error("fetching the JWKS failed: {0}")]
+    Jwks(String),
+}
+
+impl VerifyError {
+    /// A short reason in `@clerk/backend`'s vocabulary.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            VerifyError::Malformed => "token-invalid",
+            VerifyError::Algorithm => "token-invalid-algorithm",
+            VerifyError::UnknownKid => "jwk-kid-mismatch",
+            VerifyError::Signature => "token-invalid-signature",
+            VerifyError::Expired => "token-expired",
+            VerifyError::NotYetValid => "token-not-active-yet",
+            VerifyError::IatInFuture => "token-iat-in-the-future",
+            VerifyError::AuthorizedParty(_) => "token-invalid-authorized-parties",
+            VerifyError::Jwks(_) => "jwk-remote-failed-to-load",
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Header {
+    alg: String,
+    kid: Option<String>,
+    typ: Option<String>,
+}
+
+/// Minimum time between two JWKS fetches caused by unknown `kid`s, so forged tokens cannot make
+/// the SDK hammer the server.
+const REFETCH_INTERVAL: Duration = Duration::from_secs(5);
+
+#[derive(Clone)]
+pub struct TokenVerifier {
+    inner: Arc<VerifierInner>,
+}
+
+struct VerifierInner {
+    pem_key: Option<ParsedPublicKey>,
+    keys: RwLock<HashMap<String, Arc<ParsedPublicKey>>>,
+    last_fetch: tokio::sync::Mutex<Option<Instant>>,
+    bapi: BapiClient,
+    skew: i64,
+}
+
+/// Parses an SPKI PEM RSA public key.
+pub(crate) fn parse_pem(pem: &str) -> Result<ParsedPublicKey, ConfigError> {
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).map(str::trim).collect();
+    let der = STANDARD.decode(body.as_bytes()).map_err(|e| ConfigError::InvalidJwtKey(e.to_string()))?;
+    ParsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, der).map_err(|e| ConfigError::InvalidJwtKey(e.to_string()))
+}
+
+fn key_from_jwk(n: &str, e: &str) -> Option<ParsedPublicKey> {
+    let n = URL_SAFE_NO_PAD.decode(n).ok()?;
+    let e = URL_SAFE_NO_PAD.decode(e).ok()?;
+    let der = RsaPublicKeyComponents { n: n.as_slice(), e: e.as_slice() }.as_der().ok()?;
+    ParsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, der.as_ref()).ok()
+}
+
+#[allow(clippy::disallowed_methods)] // the SDK runs in apps: wall-clock time is the only clock
+pub(crate) fn now_secs() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+impl TokenVerifier {
+    pub(crate) fn new(config: &OrbitConfig, bapi: BapiClient) -> Result<Self, ConfigError> {
+        let pem_key = config.jwt_key().map(parse_pem).transpose()?;
+        Ok(Self {
+            inner: Arc::new(VerifierInner {
+                pem_key,
+                keys: RwLock::new(HashMap::new()),
+                last_fetch: tokio::sync::Mutex::new(None),
+                bapi,
+                skew: i64::try_from(config.clock_skew().as_secs()).unwrap_or(5),
+            }),
+        })
+    }
+
+    fn cached(&self, kid: &str) -> Option<Arc<ParsedPublicKey>> {
+        self.inner.keys.read().ok()?.get(kid).cloned()
+    }
+
+    /// Fetches the JWKS from BAPI unless it was fetched less than `REFETCH_INTERVAL` ago.
+    async fn refresh(&self) -> Result<(), VerifyError> {
+        let mut last = self.inner.last_fetch.lock().await;
+        if last.is_some_and(|t| t.elapsed() < REFETCH_INTERVAL) {
+            return Ok(());
+        }
+        *last = Some(Instant::now());
+        let jwks = self.inner.bapi.jwks().await.map_err(|e| VerifyError::Jwks(e.to_string()))?;
+        let mut map = HashMap::new();
+        for k in jwks.keys {
+            if k.kty == "RSA" {
+                if let Some(key) = key_from_jwk(&k.n, &k.e) {
+                    map.insert(k.kid, Arc::new(key));
+                }
+            }
+        }
+        if let Ok(mut keys) = self.inner.keys.write() {
+            *keys = map;
+        }
+        Ok(())
+    }
+
+    /// Verifies the signature of any JWT signed by the instance (session or handshake token).
+    pub async fn verify_signature<'a>(&self, token: &'a str) -> Result<UnverifiedJwt<'a>, VerifyError> {
+        let jwt = UnverifiedJwt::parse(token).map_err(|_| VerifyError::Malformed)?;
+        let header: Header = jwt.header().map_err(|_| VerifyError::Malformed)?;
+        if header.alg != "RS256" {
+            return Err(VerifyError::Algorithm);
+        }
+        if header.typ.as_deref().is_some_and(|t| t != "JWT") {
+            return Err(VerifyError::Malformed);
+        }
+        let ok = match &self.inner.pem_key {
+            Some(key) => key.verify_sig(jwt.signing_input.as_bytes(), &jwt.signature).is_ok(),
+            None => {
+                let kid = header.kid.ok_or(VerifyError::UnknownKid)?;
+                let key = match self.cached(&kid) {
+                    Some(k) => k,
+                    None => {
+                        self.refresh().await?;
+                        self.cached(&kid).ok_or(VerifyError::UnknownKid)?
+                    }
+                };
+                key.verify_sig(jwt.signing_input.as_bytes(), &jwt.signature).is_ok()
+            }
+        };
+        if ok {
+            Ok(jwt)
+        } else {
+            Err(VerifyError::Signature)
+        }
+    }
+
+    /// Verifies a session token: signature, times (with clock skew) and, when `authorized` is
+    /// not empty, that `azp` (if present) is one of them.
+    pub async fn verify(&self, token: &str, authorized: &[String]) -> Result<SessionClaims, VerifyError> {
+        self.verify_at(token, authorized, now_secs(), self.inner.skew).await
+    }
+
+    pub async fn verify_at(&self, token: &str, authorized: &[String], now: i64, skew: i64) -> Result<SessionClaims, VerifyError> {
+        let jwt = self.verify_signature(token).await?;
+        let claims: SessionClaims = jwt.claims().map_err(|_| VerifyError::Malformed)?;
+        if claims.exp <= now - skew {
+            return Err(VerifyError::Expired);
+        }
+        if claims.nbf > now + skew {
+            return Err(VerifyError::NotYetValid);
+        }
+        if claims.iat > now + skew {
+            return Err(VerifyError::IatInFuture);
+        }
+        if let Some(azp) = &claims.azp {
+            if !authorized.is_empty() && !authorized.iter().any(|a| a == azp) {
+                return Err(VerifyError::AuthorizedParty(azp.clone()));
+            }
+        }
+        Ok(claims)
+    }
+
+    /// The `iat` of a token without verifying it (for the `__client_uat` comparison).
+    pub(crate) fn peek_iat(token: &str) -> Option<i64> {
+        let jwt = UnverifiedJwt::parse(token).ok()?;
+        let v: serde_json::Value = jwt.claims().ok()?;
+        v.get("iat")?.as_i64()
+    }
+}
