@@ -29,6 +29,7 @@ pub struct Auth {
     pub(crate) is_document: bool,
     pub(crate) sign_in_redirect: String,
     pub(crate) sign_up_redirect: String,
+    pub(crate) sign_out_redirect: String,
 }
 
 impl Auth {
@@ -55,6 +56,11 @@ impl Auth {
     }
     pub fn sign_up_url(&self) -> &str {
         &self.sign_up_redirect
+    }
+    /// Orbit's sign-out page for this domain, coming back to this page afterwards. Signing out
+    /// on any domain signs the browser out everywhere.
+    pub fn sign_out_url(&self) -> &str {
+        &self.sign_out_redirect
     }
     /// Whether the request is a page load (where a redirect makes sense) rather than an API call.
     pub fn is_document_request(&self) -> bool {
@@ -155,12 +161,17 @@ impl Ctx<'_> {
                 Err(_) => base,
             }
         };
+        let home = self.url.join("/").map_or_else(|_| self.url.to_string(), |u| u.to_string());
+        let sign_out = Url::parse(&format!("{}/sign-out", cfg.frontend_api(&self.url)))
+            .map(|u| with_param(&u, "redirect_url", &home).to_string())
+            .unwrap_or_default();
         Auth {
             claims,
             reason: reason.to_owned(),
             is_document: self.document,
             sign_in_redirect: link(cfg.sign_in_url()),
             sign_up_redirect: link(cfg.sign_up_url()),
+            sign_out_redirect: sign_out,
         }
     }
 
@@ -227,7 +238,14 @@ fn authorized_parties(orbit: &Orbit, url: &Url) -> Vec<String> {
 
 pub(crate) async fn authenticate(orbit: &Orbit, parts: &Parts) -> RequestState {
     let Some(url) = request_url(parts) else {
-        let auth = Auth { claims: None, reason: "request-url-invalid".into(), is_document: false, sign_in_redirect: String::new(), sign_up_redirect: String::new() };
+        let auth = Auth {
+            claims: None,
+            reason: "request-url-invalid".into(),
+            is_document: false,
+            sign_in_redirect: String::new(),
+            sign_up_redirect: String::new(),
+            sign_out_redirect: String::new(),
+        };
         return RequestState { status: AuthStatus::SignedOut, auth, headers: Vec::new() };
     };
     let ctx = Ctx {
