@@ -359,6 +359,10 @@ async fn resolve_handshake(ctx: &Ctx<'_>, verifier: &TokenVerifier, nonce: Optio
     };
     let mut headers: Vec<(HeaderName, HeaderValue)> =
         directives.iter().filter_map(|d| HeaderValue::from_str(d).ok().map(|v| (SET_COOKIE, v))).collect();
+    // A resolved handshake is progress, not a loop: give the next page its full redirect budget
+    // (otherwise quick, legitimate navigations across a primary and its satellites on one
+    // parent domain, like localhost ports, would run out of it).
+    headers.push((SET_COOKIE, HeaderValue::from_static("__clerk_redirect_count=0; Path=/; SameSite=Lax; HttpOnly; Max-Age=0")));
     // The session token is the value of the last `__session*` directive.
     let session_token = directives
         .iter()

@@ -360,6 +360,11 @@ impl OrbitConfig {
         self.inner.sign_in_url.clone().unwrap_or_else(|| format!("{}/sign-in", default_fapi(&self.inner.pk)))
     }
 
+    /// A page of Orbit's hosted account portal (on the primary's Frontend API).
+    pub fn portal_url(&self, path: &str) -> String {
+        format!("{}{path}", default_fapi(&self.inner.pk))
+    }
+
     pub fn sign_up_url(&self) -> String {
         self.inner.sign_up_url.clone().unwrap_or_else(|| format!("{}/sign-up", default_fapi(&self.inner.pk)))
     }

@@ -66,6 +66,12 @@ impl Orbit {
             .timeout(std::time::Duration::from_secs(10))
             .build()
             .map_err(|e| ConfigError::Http(e.to_string()))?;
+        Self::with_http_client(config, http)
+    }
+
+    /// Like `new`, with your own HTTP client for the Backend API (extra root certificates, a
+    /// proxy, timeouts).
+    pub fn with_http_client(config: OrbitConfig, http: reqwest::Client) -> Result<Self, ConfigError> {
         let bapi = BapiClient::with_client(http.clone(), config.api_url(), config.secret_key().unwrap_or_default());
         let verifier = TokenVerifier::new(&config, bapi.clone())?;
         Ok(Self { inner: Arc::new(OrbitInner { config, verifier, bapi }) })
@@ -87,6 +93,11 @@ impl Orbit {
     /// Decides what a request is: signed in, signed out, or in need of a handshake redirect.
     pub async fn authenticate(&self, parts: &http::request::Parts) -> RequestState {
         authenticate::authenticate(self, parts).await
+    }
+
+    /// A page of Orbit's hosted account portal on the primary, e.g. `hosted_page("/sign-in")`.
+    pub fn hosted_page(&self, path: &str) -> String {
+        self.inner.config.portal_url(path)
     }
 
     /// A tower `Layer` running `authenticate` on every request.

@@ -1,8 +1,8 @@
 //! The seed's primary app: a public home page with sign-in and sign-up links to Orbit's hosted
 //! pages, and a protected `/profile` showing the user's name and email.
 
-use axum::extract::State;
-use axum::response::Html;
+use axum::extract::{RawQuery, State};
+use axum::response::{Html, Redirect};
 use axum::routing::get;
 use axum::Router;
 use orbit_sdk::{Auth, Orbit, ProtectRejection};
@@ -11,8 +11,19 @@ pub fn app(orbit: Orbit) -> Router {
     Router::new()
         .route("/", get(home))
         .route("/profile", get(profile))
+        // The seed's CLERK_SIGN_IN_URL=/sign-in: this app's sign-in is Orbit's hosted page.
+        .route("/sign-in", get(|s, q| hosted(s, q, "/sign-in")))
+        .route("/sign-up", get(|s, q| hosted(s, q, "/sign-up")))
         .layer(orbit.layer())
         .with_state(orbit)
+}
+
+async fn hosted(State(orbit): State<Orbit>, RawQuery(query): RawQuery, path: &str) -> Redirect {
+    let page = orbit.hosted_page(path);
+    Redirect::temporary(&match query {
+        Some(q) => format!("{page}?{q}"),
+        None => page,
+    })
 }
 
 async fn home(auth: Auth) -> Html<String> {

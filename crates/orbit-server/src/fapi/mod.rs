@@ -25,6 +25,7 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/client/sessions/{id}/end", post(end_session))
         .route("/v1/client/sessions", axum::routing::delete(sign_out))
         .route("/v1/dev_browser", post(dev_browser))
+        .route("/v1/client/signed_out", get(signed_out))
         .merge(handshake::routes())
 }
 
@@ -219,5 +220,26 @@ async fn dev_browser(State(state): State<AppState>, fapi: Fapi, headers: HeaderM
     if let Some(t) = new_token {
         resp.headers_mut().append(header::SET_COOKIE, client_cookie(&t, fapi.secure));
     }
+    Ok(resp)
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct SignedOutQuery {
+    redirect_url: Option<String>,
+}
+
+/// `GET /v1/client/signed_out` on the primary: the last hop of a sign-out made on a satellite.
+/// Resets the primary's `__client_uat` so the primary app handshakes (and finds the browser
+/// signed out) at its next request, then goes on to `redirect_url` if the policy allows it.
+async fn signed_out(State(state): State<AppState>, fapi: Fapi, axum::extract::Query(q): axum::extract::Query<SignedOutQuery>) -> Result<Response, ApiError> {
+    let base = url::Url::parse(&fapi.origin).map_err(ApiError::internal)?;
+    let policy = state.orbit.redirect_policy(&fapi.ctx.instance).await?;
+    let fallback = orbit_core::redirect::RedirectTarget::from_trusted(base.join("/sign-in").map_err(ApiError::internal)?);
+    let target = policy.check_or(q.redirect_url.as_deref(), Some(&base), fallback);
+    let mut resp = axum::response::Redirect::to(target.as_str()).into_response();
+    for c in client_uat_cookies(&state, &fapi, 0).await {
+        resp.headers_mut().append(header::SET_COOKIE, c);
+    }
+    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(resp)
 }

@@ -690,10 +690,26 @@ async fn sign_out(State(state): State<AppState>, fapi: Fapi, headers: HeaderMap,
         return csrf_failure();
     }
     let result = async {
-        if let Some(client) = current_client(&state, &fapi, &headers).await? {
+        let client = current_client(&state, &fapi, &headers).await?;
+        if let Some(client) = &client {
             state.orbit.sign_out_client(&fapi.ctx.instance, &client.id).await?;
         }
-        redirect_target(&state, &fapi, form.redirect_url.as_deref(), "/sign-in").await
+        let target = redirect_target(&state, &fapi, form.redirect_url.as_deref(), "/sign-in").await?;
+        // Development: the app learns of the sign-out through its development browser token.
+        let target = match &client {
+            Some(c) => RedirectTarget::from_trusted(with_dev_browser(&state, &fapi, c, target.url().clone()).await?),
+            None => target,
+        };
+        // Production satellite: pass by the primary's Frontend API so that it resets the
+        // primary's `__client_uat` too, and the primary app signs out at its next request.
+        if fapi.ctx.domain.is_satellite && fapi.ctx.domain.fapi_host.is_some() {
+            let primary = state.orbit.primary_domain(&fapi.ctx.instance.id).await?;
+            let mut via = url::Url::parse(&format!("{}/v1/client/signed_out", orbit_core::Orbit::fapi_url(&fapi.ctx.instance, &primary)))
+                .map_err(ApiError::internal)?;
+            via.query_pairs_mut().append_pair("redirect_url", target.as_str());
+            return Ok::<_, ApiError>(RedirectTarget::from_trusted(via));
+        }
+        Ok(target)
     }
     .await;
     match result {

@@ -16,3 +16,4 @@ mod compat_node;
 mod fapi;
 mod portal;
 mod satellite;
+mod sdk;

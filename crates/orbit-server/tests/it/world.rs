@@ -289,3 +289,69 @@ pub fn handshake_url(fapi_host: &str, redirect_url: &str, reason: &str) -> Strin
         .append_pair("format", "nonce");
     u.to_string()
 }
+
+/// An app served over TLS on port 443 of its own loopback address, as if behind a
+/// TLS-terminating proxy (`X-Forwarded-Proto: https`).
+pub struct AppServer {
+    pub ip: IpAddr,
+    handle: axum_server::Handle,
+}
+
+impl Drop for AppServer {
+    fn drop(&mut self) {
+        self.handle.shutdown();
+    }
+}
+
+impl ProdWorld {
+    pub async fn serve_app(&self, router: axum::Router) -> AppServer {
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        let router = router.layer(axum::middleware::map_request(|mut req: axum::extract::Request| async move {
+            req.headers_mut().insert("x-forwarded-proto", axum::http::HeaderValue::from_static("https"));
+            req
+        }));
+        for n in 2..=254u8 {
+            let ip = IpAddr::V4(Ipv4Addr::new(127, 0, 0, n));
+            let Ok(listener) = std::net::TcpListener::bind(SocketAddr::new(ip, 443)) else { continue };
+            listener.set_nonblocking(true).unwrap();
+            let tls = axum_server::tls_rustls::RustlsConfig::from_pem(self.certs.cert_pem.clone().into_bytes(), self.certs.key_pem.clone().into_bytes())
+                .await
+                .unwrap();
+            let handle = axum_server::Handle::new();
+            let h = handle.clone();
+            tokio::spawn(async move { axum_server::from_tcp_rustls(listener, tls).handle(h).serve(router.into_make_service()).await });
+            return AppServer { ip, handle };
+        }
+        panic!("no free 127.0.0.N:443 for an app");
+    }
+
+    /// An HTTP client for an app's SDK: trusts the test CA and finds `orbit.test`.
+    pub fn sdk_http_client(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .add_root_certificate(reqwest::Certificate::from_pem(self.certs.ca_pem.as_bytes()).unwrap())
+            .resolve("orbit.test", SocketAddr::new(self.ip, 443))
+            .build()
+            .unwrap()
+    }
+
+    /// A browser that follows redirects by itself and sends what a browser sends on page loads;
+    /// `apps` maps app host names to their addresses.
+    pub fn page_browser(&self, apps: &[(&str, IpAddr)]) -> WorldBrowser {
+        let jar = Arc::new(Jar::default());
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("accept", reqwest::header::HeaderValue::from_static("text/html,application/xhtml+xml"));
+        headers.insert("sec-fetch-dest", reqwest::header::HeaderValue::from_static("document"));
+        let mut b = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::limited(20))
+            .add_root_certificate(reqwest::Certificate::from_pem(self.certs.ca_pem.as_bytes()).unwrap())
+            .default_headers(headers)
+            .cookie_provider(jar.clone());
+        for h in HOSTS {
+            b = b.resolve(h, SocketAddr::new(self.ip, 443));
+        }
+        for (h, ip) in apps {
+            b = b.resolve(h, SocketAddr::new(*ip, 443));
+        }
+        WorldBrowser { http: b.build().unwrap(), jar }
+    }
+}

@@ -1,0 +1,235 @@
+//! The Rust SDK and the example apps end to end over real HTTP: the seed's scenario in
+//! development (one plain-http Orbit, apps on localhost ports) and production-like (TLS on 443,
+//! `primary.test`, `satellite.test`, `satellite2.test`, verified DNS). A cookie-keeping client
+//! that follows redirects plays the browser; `browser_seed.rs` does the same in Chromium.
+
+use crate::harness::*;
+use crate::world::*;
+use orbit_sdk::{Orbit, OrbitConfig};
+use reqwest::StatusCode;
+use serde_json::json;
+
+/// Text of the element with `id`, from the example apps' simple HTML.
+fn element(body: &str, id: &str) -> Option<String> {
+    let marker = format!("id=\"{id}\"");
+    let at = body.find(&marker)?;
+    let start = at + body[at..].find('>')? + 1;
+    let end = start + body[start..].find('<')?;
+    Some(body[start..end].to_owned())
+}
+
+fn link(body: &str, id: &str) -> String {
+    let marker = format!("id=\"{id}\" href=\"");
+    let start = body.find(&marker).unwrap_or_else(|| panic!("no link {id} in {body}")) + marker.len();
+    let end = start + body[start..].find('"').unwrap();
+    body[start..end].replace("&amp;", "&")
+}
+
+async fn get(b: &reqwest::Client, url: &str) -> (String, String) {
+    let r = b.get(url).send().await.unwrap_or_else(|e| panic!("GET {url}: {e:?}"));
+    assert_eq!(r.status(), StatusCode::OK, "{url} ended at {}", r.url());
+    let at = r.url().to_string();
+    (at, r.text().await.unwrap())
+}
+
+/// Fills and submits the hosted form on `page_url` (sign-in, sign-up or sign-out), following
+/// every redirect afterwards. Returns (final URL, body).
+async fn submit_portal(b: &reqwest::Client, page_url: &str, action: &str, fields: &[(&str, &str)]) -> (String, String) {
+    let r = b.get(page_url).send().await.unwrap();
+    let page_at = r.url().clone();
+    let body = r.text().await.unwrap();
+    let csrf = hidden(&body, "csrf_token").unwrap_or_else(|| panic!("a form at {page_at}: {body}"));
+    let redirect_url = hidden(&body, "redirect_url").unwrap_or_default().replace("&amp;", "&");
+    let origin = page_at.origin().ascii_serialization();
+    let mut all = vec![("csrf_token", csrf.as_str()), ("redirect_url", redirect_url.as_str())];
+    all.extend_from_slice(fields);
+    let r = b.post(page_at.join(action).unwrap()).header("origin", origin).form(&all).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "{action} ended at {}", r.url());
+    let at = r.url().to_string();
+    (at, r.text().await.unwrap())
+}
+
+async fn free_port() -> u16 {
+    tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap().port()
+}
+
+async fn serve_local(router: axum::Router) -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    port
+}
+
+#[tokio::test]
+async fn seed_scenario_in_development() {
+    // The primary app's port must be known before Orbit creates its development instance.
+    let p1_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let p1 = p1_listener.local_addr().unwrap().port();
+    let server = TestServer::start_with(|c| c.dev_primary_domain = format!("localhost:{p1}")).await;
+    let primary_cfg = OrbitConfig::builder(&server.publishable_key).secret_key(&server.secret_key).build().unwrap();
+    let primary = Orbit::new(primary_cfg).unwrap();
+    let router = example_primary::app(primary);
+    tokio::spawn(async move { axum::serve(p1_listener, router).await });
+
+    let mut sats = Vec::new();
+    for _ in 0..2 {
+        let port = free_port().await;
+        let (s, d) = server.backend().post("/v1/domains", json!({"name": format!("http://localhost:{port}"), "is_satellite": true})).await;
+        assert_eq!(s, StatusCode::OK, "{d}");
+        // As in the seed's satellite .env (development example).
+        let vars = [
+            ("CLERK_PUBLISHABLE_KEY", server.publishable_key.clone()),
+            ("CLERK_SECRET_KEY", server.secret_key.clone()),
+            ("CLERK_IS_SATELLITE", "true".into()),
+            ("CLERK_DOMAIN", format!("http://localhost:{port}")),
+            ("CLERK_SIGN_IN_URL", format!("http://localhost:{p1}/sign-in")),
+            ("CLERK_SIGN_UP_URL", format!("http://localhost:{p1}/sign-up")),
+        ];
+        let cfg = orbit_sdk::OrbitConfigBuilder::from_vars(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())).unwrap().build().unwrap();
+        let router = example_satellite::app(Orbit::new(cfg).unwrap());
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        sats.push(port);
+    }
+
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("accept", reqwest::header::HeaderValue::from_static("text/html"));
+    let b = reqwest::Client::builder()
+        .cookie_store(true)
+        .default_headers(headers)
+        .redirect(reqwest::redirect::Policy::custom(|a| {
+            if std::env::var("ORBIT_TRACE_REDIRECTS").is_ok() {
+                eprintln!("-> {}", a.url());
+            }
+            if a.previous().len() > 20 {
+                a.error("too many redirects")
+            } else {
+                a.follow()
+            }
+        }))
+        .build()
+        .unwrap();
+    let primary_home = format!("http://localhost:{p1}/");
+
+    // (1) Sign up on the primary, from its home page.
+    let (_, home) = get(&b, &primary_home).await;
+    assert!(home.contains("signed out"), "{home}");
+    let sign_up = link(&home, "sign-up");
+    assert!(sign_up.starts_with(&server.url("/sign-up?redirect_url=")), "{sign_up}");
+    let (at, body) = submit_portal(&b, &sign_up, "/sign-up", &[("first_name", "Ada"), ("last_name", "Lovelace"), ("email_address", "ada@example.com"), ("password", GOOD_PASSWORD)]).await;
+    assert_eq!(at, primary_home, "back on the primary's home, handshake parameters gone");
+    assert!(body.contains("You are signed in"), "{body}");
+    let (_, profile) = get(&b, &format!("http://localhost:{p1}/profile")).await;
+    assert_eq!(element(&profile, "email").as_deref(), Some("ada@example.com"));
+
+    // (2) Open the satellite's protected page: signed in there, no credentials typed.
+    let sat = sats[0];
+    let (at, body) = get(&b, &format!("http://localhost:{sat}/profile")).await;
+    assert_eq!(at, format!("http://localhost:{sat}/profile?__clerk_synced=true"));
+    assert_eq!(element(&body, "email").as_deref(), Some("ada@example.com"), "{body}");
+    assert_eq!(element(&body, "name").as_deref(), Some("Ada Lovelace"));
+
+    // (3) Sign out on the satellite: signed out there at once.
+    let sign_out = link(&body, "sign-out");
+    let (at, body) = submit_portal(&b, &sign_out, "/sign-out", &[]).await;
+    assert!(at.starts_with(&format!("http://localhost:{sat}/")), "{at}");
+    assert!(body.contains("You are signed out"), "{body}");
+
+    // (4) Signed out, a protected satellite page goes to the primary's sign-in and comes back.
+    let target = format!("http://localhost:{sat}/profile");
+    let r = b.get(&target).send().await.unwrap();
+    let sign_in_page = r.url().to_string();
+    assert!(sign_in_page.starts_with(&server.url("/sign-in?redirect_url=")), "{sign_in_page}");
+    let body = r.text().await.unwrap();
+    assert!(body.contains("Sign in"), "{body}");
+    let (at, body) = submit_portal(&b, &sign_in_page, "/sign-in", &[("email_address", "ada@example.com"), ("password", GOOD_PASSWORD)]).await;
+    assert_eq!(at, format!("{target}?__clerk_synced=true"));
+    assert_eq!(element(&body, "email").as_deref(), Some("ada@example.com"));
+
+    // (5) A second satellite works the same.
+    let (_, body) = get(&b, &format!("http://localhost:{}/profile", sats[1])).await;
+    assert_eq!(element(&body, "email").as_deref(), Some("ada@example.com"), "{body}");
+    let _ = serve_local;
+}
+
+#[tokio::test]
+async fn seed_scenario_production_like() {
+    let world = ProdWorld::start().await;
+    world.add_satellite("satellite.test", true).await;
+    world.add_satellite("satellite2.test", true).await;
+    let http = world.sdk_http_client();
+    let primary_cfg = OrbitConfig::builder(&world.publishable_key)
+        .secret_key(&world.secret_key)
+        .api_url(world.bapi_url())
+        .sign_in_url("/sign-in")
+        .sign_up_url("/sign-up")
+        .allowed_redirect_origins(["https://satellite.test", "https://satellite2.test"])
+        .build()
+        .unwrap();
+    let primary_app = world.serve_app(example_primary::app(Orbit::with_http_client(primary_cfg, http.clone()).unwrap())).await;
+    let mut apps = vec![("primary.test", primary_app.ip)];
+    let mut servers = vec![primary_app];
+    for sat in ["satellite.test", "satellite2.test"] {
+        let cfg = OrbitConfig::builder(&world.publishable_key)
+            .secret_key(&world.secret_key)
+            .api_url(world.bapi_url())
+            .is_satellite(true)
+            .domain(sat)
+            .sign_in_url("https://primary.test/sign-in")
+            .sign_up_url("https://primary.test/sign-up")
+            .build()
+            .unwrap();
+        let s = world.serve_app(example_satellite::app(Orbit::with_http_client(cfg, http.clone()).unwrap())).await;
+        apps.push((sat, s.ip));
+        servers.push(s);
+    }
+    let browser = world.page_browser(&apps);
+    let b = &browser.http;
+
+    // (1) Sign up on the primary.
+    let (_, home) = get(b, "https://primary.test/").await;
+    let sign_up = link(&home, "sign-up");
+    assert!(sign_up.starts_with("https://primary.test/sign-up?redirect_url="), "{sign_up}");
+    let (at, body) = submit_portal(b, &sign_up, "/sign-up", &[("first_name", "Grace"), ("email_address", "grace@example.com"), ("password", GOOD_PASSWORD)]).await;
+    assert_eq!(at, "https://primary.test/");
+    assert!(body.contains("You are signed in"), "{body}");
+
+    // (2) The satellite: signed in, same user.
+    let (at, body) = get(b, "https://satellite.test/profile").await;
+    assert_eq!(at, "https://satellite.test/profile?__clerk_synced=true");
+    assert_eq!(element(&body, "email").as_deref(), Some("grace@example.com"), "{body}");
+    // Its cookies are on its own domain.
+    assert!(browser.cookie("https://satellite.test/", "__session").is_some());
+
+    // (3) Sign out on the satellite: the primary is signed out too.
+    let sign_out = link(&body, "sign-out");
+    assert!(sign_out.starts_with("https://clerk.satellite.test/sign-out?redirect_url="), "{sign_out}");
+    let (at, body) = submit_portal(b, &sign_out, "/sign-out", &[]).await;
+    assert_eq!(at, "https://satellite.test/?__clerk_synced=true");
+    assert!(body.contains("You are signed out"), "{body}");
+    let (_, home) = get(b, "https://primary.test/").await;
+    assert!(home.contains("You are signed out"), "the primary is signed out too: {home}");
+
+    // (4) Signed out: a protected satellite page -> primary sign-in -> back to that page.
+    let r = b.get("https://satellite.test/profile").send().await.unwrap();
+    let sign_in_page = r.url().to_string();
+    assert!(sign_in_page.starts_with("https://clerk.primary.test/sign-in?redirect_url="), "{sign_in_page}");
+    let (at, body) = submit_portal(b, &sign_in_page, "/sign-in", &[("email_address", "grace@example.com"), ("password", GOOD_PASSWORD)]).await;
+    assert_eq!(at, "https://satellite.test/profile?__clerk_synced=true");
+    assert_eq!(element(&body, "email").as_deref(), Some("grace@example.com"));
+
+    // (5) A second satellite works the same.
+    let (at, body) = get(b, "https://satellite2.test/profile").await;
+    assert_eq!(at, "https://satellite2.test/profile?__clerk_synced=true");
+    assert_eq!(element(&body, "email").as_deref(), Some("grace@example.com"), "{body}");
+
+    // API calls are never redirected: a signed-out API request gets 401 JSON.
+    let api = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(world.certs.ca_pem.as_bytes()).unwrap())
+        .resolve("satellite.test", std::net::SocketAddr::new(apps[1].1, 443))
+        .build()
+        .unwrap();
+    let r = api.get("https://satellite.test/profile").header("accept", "application/json").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    drop(servers);
+}
