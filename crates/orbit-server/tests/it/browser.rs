@@ -36,13 +36,13 @@ const PAGE_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// A chromedriver child process in its own process group; the group (chromedriver and any
 /// Chromium it started) is killed on drop.
-struct ChromeDriver {
+pub struct ChromeDriver {
     child: Child,
     url: String,
 }
 
 impl ChromeDriver {
-    async fn start() -> Self {
+    pub async fn start() -> Self {
         for (path, what) in [(CHROMEDRIVER, "chromedriver"), (CHROMIUM, "Chromium")] {
             assert!(Path::new(path).exists(), "{what} not found at {path}: {INSTALL_HINT} to run the browser tests");
         }
@@ -96,7 +96,13 @@ impl Drop for ChromeDriver {
 
 /// A WebDriver session on headless Chromium with a fresh profile.
 async fn chromium_session(driver: &ChromeDriver, profile: &Path) -> Client {
-    let caps = serde_json::json!({
+    chromium_session_with(driver, profile, &[]).await
+}
+
+/// Like `chromium_session`, with `extra_args` appended to Chromium's command line (for
+/// example `--host-resolver-rules=...`).
+pub async fn chromium_session_with(driver: &ChromeDriver, profile: &Path, extra_args: &[String]) -> Client {
+    let mut caps = serde_json::json!({
         "browserName": "chrome",
         "goog:chromeOptions": {
             "binary": CHROMIUM,
@@ -115,6 +121,9 @@ async fn chromium_session(driver: &ChromeDriver, profile: &Path) -> Client {
             ],
         },
     });
+    if let Some(args) = caps["goog:chromeOptions"]["args"].as_array_mut() {
+        args.extend(extra_args.iter().map(|a| serde_json::Value::String(a.clone())));
+    }
     let serde_json::Value::Object(caps) = caps else { unreachable!() };
     let connector = hyper_util::client::legacy::connect::HttpConnector::new();
     ClientBuilder::new(connector)
@@ -247,7 +256,12 @@ impl Tab {
 }
 
 fn screenshot_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots/portal");
+    screenshot_dir_named("portal")
+}
+
+/// `target/screenshots/<name>/` at the workspace root, created and emptied of earlier PNGs.
+pub fn screenshot_dir_named(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots").join(name);
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("create {}: {e}", dir.display()));
     let dir = dir.canonicalize().unwrap();
     // Stale pictures from an earlier run would pass for this run's.

@@ -233,3 +233,130 @@ async fn seed_scenario_production_like() {
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     drop(servers);
 }
+
+fn request(url: &str, headers: &[(&str, &str)]) -> axum::http::request::Parts {
+    let u = url::Url::parse(url).unwrap();
+    let mut b = axum::http::Request::builder().uri(format!("{}{}", u.path(), u.query().map(|q| format!("?{q}")).unwrap_or_default()));
+    b = b.header("host", format!("{}{}", u.host_str().unwrap(), u.port().map(|p| format!(":{p}")).unwrap_or_default()));
+    for (k, v) in headers {
+        b = b.header(*k, *v);
+    }
+    b.body(()).unwrap().into_parts().0
+}
+
+async fn token_for(server: &TestServer, email: &str) -> (String, String) {
+    let user = server.create_user(email, GOOD_PASSWORD).await;
+    let uid = user["id"].as_str().unwrap().to_owned();
+    let (_, session) = server.backend().post("/v1/sessions", json!({"user_id": uid})).await;
+    let (_, token) = server.backend().post(&format!("/v1/sessions/{}/tokens", session["id"].as_str().unwrap()), json!({})).await;
+    (uid, token["jwt"].as_str().unwrap().to_owned())
+}
+
+#[tokio::test]
+async fn sdk_verifies_networklessly_and_survives_hostile_input() {
+    let server = TestServer::start().await;
+    let orbit = Orbit::new(OrbitConfig::builder(&server.publishable_key).secret_key(&server.secret_key).build().unwrap()).unwrap();
+    let (uid, jwt) = token_for(&server, "ada@example.com").await;
+
+    // Header tokens: signed in, never redirected.
+    let auth_header = format!("Bearer {jwt}");
+    let state = orbit.authenticate(&request("http://localhost:3000/api/me", &[("authorization", &auth_header)])).await;
+    assert_eq!(state.status, orbit_sdk::AuthStatus::SignedIn, "{}", state.reason());
+    assert_eq!(state.auth.user_id(), Some(uid.as_str()));
+
+    // The JWKS is fetched once: stop the server and keep verifying the same token.
+    let jwt2 = jwt.clone();
+    let server = server.restart().await; // the old address is gone now
+    let state = orbit.authenticate(&request("http://localhost:3000/api/me", &[("authorization", &format!("Bearer {jwt2}"))])).await;
+    assert_eq!(state.status, orbit_sdk::AuthStatus::SignedIn, "verified from the cached JWKS: {}", state.reason());
+
+    // Hostile cookies and headers: signed out, no panic, no redirect for API calls.
+    let (h, p, s) = jwt.split_once('.').map(|(h, rest)| {
+        let (p, s) = rest.split_once('.').unwrap();
+        (h.to_owned(), p.to_owned(), s.to_owned())
+    }).unwrap();
+    let none_alg = format!("{}.{p}.", base64_url(br#"{"alg":"none","typ":"JWT"}"#));
+    let hs256 = format!("{}.{p}.{s}", base64_url(br#"{"alg":"HS256","typ":"JWT","kid":"x"}"#));
+    let other_kid = format!("{}.{p}.{s}", base64_url(br#"{"alg":"RS256","typ":"JWT","kid":"ins_key_forged"}"#));
+    let tampered = format!("{h}.{}.{s}", base64_url(br#"{"sub":"user_admin","exp":9999999999}"#));
+    let long = "a".repeat(100_000);
+    let cookies: Vec<String> = vec![
+        "__session=; __client_uat=1".into(),
+        "__session=not-a-jwt; __client_uat=1".into(),
+        format!("__session={none_alg}; __client_uat=1"),
+        format!("__session={hs256}; __client_uat=1"),
+        format!("__session={other_kid}; __client_uat=1"),
+        format!("__session={tampered}; __client_uat=1"),
+        format!("__session={long}; __client_uat=1"),
+        "__session=a.b.c; __client_uat=-99999999999999999999".into(),
+        "__client_uat=NaN".into(),
+        "=;;;==; __session".into(),
+        "__session=\u{7f}\u{0}".into(),
+    ];
+    for c in &cookies {
+        let Ok(v) = axum::http::HeaderValue::from_str(c) else { continue };
+        let mut parts = request("http://localhost:3000/api/data", &[("accept", "application/json")]);
+        parts.headers.insert("cookie", v);
+        let state = orbit.authenticate(&parts).await;
+        assert_ne!(state.status, orbit_sdk::AuthStatus::SignedIn, "{c:.80}");
+        assert!(state.location().is_none(), "API calls are not redirected: {c:.80}");
+    }
+    for header in ["Bearer", "Bearer a b c", "Basic Zm9vOmJhcg==", &format!("Bearer {tampered}"), &format!("Bearer {long}")] {
+        let state = orbit.authenticate(&request("http://localhost:3000/api", &[("authorization", header)])).await;
+        assert_eq!(state.status, orbit_sdk::AuthStatus::SignedOut, "{header:.40}");
+    }
+    let _ = server;
+}
+
+fn base64_url(b: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+}
+
+#[tokio::test]
+async fn sdk_checks_azp_and_accepts_a_jwt_key_pem() {
+    let server = TestServer::start().await;
+    let (uid, _) = token_for(&server, "ada@example.com").await;
+    // A cookie-borne token minted for another origin (azp) is refused.
+    let b = server.browser();
+    b.submit(&server.url("/sign-in"), &server.url("/sign-in"), &[("email_address", "ada@example.com"), ("password", GOOD_PASSWORD)]).await;
+    let (_, sessions) = server.backend().get(&format!("/v1/sessions?user_id={uid}&status=active")).await;
+    let sid = sessions[0]["id"].as_str().unwrap();
+    let r = b.http.post(server.url(&format!("/v1/client/sessions/{sid}/tokens"))).header("origin", "http://localhost:3000").send().await.unwrap();
+    let jwt = r.json::<serde_json::Value>().await.unwrap()["jwt"].as_str().unwrap().to_owned();
+
+    // The instance's public key as PEM, for `jwt_key`.
+    let pem = instance_pem(&server).await;
+    // No secret key and an unreachable API: verification needs no network with jwt_key.
+    let orbit = Orbit::new(OrbitConfig::builder(&server.publishable_key).jwt_key(pem).api_url("http://127.0.0.1:9/bapi").build().unwrap()).unwrap();
+
+    let cookie = format!("__session={jwt}; __client_uat=1");
+    let at_app = orbit.authenticate(&request("http://localhost:3000/x", &[("cookie", &cookie)])).await;
+    assert_eq!(at_app.status, orbit_sdk::AuthStatus::SignedIn, "{}", at_app.reason());
+    let elsewhere = orbit.authenticate(&request("http://localhost:3001/x", &[("cookie", &cookie)])).await;
+    assert_eq!(elsewhere.status, orbit_sdk::AuthStatus::SignedOut);
+    assert_eq!(elsewhere.reason(), "token-invalid-authorized-parties");
+    // ... unless that origin is an allowed redirect origin of the app.
+    let lenient = Orbit::new(
+        OrbitConfig::builder(&server.publishable_key)
+            .jwt_key(instance_pem(&server).await)
+            .allowed_redirect_origins(["http://localhost:3000"])
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    let ok = lenient.authenticate(&request("http://localhost:3001/x", &[("cookie", &cookie)])).await;
+    assert_eq!(ok.status, orbit_sdk::AuthStatus::SignedIn, "{}", ok.reason());
+}
+
+/// The instance's current public key as an SPKI PEM, as an operator would paste into CLERK_JWT_KEY.
+async fn instance_pem(server: &TestServer) -> String {
+    use aws_lc_rs::encoding::AsDer;
+    use base64::Engine;
+    let (_, jwks) = server.backend().get("/v1/jwks").await;
+    let k = &jwks["keys"][0];
+    let dec = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s).unwrap();
+    let (n, e) = (dec(k["n"].as_str().unwrap()), dec(k["e"].as_str().unwrap()));
+    let der = aws_lc_rs::signature::RsaPublicKeyComponents { n: n.as_slice(), e: e.as_slice() }.as_der().unwrap();
+    format!("-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n", base64::engine::general_purpose::STANDARD.encode(der.as_ref()))
+}
