@@ -63,7 +63,12 @@ pub fn request_host(parts: &Parts, state: &AppState) -> Option<String> {
     } else {
         parts.headers.get(header::HOST)
     };
-    let host = host.and_then(|h| h.to_str().ok()).map(|h| h.trim().to_ascii_lowercase())?;
+    // HTTP/2 carries the host in `:authority`, which lands in the URI, not in a Host header.
+    let host = host
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| parts.uri.authority().map(|a| a.as_str().to_owned()))
+        .map(|h| h.trim().to_ascii_lowercase())?;
     host.split(',').next().map(|h| h.trim().to_owned()).or(Some(host))
 }
 

@@ -11,6 +11,7 @@ mod domain;
 
 mod bapi;
 mod browser;
+mod browser_seed;
 mod cli;
 mod compat_node;
 mod fapi;
