@@ -34,11 +34,16 @@ pub fn normalize(input: &str, kind: InstanceKind) -> Result<String, DomainNameEr
         .or_else(|| trimmed.strip_prefix("http://"))
         .unwrap_or(trimmed);
     let bare = without_scheme.strip_suffix('/').unwrap_or(without_scheme);
-    if bare.contains(['/', '?', '#', '@', '\\']) || bare.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    if bare.contains(['/', '?', '#', '@', '\\'])
+        || bare.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
         return Err(DomainNameError::NotBare(trimmed.to_owned()));
     }
-    let url = url::Url::parse(&format!("http://{bare}/")).map_err(|_| DomainNameError::Invalid(trimmed.to_owned()))?;
-    let host = url.host().ok_or_else(|| DomainNameError::Invalid(trimmed.to_owned()))?;
+    let url = url::Url::parse(&format!("http://{bare}/"))
+        .map_err(|_| DomainNameError::Invalid(trimmed.to_owned()))?;
+    let host = url
+        .host()
+        .ok_or_else(|| DomainNameError::Invalid(trimmed.to_owned()))?;
     let host_str = url.host_str().unwrap_or_default().to_owned();
     let is_ip = !matches!(host, url::Host::Domain(_));
     let name = match url.port() {
@@ -57,7 +62,10 @@ pub fn normalize(input: &str, kind: InstanceKind) -> Result<String, DomainNameEr
         }
     }
     if !is_ip && host_str != "localhost" && !host_str.ends_with(".localhost") {
-        if host_str.split('.').any(|l| l.is_empty() || l.len() > 63) || host_str.len() > 253 || host_str.contains('*') {
+        if host_str.split('.').any(|l| l.is_empty() || l.len() > 63)
+            || host_str.len() > 253
+            || host_str.contains('*')
+        {
             return Err(DomainNameError::Invalid(trimmed.to_owned()));
         }
         if host_str.contains('.') {
@@ -74,7 +82,11 @@ pub fn normalize(input: &str, kind: InstanceKind) -> Result<String, DomainNameEr
 /// The host part of a normalised name (without the port).
 pub fn host_of(name: &str) -> &str {
     if name.starts_with('[') {
-        return name.split(']').next().map(|h| &name[..h.len() + 1]).unwrap_or(name);
+        return name
+            .split(']')
+            .next()
+            .map(|h| &name[..h.len() + 1])
+            .unwrap_or(name);
     }
     name.rsplit_once(':').map_or(name, |(h, _)| h)
 }
@@ -85,7 +97,11 @@ mod tests {
     use InstanceKind::{Development as Dev, Production as Prod};
 
     fn check(input: &str, kind: InstanceKind, expected: Result<&str, DomainNameError>) {
-        assert_eq!(normalize(input, kind), expected.map(str::to_owned), "{input:?} ({kind:?})");
+        assert_eq!(
+            normalize(input, kind),
+            expected.map(str::to_owned),
+            "{input:?} ({kind:?})"
+        );
     }
 
     #[test]
@@ -100,19 +116,73 @@ mod tests {
         check("127.0.0.1:3001", Dev, Ok("127.0.0.1:3001"));
         check("satellite.test", Dev, Ok("satellite.test"));
         check("", Prod, Err(DomainNameError::Empty));
-        check("co.uk", Prod, Err(DomainNameError::PublicSuffix("co.uk".into())));
-        check("github.io", Prod, Err(DomainNameError::PublicSuffix("github.io".into())));
-        check("com", Prod, Err(DomainNameError::LocalInProduction("com".into())));
-        check("co.uk", Dev, Err(DomainNameError::PublicSuffix("co.uk".into())));
-        check("192.0.2.10", Prod, Err(DomainNameError::IpInProduction("192.0.2.10".into())));
-        check("[::1]", Prod, Err(DomainNameError::IpInProduction("[::1]".into())));
-        check("satellite.dev:8443", Prod, Err(DomainNameError::PortInProduction("satellite.dev:8443".into())));
-        check("localhost", Prod, Err(DomainNameError::LocalInProduction("localhost".into())));
-        check("satellite.dev/path", Prod, Err(DomainNameError::NotBare("satellite.dev/path".into())));
-        check("user@satellite.dev", Prod, Err(DomainNameError::NotBare("user@satellite.dev".into())));
-        check("sat ellite.dev", Prod, Err(DomainNameError::NotBare("sat ellite.dev".into())));
-        check("satellite..dev", Prod, Err(DomainNameError::Invalid("satellite..dev".into())));
-        check("*.satellite.dev", Prod, Err(DomainNameError::Invalid("*.satellite.dev".into())));
+        check(
+            "co.uk",
+            Prod,
+            Err(DomainNameError::PublicSuffix("co.uk".into())),
+        );
+        check(
+            "github.io",
+            Prod,
+            Err(DomainNameError::PublicSuffix("github.io".into())),
+        );
+        check(
+            "com",
+            Prod,
+            Err(DomainNameError::LocalInProduction("com".into())),
+        );
+        check(
+            "co.uk",
+            Dev,
+            Err(DomainNameError::PublicSuffix("co.uk".into())),
+        );
+        check(
+            "192.0.2.10",
+            Prod,
+            Err(DomainNameError::IpInProduction("192.0.2.10".into())),
+        );
+        check(
+            "[::1]",
+            Prod,
+            Err(DomainNameError::IpInProduction("[::1]".into())),
+        );
+        check(
+            "satellite.dev:8443",
+            Prod,
+            Err(DomainNameError::PortInProduction(
+                "satellite.dev:8443".into(),
+            )),
+        );
+        check(
+            "localhost",
+            Prod,
+            Err(DomainNameError::LocalInProduction("localhost".into())),
+        );
+        check(
+            "satellite.dev/path",
+            Prod,
+            Err(DomainNameError::NotBare("satellite.dev/path".into())),
+        );
+        check(
+            "user@satellite.dev",
+            Prod,
+            Err(DomainNameError::NotBare("user@satellite.dev".into())),
+        );
+        check(
+            "sat ellite.dev",
+            Prod,
+            Err(DomainNameError::NotBare("sat ellite.dev".into())),
+        );
+        check(
+            "satellite..dev",
+            Prod,
+            Err(DomainNameError::Invalid("satellite..dev".into())),
+        );
+        check(
+            "*.satellite.dev",
+            Prod,
+            Err(DomainNameError::Invalid("*.satellite.dev".into())),
+        );
     }
 
     #[test]

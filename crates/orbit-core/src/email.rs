@@ -31,12 +31,18 @@ pub fn normalize(input: &str) -> Result<String, EmailError> {
         || domain.starts_with('.')
         || domain.ends_with('.')
         || domain.contains("..")
-        || nfc.chars().any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>' || c == ',')
+        || nfc
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>' || c == ',')
         || local.contains('@')
     {
         return Err(EmailError::Malformed);
     }
-    Ok(format!("{}@{}", local.to_lowercase(), domain.to_lowercase()))
+    Ok(format!(
+        "{}@{}",
+        local.to_lowercase(),
+        domain.to_lowercase()
+    ))
 }
 
 #[cfg(test)]
@@ -44,7 +50,11 @@ mod tests {
     use super::*;
 
     fn check(input: &str, expected: Result<&str, EmailError>) {
-        assert_eq!(normalize(input).as_deref().map_err(Clone::clone), expected, "{input:?}");
+        assert_eq!(
+            normalize(input).as_deref().map_err(Clone::clone),
+            expected,
+            "{input:?}"
+        );
     }
 
     #[test]
@@ -64,6 +74,9 @@ mod tests {
         check("ann@@example.com", Err(EmailError::Malformed));
         check("ann@example..com", Err(EmailError::Malformed));
         check("ann@.example.com", Err(EmailError::Malformed));
-        check(&format!("{}@example.com", "a".repeat(250)), Err(EmailError::TooLong));
+        check(
+            &format!("{}@example.com", "a".repeat(250)),
+            Err(EmailError::TooLong),
+        );
     }
 }

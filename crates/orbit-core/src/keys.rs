@@ -78,7 +78,10 @@ impl MasterKey {
         let (nonce, rest) = sealed.split_at(NONCE_LEN);
         let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| KeyError::Unseal)?;
         let mut buf = rest.to_vec();
-        let plain = self.0.open_in_place(nonce, Aad::empty(), &mut buf).map_err(|_| KeyError::Unseal)?;
+        let plain = self
+            .0
+            .open_in_place(nonce, Aad::empty(), &mut buf)
+            .map_err(|_| KeyError::Unseal)?;
         Ok(plain.to_vec())
     }
 }
@@ -94,7 +97,10 @@ pub fn new_secret_key(kind: InstanceKind, random: &dyn Random) -> String {
 /// What the store keeps to look a secret key up: SHA-256, hex. Secret keys carry 192 bits, so
 /// a fast hash is enough (no password stretching needed).
 pub fn secret_key_hash(secret_key: &str) -> String {
-    Sha256::digest(secret_key.as_bytes()).iter().map(|x| format!("{x:02x}")).collect()
+    Sha256::digest(secret_key.as_bytes())
+        .iter()
+        .map(|x| format!("{x:02x}"))
+        .collect()
 }
 
 /// An RSA-2048 signing key ready to sign.
@@ -107,21 +113,27 @@ pub struct SigningKey {
 
 impl std::fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SigningKey").field("kid", &self.kid).finish()
+        f.debug_struct("SigningKey")
+            .field("kid", &self.kid)
+            .finish()
     }
 }
 
 impl SigningKey {
     /// A new RSA-2048 key with e = 65537 (the SDKs' `jwtKey` shortcut assumes it).
     pub fn generate(kid: String) -> Result<(Self, Vec<u8>), KeyError> {
-        let pair = RsaKeyPair::generate(KeySize::Rsa2048).map_err(|_| KeyError::Crypto("RSA key generation"))?;
-        let der = pair.as_der().map_err(|_| KeyError::Crypto("PKCS#8 encoding"))?;
+        let pair = RsaKeyPair::generate(KeySize::Rsa2048)
+            .map_err(|_| KeyError::Crypto("RSA key generation"))?;
+        let der = pair
+            .as_der()
+            .map_err(|_| KeyError::Crypto("PKCS#8 encoding"))?;
         let der = der.as_ref().to_vec();
         Ok((Self::from_pkcs8(kid, &der)?, der))
     }
 
     pub fn from_pkcs8(kid: String, der: &[u8]) -> Result<Self, KeyError> {
-        let pair = RsaKeyPair::from_pkcs8(der).map_err(|e| KeyError::BadSigningKey(e.to_string()))?;
+        let pair =
+            RsaKeyPair::from_pkcs8(der).map_err(|e| KeyError::BadSigningKey(e.to_string()))?;
         let public = pair.public_key();
         let n = public.modulus().big_endian_without_leading_zero().to_vec();
         let e = public.exponent().big_endian_without_leading_zero().to_vec();
@@ -141,11 +153,21 @@ impl SigningKey {
 
     /// Signs `claims` as an RS256 JWT with this key's `kid`.
     pub fn sign_jwt<C: Serialize>(&self, claims: &C) -> Result<String, KeyError> {
-        let header = JwtHeader { alg: "RS256".into(), kid: self.kid.clone(), typ: "JWT".into() };
-        let input = orbit_proto::jwt::signing_input(&header, claims).map_err(|_| KeyError::Crypto("JWT encoding"))?;
+        let header = JwtHeader {
+            alg: "RS256".into(),
+            kid: self.kid.clone(),
+            typ: "JWT".into(),
+        };
+        let input = orbit_proto::jwt::signing_input(&header, claims)
+            .map_err(|_| KeyError::Crypto("JWT encoding"))?;
         let mut sig = vec![0u8; self.pair.public_modulus_len()];
         self.pair
-            .sign(&RSA_PKCS1_SHA256, &aws_lc_rs::rand::SystemRandom::new(), input.as_bytes(), &mut sig)
+            .sign(
+                &RSA_PKCS1_SHA256,
+                &aws_lc_rs::rand::SystemRandom::new(),
+                input.as_bytes(),
+                &mut sig,
+            )
             .map_err(|_| KeyError::Crypto("RSA signing"))?;
         Ok(orbit_proto::jwt::append_signature(&input, &sig))
     }
@@ -165,10 +187,21 @@ pub fn jwk(kid: &str, n: &[u8], e: &[u8]) -> Jwk {
 /// Verifies an RS256 JWT signature against a public key (n, e). Used by tests and tools; the SDK
 /// has its own verifier.
 pub fn verify_rs256(token: &str, n: &[u8], e: &[u8]) -> bool {
-    let Ok(parsed) = orbit_proto::jwt::UnverifiedJwt::parse(token) else { return false };
+    let Ok(parsed) = orbit_proto::jwt::UnverifiedJwt::parse(token) else {
+        return false;
+    };
     let key = aws_lc_rs::signature::RsaPublicKeyComponents { n, e };
-    key.verify(&aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256, parsed.signing_input.as_bytes(), &parsed.signature)
-        .is_ok()
+    key.verify(
+        &aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256,
+        parsed.signing_input.as_bytes(),
+        &parsed.signature,
+    )
+    .is_ok()
+}
+
+/// Compares secrets without leaking where they differ through timing.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]
@@ -199,11 +232,25 @@ mod tests {
         let token = key.sign_jwt(&serde_json::json!({"sub": "user_1"})).unwrap();
         assert!(verify_rs256(&token, key.modulus(), key.exponent()));
         let reloaded = SigningKey::from_pkcs8("kid1".into(), &der).unwrap();
-        assert!(verify_rs256(&reloaded.sign_jwt(&1).unwrap(), key.modulus(), key.exponent()));
+        assert!(verify_rs256(
+            &reloaded.sign_jwt(&1).unwrap(),
+            key.modulus(),
+            key.exponent()
+        ));
         let (other, _) = SigningKey::generate("kid2".into()).unwrap();
         assert!(!verify_rs256(&token, other.modulus(), other.exponent()));
-        let header: JwtHeader = orbit_proto::jwt::UnverifiedJwt::parse(&token).unwrap().header().unwrap();
-        assert_eq!(header, JwtHeader { alg: "RS256".into(), kid: "kid1".into(), typ: "JWT".into() });
+        let header: JwtHeader = orbit_proto::jwt::UnverifiedJwt::parse(&token)
+            .unwrap()
+            .header()
+            .unwrap();
+        assert_eq!(
+            header,
+            JwtHeader {
+                alg: "RS256".into(),
+                kid: "kid1".into(),
+                typ: "JWT".into()
+            }
+        );
     }
 
     #[test]
@@ -212,11 +259,9 @@ mod tests {
         let k = new_secret_key(InstanceKind::Development, &rng);
         assert!(k.starts_with("sk_test_") && k.len() == 8 + 48, "{k}");
         assert_eq!(secret_key_hash(&k), secret_key_hash(&k));
-        assert_ne!(secret_key_hash(&k), secret_key_hash(&new_secret_key(InstanceKind::Production, &rng)));
+        assert_ne!(
+            secret_key_hash(&k),
+            secret_key_hash(&new_secret_key(InstanceKind::Production, &rng))
+        );
     }
-}
-
-/// Compares secrets without leaking where they differ through timing.
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

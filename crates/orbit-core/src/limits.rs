@@ -36,7 +36,11 @@ impl Default for SignInLimits {
 impl SignInLimits {
     /// Given the failure timestamps of the last hour (oldest first), how long until another
     /// attempt is allowed; `None` when it is allowed now.
-    pub fn account_retry_after(&self, failures_last_hour: &[Millis], now: Millis) -> Option<Millis> {
+    pub fn account_retry_after(
+        &self,
+        failures_last_hour: &[Millis],
+        now: Millis,
+    ) -> Option<Millis> {
         let n = failures_last_hour.len();
         let mut wait: Option<Millis> = None;
         if n >= self.per_account_per_hour as usize {
@@ -44,7 +48,11 @@ impl SignInLimits {
             wait = Some(oldest_that_counts + HOUR - now);
         }
         let window_start = now - self.account_burst_window;
-        let recent: Vec<Millis> = failures_last_hour.iter().copied().filter(|t| *t > window_start).collect();
+        let recent: Vec<Millis> = failures_last_hour
+            .iter()
+            .copied()
+            .filter(|t| *t > window_start)
+            .collect();
         if self.per_account_burst > 0 && recent.len() >= self.per_account_burst as usize {
             let oldest = recent[recent.len() - self.per_account_burst as usize];
             let w = oldest + self.account_burst_window - now;
@@ -70,7 +78,11 @@ pub struct KeyedRateLimiter {
 
 impl KeyedRateLimiter {
     pub fn new(burst: u32, per_minute: u32) -> Self {
-        Self { burst: f64::from(burst.max(1)), per_ms: f64::from(per_minute) / MINUTE as f64, buckets: Mutex::new(HashMap::new()) }
+        Self {
+            burst: f64::from(burst.max(1)),
+            per_ms: f64::from(per_minute) / MINUTE as f64,
+            buckets: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Takes one token for `key`; on refusal returns how long until one is available.
@@ -84,7 +96,10 @@ impl KeyedRateLimiter {
             let (burst, per_ms) = (self.burst, self.per_ms);
             buckets.retain(|_, b| b.tokens + (now - b.updated) as f64 * per_ms < burst);
         }
-        let b = buckets.entry(key.to_owned()).or_insert(Bucket { tokens: self.burst, updated: now });
+        let b = buckets.entry(key.to_owned()).or_insert(Bucket {
+            tokens: self.burst,
+            updated: now,
+        });
         let elapsed = (now - b.updated).max(0) as f64;
         b.tokens = (b.tokens + elapsed * self.per_ms).min(self.burst);
         b.updated = now;
@@ -125,14 +140,21 @@ mod tests {
         assert_eq!(lim.account_retry_after(&nine, now), None);
         let ten: Vec<Millis> = (0..10).map(|i| now - i * SECOND).rev().collect();
         // The oldest of the ten was 9 s ago; it leaves the 5-minute window in 4 min 51 s.
-        assert_eq!(lim.account_retry_after(&ten, now), Some(5 * MINUTE - 9 * SECOND));
+        assert_eq!(
+            lim.account_retry_after(&ten, now),
+            Some(5 * MINUTE - 9 * SECOND)
+        );
         // 100 failures spread over the hour (one every 30 s) hit the hourly cap.
-        let hundred: Vec<Millis> = (0..100).map(|i| now - HOUR + 30 * SECOND + i * 30 * SECOND).collect();
+        let hundred: Vec<Millis> = (0..100)
+            .map(|i| now - HOUR + 30 * SECOND + i * 30 * SECOND)
+            .collect();
         // The oldest counted failure was 59.5 minutes ago: 30 s to wait.
         assert_eq!(lim.account_retry_after(&hundred, now), Some(30 * SECOND));
         // 99 in the hour, none in the last 5 minutes: allowed.
         assert_eq!(lim.account_retry_after(&hundred[1..], now), None);
-        let spread: Vec<Millis> = (0..99).map(|i| now - HOUR + (i + 1) * 36 * SECOND).collect();
+        let spread: Vec<Millis> = (0..99)
+            .map(|i| now - HOUR + (i + 1) * 36 * SECOND)
+            .collect();
         // One failure every 36 s: 9 in any 5 minutes, 99 in the hour: allowed.
         assert_eq!(lim.account_retry_after(&spread, now), None);
     }

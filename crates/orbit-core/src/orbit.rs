@@ -3,7 +3,9 @@
 
 use crate::clock::{Clock, Millis, MINUTE, SECOND};
 use crate::error::{Error, Result};
-use crate::keys::{self, MasterKey, SigningKey, RETIRED_KEY_RETENTION, SESSION_TOKEN_LIFETIME_SECS};
+use crate::keys::{
+    self, MasterKey, SigningKey, RETIRED_KEY_RETENTION, SESSION_TOKEN_LIFETIME_SECS,
+};
 use crate::limits::{KeyedRateLimiter, SignInLimits};
 use crate::model::*;
 use crate::password::{HashParams, PasswordHasher, PasswordPolicy, Verification};
@@ -98,22 +100,33 @@ pub struct Orbit {
 
 impl std::fmt::Debug for Orbit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Orbit").field("settings", &self.settings).finish()
+        f.debug_struct("Orbit")
+            .field("settings", &self.settings)
+            .finish()
     }
 }
 
 pub(crate) fn token_hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes()).iter().map(|x| format!("{x:02x}")).collect()
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|x| format!("{x:02x}"))
+        .collect()
 }
 
 fn clean_name(name: Option<String>, field: &'static str) -> Result<Option<String>> {
     let Some(n) = name else { return Ok(None) };
     let n = n.trim().to_owned();
     if n.chars().count() > 256 {
-        return Err(Error::Invalid { field, reason: "at most 256 characters".into() });
+        return Err(Error::Invalid {
+            field,
+            reason: "at most 256 characters".into(),
+        });
     }
     if n.chars().any(char::is_control) {
-        return Err(Error::Invalid { field, reason: "must not contain control characters".into() });
+        return Err(Error::Invalid {
+            field,
+            reason: "must not contain control characters".into(),
+        });
     }
     Ok(if n.is_empty() { None } else { Some(n) })
 }
@@ -126,7 +139,8 @@ impl Orbit {
         master: MasterKey,
         settings: OrbitSettings,
     ) -> Result<Self> {
-        let hasher = PasswordHasher::new(settings.hash_params, random.as_ref()).map_err(|e| Error::Internal(e.to_string()))?;
+        let hasher = PasswordHasher::new(settings.hash_params, random.as_ref())
+            .map_err(|e| Error::Internal(e.to_string()))?;
         let limits = settings.sign_in_limits;
         Ok(Self {
             store,
@@ -137,7 +151,9 @@ impl Orbit {
             ip_limiter: KeyedRateLimiter::new(limits.per_ip_burst, limits.per_ip_per_minute),
             settings,
             keys: RwLock::new(HashMap::new()),
-            hash_permits: Arc::new(tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, usize::from))),
+            hash_permits: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, usize::from),
+            )),
         })
     }
 
@@ -161,15 +177,35 @@ impl Orbit {
 
     /// Creates an application with one instance of `kind` whose primary domain is `primary`
     /// served on FAPI host `fapi_host`, with a secret key and a signing key.
-    pub async fn create_application(&self, name: &str, kind: InstanceKind, primary: &str, fapi_host: &str) -> Result<Instance> {
+    pub async fn create_application(
+        &self,
+        name: &str,
+        kind: InstanceKind,
+        primary: &str,
+        fapi_host: &str,
+    ) -> Result<Instance> {
         let now = self.now();
-        let app = Application { id: self.random.id("app"), name: name.to_owned(), created_at: now };
+        let app = Application {
+            id: self.random.id("app"),
+            name: name.to_owned(),
+            created_at: now,
+        };
         self.store.create_application(&app).await?;
-        self.create_instance(&app.id, kind, primary, fapi_host).await
+        self.create_instance(&app.id, kind, primary, fapi_host)
+            .await
     }
 
-    pub async fn create_instance(&self, application_id: &str, kind: InstanceKind, primary: &str, fapi_host: &str) -> Result<Instance> {
-        PublishableKey::new(kind, fapi_host).map_err(|e| Error::Invalid { field: "fapi_host", reason: e.to_string() })?;
+    pub async fn create_instance(
+        &self,
+        application_id: &str,
+        kind: InstanceKind,
+        primary: &str,
+        fapi_host: &str,
+    ) -> Result<Instance> {
+        PublishableKey::new(kind, fapi_host).map_err(|e| Error::Invalid {
+            field: "fapi_host",
+            reason: e.to_string(),
+        })?;
         let now = self.now();
         let instance = Instance {
             id: self.random.id("ins"),
@@ -211,7 +247,13 @@ impl Orbit {
     }
 
     pub async fn instance(&self, id: &str) -> Result<Instance> {
-        self.store.instance(id).await?.ok_or_else(|| Error::NotFound { resource: "instance", id: id.to_owned() })
+        self.store
+            .instance(id)
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                resource: "instance",
+                id: id.to_owned(),
+            })
     }
 
     pub async fn primary_domain(&self, instance_id: &str) -> Result<Domain> {
@@ -220,30 +262,52 @@ impl Orbit {
             .await?
             .into_iter()
             .find(|d| !d.is_satellite)
-            .ok_or_else(|| Error::NotFound { resource: "primary domain of instance", id: instance_id.to_owned() })
+            .ok_or_else(|| Error::NotFound {
+                resource: "primary domain of instance",
+                id: instance_id.to_owned(),
+            })
     }
 
     /// The publishable key (contract format) of an instance.
     pub async fn publishable_key(&self, instance: &Instance) -> Result<String> {
         let primary = self.primary_domain(&instance.id).await?;
-        let pk = PublishableKey::new(instance.kind, primary.fapi_host.as_deref().unwrap_or_default())
-            .map_err(|e| Error::Invalid { field: "fapi_host", reason: e.to_string() })?;
+        let pk = PublishableKey::new(
+            instance.kind,
+            primary.fapi_host.as_deref().unwrap_or_default(),
+        )
+        .map_err(|e| Error::Invalid {
+            field: "fapi_host",
+            reason: e.to_string(),
+        })?;
         Ok(pk.encode())
     }
 
     pub async fn credentials(&self, instance: &Instance) -> Result<InstanceCredentials> {
         let primary = self.primary_domain(&instance.id).await?;
-        let pk = PublishableKey::new(instance.kind, primary.fapi_host.as_deref().unwrap_or_default())
-            .map_err(|e| Error::Invalid { field: "fapi_host", reason: e.to_string() })?;
+        let pk = PublishableKey::new(
+            instance.kind,
+            primary.fapi_host.as_deref().unwrap_or_default(),
+        )
+        .map_err(|e| Error::Invalid {
+            field: "fapi_host",
+            reason: e.to_string(),
+        })?;
         let newest = self
             .store
             .secret_keys(&instance.id)
             .await?
             .into_iter()
             .max_by_key(|k| k.created_at)
-            .ok_or_else(|| Error::NotFound { resource: "secret key of instance", id: instance.id.clone() })?;
-        let secret = String::from_utf8(self.master.open(&newest.sealed)?).map_err(|e| Error::Internal(e.to_string()))?;
-        Ok(InstanceCredentials { publishable_key: pk.encode(), secret_key: secret })
+            .ok_or_else(|| Error::NotFound {
+                resource: "secret key of instance",
+                id: instance.id.clone(),
+            })?;
+        let secret = String::from_utf8(self.master.open(&newest.sealed)?)
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        Ok(InstanceCredentials {
+            publishable_key: pk.encode(),
+            secret_key: secret,
+        })
     }
 
     /// The FAPI URL of a domain: `https://clerk.example.com`, or plain http in development.
@@ -253,20 +317,31 @@ impl Orbit {
             InstanceKind::Development => "http",
             InstanceKind::Production => "https",
         };
-        format!("{scheme}://{}", domain.fapi_host.as_deref().unwrap_or_default())
+        format!(
+            "{scheme}://{}",
+            domain.fapi_host.as_deref().unwrap_or_default()
+        )
     }
 
     /// The FAPI host that serves `domain`: its own, or the primary's for development satellites.
     pub async fn fapi_host_of(&self, domain: &Domain) -> Result<String> {
         match &domain.fapi_host {
             Some(h) => Ok(h.clone()),
-            None => self.primary_domain(&domain.instance_id).await?.fapi_host.ok_or_else(|| Error::Internal("primary without FAPI host".into())),
+            None => self
+                .primary_domain(&domain.instance_id)
+                .await?
+                .fapi_host
+                .ok_or_else(|| Error::Internal("primary without FAPI host".into())),
         }
     }
 
     /// Which instance and domain a FAPI host serves.
     pub async fn resolve_host(&self, fapi_host: &str) -> Result<Option<HostContext>> {
-        let Some(domain) = self.store.domain_by_fapi_host(&fapi_host.to_ascii_lowercase()).await? else {
+        let Some(domain) = self
+            .store
+            .domain_by_fapi_host(&fapi_host.to_ascii_lowercase())
+            .await?
+        else {
             return Ok(None);
         };
         let instance = self.instance(&domain.instance_id).await?;
@@ -277,16 +352,28 @@ impl Orbit {
         if !(secret_key.starts_with("sk_test_") || secret_key.starts_with("sk_live_")) {
             return Ok(None);
         }
-        Ok(self.store.instance_by_secret_hash(&keys::secret_key_hash(secret_key)).await?)
+        Ok(self
+            .store
+            .instance_by_secret_hash(&keys::secret_key_hash(secret_key))
+            .await?)
     }
 
-    pub async fn update_settings(&self, instance_id: &str, settings: InstanceSettings) -> Result<Instance> {
+    pub async fn update_settings(
+        &self,
+        instance_id: &str,
+        settings: InstanceSettings,
+    ) -> Result<Instance> {
         for origin in &settings.allowed_redirect_origins {
-            crate::redirect::OriginPattern::parse(origin)
-                .map_err(|e| Error::Invalid { field: "allowed_redirect_origins", reason: e.to_string() })?;
+            crate::redirect::OriginPattern::parse(origin).map_err(|e| Error::Invalid {
+                field: "allowed_redirect_origins",
+                reason: e.to_string(),
+            })?;
         }
         if settings.session_inactivity_ms < MINUTE || settings.session_lifetime_ms < MINUTE {
-            return Err(Error::Invalid { field: "session lifetime", reason: "at least one minute".into() });
+            return Err(Error::Invalid {
+                field: "session lifetime",
+                reason: "at least one minute".into(),
+            });
         }
         self.store.update_settings(instance_id, &settings).await?;
         self.instance(instance_id).await
@@ -294,7 +381,10 @@ impl Orbit {
 
     /// The redirect policy of an instance: its domains plus its allowed redirect origins
     /// (PROTOCOL.md "Redirect validation").
-    pub async fn redirect_policy(&self, instance: &Instance) -> Result<crate::redirect::RedirectPolicy> {
+    pub async fn redirect_policy(
+        &self,
+        instance: &Instance,
+    ) -> Result<crate::redirect::RedirectPolicy> {
         use crate::redirect::{OriginPattern, RedirectPolicy};
         let dev = instance.kind == InstanceKind::Development;
         let mut policy = RedirectPolicy::new(dev);
@@ -342,7 +432,9 @@ impl Orbit {
             retired_at: None,
         };
         self.store.add_signing_key(&stored).await?;
-        self.store.delete_signing_keys_retired_before(instance_id, now - RETIRED_KEY_RETENTION).await?;
+        self.store
+            .delete_signing_keys_retired_before(instance_id, now - RETIRED_KEY_RETENTION)
+            .await?;
         self.forget_keys(instance_id);
         Ok(stored.kid)
     }
@@ -367,16 +459,29 @@ impl Orbit {
             .iter()
             .filter(|k| k.retired_at.is_none())
             .max_by_key(|k| k.created_at)
-            .ok_or_else(|| Error::NotFound { resource: "signing key of instance", id: instance_id.to_owned() })?;
+            .ok_or_else(|| Error::NotFound {
+                resource: "signing key of instance",
+                id: instance_id.to_owned(),
+            })?;
         let der = self.master.open(&current.sealed_pkcs8)?;
         let signing = SigningKey::from_pkcs8(current.kid.clone(), &der)?;
-        let published: Vec<_> = stored.iter().filter(|k| k.retired_at.is_none_or(|r| now < r + RETIRED_KEY_RETENTION)).collect();
+        let published: Vec<_> = stored
+            .iter()
+            .filter(|k| k.retired_at.is_none_or(|r| now < r + RETIRED_KEY_RETENTION))
+            .collect();
         let fresh_until = published
             .iter()
             .filter_map(|k| k.retired_at.map(|r| r + RETIRED_KEY_RETENTION))
             .fold(now + self.settings.key_cache_ttl, Millis::min);
-        let jwks = published.iter().map(|k| keys::jwk(&k.kid, &k.public_n, &k.public_e)).collect();
-        let loaded = Arc::new(InstanceKeys { current: signing, jwks, fresh_until });
+        let jwks = published
+            .iter()
+            .map(|k| keys::jwk(&k.kid, &k.public_n, &k.public_e))
+            .collect();
+        let loaded = Arc::new(InstanceKeys {
+            current: signing,
+            jwks,
+            fresh_until,
+        });
         if let Ok(mut map) = self.keys.write() {
             map.insert(instance_id.to_owned(), loaded.clone());
         }
@@ -384,7 +489,9 @@ impl Orbit {
     }
 
     pub async fn jwks(&self, instance_id: &str) -> Result<Jwks> {
-        Ok(Jwks { keys: self.instance_keys(instance_id).await?.jwks.clone() })
+        Ok(Jwks {
+            keys: self.instance_keys(instance_id).await?.jwks.clone(),
+        })
     }
 
     // ---- users -------------------------------------------------------------------------
@@ -425,19 +532,29 @@ impl Orbit {
     async fn hash_password(&self, password: String) -> Result<String> {
         let hasher = self.hasher.clone();
         let random = self.random.clone();
-        let permit = self.hash_permits.clone().acquire_owned().await.map_err(|e| Error::Internal(e.to_string()))?;
+        let permit = self
+            .hash_permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))?;
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
             hasher.hash(&password, random.as_ref())
         })
-            .await
-            .map_err(|e| Error::Internal(e.to_string()))?
-            .map_err(|e| Error::Internal(e.to_string()))
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))?
+        .map_err(|e| Error::Internal(e.to_string()))
     }
 
     async fn verify_password(&self, password: String, phc: Option<String>) -> Result<Verification> {
         let hasher = self.hasher.clone();
-        let permit = self.hash_permits.clone().acquire_owned().await.map_err(|e| Error::Internal(e.to_string()))?;
+        let permit = self
+            .hash_permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))?;
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
             match phc {
@@ -450,21 +567,48 @@ impl Orbit {
     }
 
     pub async fn user(&self, instance_id: &str, id: &str) -> Result<User> {
-        self.store.user(instance_id, id).await?.ok_or_else(|| Error::NotFound { resource: "user", id: id.to_owned() })
+        self.store
+            .user(instance_id, id)
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                resource: "user",
+                id: id.to_owned(),
+            })
     }
 
     /// Checks email and password under the abuse limits. Unknown emails cost one argon2
     /// verification too and fail with the same error as a wrong password.
-    pub async fn sign_in(&self, instance: &Instance, client_ip: &str, email_input: &str, password: &str) -> Result<User> {
+    pub async fn sign_in(
+        &self,
+        instance: &Instance,
+        client_ip: &str,
+        email_input: &str,
+        password: &str,
+    ) -> Result<User> {
         let now = self.now();
-        if let Err(wait) = self.ip_limiter.check(&format!("{}/{}", instance.id, client_ip), now) {
-            return Err(Error::TooManyAttempts { retry_after_secs: ceil_secs(wait) });
+        if let Err(wait) = self
+            .ip_limiter
+            .check(&format!("{}/{}", instance.id, client_ip), now)
+        {
+            return Err(Error::TooManyAttempts {
+                retry_after_secs: ceil_secs(wait),
+            });
         }
         // A malformed email cannot be an account: treat it as one, with the same cost.
-        let identifier = email::normalize(email_input).unwrap_or_else(|_| email_input.trim().to_lowercase());
-        let failures = self.store.failed_sign_ins_since(&instance.id, &identifier, now - HOUR).await?;
-        if let Some(wait) = self.settings.sign_in_limits.account_retry_after(&failures, now) {
-            return Err(Error::TooManyAttempts { retry_after_secs: ceil_secs(wait) });
+        let identifier =
+            email::normalize(email_input).unwrap_or_else(|_| email_input.trim().to_lowercase());
+        let failures = self
+            .store
+            .failed_sign_ins_since(&instance.id, &identifier, now - HOUR)
+            .await?;
+        if let Some(wait) = self
+            .settings
+            .sign_in_limits
+            .account_retry_after(&failures, now)
+        {
+            return Err(Error::TooManyAttempts {
+                retry_after_secs: ceil_secs(wait),
+            });
         }
         let user = self.store.user_by_email(&instance.id, &identifier).await?;
         let phc = user.as_ref().and_then(|u| u.password_hash.clone());
@@ -479,15 +623,26 @@ impl Orbit {
                 Ok(user)
             }
             _ => {
-                self.store.record_failed_sign_in(&instance.id, &identifier, now).await?;
+                self.store
+                    .record_failed_sign_in(&instance.id, &identifier, now)
+                    .await?;
                 Err(Error::InvalidCredentials)
             }
         }
     }
 
-    pub async fn change_password(&self, instance: &Instance, user_id: &str, current: &str, new: &str) -> Result<()> {
+    pub async fn change_password(
+        &self,
+        instance: &Instance,
+        user_id: &str,
+        current: &str,
+        new: &str,
+    ) -> Result<()> {
         let mut user = self.user(&instance.id, user_id).await?;
-        match self.verify_password(current.to_owned(), user.password_hash.clone()).await? {
+        match self
+            .verify_password(current.to_owned(), user.password_hash.clone())
+            .await?
+        {
             Verification::Match { .. } => {}
             Verification::Mismatch => return Err(Error::CurrentPasswordIncorrect),
         }
@@ -498,7 +653,13 @@ impl Orbit {
         Ok(())
     }
 
-    pub async fn update_profile(&self, instance: &Instance, user_id: &str, first_name: Option<String>, last_name: Option<String>) -> Result<User> {
+    pub async fn update_profile(
+        &self,
+        instance: &Instance,
+        user_id: &str,
+        first_name: Option<String>,
+        last_name: Option<String>,
+    ) -> Result<User> {
         let mut user = self.user(&instance.id, user_id).await?;
         user.first_name = clean_name(first_name, "first_name")?;
         user.last_name = clean_name(last_name, "last_name")?;
@@ -511,7 +672,10 @@ impl Orbit {
         if self.store.delete_user(&instance.id, user_id).await? {
             Ok(())
         } else {
-            Err(Error::NotFound { resource: "user", id: user_id.to_owned() })
+            Err(Error::NotFound {
+                resource: "user",
+                id: user_id.to_owned(),
+            })
         }
     }
 
@@ -522,7 +686,10 @@ impl Orbit {
         if token.is_empty() || token.len() > 128 {
             return Ok(None);
         }
-        Ok(self.store.client_by_token(fapi_host, &token_hash(token)).await?)
+        Ok(self
+            .store
+            .client_by_token(fapi_host, &token_hash(token))
+            .await?)
     }
 
     /// Starts a session for `user` on the browser's client (created if needed). Ends the
@@ -541,13 +708,20 @@ impl Orbit {
             Some(c) => {
                 for s in self.store.sessions_for_client(&c.id).await? {
                     if s.status == SessionStatus::Active {
-                        self.store.end_session(&s.id, SessionStatus::Ended, now).await?;
+                        self.store
+                            .end_session(&s.id, SessionStatus::Ended, now)
+                            .await?;
                     }
                 }
                 c
             }
             None => {
-                let c = Client { id: self.random.id("client"), instance_id: instance.id.clone(), created_at: now, updated_at: now };
+                let c = Client {
+                    id: self.random.id("client"),
+                    instance_id: instance.id.clone(),
+                    created_at: now,
+                    updated_at: now,
+                };
                 self.store.create_client(&c).await?;
                 c
             }
@@ -566,17 +740,33 @@ impl Orbit {
         };
         self.store.create_session(&session).await?;
         let client_token = self.random.token(32);
-        self.store.set_client_token(&client.id, fapi_host, &token_hash(&client_token), now).await?;
+        self.store
+            .set_client_token(&client.id, fapi_host, &token_hash(&client_token), now)
+            .await?;
         self.store.touch_client(&client.id, now).await?;
-        let client = Client { updated_at: now, ..client };
-        Ok(SessionStart { client, session, client_token })
+        let client = Client {
+            updated_at: now,
+            ..client
+        };
+        Ok(SessionStart {
+            client,
+            session,
+            client_token,
+        })
     }
 
     /// A session for `user_id` on a new client, for test tooling (BAPI `POST /v1/sessions`).
-    pub async fn create_session_for_user(&self, instance: &Instance, user_id: &str) -> Result<Session> {
+    pub async fn create_session_for_user(
+        &self,
+        instance: &Instance,
+        user_id: &str,
+    ) -> Result<Session> {
         let user = self.user(&instance.id, user_id).await?;
         let client_host = format!("bapi:{}", self.random.token(8));
-        Ok(self.start_session(instance, None, &user, &client_host, None).await?.session)
+        Ok(self
+            .start_session(instance, None, &user, &client_host, None)
+            .await?
+            .session)
     }
 
     pub async fn session(&self, instance: &Instance, id: &str) -> Result<Session> {
@@ -584,20 +774,30 @@ impl Orbit {
             .store
             .session(&instance.id, id)
             .await?
-            .ok_or_else(|| Error::NotFound { resource: "session", id: id.to_owned() })?;
+            .ok_or_else(|| Error::NotFound {
+                resource: "session",
+                id: id.to_owned(),
+            })?;
         s.status = s.status_at(self.now(), &instance.settings);
         Ok(s)
     }
 
     /// Sessions of the client that are still active now.
-    pub async fn active_sessions(&self, instance: &Instance, client_id: &str) -> Result<Vec<Session>> {
+    pub async fn active_sessions(
+        &self,
+        instance: &Instance,
+        client_id: &str,
+    ) -> Result<Vec<Session>> {
         let now = self.now();
         Ok(self
             .store
             .sessions_for_client(client_id)
             .await?
             .into_iter()
-            .filter(|s| s.instance_id == instance.id && s.status_at(now, &instance.settings) == SessionStatus::Active)
+            .filter(|s| {
+                s.instance_id == instance.id
+                    && s.status_at(now, &instance.settings) == SessionStatus::Active
+            })
             .collect())
     }
 
@@ -613,15 +813,26 @@ impl Orbit {
 
     /// Ends one session (`Ended` by its user, `Revoked` by the backend, `Removed` from another
     /// device). Returns the session as it is now.
-    pub async fn end_session(&self, instance: &Instance, id: &str, status: SessionStatus) -> Result<Session> {
+    pub async fn end_session(
+        &self,
+        instance: &Instance,
+        id: &str,
+        status: SessionStatus,
+    ) -> Result<Session> {
         let s = self.session(instance, id).await?;
         if s.status != SessionStatus::Active {
-            return Err(Error::SessionNotActive { status: s.status.as_str() });
+            return Err(Error::SessionNotActive {
+                status: s.status.as_str(),
+            });
         }
         let now = self.now();
         self.store.end_session(id, status, now).await?;
         self.store.touch_client(&s.client_id, now).await?;
-        Ok(Session { status, updated_at: now, ..s })
+        Ok(Session {
+            status,
+            updated_at: now,
+            ..s
+        })
     }
 
     /// Signs the whole client out: every active session on it ends.
@@ -629,7 +840,11 @@ impl Orbit {
         let now = self.now();
         let mut n = 0;
         for s in self.active_sessions(instance, client_id).await? {
-            if self.store.end_session(&s.id, SessionStatus::Ended, now).await? {
+            if self
+                .store
+                .end_session(&s.id, SessionStatus::Ended, now)
+                .await?
+            {
                 n += 1;
             }
         }
@@ -639,17 +854,36 @@ impl Orbit {
 
     /// Mints a 60-second session token (PROTOCOL.md "Session token claims (contract)") and
     /// records activity.
-    pub async fn mint_session_token(&self, instance: &Instance, session_id: &str, azp: Option<&str>) -> Result<String> {
+    pub async fn mint_session_token(
+        &self,
+        instance: &Instance,
+        session_id: &str,
+        azp: Option<&str>,
+    ) -> Result<String> {
         let primary = self.primary_domain(&instance.id).await?;
-        self.mint_session_token_as(instance, session_id, azp, &Orbit::fapi_url(instance, &primary)).await
+        self.mint_session_token_as(
+            instance,
+            session_id,
+            azp,
+            &Orbit::fapi_url(instance, &primary),
+        )
+        .await
     }
 
     /// Like `mint_session_token`, with `iss` set to the FAPI URL that answers for the app's
     /// domain (a satellite's tokens name the satellite's FAPI host, which the SDKs check).
-    pub async fn mint_session_token_as(&self, instance: &Instance, session_id: &str, azp: Option<&str>, issuer: &str) -> Result<String> {
+    pub async fn mint_session_token_as(
+        &self,
+        instance: &Instance,
+        session_id: &str,
+        azp: Option<&str>,
+        issuer: &str,
+    ) -> Result<String> {
         let session = self.session(instance, session_id).await?;
         if session.status != SessionStatus::Active {
-            return Err(Error::SessionNotActive { status: session.status.as_str() });
+            return Err(Error::SessionNotActive {
+                status: session.status.as_str(),
+            });
         }
         let now = self.now();
         if now - session.last_active_at >= self.settings.session_touch_interval {
@@ -676,5 +910,7 @@ impl Orbit {
 }
 
 fn ceil_secs(ms: Millis) -> u64 {
-    u64::try_from((ms + 999).div_euclid(1000)).unwrap_or(1).max(1)
+    u64::try_from((ms + 999).div_euclid(1000))
+        .unwrap_or(1)
+        .max(1)
 }

@@ -51,7 +51,10 @@ pub struct PasswordPolicy {
 impl Default for PasswordPolicy {
     fn default() -> Self {
         // 1024 is far above the 256 we promise to accept, and keeps argon2's input bounded.
-        Self { min_chars: 8, max_chars: 1024 }
+        Self {
+            min_chars: 8,
+            max_chars: 1024,
+        }
     }
 }
 
@@ -61,10 +64,14 @@ impl PasswordPolicy {
         let normalized = normalize(password);
         let chars = normalized.chars().count();
         if chars < self.min_chars {
-            return Err(PasswordRejection::TooShort { min: self.min_chars });
+            return Err(PasswordRejection::TooShort {
+                min: self.min_chars,
+            });
         }
         if chars > self.max_chars {
-            return Err(PasswordRejection::TooLong { max: self.max_chars });
+            return Err(PasswordRejection::TooLong {
+                max: self.max_chars,
+            });
         }
         if common_passwords().contains(normalized.to_lowercase().as_str()) {
             return Err(PasswordRejection::Common);
@@ -89,7 +96,11 @@ pub struct HashParams {
 impl Default for HashParams {
     /// OWASP Password Storage Cheat Sheet: m=19 MiB, t=2, p=1.
     fn default() -> Self {
-        Self { memory_kib: 19 * 1024, iterations: 2, parallelism: 1 }
+        Self {
+            memory_kib: 19 * 1024,
+            iterations: 2,
+            parallelism: 1,
+        }
     }
 }
 
@@ -105,7 +116,9 @@ pub enum HashError {
 pub enum Verification {
     Mismatch,
     /// Correct; `needs_rehash` when the stored hash used other parameters or algorithm.
-    Match { needs_rehash: bool },
+    Match {
+        needs_rehash: bool,
+    },
 }
 
 #[derive(Clone)]
@@ -119,16 +132,27 @@ pub struct PasswordHasher {
 
 impl std::fmt::Debug for PasswordHasher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PasswordHasher").field("params", &self.params).finish()
+        f.debug_struct("PasswordHasher")
+            .field("params", &self.params)
+            .finish()
     }
 }
 
 impl PasswordHasher {
     pub fn new(params: HashParams, random: &dyn crate::random::Random) -> Result<Self, HashError> {
-        let p = Params::new(params.memory_kib, params.iterations, params.parallelism, None)
-            .map_err(|e| HashError::Params(e.to_string()))?;
+        let p = Params::new(
+            params.memory_kib,
+            params.iterations,
+            params.parallelism,
+            None,
+        )
+        .map_err(|e| HashError::Params(e.to_string()))?;
         let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, p);
-        let mut me = Self { params, argon, dummy: String::new() };
+        let mut me = Self {
+            params,
+            argon,
+            dummy: String::new(),
+        };
         me.dummy = me.hash(&random.token(24), random)?;
         Ok(me)
     }
@@ -138,7 +162,11 @@ impl PasswordHasher {
     }
 
     /// Returns a PHC string (`$argon2id$v=19$m=19456,t=2,p=1$salt$hash`).
-    pub fn hash(&self, password: &str, random: &dyn crate::random::Random) -> Result<String, HashError> {
+    pub fn hash(
+        &self,
+        password: &str,
+        random: &dyn crate::random::Random,
+    ) -> Result<String, HashError> {
         let mut salt = [0u8; 16];
         random.fill(&mut salt);
         let salt = SaltString::encode_b64(&salt).map_err(|e| HashError::Hash(e.to_string()))?;
@@ -154,10 +182,15 @@ impl PasswordHasher {
             return Verification::Mismatch;
         };
         // Verify with the parameters recorded in the hash, whatever the current ones are.
-        if Argon2::default().verify_password(normalize(password).as_bytes(), &parsed).is_err() {
+        if Argon2::default()
+            .verify_password(normalize(password).as_bytes(), &parsed)
+            .is_err()
+        {
             return Verification::Mismatch;
         }
-        Verification::Match { needs_rehash: !self.is_current(&parsed) }
+        Verification::Match {
+            needs_rehash: !self.is_current(&parsed),
+        }
     }
 
     /// Spends the same work as `verify` on a known hash and always fails.
@@ -170,8 +203,12 @@ impl PasswordHasher {
         if parsed.algorithm.as_str() != "argon2id" || parsed.version != Some(0x13) {
             return false;
         }
-        let Ok(p) = Params::try_from(parsed) else { return false };
-        p.m_cost() == self.params.memory_kib && p.t_cost() == self.params.iterations && p.p_cost() == self.params.parallelism
+        let Ok(p) = Params::try_from(parsed) else {
+            return false;
+        };
+        p.m_cost() == self.params.memory_kib
+            && p.t_cost() == self.params.iterations
+            && p.p_cost() == self.params.parallelism
     }
 }
 
@@ -181,7 +218,11 @@ mod tests {
     use crate::random::SeededRandom;
 
     fn check(password: &str, expected: Result<(), PasswordRejection>) {
-        assert_eq!(PasswordPolicy::default().check(password), expected, "{password:?}");
+        assert_eq!(
+            PasswordPolicy::default().check(password),
+            expected,
+            "{password:?}"
+        );
     }
 
     #[test]
@@ -205,20 +246,34 @@ mod tests {
         check("ééééééé", Err(PasswordRejection::TooShort { min: 8 }));
         check("éüößçñøå", Ok(()));
         // NFD input counts the same as NFC.
-        check("e\u{301}e\u{301}e\u{301}e\u{301}", Err(PasswordRejection::TooShort { min: 8 }));
+        check(
+            "e\u{301}e\u{301}e\u{301}e\u{301}",
+            Err(PasswordRejection::TooShort { min: 8 }),
+        );
         // 256 characters are accepted, 1024 too, 1025 not.
         check(&"x7".repeat(128), Ok(()));
         check(&"y".repeat(1024), Ok(()));
-        check(&"y".repeat(1025), Err(PasswordRejection::TooLong { max: 1024 }));
+        check(
+            &"y".repeat(1025),
+            Err(PasswordRejection::TooLong { max: 1024 }),
+        );
     }
 
     #[test]
     fn list_is_real() {
-        assert!(common_password_count() >= 10_000, "{}", common_password_count());
+        assert!(
+            common_password_count() >= 10_000,
+            "{}",
+            common_password_count()
+        );
     }
 
     fn cheap() -> HashParams {
-        HashParams { memory_kib: 64, iterations: 1, parallelism: 1 }
+        HashParams {
+            memory_kib: 64,
+            iterations: 1,
+            parallelism: 1,
+        }
     }
 
     #[test]
@@ -227,9 +282,20 @@ mod tests {
         let h = PasswordHasher::new(cheap(), &rng).unwrap();
         let phc = h.hash("correct horse battery staple", &rng).unwrap();
         assert!(phc.starts_with("$argon2id$v=19$m=64,t=1,p=1$"), "{phc}");
-        assert_eq!(h.verify("correct horse battery staple", &phc), Verification::Match { needs_rehash: false });
-        assert_eq!(h.verify("correct horse battery stapl", &phc), Verification::Mismatch);
-        assert_eq!(h.verify("anything", "not a phc string"), Verification::Mismatch);
+        assert_eq!(
+            h.verify("correct horse battery staple", &phc),
+            Verification::Match {
+                needs_rehash: false
+            }
+        );
+        assert_eq!(
+            h.verify("correct horse battery stapl", &phc),
+            Verification::Mismatch
+        );
+        assert_eq!(
+            h.verify("anything", "not a phc string"),
+            Verification::Mismatch
+        );
         assert_eq!(h.verify_dummy("anything"), Verification::Mismatch);
     }
 
@@ -250,7 +316,10 @@ mod tests {
         let rng = SeededRandom::new(3);
         let h = PasswordHasher::new(cheap(), &rng).unwrap();
         let phc = h.hash("caf\u{e9} au lait", &rng).unwrap();
-        assert!(matches!(h.verify("cafe\u{301} au lait", &phc), Verification::Match { .. }));
+        assert!(matches!(
+            h.verify("cafe\u{301} au lait", &phc),
+            Verification::Match { .. }
+        ));
     }
 
     #[test]
@@ -258,8 +327,22 @@ mod tests {
         let rng = SeededRandom::new(4);
         let old = PasswordHasher::new(cheap(), &rng).unwrap();
         let phc = old.hash("correct horse battery staple", &rng).unwrap();
-        let new = PasswordHasher::new(HashParams { memory_kib: 128, iterations: 1, parallelism: 1 }, &rng).unwrap();
-        assert_eq!(new.verify("correct horse battery staple", &phc), Verification::Match { needs_rehash: true });
-        assert_eq!(new.verify("wrong horse battery staple", &phc), Verification::Mismatch);
+        let new = PasswordHasher::new(
+            HashParams {
+                memory_kib: 128,
+                iterations: 1,
+                parallelism: 1,
+            },
+            &rng,
+        )
+        .unwrap();
+        assert_eq!(
+            new.verify("correct horse battery staple", &phc),
+            Verification::Match { needs_rehash: true }
+        );
+        assert_eq!(
+            new.verify("wrong horse battery staple", &phc),
+            Verification::Mismatch
+        );
     }
 }

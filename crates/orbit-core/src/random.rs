@@ -49,7 +49,10 @@ impl SeededRandom {
 impl Random for SeededRandom {
     fn fill(&self, buf: &mut [u8]) {
         for chunk in buf.chunks_mut(8) {
-            let mut z = self.0.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::SeqCst).wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = self
+                .0
+                .fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::SeqCst)
+                .wrapping_add(0x9E37_79B9_7F4A_7C15);
             z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
             z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
             z ^= z >> 31;
@@ -92,7 +95,13 @@ mod tests {
 
     #[test]
     fn seeded_is_deterministic() {
-        assert_eq!(SeededRandom::new(7).token(32), SeededRandom::new(7).token(32));
-        assert_ne!(SeededRandom::new(7).token(32), SeededRandom::new(8).token(32));
+        assert_eq!(
+            SeededRandom::new(7).token(32),
+            SeededRandom::new(7).token(32)
+        );
+        assert_ne!(
+            SeededRandom::new(7).token(32),
+            SeededRandom::new(8).token(32)
+        );
     }
 }

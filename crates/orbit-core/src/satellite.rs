@@ -44,7 +44,9 @@ pub enum SyncError {
     WrongDomain,
     #[error("the sync request has expired or was already completed")]
     PendingInvalid,
-    #[error("this browser did not keep the cookie set when the sync started (are cookies blocked?)")]
+    #[error(
+        "this browser did not keep the cookie set when the sync started (are cookies blocked?)"
+    )]
     StateMissing,
     #[error("the sync was started in another browser")]
     StateMismatch,
@@ -64,7 +66,10 @@ impl Orbit {
         let name = domain_name::normalize(name, instance.kind).map_err(domain_error)?;
         let primary = self.primary_domain(&instance.id).await?;
         if primary.name == name {
-            return Err(Error::Invalid { field: "name", reason: format!("{name} is this instance's primary domain") });
+            return Err(Error::Invalid {
+                field: "name",
+                reason: format!("{name} is this instance's primary domain"),
+            });
         }
         let production = instance.kind == InstanceKind::Production;
         let domain = Domain {
@@ -74,7 +79,10 @@ impl Orbit {
             name,
             is_satellite: true,
             verified: !production,
-            verification_error: production.then(|| "not checked yet: create the CNAME record, then run `orbit domain verify`".to_owned()),
+            verification_error: production.then(|| {
+                "not checked yet: create the CNAME record, then run `orbit domain verify`"
+                    .to_owned()
+            }),
             checked_at: None,
             created_at: self.now(),
         };
@@ -104,14 +112,20 @@ impl Orbit {
         };
         found
             .filter(|d| d.instance_id == instance.id)
-            .ok_or_else(|| Error::NotFound { resource: "domain", id: id_or_name.to_owned() })
+            .ok_or_else(|| Error::NotFound {
+                resource: "domain",
+                id: id_or_name.to_owned(),
+            })
     }
 
     /// Removes a satellite. The primary domain cannot be removed.
     pub async fn remove_domain(&self, instance: &Instance, id_or_name: &str) -> Result<Domain> {
         let domain = self.find_domain(instance, id_or_name).await?;
         if !domain.is_satellite {
-            return Err(Error::Invalid { field: "domain", reason: "the primary domain cannot be removed".into() });
+            return Err(Error::Invalid {
+                field: "domain",
+                reason: "the primary domain cannot be removed".into(),
+            });
         }
         self.store.remove_domain(&domain.id).await?;
         Ok(domain)
@@ -119,11 +133,23 @@ impl Orbit {
 
     /// The CNAME record a production satellite needs: `clerk.<name> CNAME <target>`.
     pub fn cname_target(domain: &Domain, target: &str) -> Option<CnameTarget> {
-        domain.fapi_host.as_ref().filter(|_| domain.is_satellite).map(|h| CnameTarget { host: h.clone(), value: target.to_owned() })
+        domain
+            .fapi_host
+            .as_ref()
+            .filter(|_| domain.is_satellite)
+            .map(|h| CnameTarget {
+                host: h.clone(),
+                value: target.to_owned(),
+            })
     }
 
     /// Checks a satellite's CNAME record with `resolver` and stores the outcome and its reason.
-    pub async fn verify_domain(&self, domain: &Domain, resolver: &dyn CnameResolver, target: &str) -> Result<Domain> {
+    pub async fn verify_domain(
+        &self,
+        domain: &Domain,
+        resolver: &dyn CnameResolver,
+        target: &str,
+    ) -> Result<Domain> {
         let Some(host) = domain.fapi_host.clone().filter(|_| domain.is_satellite) else {
             // Development satellites and primaries need no DNS.
             return Ok(domain.clone());
@@ -131,13 +157,28 @@ impl Orbit {
         let want = normalize_dns(target);
         let (verified, reason) = match resolver.cname(&host).await {
             Ok(targets) if targets.iter().any(|t| normalize_dns(t) == want) => (true, None),
-            Ok(targets) if targets.is_empty() => (false, Some(DnsError::NoRecord(host.clone()).to_string())),
-            Ok(targets) => (false, Some(format!("{host} is a CNAME for {}, but it must point to {want}", targets.join(", ")))),
+            Ok(targets) if targets.is_empty() => {
+                (false, Some(DnsError::NoRecord(host.clone()).to_string()))
+            }
+            Ok(targets) => (
+                false,
+                Some(format!(
+                    "{host} is a CNAME for {}, but it must point to {want}",
+                    targets.join(", ")
+                )),
+            ),
             Err(e) => (false, Some(e.to_string())),
         };
         let now = self.now();
-        self.store.set_domain_verification(&domain.id, verified, reason.as_deref(), now).await?;
-        Ok(Domain { verified, verification_error: reason, checked_at: Some(now), ..domain.clone() })
+        self.store
+            .set_domain_verification(&domain.id, verified, reason.as_deref(), now)
+            .await?;
+        Ok(Domain {
+            verified,
+            verification_error: reason,
+            checked_at: Some(now),
+            ..domain.clone()
+        })
     }
 
     /// Production satellites not verified yet, across instances (for the periodic check).
@@ -182,7 +223,13 @@ impl Orbit {
 
     /// Step 3: the primary's answer, a single-use token bound to the browser's client on the
     /// primary, the satellite and the pending sync.
-    pub async fn issue_sync_token(&self, instance: &Instance, client: &Client, satellite: &Domain, pending_sync_id: &str) -> Result<String> {
+    pub async fn issue_sync_token(
+        &self,
+        instance: &Instance,
+        client: &Client,
+        satellite: &Domain,
+        pending_sync_id: &str,
+    ) -> Result<String> {
         let token = self.random.token(32);
         self.store
             .put_sync_token(&SyncToken {
@@ -214,14 +261,23 @@ impl Orbit {
         if t.instance_id != instance.id || t.satellite_domain_id != satellite.id {
             return Ok(Err(SyncError::WrongDomain));
         }
-        let Some(pending) = self.store.take_pending_sync(&t.pending_sync_id, now).await? else {
+        let Some(pending) = self
+            .store
+            .take_pending_sync(&t.pending_sync_id, now)
+            .await?
+        else {
             return Ok(Err(SyncError::PendingInvalid));
         };
         if pending.satellite_domain_id != satellite.id || pending.instance_id != instance.id {
             return Ok(Err(SyncError::WrongDomain));
         }
-        let Some(state) = state else { return Ok(Err(SyncError::StateMissing)) };
-        if !crate::keys::constant_time_eq(token_hash(state).as_bytes(), pending.state_hash.as_bytes()) {
+        let Some(state) = state else {
+            return Ok(Err(SyncError::StateMissing));
+        };
+        if !crate::keys::constant_time_eq(
+            token_hash(state).as_bytes(),
+            pending.state_hash.as_bytes(),
+        ) {
             return Ok(Err(SyncError::StateMismatch));
         }
         let Some(client) = self.store.client(&t.client_id).await? else {
@@ -232,12 +288,22 @@ impl Orbit {
 
     /// The browser's client for this instance, created if it has none. Returns the client and,
     /// when one was created, the token for `fapi_host`'s `__client` cookie.
-    pub async fn ensure_client(&self, instance: &Instance, existing: Option<Client>, fapi_host: &str) -> Result<(Client, Option<String>)> {
+    pub async fn ensure_client(
+        &self,
+        instance: &Instance,
+        existing: Option<Client>,
+        fapi_host: &str,
+    ) -> Result<(Client, Option<String>)> {
         if let Some(c) = existing.filter(|c| c.instance_id == instance.id) {
             return Ok((c, None));
         }
         let now = self.now();
-        let c = Client { id: self.random.id("client"), instance_id: instance.id.clone(), created_at: now, updated_at: now };
+        let c = Client {
+            id: self.random.id("client"),
+            instance_id: instance.id.clone(),
+            created_at: now,
+            updated_at: now,
+        };
         self.store.create_client(&c).await?;
         let token = self.link_client(&c, fapi_host).await?;
         Ok((c, Some(token)))
@@ -247,38 +313,87 @@ impl Orbit {
     /// primary's client) and returns it.
     pub async fn link_client(&self, client: &Client, fapi_host: &str) -> Result<String> {
         let token = self.random.token(32);
-        self.store.set_client_token(&client.id, fapi_host, &token_hash(&token), self.now()).await?;
+        self.store
+            .set_client_token(&client.id, fapi_host, &token_hash(&token), self.now())
+            .await?;
         Ok(token)
     }
 
     /// Signed-in state of a client as seen by an app: a fresh session token (when the client has
     /// an active session) issued by `issuer` for `azp`, and `__client_uat` in seconds.
-    pub async fn app_auth_state(&self, instance: &Instance, client: Option<&Client>, issuer: &str, azp: &str) -> Result<AppAuthState> {
-        let Some(client) = client else { return Ok(AppAuthState { session_token: None, client_uat: 0 }) };
+    pub async fn app_auth_state(
+        &self,
+        instance: &Instance,
+        client: Option<&Client>,
+        issuer: &str,
+        azp: &str,
+    ) -> Result<AppAuthState> {
+        let Some(client) = client else {
+            return Ok(AppAuthState {
+                session_token: None,
+                client_uat: 0,
+            });
+        };
         let sessions = self.active_sessions(instance, &client.id).await?;
-        let Some(session) = sessions.first() else { return Ok(AppAuthState { session_token: None, client_uat: 0 }) };
-        let token = self.mint_session_token_as(instance, &session.id, Some(azp), issuer).await?;
-        let client = self.store.client(&client.id).await?.unwrap_or_else(|| client.clone());
-        Ok(AppAuthState { session_token: Some(token), client_uat: client.updated_at.div_euclid(1000).max(1) })
+        let Some(session) = sessions.first() else {
+            return Ok(AppAuthState {
+                session_token: None,
+                client_uat: 0,
+            });
+        };
+        let token = self
+            .mint_session_token_as(instance, &session.id, Some(azp), issuer)
+            .await?;
+        let client = self
+            .store
+            .client(&client.id)
+            .await?
+            .unwrap_or_else(|| client.clone());
+        Ok(AppAuthState {
+            session_token: Some(token),
+            client_uat: client.updated_at.div_euclid(1000).max(1),
+        })
     }
 
     /// Stores handshake directives under a fresh single-use nonce and returns the nonce.
-    pub async fn store_handshake_nonce(&self, instance: &Instance, directives: &[String]) -> Result<String> {
+    pub async fn store_handshake_nonce(
+        &self,
+        instance: &Instance,
+        directives: &[String],
+    ) -> Result<String> {
         let nonce = self.random.token(24);
-        self.store.put_handshake_nonce(&instance.id, &token_hash(&nonce), directives, self.now() + HANDSHAKE_TTL).await?;
+        self.store
+            .put_handshake_nonce(
+                &instance.id,
+                &token_hash(&nonce),
+                directives,
+                self.now() + HANDSHAKE_TTL,
+            )
+            .await?;
         Ok(nonce)
     }
 
     /// Redeems a nonce once (BAPI `GET /v1/clients/handshake_payload`).
-    pub async fn redeem_handshake_nonce(&self, instance: &Instance, nonce: &str) -> Result<Option<Vec<String>>> {
+    pub async fn redeem_handshake_nonce(
+        &self,
+        instance: &Instance,
+        nonce: &str,
+    ) -> Result<Option<Vec<String>>> {
         if nonce.is_empty() || nonce.len() > 128 {
             return Ok(None);
         }
-        Ok(self.store.take_handshake_nonce(&instance.id, &token_hash(nonce), self.now()).await?)
+        Ok(self
+            .store
+            .take_handshake_nonce(&instance.id, &token_hash(nonce), self.now())
+            .await?)
     }
 
     /// The `__clerk_handshake` JWT: `{handshake: [...]}` signed with the instance key.
-    pub async fn sign_handshake(&self, instance: &Instance, directives: &[String]) -> Result<String> {
+    pub async fn sign_handshake(
+        &self,
+        instance: &Instance,
+        directives: &[String],
+    ) -> Result<String> {
         let keys = self.instance_keys(&instance.id).await?;
         let iat = self.clock.now_secs();
         let claims = serde_json::json!({ "handshake": directives, "iat": iat, "exp": iat + HANDSHAKE_TTL / 1000 });
@@ -288,15 +403,24 @@ impl Orbit {
     /// A development browser token (`__clerk_db_jwt`) for `client`.
     pub async fn new_dev_browser(&self, instance: &Instance, client: &Client) -> Result<String> {
         let token = format!("dvb_{}", self.random.token(24));
-        self.store.put_dev_browser(&instance.id, &token_hash(&token), &client.id, self.now()).await?;
+        self.store
+            .put_dev_browser(&instance.id, &token_hash(&token), &client.id, self.now())
+            .await?;
         Ok(token)
     }
 
-    pub async fn client_for_dev_browser(&self, instance: &Instance, token: &str) -> Result<Option<Client>> {
+    pub async fn client_for_dev_browser(
+        &self,
+        instance: &Instance,
+        token: &str,
+    ) -> Result<Option<Client>> {
         if token.is_empty() || token.len() > 128 {
             return Ok(None);
         }
-        Ok(self.store.client_for_dev_browser(&instance.id, &token_hash(token)).await?)
+        Ok(self
+            .store
+            .client_for_dev_browser(&instance.id, &token_hash(token))
+            .await?)
     }
 }
 
@@ -313,5 +437,8 @@ fn normalize_dns(name: &str) -> String {
 }
 
 fn domain_error(e: DomainNameError) -> Error {
-    Error::Invalid { field: "name", reason: e.to_string() }
+    Error::Invalid {
+        field: "name",
+        reason: e.to_string(),
+    }
 }

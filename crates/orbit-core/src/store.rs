@@ -22,7 +22,11 @@ pub trait InstanceStore: Send + Sync {
     async fn create_instance(&self, instance: &Instance) -> StoreResult<()>;
     async fn instance(&self, id: &str) -> StoreResult<Option<Instance>>;
     async fn list_instances(&self) -> StoreResult<Vec<Instance>>;
-    async fn update_settings(&self, instance_id: &str, settings: &InstanceSettings) -> StoreResult<()>;
+    async fn update_settings(
+        &self,
+        instance_id: &str,
+        settings: &InstanceSettings,
+    ) -> StoreResult<()>;
 
     /// Fails with `Conflict` when the name or FAPI host is taken in the deployment.
     async fn add_domain(&self, domain: &Domain) -> StoreResult<()>;
@@ -30,7 +34,13 @@ pub trait InstanceStore: Send + Sync {
     async fn domain(&self, id: &str) -> StoreResult<Option<Domain>>;
     async fn domain_by_name(&self, name: &str) -> StoreResult<Option<Domain>>;
     async fn domain_by_fapi_host(&self, fapi_host: &str) -> StoreResult<Option<Domain>>;
-    async fn set_domain_verification(&self, id: &str, verified: bool, error: Option<&str>, at: Millis) -> StoreResult<()>;
+    async fn set_domain_verification(
+        &self,
+        id: &str,
+        verified: bool,
+        error: Option<&str>,
+        at: Millis,
+    ) -> StoreResult<()>;
     /// Returns false when there was no such domain.
     async fn remove_domain(&self, id: &str) -> StoreResult<bool>;
 
@@ -42,7 +52,11 @@ pub trait InstanceStore: Send + Sync {
     async fn add_signing_key(&self, key: &StoredSigningKey) -> StoreResult<()>;
     async fn signing_keys(&self, instance_id: &str) -> StoreResult<Vec<StoredSigningKey>>;
     /// Forgets retired keys whose last token has expired.
-    async fn delete_signing_keys_retired_before(&self, instance_id: &str, before: Millis) -> StoreResult<u64>;
+    async fn delete_signing_keys_retired_before(
+        &self,
+        instance_id: &str,
+        before: Millis,
+    ) -> StoreResult<u64>;
 }
 
 #[async_trait]
@@ -52,7 +66,12 @@ pub trait UserStore: Send + Sync {
     async fn user(&self, instance_id: &str, id: &str) -> StoreResult<Option<User>>;
     async fn user_by_email(&self, instance_id: &str, email: &str) -> StoreResult<Option<User>>;
     /// Newest first.
-    async fn list_users(&self, instance_id: &str, limit: u32, offset: u32) -> StoreResult<Vec<User>>;
+    async fn list_users(
+        &self,
+        instance_id: &str,
+        limit: u32,
+        offset: u32,
+    ) -> StoreResult<Vec<User>>;
     async fn count_users(&self, instance_id: &str) -> StoreResult<u64>;
     /// Writes every mutable field (names, email, password hash, timestamps).
     async fn update_user(&self, user: &User) -> StoreResult<()>;
@@ -67,13 +86,27 @@ pub trait SessionStore: Send + Sync {
     async fn touch_client(&self, id: &str, at: Millis) -> StoreResult<()>;
     /// Binds a new token (its hash) for `fapi_host` to the client, replacing any older token of
     /// the client for that host (rotation).
-    async fn set_client_token(&self, client_id: &str, fapi_host: &str, token_hash: &str, at: Millis) -> StoreResult<()>;
-    async fn client_by_token(&self, fapi_host: &str, token_hash: &str) -> StoreResult<Option<Client>>;
+    async fn set_client_token(
+        &self,
+        client_id: &str,
+        fapi_host: &str,
+        token_hash: &str,
+        at: Millis,
+    ) -> StoreResult<()>;
+    async fn client_by_token(
+        &self,
+        fapi_host: &str,
+        token_hash: &str,
+    ) -> StoreResult<Option<Client>>;
 
     async fn create_session(&self, session: &Session) -> StoreResult<()>;
     async fn session(&self, instance_id: &str, id: &str) -> StoreResult<Option<Session>>;
     async fn sessions_for_client(&self, client_id: &str) -> StoreResult<Vec<Session>>;
-    async fn sessions_for_user(&self, instance_id: &str, user_id: &str) -> StoreResult<Vec<Session>>;
+    async fn sessions_for_user(
+        &self,
+        instance_id: &str,
+        user_id: &str,
+    ) -> StoreResult<Vec<Session>>;
     /// Moves an active session to `status`. Returns false when it was not active.
     async fn end_session(&self, id: &str, status: SessionStatus, at: Millis) -> StoreResult<bool>;
     async fn touch_session(&self, id: &str, at: Millis) -> StoreResult<()>;
@@ -83,9 +116,19 @@ pub trait SessionStore: Send + Sync {
 /// accounts are limited alike.
 #[async_trait]
 pub trait AttemptStore: Send + Sync {
-    async fn record_failed_sign_in(&self, instance_id: &str, identifier: &str, at: Millis) -> StoreResult<()>;
+    async fn record_failed_sign_in(
+        &self,
+        instance_id: &str,
+        identifier: &str,
+        at: Millis,
+    ) -> StoreResult<()>;
     /// Timestamps of failures strictly after `since`, oldest first.
-    async fn failed_sign_ins_since(&self, instance_id: &str, identifier: &str, since: Millis) -> StoreResult<Vec<Millis>>;
+    async fn failed_sign_ins_since(
+        &self,
+        instance_id: &str,
+        identifier: &str,
+        since: Millis,
+    ) -> StoreResult<Vec<Millis>>;
     async fn prune_failed_sign_ins(&self, before: Millis) -> StoreResult<u64>;
 }
 
@@ -98,12 +141,37 @@ pub trait HandshakeStore: Send + Sync {
     /// Consumes the pending sync if it exists and has not expired at `now`.
     async fn take_pending_sync(&self, id: &str, now: Millis) -> StoreResult<Option<PendingSync>>;
     async fn put_sync_token(&self, token: &SyncToken) -> StoreResult<()>;
-    async fn take_sync_token(&self, token_hash: &str, now: Millis) -> StoreResult<Option<SyncToken>>;
-    async fn put_handshake_nonce(&self, instance_id: &str, nonce_hash: &str, directives: &[String], expires_at: Millis) -> StoreResult<()>;
-    async fn take_handshake_nonce(&self, instance_id: &str, nonce_hash: &str, now: Millis) -> StoreResult<Option<Vec<String>>>;
+    async fn take_sync_token(
+        &self,
+        token_hash: &str,
+        now: Millis,
+    ) -> StoreResult<Option<SyncToken>>;
+    async fn put_handshake_nonce(
+        &self,
+        instance_id: &str,
+        nonce_hash: &str,
+        directives: &[String],
+        expires_at: Millis,
+    ) -> StoreResult<()>;
+    async fn take_handshake_nonce(
+        &self,
+        instance_id: &str,
+        nonce_hash: &str,
+        now: Millis,
+    ) -> StoreResult<Option<Vec<String>>>;
     /// A development browser token (`__clerk_db_jwt`) standing for a client.
-    async fn put_dev_browser(&self, instance_id: &str, token_hash: &str, client_id: &str, at: Millis) -> StoreResult<()>;
-    async fn client_for_dev_browser(&self, instance_id: &str, token_hash: &str) -> StoreResult<Option<Client>>;
+    async fn put_dev_browser(
+        &self,
+        instance_id: &str,
+        token_hash: &str,
+        client_id: &str,
+        at: Millis,
+    ) -> StoreResult<()>;
+    async fn client_for_dev_browser(
+        &self,
+        instance_id: &str,
+        token_hash: &str,
+    ) -> StoreResult<Option<Client>>;
     /// Deletes expired pending syncs, sync tokens and nonces.
     async fn prune_handshakes(&self, now: Millis) -> StoreResult<u64>;
 }

@@ -16,10 +16,17 @@ pub enum JwtFormatError {
 }
 
 /// The signing input `base64url(header).base64url(claims)`.
-pub fn signing_input<H: Serialize, C: Serialize>(header: &H, claims: &C) -> Result<String, JwtFormatError> {
+pub fn signing_input<H: Serialize, C: Serialize>(
+    header: &H,
+    claims: &C,
+) -> Result<String, JwtFormatError> {
     let h = serde_json::to_vec(header).map_err(|e| JwtFormatError::Json(e.to_string()))?;
     let c = serde_json::to_vec(claims).map_err(|e| JwtFormatError::Json(e.to_string()))?;
-    Ok(format!("{}.{}", URL_SAFE_NO_PAD.encode(h), URL_SAFE_NO_PAD.encode(c)))
+    Ok(format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(h),
+        URL_SAFE_NO_PAD.encode(c)
+    ))
 }
 
 pub fn append_signature(signing_input: &str, signature: &[u8]) -> String {
@@ -44,9 +51,16 @@ impl<'a> UnverifiedJwt<'a> {
         if sig.contains('.') {
             return Err(JwtFormatError::Parts);
         }
-        let signature = URL_SAFE_NO_PAD.decode(sig).map_err(|_| JwtFormatError::Base64)?;
+        let signature = URL_SAFE_NO_PAD
+            .decode(sig)
+            .map_err(|_| JwtFormatError::Base64)?;
         let signing_input = &token[..header.len() + 1 + claims.len()];
-        Ok(Self { signing_input, header, claims, signature })
+        Ok(Self {
+            signing_input,
+            header,
+            claims,
+            signature,
+        })
     }
 
     pub fn header<T: DeserializeOwned>(&self) -> Result<T, JwtFormatError> {
@@ -59,7 +73,9 @@ impl<'a> UnverifiedJwt<'a> {
 }
 
 fn decode_json<T: DeserializeOwned>(part: &str) -> Result<T, JwtFormatError> {
-    let bytes = URL_SAFE_NO_PAD.decode(part).map_err(|_| JwtFormatError::Base64)?;
+    let bytes = URL_SAFE_NO_PAD
+        .decode(part)
+        .map_err(|_| JwtFormatError::Base64)?;
     serde_json::from_slice(&bytes).map_err(|e| JwtFormatError::Json(e.to_string()))
 }
 

@@ -43,7 +43,9 @@ pub enum KeyError {
     NotBase64,
     #[error("the publishable key's host must end in exactly one '$'")]
     BadTerminator,
-    #[error("the publishable key's host must contain a dot (the published SDKs reject it otherwise)")]
+    #[error(
+        "the publishable key's host must contain a dot (the published SDKs reject it otherwise)"
+    )]
     HostWithoutDot,
 }
 
@@ -63,7 +65,10 @@ impl PublishableKey {
         if fapi_host.contains('$') {
             return Err(KeyError::BadTerminator);
         }
-        Ok(Self { kind, fapi_host: fapi_host.to_owned() })
+        Ok(Self {
+            kind,
+            fapi_host: fapi_host.to_owned(),
+        })
     }
 
     pub fn encode(&self) -> String {
@@ -81,7 +86,9 @@ impl PublishableKey {
             _ => return Err(KeyError::BadPrefix),
         };
         let payload = parts[2].trim_end_matches('=');
-        let decoded = STANDARD_NO_PAD.decode(payload).map_err(|_| KeyError::NotBase64)?;
+        let decoded = STANDARD_NO_PAD
+            .decode(payload)
+            .map_err(|_| KeyError::NotBase64)?;
         let decoded = String::from_utf8(decoded).map_err(|_| KeyError::NotBase64)?;
         let host = decoded.strip_suffix('$').ok_or(KeyError::BadTerminator)?;
         if host.contains('$') {
@@ -132,9 +139,15 @@ mod tests {
 
     #[test]
     fn rejects_malformed() {
-        assert_eq!(PublishableKey::parse("sk_test_abc"), Err(KeyError::BadPrefix));
+        assert_eq!(
+            PublishableKey::parse("sk_test_abc"),
+            Err(KeyError::BadPrefix)
+        );
         assert_eq!(PublishableKey::parse("pk_test"), Err(KeyError::BadPrefix));
-        assert_eq!(PublishableKey::parse("pk_test_!!!"), Err(KeyError::NotBase64));
+        assert_eq!(
+            PublishableKey::parse("pk_test_!!!"),
+            Err(KeyError::NotBase64)
+        );
         let two = format!("pk_test_{}", STANDARD_NO_PAD.encode("a.b$$"));
         assert_eq!(PublishableKey::parse(&two), Err(KeyError::BadTerminator));
         let none = format!("pk_test_{}", STANDARD_NO_PAD.encode("a.b"));
@@ -145,7 +158,9 @@ mod tests {
     fn cookie_suffix_is_eight_url_safe_chars() {
         let s = cookie_suffix("pk_test_Y2xlcmsuZXhhbXBsZS5jb20k");
         assert_eq!(s.len(), 8);
-        assert!(s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+        assert!(s
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
         assert_ne!(s, cookie_suffix("pk_live_Y2xlcmsuZXhhbXBsZS5jb20k"));
     }
 }

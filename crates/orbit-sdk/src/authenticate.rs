@@ -80,7 +80,10 @@ pub struct RequestState {
 
 impl RequestState {
     pub fn location(&self) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n == LOCATION).and_then(|(_, v)| v.to_str().ok())
+        self.headers
+            .iter()
+            .find(|(n, _)| n == LOCATION)
+            .and_then(|(_, v)| v.to_str().ok())
     }
     pub fn reason(&self) -> &str {
         self.auth.reason()
@@ -90,24 +93,40 @@ impl RequestState {
 /// The URL the browser asked for, rebuilt from `X-Forwarded-*` or `Host` like the SDKs do.
 pub(crate) fn request_url(parts: &Parts) -> Option<Url> {
     let h = &parts.headers;
-    let first = |name: &str| h.get(name).and_then(|v| v.to_str().ok()).and_then(|v| v.split(',').next()).map(|v| v.trim().to_owned());
-    let scheme = first("x-forwarded-proto").or_else(|| parts.uri.scheme_str().map(str::to_owned)).unwrap_or_else(|| "http".into());
+    let first = |name: &str| {
+        h.get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(|v| v.trim().to_owned())
+    };
+    let scheme = first("x-forwarded-proto")
+        .or_else(|| parts.uri.scheme_str().map(str::to_owned))
+        .unwrap_or_else(|| "http".into());
     let scheme = if scheme == "https" { "https" } else { "http" };
     let host = first("x-forwarded-host")
         .or_else(|| first("host"))
         .or_else(|| parts.uri.authority().map(|a| a.to_string()))
         .unwrap_or_else(|| "localhost".into());
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-    Url::parse(&format!("{scheme}://{host}{path}")).ok().or_else(|| Url::parse(&format!("{scheme}://localhost{path}")).ok())
+    Url::parse(&format!("{scheme}://{host}{path}"))
+        .ok()
+        .or_else(|| Url::parse(&format!("{scheme}://localhost{path}")).ok())
 }
 
 fn query(url: &Url, key: &str) -> Option<String> {
-    url.query_pairs().find(|(k, _)| k == key).map(|(_, v)| v.into_owned()).filter(|v| !v.is_empty())
+    url.query_pairs()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.into_owned())
+        .filter(|v| !v.is_empty())
 }
 
 fn without(url: &Url, keys: &[&str]) -> Url {
     let mut u = url.clone();
-    let kept: Vec<(String, String)> = url.query_pairs().filter(|(k, _)| !keys.contains(&k.as_ref())).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    let kept: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(k, _)| !keys.contains(&k.as_ref()))
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
     if kept.is_empty() {
         u.set_query(None);
     } else {
@@ -130,12 +149,20 @@ fn is_document(parts: &Parts) -> bool {
     let h = &parts.headers;
     match h.get("sec-fetch-dest").and_then(|v| v.to_str().ok()) {
         Some(dest) => dest == "document" || dest == "iframe",
-        None => h.get(http::header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.starts_with("text/html")),
+        None => h
+            .get(http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.starts_with("text/html")),
     }
 }
 
 fn bearer(parts: &Parts) -> Option<&str> {
-    let v = parts.headers.get(http::header::AUTHORIZATION)?.to_str().ok()?.trim();
+    let v = parts
+        .headers
+        .get(http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .trim();
     let token = v.strip_prefix("Bearer ").unwrap_or(v).trim();
     (!token.is_empty() && !token.contains(' ')).then_some(token)
 }
@@ -153,7 +180,11 @@ struct Ctx<'a> {
 impl Ctx<'_> {
     fn auth(&self, claims: Option<SessionClaims>, reason: &str) -> Auth {
         let cfg = self.orbit.config();
-        let back = if self.satellite { with_param(&self.url, "__clerk_synced", "false") } else { self.url.clone() };
+        let back = if self.satellite {
+            with_param(&self.url, "__clerk_synced", "false")
+        } else {
+            self.url.clone()
+        };
         let link = |base: String| -> String {
             let abs = Url::parse(&base).or_else(|_| self.url.join(&base));
             match abs {
@@ -161,7 +192,10 @@ impl Ctx<'_> {
                 Err(_) => base,
             }
         };
-        let home = self.url.join("/").map_or_else(|_| self.url.to_string(), |u| u.to_string());
+        let home = self
+            .url
+            .join("/")
+            .map_or_else(|_| self.url.to_string(), |u| u.to_string());
         let sign_out = Url::parse(&format!("{}/sign-out", cfg.frontend_api(&self.url)))
             .map(|u| with_param(&u, "redirect_url", &home).to_string())
             .unwrap_or_default();
@@ -175,12 +209,24 @@ impl Ctx<'_> {
         }
     }
 
-    fn signed_in(&self, claims: SessionClaims, headers: Vec<(HeaderName, HeaderValue)>) -> RequestState {
-        RequestState { status: AuthStatus::SignedIn, auth: self.auth(Some(claims), "signed-in"), headers }
+    fn signed_in(
+        &self,
+        claims: SessionClaims,
+        headers: Vec<(HeaderName, HeaderValue)>,
+    ) -> RequestState {
+        RequestState {
+            status: AuthStatus::SignedIn,
+            auth: self.auth(Some(claims), "signed-in"),
+            headers,
+        }
     }
 
     fn signed_out(&self, reason: &str, headers: Vec<(HeaderName, HeaderValue)>) -> RequestState {
-        RequestState { status: AuthStatus::SignedOut, auth: self.auth(None, reason), headers }
+        RequestState {
+            status: AuthStatus::SignedOut,
+            auth: self.auth(None, reason),
+            headers,
+        }
     }
 
     /// A redirect to the Frontend API's handshake, unless this request may not be redirected or
@@ -189,7 +235,11 @@ impl Ctx<'_> {
         if !self.document {
             return self.signed_out(reason, Vec::new());
         }
-        let count: u32 = self.cookies.get("__clerk_redirect_count").and_then(|v| v.parse().ok()).unwrap_or(0);
+        let count: u32 = self
+            .cookies
+            .get("__clerk_redirect_count")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
         if count >= MAX_REDIRECTS {
             tracing::warn!(
                 reason,
@@ -212,7 +262,9 @@ impl Ctx<'_> {
                 .append_pair("__clerk_hs_reason", reason)
                 .append_pair("format", "nonce");
             if cfg.is_development() {
-                if let Some(dvb) = query(&self.url, "__clerk_db_jwt").or_else(|| self.cookies.get("__clerk_db_jwt").map(str::to_owned)) {
+                if let Some(dvb) = query(&self.url, "__clerk_db_jwt")
+                    .or_else(|| self.cookies.get("__clerk_db_jwt").map(str::to_owned))
+                {
                     q.append_pair("__clerk_db_jwt", &dvb);
                 }
             }
@@ -222,10 +274,17 @@ impl Ctx<'_> {
             headers.push((LOCATION, v));
         }
         headers.push((CACHE_CONTROL, HeaderValue::from_static("no-store")));
-        if let Ok(v) = HeaderValue::from_str(&format!("__clerk_redirect_count={}; Path=/; SameSite=Lax; HttpOnly; Max-Age=2", count + 1)) {
+        if let Ok(v) = HeaderValue::from_str(&format!(
+            "__clerk_redirect_count={}; Path=/; SameSite=Lax; HttpOnly; Max-Age=2",
+            count + 1
+        )) {
             headers.push((SET_COOKIE, v));
         }
-        RequestState { status: AuthStatus::Handshake, auth: self.auth(None, reason), headers }
+        RequestState {
+            status: AuthStatus::Handshake,
+            auth: self.auth(None, reason),
+            headers,
+        }
     }
 }
 
@@ -246,7 +305,11 @@ pub(crate) async fn authenticate(orbit: &Orbit, parts: &Parts) -> RequestState {
             sign_up_redirect: String::new(),
             sign_out_redirect: String::new(),
         };
-        return RequestState { status: AuthStatus::SignedOut, auth, headers: Vec::new() };
+        return RequestState {
+            status: AuthStatus::SignedOut,
+            auth,
+            headers: Vec::new(),
+        };
     };
     let ctx = Ctx {
         orbit,
@@ -268,15 +331,24 @@ pub(crate) async fn authenticate(orbit: &Orbit, parts: &Parts) -> RequestState {
     }
 
     // A handshake came back: resolve it.
-    let nonce = query(&ctx.url, "__clerk_handshake_nonce").or_else(|| ctx.cookies.get("__clerk_handshake_nonce").map(str::to_owned));
-    let hs_token = query(&ctx.url, "__clerk_handshake").or_else(|| ctx.cookies.get("__clerk_handshake").map(str::to_owned));
+    let nonce = query(&ctx.url, "__clerk_handshake_nonce").or_else(|| {
+        ctx.cookies
+            .get("__clerk_handshake_nonce")
+            .map(str::to_owned)
+    });
+    let hs_token = query(&ctx.url, "__clerk_handshake")
+        .or_else(|| ctx.cookies.get("__clerk_handshake").map(str::to_owned));
     if nonce.is_some() || hs_token.is_some() {
         return resolve_handshake(&ctx, verifier, nonce, hs_token).await;
     }
 
     let synced = query(&ctx.url, "__clerk_synced");
     let session = ctx.cookies.get("__session").map(str::to_owned);
-    let uat: i64 = ctx.cookies.get("__client_uat").and_then(|v| v.parse().ok()).unwrap_or(0);
+    let uat: i64 = ctx
+        .cookies
+        .get("__client_uat")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
     let has_cookies = session.is_some() || uat != 0;
 
     if ctx.satellite && ctx.document && synced.as_deref() != Some("true") {
@@ -288,7 +360,10 @@ pub(crate) async fn authenticate(orbit: &Orbit, parts: &Parts) -> RequestState {
             return ctx.handshake("satellite-needs-syncing");
         }
     }
-    if orbit.config().is_development() && ctx.document && query(&ctx.url, "__clerk_db_jwt").is_some() {
+    if orbit.config().is_development()
+        && ctx.document
+        && query(&ctx.url, "__clerk_db_jwt").is_some()
+    {
         return ctx.handshake("dev-browser-sync");
     }
     let Some(token) = session else {
@@ -332,11 +407,20 @@ fn clear_cookie(name: &str, host: &str) -> Vec<(HeaderName, HeaderValue)> {
         .collect()
 }
 
-async fn resolve_handshake(ctx: &Ctx<'_>, verifier: &TokenVerifier, nonce: Option<String>, token: Option<String>) -> RequestState {
+async fn resolve_handshake(
+    ctx: &Ctx<'_>,
+    verifier: &TokenVerifier,
+    nonce: Option<String>,
+    token: Option<String>,
+) -> RequestState {
     let orbit = ctx.orbit;
     let host = ctx.url.host_str().unwrap_or_default().to_owned();
     let directives: Result<Vec<String>, String> = match (nonce, token) {
-        (Some(n), _) => orbit.bapi().handshake_payload(&n).await.map_err(|e| e.to_string()),
+        (Some(n), _) => orbit
+            .bapi()
+            .handshake_payload(&n)
+            .await
+            .map_err(|e| e.to_string()),
         (None, Some(t)) => match verifier.verify_signature(&t).await {
             Ok(jwt) => jwt
                 .claims::<serde_json::Value>()
@@ -357,17 +441,23 @@ async fn resolve_handshake(ctx: &Ctx<'_>, verifier: &TokenVerifier, nonce: Optio
             return ctx.signed_out("handshake-invalid", headers);
         }
     };
-    let mut headers: Vec<(HeaderName, HeaderValue)> =
-        directives.iter().filter_map(|d| HeaderValue::from_str(d).ok().map(|v| (SET_COOKIE, v))).collect();
+    let mut headers: Vec<(HeaderName, HeaderValue)> = directives
+        .iter()
+        .filter_map(|d| HeaderValue::from_str(d).ok().map(|v| (SET_COOKIE, v)))
+        .collect();
     // A resolved handshake is progress, not a loop: give the next page its full redirect budget
     // (otherwise quick, legitimate navigations across a primary and its satellites on one
     // parent domain, like localhost ports, would run out of it).
-    headers.push((SET_COOKIE, HeaderValue::from_static("__clerk_redirect_count=0; Path=/; SameSite=Lax; HttpOnly; Max-Age=0")));
+    headers.push((
+        SET_COOKIE,
+        HeaderValue::from_static(
+            "__clerk_redirect_count=0; Path=/; SameSite=Lax; HttpOnly; Max-Age=0",
+        ),
+    ));
     // The session token is the value of the last `__session*` directive.
     let session_token = directives
         .iter()
-        .filter(|d| d.starts_with("__session"))
-        .last()
+        .rfind(|d| d.starts_with("__session"))
         .and_then(|d| d.split(';').next())
         .and_then(|kv| kv.split('=').nth(1))
         .filter(|v| !v.is_empty())
@@ -375,7 +465,15 @@ async fn resolve_handshake(ctx: &Ctx<'_>, verifier: &TokenVerifier, nonce: Optio
 
     if orbit.config().is_development() {
         // Development: the handshake rode in the URL; reload the page without it, with the cookies.
-        let clean = without(&ctx.url, &["__clerk_handshake", "__clerk_handshake_nonce", "__clerk_db_jwt", "__clerk_help"]);
+        let clean = without(
+            &ctx.url,
+            &[
+                "__clerk_handshake",
+                "__clerk_handshake_nonce",
+                "__clerk_db_jwt",
+                "__clerk_help",
+            ],
+        );
         if let Ok(v) = HeaderValue::from_str(clean.as_str()) {
             headers.push((LOCATION, v));
         }
@@ -386,7 +484,14 @@ async fn resolve_handshake(ctx: &Ctx<'_>, verifier: &TokenVerifier, nonce: Optio
         };
         return RequestState {
             status: AuthStatus::Handshake,
-            auth: ctx.auth(claims, if session_token.is_some() { "handshake-resolved" } else { "session-token-missing" }),
+            auth: ctx.auth(
+                claims,
+                if session_token.is_some() {
+                    "handshake-resolved"
+                } else {
+                    "session-token-missing"
+                },
+            ),
             headers,
         };
     }
@@ -413,9 +518,23 @@ mod tests {
 
     #[test]
     fn request_urls_never_panic() {
-        assert_eq!(request_url(&parts("/x?a=1", &[("host", "app.test:3000")])).unwrap().as_str(), "http://app.test:3000/x?a=1");
         assert_eq!(
-            request_url(&parts("/x", &[("host", "internal"), ("x-forwarded-proto", "https, http"), ("x-forwarded-host", "app.test")])).unwrap().as_str(),
+            request_url(&parts("/x?a=1", &[("host", "app.test:3000")]))
+                .unwrap()
+                .as_str(),
+            "http://app.test:3000/x?a=1"
+        );
+        assert_eq!(
+            request_url(&parts(
+                "/x",
+                &[
+                    ("host", "internal"),
+                    ("x-forwarded-proto", "https, http"),
+                    ("x-forwarded-host", "app.test")
+                ]
+            ))
+            .unwrap()
+            .as_str(),
             "https://app.test/x"
         );
         for hostile in ["a b", "evil.test/../x", "[::1", "\u{7f}", ""] {
@@ -432,14 +551,26 @@ mod tests {
     fn documents_and_api_calls() {
         assert!(is_document(&parts("/", &[("sec-fetch-dest", "document")])));
         assert!(is_document(&parts("/", &[("accept", "text/html,*/*")])));
-        assert!(!is_document(&parts("/", &[("sec-fetch-dest", "empty"), ("accept", "text/html")])));
-        assert!(!is_document(&parts("/api", &[("accept", "application/json")])));
+        assert!(!is_document(&parts(
+            "/",
+            &[("sec-fetch-dest", "empty"), ("accept", "text/html")]
+        )));
+        assert!(!is_document(&parts(
+            "/api",
+            &[("accept", "application/json")]
+        )));
     }
 
     #[test]
     fn url_params() {
         let u = Url::parse("https://sat.test/x?a=1&__clerk_synced=true").unwrap();
-        assert_eq!(with_param(&u, "__clerk_synced", "false").as_str(), "https://sat.test/x?a=1&__clerk_synced=false");
-        assert_eq!(without(&u, &["a", "__clerk_synced"]).as_str(), "https://sat.test/x");
+        assert_eq!(
+            with_param(&u, "__clerk_synced", "false").as_str(),
+            "https://sat.test/x?a=1&__clerk_synced=false"
+        );
+        assert_eq!(
+            without(&u, &["a", "__clerk_synced"]).as_str(),
+            "https://sat.test/x"
+        );
     }
 }

@@ -21,7 +21,11 @@ impl IntoResponse for ProtectRejection {
         match self {
             ProtectRejection::MissingLayer => {
                 tracing::error!("orbit_sdk::Auth used on a route without Orbit::layer()");
-                (StatusCode::INTERNAL_SERVER_ERROR, "authentication is not configured for this route").into_response()
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "authentication is not configured for this route",
+                )
+                    .into_response()
             }
             ProtectRejection::SignedOut(auth) => protect_response::<axum::body::Body>(&auth),
         }
@@ -31,7 +35,11 @@ impl IntoResponse for ProtectRejection {
 impl<S: Send + Sync> FromRequestParts<S> for Auth {
     type Rejection = ProtectRejection;
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ProtectRejection> {
-        parts.extensions.get::<Auth>().cloned().ok_or(ProtectRejection::MissingLayer)
+        parts
+            .extensions
+            .get::<Auth>()
+            .cloned()
+            .ok_or(ProtectRejection::MissingLayer)
     }
 }
 

@@ -10,7 +10,10 @@ use serde_json::{json, Value};
 pub enum BapiError {
     /// The API answered with an error body (`{errors: [...]}`).
     #[error("Backend API {status}: {}", .errors.first().map(|e| e.long_message.as_str()).unwrap_or("no details"))]
-    Api { status: u16, errors: Vec<orbit_proto::ErrorItem> },
+    Api {
+        status: u16,
+        errors: Vec<orbit_proto::ErrorItem>,
+    },
     #[error("cannot reach the Backend API at {url}: {reason}")]
     Network { url: String, reason: String },
     #[error("unexpected Backend API answer: {0}")]
@@ -36,7 +39,9 @@ pub struct BapiClient {
 
 impl std::fmt::Debug for BapiClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BapiClient").field("base", &self.base).finish_non_exhaustive()
+        f.debug_struct("BapiClient")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
     }
 }
 
@@ -53,21 +58,40 @@ impl BapiClient {
     }
 
     pub(crate) fn with_client(http: reqwest::Client, api_url: &str, secret_key: &str) -> Self {
-        Self { http, base: api_url.trim_end_matches('/').to_owned(), secret_key: secret_key.to_owned() }
+        Self {
+            http,
+            base: api_url.trim_end_matches('/').to_owned(),
+            secret_key: secret_key.to_owned(),
+        }
     }
 
-    async fn send<T: DeserializeOwned>(&self, req: reqwest::RequestBuilder, url: &str) -> Result<T, BapiError> {
+    async fn send<T: DeserializeOwned>(
+        &self,
+        req: reqwest::RequestBuilder,
+        url: &str,
+    ) -> Result<T, BapiError> {
         let resp = req
             .bearer_auth(&self.secret_key)
             .header("Clerk-API-Version", "2026-05-12")
             .send()
             .await
-            .map_err(|e| BapiError::Network { url: url.to_owned(), reason: e.to_string() })?;
+            .map_err(|e| BapiError::Network {
+                url: url.to_owned(),
+                reason: e.to_string(),
+            })?;
         let status = resp.status();
-        let bytes = resp.bytes().await.map_err(|e| BapiError::Network { url: url.to_owned(), reason: e.to_string() })?;
+        let bytes = resp.bytes().await.map_err(|e| BapiError::Network {
+            url: url.to_owned(),
+            reason: e.to_string(),
+        })?;
         if !status.is_success() {
-            let errors = serde_json::from_slice::<ErrorBody>(&bytes).map(|b| b.errors).unwrap_or_default();
-            return Err(BapiError::Api { status: status.as_u16(), errors });
+            let errors = serde_json::from_slice::<ErrorBody>(&bytes)
+                .map(|b| b.errors)
+                .unwrap_or_default();
+            return Err(BapiError::Api {
+                status: status.as_u16(),
+                errors,
+            });
         }
         serde_json::from_slice(&bytes).map_err(|e| BapiError::Decode(e.to_string()))
     }
@@ -96,10 +120,17 @@ impl BapiClient {
     }
 
     pub async fn list_users(&self, limit: u32, offset: u32) -> Result<Vec<User>, BapiError> {
-        self.get(&format!("/v1/users?limit={limit}&offset={offset}")).await
+        self.get(&format!("/v1/users?limit={limit}&offset={offset}"))
+            .await
     }
 
-    pub async fn create_user(&self, email: &str, password: Option<&str>, first_name: Option<&str>, last_name: Option<&str>) -> Result<User, BapiError> {
+    pub async fn create_user(
+        &self,
+        email: &str,
+        password: Option<&str>,
+        first_name: Option<&str>,
+        last_name: Option<&str>,
+    ) -> Result<User, BapiError> {
         self.post("/v1/users", json!({"email_address": [email], "password": password, "first_name": first_name, "last_name": last_name}))
             .await
     }
@@ -109,19 +140,26 @@ impl BapiClient {
     }
 
     pub async fn create_session(&self, user_id: &str) -> Result<Session, BapiError> {
-        self.post("/v1/sessions", json!({ "user_id": user_id })).await
+        self.post("/v1/sessions", json!({ "user_id": user_id }))
+            .await
     }
 
     pub async fn list_sessions(&self, user_id: &str) -> Result<Vec<Session>, BapiError> {
-        self.get(&format!("/v1/sessions?user_id={}", enc(user_id))).await
+        self.get(&format!("/v1/sessions?user_id={}", enc(user_id)))
+            .await
     }
 
     pub async fn revoke_session(&self, id: &str) -> Result<Session, BapiError> {
-        self.post(&format!("/v1/sessions/{}/revoke", enc(id)), json!({})).await
+        self.post(&format!("/v1/sessions/{}/revoke", enc(id)), json!({}))
+            .await
     }
 
     pub async fn session_token(&self, session_id: &str) -> Result<Token, BapiError> {
-        self.post(&format!("/v1/sessions/{}/tokens", enc(session_id)), json!({})).await
+        self.post(
+            &format!("/v1/sessions/{}/tokens", enc(session_id)),
+            json!({}),
+        )
+        .await
     }
 
     pub async fn list_domains(&self) -> Result<DomainList, BapiError> {
@@ -129,7 +167,8 @@ impl BapiClient {
     }
 
     pub async fn add_satellite(&self, name: &str) -> Result<Value, BapiError> {
-        self.post("/v1/domains", json!({"name": name, "is_satellite": true})).await
+        self.post("/v1/domains", json!({"name": name, "is_satellite": true}))
+            .await
     }
 
     pub async fn delete_domain(&self, id: &str) -> Result<DeletedObject, BapiError> {
@@ -142,7 +181,12 @@ impl BapiClient {
         struct Payload {
             directives: Vec<String>,
         }
-        let p: Payload = self.get(&format!("/v1/clients/handshake_payload?nonce={}", enc(nonce))).await?;
+        let p: Payload = self
+            .get(&format!(
+                "/v1/clients/handshake_payload?nonce={}",
+                enc(nonce)
+            ))
+            .await?;
         Ok(p.directives)
     }
 }

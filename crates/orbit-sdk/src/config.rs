@@ -31,7 +31,10 @@ pub enum ConfigError {
     #[error("set CLERK_SECRET_KEY (secret_key): it resolves handshakes and fetches the JWKS; `orbit instance show` prints it")]
     MissingSecretKey,
     #[error("the secret key is for a {secret} instance but the publishable key for a {publishable} instance; use the pair of one instance")]
-    KeyMismatch { secret: &'static str, publishable: &'static str },
+    KeyMismatch {
+        secret: &'static str,
+        publishable: &'static str,
+    },
     #[error("a satellite needs its domain: set CLERK_DOMAIN (domain), e.g. satellite.example.com, or CLERK_PROXY_URL (proxy_url)")]
     SatelliteWithoutDomain,
     #[error("a development satellite needs CLERK_SIGN_IN_URL (sign_in_url): the primary's sign-in page, e.g. http://localhost:3000/sign-in")]
@@ -112,7 +115,10 @@ fn parse_bool(key: &'static str, v: &str) -> Result<bool, ConfigError> {
     match v.trim().to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" => Ok(true),
         "false" | "0" | "no" | "" => Ok(false),
-        _ => Err(ConfigError::InvalidBool { key, value: v.to_owned() }),
+        _ => Err(ConfigError::InvalidBool {
+            key,
+            value: v.to_owned(),
+        }),
     }
 }
 
@@ -155,7 +161,10 @@ impl OrbitConfigBuilder {
         self.domain = Some(DomainSetting::Computed(Arc::new(f)));
         self
     }
-    pub fn allowed_redirect_origins<I: IntoIterator<Item = S>, S: Into<String>>(mut self, v: I) -> Self {
+    pub fn allowed_redirect_origins<I: IntoIterator<Item = S>, S: Into<String>>(
+        mut self,
+        v: I,
+    ) -> Self {
         self.allowed_redirect_origins = v.into_iter().map(Into::into).collect();
         self
     }
@@ -180,8 +189,12 @@ impl OrbitConfigBuilder {
 
     /// Reads the seed's variables through `get` (a `.env` file is loaded by `from_env`).
     pub fn from_vars(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let var = |k: &str| non_empty(get(k)).or_else(|| non_empty(get(&format!("NEXT_PUBLIC_{k}"))));
-        let mut b = OrbitConfigBuilder { publishable_key: var("CLERK_PUBLISHABLE_KEY"), ..Default::default() };
+        let var =
+            |k: &str| non_empty(get(k)).or_else(|| non_empty(get(&format!("NEXT_PUBLIC_{k}"))));
+        let mut b = OrbitConfigBuilder {
+            publishable_key: var("CLERK_PUBLISHABLE_KEY"),
+            ..Default::default()
+        };
         b.secret_key = var("CLERK_SECRET_KEY");
         b.api_url = var("CLERK_API_URL");
         b.sign_in_url = var("CLERK_SIGN_IN_URL");
@@ -189,21 +202,31 @@ impl OrbitConfigBuilder {
         b.proxy_url = var("CLERK_PROXY_URL");
         b.jwt_key = var("CLERK_JWT_KEY");
         if let Some(v) = var("CLERK_IS_SATELLITE") {
-            b.is_satellite = Some(SatelliteSetting::Fixed(parse_bool("CLERK_IS_SATELLITE", &v)?));
+            b.is_satellite = Some(SatelliteSetting::Fixed(parse_bool(
+                "CLERK_IS_SATELLITE",
+                &v,
+            )?));
         }
         if let Some(v) = var("CLERK_SATELLITE_AUTO_SYNC") {
             b.satellite_auto_sync = parse_bool("CLERK_SATELLITE_AUTO_SYNC", &v)?;
         }
         b.domain = var("CLERK_DOMAIN").map(DomainSetting::Fixed);
         if let Some(v) = var("CLERK_ALLOWED_REDIRECT_ORIGINS") {
-            b.allowed_redirect_origins = v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect();
+            b.allowed_redirect_origins = v
+                .split(',')
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect();
         }
         Ok(b)
     }
 
     pub fn build(self) -> Result<OrbitConfig, ConfigError> {
-        let publishable_key = self.publishable_key.ok_or(ConfigError::MissingPublishableKey)?;
-        let pk = PublishableKey::parse(&publishable_key).map_err(|e| ConfigError::InvalidPublishableKey(e.to_string()))?;
+        let publishable_key = self
+            .publishable_key
+            .ok_or(ConfigError::MissingPublishableKey)?;
+        let pk = PublishableKey::parse(&publishable_key)
+            .map_err(|e| ConfigError::InvalidPublishableKey(e.to_string()))?;
         let dev = pk.kind == InstanceKind::Development;
         if self.secret_key.is_none() && self.jwt_key.is_none() {
             return Err(ConfigError::MissingSecretKey);
@@ -218,10 +241,16 @@ impl OrbitConfigBuilder {
                 });
             }
         }
-        for (key, v) in [("CLERK_PROXY_URL (proxy_url)", &self.proxy_url), ("CLERK_API_URL (api_url)", &self.api_url)] {
+        for (key, v) in [
+            ("CLERK_PROXY_URL (proxy_url)", &self.proxy_url),
+            ("CLERK_API_URL (api_url)", &self.api_url),
+        ] {
             if let Some(v) = v {
                 if !v.starts_with('/') && Url::parse(v).is_err() {
-                    return Err(ConfigError::InvalidUrl { key, value: v.clone() });
+                    return Err(ConfigError::InvalidUrl {
+                        key,
+                        value: v.clone(),
+                    });
                 }
             }
         }
@@ -234,11 +263,18 @@ impl OrbitConfigBuilder {
             match &self.sign_in_url {
                 None if dev => return Err(ConfigError::DevSatelliteWithoutSignIn),
                 Some(u) if Url::parse(u).is_err() => {
-                    return Err(ConfigError::NotAbsolute { key: "CLERK_SIGN_IN_URL (sign_in_url)", value: u.clone() })
+                    return Err(ConfigError::NotAbsolute {
+                        key: "CLERK_SIGN_IN_URL (sign_in_url)",
+                        value: u.clone(),
+                    })
                 }
                 Some(u) => {
-                    if let (Some(DomainSetting::Fixed(d)), Ok(sign_in)) = (&self.domain, Url::parse(u)) {
-                        if sign_in.host_str() == Some(host_of(d).0.as_str()) && sign_in.port() == host_of(d).1 {
+                    if let (Some(DomainSetting::Fixed(d)), Ok(sign_in)) =
+                        (&self.domain, Url::parse(u))
+                    {
+                        if sign_in.host_str() == Some(host_of(d).0.as_str())
+                            && sign_in.port() == host_of(d).1
+                        {
                             return Err(ConfigError::SignInOnSatellite(u.clone()));
                         }
                     }
@@ -247,12 +283,19 @@ impl OrbitConfigBuilder {
             }
             if let Some(u) = &self.sign_up_url {
                 if Url::parse(u).is_err() {
-                    return Err(ConfigError::NotAbsolute { key: "CLERK_SIGN_UP_URL (sign_up_url)", value: u.clone() });
+                    return Err(ConfigError::NotAbsolute {
+                        key: "CLERK_SIGN_UP_URL (sign_up_url)",
+                        value: u.clone(),
+                    });
                 }
             }
         }
         let fapi = default_fapi(&pk);
-        let api_url = self.api_url.unwrap_or_else(|| format!("{fapi}/bapi")).trim_end_matches('/').to_owned();
+        let api_url = self
+            .api_url
+            .unwrap_or_else(|| format!("{fapi}/bapi"))
+            .trim_end_matches('/')
+            .to_owned();
         if let Some(pem) = &self.jwt_key {
             crate::verify::parse_pem(pem)?;
         }
@@ -279,7 +322,11 @@ impl OrbitConfigBuilder {
 /// `satellite.dev` / `http://localhost:3001` -> (host, port).
 pub(crate) fn host_of(domain: &str) -> (String, Option<u16>) {
     let d = domain.trim();
-    let with_scheme = if d.contains("://") { d.to_owned() } else { format!("https://{d}") };
+    let with_scheme = if d.contains("://") {
+        d.to_owned()
+    } else {
+        format!("https://{d}")
+    };
     match Url::parse(&with_scheme) {
         Ok(u) => (u.host_str().unwrap_or_default().to_owned(), u.port()),
         Err(_) => (d.to_owned(), None),
@@ -290,14 +337,23 @@ pub(crate) fn host_of(domain: &str) -> (String, Option<u16>) {
 /// loopback addresses; everything else is https (PROTOCOL.md "Keys").
 fn default_fapi(pk: &PublishableKey) -> String {
     let host = pk.fapi_host.split(':').next().unwrap_or_default();
-    let local = host.parse::<std::net::IpAddr>().is_ok() || host == "localhost" || host.ends_with(".localhost");
-    let scheme = if pk.kind == InstanceKind::Development && local { "http" } else { "https" };
+    let local = host.parse::<std::net::IpAddr>().is_ok()
+        || host == "localhost"
+        || host.ends_with(".localhost");
+    let scheme = if pk.kind == InstanceKind::Development && local {
+        "http"
+    } else {
+        "https"
+    };
     format!("{scheme}://{}", pk.fapi_host)
 }
 
 impl OrbitConfig {
     pub fn builder(publishable_key: impl Into<String>) -> OrbitConfigBuilder {
-        OrbitConfigBuilder { publishable_key: non_empty(Some(publishable_key.into())), ..Default::default() }
+        OrbitConfigBuilder {
+            publishable_key: non_empty(Some(publishable_key.into())),
+            ..Default::default()
+        }
     }
 
     /// From the process environment, after loading `.env` if present.
@@ -343,7 +399,11 @@ impl OrbitConfig {
     pub fn frontend_api(&self, url: &Url) -> String {
         if let Some(p) = &self.inner.proxy_url {
             if p.starts_with('/') {
-                return format!("{}{}", url.origin().ascii_serialization(), p.trim_end_matches('/'));
+                return format!(
+                    "{}{}",
+                    url.origin().ascii_serialization(),
+                    p.trim_end_matches('/')
+                );
             }
             return p.trim_end_matches('/').to_owned();
         }
@@ -357,7 +417,10 @@ impl OrbitConfig {
 
     /// Where signed-out users go to sign in: the configured URL, else Orbit's hosted page.
     pub fn sign_in_url(&self) -> String {
-        self.inner.sign_in_url.clone().unwrap_or_else(|| format!("{}/sign-in", default_fapi(&self.inner.pk)))
+        self.inner
+            .sign_in_url
+            .clone()
+            .unwrap_or_else(|| format!("{}/sign-in", default_fapi(&self.inner.pk)))
     }
 
     /// A page of Orbit's hosted account portal (on the primary's Frontend API).
@@ -366,7 +429,10 @@ impl OrbitConfig {
     }
 
     pub fn sign_up_url(&self) -> String {
-        self.inner.sign_up_url.clone().unwrap_or_else(|| format!("{}/sign-up", default_fapi(&self.inner.pk)))
+        self.inner
+            .sign_up_url
+            .clone()
+            .unwrap_or_else(|| format!("{}/sign-up", default_fapi(&self.inner.pk)))
     }
 
     pub fn satellite_auto_sync(&self) -> bool {
@@ -395,7 +461,10 @@ mod tests {
     const PK_LIVE: &str = "pk_live_Y2xlcmsucHJpbWFyeS5kZXYk"; // clerk.primary.dev
 
     fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let m: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let m: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         move |k| m.get(k).cloned()
     }
 
@@ -418,7 +487,11 @@ mod tests {
         let url = Url::parse("http://localhost:3001/profile").unwrap();
         assert!(c.is_satellite(&url));
         assert_eq!(c.domain(&url).as_deref(), Some("localhost:3001"));
-        assert_eq!(c.frontend_api(&url), "http://127.0.0.1:4000", "development: one plain-http FAPI");
+        assert_eq!(
+            c.frontend_api(&url),
+            "http://127.0.0.1:4000",
+            "development: one plain-http FAPI"
+        );
         assert_eq!(c.api_url(), "http://127.0.0.1:4000/bapi");
         // The production satellite .env, NEXT_PUBLIC_ names too.
         let c = from(&[
@@ -426,14 +499,22 @@ mod tests {
             ("CLERK_SECRET_KEY", "sk_live_x"),
             ("NEXT_PUBLIC_CLERK_IS_SATELLITE", "true"),
             ("NEXT_PUBLIC_CLERK_DOMAIN", "satellite.dev"),
-            ("NEXT_PUBLIC_CLERK_SIGN_IN_URL", "https://primary.dev/sign-in"),
+            (
+                "NEXT_PUBLIC_CLERK_SIGN_IN_URL",
+                "https://primary.dev/sign-in",
+            ),
         ])
         .unwrap();
         let url = Url::parse("https://satellite.dev/").unwrap();
         assert_eq!(c.frontend_api(&url), "https://clerk.satellite.dev");
         assert_eq!(c.api_url(), "https://clerk.primary.dev/bapi");
         // The primary's .env.
-        let c = from(&[("CLERK_PUBLISHABLE_KEY", PK_LIVE), ("CLERK_SECRET_KEY", "sk_live_x"), ("CLERK_SIGN_IN_URL", "/sign-in")]).unwrap();
+        let c = from(&[
+            ("CLERK_PUBLISHABLE_KEY", PK_LIVE),
+            ("CLERK_SECRET_KEY", "sk_live_x"),
+            ("CLERK_SIGN_IN_URL", "/sign-in"),
+        ])
+        .unwrap();
         assert!(!c.is_satellite(&url));
         assert_eq!(c.frontend_api(&url), "https://clerk.primary.dev");
     }
@@ -486,8 +567,15 @@ mod tests {
         let sat = Url::parse("https://shop.example/x").unwrap();
         assert!(c.is_satellite(&sat));
         assert_eq!(c.domain(&sat).as_deref(), Some("shop.example"));
-        assert_eq!(c.frontend_api(&sat), "https://shop.example/__orbit", "a relative proxy URL is on the request's origin");
+        assert_eq!(
+            c.frontend_api(&sat),
+            "https://shop.example/__orbit",
+            "a relative proxy URL is on the request's origin"
+        );
         assert!(!c.is_satellite(&Url::parse("https://primary.dev/").unwrap()));
-        assert!(!format!("{c:?}").contains("sk_live"), "Debug never shows the secret key");
+        assert!(
+            !format!("{c:?}").contains("sk_live"),
+            "Debug never shows the secret key"
+        );
     }
 }

@@ -12,7 +12,9 @@ impl Cookies {
         for h in headers.get_all(http::header::COOKIE) {
             let Ok(s) = h.to_str() else { continue };
             for pair in s.split(';') {
-                let Some((k, val)) = pair.split_once('=') else { continue };
+                let Some((k, val)) = pair.split_once('=') else {
+                    continue;
+                };
                 let k = k.trim();
                 if k.is_empty() || k.len() > 256 {
                     continue;
@@ -24,6 +26,10 @@ impl Cookies {
     }
 
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
     }
 }

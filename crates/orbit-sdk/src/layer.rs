@@ -20,7 +20,10 @@ pub struct OrbitLayer {
 
 impl OrbitLayer {
     pub(crate) fn new(orbit: Orbit) -> Self {
-        Self { orbit, public: None }
+        Self {
+            orbit,
+            public: None,
+        }
     }
 
     /// Every route but those `public` matches requires a signed-in user: page loads go to the
@@ -34,7 +37,11 @@ impl OrbitLayer {
 impl<S> Layer<S> for OrbitLayer {
     type Service = OrbitService<S>;
     fn layer(&self, inner: S) -> Self::Service {
-        OrbitService { inner, orbit: self.orbit.clone(), public: self.public.clone() }
+        OrbitService {
+            inner,
+            orbit: self.orbit.clone(),
+            public: self.public.clone(),
+        }
     }
 }
 
@@ -53,7 +60,8 @@ pub(crate) fn protect_response<B: From<String>>(auth: &Auth) -> Response<B> {
         if let Ok(v) = HeaderValue::from_str(auth.sign_in_url()) {
             r.headers_mut().insert(LOCATION, v);
         }
-        r.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        r.headers_mut()
+            .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
         r
     } else {
         let body = serde_json::json!({"errors": [{
@@ -64,7 +72,8 @@ pub(crate) fn protect_response<B: From<String>>(auth: &Auth) -> Response<B> {
         }]});
         let mut r = Response::new(B::from(body.to_string()));
         *r.status_mut() = StatusCode::UNAUTHORIZED;
-        r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        r.headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         r
     }
 }
@@ -101,7 +110,9 @@ where
                 }
                 return Ok(r);
             }
-            let protected = public.as_ref().is_some_and(|p| !p.matches(parts.uri.path()));
+            let protected = public
+                .as_ref()
+                .is_some_and(|p| !p.matches(parts.uri.path()));
             if protected && !state.auth.is_signed_in() {
                 let mut r = protect_response::<ResBody>(&state.auth);
                 for (k, v) in state.headers {

@@ -55,7 +55,9 @@ struct OrbitInner {
 
 impl std::fmt::Debug for Orbit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Orbit").field("config", &self.inner.config).finish()
+        f.debug_struct("Orbit")
+            .field("config", &self.inner.config)
+            .finish()
     }
 }
 
@@ -71,10 +73,23 @@ impl Orbit {
 
     /// Like `new`, with your own HTTP client for the Backend API (extra root certificates, a
     /// proxy, timeouts).
-    pub fn with_http_client(config: OrbitConfig, http: reqwest::Client) -> Result<Self, ConfigError> {
-        let bapi = BapiClient::with_client(http.clone(), config.api_url(), config.secret_key().unwrap_or_default());
+    pub fn with_http_client(
+        config: OrbitConfig,
+        http: reqwest::Client,
+    ) -> Result<Self, ConfigError> {
+        let bapi = BapiClient::with_client(
+            http.clone(),
+            config.api_url(),
+            config.secret_key().unwrap_or_default(),
+        );
         let verifier = TokenVerifier::new(&config, bapi.clone())?;
-        Ok(Self { inner: Arc::new(OrbitInner { config, verifier, bapi }) })
+        Ok(Self {
+            inner: Arc::new(OrbitInner {
+                config,
+                verifier,
+                bapi,
+            }),
+        })
     }
 
     pub fn config(&self) -> &OrbitConfig {

@@ -19,11 +19,15 @@ impl RouteMatcher {
                 .into_iter()
                 .map(|p| {
                     let p = p.as_ref();
-                    let (base, rest) = match p.strip_suffix("(.*)").or_else(|| p.strip_suffix('*')) {
+                    let (base, rest) = match p.strip_suffix("(.*)").or_else(|| p.strip_suffix('*'))
+                    {
                         Some(b) => (b, true),
                         None => (p, false),
                     };
-                    Pattern { segments: segments(base).map(str::to_owned).collect(), rest }
+                    Pattern {
+                        segments: segments(base).map(str::to_owned).collect(),
+                        rest,
+                    }
                 })
                 .collect(),
         }
@@ -35,7 +39,10 @@ impl RouteMatcher {
             if parts.len() < p.segments.len() || (!p.rest && parts.len() != p.segments.len()) {
                 return false;
             }
-            p.segments.iter().zip(&parts).all(|(want, got)| want.starts_with(':') || want == got)
+            p.segments
+                .iter()
+                .zip(&parts)
+                .all(|(want, got)| want.starts_with(':') || want == got)
         })
     }
 }

@@ -80,21 +80,35 @@ struct VerifierInner {
 
 /// Parses an SPKI PEM RSA public key.
 pub(crate) fn parse_pem(pem: &str) -> Result<ParsedPublicKey, ConfigError> {
-    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).map(str::trim).collect();
-    let der = STANDARD.decode(body.as_bytes()).map_err(|e| ConfigError::InvalidJwtKey(e.to_string()))?;
-    ParsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, der).map_err(|e| ConfigError::InvalidJwtKey(e.to_string()))
+    let body: String = pem
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .map(str::trim)
+        .collect();
+    let der = STANDARD
+        .decode(body.as_bytes())
+        .map_err(|e| ConfigError::InvalidJwtKey(e.to_string()))?;
+    ParsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, der)
+        .map_err(|e| ConfigError::InvalidJwtKey(e.to_string()))
 }
 
 fn key_from_jwk(n: &str, e: &str) -> Option<ParsedPublicKey> {
     let n = URL_SAFE_NO_PAD.decode(n).ok()?;
     let e = URL_SAFE_NO_PAD.decode(e).ok()?;
-    let der = RsaPublicKeyComponents { n: n.as_slice(), e: e.as_slice() }.as_der().ok()?;
+    let der = RsaPublicKeyComponents {
+        n: n.as_slice(),
+        e: e.as_slice(),
+    }
+    .as_der()
+    .ok()?;
     ParsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, der.as_ref()).ok()
 }
 
 #[allow(clippy::disallowed_methods)] // the SDK runs in apps: wall-clock time is the only clock
 pub(crate) fn now_secs() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 impl TokenVerifier {
@@ -122,7 +136,12 @@ impl TokenVerifier {
             return Ok(());
         }
         *last = Some(Instant::now());
-        let jwks = self.inner.bapi.jwks().await.map_err(|e| VerifyError::Jwks(e.to_string()))?;
+        let jwks = self
+            .inner
+            .bapi
+            .jwks()
+            .await
+            .map_err(|e| VerifyError::Jwks(e.to_string()))?;
         let mut map = HashMap::new();
         for k in jwks.keys {
             if k.kty == "RSA" {
@@ -138,7 +157,10 @@ impl TokenVerifier {
     }
 
     /// Verifies the signature of any JWT signed by the instance (session or handshake token).
-    pub async fn verify_signature<'a>(&self, token: &'a str) -> Result<UnverifiedJwt<'a>, VerifyError> {
+    pub async fn verify_signature<'a>(
+        &self,
+        token: &'a str,
+    ) -> Result<UnverifiedJwt<'a>, VerifyError> {
         let jwt = UnverifiedJwt::parse(token).map_err(|_| VerifyError::Malformed)?;
         let header: Header = jwt.header().map_err(|_| VerifyError::Malformed)?;
         if header.alg != "RS256" {
@@ -148,7 +170,9 @@ impl TokenVerifier {
             return Err(VerifyError::Malformed);
         }
         let ok = match &self.inner.pem_key {
-            Some(key) => key.verify_sig(jwt.signing_input.as_bytes(), &jwt.signature).is_ok(),
+            Some(key) => key
+                .verify_sig(jwt.signing_input.as_bytes(), &jwt.signature)
+                .is_ok(),
             None => {
                 let kid = header.kid.ok_or(VerifyError::UnknownKid)?;
                 let key = match self.cached(&kid) {
@@ -158,7 +182,8 @@ impl TokenVerifier {
                         self.cached(&kid).ok_or(VerifyError::UnknownKid)?
                     }
                 };
-                key.verify_sig(jwt.signing_input.as_bytes(), &jwt.signature).is_ok()
+                key.verify_sig(jwt.signing_input.as_bytes(), &jwt.signature)
+                    .is_ok()
             }
         };
         if ok {
@@ -170,11 +195,22 @@ impl TokenVerifier {
 
     /// Verifies a session token: signature, times (with clock skew) and, when `authorized` is
     /// not empty, that `azp` (if present) is one of them.
-    pub async fn verify(&self, token: &str, authorized: &[String]) -> Result<SessionClaims, VerifyError> {
-        self.verify_at(token, authorized, now_secs(), self.inner.skew).await
+    pub async fn verify(
+        &self,
+        token: &str,
+        authorized: &[String],
+    ) -> Result<SessionClaims, VerifyError> {
+        self.verify_at(token, authorized, now_secs(), self.inner.skew)
+            .await
     }
 
-    pub async fn verify_at(&self, token: &str, authorized: &[String], now: i64, skew: i64) -> Result<SessionClaims, VerifyError> {
+    pub async fn verify_at(
+        &self,
+        token: &str,
+        authorized: &[String],
+        now: i64,
+        skew: i64,
+    ) -> Result<SessionClaims, VerifyError> {
         let jwt = self.verify_signature(token).await?;
         let claims: SessionClaims = jwt.claims().map_err(|_| VerifyError::Malformed)?;
         if claims.exp <= now - skew {

@@ -65,7 +65,10 @@ impl Default for Config {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("config file {path}: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("{key}: {message}")]
@@ -73,7 +76,10 @@ pub enum ConfigError {
 }
 
 fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
-    ConfigError::Invalid { key: key.into(), message: message.into() }
+    ConfigError::Invalid {
+        key: key.into(),
+        message: message.into(),
+    }
 }
 
 /// The file and environment layers: every key optional, unknown keys rejected.
@@ -128,8 +134,14 @@ const ENV_KEYS: &[&str] = &[
 
 impl ConfigLayer {
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
-        toml::from_str(&text).map_err(|e| ConfigError::Parse { path: path.into(), message: e.to_string() })
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.into(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.into(),
+            message: e.to_string(),
+        })
     }
 
     /// Reads `ORBIT_*` variables through `get` (so tests need not touch the process env).
@@ -140,23 +152,42 @@ impl ConfigLayer {
             let Some(raw) = get(&var) else { continue };
             let value = match *key {
                 "trusted_proxies" | "dns_servers" => toml::Value::Array(
-                    raw.split(',').map(str::trim).filter(|s| !s.is_empty()).map(|s| toml::Value::String(s.into())).collect(),
+                    raw.split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(|s| toml::Value::String(s.into()))
+                        .collect(),
                 ),
-                k if k.starts_with("argon2_") || k.starts_with("sign_in_") || matches!(k, "max_body_bytes" | "dns_timeout_ms" | "dns_check_interval_secs") => {
-                    let n: i64 = raw.trim().parse().map_err(|_| invalid(&var, format!("expected a whole number, got {raw:?}")))?;
+                k if k.starts_with("argon2_")
+                    || k.starts_with("sign_in_")
+                    || matches!(
+                        k,
+                        "max_body_bytes" | "dns_timeout_ms" | "dns_check_interval_secs"
+                    ) =>
+                {
+                    let n: i64 = raw.trim().parse().map_err(|_| {
+                        invalid(&var, format!("expected a whole number, got {raw:?}"))
+                    })?;
                     toml::Value::Integer(n)
                 }
                 _ => toml::Value::String(raw),
             };
             table.insert((*key).to_owned(), value);
         }
-        toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| invalid("ORBIT_*", e.to_string()))
+        toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| invalid("ORBIT_*", e.to_string()))
     }
 
     /// Applies this layer over `config`.
     pub fn apply(self, config: &mut Config) -> Result<(), ConfigError> {
         if let Some(v) = self.listen {
-            config.listen = v.parse().map_err(|_| invalid("listen", format!("{v:?} is not an address like 127.0.0.1:4000")))?;
+            config.listen = v.parse().map_err(|_| {
+                invalid(
+                    "listen",
+                    format!("{v:?} is not an address like 127.0.0.1:4000"),
+                )
+            })?;
         }
         if let Some(v) = self.data_dir {
             config.data_dir = v;
@@ -167,7 +198,11 @@ impl ConfigLayer {
         if let Some(v) = self.trusted_proxies {
             config.trusted_proxies = v
                 .iter()
-                .map(|s| s.parse().map_err(|_| invalid("trusted_proxies", format!("{s:?} is not an IP address"))))
+                .map(|s| {
+                    s.parse().map_err(|_| {
+                        invalid("trusted_proxies", format!("{s:?} is not an IP address"))
+                    })
+                })
                 .collect::<Result<_, _>>()?;
         }
         if let Some(v) = self.max_body_bytes {
@@ -209,7 +244,12 @@ impl ConfigLayer {
                 .map(|s| {
                     s.parse::<SocketAddr>()
                         .or_else(|_| s.parse::<IpAddr>().map(|ip| SocketAddr::new(ip, 53)))
-                        .map_err(|_| invalid("dns_servers", format!("{s:?} is not an IP address or ip:port")))
+                        .map_err(|_| {
+                            invalid(
+                                "dns_servers",
+                                format!("{s:?} is not an IP address or ip:port"),
+                            )
+                        })
                 })
                 .collect::<Result<_, _>>()?;
         }
@@ -251,7 +291,11 @@ impl Config {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir: data_dir.to_path_buf(),
-            password_hash: HashParams { memory_kib: 256, iterations: 1, parallelism: 1 },
+            password_hash: HashParams {
+                memory_kib: 256,
+                iterations: 1,
+                parallelism: 1,
+            },
             log: "warn".into(),
             ..Config::default()
         }
@@ -262,27 +306,47 @@ impl Config {
             return Err(invalid("max_body_bytes", "must be at least 1024"));
         }
         let h = self.password_hash;
-        argon2::Params::new(h.memory_kib, h.iterations, h.parallelism, None)
-            .map_err(|e| invalid("argon2_memory_kib/argon2_iterations/argon2_parallelism", e.to_string()))?;
+        argon2::Params::new(h.memory_kib, h.iterations, h.parallelism, None).map_err(|e| {
+            invalid(
+                "argon2_memory_kib/argon2_iterations/argon2_parallelism",
+                e.to_string(),
+            )
+        })?;
         if self.limits.per_account_per_hour == 0 {
-            return Err(invalid("sign_in_per_account_per_hour", "must be at least 1"));
+            return Err(invalid(
+                "sign_in_per_account_per_hour",
+                "must be at least 1",
+            ));
         }
         if let Some(u) = &self.public_url {
-            let parsed = url::Url::parse(u).map_err(|e| invalid("public_url", format!("{u:?}: {e}")))?;
+            let parsed =
+                url::Url::parse(u).map_err(|e| invalid("public_url", format!("{u:?}: {e}")))?;
             if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-                return Err(invalid("public_url", format!("{u:?} must be an http(s) URL with a host")));
+                return Err(invalid(
+                    "public_url",
+                    format!("{u:?} must be an http(s) URL with a host"),
+                ));
             }
             if parsed.path() != "/" || parsed.query().is_some() {
-                return Err(invalid("public_url", format!("{u:?} must not have a path or query")));
+                return Err(invalid(
+                    "public_url",
+                    format!("{u:?} must not have a path or query"),
+                ));
             }
         }
         if self.tls_cert.is_some() != self.tls_key.is_some() {
-            return Err(invalid("tls_cert/tls_key", "give both the certificate and the key, or neither"));
+            return Err(invalid(
+                "tls_cert/tls_key",
+                "give both the certificate and the key, or neither",
+            ));
         }
         for (key, path) in [("tls_cert", &self.tls_cert), ("tls_key", &self.tls_key)] {
             if let Some(p) = path {
                 if !p.is_file() {
-                    return Err(invalid(key, format!("{} is not a readable file", p.display())));
+                    return Err(invalid(
+                        key,
+                        format!("{} is not a readable file", p.display()),
+                    ));
                 }
             }
         }
@@ -290,7 +354,10 @@ impl Config {
             return Err(invalid("dns_timeout_ms", "must be at least 1"));
         }
         if self.dev_primary_domain.trim().is_empty() || self.dev_primary_domain.contains('/') {
-            return Err(invalid("dev_primary_domain", "a host with optional port, like localhost:3000"));
+            return Err(invalid(
+                "dev_primary_domain",
+                "a host with optional port, like localhost:3000",
+            ));
         }
         Ok(())
     }
@@ -316,7 +383,10 @@ impl Config {
     /// The CNAME target production satellites must point at.
     pub fn cname_target(&self, public_base: &str) -> String {
         self.cname_target.clone().unwrap_or_else(|| {
-            url::Url::parse(public_base).ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_default()
+            url::Url::parse(public_base)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_owned))
+                .unwrap_or_default()
         })
     }
 }
@@ -327,7 +397,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         move |k| map.get(k).cloned()
     }
 
@@ -335,9 +408,21 @@ mod tests {
     fn layers_in_order() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("orbit.toml");
-        std::fs::write(&file, "listen = \"127.0.0.1:5000\"\nlog = \"debug\"\nmax_body_bytes = 2048\n").unwrap();
-        let flags = ConfigLayer { log: Some("trace".into()), ..Default::default() };
-        let c = Config::load(Some(&file), env(&[("ORBIT_LISTEN", "127.0.0.1:6000"), ("ORBIT_LOG", "warn")]), flags).unwrap();
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:5000\"\nlog = \"debug\"\nmax_body_bytes = 2048\n",
+        )
+        .unwrap();
+        let flags = ConfigLayer {
+            log: Some("trace".into()),
+            ..Default::default()
+        };
+        let c = Config::load(
+            Some(&file),
+            env(&[("ORBIT_LISTEN", "127.0.0.1:6000"), ("ORBIT_LOG", "warn")]),
+            flags,
+        )
+        .unwrap();
         assert_eq!(c.listen.port(), 6000, "env beats file");
         assert_eq!(c.log, "trace", "flags beat env");
         assert_eq!(c.max_body_bytes, 2048, "file beats defaults");
@@ -346,13 +431,33 @@ mod tests {
 
     #[test]
     fn errors_name_the_key() {
-        let e = Config::load(None, env(&[("ORBIT_LISTEN", "nope")]), ConfigLayer::default()).unwrap_err();
+        let e = Config::load(
+            None,
+            env(&[("ORBIT_LISTEN", "nope")]),
+            ConfigLayer::default(),
+        )
+        .unwrap_err();
         assert!(e.to_string().starts_with("listen:"), "{e}");
-        let e = Config::load(None, env(&[("ORBIT_MAX_BODY_BYTES", "x")]), ConfigLayer::default()).unwrap_err();
+        let e = Config::load(
+            None,
+            env(&[("ORBIT_MAX_BODY_BYTES", "x")]),
+            ConfigLayer::default(),
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("ORBIT_MAX_BODY_BYTES"), "{e}");
-        let e = Config::load(None, env(&[("ORBIT_PUBLIC_URL", "ftp://x")]), ConfigLayer::default()).unwrap_err();
+        let e = Config::load(
+            None,
+            env(&[("ORBIT_PUBLIC_URL", "ftp://x")]),
+            ConfigLayer::default(),
+        )
+        .unwrap_err();
         assert!(e.to_string().starts_with("public_url:"), "{e}");
-        let e = Config::load(None, env(&[("ORBIT_TRUSTED_PROXIES", "10.0.0.1, bad")]), ConfigLayer::default()).unwrap_err();
+        let e = Config::load(
+            None,
+            env(&[("ORBIT_TRUSTED_PROXIES", "10.0.0.1, bad")]),
+            ConfigLayer::default(),
+        )
+        .unwrap_err();
         assert!(e.to_string().starts_with("trusted_proxies:"), "{e}");
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("orbit.toml");
@@ -365,7 +470,10 @@ mod tests {
     fn env_parses_lists_and_numbers() {
         let c = Config::load(
             None,
-            env(&[("ORBIT_TRUSTED_PROXIES", "10.0.0.1, ::1"), ("ORBIT_ARGON2_MEMORY_KIB", "8192")]),
+            env(&[
+                ("ORBIT_TRUSTED_PROXIES", "10.0.0.1, ::1"),
+                ("ORBIT_ARGON2_MEMORY_KIB", "8192"),
+            ]),
             ConfigLayer::default(),
         )
         .unwrap();

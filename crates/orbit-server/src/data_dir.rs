@@ -16,7 +16,10 @@ pub enum DataDirError {
     #[error("no Orbit data in {0}: start the server once with `orbit serve --data-dir {0}` to create it, or pass the right --data-dir")]
     Missing(PathBuf),
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{0}: the master key file is damaged (expected 64 hex characters)")]
     BadMasterKey(PathBuf),
     #[error("database {path}: {message}")]
@@ -26,11 +29,18 @@ pub enum DataDirError {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> DataDirError + '_ {
-    move |source| DataDirError::Io { path: path.to_path_buf(), source }
+    move |source| DataDirError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// Opens the data directory; with `create`, makes it (and a new master key) when absent.
-pub async fn open(dir: &Path, create: bool, settings: OrbitSettings) -> Result<Arc<Orbit>, DataDirError> {
+pub async fn open(
+    dir: &Path,
+    create: bool,
+    settings: OrbitSettings,
+) -> Result<Arc<Orbit>, DataDirError> {
     let db = dir.join(DB_FILE);
     let key_path = dir.join(MASTER_KEY_FILE);
     let initialised = db.exists() && key_path.exists();
@@ -39,9 +49,20 @@ pub async fn open(dir: &Path, create: bool, settings: OrbitSettings) -> Result<A
     }
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let master = load_or_create_master_key(&key_path)?;
-    let store = SqliteStore::open(&db).await.map_err(|e| DataDirError::Store { path: db.clone(), message: e.to_string() })?;
-    let orbit = Orbit::new(Arc::new(store), Arc::new(SystemClock), Arc::new(SystemRandom), master, settings)
-        .map_err(|e| DataDirError::Core(e.to_string()))?;
+    let store = SqliteStore::open(&db)
+        .await
+        .map_err(|e| DataDirError::Store {
+            path: db.clone(),
+            message: e.to_string(),
+        })?;
+    let orbit = Orbit::new(
+        Arc::new(store),
+        Arc::new(SystemClock),
+        Arc::new(SystemRandom),
+        master,
+        settings,
+    )
+    .map_err(|e| DataDirError::Core(e.to_string()))?;
     Ok(Arc::new(orbit))
 }
 
@@ -56,7 +77,9 @@ fn load_or_create_master_key(path: &Path) -> Result<MasterKey, DataDirError> {
     if text.len() != 64 {
         return Err(DataDirError::BadMasterKey(path.to_path_buf()));
     }
-    let bytes: Result<Vec<u8>, _> = (0..32).map(|i| u8::from_str_radix(&text[2 * i..2 * i + 2], 16)).collect();
+    let bytes: Result<Vec<u8>, _> = (0..32)
+        .map(|i| u8::from_str_radix(&text[2 * i..2 * i + 2], 16))
+        .collect();
     let bytes = bytes.map_err(|_| DataDirError::BadMasterKey(path.to_path_buf()))?;
     MasterKey::from_bytes(&bytes).map_err(|_| DataDirError::BadMasterKey(path.to_path_buf()))
 }

@@ -26,15 +26,26 @@ impl HickoryCnameResolver {
         // Verification must see the record as it is now, not as it was cached.
         opts.cache_size = 0;
         let builder = if servers.is_empty() {
-            TokioResolver::builder_tokio().map_err(|e| format!("reading the system DNS configuration: {e}"))?
+            TokioResolver::builder_tokio()
+                .map_err(|e| format!("reading the system DNS configuration: {e}"))?
         } else {
             let mut group = NameServerConfigGroup::new();
             for s in servers {
-                group.merge(NameServerConfigGroup::from_ips_clear(&[s.ip()], s.port(), true));
+                group.merge(NameServerConfigGroup::from_ips_clear(
+                    &[s.ip()],
+                    s.port(),
+                    true,
+                ));
             }
-            TokioResolver::builder_with_config(ResolverConfig::from_parts(None, vec![], group), TokioConnectionProvider::default())
+            TokioResolver::builder_with_config(
+                ResolverConfig::from_parts(None, vec![], group),
+                TokioConnectionProvider::default(),
+            )
         };
-        Ok(Self { resolver: builder.with_options(opts).build(), timeout })
+        Ok(Self {
+            resolver: builder.with_options(opts).build(),
+            timeout,
+        })
     }
 }
 
@@ -45,10 +56,15 @@ fn classify(name: &str, e: &ResolveError) -> DnsError {
     if e.is_no_records_found() {
         return DnsError::NoRecord(name.to_owned());
     }
-    if e.proto().is_some_and(|p| matches!(p.kind(), ProtoErrorKind::Timeout)) {
+    if e.proto()
+        .is_some_and(|p| matches!(p.kind(), ProtoErrorKind::Timeout))
+    {
         return DnsError::Timeout(name.to_owned());
     }
-    DnsError::Failed { name: name.to_owned(), reason: e.to_string() }
+    DnsError::Failed {
+        name: name.to_owned(),
+        reason: e.to_string(),
+    }
 }
 
 #[async_trait]
@@ -56,9 +72,12 @@ impl CnameResolver for HickoryCnameResolver {
     async fn cname(&self, name: &str) -> Result<Vec<String>, DnsError> {
         let fqdn = format!("{}.", name.trim_end_matches('.'));
         // The resolver has its own timeout; this bounds retries across servers as well.
-        let lookup = tokio::time::timeout(self.timeout * 3, self.resolver.lookup(fqdn.as_str(), RecordType::CNAME))
-            .await
-            .map_err(|_| DnsError::Timeout(name.to_owned()))?;
+        let lookup = tokio::time::timeout(
+            self.timeout * 3,
+            self.resolver.lookup(fqdn.as_str(), RecordType::CNAME),
+        )
+        .await
+        .map_err(|_| DnsError::Timeout(name.to_owned()))?;
         let lookup = lookup.map_err(|e| classify(name, &e))?;
         Ok(lookup
             .iter()

@@ -15,7 +15,9 @@ tokio::task_local! {
 }
 
 pub fn request_id() -> String {
-    REQUEST_ID.try_with(Clone::clone).unwrap_or_else(|_| "-".into())
+    REQUEST_ID
+        .try_with(Clone::clone)
+        .unwrap_or_else(|_| "-".into())
 }
 
 #[derive(Debug)]
@@ -29,8 +31,20 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>, long_message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), long_message: long_message.into(), meta: json!({}), retry_after: None }
+    pub fn new(
+        status: StatusCode,
+        code: &'static str,
+        message: impl Into<String>,
+        long_message: impl Into<String>,
+    ) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            long_message: long_message.into(),
+            meta: json!({}),
+            retry_after: None,
+        }
     }
 
     pub fn with_param(mut self, param: &str) -> Self {
@@ -48,11 +62,22 @@ impl ApiError {
     }
 
     pub fn bad_request(code: &'static str, param: &str, long_message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, code, "Invalid request", long_message).with_param(param)
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            code,
+            "Invalid request",
+            long_message,
+        )
+        .with_param(param)
     }
 
     pub fn not_found_route() -> Self {
-        Self::new(StatusCode::NOT_FOUND, "resource_not_found", "Not found", "No endpoint at this path and method.")
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "resource_not_found",
+            "Not found",
+            "No endpoint at this path and method.",
+        )
     }
 
     pub fn payload_too_large(limit: usize) -> Self {
@@ -96,9 +121,20 @@ impl From<Error> for ApiError {
                 err.retry_after = Some(retry_after_secs);
                 err
             }
-            Error::Email(e) => ApiError::new(S::UNPROCESSABLE_ENTITY, "form_param_format_invalid", "Invalid email address", e.to_string())
-                .with_param("email_address"),
-            Error::Password(p) => ApiError::new(S::UNPROCESSABLE_ENTITY, p.code(), "Invalid password", p.to_string()).with_param("password"),
+            Error::Email(e) => ApiError::new(
+                S::UNPROCESSABLE_ENTITY,
+                "form_param_format_invalid",
+                "Invalid email address",
+                e.to_string(),
+            )
+            .with_param("email_address"),
+            Error::Password(p) => ApiError::new(
+                S::UNPROCESSABLE_ENTITY,
+                p.code(),
+                "Invalid password",
+                p.to_string(),
+            )
+            .with_param("password"),
             Error::EmailTaken => ApiError::new(
                 S::UNPROCESSABLE_ENTITY,
                 "form_identifier_exists",
@@ -113,13 +149,19 @@ impl From<Error> for ApiError {
                 "The current password is incorrect.",
             )
             .with_param("current_password"),
-            Error::Invalid { field, reason } => {
-                ApiError::new(S::UNPROCESSABLE_ENTITY, "form_param_format_invalid", format!("Invalid {field}"), format!("{field} is invalid: {reason}"))
-                    .with_param(field)
-            }
-            Error::NotFound { resource, id } => {
-                ApiError::new(S::NOT_FOUND, "resource_not_found", "Resource not found", format!("No {resource} with id {id}."))
-            }
+            Error::Invalid { field, reason } => ApiError::new(
+                S::UNPROCESSABLE_ENTITY,
+                "form_param_format_invalid",
+                format!("Invalid {field}"),
+                format!("{field} is invalid: {reason}"),
+            )
+            .with_param(field),
+            Error::NotFound { resource, id } => ApiError::new(
+                S::NOT_FOUND,
+                "resource_not_found",
+                "Resource not found",
+                format!("No {resource} with id {id}."),
+            ),
             Error::SessionNotActive { status } => ApiError::new(
                 S::BAD_REQUEST,
                 "session_not_active",
@@ -135,7 +177,12 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let id = request_id();
         let body = ErrorBody {
-            errors: vec![ErrorItem { code: self.code.into(), message: self.message, long_message: self.long_message, meta: self.meta }],
+            errors: vec![ErrorItem {
+                code: self.code.into(),
+                message: self.message,
+                long_message: self.long_message,
+                meta: self.meta,
+            }],
             clerk_trace_id: Some(id),
         };
         let mut resp = (self.status, Json(body)).into_response();
@@ -144,7 +191,8 @@ impl IntoResponse for ApiError {
                 resp.headers_mut().insert(header::RETRY_AFTER, v);
             }
         }
-        resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        resp.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         resp
     }
 }

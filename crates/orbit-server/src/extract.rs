@@ -16,7 +16,10 @@ use std::net::{IpAddr, SocketAddr};
 pub struct ClientIp(pub IpAddr);
 
 fn peer(parts: &Parts) -> Option<IpAddr> {
-    parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
 }
 
 fn from_trusted_proxy(parts: &Parts, state: &AppState) -> bool {
@@ -36,7 +39,13 @@ where
         if !state.config.trusted_proxies.contains(&peer_ip) {
             return Ok(ClientIp(peer_ip));
         }
-        let forwarded = parts.headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).collect::<Vec<_>>().join(",");
+        let forwarded = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect::<Vec<_>>()
+            .join(",");
         let ip = forwarded
             .split(',')
             .rev()
@@ -59,7 +68,10 @@ pub struct Fapi {
 
 pub fn request_host(parts: &Parts, state: &AppState) -> Option<String> {
     let host = if from_trusted_proxy(parts, state) {
-        parts.headers.get("x-forwarded-host").or_else(|| parts.headers.get(header::HOST))
+        parts
+            .headers
+            .get("x-forwarded-host")
+            .or_else(|| parts.headers.get(header::HOST))
     } else {
         parts.headers.get(header::HOST)
     };
@@ -69,7 +81,10 @@ pub fn request_host(parts: &Parts, state: &AppState) -> Option<String> {
         .map(str::to_owned)
         .or_else(|| parts.uri.authority().map(|a| a.as_str().to_owned()))
         .map(|h| h.trim().to_ascii_lowercase())?;
-    host.split(',').next().map(|h| h.trim().to_owned()).or(Some(host))
+    host.split(',')
+        .next()
+        .map(|h| h.trim().to_owned())
+        .or(Some(host))
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Fapi
@@ -88,7 +103,10 @@ where
                 format!("No Orbit instance serves the host {host:?}. `orbit instance show` lists the hosts this server answers for."),
             ));
         };
-        if ctx.instance.kind == orbit_core::model::InstanceKind::Production && ctx.domain.is_satellite && !ctx.domain.verified {
+        if ctx.instance.kind == orbit_core::model::InstanceKind::Production
+            && ctx.domain.is_satellite
+            && !ctx.domain.verified
+        {
             return Err(ApiError::new(
                 StatusCode::MISDIRECTED_REQUEST,
                 "domain_not_verified",
@@ -103,10 +121,20 @@ where
             ));
         }
         let forwarded_https = from_trusted_proxy(parts, &state)
-            && parts.headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https");
-        let secure = state.tls || forwarded_https || ctx.instance.kind == orbit_core::model::InstanceKind::Production;
+            && parts
+                .headers
+                .get("x-forwarded-proto")
+                .and_then(|v| v.to_str().ok())
+                == Some("https");
+        let secure = state.tls
+            || forwarded_https
+            || ctx.instance.kind == orbit_core::model::InstanceKind::Production;
         let scheme = if secure { "https" } else { "http" };
-        Ok(Fapi { origin: format!("{scheme}://{host}"), ctx, secure })
+        Ok(Fapi {
+            origin: format!("{scheme}://{host}"),
+            ctx,
+            secure,
+        })
     }
 }
 
@@ -148,7 +176,12 @@ where
                 "Expected JSON",
                 "Send the body as JSON with `Content-Type: application/json`.",
             )),
-            Err(e) => Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "form_param_format_invalid", "Invalid JSON body", e.body_text())),
+            Err(e) => Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "form_param_format_invalid",
+                "Invalid JSON body",
+                e.body_text(),
+            )),
         }
     }
 }
@@ -166,7 +199,12 @@ where
         match axum::Form::<T>::from_request(req, state).await {
             Ok(axum::Form(v)) => Ok(FormBody(v)),
             Err(FormRejection::BytesRejection(_)) => Err(ApiError::payload_too_large(limit)),
-            Err(e) => Err(ApiError::new(StatusCode::BAD_REQUEST, "form_param_format_invalid", "Invalid form", e.body_text())),
+            Err(e) => Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "form_param_format_invalid",
+                "Invalid form",
+                e.body_text(),
+            )),
         }
     }
 }

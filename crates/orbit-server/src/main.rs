@@ -2,7 +2,10 @@ use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     return_freed_memory_to_the_os();
-    match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt.block_on(run()),
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

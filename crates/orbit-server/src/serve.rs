@@ -57,8 +57,14 @@ async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Respo
     if let Ok(v) = HeaderValue::from_str(&id) {
         h.insert("x-request-id", v);
     }
-    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
-    h.insert("referrer-policy", HeaderValue::from_static("strict-origin-when-cross-origin"));
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        "referrer-policy",
+        HeaderValue::from_static("strict-origin-when-cross-origin"),
+    );
     resp
 }
 
@@ -97,7 +103,10 @@ impl Running {
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error("cannot listen on {addr}: {source} (is another server running there? choose another with --listen)")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     DataDir(#[from] data_dir::DataDirError),
     #[error("creating the development instance: {0}")]
@@ -110,7 +119,10 @@ pub enum StartError {
 
 /// The CNAME resolver the configuration asks for.
 pub fn resolver(config: &Config) -> Result<Arc<dyn orbit_core::satellite::CnameResolver>, String> {
-    let r = crate::dns::HickoryCnameResolver::new(&config.dns_servers, std::time::Duration::from_millis(config.dns_timeout_ms))?;
+    let r = crate::dns::HickoryCnameResolver::new(
+        &config.dns_servers,
+        std::time::Duration::from_millis(config.dns_timeout_ms),
+    )?;
     Ok(Arc::new(r))
 }
 
@@ -118,17 +130,33 @@ pub fn resolver(config: &Config) -> Result<Arc<dyn orbit_core::satellite::CnameR
 /// directory, and serves until stopped.
 pub async fn start(config: Config) -> Result<Running, StartError> {
     let orbit = data_dir::open(&config.data_dir, true, config.orbit_settings()).await?;
-    let listener = TcpListener::bind(config.listen).await.map_err(|source| StartError::Bind { addr: config.listen, source })?;
-    let addr = listener.local_addr().map_err(|source| StartError::Bind { addr: config.listen, source })?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Bind {
+        addr: config.listen,
+        source,
+    })?;
     let public_base = config.public_base(addr);
-    let created = bootstrap(&orbit, &config, &public_base).await.map_err(|e| StartError::Bootstrap(e.to_string()))?;
+    let created = bootstrap(&orbit, &config, &public_base)
+        .await
+        .map_err(|e| StartError::Bootstrap(e.to_string()))?;
     let tls = match (&config.tls_cert, &config.tls_key) {
         (Some(cert), Some(key)) => {
             // One process-wide crypto provider; a second install attempt is harmless.
             let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
             let c = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
                 .await
-                .map_err(|e| StartError::Tls(format!("loading {} and {}: {e}", cert.display(), key.display())))?;
+                .map_err(|e| {
+                    StartError::Tls(format!(
+                        "loading {} and {}: {e}",
+                        cert.display(),
+                        key.display()
+                    ))
+                })?;
             Some(c)
         }
         _ => None,
@@ -154,17 +182,32 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
                 .await
         }),
         Some(tls) => {
-            let std_listener = listener.into_std().map_err(|source| StartError::Bind { addr, source })?;
+            let std_listener = listener
+                .into_std()
+                .map_err(|source| StartError::Bind { addr, source })?;
             let handle = axum_server::Handle::new();
             let stopper = handle.clone();
             tokio::spawn(async move {
                 let _ = rx.await;
                 stopper.graceful_shutdown(Some(std::time::Duration::from_secs(5)));
             });
-            tokio::spawn(async move { axum_server::from_tcp_rustls(std_listener, tls).handle(handle).serve(app).await })
+            tokio::spawn(async move {
+                axum_server::from_tcp_rustls(std_listener, tls)
+                    .handle(handle)
+                    .serve(app)
+                    .await
+            })
         }
     };
-    Ok(Running { addr, public_base, orbit, created, shutdown: Some(tx), task, background })
+    Ok(Running {
+        addr,
+        public_base,
+        orbit,
+        created,
+        shutdown: Some(tx),
+        task,
+        background,
+    })
 }
 
 /// Periodic work: re-check unverified production satellites' DNS, forget expired handshake
@@ -180,9 +223,17 @@ async fn housekeeping(state: AppState) {
         match state.orbit.unverified_satellites().await {
             Ok(domains) => {
                 for d in domains {
-                    match state.orbit.verify_domain(&d, state.resolver.as_ref(), &state.cname_target).await {
-                        Ok(d) if d.verified => tracing::info!(domain = %d.name, "satellite DNS verified"),
-                        Ok(d) => tracing::info!(domain = %d.name, reason = ?d.verification_error, "satellite DNS not verified yet"),
+                    match state
+                        .orbit
+                        .verify_domain(&d, state.resolver.as_ref(), &state.cname_target)
+                        .await
+                    {
+                        Ok(d) if d.verified => {
+                            tracing::info!(domain = %d.name, "satellite DNS verified")
+                        }
+                        Ok(d) => {
+                            tracing::info!(domain = %d.name, reason = ?d.verification_error, "satellite DNS not verified yet")
+                        }
                         Err(e) => tracing::warn!(domain = %d.name, "DNS check failed: {e}"),
                     }
                 }
@@ -193,7 +244,12 @@ async fn housekeeping(state: AppState) {
         if let Err(e) = state.orbit.store().prune_handshakes(now).await {
             tracing::warn!("pruning handshake state: {e}");
         }
-        if let Err(e) = state.orbit.store().prune_failed_sign_ins(now - orbit_core::HOUR).await {
+        if let Err(e) = state
+            .orbit
+            .store()
+            .prune_failed_sign_ins(now - orbit_core::HOUR)
+            .await
+        {
             tracing::warn!("pruning failed sign-ins: {e}");
         }
     }
@@ -201,17 +257,30 @@ async fn housekeeping(state: AppState) {
 
 /// In an empty data directory: one application with a development instance whose primary
 /// domain is `dev_primary_domain` and whose FAPI host is this server's public host.
-async fn bootstrap(orbit: &Orbit, config: &Config, public_base: &str) -> orbit_core::Result<Option<InstanceCredentials>> {
+async fn bootstrap(
+    orbit: &Orbit,
+    config: &Config,
+    public_base: &str,
+) -> orbit_core::Result<Option<InstanceCredentials>> {
     if !orbit.store().list_instances().await?.is_empty() {
         return Ok(None);
     }
     let host = url::Url::parse(public_base)
         .ok()
-        .and_then(|u| u.host_str().map(|h| match u.port() {
-            Some(p) => format!("{h}:{p}"),
-            None => h.to_owned(),
-        }))
+        .and_then(|u| {
+            u.host_str().map(|h| match u.port() {
+                Some(p) => format!("{h}:{p}"),
+                None => h.to_owned(),
+            })
+        })
         .unwrap_or_default();
-    let instance = orbit.create_application("My application", InstanceKind::Development, &config.dev_primary_domain, &host).await?;
+    let instance = orbit
+        .create_application(
+            "My application",
+            InstanceKind::Development,
+            &config.dev_primary_domain,
+            &host,
+        )
+        .await?;
     Ok(Some(orbit.credentials(&instance).await?))
 }

@@ -28,9 +28,16 @@ async fn hosted(State(orbit): State<Orbit>, RawQuery(query): RawQuery, path: &st
 
 async fn home(auth: Auth) -> Html<String> {
     let body = if auth.is_signed_in() {
-        format!(r#"<p>You are signed in.</p><p><a id="profile" href="/profile">Your profile</a> · <a id="sign-out" href="{}">Sign out</a></p>"#, esc(auth.sign_out_url()))
+        format!(
+            r#"<p>You are signed in.</p><p><a id="profile" href="/profile">Your profile</a> · <a id="sign-out" href="{}">Sign out</a></p>"#,
+            esc(auth.sign_out_url())
+        )
     } else {
-        format!(r#"<p>You are signed out.</p><p><a id="sign-in" href="{}">Sign in</a> · <a id="sign-up" href="{}">Sign up</a></p>"#, esc(auth.sign_in_url()), esc(auth.sign_up_url()))
+        format!(
+            r#"<p>You are signed out.</p><p><a id="sign-in" href="{}">Sign in</a> · <a id="sign-up" href="{}">Sign up</a></p>"#,
+            esc(auth.sign_in_url()),
+            esc(auth.sign_up_url())
+        )
     };
     page("Primary app", &body)
 }
@@ -40,11 +47,27 @@ async fn profile(State(orbit): State<Orbit>, auth: Auth) -> Result<Html<String>,
     let user_id = auth.user_id().unwrap_or_default();
     let body = match orbit.bapi().get_user(user_id).await {
         Ok(u) => {
-            let name = [u.first_name, u.last_name].into_iter().flatten().collect::<Vec<_>>().join(" ");
-            let email = u.email_addresses.first().map(|e| e.email_address.clone()).unwrap_or_default();
-            format!(r#"<p>Name: <span id="name">{}</span></p><p>Email: <span id="email">{}</span></p><p><a href="/">Home</a> · <a id="sign-out" href="{}">Sign out</a></p>"#, esc(&name), esc(&email), esc(auth.sign_out_url()))
+            let name = [u.first_name, u.last_name]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" ");
+            let email = u
+                .email_addresses
+                .first()
+                .map(|e| e.email_address.clone())
+                .unwrap_or_default();
+            format!(
+                r#"<p>Name: <span id="name">{}</span></p><p>Email: <span id="email">{}</span></p><p><a href="/">Home</a> · <a id="sign-out" href="{}">Sign out</a></p>"#,
+                esc(&name),
+                esc(&email),
+                esc(auth.sign_out_url())
+            )
         }
-        Err(e) => format!("<p>Could not load your profile: {}</p>", esc(&e.to_string())),
+        Err(e) => format!(
+            "<p>Could not load your profile: {}</p>",
+            esc(&e.to_string())
+        ),
     };
     Ok(page("Your profile", &body))
 }
@@ -54,5 +77,9 @@ pub fn page(title: &str, body: &str) -> Html<String> {
 }
 
 pub fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
 }

@@ -19,9 +19,15 @@ pub fn app(orbit: Orbit) -> Router {
 
 async fn home(auth: Auth) -> Html<String> {
     let body = if auth.is_signed_in() {
-        format!(r#"<p>You are signed in.</p><p><a id="profile" href="/profile">Your profile</a> · <a id="sign-out" href="{}">Sign out</a></p>"#, esc(auth.sign_out_url()))
+        format!(
+            r#"<p>You are signed in.</p><p><a id="profile" href="/profile">Your profile</a> · <a id="sign-out" href="{}">Sign out</a></p>"#,
+            esc(auth.sign_out_url())
+        )
     } else {
-        format!(r#"<p>You are signed out.</p><p><a id="sign-in" href="{}">Sign in on the primary</a> · <a id="profile" href="/profile">Your profile</a></p>"#, esc(auth.sign_in_url()))
+        format!(
+            r#"<p>You are signed out.</p><p><a id="sign-in" href="{}">Sign in on the primary</a> · <a id="profile" href="/profile">Your profile</a></p>"#,
+            esc(auth.sign_in_url())
+        )
     };
     page("Satellite app", &body)
 }
@@ -31,11 +37,27 @@ async fn profile(State(orbit): State<Orbit>, auth: Auth) -> Html<String> {
     let user_id = auth.user_id().unwrap_or_default();
     let body = match orbit.bapi().get_user(user_id).await {
         Ok(u) => {
-            let name = [u.first_name, u.last_name].into_iter().flatten().collect::<Vec<_>>().join(" ");
-            let email = u.email_addresses.first().map(|e| e.email_address.clone()).unwrap_or_default();
-            format!(r#"<p>Name: <span id="name">{}</span></p><p>Email: <span id="email">{}</span></p><p><a href="/">Home</a> · <a id="sign-out" href="{}">Sign out</a></p>"#, esc(&name), esc(&email), esc(auth.sign_out_url()))
+            let name = [u.first_name, u.last_name]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" ");
+            let email = u
+                .email_addresses
+                .first()
+                .map(|e| e.email_address.clone())
+                .unwrap_or_default();
+            format!(
+                r#"<p>Name: <span id="name">{}</span></p><p>Email: <span id="email">{}</span></p><p><a href="/">Home</a> · <a id="sign-out" href="{}">Sign out</a></p>"#,
+                esc(&name),
+                esc(&email),
+                esc(auth.sign_out_url())
+            )
         }
-        Err(e) => format!("<p>Could not load your profile: {}</p>", esc(&e.to_string())),
+        Err(e) => format!(
+            "<p>Could not load your profile: {}</p>",
+            esc(&e.to_string())
+        ),
     };
     page("Your profile (satellite)", &body)
 }
@@ -45,5 +67,9 @@ fn page(title: &str, body: &str) -> Html<String> {
 }
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
 }

@@ -37,10 +37,16 @@ pub fn domain_json(state: &AppState, instance: &Instance, primary: &Domain, d: &
     })
 }
 
-pub async fn list_domains(State(state): State<AppState>, Extension(instance): Extension<Instance>) -> Result<Json<Value>, ApiError> {
+pub async fn list_domains(
+    State(state): State<AppState>,
+    Extension(instance): Extension<Instance>,
+) -> Result<Json<Value>, ApiError> {
     let domains = state.orbit.domains(&instance).await?;
     let primary = state.orbit.primary_domain(&instance.id).await?;
-    let data: Vec<Value> = domains.iter().map(|d| domain_json(&state, &instance, &primary, d)).collect();
+    let data: Vec<Value> = domains
+        .iter()
+        .map(|d| domain_json(&state, &instance, &primary, d))
+        .collect();
     Ok(Json(json!({ "data": data, "total_count": data.len() })))
 }
 
@@ -58,7 +64,11 @@ pub async fn create_domain(
     JsonBody(body): JsonBody<CreateDomainBody>,
 ) -> Result<Json<Value>, ApiError> {
     let Some(name) = body.name.filter(|n| !n.trim().is_empty()) else {
-        return Err(ApiError::bad_request("form_param_missing", "name", "name is required: the satellite's domain, e.g. satellite.example.com."));
+        return Err(ApiError::bad_request(
+            "form_param_missing",
+            "name",
+            "name is required: the satellite's domain, e.g. satellite.example.com.",
+        ));
     };
     if body.is_satellite != Some(true) {
         return Err(ApiError::bad_request(
@@ -68,7 +78,11 @@ pub async fn create_domain(
         ));
     }
     if body.proxy_url.is_some() {
-        return Err(ApiError::bad_request("form_param_value_invalid", "proxy_url", "proxy_url is not supported by Orbit yet."));
+        return Err(ApiError::bad_request(
+            "form_param_value_invalid",
+            "proxy_url",
+            "proxy_url is not supported by Orbit yet.",
+        ));
     }
     let domain = state.orbit.add_satellite(&instance, &name).await?;
     let primary = state.orbit.primary_domain(&instance.id).await?;
@@ -82,10 +96,19 @@ pub async fn delete_domain(
 ) -> Result<Json<DeletedObject>, ApiError> {
     let domain = state.orbit.find_domain(&instance, &id).await?;
     if !domain.is_satellite {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "primary_domain_delete", "Cannot delete the primary domain", "The primary domain cannot be deleted."));
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "primary_domain_delete",
+            "Cannot delete the primary domain",
+            "The primary domain cannot be deleted.",
+        ));
     }
     state.orbit.remove_domain(&instance, &domain.id).await?;
-    Ok(Json(DeletedObject { object: "domain".into(), id: domain.id, deleted: true }))
+    Ok(Json(DeletedObject {
+        object: "domain".into(),
+        id: domain.id,
+        deleted: true,
+    }))
 }
 
 pub fn instance_json(instance: &Instance) -> Value {
@@ -137,7 +160,11 @@ pub async fn handshake_payload(
     Query(q): Query<NonceQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let Some(nonce) = q.nonce.filter(|n| !n.is_empty()) else {
-        return Err(ApiError::bad_request("form_param_missing", "nonce", "nonce is required."));
+        return Err(ApiError::bad_request(
+            "form_param_missing",
+            "nonce",
+            "nonce is required.",
+        ));
     };
     match state.orbit.redeem_handshake_nonce(&instance, &nonce).await? {
         Some(directives) => Ok(Json(json!({ "directives": directives }))),

@@ -29,15 +29,31 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/v1/sessions/{id}", get(get_session))
         .route("/v1/sessions/{id}/revoke", post(revoke_session))
         .route("/v1/sessions/{id}/tokens", post(create_token))
-        .route("/v1/domains", get(domains::list_domains).post(domains::create_domain))
-        .route("/v1/domains/{id}", axum::routing::delete(domains::delete_domain))
-        .route("/v1/instance", get(domains::get_instance).patch(domains::patch_instance))
-        .route("/v1/clients/handshake_payload", get(domains::handshake_payload))
+        .route(
+            "/v1/domains",
+            get(domains::list_domains).post(domains::create_domain),
+        )
+        .route(
+            "/v1/domains/{id}",
+            axum::routing::delete(domains::delete_domain),
+        )
+        .route(
+            "/v1/instance",
+            get(domains::get_instance).patch(domains::patch_instance),
+        )
+        .route(
+            "/v1/clients/handshake_payload",
+            get(domains::handshake_payload),
+        )
         .route_layer(middleware::from_fn_with_state(state, authenticate))
 }
 
 /// Resolves the secret key to its instance; anything else is 401.
-async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Result<Response, ApiError> {
+async fn authenticate(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
     let key = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -52,7 +68,10 @@ async fn authenticate(State(state): State<AppState>, mut req: Request, next: Nex
     Ok(next.run(req).await)
 }
 
-async fn jwks(State(state): State<AppState>, Extension(instance): Extension<Instance>) -> Result<Json<Jwks>, ApiError> {
+async fn jwks(
+    State(state): State<AppState>,
+    Extension(instance): Extension<Instance>,
+) -> Result<Json<Jwks>, ApiError> {
     Ok(Json(state.orbit.jwks(&instance.id).await?))
 }
 
@@ -73,7 +92,13 @@ async fn create_user(
 ) -> Result<Json<User>, ApiError> {
     let email = match body.email_address.as_slice() {
         [one] => one.clone(),
-        [] => return Err(ApiError::bad_request("form_param_missing", "email_address", "email_address must hold one email address.")),
+        [] => {
+            return Err(ApiError::bad_request(
+                "form_param_missing",
+                "email_address",
+                "email_address must hold one email address.",
+            ))
+        }
         _ => {
             return Err(ApiError::bad_request(
                 "form_param_format_invalid",
@@ -82,7 +107,12 @@ async fn create_user(
             ))
         }
     };
-    let new = NewUser { email, password: body.password, first_name: body.first_name, last_name: body.last_name };
+    let new = NewUser {
+        email,
+        password: body.password,
+        first_name: body.first_name,
+        last_name: body.last_name,
+    };
     let user = state.orbit.create_user(&instance, new).await?;
     Ok(Json(user_json(&user)))
 }
@@ -100,18 +130,42 @@ async fn list_users(
 ) -> Result<Json<Vec<User>>, ApiError> {
     let limit = q.limit.unwrap_or(10);
     if !(1..=500).contains(&limit) {
-        return Err(ApiError::bad_request("form_param_value_invalid", "limit", "limit must be between 1 and 500."));
+        return Err(ApiError::bad_request(
+            "form_param_value_invalid",
+            "limit",
+            "limit must be between 1 and 500.",
+        ));
     }
-    let users = state.orbit.store().list_users(&instance.id, limit, q.offset.unwrap_or(0)).await.map_err(orbit_core::Error::from)?;
+    let users = state
+        .orbit
+        .store()
+        .list_users(&instance.id, limit, q.offset.unwrap_or(0))
+        .await
+        .map_err(orbit_core::Error::from)?;
     Ok(Json(users.iter().map(user_json).collect()))
 }
 
-async fn count_users(State(state): State<AppState>, Extension(instance): Extension<Instance>) -> Result<Json<TotalCount>, ApiError> {
-    let n = state.orbit.store().count_users(&instance.id).await.map_err(orbit_core::Error::from)?;
-    Ok(Json(TotalCount { object: "total_count".into(), total_count: n }))
+async fn count_users(
+    State(state): State<AppState>,
+    Extension(instance): Extension<Instance>,
+) -> Result<Json<TotalCount>, ApiError> {
+    let n = state
+        .orbit
+        .store()
+        .count_users(&instance.id)
+        .await
+        .map_err(orbit_core::Error::from)?;
+    Ok(Json(TotalCount {
+        object: "total_count".into(),
+        total_count: n,
+    }))
 }
 
-async fn get_user(State(state): State<AppState>, Extension(instance): Extension<Instance>, Path(id): Path<String>) -> Result<Json<User>, ApiError> {
+async fn get_user(
+    State(state): State<AppState>,
+    Extension(instance): Extension<Instance>,
+    Path(id): Path<String>,
+) -> Result<Json<User>, ApiError> {
     Ok(Json(user_json(&state.orbit.user(&instance.id, &id).await?)))
 }
 
@@ -121,7 +175,11 @@ async fn delete_user(
     Path(id): Path<String>,
 ) -> Result<Json<DeletedObject>, ApiError> {
     state.orbit.delete_user(&instance, &id).await?;
-    Ok(Json(DeletedObject { object: "user".into(), id, deleted: true }))
+    Ok(Json(DeletedObject {
+        object: "user".into(),
+        id,
+        deleted: true,
+    }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -136,9 +194,16 @@ async fn create_session(
     JsonBody(body): JsonBody<CreateSessionBody>,
 ) -> Result<Json<Session>, ApiError> {
     let Some(user_id) = body.user_id.filter(|u| !u.is_empty()) else {
-        return Err(ApiError::bad_request("form_param_missing", "user_id", "user_id is required."));
+        return Err(ApiError::bad_request(
+            "form_param_missing",
+            "user_id",
+            "user_id is required.",
+        ));
     };
-    let session = state.orbit.create_session_for_user(&instance, &user_id).await?;
+    let session = state
+        .orbit
+        .create_session_for_user(&instance, &user_id)
+        .await?;
     Ok(Json(session_json(&session, &instance)))
 }
 
@@ -154,16 +219,32 @@ async fn list_sessions(
     Query(q): Query<SessionsQuery>,
 ) -> Result<Json<Vec<Session>>, ApiError> {
     let Some(user_id) = q.user_id.filter(|u| !u.is_empty()) else {
-        return Err(ApiError::bad_request("form_param_missing", "user_id", "Pass ?user_id= to list a user's sessions."));
+        return Err(ApiError::bad_request(
+            "form_param_missing",
+            "user_id",
+            "Pass ?user_id= to list a user's sessions.",
+        ));
     };
     let status = match q.status.as_deref() {
         None => None,
         Some(s) => Some(SessionStatus::parse(s).ok_or_else(|| {
-            ApiError::bad_request("form_param_value_invalid", "status", format!("Unknown session status {s:?}; use active, ended, revoked, removed or expired."))
+            ApiError::bad_request(
+                "form_param_value_invalid",
+                "status",
+                format!(
+                    "Unknown session status {s:?}; use active, ended, revoked, removed or expired."
+                ),
+            )
         })?),
     };
     let sessions = state.orbit.user_sessions(&instance, &user_id).await?;
-    Ok(Json(sessions.iter().filter(|s| status.is_none_or(|st| s.status == st)).map(|s| session_json(s, &instance)).collect()))
+    Ok(Json(
+        sessions
+            .iter()
+            .filter(|s| status.is_none_or(|st| s.status == st))
+            .map(|s| session_json(s, &instance))
+            .collect(),
+    ))
 }
 
 async fn get_session(
@@ -171,7 +252,10 @@ async fn get_session(
     Extension(instance): Extension<Instance>,
     Path(id): Path<String>,
 ) -> Result<Json<Session>, ApiError> {
-    Ok(Json(session_json(&state.orbit.session(&instance, &id).await?, &instance)))
+    Ok(Json(session_json(
+        &state.orbit.session(&instance, &id).await?,
+        &instance,
+    )))
 }
 
 async fn revoke_session(
@@ -179,7 +263,10 @@ async fn revoke_session(
     Extension(instance): Extension<Instance>,
     Path(id): Path<String>,
 ) -> Result<Json<Session>, ApiError> {
-    let s = state.orbit.end_session(&instance, &id, SessionStatus::Revoked).await?;
+    let s = state
+        .orbit
+        .end_session(&instance, &id, SessionStatus::Revoked)
+        .await?;
     Ok(Json(session_json(&s, &instance)))
 }
 
@@ -189,5 +276,8 @@ async fn create_token(
     Path(id): Path<String>,
 ) -> Result<Json<Token>, ApiError> {
     let jwt = state.orbit.mint_session_token(&instance, &id, None).await?;
-    Ok(Json(Token { object: "token".into(), jwt }))
+    Ok(Json(Token {
+        object: "token".into(),
+        jwt,
+    }))
 }

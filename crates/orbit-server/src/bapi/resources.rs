@@ -26,7 +26,12 @@ pub fn user_json(u: &User) -> r::User {
             object: "email_address".into(),
             email_address: u.email.clone(),
             reserved: false,
-            verification: Some(r::Verification { status: "verified".into(), strategy: "admin".into(), attempts: None, expire_at: None }),
+            verification: Some(r::Verification {
+                status: "verified".into(),
+                strategy: "admin".into(),
+                attempts: None,
+                expire_at: None,
+            }),
             linked_to: vec![],
             created_at: u.created_at,
             updated_at: u.updated_at,

@@ -10,7 +10,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 #[derive(Debug, Parser)]
-#[command(name = "orbit", version, about = "Orbit: a self-hosted authentication server for apps that live on several domains.")]
+#[command(
+    name = "orbit",
+    version,
+    about = "Orbit: a self-hosted authentication server for apps that live on several domains."
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -174,7 +178,8 @@ fn load_config(global: &GlobalArgs, flags: ConfigLayer) -> Result<Config, String
     if let Some(d) = &global.data_dir {
         flags.data_dir = Some(d.clone());
     }
-    Config::load(global.config.as_deref(), |k| std::env::var(k).ok(), flags).map_err(|e| format!("configuration: {e}"))
+    Config::load(global.config.as_deref(), |k| std::env::var(k).ok(), flags)
+        .map_err(|e| format!("configuration: {e}"))
 }
 
 pub async fn run(cli: Cli) -> CliResult {
@@ -196,7 +201,11 @@ pub async fn run(cli: Cli) -> CliResult {
             let instance = pick_instance(&orbit, instance.as_deref()).await?;
             show_instance(&orbit, &config, &instance, json).await
         }
-        Command::Instance(InstanceCommand::Set { allowed_redirect_origins, clear_allowed_redirect_origins, instance }) => {
+        Command::Instance(InstanceCommand::Set {
+            allowed_redirect_origins,
+            clear_allowed_redirect_origins,
+            instance,
+        }) => {
             let config = load_config(&cli.global, ConfigLayer::default())?;
             let orbit = open_existing(&config).await?;
             let instance = pick_instance(&orbit, instance.as_deref()).await?;
@@ -205,11 +214,21 @@ pub async fn run(cli: Cli) -> CliResult {
             }
             let mut settings = instance.settings.clone();
             settings.allowed_redirect_origins = allowed_redirect_origins;
-            let updated = orbit.update_settings(&instance.id, settings).await.map_err(|e| e.to_string())?;
+            let updated = orbit
+                .update_settings(&instance.id, settings)
+                .await
+                .map_err(|e| e.to_string())?;
             if updated.settings.allowed_redirect_origins.is_empty() {
-                println!("Instance {}: no allowed redirect origins besides its domains.", updated.id);
+                println!(
+                    "Instance {}: no allowed redirect origins besides its domains.",
+                    updated.id
+                );
             } else {
-                println!("Instance {}: allowed redirect origins: {}", updated.id, updated.settings.allowed_redirect_origins.join(", "));
+                println!(
+                    "Instance {}: allowed redirect origins: {}",
+                    updated.id,
+                    updated.settings.allowed_redirect_origins.join(", ")
+                );
             }
             Ok(())
         }
@@ -217,15 +236,29 @@ pub async fn run(cli: Cli) -> CliResult {
             let config = load_config(&cli.global, ConfigLayer::default())?;
             let orbit = open_existing(&config).await?;
             let first = pick_instance(&orbit, None).await?;
-            let name = orbit_core::domain_name::normalize(&domain, orbit_core::model::InstanceKind::Production)
-                .map_err(|e| format!("--domain: {e}"))?;
+            let name = orbit_core::domain_name::normalize(
+                &domain,
+                orbit_core::model::InstanceKind::Production,
+            )
+            .map_err(|e| format!("--domain: {e}"))?;
             eprintln!("Generating keys for the production instance of {name}...");
             let instance = orbit
-                .create_instance(&first.application_id, orbit_core::model::InstanceKind::Production, &name, &format!("clerk.{name}"))
+                .create_instance(
+                    &first.application_id,
+                    orbit_core::model::InstanceKind::Production,
+                    &name,
+                    &format!("clerk.{name}"),
+                )
                 .await
                 .map_err(|e| e.to_string())?;
-            println!("Created production instance {} with primary domain {name}.", instance.id);
-            println!("Point clerk.{name} at this server, then: orbit instance show --instance {}", instance.id);
+            println!(
+                "Created production instance {} with primary domain {name}.",
+                instance.id
+            );
+            println!(
+                "Point clerk.{name} at this server, then: orbit instance show --instance {}",
+                instance.id
+            );
             Ok(())
         }
         Command::Domain(cmd) => domain_command(&cli.global, cmd).await,
@@ -233,8 +266,14 @@ pub async fn run(cli: Cli) -> CliResult {
             let config = load_config(&cli.global, ConfigLayer::default())?;
             let orbit = open_existing(&config).await?;
             let instance = pick_instance(&orbit, instance.as_deref()).await?;
-            eprintln!("Generating a new RSA-2048 signing key for instance {}...", instance.id);
-            let kid = orbit.rotate_signing_key(&instance.id).await.map_err(|e| e.to_string())?;
+            eprintln!(
+                "Generating a new RSA-2048 signing key for instance {}...",
+                instance.id
+            );
+            let kid = orbit
+                .rotate_signing_key(&instance.id)
+                .await
+                .map_err(|e| e.to_string())?;
             println!("New signing key {kid} is now current.");
             println!(
                 "The previous key stays in the JWKS for {} s, until every token it signed has expired.",
@@ -242,21 +281,40 @@ pub async fn run(cli: Cli) -> CliResult {
             );
             Ok(())
         }
-        Command::User(UserCommand::Create { email, password, password_stdin, first_name, last_name, instance }) => {
+        Command::User(UserCommand::Create {
+            email,
+            password,
+            password_stdin,
+            first_name,
+            last_name,
+            instance,
+        }) => {
             let config = load_config(&cli.global, ConfigLayer::default())?;
             let password = match (password, password_stdin) {
                 (Some(p), _) => p,
                 (None, true) => {
                     let mut line = String::new();
-                    std::io::stdin().read_line(&mut line).map_err(|e| format!("reading the password from stdin: {e}"))?;
+                    std::io::stdin()
+                        .read_line(&mut line)
+                        .map_err(|e| format!("reading the password from stdin: {e}"))?;
                     line.trim_end_matches(['\r', '\n']).to_owned()
                 }
-                (None, false) => return Err("give the password with --password or --password-stdin".into()),
+                (None, false) => {
+                    return Err("give the password with --password or --password-stdin".into())
+                }
             };
             let orbit = open_existing(&config).await?;
             let instance = pick_instance(&orbit, instance.as_deref()).await?;
             let user = orbit
-                .create_user(&instance, NewUser { email, password: Some(password), first_name, last_name })
+                .create_user(
+                    &instance,
+                    NewUser {
+                        email,
+                        password: Some(password),
+                        first_name,
+                        last_name,
+                    },
+                )
                 .await
                 .map_err(|e| format!("cannot create the user: {e}"))?;
             println!("Created user {} <{}>", user.id, user.email);
@@ -272,11 +330,22 @@ async fn domain_command(global: &GlobalArgs, cmd: DomainCommand) -> CliResult {
     match cmd {
         DomainCommand::AddSatellite { host, instance } => {
             let instance = pick_instance(&orbit, instance.as_deref()).await?;
-            let d = orbit.add_satellite(&instance, &host).await.map_err(|e| format!("cannot add {host}: {e}"))?;
-            println!("Added satellite {} to {} instance {}.", d.name, instance.kind.as_str(), instance.id);
+            let d = orbit
+                .add_satellite(&instance, &host)
+                .await
+                .map_err(|e| format!("cannot add {host}: {e}"))?;
+            println!(
+                "Added satellite {} to {} instance {}.",
+                d.name,
+                instance.kind.as_str(),
+                instance.id
+            );
             match Orbit::cname_target(&d, &target) {
                 Some(t) if instance.kind == orbit_core::model::InstanceKind::Production => {
-                    println!("Create this DNS record, then run `orbit domain verify {}`:", d.name);
+                    println!(
+                        "Create this DNS record, then run `orbit domain verify {}`:",
+                        d.name
+                    );
                     println!("  {}  CNAME  {}", t.host, t.value);
                 }
                 _ => println!("Development satellites need no DNS; it works now."),
@@ -298,11 +367,25 @@ async fn domain_command(global: &GlobalArgs, cmd: DomainCommand) -> CliResult {
                         })
                     })
                     .collect();
-                println!("{}", serde_json::to_string_pretty(&list).map_err(|e| e.to_string())?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&list).map_err(|e| e.to_string())?
+                );
             } else {
                 for d in &domains {
-                    let kind = if d.is_satellite { "satellite" } else { "primary" };
-                    let status = if d.verified { "verified".to_owned() } else { format!("not verified: {}", d.verification_error.clone().unwrap_or_default()) };
+                    let kind = if d.is_satellite {
+                        "satellite"
+                    } else {
+                        "primary"
+                    };
+                    let status = if d.verified {
+                        "verified".to_owned()
+                    } else {
+                        format!(
+                            "not verified: {}",
+                            d.verification_error.clone().unwrap_or_default()
+                        )
+                    };
                     println!("{:<32} {:<9} {status}", d.name, kind);
                 }
             }
@@ -310,10 +393,19 @@ async fn domain_command(global: &GlobalArgs, cmd: DomainCommand) -> CliResult {
         }
         DomainCommand::Verify { host, instance } => {
             let instance = pick_instance(&orbit, instance.as_deref()).await?;
-            let d = orbit.find_domain(&instance, &host).await.map_err(|e| e.to_string())?;
+            let d = orbit
+                .find_domain(&instance, &host)
+                .await
+                .map_err(|e| e.to_string())?;
             let resolver = crate::serve::resolver(&config)?;
-            eprintln!("Looking up the CNAME of {} ...", d.fapi_host.clone().unwrap_or_else(|| d.name.clone()));
-            let d = orbit.verify_domain(&d, resolver.as_ref(), &target).await.map_err(|e| e.to_string())?;
+            eprintln!(
+                "Looking up the CNAME of {} ...",
+                d.fapi_host.clone().unwrap_or_else(|| d.name.clone())
+            );
+            let d = orbit
+                .verify_domain(&d, resolver.as_ref(), &target)
+                .await
+                .map_err(|e| e.to_string())?;
             if d.verified {
                 println!("{} is verified.", d.name);
                 Ok(())
@@ -328,7 +420,10 @@ async fn domain_command(global: &GlobalArgs, cmd: DomainCommand) -> CliResult {
         }
         DomainCommand::Remove { host, instance } => {
             let instance = pick_instance(&orbit, instance.as_deref()).await?;
-            let d = orbit.remove_domain(&instance, &host).await.map_err(|e| format!("cannot remove {host}: {e}"))?;
+            let d = orbit
+                .remove_domain(&instance, &host)
+                .await
+                .map_err(|e| format!("cannot remove {host}: {e}"))?;
             println!("Removed satellite {}.", d.name);
             Ok(())
         }
@@ -336,25 +431,55 @@ async fn domain_command(global: &GlobalArgs, cmd: DomainCommand) -> CliResult {
 }
 
 async fn open_existing(config: &Config) -> Result<Arc<Orbit>, String> {
-    data_dir::open(&config.data_dir, false, config.orbit_settings()).await.map_err(|e| e.to_string())
+    data_dir::open(&config.data_dir, false, config.orbit_settings())
+        .await
+        .map_err(|e| e.to_string())
 }
 
 async fn pick_instance(orbit: &Orbit, id: Option<&str>) -> Result<Instance, String> {
-    let all = orbit.store().list_instances().await.map_err(|e| e.to_string())?;
+    let all = orbit
+        .store()
+        .list_instances()
+        .await
+        .map_err(|e| e.to_string())?;
     match id {
-        Some(id) => all.into_iter().find(|i| i.id == id).ok_or_else(|| format!("no instance {id}; `orbit instance show` lists the first one")),
-        None => all.into_iter().next().ok_or_else(|| "the data directory has no instance yet; run `orbit serve` once".into()),
+        Some(id) => all
+            .into_iter()
+            .find(|i| i.id == id)
+            .ok_or_else(|| format!("no instance {id}; `orbit instance show` lists the first one")),
+        None => all
+            .into_iter()
+            .next()
+            .ok_or_else(|| "the data directory has no instance yet; run `orbit serve` once".into()),
     }
 }
 
 /// What `instance show` prints, also used by `serve`'s banner.
-pub async fn instance_summary(orbit: &Orbit, config: &Config, instance: &Instance) -> Result<serde_json::Value, String> {
-    let creds = orbit.credentials(instance).await.map_err(|e| e.to_string())?;
-    let domains = orbit.store().domains(&instance.id).await.map_err(|e| e.to_string())?;
-    let primary = orbit.primary_domain(&instance.id).await.map_err(|e| e.to_string())?;
+pub async fn instance_summary(
+    orbit: &Orbit,
+    config: &Config,
+    instance: &Instance,
+) -> Result<serde_json::Value, String> {
+    let creds = orbit
+        .credentials(instance)
+        .await
+        .map_err(|e| e.to_string())?;
+    let domains = orbit
+        .store()
+        .domains(&instance.id)
+        .await
+        .map_err(|e| e.to_string())?;
+    let primary = orbit
+        .primary_domain(&instance.id)
+        .await
+        .map_err(|e| e.to_string())?;
     let fapi = Orbit::fapi_url(instance, &primary);
     // BAPI answers on every host this server serves; a configured public URL is preferred.
-    let bapi_base = config.public_url.clone().map(|u| u.trim_end_matches('/').to_owned()).unwrap_or_else(|| fapi.clone());
+    let bapi_base = config
+        .public_url
+        .clone()
+        .map(|u| u.trim_end_matches('/').to_owned())
+        .unwrap_or_else(|| fapi.clone());
     Ok(json!({
         "application_id": instance.application_id,
         "instance_id": instance.id,
@@ -379,10 +504,18 @@ pub async fn instance_summary(orbit: &Orbit, config: &Config, instance: &Instanc
     }))
 }
 
-async fn show_instance(orbit: &Orbit, config: &Config, instance: &Instance, as_json: bool) -> CliResult {
+async fn show_instance(
+    orbit: &Orbit,
+    config: &Config,
+    instance: &Instance,
+    as_json: bool,
+) -> CliResult {
     let s = instance_summary(orbit, config, instance).await?;
     if as_json {
-        println!("{}", serde_json::to_string_pretty(&s).map_err(|e| e.to_string())?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&s).map_err(|e| e.to_string())?
+        );
     } else {
         print_summary(&s);
     }
@@ -391,7 +524,11 @@ async fn show_instance(orbit: &Orbit, config: &Config, instance: &Instance, as_j
 
 fn print_summary(s: &serde_json::Value) {
     let f = |k: &str| s[k].as_str().unwrap_or_default().to_owned();
-    println!("{} instance {}", capital(&f("environment_type")), f("instance_id"));
+    println!(
+        "{} instance {}",
+        capital(&f("environment_type")),
+        f("instance_id")
+    );
     println!("  Publishable key:  {}", f("publishable_key"));
     println!("  Secret key:       {}", f("secret_key"));
     println!("  Frontend API:     {}", f("frontend_api_url"));
@@ -399,36 +536,68 @@ fn print_summary(s: &serde_json::Value) {
     println!("  Sign-in page:     {}", f("sign_in_url"));
     if let Some(domains) = s["domains"].as_array() {
         for d in domains {
-            let kind = if d["is_satellite"].as_bool().unwrap_or(false) { "satellite" } else { "primary" };
-            let verified = if d["verified"].as_bool().unwrap_or(false) { "verified" } else { "not verified" };
-            println!("  Domain:           {} ({kind}, {verified})", d["name"].as_str().unwrap_or_default());
+            let kind = if d["is_satellite"].as_bool().unwrap_or(false) {
+                "satellite"
+            } else {
+                "primary"
+            };
+            let verified = if d["verified"].as_bool().unwrap_or(false) {
+                "verified"
+            } else {
+                "not verified"
+            };
+            println!(
+                "  Domain:           {} ({kind}, {verified})",
+                d["name"].as_str().unwrap_or_default()
+            );
         }
     }
 }
 
 fn capital(s: &str) -> String {
     let mut c = s.chars();
-    c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
+    c.next()
+        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+        .unwrap_or_default()
 }
 
 async fn serve(config: Config) -> CliResult {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&config.log).map_err(|e| format!("log filter {:?}: {e}", config.log))?)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&config.log)
+                .map_err(|e| format!("log filter {:?}: {e}", config.log))?,
+        )
         .with_writer(std::io::stderr)
         .init();
     eprintln!("Opening data directory {} ...", config.data_dir.display());
-    let running = crate::start(config.clone()).await.map_err(|e| e.to_string())?;
-    println!("Orbit is listening on {} (public URL {})", running.addr, running.public_base);
+    let running = crate::start(config.clone())
+        .await
+        .map_err(|e| e.to_string())?;
+    println!(
+        "Orbit is listening on {} (public URL {})",
+        running.addr, running.public_base
+    );
     if running.created.is_some() {
-        println!("Created an application with a development instance in {}.", config.data_dir.display());
+        println!(
+            "Created an application with a development instance in {}.",
+            config.data_dir.display()
+        );
     }
-    let instances = running.orbit.store().list_instances().await.map_err(|e| e.to_string())?;
+    let instances = running
+        .orbit
+        .store()
+        .list_instances()
+        .await
+        .map_err(|e| e.to_string())?;
     for instance in &instances {
         let s = instance_summary(&running.orbit, &config, instance).await?;
         if instance.kind == orbit_core::model::InstanceKind::Development {
             print_summary(&s);
         } else {
-            println!("Production instance {} (keys: `orbit instance show --instance {}`)", instance.id, instance.id);
+            println!(
+                "Production instance {} (keys: `orbit instance show --instance {}`)",
+                instance.id, instance.id
+            );
         }
     }
     println!("Press Ctrl-C to stop.");

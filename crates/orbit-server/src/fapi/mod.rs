@@ -50,11 +50,13 @@ pub async fn client_uat_cookies(state: &AppState, fapi: &Fapi, uat_secs: i64) ->
     if instance.kind != orbit_core::model::InstanceKind::Production {
         return Vec::new();
     }
-    let Ok(pk) = state.orbit.publishable_key(instance).await else { return Vec::new() };
+    let Ok(pk) = state.orbit.publishable_key(instance).await else {
+        return Vec::new();
+    };
     let host = orbit_core::domain_name::host_of(&fapi.ctx.domain.name);
     let domain = psl::domain_str(host).unwrap_or(host);
     let suffix = orbit_proto::cookie_suffix(&pk);
-    [format!("__client_uat"), format!("__client_uat_{suffix}")]
+    ["__client_uat".to_owned(), format!("__client_uat_{suffix}")]
         .iter()
         .filter_map(|name| HeaderValue::from_str(&format!("{name}={uat_secs}; Path=/; Domain={domain}; Max-Age=315360000; Secure; SameSite=Lax")).ok())
         .collect()
@@ -62,13 +64,27 @@ pub async fn client_uat_cookies(state: &AppState, fapi: &Fapi, uat_secs: i64) ->
 
 /// In development, a redirect from Orbit's pages to an app carries the browser's development
 /// token (`__clerk_db_jwt`), as clerk-js does, so the app's SDK syncs at once.
-pub async fn with_dev_browser(state: &AppState, fapi: &Fapi, client: &Client, target: url::Url) -> Result<url::Url, ApiError> {
-    if fapi.ctx.instance.kind != orbit_core::model::InstanceKind::Development || target.origin().ascii_serialization() == fapi.origin {
+pub async fn with_dev_browser(
+    state: &AppState,
+    fapi: &Fapi,
+    client: &Client,
+    target: url::Url,
+) -> Result<url::Url, ApiError> {
+    if fapi.ctx.instance.kind != orbit_core::model::InstanceKind::Development
+        || target.origin().ascii_serialization() == fapi.origin
+    {
         return Ok(target);
     }
-    let token = state.orbit.new_dev_browser(&fapi.ctx.instance, client).await?;
+    let token = state
+        .orbit
+        .new_dev_browser(&fapi.ctx.instance, client)
+        .await?;
     let mut target = target;
-    let pairs: Vec<(String, String)> = target.query_pairs().filter(|(k, _)| k != "__clerk_db_jwt").map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    let pairs: Vec<(String, String)> = target
+        .query_pairs()
+        .filter(|(k, _)| k != "__clerk_db_jwt")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
     {
         let mut q = target.query_pairs_mut();
         q.clear();
@@ -81,8 +97,14 @@ pub async fn with_dev_browser(state: &AppState, fapi: &Fapi, client: &Client, ta
 }
 
 /// The client the request's `__client` cookie stands for on this host.
-pub async fn current_client(state: &AppState, fapi: &Fapi, headers: &HeaderMap) -> Result<Option<Client>, ApiError> {
-    let Some(token) = cookie(headers, CLIENT_COOKIE) else { return Ok(None) };
+pub async fn current_client(
+    state: &AppState,
+    fapi: &Fapi,
+    headers: &HeaderMap,
+) -> Result<Option<Client>, ApiError> {
+    let Some(token) = cookie(headers, CLIENT_COOKIE) else {
+        return Ok(None);
+    };
     let host = fapi.host();
     let client = state.orbit.client_for_token(&host, &token).await?;
     Ok(client.filter(|c| c.instance_id == fapi.ctx.instance.id))
@@ -92,19 +114,32 @@ pub async fn current_client(state: &AppState, fapi: &Fapi, headers: &HeaderMap) 
 async fn jwks(State(state): State<AppState>, fapi: Fapi) -> Result<Response, ApiError> {
     let jwks = state.orbit.jwks(&fapi.ctx.instance.id).await?;
     let mut resp = Json(jwks).into_response();
-    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=60"));
-    resp.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    resp.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=60"),
+    );
+    resp.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
     Ok(resp)
 }
 
 /// Whether `origin` may read FAPI responses with credentials: this host itself or an origin the
 /// instance may redirect to.
-async fn origin_allowed(state: &AppState, instance: &Instance, fapi: &Fapi, origin: &str) -> Result<bool, ApiError> {
+async fn origin_allowed(
+    state: &AppState,
+    instance: &Instance,
+    fapi: &Fapi,
+    origin: &str,
+) -> Result<bool, ApiError> {
     if origin == fapi.origin {
         return Ok(true);
     }
     let policy = state.orbit.redirect_policy(instance).await?;
-    Ok(policy.check(origin, None).is_ok_and(|t| t.origin() == origin))
+    Ok(policy
+        .check(origin, None)
+        .is_ok_and(|t| t.origin() == origin))
 }
 
 /// `POST /v1/client/sessions/{id}/tokens`: a fresh session token for a session of this
@@ -115,7 +150,10 @@ async fn session_token(
     Path(session_id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let origin = headers
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     if let Some(o) = &origin {
         if !origin_allowed(&state, &fapi.ctx.instance, &fapi, o).await? {
             return Err(ApiError::new(
@@ -127,20 +165,47 @@ async fn session_token(
         }
     }
     let Some(client) = current_client(&state, &fapi, &headers).await? else {
-        return Err(ApiError::new(StatusCode::UNAUTHORIZED, "signed_out", "Signed out", "This browser has no signed-in client on this host."));
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "signed_out",
+            "Signed out",
+            "This browser has no signed-in client on this host.",
+        ));
     };
-    let sessions = state.orbit.active_sessions(&fapi.ctx.instance, &client.id).await?;
+    let sessions = state
+        .orbit
+        .active_sessions(&fapi.ctx.instance, &client.id)
+        .await?;
     if !sessions.iter().any(|s| s.id == session_id) {
         // Same answer whether the session is someone else's, ended, or unknown.
-        return Err(ApiError::new(StatusCode::NOT_FOUND, "resource_not_found", "Session not found", "No active session with this id on this client."));
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "resource_not_found",
+            "Session not found",
+            "No active session with this id on this client.",
+        ));
     }
-    let jwt = state.orbit.mint_session_token(&fapi.ctx.instance, &session_id, origin.as_deref().or(Some(&fapi.origin))).await?;
-    let mut resp = Json(Token { object: "token".into(), jwt }).into_response();
+    let jwt = state
+        .orbit
+        .mint_session_token(
+            &fapi.ctx.instance,
+            &session_id,
+            origin.as_deref().or(Some(&fapi.origin)),
+        )
+        .await?;
+    let mut resp = Json(Token {
+        object: "token".into(),
+        jwt,
+    })
+    .into_response();
     let h = resp.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if let Some(o) = origin.and_then(|o| HeaderValue::from_str(&o).ok()) {
         h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, o);
-        h.insert(header::ACCESS_CONTROL_ALLOW_CREDENTIALS, HeaderValue::from_static("true"));
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+            HeaderValue::from_static("true"),
+        );
         h.insert(header::VARY, HeaderValue::from_static("Origin"));
     }
     Ok(resp)
@@ -148,7 +213,11 @@ async fn session_token(
 
 /// Refuses a request whose `Origin` is neither this host nor an origin of the instance: these
 /// endpoints change state, and a cross-site form must not sign anyone out.
-async fn require_allowed_origin(state: &AppState, fapi: &Fapi, headers: &HeaderMap) -> Result<(), ApiError> {
+async fn require_allowed_origin(
+    state: &AppState,
+    fapi: &Fapi,
+    headers: &HeaderMap,
+) -> Result<(), ApiError> {
     let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
     match origin {
         Some(o) if origin_allowed(state, &fapi.ctx.instance, fapi, o).await? => Ok(()),
@@ -165,22 +234,38 @@ fn with_cors(mut resp: Response, headers: &HeaderMap) -> Response {
     if let Some(o) = headers.get(header::ORIGIN).cloned() {
         let h = resp.headers_mut();
         h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, o);
-        h.insert(header::ACCESS_CONTROL_ALLOW_CREDENTIALS, HeaderValue::from_static("true"));
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+            HeaderValue::from_static("true"),
+        );
         h.insert(header::VARY, HeaderValue::from_static("Origin"));
     }
-    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     resp
 }
 
 /// `DELETE /v1/client/sessions`: signs the browser's client out on every linked domain
 /// (PROTOCOL.md "Satellite sync": sign-out on any domain ends the client's sessions).
-async fn sign_out(State(state): State<AppState>, fapi: Fapi, headers: HeaderMap) -> Result<Response, ApiError> {
+async fn sign_out(
+    State(state): State<AppState>,
+    fapi: Fapi,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     require_allowed_origin(&state, &fapi, &headers).await?;
     let ended = match current_client(&state, &fapi, &headers).await? {
-        Some(c) => state.orbit.sign_out_client(&fapi.ctx.instance, &c.id).await?,
+        Some(c) => {
+            state
+                .orbit
+                .sign_out_client(&fapi.ctx.instance, &c.id)
+                .await?
+        }
         None => 0,
     };
-    let mut resp = with_cors(Json(serde_json::json!({"object": "client", "sessions_ended": ended})).into_response(), &headers);
+    let mut resp = with_cors(
+        Json(serde_json::json!({"object": "client", "sessions_ended": ended})).into_response(),
+        &headers,
+    );
     for c in client_uat_cookies(&state, &fapi, 0).await {
         resp.headers_mut().append(header::SET_COOKIE, c);
     }
@@ -188,18 +273,52 @@ async fn sign_out(State(state): State<AppState>, fapi: Fapi, headers: HeaderMap)
 }
 
 /// `POST /v1/client/sessions/{id}/end`: ends one session of the browser's client.
-async fn end_session(State(state): State<AppState>, fapi: Fapi, Path(id): Path<String>, headers: HeaderMap) -> Result<Response, ApiError> {
+async fn end_session(
+    State(state): State<AppState>,
+    fapi: Fapi,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     require_allowed_origin(&state, &fapi, &headers).await?;
     let Some(client) = current_client(&state, &fapi, &headers).await? else {
-        return Err(ApiError::new(StatusCode::UNAUTHORIZED, "signed_out", "Signed out", "This browser has no client on this host."));
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "signed_out",
+            "Signed out",
+            "This browser has no client on this host.",
+        ));
     };
-    let sessions = state.orbit.active_sessions(&fapi.ctx.instance, &client.id).await?;
+    let sessions = state
+        .orbit
+        .active_sessions(&fapi.ctx.instance, &client.id)
+        .await?;
     if !sessions.iter().any(|s| s.id == id) {
-        return Err(ApiError::new(StatusCode::NOT_FOUND, "resource_not_found", "Session not found", "No active session with this id on this client."));
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "resource_not_found",
+            "Session not found",
+            "No active session with this id on this client.",
+        ));
     }
-    let s = state.orbit.end_session(&fapi.ctx.instance, &id, orbit_core::model::SessionStatus::Ended).await?;
-    let mut resp = with_cors(Json(serde_json::json!({"object": "session", "id": s.id, "status": s.status.as_str()})).into_response(), &headers);
-    if state.orbit.active_sessions(&fapi.ctx.instance, &client.id).await?.is_empty() {
+    let s = state
+        .orbit
+        .end_session(
+            &fapi.ctx.instance,
+            &id,
+            orbit_core::model::SessionStatus::Ended,
+        )
+        .await?;
+    let mut resp = with_cors(
+        Json(serde_json::json!({"object": "session", "id": s.id, "status": s.status.as_str()}))
+            .into_response(),
+        &headers,
+    );
+    if state
+        .orbit
+        .active_sessions(&fapi.ctx.instance, &client.id)
+        .await?
+        .is_empty()
+    {
         for c in client_uat_cookies(&state, &fapi, 0).await {
             resp.headers_mut().append(header::SET_COOKIE, c);
         }
@@ -209,16 +328,36 @@ async fn end_session(State(state): State<AppState>, fapi: Fapi, Path(id): Path<S
 
 /// `POST /v1/dev_browser` (development instances): a development browser token for this
 /// browser's client, as clerk-js asks for one.
-async fn dev_browser(State(state): State<AppState>, fapi: Fapi, headers: HeaderMap) -> Result<Response, ApiError> {
+async fn dev_browser(
+    State(state): State<AppState>,
+    fapi: Fapi,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     if fapi.ctx.instance.kind != orbit_core::model::InstanceKind::Development {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, "dev_browser_unsupported", "Not a development instance", "Development browsers exist only on development instances."));
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "dev_browser_unsupported",
+            "Not a development instance",
+            "Development browsers exist only on development instances.",
+        ));
     }
     let existing = current_client(&state, &fapi, &headers).await?;
-    let (client, new_token) = state.orbit.ensure_client(&fapi.ctx.instance, existing, &fapi.host()).await?;
-    let token = state.orbit.new_dev_browser(&fapi.ctx.instance, &client).await?;
-    let mut resp = with_cors(Json(serde_json::json!({"object": "dev_browser", "id": token, "token": token})).into_response(), &headers);
+    let (client, new_token) = state
+        .orbit
+        .ensure_client(&fapi.ctx.instance, existing, &fapi.host())
+        .await?;
+    let token = state
+        .orbit
+        .new_dev_browser(&fapi.ctx.instance, &client)
+        .await?;
+    let mut resp = with_cors(
+        Json(serde_json::json!({"object": "dev_browser", "id": token, "token": token}))
+            .into_response(),
+        &headers,
+    );
     if let Some(t) = new_token {
-        resp.headers_mut().append(header::SET_COOKIE, client_cookie(&t, fapi.secure));
+        resp.headers_mut()
+            .append(header::SET_COOKIE, client_cookie(&t, fapi.secure));
     }
     Ok(resp)
 }
@@ -231,15 +370,22 @@ struct SignedOutQuery {
 /// `GET /v1/client/signed_out` on the primary: the last hop of a sign-out made on a satellite.
 /// Resets the primary's `__client_uat` so the primary app handshakes (and finds the browser
 /// signed out) at its next request, then goes on to `redirect_url` if the policy allows it.
-async fn signed_out(State(state): State<AppState>, fapi: Fapi, axum::extract::Query(q): axum::extract::Query<SignedOutQuery>) -> Result<Response, ApiError> {
+async fn signed_out(
+    State(state): State<AppState>,
+    fapi: Fapi,
+    axum::extract::Query(q): axum::extract::Query<SignedOutQuery>,
+) -> Result<Response, ApiError> {
     let base = url::Url::parse(&fapi.origin).map_err(ApiError::internal)?;
     let policy = state.orbit.redirect_policy(&fapi.ctx.instance).await?;
-    let fallback = orbit_core::redirect::RedirectTarget::from_trusted(base.join("/sign-in").map_err(ApiError::internal)?);
+    let fallback = orbit_core::redirect::RedirectTarget::from_trusted(
+        base.join("/sign-in").map_err(ApiError::internal)?,
+    );
     let target = policy.check_or(q.redirect_url.as_deref(), Some(&base), fallback);
     let mut resp = axum::response::Redirect::to(target.as_str()).into_response();
     for c in client_uat_cookies(&state, &fapi, 0).await {
         resp.headers_mut().append(header::SET_COOKIE, c);
     }
-    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(resp)
 }

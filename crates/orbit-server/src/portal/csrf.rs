@@ -9,19 +9,32 @@ use orbit_core::Random;
 pub const CSRF_COOKIE: &str = "__orbit_csrf";
 
 /// The browser's CSRF token, and a `Set-Cookie` when it had none yet.
-pub fn token(headers: &HeaderMap, fapi: &Fapi, random: &dyn Random) -> (String, Option<HeaderValue>) {
+pub fn token(
+    headers: &HeaderMap,
+    fapi: &Fapi,
+    random: &dyn Random,
+) -> (String, Option<HeaderValue>) {
     if let Some(t) = cookie(headers, CSRF_COOKIE).filter(|t| t.len() >= 32 && t.len() <= 64) {
         return (t, None);
     }
     let t = random.token(32);
-    let c = Cookie::build((CSRF_COOKIE, t.clone())).path("/").http_only(true).same_site(SameSite::Lax).secure(fapi.secure).build();
+    let c = Cookie::build((CSRF_COOKIE, t.clone()))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(fapi.secure)
+        .build();
     (t, HeaderValue::from_str(&c.to_string()).ok())
 }
 
 /// Whether a form POST comes from this host's own pages.
 pub fn verify(headers: &HeaderMap, fapi: &Fapi, submitted: Option<&str>) -> bool {
-    let Some(expected) = cookie(headers, CSRF_COOKIE) else { return false };
-    let Some(submitted) = submitted else { return false };
+    let Some(expected) = cookie(headers, CSRF_COOKIE) else {
+        return false;
+    };
+    let Some(submitted) = submitted else {
+        return false;
+    };
     if expected.len() < 32 || !constant_time_eq(expected.as_bytes(), submitted.as_bytes()) {
         return false;
     }

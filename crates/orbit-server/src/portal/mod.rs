@@ -125,14 +125,25 @@ fn page<T: Template>(status: StatusCode, t: T, set_csrf: Option<HeaderValue>) ->
 }
 
 pub(crate) fn error_page(status: StatusCode, title: &str, message: String) -> Response {
-    page(status, ErrorPage { title: title.into(), message, request_id: request_id() }, None)
+    page(
+        status,
+        ErrorPage {
+            title: title.into(),
+            message,
+            request_id: request_id(),
+        },
+        None,
+    )
 }
 
 /// A domain or API error as an HTML page.
 pub(crate) fn fail(e: impl Into<ApiError>) -> Response {
     let e: ApiError = e.into();
     let mut resp = error_page(e.status, &e.message, e.long_message);
-    if let Some(secs) = e.retry_after.and_then(|s| HeaderValue::from_str(&s.to_string()).ok()) {
+    if let Some(secs) = e
+        .retry_after
+        .and_then(|s| HeaderValue::from_str(&s.to_string()).ok())
+    {
         resp.headers_mut().insert(header::RETRY_AFTER, secs);
     }
     resp
@@ -152,7 +163,12 @@ fn see_other(target: &RedirectTarget) -> Response {
 }
 
 /// `redirect_url` if the instance's policy allows it, else `fallback` on the portal itself.
-async fn redirect_target(state: &AppState, fapi: &Fapi, raw: Option<&str>, fallback: &str) -> Result<RedirectTarget, ApiError> {
+async fn redirect_target(
+    state: &AppState,
+    fapi: &Fapi,
+    raw: Option<&str>,
+    fallback: &str,
+) -> Result<RedirectTarget, ApiError> {
     let base = url::Url::parse(&fapi.origin).map_err(ApiError::internal)?;
     let fallback = base.join(fallback).map_err(ApiError::internal)?;
     let policy = state.orbit.redirect_policy(&fapi.ctx.instance).await?;
@@ -169,7 +185,10 @@ fn with_redirect(path: &str, redirect_url: &str) -> String {
     if redirect_url.is_empty() {
         path.to_owned()
     } else {
-        format!("{path}?{}", serde_urlencoded::to_string([("redirect_url", redirect_url)]).unwrap_or_default())
+        format!(
+            "{path}?{}",
+            serde_urlencoded::to_string([("redirect_url", redirect_url)]).unwrap_or_default()
+        )
     }
 }
 
@@ -179,11 +198,25 @@ struct SignedIn {
     user: User,
 }
 
-async fn signed_in(state: &AppState, fapi: &Fapi, headers: &HeaderMap) -> Result<(Option<Client>, Option<SignedIn>), ApiError> {
-    let Some(client) = current_client(state, fapi, headers).await? else { return Ok((None, None)) };
-    let sessions = state.orbit.active_sessions(&fapi.ctx.instance, &client.id).await?;
-    let Some(session) = sessions.into_iter().next() else { return Ok((Some(client), None)) };
-    let user = state.orbit.user(&fapi.ctx.instance.id, &session.user_id).await?;
+async fn signed_in(
+    state: &AppState,
+    fapi: &Fapi,
+    headers: &HeaderMap,
+) -> Result<(Option<Client>, Option<SignedIn>), ApiError> {
+    let Some(client) = current_client(state, fapi, headers).await? else {
+        return Ok((None, None));
+    };
+    let sessions = state
+        .orbit
+        .active_sessions(&fapi.ctx.instance, &client.id)
+        .await?;
+    let Some(session) = sessions.into_iter().next() else {
+        return Ok((Some(client), None));
+    };
+    let user = state
+        .orbit
+        .user(&fapi.ctx.instance.id, &session.user_id)
+        .await?;
     Ok((Some(client), Some(SignedIn { session, user })))
 }
 
@@ -203,10 +236,21 @@ async fn on_primary(state: &AppState, fapi: &Fapi, uri: &axum::http::Uri) -> Opt
         Err(e) => return Some(fail(e)),
     };
     let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-    Some(Redirect::to(&format!("{}{path}", orbit_core::Orbit::fapi_url(&fapi.ctx.instance, &primary))).into_response())
+    Some(
+        Redirect::to(&format!(
+            "{}{path}",
+            orbit_core::Orbit::fapi_url(&fapi.ctx.instance, &primary)
+        ))
+        .into_response(),
+    )
 }
 
-async fn root(State(state): State<AppState>, fapi: Fapi, uri: axum::http::Uri, headers: HeaderMap) -> Response {
+async fn root(
+    State(state): State<AppState>,
+    fapi: Fapi,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+) -> Response {
     if let Some(r) = on_primary(&state, &fapi, &uri).await {
         return r;
     }
@@ -219,13 +263,21 @@ async fn root(State(state): State<AppState>, fapi: Fapi, uri: axum::http::Uri, h
 
 // ---- sign-in ------------------------------------------------------------------------------
 
-async fn sign_in_page(State(state): State<AppState>, fapi: Fapi, uri: axum::http::Uri, headers: HeaderMap, Query(q): Query<RedirectQuery>) -> Response {
+async fn sign_in_page(
+    State(state): State<AppState>,
+    fapi: Fapi,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    Query(q): Query<RedirectQuery>,
+) -> Response {
     if let Some(r) = on_primary(&state, &fapi, &uri).await {
         return r;
     }
     let redirect_url = q.redirect_url.unwrap_or_default();
     match signed_in(&state, &fapi, &headers).await {
-        Ok((_, Some(_))) => return signed_in_redirect(&state, &fapi, &headers, &redirect_url).await,
+        Ok((_, Some(_))) => {
+            return signed_in_redirect(&state, &fapi, &headers, &redirect_url).await
+        }
         Ok(_) => {}
         Err(e) => return fail(e),
     }
@@ -289,14 +341,20 @@ async fn sign_in(
         return page(StatusCode::UNPROCESSABLE_ENTITY, view, None);
     }
     let instance = &fapi.ctx.instance;
-    let user = match state.orbit.sign_in(instance, &ip.to_string(), &email, &password).await {
+    let user = match state
+        .orbit
+        .sign_in(instance, &ip.to_string(), &email, &password)
+        .await
+    {
         Ok(u) => u,
         Err(Error::InvalidCredentials) => {
             view.form_error = Some("The email address or password is incorrect.".into());
             return page(StatusCode::UNPROCESSABLE_ENTITY, view, None);
         }
         Err(Error::TooManyAttempts { retry_after_secs }) => {
-            view.form_error = Some(format!("Too many sign-in attempts. Wait {retry_after_secs} seconds, then try again."));
+            view.form_error = Some(format!(
+                "Too many sign-in attempts. Wait {retry_after_secs} seconds, then try again."
+            ));
             let mut resp = page(StatusCode::TOO_MANY_REQUESTS, view, None);
             if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
                 resp.headers_mut().insert(header::RETRY_AFTER, v);
@@ -309,21 +367,39 @@ async fn sign_in(
 }
 
 /// Starts the session on this browser's client, rotates `__client`, and redirects.
-async fn finish_sign_in(state: &AppState, fapi: &Fapi, headers: &HeaderMap, user: &User, redirect_url: Option<&str>) -> Response {
+async fn finish_sign_in(
+    state: &AppState,
+    fapi: &Fapi,
+    headers: &HeaderMap,
+    user: &User,
+    redirect_url: Option<&str>,
+) -> Response {
     let result = async {
         let client = current_client(state, fapi, headers).await?;
-        let ua = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let start = state.orbit.start_session(&fapi.ctx.instance, client, user, &fapi.host(), ua).await?;
+        let ua = headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let start = state
+            .orbit
+            .start_session(&fapi.ctx.instance, client, user, &fapi.host(), ua)
+            .await?;
         let target = redirect_target(state, fapi, redirect_url, "/user").await?;
-        let target = RedirectTarget::from_trusted(with_dev_browser(state, fapi, &start.client, target.url().clone()).await?);
+        let target = RedirectTarget::from_trusted(
+            with_dev_browser(state, fapi, &start.client, target.url().clone()).await?,
+        );
         Ok::<_, ApiError>((start, target))
     }
     .await;
     match result {
         Ok((start, target)) => {
             let mut resp = see_other(&target);
-            resp.headers_mut().append(header::SET_COOKIE, client_cookie(&start.client_token, fapi.secure));
-            for c in client_uat_cookies(state, fapi, start.client.updated_at.div_euclid(1000)).await {
+            resp.headers_mut().append(
+                header::SET_COOKIE,
+                client_cookie(&start.client_token, fapi.secure),
+            );
+            for c in client_uat_cookies(state, fapi, start.client.updated_at.div_euclid(1000)).await
+            {
                 resp.headers_mut().append(header::SET_COOKIE, c);
             }
             resp
@@ -333,11 +409,18 @@ async fn finish_sign_in(state: &AppState, fapi: &Fapi, headers: &HeaderMap, user
 }
 
 /// Where an already signed-in browser goes from the sign-in or sign-up page.
-async fn signed_in_redirect(state: &AppState, fapi: &Fapi, headers: &HeaderMap, redirect_url: &str) -> Response {
+async fn signed_in_redirect(
+    state: &AppState,
+    fapi: &Fapi,
+    headers: &HeaderMap,
+    redirect_url: &str,
+) -> Response {
     let result = async {
         let target = redirect_target(state, fapi, Some(redirect_url), "/user").await?;
         match current_client(state, fapi, headers).await? {
-            Some(client) => Ok::<_, ApiError>(RedirectTarget::from_trusted(with_dev_browser(state, fapi, &client, target.url().clone()).await?)),
+            Some(client) => Ok::<_, ApiError>(RedirectTarget::from_trusted(
+                with_dev_browser(state, fapi, &client, target.url().clone()).await?,
+            )),
             None => Ok(target),
         }
     }
@@ -350,7 +433,13 @@ async fn signed_in_redirect(state: &AppState, fapi: &Fapi, headers: &HeaderMap, 
 
 // ---- sign-up ------------------------------------------------------------------------------
 
-async fn sign_up_page(State(state): State<AppState>, fapi: Fapi, uri: axum::http::Uri, headers: HeaderMap, Query(q): Query<RedirectQuery>) -> Response {
+async fn sign_up_page(
+    State(state): State<AppState>,
+    fapi: Fapi,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    Query(q): Query<RedirectQuery>,
+) -> Response {
     if let Some(r) = on_primary(&state, &fapi, &uri).await {
         return r;
     }
@@ -389,7 +478,12 @@ struct SignUpForm {
     password: Option<String>,
 }
 
-async fn sign_up(State(state): State<AppState>, fapi: Fapi, headers: HeaderMap, FormBody(form): FormBody<SignUpForm>) -> Response {
+async fn sign_up(
+    State(state): State<AppState>,
+    fapi: Fapi,
+    headers: HeaderMap,
+    FormBody(form): FormBody<SignUpForm>,
+) -> Response {
     if !csrf::verify(&headers, &fapi, form.csrf_token.as_deref()) {
         return csrf_failure();
     }
@@ -401,7 +495,12 @@ async fn sign_up(State(state): State<AppState>, fapi: Fapi, headers: HeaderMap, 
         redirect_url: redirect_url.clone(),
         first_name: form.first_name.clone().unwrap_or_default(),
         last_name: form.last_name.clone().unwrap_or_default(),
-        email: form.email_address.clone().unwrap_or_default().trim().to_owned(),
+        email: form
+            .email_address
+            .clone()
+            .unwrap_or_default()
+            .trim()
+            .to_owned(),
         form_error: None,
         name_error: None,
         email_error: None,
@@ -426,7 +525,9 @@ async fn sign_up(State(state): State<AppState>, fapi: Fapi, headers: HeaderMap, 
             page(StatusCode::UNPROCESSABLE_ENTITY, view, None)
         }
         Err(Error::EmailTaken) => {
-            view.email_error = Some("That email address is taken. Sign in instead, or use another address.".into());
+            view.email_error = Some(
+                "That email address is taken. Sign in instead, or use another address.".into(),
+            );
             page(StatusCode::UNPROCESSABLE_ENTITY, view, None)
         }
         Err(Error::Password(p)) => {
@@ -457,7 +558,11 @@ fn format_time(ms: i64) -> String {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02} UTC", rem / 3600, (rem % 3600) / 60)
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
+        rem / 3600,
+        (rem % 3600) / 60
+    )
 }
 
 /// Howard Hinnant's days-to-civil algorithm.
@@ -475,7 +580,9 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
 }
 
 fn device_name(ua: Option<&str>) -> String {
-    let Some(ua) = ua else { return "Unknown device".into() };
+    let Some(ua) = ua else {
+        return "Unknown device".into();
+    };
     let browser = ["Edg/", "Firefox/", "Chrome/", "Safari/"]
         .iter()
         .find(|b| ua.contains(*b))
@@ -486,10 +593,16 @@ fn device_name(ua: Option<&str>) -> String {
             _ => "Safari",
         })
         .unwrap_or("Browser");
-    let os = [("Windows", "Windows"), ("Android", "Android"), ("iPhone", "iOS"), ("Mac OS", "macOS"), ("Linux", "Linux")]
-        .iter()
-        .find(|(k, _)| ua.contains(k))
-        .map(|(_, v)| *v);
+    let os = [
+        ("Windows", "Windows"),
+        ("Android", "Android"),
+        ("iPhone", "iOS"),
+        ("Mac OS", "macOS"),
+        ("Linux", "Linux"),
+    ]
+    .iter()
+    .find(|(k, _)| ua.contains(k))
+    .map(|(_, v)| *v);
     match os {
         Some(os) => format!("{browser} on {os}"),
         None => browser.to_owned(),
@@ -504,9 +617,20 @@ struct UserMessages {
     new_password_error: Option<String>,
 }
 
-async fn render_user(state: &AppState, fapi: &Fapi, headers: &HeaderMap, me: &SignedIn, status: StatusCode, msgs: UserMessages) -> Response {
+async fn render_user(
+    state: &AppState,
+    fapi: &Fapi,
+    headers: &HeaderMap,
+    me: &SignedIn,
+    status: StatusCode,
+    msgs: UserMessages,
+) -> Response {
     let (csrf, set) = csrf::token(headers, fapi, state.orbit.random().as_ref());
-    let sessions = match state.orbit.user_sessions(&fapi.ctx.instance, &me.user.id).await {
+    let sessions = match state
+        .orbit
+        .user_sessions(&fapi.ctx.instance, &me.user.id)
+        .await
+    {
         Ok(s) => s,
         Err(e) => return fail(e),
     };
@@ -539,10 +663,17 @@ async fn render_user(state: &AppState, fapi: &Fapi, headers: &HeaderMap, me: &Si
 }
 
 /// The signed-in user, or a redirect to sign-in that comes back here.
-async fn require_user(state: &AppState, fapi: &Fapi, headers: &HeaderMap) -> Result<SignedIn, Response> {
+async fn require_user(
+    state: &AppState,
+    fapi: &Fapi,
+    headers: &HeaderMap,
+) -> Result<SignedIn, Response> {
     match signed_in(state, fapi, headers).await {
         Ok((_, Some(me))) => Ok(me),
-        Ok(_) => Err(Redirect::to(&with_redirect("/sign-in", &format!("{}/user", fapi.origin))).into_response()),
+        Ok(_) => Err(
+            Redirect::to(&with_redirect("/sign-in", &format!("{}/user", fapi.origin)))
+                .into_response(),
+        ),
         Err(e) => Err(fail(e)),
     }
 }
@@ -552,7 +683,13 @@ struct NoticeQuery {
     notice: Option<String>,
 }
 
-async fn user_page(State(state): State<AppState>, fapi: Fapi, uri: axum::http::Uri, headers: HeaderMap, Query(q): Query<NoticeQuery>) -> Response {
+async fn user_page(
+    State(state): State<AppState>,
+    fapi: Fapi,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    Query(q): Query<NoticeQuery>,
+) -> Response {
     if let Some(r) = on_primary(&state, &fapi, &uri).await {
         return r;
     }
@@ -567,7 +704,18 @@ async fn user_page(State(state): State<AppState>, fapi: Fapi, uri: axum::http::U
         Some("session") => Some("That device was signed out.".to_owned()),
         _ => None,
     };
-    render_user(&state, &fapi, &headers, &me, StatusCode::OK, UserMessages { notice, ..Default::default() }).await
+    render_user(
+        &state,
+        &fapi,
+        &headers,
+        &me,
+        StatusCode::OK,
+        UserMessages {
+            notice,
+            ..Default::default()
+        },
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -577,7 +725,12 @@ struct ProfileForm {
     last_name: Option<String>,
 }
 
-async fn update_profile(State(state): State<AppState>, fapi: Fapi, headers: HeaderMap, FormBody(form): FormBody<ProfileForm>) -> Response {
+async fn update_profile(
+    State(state): State<AppState>,
+    fapi: Fapi,
+    headers: HeaderMap,
+    FormBody(form): FormBody<ProfileForm>,
+) -> Response {
     if !csrf::verify(&headers, &fapi, form.csrf_token.as_deref()) {
         return csrf_failure();
     }
@@ -585,12 +738,32 @@ async fn update_profile(State(state): State<AppState>, fapi: Fapi, headers: Head
         Ok(me) => me,
         Err(r) => return r,
     };
-    match state.orbit.update_profile(&fapi.ctx.instance, &me.user.id, form.first_name, form.last_name).await {
+    match state
+        .orbit
+        .update_profile(
+            &fapi.ctx.instance,
+            &me.user.id,
+            form.first_name,
+            form.last_name,
+        )
+        .await
+    {
         Ok(_) => Redirect::to("/user?notice=profile").into_response(),
         Err(Error::Invalid { field, reason }) => {
             me.user.first_name = None;
-            let msgs = UserMessages { profile_error: Some(format!("{}: {reason}.", field.replace('_', " "))), ..Default::default() };
-            render_user(&state, &fapi, &headers, &me, StatusCode::UNPROCESSABLE_ENTITY, msgs).await
+            let msgs = UserMessages {
+                profile_error: Some(format!("{}: {reason}.", field.replace('_', " "))),
+                ..Default::default()
+            };
+            render_user(
+                &state,
+                &fapi,
+                &headers,
+                &me,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                msgs,
+            )
+            .await
         }
         Err(e) => fail(e),
     }
@@ -603,7 +776,12 @@ struct PasswordForm {
     new_password: Option<String>,
 }
 
-async fn change_password(State(state): State<AppState>, fapi: Fapi, headers: HeaderMap, FormBody(form): FormBody<PasswordForm>) -> Response {
+async fn change_password(
+    State(state): State<AppState>,
+    fapi: Fapi,
+    headers: HeaderMap,
+    FormBody(form): FormBody<PasswordForm>,
+) -> Response {
     if !csrf::verify(&headers, &fapi, form.csrf_token.as_deref()) {
         return csrf_failure();
     }
@@ -621,14 +799,28 @@ async fn change_password(State(state): State<AppState>, fapi: Fapi, headers: Hea
         msgs.new_password_error = Some("Enter a new password.".into());
     }
     if msgs.current_password_error.is_none() && msgs.new_password_error.is_none() {
-        match state.orbit.change_password(&fapi.ctx.instance, &me.user.id, &current, &new).await {
+        match state
+            .orbit
+            .change_password(&fapi.ctx.instance, &me.user.id, &current, &new)
+            .await
+        {
             Ok(()) => return Redirect::to("/user?notice=password").into_response(),
-            Err(Error::CurrentPasswordIncorrect) => msgs.current_password_error = Some("The current password is incorrect.".into()),
+            Err(Error::CurrentPasswordIncorrect) => {
+                msgs.current_password_error = Some("The current password is incorrect.".into())
+            }
             Err(Error::Password(p)) => msgs.new_password_error = Some(p.to_string()),
             Err(e) => return fail(e),
         }
     }
-    render_user(&state, &fapi, &headers, &me, StatusCode::UNPROCESSABLE_ENTITY, msgs).await
+    render_user(
+        &state,
+        &fapi,
+        &headers,
+        &me,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        msgs,
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -657,9 +849,17 @@ async fn revoke_session(
         Err(e) => return fail(e),
     };
     if !owned {
-        return error_page(StatusCode::NOT_FOUND, "Session not found", "You have no active session with this id.".into());
+        return error_page(
+            StatusCode::NOT_FOUND,
+            "Session not found",
+            "You have no active session with this id.".into(),
+        );
     }
-    if let Err(e) = state.orbit.end_session(&fapi.ctx.instance, &id, SessionStatus::Removed).await {
+    if let Err(e) = state
+        .orbit
+        .end_session(&fapi.ctx.instance, &id, SessionStatus::Removed)
+        .await
+    {
         return fail(e);
     }
     if id == me.session.id {
@@ -674,10 +874,24 @@ async fn revoke_session(
 
 // ---- sign-out -----------------------------------------------------------------------------
 
-async fn sign_out_page(State(state): State<AppState>, fapi: Fapi, headers: HeaderMap, Query(q): Query<RedirectQuery>) -> Response {
+async fn sign_out_page(
+    State(state): State<AppState>,
+    fapi: Fapi,
+    headers: HeaderMap,
+    Query(q): Query<RedirectQuery>,
+) -> Response {
     let signed_in = matches!(signed_in(&state, &fapi, &headers).await, Ok((_, Some(_))));
     let (csrf, set) = csrf::token(&headers, &fapi, state.orbit.random().as_ref());
-    page(StatusCode::OK, SignOutPage { app_name: APP_NAME, csrf, redirect_url: q.redirect_url.unwrap_or_default(), signed_in }, set)
+    page(
+        StatusCode::OK,
+        SignOutPage {
+            app_name: APP_NAME,
+            csrf,
+            redirect_url: q.redirect_url.unwrap_or_default(),
+            signed_in,
+        },
+        set,
+    )
 }
 
 #[derive(Debug, Deserialize)]
@@ -687,28 +901,43 @@ struct SignOutForm {
 }
 
 /// Ends every session of this browser's client.
-async fn sign_out(State(state): State<AppState>, fapi: Fapi, headers: HeaderMap, FormBody(form): FormBody<SignOutForm>) -> Response {
+async fn sign_out(
+    State(state): State<AppState>,
+    fapi: Fapi,
+    headers: HeaderMap,
+    FormBody(form): FormBody<SignOutForm>,
+) -> Response {
     if !csrf::verify(&headers, &fapi, form.csrf_token.as_deref()) {
         return csrf_failure();
     }
     let result = async {
         let client = current_client(&state, &fapi, &headers).await?;
         if let Some(client) = &client {
-            state.orbit.sign_out_client(&fapi.ctx.instance, &client.id).await?;
+            state
+                .orbit
+                .sign_out_client(&fapi.ctx.instance, &client.id)
+                .await?;
         }
-        let target = redirect_target(&state, &fapi, form.redirect_url.as_deref(), "/sign-in").await?;
+        let target =
+            redirect_target(&state, &fapi, form.redirect_url.as_deref(), "/sign-in").await?;
         // Development: the app learns of the sign-out through its development browser token.
         let target = match &client {
-            Some(c) => RedirectTarget::from_trusted(with_dev_browser(&state, &fapi, c, target.url().clone()).await?),
+            Some(c) => RedirectTarget::from_trusted(
+                with_dev_browser(&state, &fapi, c, target.url().clone()).await?,
+            ),
             None => target,
         };
         // Production satellite: pass by the primary's Frontend API so that it resets the
         // primary's `__client_uat` too, and the primary app signs out at its next request.
         if fapi.ctx.domain.is_satellite && fapi.ctx.domain.fapi_host.is_some() {
             let primary = state.orbit.primary_domain(&fapi.ctx.instance.id).await?;
-            let mut via = url::Url::parse(&format!("{}/v1/client/signed_out", orbit_core::Orbit::fapi_url(&fapi.ctx.instance, &primary)))
-                .map_err(ApiError::internal)?;
-            via.query_pairs_mut().append_pair("redirect_url", target.as_str());
+            let mut via = url::Url::parse(&format!(
+                "{}/v1/client/signed_out",
+                orbit_core::Orbit::fapi_url(&fapi.ctx.instance, &primary)
+            ))
+            .map_err(ApiError::internal)?;
+            via.query_pairs_mut()
+                .append_pair("redirect_url", target.as_str());
             return Ok::<_, ApiError>(RedirectTarget::from_trusted(via));
         }
         Ok(target)
@@ -734,7 +963,12 @@ mod tests {
     fn times_and_devices() {
         assert_eq!(format_time(0), "1970-01-01 00:00 UTC");
         assert_eq!(format_time(1_764_200_000_000), "2025-11-26 23:33 UTC");
-        assert_eq!(device_name(Some("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/156.0 Safari/537.36")), "Chrome on Linux");
+        assert_eq!(
+            device_name(Some(
+                "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/156.0 Safari/537.36"
+            )),
+            "Chrome on Linux"
+        );
         assert_eq!(device_name(None), "Unknown device");
     }
 }

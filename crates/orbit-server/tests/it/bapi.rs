@@ -7,7 +7,10 @@ use serde_json::{json, Value};
 
 fn first_error(body: &Value) -> (&str, &str) {
     let e = &body["errors"][0];
-    (e["code"].as_str().unwrap_or_default(), e["long_message"].as_str().unwrap_or_default())
+    (
+        e["code"].as_str().unwrap_or_default(),
+        e["long_message"].as_str().unwrap_or_default(),
+    )
 }
 
 #[tokio::test]
@@ -15,7 +18,12 @@ async fn requires_the_secret_key() {
     let server = TestServer::start().await;
     let http = reqwest::Client::new();
     let url = format!("{}/v1/users", server.bapi_url);
-    for auth in [None, Some("Bearer sk_test_wrong"), Some(&*format!("Bearer {}", server.publishable_key)), Some("Basic abc")] {
+    for auth in [
+        None,
+        Some("Bearer sk_test_wrong"),
+        Some(&*format!("Bearer {}", server.publishable_key)),
+        Some("Basic abc"),
+    ] {
         let mut req = http.get(&url);
         if let Some(a) = auth {
             req = req.header("authorization", a);
@@ -38,8 +46,14 @@ async fn users_crud_and_validation() {
         .await;
     assert_eq!(status, StatusCode::OK, "{user}");
     assert_eq!(user["object"], "user");
-    assert_eq!(user["email_addresses"][0]["email_address"], "ada@example.com");
-    assert_eq!(user["primary_email_address_id"], user["email_addresses"][0]["id"]);
+    assert_eq!(
+        user["email_addresses"][0]["email_address"],
+        "ada@example.com"
+    );
+    assert_eq!(
+        user["primary_email_address_id"],
+        user["email_addresses"][0]["id"]
+    );
     assert_eq!(user["first_name"], "Ada");
     assert_eq!(user["password_enabled"], true);
     let id = user["id"].as_str().unwrap().to_owned();
@@ -47,14 +61,54 @@ async fn users_crud_and_validation() {
 
     // Table of bad inputs: (body, status, code, param)
     let cases = [
-        (json!({"email_address": ["ada@example.com"], "password": GOOD_PASSWORD}), 422, "form_identifier_exists", "email_address"),
-        (json!({"email_address": ["ADA@example.com"]}), 422, "form_identifier_exists", "email_address"),
-        (json!({"email_address": ["bob@example.com"], "password": "password"}), 422, "form_password_pwned", "password"),
-        (json!({"email_address": ["bob@example.com"], "password": "short"}), 422, "form_password_length_too_short", "password"),
-        (json!({"email_address": ["not-an-email"], "password": GOOD_PASSWORD}), 422, "form_param_format_invalid", "email_address"),
-        (json!({"email_address": [], "password": GOOD_PASSWORD}), 400, "form_param_missing", "email_address"),
-        (json!({"email_address": ["a@x.io", "b@x.io"]}), 400, "form_param_format_invalid", "email_address"),
-        (json!({"email_address": ["bob@example.com"], "pasword": GOOD_PASSWORD}), 422, "form_param_format_invalid", ""),
+        (
+            json!({"email_address": ["ada@example.com"], "password": GOOD_PASSWORD}),
+            422,
+            "form_identifier_exists",
+            "email_address",
+        ),
+        (
+            json!({"email_address": ["ADA@example.com"]}),
+            422,
+            "form_identifier_exists",
+            "email_address",
+        ),
+        (
+            json!({"email_address": ["bob@example.com"], "password": "password"}),
+            422,
+            "form_password_pwned",
+            "password",
+        ),
+        (
+            json!({"email_address": ["bob@example.com"], "password": "short"}),
+            422,
+            "form_password_length_too_short",
+            "password",
+        ),
+        (
+            json!({"email_address": ["not-an-email"], "password": GOOD_PASSWORD}),
+            422,
+            "form_param_format_invalid",
+            "email_address",
+        ),
+        (
+            json!({"email_address": [], "password": GOOD_PASSWORD}),
+            400,
+            "form_param_missing",
+            "email_address",
+        ),
+        (
+            json!({"email_address": ["a@x.io", "b@x.io"]}),
+            400,
+            "form_param_format_invalid",
+            "email_address",
+        ),
+        (
+            json!({"email_address": ["bob@example.com"], "pasword": GOOD_PASSWORD}),
+            422,
+            "form_param_format_invalid",
+            "",
+        ),
     ];
     for (body, status, code, param) in cases {
         let (s, b) = bapi.post("/v1/users", body.clone()).await;
@@ -75,13 +129,22 @@ async fn users_crud_and_validation() {
     let (_, list) = bapi.get("/v1/users").await;
     assert_eq!(list.as_array().unwrap().len(), 1);
     let (s, b) = bapi.get("/v1/users?limit=0").await;
-    assert_eq!((s, first_error(&b).0), (StatusCode::BAD_REQUEST, "form_param_value_invalid"));
+    assert_eq!(
+        (s, first_error(&b).0),
+        (StatusCode::BAD_REQUEST, "form_param_value_invalid")
+    );
 
     let (s, deleted) = bapi.delete(&format!("/v1/users/{id}")).await;
     assert_eq!(s, StatusCode::OK);
-    assert_eq!(deleted, json!({"object": "user", "id": id, "deleted": true}));
+    assert_eq!(
+        deleted,
+        json!({"object": "user", "id": id, "deleted": true})
+    );
     let (s, b) = bapi.get(&format!("/v1/users/{id}")).await;
-    assert_eq!((s, first_error(&b).0), (StatusCode::NOT_FOUND, "resource_not_found"));
+    assert_eq!(
+        (s, first_error(&b).0),
+        (StatusCode::NOT_FOUND, "resource_not_found")
+    );
     let (s, _) = bapi.delete(&format!("/v1/users/{id}")).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
@@ -90,16 +153,33 @@ async fn users_crud_and_validation() {
 async fn long_passwords_are_accepted_and_bodies_are_limited() {
     let server = TestServer::start().await;
     let long = "p".repeat(255) + "!";
-    let (s, b) = server.backend().post("/v1/users", json!({"email_address": ["long@example.com"], "password": long})).await;
+    let (s, b) = server
+        .backend()
+        .post(
+            "/v1/users",
+            json!({"email_address": ["long@example.com"], "password": long}),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{b}");
 
     let huge = "x".repeat(70 * 1024);
-    let (s, b) = server.backend().post("/v1/users", json!({"email_address": ["huge@example.com"], "first_name": huge})).await;
+    let (s, b) = server
+        .backend()
+        .post(
+            "/v1/users",
+            json!({"email_address": ["huge@example.com"], "first_name": huge}),
+        )
+        .await;
     assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(first_error(&b).0, "request_body_too_large");
     assert!(first_error(&b).1.contains("65536"), "{b}");
     // The same limit without a Content-Length (chunked body), over a raw socket.
-    let status = chunked_post(&server, "/bapi/v1/users", &format!("{{\"first_name\":\"{huge}\"}}")).await;
+    let status = chunked_post(
+        &server,
+        "/bapi/v1/users",
+        &format!("{{\"first_name\":\"{huge}\"}}"),
+    )
+    .await;
     assert_eq!(status, 413);
     let r = reqwest::Client::new()
         .post(format!("{}/v1/users", server.bapi_url))
@@ -124,7 +204,9 @@ async fn chunked_post(server: &TestServer, path: &str, body: &str) -> u16 {
     );
     sock.write_all(head.as_bytes()).await.unwrap();
     for chunk in body.as_bytes().chunks(8192) {
-        let _ = sock.write_all(format!("{:x}\r\n", chunk.len()).as_bytes()).await;
+        let _ = sock
+            .write_all(format!("{:x}\r\n", chunk.len()).as_bytes())
+            .await;
         let _ = sock.write_all(chunk).await;
         let _ = sock.write_all(b"\r\n").await;
     }
@@ -132,11 +214,16 @@ async fn chunked_post(server: &TestServer, path: &str, body: &str) -> u16 {
     let mut buf = Vec::new();
     let _ = sock.read_to_end(&mut buf).await;
     let text = String::from_utf8_lossy(&buf);
-    text.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0)
+    text.split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
 }
 
 pub fn decode_part(part: &str) -> Value {
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part)
+        .unwrap();
     serde_json::from_slice(&bytes).unwrap()
 }
 
@@ -146,13 +233,21 @@ pub fn verify_with_jwks(jwt: &str, jwks: &Value) -> (Value, Value) {
     assert_eq!(parts.len(), 3);
     let header = decode_part(parts[0]);
     let claims = decode_part(parts[1]);
-    let key = jwks["keys"].as_array().unwrap().iter().find(|k| k["kid"] == header["kid"]).expect("kid is in the JWKS");
+    let key = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kid"] == header["kid"])
+        .expect("kid is in the JWKS");
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let n = b64.decode(key["n"].as_str().unwrap()).unwrap();
     let e = b64.decode(key["e"].as_str().unwrap()).unwrap();
     assert_eq!(n.len(), 256, "RSA-2048");
     assert_eq!(e, vec![1, 0, 1], "e = 65537");
-    assert!(orbit_core::keys::verify_rs256(jwt, &n, &e), "signature verifies");
+    assert!(
+        orbit_core::keys::verify_rs256(jwt, &n, &e),
+        "signature verifies"
+    );
     (header, claims)
 }
 
@@ -164,8 +259,13 @@ async fn sessions_and_tokens() {
     let user_id = user["id"].as_str().unwrap();
 
     let (s, b) = bapi.post("/v1/sessions", json!({})).await;
-    assert_eq!((s, first_error(&b).0), (StatusCode::BAD_REQUEST, "form_param_missing"));
-    let (s, _) = bapi.post("/v1/sessions", json!({"user_id": "user_nope"})).await;
+    assert_eq!(
+        (s, first_error(&b).0),
+        (StatusCode::BAD_REQUEST, "form_param_missing")
+    );
+    let (s, _) = bapi
+        .post("/v1/sessions", json!({"user_id": "user_nope"}))
+        .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 
     let (s, session) = bapi.post("/v1/sessions", json!({"user_id": user_id})).await;
@@ -175,10 +275,20 @@ async fn sessions_and_tokens() {
     assert_eq!(session["user_id"], user_id);
     let sid = session["id"].as_str().unwrap();
     let created = session["created_at"].as_i64().unwrap();
-    assert_eq!(session["abandon_at"].as_i64().unwrap() - created, 30 * 24 * 3600 * 1000, "absolute lifetime 30 days");
-    assert_eq!(session["expire_at"].as_i64().unwrap() - created, 7 * 24 * 3600 * 1000, "inactivity lifetime 7 days");
+    assert_eq!(
+        session["abandon_at"].as_i64().unwrap() - created,
+        30 * 24 * 3600 * 1000,
+        "absolute lifetime 30 days"
+    );
+    assert_eq!(
+        session["expire_at"].as_i64().unwrap() - created,
+        7 * 24 * 3600 * 1000,
+        "inactivity lifetime 7 days"
+    );
 
-    let (s, token) = bapi.post(&format!("/v1/sessions/{sid}/tokens"), json!({})).await;
+    let (s, token) = bapi
+        .post(&format!("/v1/sessions/{sid}/tokens"), json!({}))
+        .await;
     assert_eq!(s, StatusCode::OK, "{token}");
     assert_eq!(token["object"], "token");
     let jwt = token["jwt"].as_str().unwrap();
@@ -196,35 +306,63 @@ async fn sessions_and_tokens() {
     assert!(claims["nbf"].as_i64().unwrap() <= iat);
     assert!(claims["jti"].as_str().unwrap().len() >= 16);
     assert_eq!(claims["fva"].as_array().unwrap().len(), 2);
-    assert!(claims.get("azp").is_none(), "BAPI tokens have no requesting origin");
+    assert!(
+        claims.get("azp").is_none(),
+        "BAPI tokens have no requesting origin"
+    );
     // The public FAPI JWKS carries the same keys.
-    let fapi_jwks: Value = reqwest::get(server.url("/.well-known/jwks.json")).await.unwrap().json().await.unwrap();
+    let fapi_jwks: Value = reqwest::get(server.url("/.well-known/jwks.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(fapi_jwks, jwks);
     // Each token is distinct.
-    let (_, token2) = bapi.post(&format!("/v1/sessions/{sid}/tokens"), json!({})).await;
+    let (_, token2) = bapi
+        .post(&format!("/v1/sessions/{sid}/tokens"), json!({}))
+        .await;
     assert_ne!(token2["jwt"], token["jwt"]);
 
     let (_, list) = bapi.get(&format!("/v1/sessions?user_id={user_id}")).await;
     assert_eq!(list.as_array().unwrap().len(), 1);
     let (s, b) = bapi.get("/v1/sessions").await;
-    assert_eq!((s, first_error(&b).0), (StatusCode::BAD_REQUEST, "form_param_missing"));
+    assert_eq!(
+        (s, first_error(&b).0),
+        (StatusCode::BAD_REQUEST, "form_param_missing")
+    );
 
-    let (s, revoked) = bapi.post(&format!("/v1/sessions/{sid}/revoke"), json!({})).await;
+    let (s, revoked) = bapi
+        .post(&format!("/v1/sessions/{sid}/revoke"), json!({}))
+        .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(revoked["status"], "revoked");
-    let (s, b) = bapi.post(&format!("/v1/sessions/{sid}/tokens"), json!({})).await;
-    assert_eq!((s, first_error(&b).0), (StatusCode::BAD_REQUEST, "session_not_active"));
-    let (s, _) = bapi.post(&format!("/v1/sessions/{sid}/revoke"), json!({})).await;
+    let (s, b) = bapi
+        .post(&format!("/v1/sessions/{sid}/tokens"), json!({}))
+        .await;
+    assert_eq!(
+        (s, first_error(&b).0),
+        (StatusCode::BAD_REQUEST, "session_not_active")
+    );
+    let (s, _) = bapi
+        .post(&format!("/v1/sessions/{sid}/revoke"), json!({}))
+        .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
-    let (_, active) = bapi.get(&format!("/v1/sessions?user_id={user_id}&status=active")).await;
+    let (_, active) = bapi
+        .get(&format!("/v1/sessions?user_id={user_id}&status=active"))
+        .await;
     assert_eq!(active, json!([]));
-    let (s, _) = bapi.get(&format!("/v1/sessions?user_id={user_id}&status=bogus")).await;
+    let (s, _) = bapi
+        .get(&format!("/v1/sessions?user_id={user_id}&status=bogus"))
+        .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
 
     // Deleting the user removes their sessions.
     let (_, s2) = bapi.post("/v1/sessions", json!({"user_id": user_id})).await;
     bapi.delete(&format!("/v1/users/{user_id}")).await;
-    let (s, _) = bapi.get(&format!("/v1/sessions/{}", s2["id"].as_str().unwrap())).await;
+    let (s, _) = bapi
+        .get(&format!("/v1/sessions/{}", s2["id"].as_str().unwrap()))
+        .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
 
@@ -232,5 +370,8 @@ async fn sessions_and_tokens() {
 async fn unknown_paths_are_json_404() {
     let server = TestServer::start().await;
     let (s, b) = server.backend().get("/v1/nothing").await;
-    assert_eq!((s, first_error(&b).0), (StatusCode::NOT_FOUND, "resource_not_found"));
+    assert_eq!(
+        (s, first_error(&b).0),
+        (StatusCode::NOT_FOUND, "resource_not_found")
+    );
 }

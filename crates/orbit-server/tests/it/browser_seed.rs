@@ -51,11 +51,21 @@ impl Tab {
     /// Waits until an element matching `css` is on the page; on timeout, fails with what the
     /// browser shows instead.
     async fn wait_for(&self, css: &str, step: &str) -> Element {
-        match self.c.wait().at_most(PAGE_TIMEOUT).every(Duration::from_millis(50)).for_element(Locator::Css(css)).await {
+        match self
+            .c
+            .wait()
+            .at_most(PAGE_TIMEOUT)
+            .every(Duration::from_millis(50))
+            .for_element(Locator::Css(css))
+            .await
+        {
             Ok(e) => e,
             Err(e) => {
                 self.failure_shot().await;
-                panic!("{step}: no `{css}` on the page ({e})\n{}", self.describe().await)
+                panic!(
+                    "{step}: no `{css}` on the page ({e})\n{}",
+                    self.describe().await
+                )
             }
         }
     }
@@ -68,13 +78,21 @@ impl Tab {
     }
 
     async fn describe(&self) -> String {
-        let url = self.c.current_url().await.map(|u| u.to_string()).unwrap_or_else(|e| format!("<{e}>"));
+        let url = self
+            .c
+            .current_url()
+            .await
+            .map(|u| u.to_string())
+            .unwrap_or_else(|e| format!("<{e}>"));
         let title = self.c.title().await.unwrap_or_default();
         let text = match self.c.find(Locator::Css("body")).await {
             Ok(b) => b.text().await.unwrap_or_default(),
             Err(e) => format!("<{e}>"),
         };
-        format!("browser is at {url} ({title:?}), showing:\n{text}\nconsole:\n{}", self.console().await)
+        format!(
+            "browser is at {url} ({title:?}), showing:\n{text}\nconsole:\n{}",
+            self.console().await
+        )
     }
 
     /// What Chromium logged to the console since the last call (CSP violations, blocked
@@ -83,7 +101,18 @@ impl Tab {
         match self.c.issue_cmd(BrowserLog).await {
             Ok(v) => v
                 .as_array()
-                .map(|a| a.iter().map(|e| format!("  [{}] {}", e["level"].as_str().unwrap_or("?"), e["message"].as_str().unwrap_or("?"))).collect::<Vec<_>>().join("\n"))
+                .map(|a| {
+                    a.iter()
+                        .map(|e| {
+                            format!(
+                                "  [{}] {}",
+                                e["level"].as_str().unwrap_or("?"),
+                                e["message"].as_str().unwrap_or("?")
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                })
                 .unwrap_or_else(|| v.to_string()),
             Err(e) => format!("  <no browser log: {e}>"),
         }
@@ -111,16 +140,27 @@ impl Tab {
     async fn fill(&self, css: &str, value: &str) {
         let input = self.find(css).await;
         input.clear().await.unwrap();
-        input.send_keys(value).await.unwrap_or_else(|e| panic!("type into `{css}`: {e}"));
+        input
+            .send_keys(value)
+            .await
+            .unwrap_or_else(|e| panic!("type into `{css}`: {e}"));
     }
 
     async fn click(&self, css: &str) {
-        self.find(css).await.click().await.unwrap_or_else(|e| panic!("click `{css}`: {e}"));
+        self.find(css)
+            .await
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("click `{css}`: {e}"));
     }
 
     async fn screenshot(&mut self, name: &str) {
         self.n += 1;
-        let png = self.c.screenshot().await.unwrap_or_else(|e| panic!("screenshot {name}: {e}"));
+        let png = self
+            .c
+            .screenshot()
+            .await
+            .unwrap_or_else(|e| panic!("screenshot {name}: {e}"));
         let path = self.shots.join(format!("{:02}-{name}.png", self.n));
         std::fs::write(&path, png).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
     }
@@ -128,7 +168,11 @@ impl Tab {
     /// The page is an app page whose body says `text` ("You are signed in." / "...out.").
     async fn assert_says(&self, text: &str, step: &str) {
         let body = self.body().await;
-        assert!(body.contains(text), "{step}: expected {text:?}\n{}", self.describe().await);
+        assert!(
+            body.contains(text),
+            "{step}: expected {text:?}\n{}",
+            self.describe().await
+        );
     }
 
     /// Origin of the page shown (`scheme://host[:port]`).
@@ -142,14 +186,28 @@ impl Tab {
         let url = self.url().await;
         assert_eq!(url.origin().ascii_serialization(), origin, "{step}: {url}");
         assert_eq!(url.path(), "/profile", "{step}: {url}");
-        assert_eq!(self.text("#email").await, email, "{step}\n{}", self.describe().await);
-        assert_eq!(self.text("#name").await, name, "{step}\n{}", self.describe().await);
+        assert_eq!(
+            self.text("#email").await,
+            email,
+            "{step}\n{}",
+            self.describe().await
+        );
+        assert_eq!(
+            self.text("#name").await,
+            name,
+            "{step}\n{}",
+            self.describe().await
+        );
     }
 
     /// Every cookie the browser holds (all domains), as `name@domain` lines, for the log.
     async fn all_cookies(&self) -> String {
         match self.c.get_all_cookies().await {
-            Ok(v) => v.iter().map(|c| format!("{}@{}", c.name(), c.domain().unwrap_or("?"))).collect::<Vec<_>>().join(", "),
+            Ok(v) => v
+                .iter()
+                .map(|c| format!("{}@{}", c.name(), c.domain().unwrap_or("?")))
+                .collect::<Vec<_>>()
+                .join(", "),
             Err(e) => format!("<{e}>"),
         }
     }
@@ -161,10 +219,16 @@ struct BrowserLog;
 
 impl fantoccini::wd::WebDriverCompatibleCommand for BrowserLog {
     fn endpoint(&self, base_url: &Url, session_id: Option<&str>) -> Result<Url, url::ParseError> {
-        base_url.join(&format!("session/{}/se/log", session_id.unwrap_or_default()))
+        base_url.join(&format!(
+            "session/{}/se/log",
+            session_id.unwrap_or_default()
+        ))
     }
     fn method_and_body(&self, _: &Url) -> (axum::http::Method, Option<String>) {
-        (axum::http::Method::POST, Some(r#"{"type":"browser"}"#.into()))
+        (
+            axum::http::Method::POST,
+            Some(r#"{"type":"browser"}"#.into()),
+        )
     }
 }
 
@@ -182,7 +246,11 @@ where
     // Chromium speaks HTTP/2 to the TLS servers and enforces the pages' CSP on form redirects;
     // both once broke this scenario (hosts read from `Host` only; `form-action 'self'`).
     let client = chromium_session_with(&driver, profile.path(), &extra_args).await;
-    let tab = Tab { c: client.clone(), shots: shots.clone(), n: 0 };
+    let tab = Tab {
+        c: client.clone(),
+        shots: shots.clone(),
+        n: 0,
+    };
     let outcome = tokio::spawn(journey(tab)).await;
     let _ = client.close().await;
     drop(driver);
@@ -192,7 +260,11 @@ where
             Err(e) => panic!("journey task: {e}"),
         }
     }
-    eprintln!("seed scenario in Chromium ({shots_name}): {:.1?}; screenshots in {}", started.elapsed(), shots.display());
+    eprintln!(
+        "seed scenario in Chromium ({shots_name}): {:.1?}; screenshots in {}",
+        started.elapsed(),
+        shots.display()
+    );
 }
 
 // ---- development --------------------------------------------------------------------------
@@ -203,7 +275,10 @@ async fn seed_scenario_in_chromium_development() {
     let p1_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let p1 = p1_listener.local_addr().unwrap().port();
     let server = TestServer::start_with(|c| c.dev_primary_domain = format!("localhost:{p1}")).await;
-    let primary_cfg = OrbitConfig::builder(&server.publishable_key).secret_key(&server.secret_key).build().unwrap();
+    let primary_cfg = OrbitConfig::builder(&server.publishable_key)
+        .secret_key(&server.secret_key)
+        .build()
+        .unwrap();
     let router = example_primary::app(Orbit::new(primary_cfg).unwrap());
     tokio::spawn(async move { axum::serve(p1_listener, router).await });
 
@@ -211,7 +286,13 @@ async fn seed_scenario_in_chromium_development() {
     for _ in 0..2 {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
-        let (s, d) = server.backend().post("/v1/domains", json!({"name": format!("http://localhost:{port}"), "is_satellite": true})).await;
+        let (s, d) = server
+            .backend()
+            .post(
+                "/v1/domains",
+                json!({"name": format!("http://localhost:{port}"), "is_satellite": true}),
+            )
+            .await;
         assert_eq!(s, reqwest::StatusCode::OK, "{d}");
         // As in the seed's satellite .env (development example).
         let vars = [
@@ -219,10 +300,21 @@ async fn seed_scenario_in_chromium_development() {
             ("CLERK_SECRET_KEY", server.secret_key.clone()),
             ("CLERK_IS_SATELLITE", "true".into()),
             ("CLERK_DOMAIN", format!("http://localhost:{port}")),
-            ("CLERK_SIGN_IN_URL", format!("http://localhost:{p1}/sign-in")),
-            ("CLERK_SIGN_UP_URL", format!("http://localhost:{p1}/sign-up")),
+            (
+                "CLERK_SIGN_IN_URL",
+                format!("http://localhost:{p1}/sign-in"),
+            ),
+            (
+                "CLERK_SIGN_UP_URL",
+                format!("http://localhost:{p1}/sign-up"),
+            ),
         ];
-        let cfg = orbit_sdk::OrbitConfigBuilder::from_vars(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())).unwrap().build().unwrap();
+        let cfg = orbit_sdk::OrbitConfigBuilder::from_vars(|k| {
+            vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
+        })
+        .unwrap()
+        .build()
+        .unwrap();
         let router = example_satellite::app(Orbit::new(cfg).unwrap());
         tokio::spawn(async move { axum::serve(listener, router).await });
         sats.push(port);
@@ -234,16 +326,19 @@ async fn seed_scenario_in_chromium_development() {
     let sat2 = format!("http://localhost:{}", sats[1]);
     // Chromium resolves `localhost` itself; nothing to map.
     in_chromium("seed-dev", Vec::new(), move |tab| {
-        seed_journey(tab, Seed {
-            orbit_origin: orbit_base,
-            primary,
-            sat,
-            sat2,
-            email: "ada@example.com",
-            first_name: "Ada",
-            last_name: "Lovelace",
-            primary_signed_out_everywhere: false,
-        })
+        seed_journey(
+            tab,
+            Seed {
+                orbit_origin: orbit_base,
+                primary,
+                sat,
+                sat2,
+                email: "ada@example.com",
+                first_name: "Ada",
+                last_name: "Lovelace",
+                primary_signed_out_everywhere: false,
+            },
+        )
     })
     .await;
     drop(server);
@@ -265,7 +360,11 @@ async fn seed_scenario_in_chromium_production_like() {
         .allowed_redirect_origins(["https://satellite.test", "https://satellite2.test"])
         .build()
         .unwrap();
-    let primary_app = world.serve_app(example_primary::app(Orbit::with_http_client(primary_cfg, http.clone()).unwrap())).await;
+    let primary_app = world
+        .serve_app(example_primary::app(
+            Orbit::with_http_client(primary_cfg, http.clone()).unwrap(),
+        ))
+        .await;
     let mut apps = vec![("primary.test", primary_app.ip)];
     let mut servers = vec![primary_app];
     for sat in ["satellite.test", "satellite2.test"] {
@@ -278,7 +377,11 @@ async fn seed_scenario_in_chromium_production_like() {
             .sign_up_url("https://primary.test/sign-up")
             .build()
             .unwrap();
-        let s = world.serve_app(example_satellite::app(Orbit::with_http_client(cfg, http.clone()).unwrap())).await;
+        let s = world
+            .serve_app(example_satellite::app(
+                Orbit::with_http_client(cfg, http.clone()).unwrap(),
+            ))
+            .await;
         apps.push((sat, s.ip));
         servers.push(s);
     }
@@ -292,21 +395,30 @@ async fn seed_scenario_in_chromium_production_like() {
     // only the test certificate's key, by its SPKI hash. Orbit and the apps share that
     // certificate (signed by the test CA, which Chromium does not otherwise trust; installing it
     // in an NSS db would need `certutil`, not installed here).
-    let spki = rcgen::KeyPair::from_pem(&world.certs.key_pem).unwrap().public_key_der();
-    let spki_hash = base64::engine::general_purpose::STANDARD.encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &spki).as_ref());
-    let args = vec![format!("--host-resolver-rules={}", rules.join(",")), format!("--ignore-certificate-errors-spki-list={spki_hash}")];
+    let spki = rcgen::KeyPair::from_pem(&world.certs.key_pem)
+        .unwrap()
+        .public_key_der();
+    let spki_hash = base64::engine::general_purpose::STANDARD
+        .encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &spki).as_ref());
+    let args = vec![
+        format!("--host-resolver-rules={}", rules.join(",")),
+        format!("--ignore-certificate-errors-spki-list={spki_hash}"),
+    ];
 
     in_chromium("seed-prod", args, move |tab| {
-        seed_journey(tab, Seed {
-            orbit_origin: "https://clerk.primary.test".into(),
-            primary: "https://primary.test".into(),
-            sat: "https://satellite.test".into(),
-            sat2: "https://satellite2.test".into(),
-            email: "grace@example.com",
-            first_name: "Grace",
-            last_name: "Hopper",
-            primary_signed_out_everywhere: true,
-        })
+        seed_journey(
+            tab,
+            Seed {
+                orbit_origin: "https://clerk.primary.test".into(),
+                primary: "https://primary.test".into(),
+                sat: "https://satellite.test".into(),
+                sat2: "https://satellite2.test".into(),
+                email: "grace@example.com",
+                first_name: "Grace",
+                last_name: "Hopper",
+                primary_signed_out_everywhere: true,
+            },
+        )
     })
     .await;
     drop(servers);
@@ -336,76 +448,148 @@ async fn seed_journey(mut tab: Tab, s: Seed) {
     // (1) Sign up on the primary, from its home page's "Sign up" link.
     tab.goto(&format!("{}/", s.primary)).await;
     tab.wait_for("#sign-up", "primary home, signed out").await;
-    tab.assert_says("You are signed out.", "primary home before sign-up").await;
+    tab.assert_says("You are signed out.", "primary home before sign-up")
+        .await;
     tab.screenshot("primary-home-signed-out").await;
     tab.click("#sign-up").await;
-    tab.wait_for("form[action='/sign-up'] #password", "Orbit's sign-up page from the primary's link").await;
+    tab.wait_for(
+        "form[action='/sign-up'] #password",
+        "Orbit's sign-up page from the primary's link",
+    )
+    .await;
     let at = tab.url().await;
-    assert_eq!(at.origin().ascii_serialization(), s.orbit_origin, "sign-up is Orbit's hosted page: {at}");
+    assert_eq!(
+        at.origin().ascii_serialization(),
+        s.orbit_origin,
+        "sign-up is Orbit's hosted page: {at}"
+    );
     assert_eq!(at.path(), "/sign-up", "{at}");
     tab.fill("#first_name", s.first_name).await;
     tab.fill("#last_name", s.last_name).await;
     tab.fill("#email_address", s.email).await;
     tab.fill("#password", GOOD_PASSWORD).await;
     tab.screenshot("sign-up-form").await;
-    tab.click("form[action='/sign-up'] button[type=submit]").await;
+    tab.click("form[action='/sign-up'] button[type=submit]")
+        .await;
     tab.wait_for("#profile", "primary home after sign-up").await;
     let at = tab.url().await;
-    assert_eq!(at.as_str(), format!("{}/", s.primary), "back on the primary's home, handshake parameters gone");
-    tab.assert_says("You are signed in.", "primary home after sign-up").await;
+    assert_eq!(
+        at.as_str(),
+        format!("{}/", s.primary),
+        "back on the primary's home, handshake parameters gone"
+    );
+    tab.assert_says("You are signed in.", "primary home after sign-up")
+        .await;
     if trace {
-        eprintln!("cookies after sign-up (at {at}): {}", tab.all_cookies().await);
+        eprintln!(
+            "cookies after sign-up (at {at}): {}",
+            tab.all_cookies().await
+        );
     }
     tab.screenshot("primary-home-signed-in").await;
 
     // (2) The satellite's protected page: the same user, no credentials typed.
     tab.goto(&format!("{}/profile", s.sat)).await;
-    tab.wait_for_profile(&s.sat, s.email, &name, "satellite /profile after sign-up on the primary").await;
+    tab.wait_for_profile(
+        &s.sat,
+        s.email,
+        &name,
+        "satellite /profile after sign-up on the primary",
+    )
+    .await;
     let at = tab.url().await;
-    assert_eq!(at.as_str(), format!("{}/profile?__clerk_synced=true", s.sat), "as in sdk.rs");
+    assert_eq!(
+        at.as_str(),
+        format!("{}/profile?__clerk_synced=true", s.sat),
+        "as in sdk.rs"
+    );
     if trace {
-        eprintln!("cookies on the satellite (at {at}): {}", tab.all_cookies().await);
+        eprintln!(
+            "cookies on the satellite (at {at}): {}",
+            tab.all_cookies().await
+        );
     }
     tab.screenshot("satellite-profile-synced").await;
 
     // (3) Sign out on the satellite: its link -> Orbit's sign-out page -> the button.
     tab.click("a#sign-out").await;
-    tab.wait_for("form[action='/sign-out'] button#sign-out", "Orbit's sign-out page from the satellite").await;
+    tab.wait_for(
+        "form[action='/sign-out'] button#sign-out",
+        "Orbit's sign-out page from the satellite",
+    )
+    .await;
     let sign_out_page = tab.url().await;
     assert_eq!(sign_out_page.path(), "/sign-out", "{sign_out_page}");
     tab.screenshot("sign-out-page").await;
     tab.click("form[action='/sign-out'] button#sign-out").await;
     // The satellite's signed-out home has a "Sign in on the primary" link; no Orbit page does.
-    tab.wait_for("a#sign-in", "satellite home after sign-out").await;
-    assert_eq!(tab.origin().await, s.sat, "back on the satellite\n{}", tab.describe().await);
+    tab.wait_for("a#sign-in", "satellite home after sign-out")
+        .await;
+    assert_eq!(
+        tab.origin().await,
+        s.sat,
+        "back on the satellite\n{}",
+        tab.describe().await
+    );
     assert_eq!(tab.url().await.path(), "/");
-    tab.assert_says("You are signed out.", "satellite home after sign-out").await;
+    tab.assert_says("You are signed out.", "satellite home after sign-out")
+        .await;
     tab.screenshot("satellite-home-signed-out").await;
     if s.primary_signed_out_everywhere {
         tab.goto(&format!("{}/", s.primary)).await;
-        tab.wait_for("#sign-up", "primary home after signing out on the satellite").await;
+        tab.wait_for(
+            "#sign-up",
+            "primary home after signing out on the satellite",
+        )
+        .await;
         assert_eq!(tab.origin().await, s.primary);
-        tab.assert_says("You are signed out.", "the primary is signed out too").await;
+        tab.assert_says("You are signed out.", "the primary is signed out too")
+            .await;
         tab.screenshot("primary-home-signed-out-too").await;
     }
 
     // (4) Signed out, the satellite's /profile -> Orbit's sign-in -> back to /profile.
     tab.goto(&format!("{}/profile", s.sat)).await;
-    tab.wait_for("form[action='/sign-in'] #password", "satellite /profile while signed out").await;
+    tab.wait_for(
+        "form[action='/sign-in'] #password",
+        "satellite /profile while signed out",
+    )
+    .await;
     let at = tab.url().await;
-    assert_eq!(at.origin().ascii_serialization(), s.orbit_origin, "Orbit's sign-in page: {at}");
+    assert_eq!(
+        at.origin().ascii_serialization(),
+        s.orbit_origin,
+        "Orbit's sign-in page: {at}"
+    );
     assert_eq!(at.path(), "/sign-in", "{at}");
-    let back = tab.find("input[name=redirect_url]").await.prop("value").await.unwrap().unwrap_or_default();
-    assert!(back.starts_with(&format!("{}/profile", s.sat)), "sign-in comes back to the satellite's /profile: {back:?}");
+    let back = tab
+        .find("input[name=redirect_url]")
+        .await
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert!(
+        back.starts_with(&format!("{}/profile", s.sat)),
+        "sign-in comes back to the satellite's /profile: {back:?}"
+    );
     tab.fill("#email_address", s.email).await;
     tab.fill("#password", GOOD_PASSWORD).await;
     tab.screenshot("sign-in-for-satellite").await;
-    tab.click("form[action='/sign-in'] button[type=submit]").await;
-    tab.wait_for_profile(&s.sat, s.email, &name, "satellite /profile after signing in").await;
+    tab.click("form[action='/sign-in'] button[type=submit]")
+        .await;
+    tab.wait_for_profile(
+        &s.sat,
+        s.email,
+        &name,
+        "satellite /profile after signing in",
+    )
+    .await;
     tab.screenshot("satellite-profile-after-sign-in").await;
 
     // (5) The second satellite: the same user.
     tab.goto(&format!("{}/profile", s.sat2)).await;
-    tab.wait_for_profile(&s.sat2, s.email, &name, "second satellite /profile").await;
+    tab.wait_for_profile(&s.sat2, s.email, &name, "second satellite /profile")
+        .await;
     tab.screenshot("satellite2-profile").await;
 }

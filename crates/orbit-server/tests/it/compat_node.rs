@@ -20,7 +20,10 @@ use tokio::sync::mpsc;
 use url::Url;
 
 fn compat_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../compat/node").canonicalize().expect("compat/node exists")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../compat/node")
+        .canonicalize()
+        .expect("compat/node exists")
 }
 
 /// The Node process running `@clerk/backend`: one per test, one request at a time.
@@ -45,22 +48,43 @@ struct AuthResult {
 
 impl AuthResult {
     fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
     fn location(&self) -> Option<&str> {
         self.header("location")
     }
     fn set_cookies(&self) -> Vec<&str> {
-        self.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case("set-cookie")).map(|(_, v)| v.as_str()).collect()
+        self.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case("set-cookie"))
+            .map(|(_, v)| v.as_str())
+            .collect()
     }
     fn assert_signed_in(&self, user_id: &str) {
         assert_eq!(self.status, "signed-in", "{:#}", self.raw);
         assert_eq!(self.user_id.as_deref(), Some(user_id), "{:#}", self.raw);
-        assert!(self.session_id.as_deref().is_some_and(|s| !s.is_empty()), "{:#}", self.raw);
+        assert!(
+            self.session_id.as_deref().is_some_and(|s| !s.is_empty()),
+            "{:#}",
+            self.raw
+        );
     }
     fn assert_handshake(&self, reason: &str) -> Url {
-        assert_eq!((self.status.as_str(), self.reason.as_deref()), ("handshake", Some(reason)), "{:#}", self.raw);
-        assert_eq!(self.header("cache-control"), Some("no-store"), "{:#}", self.raw);
+        assert_eq!(
+            (self.status.as_str(), self.reason.as_deref()),
+            ("handshake", Some(reason)),
+            "{:#}",
+            self.raw
+        );
+        assert_eq!(
+            self.header("cache-control"),
+            Some("no-store"),
+            "{:#}",
+            self.raw
+        );
         Url::parse(self.location().expect("a handshake redirects")).unwrap()
     }
 }
@@ -88,10 +112,13 @@ impl NodeSdk {
         if let Some(w) = world {
             let mut f = tempfile::NamedTempFile::new().unwrap();
             f.write_all(w.certs.ca_pem.as_bytes()).unwrap();
-            cmd.env("NODE_EXTRA_CA_CERTS", f.path()).env("ORBIT_TEST_IP", w.ip.to_string());
+            cmd.env("NODE_EXTRA_CA_CERTS", f.path())
+                .env("ORBIT_TEST_IP", w.ip.to_string());
             ca_file = Some(f);
         }
-        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start `node` (Node >= 20.9 must be on PATH): {e}"));
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start `node` (Node >= 20.9 must be on PATH): {e}"));
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = mpsc::unbounded_channel();
         std::thread::spawn(move || {
@@ -103,7 +130,13 @@ impl NodeSdk {
             }
         });
         let stdin = child.stdin.take();
-        NodeSdk { child, stdin, lines: rx, next_id: 0, _ca_file: ca_file }
+        NodeSdk {
+            child,
+            stdin,
+            lines: rx,
+            next_id: 0,
+            _ca_file: ca_file,
+        }
     }
 
     async fn recv(&mut self) -> Value {
@@ -120,17 +153,30 @@ impl NodeSdk {
     }
 
     /// `createClerkClient(options).authenticateRequest(new Request(url, {headers}), auth_options)`.
-    async fn authenticate(&mut self, options: &Value, auth_options: &Value, url: &str, headers: &[(&str, String)]) -> AuthResult {
+    async fn authenticate(
+        &mut self,
+        options: &Value,
+        auth_options: &Value,
+        url: &str,
+        headers: &[(&str, String)],
+    ) -> AuthResult {
         self.next_id += 1;
         let id = self.next_id;
-        let headers: serde_json::Map<String, Value> = headers.iter().map(|(k, v)| ((*k).to_owned(), Value::String(v.clone()))).collect();
+        let headers: serde_json::Map<String, Value> = headers
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), Value::String(v.clone())))
+            .collect();
         let msg = json!({"id": id, "options": options, "authOptions": auth_options, "request": {"url": url, "method": "GET", "headers": headers}});
         let stdin = self.stdin.as_mut().unwrap();
         writeln!(stdin, "{msg}").unwrap();
         stdin.flush().unwrap();
         let out = self.recv().await;
         assert_eq!(out["id"], id, "{out}");
-        assert!(out.get("error").is_none(), "authenticateRequest({url}) threw: {}", out["error"].as_str().unwrap_or_default());
+        assert!(
+            out.get("error").is_none(),
+            "authenticateRequest({url}) threw: {}",
+            out["error"].as_str().unwrap_or_default()
+        );
         let s = |k: &str| out[k].as_str().map(str::to_owned);
         AuthResult {
             status: s("status").unwrap(),
@@ -141,7 +187,12 @@ impl NodeSdk {
                 .as_array()
                 .unwrap()
                 .iter()
-                .map(|p| (p[0].as_str().unwrap().to_owned(), p[1].as_str().unwrap().to_owned()))
+                .map(|p| {
+                    (
+                        p[0].as_str().unwrap().to_owned(),
+                        p[1].as_str().unwrap().to_owned(),
+                    )
+                })
                 .collect(),
             raw: out,
         }
@@ -165,10 +216,16 @@ fn navigation(jar: &Jar, url: &str) -> Vec<(&'static str, String)> {
     };
     let mut h = vec![
         ("host", host),
-        ("accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8".to_owned()),
+        (
+            "accept",
+            "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8".to_owned(),
+        ),
         ("sec-fetch-dest", "document".to_owned()),
         ("sec-fetch-mode", "navigate".to_owned()),
-        ("user-agent", "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0 Safari/537.36".to_owned()),
+        (
+            "user-agent",
+            "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0 Safari/537.36".to_owned(),
+        ),
     ];
     if let Some(c) = jar.cookies(&u) {
         h.push(("cookie", c.to_str().unwrap().to_owned()));
@@ -186,24 +243,42 @@ fn apply_set_cookies(jar: &Jar, url: &str, result: &AuthResult) {
 
 fn cookie_in(jar: &Jar, url: &str, name: &str) -> Option<String> {
     let header = jar.cookies(&Url::parse(url).unwrap())?;
-    header.to_str().unwrap().split("; ").find_map(|kv| kv.strip_prefix(&format!("{name}=")).map(str::to_owned))
+    header
+        .to_str()
+        .unwrap()
+        .split("; ")
+        .find_map(|kv| kv.strip_prefix(&format!("{name}=")).map(str::to_owned))
 }
 
 fn query(url: &Url, key: &str) -> Option<String> {
-    url.query_pairs().find(|(k, _)| k == key).map(|(_, v)| v.into_owned())
+    url.query_pairs()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.into_owned())
 }
 
 fn jwt_claims(jwt: &str) -> Value {
     use base64::Engine;
     let payload = jwt.split('.').nth(1).unwrap();
-    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap()
 }
 
 /// Creates a session for `user_id` and a session token for it, through BAPI.
 async fn mint_session_token(backend: &Backend, user_id: &str) -> String {
-    let (s, session) = backend.post("/v1/sessions", json!({"user_id": user_id})).await;
+    let (s, session) = backend
+        .post("/v1/sessions", json!({"user_id": user_id}))
+        .await;
     assert_eq!(s, StatusCode::OK, "{session}");
-    let (s, token) = backend.post(&format!("/v1/sessions/{}/tokens", session["id"].as_str().unwrap()), json!({})).await;
+    let (s, token) = backend
+        .post(
+            &format!("/v1/sessions/{}/tokens", session["id"].as_str().unwrap()),
+            json!({}),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{token}");
     token["jwt"].as_str().unwrap().to_owned()
 }
@@ -220,15 +295,31 @@ async fn node_sdk_accepts_orbit_session_tokens_by_header_and_cookie() {
     let mut sdk = NodeSdk::start(Some(&world));
     sdk.ready().await;
     let backend = world.backend();
-    let (s, user) = backend.post("/v1/users", json!({"email_address": ["ada@example.com"], "password": GOOD_PASSWORD})).await;
+    let (s, user) = backend
+        .post(
+            "/v1/users",
+            json!({"email_address": ["ada@example.com"], "password": GOOD_PASSWORD}),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{user}");
     let user_id = user["id"].as_str().unwrap();
     let jwt = mint_session_token(&backend, user_id).await;
     let options = prod_options(&world);
 
     // An API call with `Authorization: Bearer` (the JWKS comes from Orbit's BAPI over TLS).
-    let api = [("host", "primary.test".to_owned()), ("accept", "application/json".to_owned()), ("authorization", format!("Bearer {jwt}"))];
-    let r = sdk.authenticate(&options, &json!({}), "https://primary.test/api/orders", &api).await;
+    let api = [
+        ("host", "primary.test".to_owned()),
+        ("accept", "application/json".to_owned()),
+        ("authorization", format!("Bearer {jwt}")),
+    ];
+    let r = sdk
+        .authenticate(
+            &options,
+            &json!({}),
+            "https://primary.test/api/orders",
+            &api,
+        )
+        .await;
     r.assert_signed_in(user_id);
     assert_eq!(r.raw["sessionId"], jwt_claims(&jwt)["sid"]);
 
@@ -240,7 +331,14 @@ async fn node_sdk_accepts_orbit_session_tokens_by_header_and_cookie() {
         ("sec-fetch-dest", "document".to_owned()),
         ("cookie", format!("__session={jwt}; __client_uat={iat}")),
     ];
-    let r = sdk.authenticate(&options, &json!({}), "https://primary.test/dashboard", &page).await;
+    let r = sdk
+        .authenticate(
+            &options,
+            &json!({}),
+            "https://primary.test/dashboard",
+            &page,
+        )
+        .await;
     r.assert_signed_in(user_id);
     assert!(r.location().is_none(), "{:#}", r.raw);
 
@@ -248,9 +346,25 @@ async fn node_sdk_accepts_orbit_session_tokens_by_header_and_cookie() {
     let (head, rest) = jwt.rsplit_once('.').unwrap();
     let flipped = if rest.starts_with('A') { "B" } else { "A" };
     let forged = format!("{head}.{flipped}{}", &rest[1..]);
-    let api = [("host", "primary.test".to_owned()), ("accept", "application/json".to_owned()), ("authorization", format!("Bearer {forged}"))];
-    let r = sdk.authenticate(&options, &json!({}), "https://primary.test/api/orders", &api).await;
-    assert_eq!((r.status.as_str(), r.reason.as_deref()), ("signed-out", Some("token-invalid-signature")), "{:#}", r.raw);
+    let api = [
+        ("host", "primary.test".to_owned()),
+        ("accept", "application/json".to_owned()),
+        ("authorization", format!("Bearer {forged}")),
+    ];
+    let r = sdk
+        .authenticate(
+            &options,
+            &json!({}),
+            "https://primary.test/api/orders",
+            &api,
+        )
+        .await;
+    assert_eq!(
+        (r.status.as_str(), r.reason.as_deref()),
+        ("signed-out", Some("token-invalid-signature")),
+        "{:#}",
+        r.raw
+    );
 }
 
 #[tokio::test]
@@ -273,37 +387,87 @@ async fn node_sdk_syncs_a_production_satellite_in_both_handshake_formats() {
         let jar = &browser.jar;
 
         // (b) A first visit that asks for a sync: the SDK sends the browser to the satellite's FAPI.
-        let r = sdk.authenticate(&options, &satellite, start_url, &navigation(jar, start_url)).await;
+        let r = sdk
+            .authenticate(&options, &satellite, start_url, &navigation(jar, start_url))
+            .await;
         let to = r.assert_handshake("satellite-needs-syncing");
-        assert_eq!((to.scheme(), to.host_str(), to.path()), ("https", Some("clerk.satellite.test"), "/v1/client/handshake"), "{to}");
+        assert_eq!(
+            (to.scheme(), to.host_str(), to.path()),
+            (
+                "https",
+                Some("clerk.satellite.test"),
+                "/v1/client/handshake"
+            ),
+            "{to}"
+        );
         assert_eq!(query(&to, "redirect_url").as_deref(), Some(start_url));
         assert_eq!(query(&to, "format").as_deref(), Some("nonce"));
         assert_eq!(query(&to, "suffixed_cookies").as_deref(), Some("false"));
         apply_set_cookies(jar, start_url, &r);
 
         // (c) The browser follows it through Orbit's hops back to the app.
-        let location = if format == "token" { to.as_str().replace("format=nonce", "format=token") } else { to.to_string() };
+        let location = if format == "token" {
+            to.as_str().replace("format=nonce", "format=token")
+        } else {
+            to.to_string()
+        };
         let hops = browser.follow(&location).await;
         let last = hops.last().unwrap();
         assert_eq!(last.status, StatusCode::TEMPORARY_REDIRECT, "{hops:#?}");
-        let back = Url::parse(&last.url).unwrap().join(last.location.as_deref().unwrap()).unwrap().to_string();
-        assert_eq!(back, "https://satellite.test/profile?__clerk_synced=true", "{hops:#?}");
-        let carrier = if format == "token" { "__clerk_handshake" } else { "__clerk_handshake_nonce" };
-        assert!(cookie_in(jar, &back, carrier).is_some(), "{format}: {carrier} cookie for the app: {hops:#?}");
+        let back = Url::parse(&last.url)
+            .unwrap()
+            .join(last.location.as_deref().unwrap())
+            .unwrap()
+            .to_string();
+        assert_eq!(
+            back, "https://satellite.test/profile?__clerk_synced=true",
+            "{hops:#?}"
+        );
+        let carrier = if format == "token" {
+            "__clerk_handshake"
+        } else {
+            "__clerk_handshake_nonce"
+        };
+        assert!(
+            cookie_in(jar, &back, carrier).is_some(),
+            "{format}: {carrier} cookie for the app: {hops:#?}"
+        );
 
         // The app's middleware resolves the handshake: signed in as the primary's user.
-        let r = sdk.authenticate(&options, &satellite, &back, &navigation(jar, &back)).await;
+        let r = sdk
+            .authenticate(&options, &satellite, &back, &navigation(jar, &back))
+            .await;
         r.assert_signed_in(&user_id);
-        assert!(r.location().is_none(), "production resolves in place: {:#}", r.raw);
-        assert!(r.set_cookies().iter().any(|c| c.starts_with("__session=ey")), "{:#}", r.raw);
+        assert!(
+            r.location().is_none(),
+            "production resolves in place: {:#}",
+            r.raw
+        );
+        assert!(
+            r.set_cookies()
+                .iter()
+                .any(|c| c.starts_with("__session=ey")),
+            "{:#}",
+            r.raw
+        );
         apply_set_cookies(jar, &back, &r);
-        assert_eq!(cookie_in(jar, &back, carrier), None, "{format}: the directives clear the {carrier} cookie");
+        assert_eq!(
+            cookie_in(jar, &back, carrier),
+            None,
+            "{format}: the directives clear the {carrier} cookie"
+        );
 
         // The next page load is signed in from the cookies alone, with no handshake.
         let next = "https://satellite.test/orders";
-        let r = sdk.authenticate(&options, &satellite, next, &navigation(jar, next)).await;
+        let r = sdk
+            .authenticate(&options, &satellite, next, &navigation(jar, next))
+            .await;
         r.assert_signed_in(&user_id);
-        assert!(r.location().is_none() && r.set_cookies().is_empty(), "{format}: {:#}", r.raw);
+        assert!(
+            r.location().is_none() && r.set_cookies().is_empty(),
+            "{format}: {:#}",
+            r.raw
+        );
     }
 }
 
@@ -319,20 +483,31 @@ async fn node_sdk_sees_a_portal_sign_in_on_the_production_primary() {
     let (browser, user_id) = world.signed_in_browser("ada@example.com").await;
     let jar = &browser.jar;
     let dashboard = "https://primary.test/dashboard";
-    let uat = cookie_in(jar, dashboard, "__client_uat").expect("the portal set __client_uat for primary.test");
+    let uat = cookie_in(jar, dashboard, "__client_uat")
+        .expect("the portal set __client_uat for primary.test");
     assert_ne!(uat, "0");
 
-    let r = sdk.authenticate(&options, &primary, dashboard, &navigation(jar, dashboard)).await;
+    let r = sdk
+        .authenticate(&options, &primary, dashboard, &navigation(jar, dashboard))
+        .await;
     let to = r.assert_handshake("client-uat-but-no-session-token");
     assert_eq!(to.host_str(), Some("clerk.primary.test"));
     apply_set_cookies(jar, dashboard, &r);
     let hops = browser.follow(to.as_str()).await;
     assert_eq!(hops.len(), 1, "the primary answers at once: {hops:#?}");
-    let back = Url::parse(&hops[0].url).unwrap().join(hops[0].location.as_deref().unwrap()).unwrap().to_string();
-    let r = sdk.authenticate(&options, &primary, &back, &navigation(jar, &back)).await;
+    let back = Url::parse(&hops[0].url)
+        .unwrap()
+        .join(hops[0].location.as_deref().unwrap())
+        .unwrap()
+        .to_string();
+    let r = sdk
+        .authenticate(&options, &primary, &back, &navigation(jar, &back))
+        .await;
     r.assert_signed_in(&user_id);
     apply_set_cookies(jar, &back, &r);
-    let r = sdk.authenticate(&options, &primary, dashboard, &navigation(jar, dashboard)).await;
+    let r = sdk
+        .authenticate(&options, &primary, dashboard, &navigation(jar, dashboard))
+        .await;
     r.assert_signed_in(&user_id);
 
     // Sign out on the portal: __client_uat goes back to 0 on primary.test.
@@ -347,7 +522,10 @@ async fn node_sdk_sees_a_portal_sign_in_on_the_production_primary() {
         .await
         .unwrap();
     assert_eq!(out.status(), StatusCode::SEE_OTHER);
-    assert_eq!(cookie_in(jar, dashboard, "__client_uat").as_deref(), Some("0"));
+    assert_eq!(
+        cookie_in(jar, dashboard, "__client_uat").as_deref(),
+        Some("0")
+    );
 }
 
 // ---- development --------------------------------------------------------------------------
@@ -377,10 +555,17 @@ impl DevBrowser {
         for _ in 0..10 {
             let r = self.http.get(&url).send().await.unwrap();
             let status = r.status();
-            let location = r.headers().get("location").map(|v| v.to_str().unwrap().to_owned());
+            let location = r
+                .headers()
+                .get("location")
+                .map(|v| v.to_str().unwrap().to_owned());
             let body = r.text().await.unwrap();
             assert_eq!(status, StatusCode::TEMPORARY_REDIRECT, "GET {url}: {body}");
-            let next = Url::parse(&url).unwrap().join(&location.unwrap()).unwrap().to_string();
+            let next = Url::parse(&url)
+                .unwrap()
+                .join(&location.unwrap())
+                .unwrap()
+                .to_string();
             if !next.starts_with(&format!("{}/", server.base)) {
                 return next;
             }
@@ -390,7 +575,12 @@ impl DevBrowser {
     }
 
     /// Signs in on the portal's hosted sign-in page.
-    async fn sign_in(&self, server: &TestServer, email: &str, redirect_url: &str) -> reqwest::Response {
+    async fn sign_in(
+        &self,
+        server: &TestServer,
+        email: &str,
+        redirect_url: &str,
+    ) -> reqwest::Response {
         let page = self.http.get(server.url("/sign-in")).send().await.unwrap();
         assert_eq!(page.status(), StatusCode::OK);
         let csrf = hidden(&page.text().await.unwrap(), "csrf_token").unwrap();
@@ -398,7 +588,12 @@ impl DevBrowser {
             .http
             .post(server.url("/sign-in"))
             .header("origin", &server.base)
-            .form(&[("csrf_token", csrf.as_str()), ("email_address", email), ("password", GOOD_PASSWORD), ("redirect_url", redirect_url)])
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("email_address", email),
+                ("password", GOOD_PASSWORD),
+                ("redirect_url", redirect_url),
+            ])
             .send()
             .await
             .unwrap();
@@ -412,10 +607,23 @@ fn dev_options(server: &TestServer) -> Value {
     json!({"secretKey": server.secret_key, "publishableKey": server.publishable_key, "apiUrl": server.bapi_url, "proxyUrl": server.base})
 }
 
-fn assert_dev_handshake(server: &TestServer, r: &AuthResult, reason: &str, redirect_url: &str) -> Url {
+fn assert_dev_handshake(
+    server: &TestServer,
+    r: &AuthResult,
+    reason: &str,
+    redirect_url: &str,
+) -> Url {
     let to = r.assert_handshake(reason);
-    assert_eq!(format!("{}{}", to.origin().ascii_serialization(), to.path()), server.url("/v1/client/handshake"), "{to}");
-    assert_eq!(query(&to, "redirect_url").as_deref(), Some(redirect_url), "{to}");
+    assert_eq!(
+        format!("{}{}", to.origin().ascii_serialization(), to.path()),
+        server.url("/v1/client/handshake"),
+        "{to}"
+    );
+    assert_eq!(
+        query(&to, "redirect_url").as_deref(),
+        Some(redirect_url),
+        "{to}"
+    );
     assert_eq!(query(&to, "format").as_deref(), Some("nonce"), "{to}");
     to
 }
@@ -423,7 +631,10 @@ fn assert_dev_handshake(server: &TestServer, r: &AuthResult, reason: &str, redir
 #[tokio::test]
 async fn node_sdk_development_primary_dev_browser_and_sign_in() {
     let server = TestServer::start().await;
-    let user_id = server.create_user("ada@example.com", GOOD_PASSWORD).await["id"].as_str().unwrap().to_owned();
+    let user_id = server.create_user("ada@example.com", GOOD_PASSWORD).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let mut sdk = NodeSdk::start(None);
     sdk.ready().await;
     let options = dev_options(&server);
@@ -433,25 +644,55 @@ async fn node_sdk_development_primary_dev_browser_and_sign_in() {
     let app = "http://localhost:3000/";
 
     // First visit: no development browser yet, so a handshake to Orbit's FAPI.
-    let r = sdk.authenticate(&options, &none, app, &navigation(jar, app)).await;
+    let r = sdk
+        .authenticate(&options, &none, app, &navigation(jar, app))
+        .await;
     let to = assert_dev_handshake(&server, &r, "dev-browser-missing", app);
     apply_set_cookies(jar, app, &r);
     // Orbit answers with the nonce in the URL (it cannot set cookies on localhost:3000).
     let back = browser.follow_orbit(&server, to.as_str()).await;
     let back_url = Url::parse(&back).unwrap();
-    assert_eq!(back_url.origin().ascii_serialization(), "http://localhost:3000", "{back}");
-    assert!(query(&back_url, "__clerk_handshake_nonce").is_some(), "{back}");
+    assert_eq!(
+        back_url.origin().ascii_serialization(),
+        "http://localhost:3000",
+        "{back}"
+    );
+    assert!(
+        query(&back_url, "__clerk_handshake_nonce").is_some(),
+        "{back}"
+    );
     // The SDK redeems it: signed out, with the development browser in a cookie, and a redirect
     // to the same page without the nonce.
-    let r = sdk.authenticate(&options, &none, &back, &navigation(jar, &back)).await;
-    assert_eq!((r.status.as_str(), r.reason.as_deref()), ("signed-out", Some("session-token-missing")), "{:#}", r.raw);
-    assert!(r.set_cookies().iter().any(|c| c.starts_with("__clerk_db_jwt=") && !c.starts_with("__clerk_db_jwt=;")), "{:#}", r.raw);
+    let r = sdk
+        .authenticate(&options, &none, &back, &navigation(jar, &back))
+        .await;
+    assert_eq!(
+        (r.status.as_str(), r.reason.as_deref()),
+        ("signed-out", Some("session-token-missing")),
+        "{:#}",
+        r.raw
+    );
+    assert!(
+        r.set_cookies()
+            .iter()
+            .any(|c| c.starts_with("__clerk_db_jwt=") && !c.starts_with("__clerk_db_jwt=;")),
+        "{:#}",
+        r.raw
+    );
     assert_eq!(r.location(), Some(app), "{:#}", r.raw);
     apply_set_cookies(jar, &back, &r);
-    let _first_dev_browser = cookie_in(jar, app, "__clerk_db_jwt").expect("a __clerk_db_jwt cookie on localhost:3000");
+    let _first_dev_browser =
+        cookie_in(jar, app, "__clerk_db_jwt").expect("a __clerk_db_jwt cookie on localhost:3000");
     // ... and the page after that redirect renders signed out, with no further handshake.
-    let r = sdk.authenticate(&options, &none, app, &navigation(jar, app)).await;
-    assert_eq!((r.status.as_str(), r.reason.as_deref()), ("signed-out", Some("session-token-and-uat-missing")), "{:#}", r.raw);
+    let r = sdk
+        .authenticate(&options, &none, app, &navigation(jar, app))
+        .await;
+    assert_eq!(
+        (r.status.as_str(), r.reason.as_deref()),
+        ("signed-out", Some("session-token-and-uat-missing")),
+        "{:#}",
+        r.raw
+    );
     assert!(r.location().is_none(), "{:#}", r.raw);
 
     // The same browser signs in on Orbit's hosted sign-in page.
@@ -459,32 +700,68 @@ async fn node_sdk_development_primary_dev_browser_and_sign_in() {
     let signed_in = browser.sign_in(&server, "ada@example.com", dashboard).await;
     // The portal sends the browser back with a development browser of its client in the URL,
     // as clerk-js does on cross-origin redirects in development; the SDK syncs it.
-    let sync = signed_in.headers().get("location").unwrap().to_str().unwrap().to_owned();
+    let sync = signed_in
+        .headers()
+        .get("location")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
     let sync_url = Url::parse(&sync).unwrap();
-    assert_eq!(format!("{}{}", sync_url.origin().ascii_serialization(), sync_url.path()), dashboard);
-    let dev_browser = query(&sync_url, "__clerk_db_jwt").expect("the portal passes a development browser");
-    let r = sdk.authenticate(&options, &none, &sync, &navigation(jar, &sync)).await;
+    assert_eq!(
+        format!(
+            "{}{}",
+            sync_url.origin().ascii_serialization(),
+            sync_url.path()
+        ),
+        dashboard
+    );
+    let dev_browser =
+        query(&sync_url, "__clerk_db_jwt").expect("the portal passes a development browser");
+    let r = sdk
+        .authenticate(&options, &none, &sync, &navigation(jar, &sync))
+        .await;
     let to = assert_dev_handshake(&server, &r, "dev-browser-sync", dashboard);
-    assert_eq!(query(&to, "__clerk_db_jwt").as_deref(), Some(dev_browser.as_str()));
+    assert_eq!(
+        query(&to, "__clerk_db_jwt").as_deref(),
+        Some(dev_browser.as_str())
+    );
     apply_set_cookies(jar, &sync, &r);
     let back = browser.follow_orbit(&server, to.as_str()).await;
-    let r = sdk.authenticate(&options, &none, &back, &navigation(jar, &back)).await;
+    let r = sdk
+        .authenticate(&options, &none, &back, &navigation(jar, &back))
+        .await;
     r.assert_signed_in(&user_id);
     assert_eq!(r.location(), Some(dashboard), "{:#}", r.raw);
     apply_set_cookies(jar, &back, &r);
 
     // Later page loads are signed in from the cookies alone.
-    let r = sdk.authenticate(&options, &none, dashboard, &navigation(jar, dashboard)).await;
+    let r = sdk
+        .authenticate(&options, &none, dashboard, &navigation(jar, dashboard))
+        .await;
     r.assert_signed_in(&user_id);
-    assert!(r.location().is_none() && r.set_cookies().is_empty(), "{:#}", r.raw);
+    assert!(
+        r.location().is_none() && r.set_cookies().is_empty(),
+        "{:#}",
+        r.raw
+    );
 }
 
 #[tokio::test]
 async fn node_sdk_development_satellite_round_trip() {
     let server = TestServer::start().await;
-    let (s, d) = server.backend().post("/v1/domains", json!({"name": "localhost:3001", "is_satellite": true})).await;
+    let (s, d) = server
+        .backend()
+        .post(
+            "/v1/domains",
+            json!({"name": "localhost:3001", "is_satellite": true}),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{d}");
-    let user_id = server.create_user("ada@example.com", GOOD_PASSWORD).await["id"].as_str().unwrap().to_owned();
+    let user_id = server.create_user("ada@example.com", GOOD_PASSWORD).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let mut sdk = NodeSdk::start(None);
     sdk.ready().await;
     let options = dev_options(&server);
@@ -494,7 +771,14 @@ async fn node_sdk_development_satellite_round_trip() {
     // A cookieless visit that asks for a sync goes to the primary app's sign-in URL (the SDK's
     // development behaviour: the primary app answers with its development browser).
     let start = "http://localhost:3001/x?__clerk_synced=false";
-    let r = sdk.authenticate(&options, &satellite, start, &navigation(&Jar::default(), start)).await;
+    let r = sdk
+        .authenticate(
+            &options,
+            &satellite,
+            start,
+            &navigation(&Jar::default(), start),
+        )
+        .await;
     let to = r.assert_handshake("satellite-needs-syncing");
     assert_eq!(to.as_str(), "http://localhost:3000/sign-in?__clerk_redirect_url=http%3A%2F%2Flocalhost%3A3001%2Fx%3F__clerk_synced%3Dfalse");
 
@@ -502,27 +786,45 @@ async fn node_sdk_development_satellite_round_trip() {
     let browser = DevBrowser::new();
     let jar = &browser.jar;
     browser.sign_in(&server, "ada@example.com", "").await;
-    let r = sdk.authenticate(&options, &satellite, start, &navigation(jar, start)).await;
+    let r = sdk
+        .authenticate(&options, &satellite, start, &navigation(jar, start))
+        .await;
     let to = r.assert_handshake("satellite-needs-syncing");
     apply_set_cookies(jar, start, &r);
     // The primary app's middleware sends it back, marked synced.
-    let r = sdk.authenticate(&options, &primary, to.as_str(), &navigation(jar, to.as_str())).await;
+    let r = sdk
+        .authenticate(
+            &options,
+            &primary,
+            to.as_str(),
+            &navigation(jar, to.as_str()),
+        )
+        .await;
     let to = r.assert_handshake("primary-responds-to-syncing");
     assert_eq!(to.as_str(), "http://localhost:3001/x?__clerk_synced=true");
     apply_set_cookies(jar, to.as_str(), &r);
     // The satellite has no development browser yet: a handshake with Orbit's FAPI.
     let synced = to.to_string();
-    let r = sdk.authenticate(&options, &satellite, &synced, &navigation(jar, &synced)).await;
+    let r = sdk
+        .authenticate(&options, &satellite, &synced, &navigation(jar, &synced))
+        .await;
     let to = assert_dev_handshake(&server, &r, "dev-browser-missing", &synced);
     apply_set_cookies(jar, &synced, &r);
     let back = browser.follow_orbit(&server, to.as_str()).await;
-    assert!(back.starts_with("http://localhost:3001/x?__clerk_synced=true&"), "{back}");
-    let r = sdk.authenticate(&options, &satellite, &back, &navigation(jar, &back)).await;
+    assert!(
+        back.starts_with("http://localhost:3001/x?__clerk_synced=true&"),
+        "{back}"
+    );
+    let r = sdk
+        .authenticate(&options, &satellite, &back, &navigation(jar, &back))
+        .await;
     r.assert_signed_in(&user_id);
     assert_eq!(r.location(), Some(synced.as_str()), "{:#}", r.raw);
     apply_set_cookies(jar, &back, &r);
     let next = "http://localhost:3001/x";
-    let r = sdk.authenticate(&options, &satellite, next, &navigation(jar, next)).await;
+    let r = sdk
+        .authenticate(&options, &satellite, next, &navigation(jar, next))
+        .await;
     r.assert_signed_in(&user_id);
     assert!(r.location().is_none(), "{:#}", r.raw);
 }

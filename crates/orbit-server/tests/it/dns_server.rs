@@ -34,14 +34,28 @@ impl LocalDns {
     pub async fn start(zone: &[(&str, Answer)]) -> Self {
         let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
         let addr = socket.local_addr().unwrap();
-        let zone: Arc<HashMap<String, Answer>> = Arc::new(zone.iter().map(|(n, a)| (n.to_ascii_lowercase(), a.clone())).collect());
+        let zone: Arc<HashMap<String, Answer>> = Arc::new(
+            zone.iter()
+                .map(|(n, a)| (n.to_ascii_lowercase(), a.clone()))
+                .collect(),
+        );
         let task = tokio::spawn(async move {
             let mut buf = vec![0u8; 1500];
             loop {
-                let Ok((n, peer)) = socket.recv_from(&mut buf).await else { return };
-                let Ok(query) = Message::from_vec(&buf[..n]) else { continue };
-                let Some(q) = query.queries().first().cloned() else { continue };
-                let name = q.name().to_ascii().trim_end_matches('.').to_ascii_lowercase();
+                let Ok((n, peer)) = socket.recv_from(&mut buf).await else {
+                    return;
+                };
+                let Ok(query) = Message::from_vec(&buf[..n]) else {
+                    continue;
+                };
+                let Some(q) = query.queries().first().cloned() else {
+                    continue;
+                };
+                let name = q
+                    .name()
+                    .to_ascii()
+                    .trim_end_matches('.')
+                    .to_ascii_lowercase();
                 let mut reply = Message::new();
                 reply
                     .set_id(query.id())
@@ -54,12 +68,18 @@ impl LocalDns {
                 match zone.get(&name) {
                     Some(Answer::Silent) => continue,
                     Some(Answer::Cname(target)) => {
-                        let rdata = RData::CNAME(CNAME(Name::from_ascii(format!("{}.", target.trim_end_matches('.'))).unwrap()));
+                        let rdata = RData::CNAME(CNAME(
+                            Name::from_ascii(format!("{}.", target.trim_end_matches('.'))).unwrap(),
+                        ));
                         reply.add_answer(Record::from_rdata(q.name().clone(), 60, rdata));
                     }
                     Some(Answer::AOnly) => {
                         if q.query_type() == RecordType::A {
-                            reply.add_answer(Record::from_rdata(q.name().clone(), 60, RData::A(A::new(127, 0, 0, 1))));
+                            reply.add_answer(Record::from_rdata(
+                                q.name().clone(),
+                                60,
+                                RData::A(A::new(127, 0, 0, 1)),
+                            ));
                         }
                     }
                     None => {

@@ -14,34 +14,77 @@ use std::sync::Arc;
 const T0: i64 = 1_800_000_000_000;
 
 fn cheap() -> HashParams {
-    HashParams { memory_kib: 64, iterations: 1, parallelism: 1 }
+    HashParams {
+        memory_kib: 64,
+        iterations: 1,
+        parallelism: 1,
+    }
 }
 
 fn orbit_on(store: Arc<SqliteStore>, clock: &ManualClock, settings: OrbitSettings) -> Orbit {
-    Orbit::new(store, Arc::new(clock.clone()), Arc::new(SystemRandom), MasterKey::from_bytes(&[7; 32]).unwrap(), settings).unwrap()
+    Orbit::new(
+        store,
+        Arc::new(clock.clone()),
+        Arc::new(SystemRandom),
+        MasterKey::from_bytes(&[7; 32]).unwrap(),
+        settings,
+    )
+    .unwrap()
 }
 
-async fn setup(settings: OrbitSettings) -> (Orbit, ManualClock, Arc<SqliteStore>, orbit_core::model::Instance) {
+async fn setup(
+    settings: OrbitSettings,
+) -> (
+    Orbit,
+    ManualClock,
+    Arc<SqliteStore>,
+    orbit_core::model::Instance,
+) {
     let clock = ManualClock::new(T0);
     let store = Arc::new(SqliteStore::in_memory().await.unwrap());
     let orbit = orbit_on(store.clone(), &clock, settings);
-    let instance = orbit.create_application("t", InstanceKind::Development, "localhost:3000", "127.0.0.1:4000").await.unwrap();
+    let instance = orbit
+        .create_application(
+            "t",
+            InstanceKind::Development,
+            "localhost:3000",
+            "127.0.0.1:4000",
+        )
+        .await
+        .unwrap();
     (orbit, clock, store, instance)
 }
 
 fn settings() -> OrbitSettings {
-    OrbitSettings { hash_params: cheap(), ..OrbitSettings::default() }
+    OrbitSettings {
+        hash_params: cheap(),
+        ..OrbitSettings::default()
+    }
 }
 
-async fn user(orbit: &Orbit, instance: &orbit_core::model::Instance, email: &str) -> orbit_core::model::User {
+async fn user(
+    orbit: &Orbit,
+    instance: &orbit_core::model::Instance,
+    email: &str,
+) -> orbit_core::model::User {
     orbit
-        .create_user(instance, NewUser { email: email.into(), password: Some("correct horse battery staple".into()), ..Default::default() })
+        .create_user(
+            instance,
+            NewUser {
+                email: email.into(),
+                password: Some("correct horse battery staple".into()),
+                ..Default::default()
+            },
+        )
         .await
         .unwrap()
 }
 
 fn kid_of(jwt: &str) -> String {
-    let header: serde_json::Value = orbit_proto::jwt::UnverifiedJwt::parse(jwt).unwrap().header().unwrap();
+    let header: serde_json::Value = orbit_proto::jwt::UnverifiedJwt::parse(jwt)
+        .unwrap()
+        .header()
+        .unwrap();
     header["kid"].as_str().unwrap().to_owned()
 }
 
@@ -49,8 +92,14 @@ fn kid_of(jwt: &str) -> String {
 async fn rotation_keeps_the_old_key_until_its_tokens_expired() {
     let (orbit, clock, _, instance) = setup(settings()).await;
     let u = user(&orbit, &instance, "ada@example.com").await;
-    let session = orbit.create_session_for_user(&instance, &u.id).await.unwrap();
-    let old_token = orbit.mint_session_token(&instance, &session.id, None).await.unwrap();
+    let session = orbit
+        .create_session_for_user(&instance, &u.id)
+        .await
+        .unwrap();
+    let old_token = orbit
+        .mint_session_token(&instance, &session.id, None)
+        .await
+        .unwrap();
     let old_kid = kid_of(&old_token);
 
     clock.advance_ms(SECOND);
@@ -58,8 +107,14 @@ async fn rotation_keeps_the_old_key_until_its_tokens_expired() {
     assert_ne!(new_kid, old_kid);
     let jwks = orbit.jwks(&instance.id).await.unwrap();
     let kids: Vec<&str> = jwks.keys.iter().map(|k| k.kid.as_str()).collect();
-    assert!(kids.contains(&old_kid.as_str()) && kids.contains(&new_kid.as_str()), "{kids:?}");
-    let new_token = orbit.mint_session_token(&instance, &session.id, None).await.unwrap();
+    assert!(
+        kids.contains(&old_kid.as_str()) && kids.contains(&new_kid.as_str()),
+        "{kids:?}"
+    );
+    let new_token = orbit
+        .mint_session_token(&instance, &session.id, None)
+        .await
+        .unwrap();
     assert_eq!(kid_of(&new_token), new_kid, "new tokens use the new key");
 
     // 60 s token lifetime + 5 s skew: at 64 s the old key is still published, at 66 s it is gone.
@@ -67,10 +122,21 @@ async fn rotation_keeps_the_old_key_until_its_tokens_expired() {
     assert_eq!(orbit.jwks(&instance.id).await.unwrap().keys.len(), 2);
     clock.advance_ms(2 * SECOND);
     let jwks = orbit.jwks(&instance.id).await.unwrap();
-    assert_eq!(jwks.keys.iter().map(|k| k.kid.clone()).collect::<Vec<_>>(), vec![new_kid.clone()]);
+    assert_eq!(
+        jwks.keys.iter().map(|k| k.kid.clone()).collect::<Vec<_>>(),
+        vec![new_kid.clone()]
+    );
     // A later rotation also deletes the long-retired key from storage.
     orbit.rotate_signing_key(&instance.id).await.unwrap();
-    assert_eq!(orbit.store().signing_keys(&instance.id).await.unwrap().len(), 2);
+    assert_eq!(
+        orbit
+            .store()
+            .signing_keys(&instance.id)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
 }
 
 #[tokio::test]
@@ -78,46 +144,118 @@ async fn sessions_end_after_inactivity_and_at_their_absolute_lifetime() {
     let (orbit, clock, _, instance) = setup(settings()).await;
     let u = user(&orbit, &instance, "ada@example.com").await;
 
-    let idle = orbit.create_session_for_user(&instance, &u.id).await.unwrap();
+    let idle = orbit
+        .create_session_for_user(&instance, &u.id)
+        .await
+        .unwrap();
     clock.advance_ms(7 * DAY - SECOND);
-    assert_eq!(orbit.session(&instance, &idle.id).await.unwrap().status, SessionStatus::Active);
+    assert_eq!(
+        orbit.session(&instance, &idle.id).await.unwrap().status,
+        SessionStatus::Active
+    );
     clock.advance_ms(SECOND);
-    assert_eq!(orbit.session(&instance, &idle.id).await.unwrap().status, SessionStatus::Expired);
-    assert!(matches!(orbit.mint_session_token(&instance, &idle.id, None).await, Err(Error::SessionNotActive { status: "expired" })));
+    assert_eq!(
+        orbit.session(&instance, &idle.id).await.unwrap().status,
+        SessionStatus::Expired
+    );
+    assert!(matches!(
+        orbit.mint_session_token(&instance, &idle.id, None).await,
+        Err(Error::SessionNotActive { status: "expired" })
+    ));
 
     // Activity (a token refresh) keeps a session alive, but never past 30 days.
-    let busy = orbit.create_session_for_user(&instance, &u.id).await.unwrap();
+    let busy = orbit
+        .create_session_for_user(&instance, &u.id)
+        .await
+        .unwrap();
     for _ in 0..4 {
         clock.advance_ms(6 * DAY);
-        orbit.mint_session_token(&instance, &busy.id, None).await.unwrap();
+        orbit
+            .mint_session_token(&instance, &busy.id, None)
+            .await
+            .unwrap();
     }
     clock.advance_ms(6 * DAY - SECOND); // 30 days minus a second since sign-in
-    assert_eq!(orbit.session(&instance, &busy.id).await.unwrap().status, SessionStatus::Active);
+    assert_eq!(
+        orbit.session(&instance, &busy.id).await.unwrap().status,
+        SessionStatus::Active
+    );
     clock.advance_ms(SECOND);
-    assert_eq!(orbit.session(&instance, &busy.id).await.unwrap().status, SessionStatus::Expired);
+    assert_eq!(
+        orbit.session(&instance, &busy.id).await.unwrap().status,
+        SessionStatus::Expired
+    );
 }
 
 #[tokio::test]
 async fn at_most_100_failed_attempts_per_account_per_hour() {
-    let limits = SignInLimits { per_account_burst: 0, per_ip_burst: 10_000, per_ip_per_minute: 10_000, ..SignInLimits::default() };
-    let (orbit, clock, _, instance) = setup(OrbitSettings { sign_in_limits: limits, ..settings() }).await;
+    let limits = SignInLimits {
+        per_account_burst: 0,
+        per_ip_burst: 10_000,
+        per_ip_per_minute: 10_000,
+        ..SignInLimits::default()
+    };
+    let (orbit, clock, _, instance) = setup(OrbitSettings {
+        sign_in_limits: limits,
+        ..settings()
+    })
+    .await;
     user(&orbit, &instance, "ada@example.com").await;
     for _ in 0..100 {
-        let r = orbit.sign_in(&instance, "192.0.2.1", "ada@example.com", "wrong password").await;
+        let r = orbit
+            .sign_in(&instance, "192.0.2.1", "ada@example.com", "wrong password")
+            .await;
         assert!(matches!(r, Err(Error::InvalidCredentials)), "{r:?}");
         clock.advance_ms(30 * SECOND);
     }
     // 100 failures in the last 50 minutes: the 101st attempt, even with the right password, waits
     // until the first one is an hour old (10 minutes from now).
-    let r = orbit.sign_in(&instance, "192.0.2.1", "ada@example.com", "correct horse battery staple").await;
-    assert!(matches!(r, Err(Error::TooManyAttempts { retry_after_secs: 600 })), "{r:?}");
+    let r = orbit
+        .sign_in(
+            &instance,
+            "192.0.2.1",
+            "ada@example.com",
+            "correct horse battery staple",
+        )
+        .await;
+    assert!(
+        matches!(
+            r,
+            Err(Error::TooManyAttempts {
+                retry_after_secs: 600
+            })
+        ),
+        "{r:?}"
+    );
     // From another IP too: the cap is per account.
-    let r = orbit.sign_in(&instance, "198.51.100.9", "ADA@example.com ", "wrong password").await;
+    let r = orbit
+        .sign_in(
+            &instance,
+            "198.51.100.9",
+            "ADA@example.com ",
+            "wrong password",
+        )
+        .await;
     assert!(matches!(r, Err(Error::TooManyAttempts { .. })), "{r:?}");
     clock.advance_ms(10 * 60 * SECOND);
-    assert!(orbit.sign_in(&instance, "192.0.2.1", "ada@example.com", "correct horse battery staple").await.is_ok());
+    assert!(orbit
+        .sign_in(
+            &instance,
+            "192.0.2.1",
+            "ada@example.com",
+            "correct horse battery staple"
+        )
+        .await
+        .is_ok());
     clock.advance_ms(HOUR);
-    assert_eq!(orbit.store().prune_failed_sign_ins(clock.now_ms() - HOUR).await.unwrap(), 100);
+    assert_eq!(
+        orbit
+            .store()
+            .prune_failed_sign_ins(clock.now_ms() - HOUR)
+            .await
+            .unwrap(),
+        100
+    );
 }
 
 #[tokio::test]
@@ -128,15 +266,52 @@ async fn default_hashing_is_owasp_argon2id_and_rehashes_when_parameters_change()
     assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
 
     // The operator raises the cost; the next sign-in upgrades the stored hash.
-    let stronger = HashParams { memory_kib: 19 * 1024, iterations: 3, parallelism: 1 };
-    let upgraded = orbit_on(store.clone(), &clock, OrbitSettings { hash_params: stronger, ..OrbitSettings::default() });
-    upgraded.sign_in(&instance, "192.0.2.1", "ada@example.com", "correct horse battery staple").await.unwrap();
-    let after = upgraded.user(&instance.id, &u.id).await.unwrap().password_hash.unwrap();
-    assert!(after.starts_with("$argon2id$v=19$m=19456,t=3,p=1$"), "{after}");
+    let stronger = HashParams {
+        memory_kib: 19 * 1024,
+        iterations: 3,
+        parallelism: 1,
+    };
+    let upgraded = orbit_on(
+        store.clone(),
+        &clock,
+        OrbitSettings {
+            hash_params: stronger,
+            ..OrbitSettings::default()
+        },
+    );
+    upgraded
+        .sign_in(
+            &instance,
+            "192.0.2.1",
+            "ada@example.com",
+            "correct horse battery staple",
+        )
+        .await
+        .unwrap();
+    let after = upgraded
+        .user(&instance.id, &u.id)
+        .await
+        .unwrap()
+        .password_hash
+        .unwrap();
+    assert!(
+        after.starts_with("$argon2id$v=19$m=19456,t=3,p=1$"),
+        "{after}"
+    );
     // The old hasher still verifies the new hash (parameters travel in the PHC string).
-    orbit.sign_in(&instance, "192.0.2.1", "ada@example.com", "correct horse battery staple").await.unwrap();
+    orbit
+        .sign_in(
+            &instance,
+            "192.0.2.1",
+            "ada@example.com",
+            "correct horse battery staple",
+        )
+        .await
+        .unwrap();
     assert!(matches!(
-        orbit.sign_in(&instance, "192.0.2.1", "ada@example.com", "wrong password").await,
+        orbit
+            .sign_in(&instance, "192.0.2.1", "ada@example.com", "wrong password")
+            .await,
         Err(Error::InvalidCredentials)
     ));
 }
@@ -145,18 +320,62 @@ async fn default_hashing_is_owasp_argon2id_and_rehashes_when_parameters_change()
 async fn sign_out_ends_every_session_of_the_client() {
     let (orbit, _, _, instance) = setup(settings()).await;
     let u = user(&orbit, &instance, "ada@example.com").await;
-    let first = orbit.start_session(&instance, None, &u, "127.0.0.1:4000", None).await.unwrap();
+    let first = orbit
+        .start_session(&instance, None, &u, "127.0.0.1:4000", None)
+        .await
+        .unwrap();
     // Signing in again on the same browser replaces the session and rotates the token.
-    let second = orbit.start_session(&instance, Some(first.client.clone()), &u, "127.0.0.1:4000", None).await.unwrap();
+    let second = orbit
+        .start_session(
+            &instance,
+            Some(first.client.clone()),
+            &u,
+            "127.0.0.1:4000",
+            None,
+        )
+        .await
+        .unwrap();
     assert_eq!(first.client.id, second.client.id);
     assert_ne!(first.client_token, second.client_token);
-    assert!(orbit.client_for_token("127.0.0.1:4000", &first.client_token).await.unwrap().is_none());
-    assert_eq!(orbit.session(&instance, &first.session.id).await.unwrap().status, SessionStatus::Ended);
-    assert_eq!(orbit.active_sessions(&instance, &second.client.id).await.unwrap().len(), 1);
-    assert_eq!(orbit.sign_out_client(&instance, &second.client.id).await.unwrap(), 1);
-    assert!(orbit.active_sessions(&instance, &second.client.id).await.unwrap().is_empty());
+    assert!(orbit
+        .client_for_token("127.0.0.1:4000", &first.client_token)
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        orbit
+            .session(&instance, &first.session.id)
+            .await
+            .unwrap()
+            .status,
+        SessionStatus::Ended
+    );
+    assert_eq!(
+        orbit
+            .active_sessions(&instance, &second.client.id)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        orbit
+            .sign_out_client(&instance, &second.client.id)
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(orbit
+        .active_sessions(&instance, &second.client.id)
+        .await
+        .unwrap()
+        .is_empty());
     // Client tokens are bound to their FAPI host.
-    assert!(orbit.client_for_token("clerk.other.test", &second.client_token).await.unwrap().is_none());
+    assert!(orbit
+        .client_for_token("clerk.other.test", &second.client_token)
+        .await
+        .unwrap()
+        .is_none());
 }
 
 #[tokio::test]
@@ -164,54 +383,148 @@ async fn sync_tokens_expire_after_60_seconds_and_bind_to_browser_and_domain() {
     use orbit_core::model::HandshakeFormat;
     use orbit_core::satellite::SyncError;
     let (orbit, clock, _, _) = setup(settings()).await;
-    let instance = orbit.create_application("p", InstanceKind::Production, "primary.test", "clerk.primary.test").await.unwrap();
-    let sat = orbit.add_satellite(&instance, "satellite.test").await.unwrap();
-    let other = orbit.add_satellite(&instance, "satellite2.test").await.unwrap();
-    let (client, _) = orbit.ensure_client(&instance, None, "clerk.primary.test").await.unwrap();
+    let instance = orbit
+        .create_application(
+            "p",
+            InstanceKind::Production,
+            "primary.test",
+            "clerk.primary.test",
+        )
+        .await
+        .unwrap();
+    let sat = orbit
+        .add_satellite(&instance, "satellite.test")
+        .await
+        .unwrap();
+    let other = orbit
+        .add_satellite(&instance, "satellite2.test")
+        .await
+        .unwrap();
+    let (client, _) = orbit
+        .ensure_client(&instance, None, "clerk.primary.test")
+        .await
+        .unwrap();
 
     let begin = |d: &orbit_core::model::Domain| {
         let d = d.clone();
         let orbit = &orbit;
         let instance = instance.clone();
-        async move { orbit.begin_sync(&instance, &d, "https://satellite.test/", HandshakeFormat::Nonce, false).await.unwrap() }
+        async move {
+            orbit
+                .begin_sync(
+                    &instance,
+                    &d,
+                    "https://satellite.test/",
+                    HandshakeFormat::Nonce,
+                    false,
+                )
+                .await
+                .unwrap()
+        }
     };
 
     // Valid within 60 s, with the right state.
     let (pending, state) = begin(&sat).await;
-    let token = orbit.issue_sync_token(&instance, &client, &sat, &pending).await.unwrap();
+    let token = orbit
+        .issue_sync_token(&instance, &client, &sat, &pending)
+        .await
+        .unwrap();
     clock.advance_ms(59 * SECOND);
-    let (p, c) = orbit.redeem_sync(&instance, &sat, &token, Some(&state)).await.unwrap().unwrap();
+    let (p, c) = orbit
+        .redeem_sync(&instance, &sat, &token, Some(&state))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((p.id, c.id), (pending, client.id.clone()));
 
     // Expired after 60 s.
     let (pending, state) = begin(&sat).await;
-    let token = orbit.issue_sync_token(&instance, &client, &sat, &pending).await.unwrap();
+    let token = orbit
+        .issue_sync_token(&instance, &client, &sat, &pending)
+        .await
+        .unwrap();
     clock.advance_ms(60 * SECOND);
-    assert_eq!(orbit.redeem_sync(&instance, &sat, &token, Some(&state)).await.unwrap(), Err(SyncError::TokenInvalid));
+    assert_eq!(
+        orbit
+            .redeem_sync(&instance, &sat, &token, Some(&state))
+            .await
+            .unwrap(),
+        Err(SyncError::TokenInvalid)
+    );
 
     // Wrong browser state, missing state, wrong satellite.
     let (pending, _) = begin(&sat).await;
-    let token = orbit.issue_sync_token(&instance, &client, &sat, &pending).await.unwrap();
-    assert_eq!(orbit.redeem_sync(&instance, &sat, &token, Some("another-browser")).await.unwrap(), Err(SyncError::StateMismatch));
+    let token = orbit
+        .issue_sync_token(&instance, &client, &sat, &pending)
+        .await
+        .unwrap();
+    assert_eq!(
+        orbit
+            .redeem_sync(&instance, &sat, &token, Some("another-browser"))
+            .await
+            .unwrap(),
+        Err(SyncError::StateMismatch)
+    );
     let (pending, _) = begin(&sat).await;
-    let token = orbit.issue_sync_token(&instance, &client, &sat, &pending).await.unwrap();
-    assert_eq!(orbit.redeem_sync(&instance, &sat, &token, None).await.unwrap(), Err(SyncError::StateMissing));
+    let token = orbit
+        .issue_sync_token(&instance, &client, &sat, &pending)
+        .await
+        .unwrap();
+    assert_eq!(
+        orbit
+            .redeem_sync(&instance, &sat, &token, None)
+            .await
+            .unwrap(),
+        Err(SyncError::StateMissing)
+    );
     let (pending, state) = begin(&sat).await;
-    let token = orbit.issue_sync_token(&instance, &client, &sat, &pending).await.unwrap();
-    assert_eq!(orbit.redeem_sync(&instance, &other, &token, Some(&state)).await.unwrap(), Err(SyncError::WrongDomain));
+    let token = orbit
+        .issue_sync_token(&instance, &client, &sat, &pending)
+        .await
+        .unwrap();
+    assert_eq!(
+        orbit
+            .redeem_sync(&instance, &other, &token, Some(&state))
+            .await
+            .unwrap(),
+        Err(SyncError::WrongDomain)
+    );
     // Spent by the failed attempt.
-    assert_eq!(orbit.redeem_sync(&instance, &sat, &token, Some(&state)).await.unwrap(), Err(SyncError::TokenInvalid));
+    assert_eq!(
+        orbit
+            .redeem_sync(&instance, &sat, &token, Some(&state))
+            .await
+            .unwrap(),
+        Err(SyncError::TokenInvalid)
+    );
     // A pending sync that expired before its token arrived.
     let (pending, state) = begin(&sat).await;
     clock.advance_ms(61 * SECOND);
-    let token = orbit.issue_sync_token(&instance, &client, &sat, &pending).await.unwrap();
-    assert_eq!(orbit.redeem_sync(&instance, &sat, &token, Some(&state)).await.unwrap(), Err(SyncError::PendingInvalid));
+    let token = orbit
+        .issue_sync_token(&instance, &client, &sat, &pending)
+        .await
+        .unwrap();
+    assert_eq!(
+        orbit
+            .redeem_sync(&instance, &sat, &token, Some(&state))
+            .await
+            .unwrap(),
+        Err(SyncError::PendingInvalid)
+    );
 }
 
 #[tokio::test]
 async fn satellite_names_are_validated() {
     let (orbit, _, _, dev) = setup(settings()).await;
-    let prod = orbit.create_application("p", InstanceKind::Production, "primary.test", "clerk.primary.test").await.unwrap();
+    let prod = orbit
+        .create_application(
+            "p",
+            InstanceKind::Production,
+            "primary.test",
+            "clerk.primary.test",
+        )
+        .await
+        .unwrap();
     let cases: &[(&orbit_core::model::Instance, &str, Result<&str, &str>)] = &[
         (&prod, "Satellite.Test", Ok("satellite.test")),
         (&prod, "co.uk", Err("public suffix")),
@@ -228,8 +541,16 @@ async fn satellite_names_are_validated() {
         match (orbit.add_satellite(instance, input).await, expected) {
             (Ok(d), Ok(name)) => {
                 assert_eq!(&d.name, name);
-                assert_eq!(d.verified, instance.kind == InstanceKind::Development, "{input}");
-                assert_eq!(d.fapi_host.is_some(), instance.kind == InstanceKind::Production, "{input}");
+                assert_eq!(
+                    d.verified,
+                    instance.kind == InstanceKind::Development,
+                    "{input}"
+                );
+                assert_eq!(
+                    d.fapi_host.is_some(),
+                    instance.kind == InstanceKind::Production,
+                    "{input}"
+                );
             }
             (Err(e), Err(text)) => assert!(e.to_string().contains(text), "{input}: {e}"),
             (got, want) => panic!("{input}: got {got:?}, want {want:?}"),

@@ -9,12 +9,22 @@ async fn signed_in_browser(server: &TestServer) -> (Browser, String) {
     server.create_user("ada@example.com", GOOD_PASSWORD).await;
     let b = server.browser();
     let r = b
-        .submit(&server.url("/sign-in"), &server.url("/sign-in"), &[("email_address", "ada@example.com"), ("password", GOOD_PASSWORD)])
+        .submit(
+            &server.url("/sign-in"),
+            &server.url("/sign-in"),
+            &[
+                ("email_address", "ada@example.com"),
+                ("password", GOOD_PASSWORD),
+            ],
+        )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     let (_, users) = server.backend().get("/v1/users").await;
     let uid = users[0]["id"].as_str().unwrap().to_owned();
-    let (_, sessions) = server.backend().get(&format!("/v1/sessions?user_id={uid}&status=active")).await;
+    let (_, sessions) = server
+        .backend()
+        .get(&format!("/v1/sessions?user_id={uid}&status=active"))
+        .await;
     (b, sessions[0]["id"].as_str().unwrap().to_owned())
 }
 
@@ -24,19 +34,39 @@ async fn tokens_for_the_clients_own_session_only() {
     let (browser, sid) = signed_in_browser(&server).await;
     let url = server.url(&format!("/v1/client/sessions/{sid}/tokens"));
 
-    let r = browser.http.post(&url).header("origin", "http://localhost:3000").send().await.unwrap();
+    let r = browser
+        .http
+        .post(&url)
+        .header("origin", "http://localhost:3000")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    assert_eq!(r.headers()["access-control-allow-origin"], "http://localhost:3000");
+    assert_eq!(
+        r.headers()["access-control-allow-origin"],
+        "http://localhost:3000"
+    );
     assert_eq!(r.headers()["access-control-allow-credentials"], "true");
     assert_eq!(r.headers()["cache-control"], "no-store");
     let token: Value = r.json().await.unwrap();
-    let jwks: Value = reqwest::get(server.url("/.well-known/jwks.json")).await.unwrap().json().await.unwrap();
+    let jwks: Value = reqwest::get(server.url("/.well-known/jwks.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let (_, claims) = verify_with_jwks(token["jwt"].as_str().unwrap(), &jwks);
     assert_eq!(claims["azp"], "http://localhost:3000");
     assert_eq!(claims["sid"], sid);
 
     // Foreign origins get nothing.
-    let r = browser.http.post(&url).header("origin", "https://evil.example").send().await.unwrap();
+    let r = browser
+        .http
+        .post(&url)
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     assert!(r.headers().get("access-control-allow-origin").is_none());
     // Without the browser's cookie there is no client.
@@ -46,13 +76,22 @@ async fn tokens_for_the_clients_own_session_only() {
     let other = server.browser();
     server.create_user("eve@example.com", GOOD_PASSWORD).await;
     other
-        .submit(&server.url("/sign-in"), &server.url("/sign-in"), &[("email_address", "eve@example.com"), ("password", GOOD_PASSWORD)])
+        .submit(
+            &server.url("/sign-in"),
+            &server.url("/sign-in"),
+            &[
+                ("email_address", "eve@example.com"),
+                ("password", GOOD_PASSWORD),
+            ],
+        )
         .await;
     let r = other.http.post(&url).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
 
     // After sign-out the session is gone for this browser too.
-    browser.submit(&server.url("/sign-out"), &server.url("/sign-out"), &[]).await;
+    browser
+        .submit(&server.url("/sign-out"), &server.url("/sign-out"), &[])
+        .await;
     let r = browser.http.post(&url).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
 }
@@ -60,22 +99,45 @@ async fn tokens_for_the_clients_own_session_only() {
 #[tokio::test]
 async fn jwks_shape_and_unknown_hosts() {
     let server = TestServer::start().await;
-    let r = reqwest::get(server.url("/.well-known/jwks.json")).await.unwrap();
+    let r = reqwest::get(server.url("/.well-known/jwks.json"))
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let jwks: Value = r.json().await.unwrap();
     let keys = jwks["keys"].as_array().unwrap();
     assert_eq!(keys.len(), 1);
     let k = &keys[0];
-    assert_eq!((k["kty"].as_str(), k["use"].as_str(), k["alg"].as_str(), k["e"].as_str()), (Some("RSA"), Some("sig"), Some("RS256"), Some("AQAB")));
+    assert_eq!(
+        (
+            k["kty"].as_str(),
+            k["use"].as_str(),
+            k["alg"].as_str(),
+            k["e"].as_str()
+        ),
+        (Some("RSA"), Some("sig"), Some("RS256"), Some("AQAB"))
+    );
     assert!(k["kid"].as_str().unwrap().len() > 8);
 
     // A Host no instance serves is a 404 that says so.
-    let r = reqwest::Client::new().get(server.url("/.well-known/jwks.json")).header("host", "clerk.unknown.example").send().await.unwrap();
+    let r = reqwest::Client::new()
+        .get(server.url("/.well-known/jwks.json"))
+        .header("host", "clerk.unknown.example")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["errors"][0]["code"], "host_not_found");
-    assert!(body["errors"][0]["long_message"].as_str().unwrap().contains("clerk.unknown.example"));
-    let r = reqwest::Client::new().get(server.url("/sign-in")).header("host", "clerk.unknown.example").send().await.unwrap();
+    assert!(body["errors"][0]["long_message"]
+        .as_str()
+        .unwrap()
+        .contains("clerk.unknown.example"));
+    let r = reqwest::Client::new()
+        .get(server.url("/sign-in"))
+        .header("host", "clerk.unknown.example")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
 }
 
@@ -84,10 +146,18 @@ async fn data_survives_a_restart() {
     let server = TestServer::start().await;
     let user = server.create_user("ada@example.com", GOOD_PASSWORD).await;
     let pk = server.publishable_key.clone();
-    let jwks_before: Value = reqwest::get(server.url("/.well-known/jwks.json")).await.unwrap().json().await.unwrap();
+    let jwks_before: Value = reqwest::get(server.url("/.well-known/jwks.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let server = server.restart().await;
     assert_eq!(server.publishable_key, pk, "keys are persisted");
-    let (s, got) = server.backend().get(&format!("/v1/users/{}", user["id"].as_str().unwrap())).await;
+    let (s, got) = server
+        .backend()
+        .get(&format!("/v1/users/{}", user["id"].as_str().unwrap()))
+        .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(got["id"], user["id"]);
     // The instance's FAPI host is fixed at creation; the restarted server listens elsewhere

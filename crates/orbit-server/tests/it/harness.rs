@@ -34,12 +34,17 @@ impl TestServer {
     }
 
     async fn boot(dir: tempfile::TempDir, config: Config) -> Self {
-        let running = orbit_server::start(config.clone()).await.expect("server starts");
+        let running = orbit_server::start(config.clone())
+            .await
+            .expect("server starts");
         Self::from_running(dir, config, running).await
     }
 
     /// Boots on a configuration that may fail to bind (the caller tries several addresses).
-    pub async fn try_boot(dir: tempfile::TempDir, config: Config) -> Result<Self, (tempfile::TempDir, orbit_server::serve::StartError)> {
+    pub async fn try_boot(
+        dir: tempfile::TempDir,
+        config: Config,
+    ) -> Result<Self, (tempfile::TempDir, orbit_server::serve::StartError)> {
         match orbit_server::start(config.clone()).await {
             Ok(running) => Ok(Self::from_running(dir, config, running).await),
             Err(e) => Err((dir, e)),
@@ -98,12 +103,22 @@ impl TestServer {
     }
 
     pub fn backend(&self) -> Backend {
-        Backend { http: reqwest::Client::new(), base: self.bapi_url.clone(), key: self.secret_key.clone() }
+        Backend {
+            http: reqwest::Client::new(),
+            base: self.bapi_url.clone(),
+            key: self.secret_key.clone(),
+        }
     }
 
     /// Creates a user through BAPI and returns its JSON.
     pub async fn create_user(&self, email: &str, password: &str) -> Value {
-        let (status, body) = self.backend().post("/v1/users", serde_json::json!({"email_address": [email], "password": password})).await;
+        let (status, body) = self
+            .backend()
+            .post(
+                "/v1/users",
+                serde_json::json!({"email_address": [email], "password": password}),
+            )
+            .await;
         assert_eq!(status, StatusCode::OK, "{body}");
         body
     }
@@ -117,15 +132,34 @@ pub struct Backend {
 
 impl Backend {
     pub async fn get(&self, path: &str) -> (StatusCode, Value) {
-        let r = self.http.get(format!("{}{}", self.base, path)).bearer_auth(&self.key).send().await.unwrap();
+        let r = self
+            .http
+            .get(format!("{}{}", self.base, path))
+            .bearer_auth(&self.key)
+            .send()
+            .await
+            .unwrap();
         json_of(r).await
     }
     pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        let r = self.http.post(format!("{}{}", self.base, path)).bearer_auth(&self.key).json(&body).send().await.unwrap();
+        let r = self
+            .http
+            .post(format!("{}{}", self.base, path))
+            .bearer_auth(&self.key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         json_of(r).await
     }
     pub async fn delete(&self, path: &str) -> (StatusCode, Value) {
-        let r = self.http.delete(format!("{}{}", self.base, path)).bearer_auth(&self.key).send().await.unwrap();
+        let r = self
+            .http
+            .delete(format!("{}{}", self.base, path))
+            .bearer_auth(&self.key)
+            .send()
+            .await
+            .unwrap();
         json_of(r).await
     }
 }
@@ -133,7 +167,10 @@ impl Backend {
 pub async fn json_of(r: reqwest::Response) -> (StatusCode, Value) {
     let status = r.status();
     let text = r.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
 }
 
 pub struct Browser {
@@ -153,7 +190,11 @@ impl Page {
         self.headers.get("location").and_then(|v| v.to_str().ok())
     }
     pub fn set_cookies(&self) -> Vec<String> {
-        self.headers.get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).collect()
+        self.headers
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect()
     }
     /// The value of the page's hidden CSRF field.
     pub fn csrf(&self) -> String {
@@ -178,7 +219,14 @@ impl Browser {
     pub async fn post_form(&self, url: &str, fields: &[(&str, &str)]) -> Page {
         let mut headers = HeaderMap::new();
         headers.insert(ORIGIN, HeaderValue::from_str(&self.origin).unwrap());
-        let r = self.http.post(url).headers(headers).form(fields).send().await.unwrap();
+        let r = self
+            .http
+            .post(url)
+            .headers(headers)
+            .form(fields)
+            .send()
+            .await
+            .unwrap();
         page_of(r).await
     }
 
@@ -194,7 +242,11 @@ impl Browser {
 }
 
 async fn page_of(r: reqwest::Response) -> Page {
-    Page { status: r.status(), headers: r.headers().clone(), body: r.text().await.unwrap() }
+    Page {
+        status: r.status(),
+        headers: r.headers().clone(),
+        body: r.text().await.unwrap(),
+    }
 }
 
 pub const GOOD_PASSWORD: &str = "correct horse battery staple";

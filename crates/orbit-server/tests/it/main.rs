@@ -3,8 +3,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod harness;
 mod dns_server;
+mod harness;
 mod world;
 
 mod domain;

@@ -4,16 +4,48 @@ use crate::harness::*;
 use reqwest::StatusCode;
 use serde_json::json;
 
-async fn sign_up(server: &TestServer, browser: &Browser, email: &str, password: &str, redirect_url: &str) -> Page {
-    let page_url = server.url(&format!("/sign-up?redirect_url={}", urlencode(redirect_url)));
+async fn sign_up(
+    server: &TestServer,
+    browser: &Browser,
+    email: &str,
+    password: &str,
+    redirect_url: &str,
+) -> Page {
+    let page_url = server.url(&format!(
+        "/sign-up?redirect_url={}",
+        urlencode(redirect_url)
+    ));
     browser
-        .submit(&page_url, &server.url("/sign-up"), &[("email_address", email), ("password", password), ("first_name", "Ada"), ("redirect_url", redirect_url)])
+        .submit(
+            &page_url,
+            &server.url("/sign-up"),
+            &[
+                ("email_address", email),
+                ("password", password),
+                ("first_name", "Ada"),
+                ("redirect_url", redirect_url),
+            ],
+        )
         .await
 }
 
-async fn sign_in(server: &TestServer, browser: &Browser, email: &str, password: &str, redirect_url: &str) -> Page {
+async fn sign_in(
+    server: &TestServer,
+    browser: &Browser,
+    email: &str,
+    password: &str,
+    redirect_url: &str,
+) -> Page {
     browser
-        .submit(&server.url("/sign-in"), &server.url("/sign-in"), &[("email_address", email), ("password", password), ("redirect_url", redirect_url)])
+        .submit(
+            &server.url("/sign-in"),
+            &server.url("/sign-in"),
+            &[
+                ("email_address", email),
+                ("password", password),
+                ("redirect_url", redirect_url),
+            ],
+        )
         .await
 }
 
@@ -22,7 +54,10 @@ pub fn urlencode(s: &str) -> String {
 }
 
 fn client_cookie(page: &Page) -> String {
-    page.set_cookies().into_iter().find(|c| c.starts_with("__client=")).expect("a __client cookie is set")
+    page.set_cookies()
+        .into_iter()
+        .find(|c| c.starts_with("__client="))
+        .expect("a __client cookie is set")
 }
 
 #[tokio::test]
@@ -35,8 +70,14 @@ async fn sign_up_sets_a_safe_client_cookie_and_shows_the_profile() {
     let cookie = client_cookie(&resp);
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert!(cookie.contains("SameSite=Lax"), "{cookie}");
-    assert!(!cookie.contains("Secure"), "plain http in development: {cookie}");
-    assert!(!cookie.to_ascii_lowercase().contains("domain="), "host-only: {cookie}");
+    assert!(
+        !cookie.contains("Secure"),
+        "plain http in development: {cookie}"
+    );
+    assert!(
+        !cookie.to_ascii_lowercase().contains("domain="),
+        "host-only: {cookie}"
+    );
     let profile = browser.get(&server.url("/user")).await;
     assert_eq!(profile.status, StatusCode::OK);
     assert!(profile.body.contains("ada@example.com"));
@@ -46,7 +87,10 @@ async fn sign_up_sets_a_safe_client_cookie_and_shows_the_profile() {
     // The session is visible to the backend.
     let (_, users) = server.backend().get("/v1/users").await;
     let uid = users[0]["id"].as_str().unwrap();
-    let (_, sessions) = server.backend().get(&format!("/v1/sessions?user_id={uid}")).await;
+    let (_, sessions) = server
+        .backend()
+        .get(&format!("/v1/sessions?user_id={uid}"))
+        .await;
     assert_eq!(sessions[0]["status"], "active");
 }
 
@@ -56,18 +100,52 @@ async fn sign_up_errors_are_shown_next_to_the_field() {
     server.create_user("taken@example.com", GOOD_PASSWORD).await;
     let browser = server.browser();
     let cases = [
-        ("taken@example.com", GOOD_PASSWORD, "email_address-error", "That email address is taken"),
-        ("nope", GOOD_PASSWORD, "email_address-error", "name@example.com"),
-        ("new@example.com", "short", "password-error", "at least 8 characters"),
-        ("new@example.com", "password1", "password-error", "commonly used"),
+        (
+            "taken@example.com",
+            GOOD_PASSWORD,
+            "email_address-error",
+            "That email address is taken",
+        ),
+        (
+            "nope",
+            GOOD_PASSWORD,
+            "email_address-error",
+            "name@example.com",
+        ),
+        (
+            "new@example.com",
+            "short",
+            "password-error",
+            "at least 8 characters",
+        ),
+        (
+            "new@example.com",
+            "password1",
+            "password-error",
+            "commonly used",
+        ),
         ("new@example.com", "", "password-error", "Enter a password"),
     ];
     for (email, password, field, text) in cases {
         let resp = sign_up(&server, &browser, email, password, "").await;
-        assert_eq!(resp.status, StatusCode::UNPROCESSABLE_ENTITY, "{email}/{password}");
-        assert!(resp.body.contains(&format!("id=\"{field}\"")), "{email}/{password}: {}", resp.body);
-        assert!(resp.body.contains(text), "{email}/{password} wants {text:?}");
-        assert!(resp.set_cookies().iter().all(|c| !c.starts_with("__client=")));
+        assert_eq!(
+            resp.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{email}/{password}"
+        );
+        assert!(
+            resp.body.contains(&format!("id=\"{field}\"")),
+            "{email}/{password}: {}",
+            resp.body
+        );
+        assert!(
+            resp.body.contains(text),
+            "{email}/{password} wants {text:?}"
+        );
+        assert!(resp
+            .set_cookies()
+            .iter()
+            .all(|c| !c.starts_with("__client=")));
         // The form keeps what was typed (except the password).
         if !email.is_empty() {
             assert!(resp.body.contains(&format!("value=\"{email}\"")));
@@ -82,17 +160,40 @@ async fn unknown_email_and_wrong_password_look_the_same() {
     let server = TestServer::start().await;
     server.create_user("known@example.com", GOOD_PASSWORD).await;
     let browser = server.browser();
-    let wrong = sign_in(&server, &browser, "known@example.com", "not the password", "").await;
-    let unknown = sign_in(&server, &browser, "nobody@example.com", "not the password", "").await;
+    let wrong = sign_in(
+        &server,
+        &browser,
+        "known@example.com",
+        "not the password",
+        "",
+    )
+    .await;
+    let unknown = sign_in(
+        &server,
+        &browser,
+        "nobody@example.com",
+        "not the password",
+        "",
+    )
+    .await;
     assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(wrong.status, unknown.status);
     assert_eq!(wrong.set_cookies(), unknown.set_cookies());
     assert!(wrong.set_cookies().is_empty());
-    assert_eq!(wrong.body.replace("known@example.com", "EMAIL"), unknown.body.replace("nobody@example.com", "EMAIL"));
-    assert!(wrong.body.contains("The email address or password is incorrect."));
+    assert_eq!(
+        wrong.body.replace("known@example.com", "EMAIL"),
+        unknown.body.replace("nobody@example.com", "EMAIL")
+    );
+    assert!(wrong
+        .body
+        .contains("The email address or password is incorrect."));
     let names = |p: &Page| {
-        let mut v: Vec<String> =
-            p.headers.keys().map(|k| k.as_str().to_owned()).filter(|k| k != "x-request-id" && k != "date").collect();
+        let mut v: Vec<String> = p
+            .headers
+            .keys()
+            .map(|k| k.as_str().to_owned())
+            .filter(|k| k != "x-request-id" && k != "date")
+            .collect();
         v.sort();
         v
     };
@@ -108,27 +209,61 @@ async fn sign_in_rotates_the_client_cookie_and_sign_out_ends_the_session() {
     let first = sign_in(&server, &browser, "ada@example.com", GOOD_PASSWORD, "").await;
     assert_eq!(first.status, StatusCode::SEE_OTHER, "{}", first.body);
     let first_cookie = client_cookie(&first);
-    let first_token = first_cookie.split(';').next().unwrap().trim_start_matches("__client=").to_owned();
+    let first_token = first_cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("__client=")
+        .to_owned();
 
-    let signed_out = browser.submit(&server.url("/sign-out"), &server.url("/sign-out"), &[]).await;
+    let signed_out = browser
+        .submit(&server.url("/sign-out"), &server.url("/sign-out"), &[])
+        .await;
     assert_eq!(signed_out.status, StatusCode::SEE_OTHER);
     assert_eq!(signed_out.location(), Some(&*server.url("/sign-in")));
     let (_, users) = server.backend().get("/v1/users").await;
     let uid = users[0]["id"].as_str().unwrap();
-    let (_, sessions) = server.backend().get(&format!("/v1/sessions?user_id={uid}")).await;
+    let (_, sessions) = server
+        .backend()
+        .get(&format!("/v1/sessions?user_id={uid}"))
+        .await;
     assert_eq!(sessions[0]["status"], "ended");
     let after = browser.get(&server.url("/user")).await;
     assert_eq!(after.status, StatusCode::SEE_OTHER);
-    assert!(after.location().unwrap().starts_with("/sign-in?redirect_url="));
+    assert!(after
+        .location()
+        .unwrap()
+        .starts_with("/sign-in?redirect_url="));
 
     let second = sign_in(&server, &browser, "ada@example.com", GOOD_PASSWORD, "").await;
-    let second_token = client_cookie(&second).split(';').next().unwrap().trim_start_matches("__client=").to_owned();
-    assert_ne!(first_token, second_token, "the client token rotates on sign-in");
+    let second_token = client_cookie(&second)
+        .split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("__client=")
+        .to_owned();
+    assert_ne!(
+        first_token, second_token,
+        "the client token rotates on sign-in"
+    );
     // The old token no longer identifies the client.
-    let stale = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let r = stale.get(server.url("/user")).header("cookie", format!("__client={first_token}")).send().await.unwrap();
+    let stale = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = stale
+        .get(server.url("/user"))
+        .header("cookie", format!("__client={first_token}"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let r = stale.get(server.url("/user")).header("cookie", format!("__client={second_token}")).send().await.unwrap();
+    let r = stale
+        .get(server.url("/user"))
+        .header("cookie", format!("__client={second_token}"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
 }
 
@@ -139,26 +274,68 @@ async fn forms_need_the_csrf_token_and_our_origin() {
     let browser = server.browser();
     let page = browser.get(&server.url("/sign-in")).await;
     let csrf = page.csrf();
-    let fields = |token: &str| vec![("csrf_token", token.to_owned()), ("email_address", "ada@example.com".into()), ("password", GOOD_PASSWORD.into())];
+    let fields = |token: &str| {
+        vec![
+            ("csrf_token", token.to_owned()),
+            ("email_address", "ada@example.com".into()),
+            ("password", GOOD_PASSWORD.into()),
+        ]
+    };
     // Missing and wrong tokens.
     for token in ["", "x", &"a".repeat(43)] {
-        let r = browser.http.post(server.url("/sign-in")).header("origin", &server.base).form(&fields(token)).send().await.unwrap();
+        let r = browser
+            .http
+            .post(server.url("/sign-in"))
+            .header("origin", &server.base)
+            .form(&fields(token))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), StatusCode::FORBIDDEN, "token {token:?}");
         assert!(r.text().await.unwrap().contains("reload the page"));
     }
     // Right token, foreign or missing origin.
-    let r = browser.http.post(server.url("/sign-in")).header("origin", "https://evil.example").form(&fields(&csrf)).send().await.unwrap();
+    let r = browser
+        .http
+        .post(server.url("/sign-in"))
+        .header("origin", "https://evil.example")
+        .form(&fields(&csrf))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    let r = browser.http.post(server.url("/sign-in")).form(&fields(&csrf)).send().await.unwrap();
+    let r = browser
+        .http
+        .post(server.url("/sign-in"))
+        .form(&fields(&csrf))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     // A Referer from our own pages is accepted when Origin is absent.
-    let r = browser.http.post(server.url("/sign-in")).header("referer", server.url("/sign-in")).form(&fields(&csrf)).send().await.unwrap();
+    let r = browser
+        .http
+        .post(server.url("/sign-in"))
+        .header("referer", server.url("/sign-in"))
+        .form(&fields(&csrf))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     // Another browser's token does not work with this browser's cookie.
     let other = server.browser().get(&server.url("/sign-in")).await.csrf();
     let fresh = server.browser();
     fresh.get(&server.url("/sign-in")).await;
-    let r = fresh.post_form(&server.url("/sign-in"), &[("csrf_token", &other), ("email_address", "ada@example.com"), ("password", GOOD_PASSWORD)]).await;
+    let r = fresh
+        .post_form(
+            &server.url("/sign-in"),
+            &[
+                ("csrf_token", &other),
+                ("email_address", "ada@example.com"),
+                ("password", GOOD_PASSWORD),
+            ],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 }
 
@@ -167,7 +344,10 @@ async fn redirect_url_is_followed_only_when_allowed() {
     let server = TestServer::start().await;
     server.create_user("ada@example.com", GOOD_PASSWORD).await;
     let allowed = [
-        ("http://localhost:3000/dashboard?tab=1", "http://localhost:3000/dashboard?tab=1"),
+        (
+            "http://localhost:3000/dashboard?tab=1",
+            "http://localhost:3000/dashboard?tab=1",
+        ),
         ("http://LOCALHOST:3000/x", "http://localhost:3000/x"),
         ("/user?from=app", &*server.url("/user?from=app")),
     ];
@@ -190,7 +370,11 @@ async fn redirect_url_is_followed_only_when_allowed() {
         let browser = server.browser();
         let r = sign_in(&server, &browser, "ada@example.com", GOOD_PASSWORD, input).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER);
-        assert_eq!(r.location(), Some(&*server.url("/user")), "{input} must fall back to the portal");
+        assert_eq!(
+            r.location(),
+            Some(&*server.url("/user")),
+            "{input} must fall back to the portal"
+        );
     }
     // Allowed redirect origins set on the instance extend the list.
     let orbit = server.orbit();
@@ -199,10 +383,23 @@ async fn redirect_url_is_followed_only_when_allowed() {
     settings.allowed_redirect_origins = vec!["https://*.preview.example".into()];
     orbit.update_settings(&instance.id, settings).await.unwrap();
     let browser = server.browser();
-    let r = sign_in(&server, &browser, "ada@example.com", GOOD_PASSWORD, "https://pr-7.preview.example/back").await;
+    let r = sign_in(
+        &server,
+        &browser,
+        "ada@example.com",
+        GOOD_PASSWORD,
+        "https://pr-7.preview.example/back",
+    )
+    .await;
     assert_eq!(r.location(), Some("https://pr-7.preview.example/back"));
     // Sign-out honours the same policy.
-    let r = browser.submit(&server.url("/sign-out"), &server.url("/sign-out"), &[("redirect_url", "https://evil.example")]).await;
+    let r = browser
+        .submit(
+            &server.url("/sign-out"),
+            &server.url("/sign-out"),
+            &[("redirect_url", "https://evil.example")],
+        )
+        .await;
     assert_eq!(r.location(), Some(&*server.url("/sign-in")));
 }
 
@@ -217,20 +414,67 @@ async fn change_password_and_sign_out_other_devices() {
     let user_url = server.url("/user");
     let pw_url = server.url("/user/password");
 
-    let r = laptop.submit(&user_url, &pw_url, &[("current_password", "wrong one!"), ("new_password", "a brand new passphrase")]).await;
+    let r = laptop
+        .submit(
+            &user_url,
+            &pw_url,
+            &[
+                ("current_password", "wrong one!"),
+                ("new_password", "a brand new passphrase"),
+            ],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.body.contains("id=\"current_password-error\""));
-    let r = laptop.submit(&user_url, &pw_url, &[("current_password", GOOD_PASSWORD), ("new_password", "qwerty123")]).await;
+    let r = laptop
+        .submit(
+            &user_url,
+            &pw_url,
+            &[
+                ("current_password", GOOD_PASSWORD),
+                ("new_password", "qwerty123"),
+            ],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.body.contains("id=\"new_password-error\""));
-    let r = laptop.submit(&user_url, &pw_url, &[("current_password", GOOD_PASSWORD), ("new_password", "a brand new passphrase")]).await;
+    let r = laptop
+        .submit(
+            &user_url,
+            &pw_url,
+            &[
+                ("current_password", GOOD_PASSWORD),
+                ("new_password", "a brand new passphrase"),
+            ],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     assert_eq!(r.location(), Some("/user?notice=password"));
-    assert!(laptop.get(&server.url("/user?notice=password")).await.body.contains("Your password was changed."));
+    assert!(laptop
+        .get(&server.url("/user?notice=password"))
+        .await
+        .body
+        .contains("Your password was changed."));
 
     let fresh = server.browser();
-    assert_eq!(sign_in(&server, &fresh, "ada@example.com", GOOD_PASSWORD, "").await.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(sign_in(&server, &fresh, "ada@example.com", "a brand new passphrase", "").await.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        sign_in(&server, &fresh, "ada@example.com", GOOD_PASSWORD, "")
+            .await
+            .status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        sign_in(
+            &server,
+            &fresh,
+            "ada@example.com",
+            "a brand new passphrase",
+            ""
+        )
+        .await
+        .status,
+        StatusCode::SEE_OTHER
+    );
 
     // The laptop sees three sessions and signs the phone out.
     let page = laptop.get(&user_url).await;
@@ -238,15 +482,38 @@ async fn change_password_and_sign_out_other_devices() {
     let phone_sid = this_device_session(&phone.get(&user_url).await.body);
     let laptop_sid = this_device_session(&page.body);
     assert_ne!(phone_sid, laptop_sid);
-    let r = laptop.submit(&user_url, &server.url(&format!("/user/sessions/{phone_sid}/revoke")), &[]).await;
+    let r = laptop
+        .submit(
+            &user_url,
+            &server.url(&format!("/user/sessions/{phone_sid}/revoke")),
+            &[],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
-    let (_, s) = server.backend().get(&format!("/v1/sessions/{phone_sid}")).await;
+    let (_, s) = server
+        .backend()
+        .get(&format!("/v1/sessions/{phone_sid}"))
+        .await;
     assert_eq!(s["status"], "removed");
     let phone_after = phone.get(&user_url).await;
-    assert_eq!(phone_after.status, StatusCode::SEE_OTHER, "the phone is signed out");
-    assert_eq!(laptop.get(&user_url).await.status, StatusCode::OK, "the laptop is not");
+    assert_eq!(
+        phone_after.status,
+        StatusCode::SEE_OTHER,
+        "the phone is signed out"
+    );
+    assert_eq!(
+        laptop.get(&user_url).await.status,
+        StatusCode::OK,
+        "the laptop is not"
+    );
     // Someone else's or an unknown session cannot be revoked.
-    let r = laptop.submit(&user_url, &server.url("/user/sessions/sess_unknown/revoke"), &[]).await;
+    let r = laptop
+        .submit(
+            &user_url,
+            &server.url("/user/sessions/sess_unknown/revoke"),
+            &[],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
 
@@ -256,12 +523,30 @@ async fn profile_updates_names() {
     server.create_user("ada@example.com", GOOD_PASSWORD).await;
     let b = server.browser();
     sign_in(&server, &b, "ada@example.com", GOOD_PASSWORD, "").await;
-    let r = b.submit(&server.url("/user"), &server.url("/user/profile"), &[("first_name", " Ada "), ("last_name", "Lovelace")]).await;
+    let r = b
+        .submit(
+            &server.url("/user"),
+            &server.url("/user/profile"),
+            &[("first_name", " Ada "), ("last_name", "Lovelace")],
+        )
+        .await;
     assert_eq!(r.location(), Some("/user?notice=profile"));
     let (_, users) = server.backend().get("/v1/users").await;
-    assert_eq!((users[0]["first_name"].as_str(), users[0]["last_name"].as_str()), (Some("Ada"), Some("Lovelace")));
+    assert_eq!(
+        (
+            users[0]["first_name"].as_str(),
+            users[0]["last_name"].as_str()
+        ),
+        (Some("Ada"), Some("Lovelace"))
+    );
     let long = "n".repeat(300);
-    let r = b.submit(&server.url("/user"), &server.url("/user/profile"), &[("first_name", &long)]).await;
+    let r = b
+        .submit(
+            &server.url("/user"),
+            &server.url("/user/profile"),
+            &[("first_name", &long)],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.body.contains("id=\"profile-error\""));
 }
@@ -278,21 +563,44 @@ async fn sign_in_is_rate_limited_per_account_without_revealing_accounts() {
     for email in ["ada@example.com", "ghost@example.com"] {
         let b = server.browser();
         for _ in 0..3 {
-            assert_eq!(sign_in(&server, &b, email, "wrong password", "").await.status, StatusCode::UNPROCESSABLE_ENTITY);
+            assert_eq!(
+                sign_in(&server, &b, email, "wrong password", "")
+                    .await
+                    .status,
+                StatusCode::UNPROCESSABLE_ENTITY
+            );
         }
         let limited = sign_in(&server, &b, email, "wrong password", "").await;
         assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS, "{email}");
-        let retry: u64 = limited.headers["retry-after"].to_str().unwrap().parse().unwrap();
+        let retry: u64 = limited.headers["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
         assert!((1..=300).contains(&retry), "{retry}");
         assert!(limited.body.contains("Too many sign-in attempts"));
         // Even the right password waits: the limit is checked first.
         if email == "ada@example.com" {
-            assert_eq!(sign_in(&server, &b, email, GOOD_PASSWORD, "").await.status, StatusCode::TOO_MANY_REQUESTS);
+            assert_eq!(
+                sign_in(&server, &b, email, GOOD_PASSWORD, "").await.status,
+                StatusCode::TOO_MANY_REQUESTS
+            );
         }
     }
     // Other accounts are unaffected.
     server.create_user("bob@example.com", GOOD_PASSWORD).await;
-    assert_eq!(sign_in(&server, &server.browser(), "bob@example.com", GOOD_PASSWORD, "").await.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        sign_in(
+            &server,
+            &server.browser(),
+            "bob@example.com",
+            GOOD_PASSWORD,
+            ""
+        )
+        .await
+        .status,
+        StatusCode::SEE_OTHER
+    );
 }
 
 #[tokio::test]
@@ -304,7 +612,12 @@ async fn sign_in_is_rate_limited_per_ip() {
     .await;
     let b = server.browser();
     for _ in 0..2 {
-        assert_eq!(sign_in(&server, &b, "x@example.com", "wrong password", "").await.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            sign_in(&server, &b, "x@example.com", "wrong password", "")
+                .await
+                .status,
+            StatusCode::UNPROCESSABLE_ENTITY
+        );
     }
     let r = sign_in(&server, &b, "y@example.com", "wrong password", "").await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
@@ -328,12 +641,25 @@ async fn trusted_proxy_decides_the_client_ip() {
             .post(server.url("/sign-in"))
             .header("origin", &server.base)
             .header("x-forwarded-for", format!("198.51.100.7, {ip}"))
-            .form(&[("csrf_token", csrf.as_str()), ("email_address", "x@example.com"), ("password", "wrong password")])
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("email_address", "x@example.com"),
+                ("password", "wrong password"),
+            ])
             .send()
     };
-    assert_eq!(post("203.0.113.1").await.unwrap().status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(post("203.0.113.1").await.unwrap().status(), StatusCode::TOO_MANY_REQUESTS);
-    assert_eq!(post("203.0.113.2").await.unwrap().status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        post("203.0.113.1").await.unwrap().status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        post("203.0.113.1").await.unwrap().status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        post("203.0.113.2").await.unwrap().status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
 }
 
 #[tokio::test]
@@ -344,18 +670,33 @@ async fn pages_work_without_javascript_and_label_inputs() {
         assert_eq!(page.status, StatusCode::OK);
         assert!(!page.body.contains("<script"), "{path} has no scripts");
         for id in ["email_address", "password"] {
-            assert!(page.body.contains(&format!("<label for=\"{id}\">")), "{path} labels {id}");
+            assert!(
+                page.body.contains(&format!("<label for=\"{id}\">")),
+                "{path} labels {id}"
+            );
         }
-        assert!(page.headers["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
+        assert!(page.headers["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors 'none'"));
     }
-    let r = server.browser().get(&server.url("/sign-in?redirect_url=%22%3E%3Cscript%3Ealert(1)%3C%2Fscript%3E")).await;
-    assert!(!r.body.contains("<script>alert(1)"), "redirect_url is escaped");
+    let r = server
+        .browser()
+        .get(&server.url("/sign-in?redirect_url=%22%3E%3Cscript%3Ealert(1)%3C%2Fscript%3E"))
+        .await;
+    assert!(
+        !r.body.contains("<script>alert(1)"),
+        "redirect_url is escaped"
+    );
     let _ = json!({});
 }
 
 /// The id of the session marked "This device" on a profile page.
 fn this_device_session(body: &str) -> String {
-    let row = body.split("<tr>").find(|r| r.contains("This device")).expect("a row for this device");
+    let row = body
+        .split("<tr>")
+        .find(|r| r.contains("This device"))
+        .expect("a row for this device");
     let start = row.find("/user/sessions/").unwrap() + "/user/sessions/".len();
     let end = row[start..].find('/').unwrap();
     row[start..start + end].to_owned()

@@ -9,11 +9,25 @@ use url::Url;
 
 fn final_url(hops: &[Hop]) -> String {
     let last = hops.last().unwrap();
-    Url::parse(&last.url).unwrap().join(last.location.as_deref().expect("ends in a redirect to the app")).unwrap().to_string()
+    Url::parse(&last.url)
+        .unwrap()
+        .join(
+            last.location
+                .as_deref()
+                .expect("ends in a redirect to the app"),
+        )
+        .unwrap()
+        .to_string()
 }
 
 fn assert_nothing_set_and_no_redirect(hop: &Hop) {
-    assert_eq!(hop.status, StatusCode::BAD_REQUEST, "{}: {}", hop.url, hop.body);
+    assert_eq!(
+        hop.status,
+        StatusCode::BAD_REQUEST,
+        "{}: {}",
+        hop.url,
+        hop.body
+    );
     assert!(hop.location.is_none(), "{hop:?}");
     assert!(hop.set_cookies.is_empty(), "{hop:?}");
 }
@@ -24,34 +38,87 @@ async fn signed_in_on_the_primary_means_signed_in_on_the_satellite() {
     world.add_satellite("satellite.test", true).await;
     let (browser, user_id) = world.signed_in_browser("ada@example.com").await;
 
-    let start = handshake_url("clerk.satellite.test", "https://satellite.test/profile?__clerk_synced=false", "satellite-needs-syncing");
+    let start = handshake_url(
+        "clerk.satellite.test",
+        "https://satellite.test/profile?__clerk_synced=false",
+        "satellite-needs-syncing",
+    );
     let hops = browser.follow(&start).await;
-    let hosts: Vec<String> = hops.iter().map(|h| Url::parse(&h.url).unwrap().host_str().unwrap().to_owned()).collect();
+    let hosts: Vec<String> = hops
+        .iter()
+        .map(|h| Url::parse(&h.url).unwrap().host_str().unwrap().to_owned())
+        .collect();
     // satellite FAPI -> primary FAPI (sync) -> satellite FAPI (link) -> app: three redirects.
-    assert_eq!(hosts, vec!["clerk.satellite.test", "clerk.primary.test", "clerk.satellite.test"], "{hops:#?}");
-    assert!(hops.iter().all(|h| h.status == StatusCode::TEMPORARY_REDIRECT));
+    assert_eq!(
+        hosts,
+        vec![
+            "clerk.satellite.test",
+            "clerk.primary.test",
+            "clerk.satellite.test"
+        ],
+        "{hops:#?}"
+    );
+    assert!(hops
+        .iter()
+        .all(|h| h.status == StatusCode::TEMPORARY_REDIRECT));
     assert!(hops.iter().all(|h| h.location.is_some()));
     let back = final_url(&hops);
     assert_eq!(back, "https://satellite.test/profile?__clerk_synced=true");
     // The nonce cookie is set on the satellite's registrable domain, HttpOnly and Secure.
-    let nonce_cookie = hops[2].set_cookies.iter().find(|c| c.starts_with("__clerk_handshake_nonce=")).unwrap();
-    assert!(nonce_cookie.contains("Domain=satellite.test") && nonce_cookie.contains("Secure") && nonce_cookie.contains("HttpOnly"), "{nonce_cookie}");
+    let nonce_cookie = hops[2]
+        .set_cookies
+        .iter()
+        .find(|c| c.starts_with("__clerk_handshake_nonce="))
+        .unwrap();
+    assert!(
+        nonce_cookie.contains("Domain=satellite.test")
+            && nonce_cookie.contains("Secure")
+            && nonce_cookie.contains("HttpOnly"),
+        "{nonce_cookie}"
+    );
     // The satellite FAPI host now has its own __client cookie for the same client.
-    let client_cookie = hops[2].set_cookies.iter().find(|c| c.starts_with("__client=")).unwrap();
-    assert!(client_cookie.contains("HttpOnly") && client_cookie.contains("Secure") && !client_cookie.contains("Domain"), "{client_cookie}");
+    let client_cookie = hops[2]
+        .set_cookies
+        .iter()
+        .find(|c| c.starts_with("__client="))
+        .unwrap();
+    assert!(
+        client_cookie.contains("HttpOnly")
+            && client_cookie.contains("Secure")
+            && !client_cookie.contains("Domain"),
+        "{client_cookie}"
+    );
 
     let view = world.app_resolves(&browser, &back).await;
     let claims = view.claims.expect("signed in on the satellite");
     assert_eq!(claims["sub"], user_id);
     assert_eq!(claims["iss"], "https://clerk.satellite.test");
     assert_eq!(claims["azp"], "https://satellite.test");
-    assert!(view.directives.iter().any(|d| d.starts_with("__client_uat=") && !d.starts_with("__client_uat=0;")));
-    assert!(view.directives.iter().all(|d| d.contains("Domain=satellite.test")), "{:?}", view.directives);
+    assert!(view
+        .directives
+        .iter()
+        .any(|d| d.starts_with("__client_uat=") && !d.starts_with("__client_uat=0;")));
+    assert!(
+        view.directives
+            .iter()
+            .all(|d| d.contains("Domain=satellite.test")),
+        "{:?}",
+        view.directives
+    );
     // The directives cleared the nonce cookie on the app's side.
-    assert_eq!(browser.cookie("https://satellite.test/", "__clerk_handshake_nonce"), None);
+    assert_eq!(
+        browser.cookie("https://satellite.test/", "__clerk_handshake_nonce"),
+        None
+    );
 
     // Later handshakes (token refresh) are answered at once from the linked client.
-    let again = browser.follow(&handshake_url("clerk.satellite.test", "https://satellite.test/orders", "session-token-expired-refresh-non-eligible-no-refresh-cookie")).await;
+    let again = browser
+        .follow(&handshake_url(
+            "clerk.satellite.test",
+            "https://satellite.test/orders",
+            "session-token-expired-refresh-non-eligible-no-refresh-cookie",
+        ))
+        .await;
     assert_eq!(again.len(), 1, "{again:#?}");
     let view = world.app_resolves(&browser, &final_url(&again)).await;
     assert_eq!(view.claims.unwrap()["sub"], user_id);
@@ -62,22 +129,53 @@ async fn signed_out_ends_signed_out_without_a_loop() {
     let world = ProdWorld::start().await;
     world.add_satellite("satellite.test", true).await;
     let browser = world.browser();
-    let hops = browser.follow(&handshake_url("clerk.satellite.test", "https://satellite.test/?__clerk_synced=false", "satellite-needs-syncing")).await;
+    let hops = browser
+        .follow(&handshake_url(
+            "clerk.satellite.test",
+            "https://satellite.test/?__clerk_synced=false",
+            "satellite-needs-syncing",
+        ))
+        .await;
     assert_eq!(hops.len(), 3);
     let back = final_url(&hops);
     assert_eq!(back, "https://satellite.test/?__clerk_synced=true");
     let view = world.app_resolves(&browser, &back).await;
     assert!(view.claims.is_none());
-    assert!(view.directives.iter().any(|d| d.starts_with("__session=; ")), "{:?}", view.directives);
-    assert!(view.directives.iter().any(|d| d.starts_with("__client_uat=0;")));
+    assert!(
+        view.directives
+            .iter()
+            .any(|d| d.starts_with("__session=; ")),
+        "{:?}",
+        view.directives
+    );
+    assert!(view
+        .directives
+        .iter()
+        .any(|d| d.starts_with("__client_uat=0;")));
 
     // Signing in on the primary afterwards reaches the satellite without another sync: the
     // browser's client is shared.
-    world.backend().post("/v1/users", json!({"email_address": ["bob@example.com"], "password": GOOD_PASSWORD})).await;
+    world
+        .backend()
+        .post(
+            "/v1/users",
+            json!({"email_address": ["bob@example.com"], "password": GOOD_PASSWORD}),
+        )
+        .await;
     browser.sign_in("bob@example.com").await;
-    let hops = browser.follow(&handshake_url("clerk.satellite.test", "https://satellite.test/", "session-token-but-no-client-uat")).await;
+    let hops = browser
+        .follow(&handshake_url(
+            "clerk.satellite.test",
+            "https://satellite.test/",
+            "session-token-but-no-client-uat",
+        ))
+        .await;
     assert_eq!(hops.len(), 1, "{hops:#?}");
-    assert!(world.app_resolves(&browser, &final_url(&hops)).await.claims.is_some());
+    assert!(world
+        .app_resolves(&browser, &final_url(&hops))
+        .await
+        .claims
+        .is_some());
 }
 
 #[tokio::test]
@@ -87,27 +185,62 @@ async fn sign_out_on_the_satellite_signs_out_everywhere_and_two_satellites_share
     world.add_satellite("satellite2.test", true).await;
     let (browser, user_id) = world.signed_in_browser("ada@example.com").await;
     for sat in ["satellite.test", "satellite2.test"] {
-        let hops = browser.follow(&handshake_url(&format!("clerk.{sat}"), &format!("https://{sat}/?__clerk_synced=false"), "satellite-needs-syncing")).await;
+        let hops = browser
+            .follow(&handshake_url(
+                &format!("clerk.{sat}"),
+                &format!("https://{sat}/?__clerk_synced=false"),
+                "satellite-needs-syncing",
+            ))
+            .await;
         let view = world.app_resolves(&browser, &final_url(&hops)).await;
         assert_eq!(view.claims.unwrap()["sub"], user_id, "{sat}");
     }
     // The primary's own handshake is signed in.
-    let hops = browser.follow(&handshake_url("clerk.primary.test", "https://primary.test/", "session-token-expired")).await;
+    let hops = browser
+        .follow(&handshake_url(
+            "clerk.primary.test",
+            "https://primary.test/",
+            "session-token-expired",
+        ))
+        .await;
     assert_eq!(hops.len(), 1);
     let primary_view = world.app_resolves(&browser, &final_url(&hops)).await;
-    assert_eq!(primary_view.claims.as_ref().unwrap()["iss"], "https://clerk.primary.test");
+    assert_eq!(
+        primary_view.claims.as_ref().unwrap()["iss"],
+        "https://clerk.primary.test"
+    );
 
     // Sign out from satellite 2's FAPI (as clerk-js or the SDK's sign-out does).
-    let r = browser.http.delete("https://clerk.satellite2.test/v1/client/sessions").header("origin", "https://satellite2.test").send().await.unwrap();
+    let r = browser
+        .http
+        .delete("https://clerk.satellite2.test/v1/client/sessions")
+        .header("origin", "https://satellite2.test")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     // A cross-site request cannot do that.
-    let r = browser.http.delete("https://clerk.satellite2.test/v1/client/sessions").header("origin", "https://evil.example").send().await.unwrap();
+    let r = browser
+        .http
+        .delete("https://clerk.satellite2.test/v1/client/sessions")
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
 
-    for (fapi, app) in [("clerk.primary.test", "https://primary.test/"), ("clerk.satellite.test", "https://satellite.test/")] {
-        let hops = browser.follow(&handshake_url(fapi, app, "session-token-expired")).await;
+    for (fapi, app) in [
+        ("clerk.primary.test", "https://primary.test/"),
+        ("clerk.satellite.test", "https://satellite.test/"),
+    ] {
+        let hops = browser
+            .follow(&handshake_url(fapi, app, "session-token-expired"))
+            .await;
         let view = world.app_resolves(&browser, &final_url(&hops)).await;
-        assert!(view.claims.is_none(), "{app} is signed out after sign-out on satellite2");
+        assert!(
+            view.claims.is_none(),
+            "{app} is signed out after sign-out on satellite2"
+        );
     }
 }
 
@@ -118,16 +251,31 @@ async fn unverified_satellites_are_refused_and_dns_checks_explain_why() {
     assert_eq!(created["object"], "domain");
     assert_eq!(created["is_satellite"], true);
     assert_eq!(created["frontend_api_url"], "https://clerk.unverified.test");
-    assert_eq!(created["cname_targets"], json!([{"host": "clerk.unverified.test", "value": "orbit.test", "required": true}]));
+    assert_eq!(
+        created["cname_targets"],
+        json!([{"host": "clerk.unverified.test", "value": "orbit.test", "required": true}])
+    );
     assert_eq!(created["verified"], false);
 
     let browser = world.browser();
-    let hop = browser.get(&handshake_url("clerk.unverified.test", "https://unverified.test/", "satellite-needs-syncing")).await;
+    let hop = browser
+        .get(&handshake_url(
+            "clerk.unverified.test",
+            "https://unverified.test/",
+            "satellite-needs-syncing",
+        ))
+        .await;
     assert_eq!(hop.status, StatusCode::MISDIRECTED_REQUEST);
-    assert!(hop.body.contains("clerk.unverified.test -> orbit.test"), "{}", hop.body);
+    assert!(
+        hop.body.contains("clerk.unverified.test -> orbit.test"),
+        "{}",
+        hop.body
+    );
     assert!(hop.location.is_none() && hop.set_cookies.is_empty());
     // The primary will not sync it either.
-    let hop = browser.get("https://clerk.primary.test/v1/client/sync?link_domain=unverified.test&__orbit_sync=x").await;
+    let hop = browser
+        .get("https://clerk.primary.test/v1/client/sync?link_domain=unverified.test&__orbit_sync=x")
+        .await;
     assert_nothing_set_and_no_redirect(&hop);
 
     // DNS outcomes, each with its reason stored.
@@ -136,7 +284,11 @@ async fn unverified_satellites_are_refused_and_dns_checks_explain_why() {
     let cases = [
         ("satellite.test", true, None),
         ("satellite2.test", true, None),
-        ("wrong.test", false, Some("is a CNAME for elsewhere.test, but it must point to orbit.test")),
+        (
+            "wrong.test",
+            false,
+            Some("is a CNAME for elsewhere.test, but it must point to orbit.test"),
+        ),
         ("norecord.test", false, Some("has no CNAME record")),
         ("unverified.test", false, Some("does not exist in DNS")),
         ("slow.test", false, Some("timed out")),
@@ -146,18 +298,41 @@ async fn unverified_satellites_are_refused_and_dns_checks_explain_why() {
             Ok(d) => d,
             Err(_) => orbit.add_satellite(&world.instance, name).await.unwrap(),
         };
-        let checked = orbit.verify_domain(&d, resolver.as_ref(), "orbit.test").await.unwrap();
-        assert_eq!(checked.verified, verified, "{name}: {:?}", checked.verification_error);
+        let checked = orbit
+            .verify_domain(&d, resolver.as_ref(), "orbit.test")
+            .await
+            .unwrap();
+        assert_eq!(
+            checked.verified, verified,
+            "{name}: {:?}",
+            checked.verification_error
+        );
         match reason {
-            Some(r) => assert!(checked.verification_error.as_deref().unwrap_or_default().contains(r), "{name}: {:?}", checked.verification_error),
+            Some(r) => assert!(
+                checked
+                    .verification_error
+                    .as_deref()
+                    .unwrap_or_default()
+                    .contains(r),
+                "{name}: {:?}",
+                checked.verification_error
+            ),
             None => assert_eq!(checked.verification_error, None),
         }
         assert!(checked.checked_at.is_some());
     }
     // The reasons are shown through BAPI.
     let (_, list) = world.backend().get("/v1/domains").await;
-    let wrong = list["data"].as_array().unwrap().iter().find(|d| d["name"] == "wrong.test").unwrap();
-    assert!(wrong["verification_error"].as_str().unwrap().contains("elsewhere.test"));
+    let wrong = list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["name"] == "wrong.test")
+        .unwrap();
+    assert!(wrong["verification_error"]
+        .as_str()
+        .unwrap()
+        .contains("elsewhere.test"));
     assert_eq!(list["total_count"], list["data"].as_array().unwrap().len());
 }
 
@@ -169,11 +344,18 @@ async fn hostile_sync_and_link_requests_set_nothing() {
     let (browser, _) = world.signed_in_browser("ada@example.com").await;
 
     // Walk the sync by hand to capture the link URL.
-    let start = handshake_url("clerk.satellite.test", "https://satellite.test/?__clerk_synced=false", "satellite-needs-syncing");
+    let start = handshake_url(
+        "clerk.satellite.test",
+        "https://satellite.test/?__clerk_synced=false",
+        "satellite-needs-syncing",
+    );
     let to_primary = browser.get(&start).await;
     let to_link = browser.get(to_primary.location.as_deref().unwrap()).await;
     let link_url = to_link.location.clone().unwrap();
-    assert!(link_url.starts_with("https://clerk.satellite.test/v1/client/link?__clerk_token="), "{link_url}");
+    assert!(
+        link_url.starts_with("https://clerk.satellite.test/v1/client/link?__clerk_token="),
+        "{link_url}"
+    );
 
     // Another browser (no state cookie) cannot use it, and trying spends it.
     let thief = world.browser();
@@ -182,25 +364,49 @@ async fn hostile_sync_and_link_requests_set_nothing() {
 
     // A fresh token, used once, cannot be replayed.
     let to_primary = browser.get(&start).await;
-    let link_url = browser.get(to_primary.location.as_deref().unwrap()).await.location.unwrap();
+    let link_url = browser
+        .get(to_primary.location.as_deref().unwrap())
+        .await
+        .location
+        .unwrap();
     let ok = browser.get(&link_url).await;
     assert_eq!(ok.status, StatusCode::TEMPORARY_REDIRECT);
     assert_nothing_set_and_no_redirect(&browser.get(&link_url).await);
 
     // A token minted for satellite A presented at satellite B.
     let to_primary = browser.get(&start).await;
-    let link_url = browser.get(to_primary.location.as_deref().unwrap()).await.location.unwrap();
+    let link_url = browser
+        .get(to_primary.location.as_deref().unwrap())
+        .await
+        .location
+        .unwrap();
     let at_b = link_url.replace("clerk.satellite.test", "clerk.satellite2.test");
     assert_nothing_set_and_no_redirect(&browser.get(&at_b).await);
     // ... and it is spent for A too.
     assert_nothing_set_and_no_redirect(&browser.get(&link_url).await);
 
     // Forged and missing tokens.
-    assert_nothing_set_and_no_redirect(&browser.get("https://clerk.satellite.test/v1/client/link?__clerk_token=forged").await);
-    assert_nothing_set_and_no_redirect(&browser.get("https://clerk.satellite.test/v1/client/link").await);
+    assert_nothing_set_and_no_redirect(
+        &browser
+            .get("https://clerk.satellite.test/v1/client/link?__clerk_token=forged")
+            .await,
+    );
+    assert_nothing_set_and_no_redirect(
+        &browser
+            .get("https://clerk.satellite.test/v1/client/link")
+            .await,
+    );
     // The sync endpoint only links registered satellites, and only from a pending sync.
-    assert_nothing_set_and_no_redirect(&browser.get("https://clerk.primary.test/v1/client/sync?link_domain=evil.test&__orbit_sync=x").await);
-    assert_nothing_set_and_no_redirect(&browser.get("https://clerk.primary.test/v1/client/sync?link_domain=satellite.test").await);
+    assert_nothing_set_and_no_redirect(
+        &browser
+            .get("https://clerk.primary.test/v1/client/sync?link_domain=evil.test&__orbit_sync=x")
+            .await,
+    );
+    assert_nothing_set_and_no_redirect(
+        &browser
+            .get("https://clerk.primary.test/v1/client/sync?link_domain=satellite.test")
+            .await,
+    );
     assert_nothing_set_and_no_redirect(
         &browser.get("https://clerk.primary.test/v1/client/sync?link_domain=satellite.test&__orbit_sync=x&redirect_url=https%3A%2F%2Fevil.test%2F").await,
     );
@@ -211,7 +417,13 @@ async fn handshake_nonces_are_single_use_even_across_restarts_and_races() {
     let world = ProdWorld::start().await;
     world.add_satellite("satellite.test", true).await;
     let (browser, _) = world.signed_in_browser("ada@example.com").await;
-    let hops = browser.follow(&handshake_url("clerk.primary.test", "https://primary.test/", "session-token-expired")).await;
+    let hops = browser
+        .follow(&handshake_url(
+            "clerk.primary.test",
+            "https://primary.test/",
+            "session-token-expired",
+        ))
+        .await;
     let back = final_url(&hops);
     let nonce = browser.cookie(&back, "__clerk_handshake_nonce").unwrap();
     let bapi = world.backend();
@@ -219,11 +431,22 @@ async fn handshake_nonces_are_single_use_even_across_restarts_and_races() {
     let (s, body) = bapi.get(&path).await;
     assert_eq!(s, StatusCode::OK, "{body}");
     let (s, body) = bapi.get(&path).await;
-    assert_eq!((s, body["errors"][0]["code"].as_str()), (StatusCode::NOT_FOUND, Some("handshake_nonce_invalid")));
+    assert_eq!(
+        (s, body["errors"][0]["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("handshake_nonce_invalid"))
+    );
 
     // 50 parallel redemptions of one fresh nonce: exactly one wins.
-    let hops = browser.follow(&handshake_url("clerk.primary.test", "https://primary.test/", "session-token-expired")).await;
-    let nonce = browser.cookie(&final_url(&hops), "__clerk_handshake_nonce").unwrap();
+    let hops = browser
+        .follow(&handshake_url(
+            "clerk.primary.test",
+            "https://primary.test/",
+            "session-token-expired",
+        ))
+        .await;
+    let nonce = browser
+        .cookie(&final_url(&hops), "__clerk_handshake_nonce")
+        .unwrap();
     let mut tasks = Vec::new();
     for _ in 0..50 {
         let bapi = world.backend();
@@ -241,13 +464,46 @@ async fn handshake_nonces_are_single_use_even_across_restarts_and_races() {
     assert_eq!(wins, 1);
 
     // A nonce redeemed before a restart stays redeemed after it.
-    let hops = browser.follow(&handshake_url("clerk.primary.test", "https://primary.test/", "session-token-expired")).await;
-    let nonce = browser.cookie(&final_url(&hops), "__clerk_handshake_nonce").unwrap();
-    assert_eq!(bapi.get(&format!("/v1/clients/handshake_payload?nonce={nonce}")).await.0, StatusCode::OK);
-    let ProdWorld { server, dns, certs, ip, instance, publishable_key, secret_key, .. } = world;
+    let hops = browser
+        .follow(&handshake_url(
+            "clerk.primary.test",
+            "https://primary.test/",
+            "session-token-expired",
+        ))
+        .await;
+    let nonce = browser
+        .cookie(&final_url(&hops), "__clerk_handshake_nonce")
+        .unwrap();
+    assert_eq!(
+        bapi.get(&format!("/v1/clients/handshake_payload?nonce={nonce}"))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    let ProdWorld {
+        server,
+        dns,
+        certs,
+        ip,
+        instance,
+        publishable_key,
+        secret_key,
+        ..
+    } = world;
     let server = server.restart().await;
-    let world2 = crate::world::ProdWorld::from_parts(server, dns, certs, ip, instance, publishable_key, secret_key);
-    let (s, _) = world2.backend().get(&format!("/v1/clients/handshake_payload?nonce={nonce}")).await;
+    let world2 = crate::world::ProdWorld::from_parts(
+        server,
+        dns,
+        certs,
+        ip,
+        instance,
+        publishable_key,
+        secret_key,
+    );
+    let (s, _) = world2
+        .backend()
+        .get(&format!("/v1/clients/handshake_payload?nonce={nonce}"))
+        .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
 
@@ -291,32 +547,70 @@ async fn hostile_redirect_urls_at_the_handshake() {
     ];
     for raw in hostile {
         let mut u = Url::parse("https://clerk.satellite.test/v1/client/handshake").unwrap();
-        u.query_pairs_mut().append_pair("redirect_url", raw).append_pair("format", "nonce");
+        u.query_pairs_mut()
+            .append_pair("redirect_url", raw)
+            .append_pair("format", "nonce");
         let hop = browser.get(u.as_str()).await;
         assert_nothing_set_and_no_redirect(&hop);
     }
     // The page names the origin and says how to register it.
     let mut u = Url::parse("https://clerk.satellite.test/v1/client/handshake").unwrap();
-    u.query_pairs_mut().append_pair("redirect_url", "https://preview-42.shop.test/cart");
+    u.query_pairs_mut()
+        .append_pair("redirect_url", "https://preview-42.shop.test/cart");
     let hop = browser.get(u.as_str()).await;
-    assert!(hop.body.contains("https://preview-42.shop.test"), "{}", hop.body);
-    assert!(hop.body.contains("orbit domain add-satellite preview-42.shop.test"), "{}", hop.body);
+    assert!(
+        hop.body.contains("https://preview-42.shop.test"),
+        "{}",
+        hop.body
+    );
+    assert!(
+        hop.body
+            .contains("orbit domain add-satellite preview-42.shop.test"),
+        "{}",
+        hop.body
+    );
 }
 
 #[tokio::test]
 async fn token_format_carries_a_signed_handshake() {
     let world = ProdWorld::start().await;
     let (browser, user_id) = world.signed_in_browser("ada@example.com").await;
-    let url = handshake_url("clerk.primary.test", "https://primary.test/", "session-token-expired").replace("format=nonce", "format=token");
+    let url = handshake_url(
+        "clerk.primary.test",
+        "https://primary.test/",
+        "session-token-expired",
+    )
+    .replace("format=nonce", "format=token");
     let hops = browser.follow(&url).await;
-    let set = hops[0].set_cookies.iter().find(|c| c.starts_with("__clerk_handshake=")).unwrap();
-    let jwt = set.split(';').next().unwrap().trim_start_matches("__clerk_handshake=");
+    let set = hops[0]
+        .set_cookies
+        .iter()
+        .find(|c| c.starts_with("__clerk_handshake="))
+        .unwrap();
+    let jwt = set
+        .split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("__clerk_handshake=");
     let (_, jwks) = world.backend().get("/v1/jwks").await;
     let (_, payload) = crate::bapi::verify_with_jwks(jwt, &jwks);
     let directives = payload["handshake"].as_array().unwrap();
-    let session = directives.iter().filter_map(|d| d.as_str()).filter(|d| d.starts_with("__session")).last().unwrap();
-    let token = session.split(';').next().unwrap().split('=').nth(1).unwrap();
-    assert_eq!(crate::bapi::verify_with_jwks(token, &jwks).1["sub"], user_id);
+    let session = directives
+        .iter()
+        .filter_map(|d| d.as_str())
+        .rfind(|d| d.starts_with("__session"))
+        .unwrap();
+    let token = session
+        .split(';')
+        .next()
+        .unwrap()
+        .split('=')
+        .nth(1)
+        .unwrap();
+    assert_eq!(
+        crate::bapi::verify_with_jwks(token, &jwks).1["sub"],
+        user_id
+    );
     assert_eq!(hops[0].status, StatusCode::TEMPORARY_REDIRECT);
     assert_eq!(hops[0].location.as_deref(), Some("https://primary.test/"));
 }
@@ -328,12 +622,23 @@ async fn cookies_blocked_ends_on_a_clear_page_within_the_redirect_budget() {
     // A browser that keeps no cookies at all.
     let mut b = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
-        .add_root_certificate(reqwest::Certificate::from_pem(world.certs.ca_pem.as_bytes()).unwrap());
+        .add_root_certificate(
+            reqwest::Certificate::from_pem(world.certs.ca_pem.as_bytes()).unwrap(),
+        );
     for h in HOSTS {
         b = b.resolve(h, std::net::SocketAddr::new(world.ip, 443));
     }
-    let jarless = WorldBrowser { http: b.build().unwrap(), jar: std::sync::Arc::new(reqwest::cookie::Jar::default()) };
-    let hops = jarless.follow(&handshake_url("clerk.satellite.test", "https://satellite.test/?__clerk_synced=false", "satellite-needs-syncing")).await;
+    let jarless = WorldBrowser {
+        http: b.build().unwrap(),
+        jar: std::sync::Arc::new(reqwest::cookie::Jar::default()),
+    };
+    let hops = jarless
+        .follow(&handshake_url(
+            "clerk.satellite.test",
+            "https://satellite.test/?__clerk_synced=false",
+            "satellite-needs-syncing",
+        ))
+        .await;
     assert_eq!(hops.len(), 3, "{hops:#?}");
     let last = hops.last().unwrap();
     assert_eq!(last.status, StatusCode::BAD_REQUEST);
@@ -345,9 +650,15 @@ async fn cookies_blocked_ends_on_a_clear_page_within_the_redirect_budget() {
 async fn portal_pages_on_a_satellite_host_go_to_the_primary() {
     let world = ProdWorld::start().await;
     world.add_satellite("satellite.test", true).await;
-    let hop = world.browser().get("https://clerk.satellite.test/sign-in?redirect_url=https%3A%2F%2Fsatellite.test%2F").await;
+    let hop = world
+        .browser()
+        .get("https://clerk.satellite.test/sign-in?redirect_url=https%3A%2F%2Fsatellite.test%2F")
+        .await;
     assert_eq!(hop.status, StatusCode::SEE_OTHER);
-    assert_eq!(hop.location.as_deref(), Some("https://clerk.primary.test/sign-in?redirect_url=https%3A%2F%2Fsatellite.test%2F"));
+    assert_eq!(
+        hop.location.as_deref(),
+        Some("https://clerk.primary.test/sign-in?redirect_url=https%3A%2F%2Fsatellite.test%2F")
+    );
 }
 
 /// Development: one FAPI host (plain http) for the primary and its satellites; the nonce travels
@@ -356,11 +667,21 @@ async fn portal_pages_on_a_satellite_host_go_to_the_primary() {
 async fn development_handshake_with_dev_browser() {
     use crate::harness::*;
     let server = TestServer::start().await;
-    let (s, d) = server.backend().post("/v1/domains", json!({"name": "http://localhost:3001", "is_satellite": true})).await;
+    let (s, d) = server
+        .backend()
+        .post(
+            "/v1/domains",
+            json!({"name": "http://localhost:3001", "is_satellite": true}),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{d}");
     assert_eq!(d["name"], "localhost:3001");
     assert_eq!(d["frontend_api_url"], server.base);
-    assert_eq!(d["cname_targets"], serde_json::Value::Null, "development needs no DNS");
+    assert_eq!(
+        d["cname_targets"],
+        serde_json::Value::Null,
+        "development needs no DNS"
+    );
 
     let browser = server.browser();
     let handshake = |redirect: &str, dvb: Option<&str>| {
@@ -380,36 +701,84 @@ async fn development_handshake_with_dev_browser() {
         let backend = server.backend();
         async move {
             let u = Url::parse(&location).unwrap();
-            let nonce = u.query_pairs().find(|(k, _)| k == "__clerk_handshake_nonce").map(|(_, v)| v.into_owned()).unwrap();
-            let (s, body) = backend.get(&format!("/v1/clients/handshake_payload?nonce={nonce}")).await;
+            let nonce = u
+                .query_pairs()
+                .find(|(k, _)| k == "__clerk_handshake_nonce")
+                .map(|(_, v)| v.into_owned())
+                .unwrap();
+            let (s, body) = backend
+                .get(&format!("/v1/clients/handshake_payload?nonce={nonce}"))
+                .await;
             assert_eq!(s, StatusCode::OK, "{body}");
-            body["directives"].as_array().unwrap().iter().map(|d| d.as_str().unwrap().to_owned()).collect::<Vec<_>>()
+            body["directives"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| d.as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
         }
     };
     let value = |directives: &[String], name: &str| {
-        directives.iter().filter(|d| d.starts_with(&format!("{name}="))).last().map(|d| d.split(';').next().unwrap().split('=').nth(1).unwrap().to_owned())
+        directives
+            .iter()
+            .rfind(|d| d.starts_with(&format!("{name}=")))
+            .map(|d| {
+                d.split(';')
+                    .next()
+                    .unwrap()
+                    .split('=')
+                    .nth(1)
+                    .unwrap()
+                    .to_owned()
+            })
     };
 
     // First visit: no client yet. Orbit creates one, answers signed out, hands out a dev browser.
-    let r = browser.get(&handshake("http://localhost:3001/x", None)).await;
+    let r = browser
+        .get(&handshake("http://localhost:3001/x", None))
+        .await;
     assert_eq!(r.status, StatusCode::TEMPORARY_REDIRECT);
     let location = r.location().unwrap().to_owned();
-    assert!(location.starts_with("http://localhost:3001/x?__clerk_synced=true&__clerk_handshake_nonce="), "{location}");
+    assert!(
+        location
+            .starts_with("http://localhost:3001/x?__clerk_synced=true&__clerk_handshake_nonce="),
+        "{location}"
+    );
     assert!(r.set_cookies().iter().any(|c| c.starts_with("__client=")));
     let directives = redeem(location).await;
     let dvb = value(&directives, "__clerk_db_jwt").expect("a dev browser directive");
     assert!(dvb.starts_with("dvb_"));
     // suffixed_cookies=true: the suffixed names carry the same values.
     let suffix = orbit_proto::cookie_suffix(&server.publishable_key);
-    assert_eq!(value(&directives, &format!("__clerk_db_jwt_{suffix}")).as_deref(), Some(dvb.as_str()));
-    assert_eq!(value(&directives, &format!("__client_uat_{suffix}")).as_deref(), Some("0"));
+    assert_eq!(
+        value(&directives, &format!("__clerk_db_jwt_{suffix}")).as_deref(),
+        Some(dvb.as_str())
+    );
+    assert_eq!(
+        value(&directives, &format!("__client_uat_{suffix}")).as_deref(),
+        Some("0")
+    );
     assert_eq!(value(&directives, "__session").unwrap_or_default(), "");
-    assert!(directives.iter().all(|d| !d.contains("Domain=") && !d.contains("Secure")), "{directives:?}");
+    assert!(
+        directives
+            .iter()
+            .all(|d| !d.contains("Domain=") && !d.contains("Secure")),
+        "{directives:?}"
+    );
 
     // Sign in on the portal with the same browser; the app's next handshake (with its dev
     // browser token) is signed in, for the primary and for the satellite.
     server.create_user("ada@example.com", GOOD_PASSWORD).await;
-    let r = browser.submit(&server.url("/sign-in"), &server.url("/sign-in"), &[("email_address", "ada@example.com"), ("password", GOOD_PASSWORD)]).await;
+    let r = browser
+        .submit(
+            &server.url("/sign-in"),
+            &server.url("/sign-in"),
+            &[
+                ("email_address", "ada@example.com"),
+                ("password", GOOD_PASSWORD),
+            ],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     for app in ["http://localhost:3000/", "http://localhost:3001/profile"] {
         let r = browser.get(&handshake(app, Some(&dvb))).await;
@@ -417,12 +786,28 @@ async fn development_handshake_with_dev_browser() {
         let token = value(&directives, "__session").unwrap();
         let (_, jwks) = server.backend().get("/v1/jwks").await;
         let claims = crate::bapi::verify_with_jwks(&token, &jwks).1;
-        assert_eq!(claims["iss"], server.base, "development tokens name the one FAPI host");
-        assert_eq!(claims["azp"], app.trim_end_matches('/').trim_end_matches("/profile"));
-        assert_eq!(value(&directives, "__clerk_db_jwt").as_deref(), Some(dvb.as_str()), "the same dev browser is kept");
+        assert_eq!(
+            claims["iss"], server.base,
+            "development tokens name the one FAPI host"
+        );
+        assert_eq!(
+            claims["azp"],
+            app.trim_end_matches('/').trim_end_matches("/profile")
+        );
+        assert_eq!(
+            value(&directives, "__clerk_db_jwt").as_deref(),
+            Some(dvb.as_str()),
+            "the same dev browser is kept"
+        );
     }
     // Unregistered origins are refused in development too.
-    let r = browser.get(&handshake("http://localhost:3002/", Some(&dvb))).await;
+    let r = browser
+        .get(&handshake("http://localhost:3002/", Some(&dvb)))
+        .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    assert!(r.body.contains("orbit domain add-satellite localhost:3002"), "{}", r.body);
+    assert!(
+        r.body.contains("orbit domain add-satellite localhost:3002"),
+        "{}",
+        r.body
+    );
 }

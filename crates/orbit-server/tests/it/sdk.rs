@@ -20,13 +20,20 @@ fn element(body: &str, id: &str) -> Option<String> {
 
 fn link(body: &str, id: &str) -> String {
     let marker = format!("id=\"{id}\" href=\"");
-    let start = body.find(&marker).unwrap_or_else(|| panic!("no link {id} in {body}")) + marker.len();
+    let start = body
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no link {id} in {body}"))
+        + marker.len();
     let end = start + body[start..].find('"').unwrap();
     body[start..end].replace("&amp;", "&")
 }
 
 async fn get(b: &reqwest::Client, url: &str) -> (String, String) {
-    let r = b.get(url).send().await.unwrap_or_else(|e| panic!("GET {url}: {e:?}"));
+    let r = b
+        .get(url)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: {e:?}"));
     assert_eq!(r.status(), StatusCode::OK, "{url} ended at {}", r.url());
     let at = r.url().to_string();
     (at, r.text().await.unwrap())
@@ -34,23 +41,44 @@ async fn get(b: &reqwest::Client, url: &str) -> (String, String) {
 
 /// Fills and submits the hosted form on `page_url` (sign-in, sign-up or sign-out), following
 /// every redirect afterwards. Returns (final URL, body).
-async fn submit_portal(b: &reqwest::Client, page_url: &str, action: &str, fields: &[(&str, &str)]) -> (String, String) {
+async fn submit_portal(
+    b: &reqwest::Client,
+    page_url: &str,
+    action: &str,
+    fields: &[(&str, &str)],
+) -> (String, String) {
     let r = b.get(page_url).send().await.unwrap();
     let page_at = r.url().clone();
     let body = r.text().await.unwrap();
     let csrf = hidden(&body, "csrf_token").unwrap_or_else(|| panic!("a form at {page_at}: {body}"));
-    let redirect_url = hidden(&body, "redirect_url").unwrap_or_default().replace("&amp;", "&");
+    let redirect_url = hidden(&body, "redirect_url")
+        .unwrap_or_default()
+        .replace("&amp;", "&");
     let origin = page_at.origin().ascii_serialization();
-    let mut all = vec![("csrf_token", csrf.as_str()), ("redirect_url", redirect_url.as_str())];
+    let mut all = vec![
+        ("csrf_token", csrf.as_str()),
+        ("redirect_url", redirect_url.as_str()),
+    ];
     all.extend_from_slice(fields);
-    let r = b.post(page_at.join(action).unwrap()).header("origin", origin).form(&all).send().await.unwrap();
+    let r = b
+        .post(page_at.join(action).unwrap())
+        .header("origin", origin)
+        .form(&all)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK, "{action} ended at {}", r.url());
     let at = r.url().to_string();
     (at, r.text().await.unwrap())
 }
 
 async fn free_port() -> u16 {
-    tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap().port()
+    tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 async fn serve_local(router: axum::Router) -> u16 {
@@ -66,7 +94,10 @@ async fn seed_scenario_in_development() {
     let p1_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let p1 = p1_listener.local_addr().unwrap().port();
     let server = TestServer::start_with(|c| c.dev_primary_domain = format!("localhost:{p1}")).await;
-    let primary_cfg = OrbitConfig::builder(&server.publishable_key).secret_key(&server.secret_key).build().unwrap();
+    let primary_cfg = OrbitConfig::builder(&server.publishable_key)
+        .secret_key(&server.secret_key)
+        .build()
+        .unwrap();
     let primary = Orbit::new(primary_cfg).unwrap();
     let router = example_primary::app(primary);
     tokio::spawn(async move { axum::serve(p1_listener, router).await });
@@ -74,7 +105,13 @@ async fn seed_scenario_in_development() {
     let mut sats = Vec::new();
     for _ in 0..2 {
         let port = free_port().await;
-        let (s, d) = server.backend().post("/v1/domains", json!({"name": format!("http://localhost:{port}"), "is_satellite": true})).await;
+        let (s, d) = server
+            .backend()
+            .post(
+                "/v1/domains",
+                json!({"name": format!("http://localhost:{port}"), "is_satellite": true}),
+            )
+            .await;
         assert_eq!(s, StatusCode::OK, "{d}");
         // As in the seed's satellite .env (development example).
         let vars = [
@@ -82,18 +119,34 @@ async fn seed_scenario_in_development() {
             ("CLERK_SECRET_KEY", server.secret_key.clone()),
             ("CLERK_IS_SATELLITE", "true".into()),
             ("CLERK_DOMAIN", format!("http://localhost:{port}")),
-            ("CLERK_SIGN_IN_URL", format!("http://localhost:{p1}/sign-in")),
-            ("CLERK_SIGN_UP_URL", format!("http://localhost:{p1}/sign-up")),
+            (
+                "CLERK_SIGN_IN_URL",
+                format!("http://localhost:{p1}/sign-in"),
+            ),
+            (
+                "CLERK_SIGN_UP_URL",
+                format!("http://localhost:{p1}/sign-up"),
+            ),
         ];
-        let cfg = orbit_sdk::OrbitConfigBuilder::from_vars(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())).unwrap().build().unwrap();
+        let cfg = orbit_sdk::OrbitConfigBuilder::from_vars(|k| {
+            vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
+        })
+        .unwrap()
+        .build()
+        .unwrap();
         let router = example_satellite::app(Orbit::new(cfg).unwrap());
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .unwrap();
         tokio::spawn(async move { axum::serve(listener, router).await });
         sats.push(port);
     }
 
     let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert("accept", reqwest::header::HeaderValue::from_static("text/html"));
+    headers.insert(
+        "accept",
+        reqwest::header::HeaderValue::from_static("text/html"),
+    );
     let b = reqwest::Client::builder()
         .cookie_store(true)
         .default_headers(headers)
@@ -115,18 +168,45 @@ async fn seed_scenario_in_development() {
     let (_, home) = get(&b, &primary_home).await;
     assert!(home.contains("signed out"), "{home}");
     let sign_up = link(&home, "sign-up");
-    assert!(sign_up.starts_with(&server.url("/sign-up?redirect_url=")), "{sign_up}");
-    let (at, body) = submit_portal(&b, &sign_up, "/sign-up", &[("first_name", "Ada"), ("last_name", "Lovelace"), ("email_address", "ada@example.com"), ("password", GOOD_PASSWORD)]).await;
-    assert_eq!(at, primary_home, "back on the primary's home, handshake parameters gone");
+    assert!(
+        sign_up.starts_with(&server.url("/sign-up?redirect_url=")),
+        "{sign_up}"
+    );
+    let (at, body) = submit_portal(
+        &b,
+        &sign_up,
+        "/sign-up",
+        &[
+            ("first_name", "Ada"),
+            ("last_name", "Lovelace"),
+            ("email_address", "ada@example.com"),
+            ("password", GOOD_PASSWORD),
+        ],
+    )
+    .await;
+    assert_eq!(
+        at, primary_home,
+        "back on the primary's home, handshake parameters gone"
+    );
     assert!(body.contains("You are signed in"), "{body}");
     let (_, profile) = get(&b, &format!("http://localhost:{p1}/profile")).await;
-    assert_eq!(element(&profile, "email").as_deref(), Some("ada@example.com"));
+    assert_eq!(
+        element(&profile, "email").as_deref(),
+        Some("ada@example.com")
+    );
 
     // (2) Open the satellite's protected page: signed in there, no credentials typed.
     let sat = sats[0];
     let (at, body) = get(&b, &format!("http://localhost:{sat}/profile")).await;
-    assert_eq!(at, format!("http://localhost:{sat}/profile?__clerk_synced=true"));
-    assert_eq!(element(&body, "email").as_deref(), Some("ada@example.com"), "{body}");
+    assert_eq!(
+        at,
+        format!("http://localhost:{sat}/profile?__clerk_synced=true")
+    );
+    assert_eq!(
+        element(&body, "email").as_deref(),
+        Some("ada@example.com"),
+        "{body}"
+    );
     assert_eq!(element(&body, "name").as_deref(), Some("Ada Lovelace"));
 
     // (3) Sign out on the satellite: signed out there at once.
@@ -139,16 +219,32 @@ async fn seed_scenario_in_development() {
     let target = format!("http://localhost:{sat}/profile");
     let r = b.get(&target).send().await.unwrap();
     let sign_in_page = r.url().to_string();
-    assert!(sign_in_page.starts_with(&server.url("/sign-in?redirect_url=")), "{sign_in_page}");
+    assert!(
+        sign_in_page.starts_with(&server.url("/sign-in?redirect_url=")),
+        "{sign_in_page}"
+    );
     let body = r.text().await.unwrap();
     assert!(body.contains("Sign in"), "{body}");
-    let (at, body) = submit_portal(&b, &sign_in_page, "/sign-in", &[("email_address", "ada@example.com"), ("password", GOOD_PASSWORD)]).await;
+    let (at, body) = submit_portal(
+        &b,
+        &sign_in_page,
+        "/sign-in",
+        &[
+            ("email_address", "ada@example.com"),
+            ("password", GOOD_PASSWORD),
+        ],
+    )
+    .await;
     assert_eq!(at, format!("{target}?__clerk_synced=true"));
     assert_eq!(element(&body, "email").as_deref(), Some("ada@example.com"));
 
     // (5) A second satellite works the same.
     let (_, body) = get(&b, &format!("http://localhost:{}/profile", sats[1])).await;
-    assert_eq!(element(&body, "email").as_deref(), Some("ada@example.com"), "{body}");
+    assert_eq!(
+        element(&body, "email").as_deref(),
+        Some("ada@example.com"),
+        "{body}"
+    );
     let _ = serve_local;
 }
 
@@ -166,7 +262,11 @@ async fn seed_scenario_production_like() {
         .allowed_redirect_origins(["https://satellite.test", "https://satellite2.test"])
         .build()
         .unwrap();
-    let primary_app = world.serve_app(example_primary::app(Orbit::with_http_client(primary_cfg, http.clone()).unwrap())).await;
+    let primary_app = world
+        .serve_app(example_primary::app(
+            Orbit::with_http_client(primary_cfg, http.clone()).unwrap(),
+        ))
+        .await;
     let mut apps = vec![("primary.test", primary_app.ip)];
     let mut servers = vec![primary_app];
     for sat in ["satellite.test", "satellite2.test"] {
@@ -179,7 +279,11 @@ async fn seed_scenario_production_like() {
             .sign_up_url("https://primary.test/sign-up")
             .build()
             .unwrap();
-        let s = world.serve_app(example_satellite::app(Orbit::with_http_client(cfg, http.clone()).unwrap())).await;
+        let s = world
+            .serve_app(example_satellite::app(
+                Orbit::with_http_client(cfg, http.clone()).unwrap(),
+            ))
+            .await;
         apps.push((sat, s.ip));
         servers.push(s);
     }
@@ -189,55 +293,121 @@ async fn seed_scenario_production_like() {
     // (1) Sign up on the primary.
     let (_, home) = get(b, "https://primary.test/").await;
     let sign_up = link(&home, "sign-up");
-    assert!(sign_up.starts_with("https://primary.test/sign-up?redirect_url="), "{sign_up}");
-    let (at, body) = submit_portal(b, &sign_up, "/sign-up", &[("first_name", "Grace"), ("email_address", "grace@example.com"), ("password", GOOD_PASSWORD)]).await;
+    assert!(
+        sign_up.starts_with("https://primary.test/sign-up?redirect_url="),
+        "{sign_up}"
+    );
+    let (at, body) = submit_portal(
+        b,
+        &sign_up,
+        "/sign-up",
+        &[
+            ("first_name", "Grace"),
+            ("email_address", "grace@example.com"),
+            ("password", GOOD_PASSWORD),
+        ],
+    )
+    .await;
     assert_eq!(at, "https://primary.test/");
     assert!(body.contains("You are signed in"), "{body}");
 
     // (2) The satellite: signed in, same user.
     let (at, body) = get(b, "https://satellite.test/profile").await;
     assert_eq!(at, "https://satellite.test/profile?__clerk_synced=true");
-    assert_eq!(element(&body, "email").as_deref(), Some("grace@example.com"), "{body}");
+    assert_eq!(
+        element(&body, "email").as_deref(),
+        Some("grace@example.com"),
+        "{body}"
+    );
     // Its cookies are on its own domain.
-    assert!(browser.cookie("https://satellite.test/", "__session").is_some());
+    assert!(browser
+        .cookie("https://satellite.test/", "__session")
+        .is_some());
 
     // (3) Sign out on the satellite: the primary is signed out too.
     let sign_out = link(&body, "sign-out");
-    assert!(sign_out.starts_with("https://clerk.satellite.test/sign-out?redirect_url="), "{sign_out}");
+    assert!(
+        sign_out.starts_with("https://clerk.satellite.test/sign-out?redirect_url="),
+        "{sign_out}"
+    );
     let (at, body) = submit_portal(b, &sign_out, "/sign-out", &[]).await;
     assert_eq!(at, "https://satellite.test/?__clerk_synced=true");
     assert!(body.contains("You are signed out"), "{body}");
     let (_, home) = get(b, "https://primary.test/").await;
-    assert!(home.contains("You are signed out"), "the primary is signed out too: {home}");
+    assert!(
+        home.contains("You are signed out"),
+        "the primary is signed out too: {home}"
+    );
 
     // (4) Signed out: a protected satellite page -> primary sign-in -> back to that page.
-    let r = b.get("https://satellite.test/profile").send().await.unwrap();
+    let r = b
+        .get("https://satellite.test/profile")
+        .send()
+        .await
+        .unwrap();
     let sign_in_page = r.url().to_string();
-    assert!(sign_in_page.starts_with("https://clerk.primary.test/sign-in?redirect_url="), "{sign_in_page}");
-    let (at, body) = submit_portal(b, &sign_in_page, "/sign-in", &[("email_address", "grace@example.com"), ("password", GOOD_PASSWORD)]).await;
+    assert!(
+        sign_in_page.starts_with("https://clerk.primary.test/sign-in?redirect_url="),
+        "{sign_in_page}"
+    );
+    let (at, body) = submit_portal(
+        b,
+        &sign_in_page,
+        "/sign-in",
+        &[
+            ("email_address", "grace@example.com"),
+            ("password", GOOD_PASSWORD),
+        ],
+    )
+    .await;
     assert_eq!(at, "https://satellite.test/profile?__clerk_synced=true");
-    assert_eq!(element(&body, "email").as_deref(), Some("grace@example.com"));
+    assert_eq!(
+        element(&body, "email").as_deref(),
+        Some("grace@example.com")
+    );
 
     // (5) A second satellite works the same.
     let (at, body) = get(b, "https://satellite2.test/profile").await;
     assert_eq!(at, "https://satellite2.test/profile?__clerk_synced=true");
-    assert_eq!(element(&body, "email").as_deref(), Some("grace@example.com"), "{body}");
+    assert_eq!(
+        element(&body, "email").as_deref(),
+        Some("grace@example.com"),
+        "{body}"
+    );
 
     // API calls are never redirected: a signed-out API request gets 401 JSON.
     let api = reqwest::Client::builder()
-        .add_root_certificate(reqwest::Certificate::from_pem(world.certs.ca_pem.as_bytes()).unwrap())
+        .add_root_certificate(
+            reqwest::Certificate::from_pem(world.certs.ca_pem.as_bytes()).unwrap(),
+        )
         .resolve("satellite.test", std::net::SocketAddr::new(apps[1].1, 443))
         .build()
         .unwrap();
-    let r = api.get("https://satellite.test/profile").header("accept", "application/json").send().await.unwrap();
+    let r = api
+        .get("https://satellite.test/profile")
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     drop(servers);
 }
 
 fn request(url: &str, headers: &[(&str, &str)]) -> axum::http::request::Parts {
     let u = url::Url::parse(url).unwrap();
-    let mut b = axum::http::Request::builder().uri(format!("{}{}", u.path(), u.query().map(|q| format!("?{q}")).unwrap_or_default()));
-    b = b.header("host", format!("{}{}", u.host_str().unwrap(), u.port().map(|p| format!(":{p}")).unwrap_or_default()));
+    let mut b = axum::http::Request::builder().uri(format!(
+        "{}{}",
+        u.path(),
+        u.query().map(|q| format!("?{q}")).unwrap_or_default()
+    ));
+    b = b.header(
+        "host",
+        format!(
+            "{}{}",
+            u.host_str().unwrap(),
+            u.port().map(|p| format!(":{p}")).unwrap_or_default()
+        ),
+    );
     for (k, v) in headers {
         b = b.header(*k, *v);
     }
@@ -247,38 +417,85 @@ fn request(url: &str, headers: &[(&str, &str)]) -> axum::http::request::Parts {
 async fn token_for(server: &TestServer, email: &str) -> (String, String) {
     let user = server.create_user(email, GOOD_PASSWORD).await;
     let uid = user["id"].as_str().unwrap().to_owned();
-    let (_, session) = server.backend().post("/v1/sessions", json!({"user_id": uid})).await;
-    let (_, token) = server.backend().post(&format!("/v1/sessions/{}/tokens", session["id"].as_str().unwrap()), json!({})).await;
+    let (_, session) = server
+        .backend()
+        .post("/v1/sessions", json!({"user_id": uid}))
+        .await;
+    let (_, token) = server
+        .backend()
+        .post(
+            &format!("/v1/sessions/{}/tokens", session["id"].as_str().unwrap()),
+            json!({}),
+        )
+        .await;
     (uid, token["jwt"].as_str().unwrap().to_owned())
 }
 
 #[tokio::test]
 async fn sdk_verifies_networklessly_and_survives_hostile_input() {
     let server = TestServer::start().await;
-    let orbit = Orbit::new(OrbitConfig::builder(&server.publishable_key).secret_key(&server.secret_key).build().unwrap()).unwrap();
+    let orbit = Orbit::new(
+        OrbitConfig::builder(&server.publishable_key)
+            .secret_key(&server.secret_key)
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
     let (uid, jwt) = token_for(&server, "ada@example.com").await;
 
     // Header tokens: signed in, never redirected.
     let auth_header = format!("Bearer {jwt}");
-    let state = orbit.authenticate(&request("http://localhost:3000/api/me", &[("authorization", &auth_header)])).await;
-    assert_eq!(state.status, orbit_sdk::AuthStatus::SignedIn, "{}", state.reason());
+    let state = orbit
+        .authenticate(&request(
+            "http://localhost:3000/api/me",
+            &[("authorization", &auth_header)],
+        ))
+        .await;
+    assert_eq!(
+        state.status,
+        orbit_sdk::AuthStatus::SignedIn,
+        "{}",
+        state.reason()
+    );
     assert_eq!(state.auth.user_id(), Some(uid.as_str()));
 
     // The JWKS is fetched once: stop the server and keep verifying the same token.
     let jwt2 = jwt.clone();
     let server = server.restart().await; // the old address is gone now
-    let state = orbit.authenticate(&request("http://localhost:3000/api/me", &[("authorization", &format!("Bearer {jwt2}"))])).await;
-    assert_eq!(state.status, orbit_sdk::AuthStatus::SignedIn, "verified from the cached JWKS: {}", state.reason());
+    let state = orbit
+        .authenticate(&request(
+            "http://localhost:3000/api/me",
+            &[("authorization", &format!("Bearer {jwt2}"))],
+        ))
+        .await;
+    assert_eq!(
+        state.status,
+        orbit_sdk::AuthStatus::SignedIn,
+        "verified from the cached JWKS: {}",
+        state.reason()
+    );
 
     // Hostile cookies and headers: signed out, no panic, no redirect for API calls.
-    let (h, p, s) = jwt.split_once('.').map(|(h, rest)| {
-        let (p, s) = rest.split_once('.').unwrap();
-        (h.to_owned(), p.to_owned(), s.to_owned())
-    }).unwrap();
+    let (h, p, s) = jwt
+        .split_once('.')
+        .map(|(h, rest)| {
+            let (p, s) = rest.split_once('.').unwrap();
+            (h.to_owned(), p.to_owned(), s.to_owned())
+        })
+        .unwrap();
     let none_alg = format!("{}.{p}.", base64_url(br#"{"alg":"none","typ":"JWT"}"#));
-    let hs256 = format!("{}.{p}.{s}", base64_url(br#"{"alg":"HS256","typ":"JWT","kid":"x"}"#));
-    let other_kid = format!("{}.{p}.{s}", base64_url(br#"{"alg":"RS256","typ":"JWT","kid":"ins_key_forged"}"#));
-    let tampered = format!("{h}.{}.{s}", base64_url(br#"{"sub":"user_admin","exp":9999999999}"#));
+    let hs256 = format!(
+        "{}.{p}.{s}",
+        base64_url(br#"{"alg":"HS256","typ":"JWT","kid":"x"}"#)
+    );
+    let other_kid = format!(
+        "{}.{p}.{s}",
+        base64_url(br#"{"alg":"RS256","typ":"JWT","kid":"ins_key_forged"}"#)
+    );
+    let tampered = format!(
+        "{h}.{}.{s}",
+        base64_url(br#"{"sub":"user_admin","exp":9999999999}"#)
+    );
     let long = "a".repeat(100_000);
     let cookies: Vec<String> = vec![
         "__session=; __client_uat=1".into(),
@@ -294,16 +511,39 @@ async fn sdk_verifies_networklessly_and_survives_hostile_input() {
         "__session=\u{7f}\u{0}".into(),
     ];
     for c in &cookies {
-        let Ok(v) = axum::http::HeaderValue::from_str(c) else { continue };
-        let mut parts = request("http://localhost:3000/api/data", &[("accept", "application/json")]);
+        let Ok(v) = axum::http::HeaderValue::from_str(c) else {
+            continue;
+        };
+        let mut parts = request(
+            "http://localhost:3000/api/data",
+            &[("accept", "application/json")],
+        );
         parts.headers.insert("cookie", v);
         let state = orbit.authenticate(&parts).await;
         assert_ne!(state.status, orbit_sdk::AuthStatus::SignedIn, "{c:.80}");
-        assert!(state.location().is_none(), "API calls are not redirected: {c:.80}");
+        assert!(
+            state.location().is_none(),
+            "API calls are not redirected: {c:.80}"
+        );
     }
-    for header in ["Bearer", "Bearer a b c", "Basic Zm9vOmJhcg==", &format!("Bearer {tampered}"), &format!("Bearer {long}")] {
-        let state = orbit.authenticate(&request("http://localhost:3000/api", &[("authorization", header)])).await;
-        assert_eq!(state.status, orbit_sdk::AuthStatus::SignedOut, "{header:.40}");
+    for header in [
+        "Bearer",
+        "Bearer a b c",
+        "Basic Zm9vOmJhcg==",
+        &format!("Bearer {tampered}"),
+        &format!("Bearer {long}"),
+    ] {
+        let state = orbit
+            .authenticate(&request(
+                "http://localhost:3000/api",
+                &[("authorization", header)],
+            ))
+            .await;
+        assert_eq!(
+            state.status,
+            orbit_sdk::AuthStatus::SignedOut,
+            "{header:.40}"
+        );
     }
     let _ = server;
 }
@@ -319,21 +559,57 @@ async fn sdk_checks_azp_and_accepts_a_jwt_key_pem() {
     let (uid, _) = token_for(&server, "ada@example.com").await;
     // A cookie-borne token minted for another origin (azp) is refused.
     let b = server.browser();
-    b.submit(&server.url("/sign-in"), &server.url("/sign-in"), &[("email_address", "ada@example.com"), ("password", GOOD_PASSWORD)]).await;
-    let (_, sessions) = server.backend().get(&format!("/v1/sessions?user_id={uid}&status=active")).await;
+    b.submit(
+        &server.url("/sign-in"),
+        &server.url("/sign-in"),
+        &[
+            ("email_address", "ada@example.com"),
+            ("password", GOOD_PASSWORD),
+        ],
+    )
+    .await;
+    let (_, sessions) = server
+        .backend()
+        .get(&format!("/v1/sessions?user_id={uid}&status=active"))
+        .await;
     let sid = sessions[0]["id"].as_str().unwrap();
-    let r = b.http.post(server.url(&format!("/v1/client/sessions/{sid}/tokens"))).header("origin", "http://localhost:3000").send().await.unwrap();
-    let jwt = r.json::<serde_json::Value>().await.unwrap()["jwt"].as_str().unwrap().to_owned();
+    let r = b
+        .http
+        .post(server.url(&format!("/v1/client/sessions/{sid}/tokens")))
+        .header("origin", "http://localhost:3000")
+        .send()
+        .await
+        .unwrap();
+    let jwt = r.json::<serde_json::Value>().await.unwrap()["jwt"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     // The instance's public key as PEM, for `jwt_key`.
     let pem = instance_pem(&server).await;
     // No secret key and an unreachable API: verification needs no network with jwt_key.
-    let orbit = Orbit::new(OrbitConfig::builder(&server.publishable_key).jwt_key(pem).api_url("http://127.0.0.1:9/bapi").build().unwrap()).unwrap();
+    let orbit = Orbit::new(
+        OrbitConfig::builder(&server.publishable_key)
+            .jwt_key(pem)
+            .api_url("http://127.0.0.1:9/bapi")
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
 
     let cookie = format!("__session={jwt}; __client_uat=1");
-    let at_app = orbit.authenticate(&request("http://localhost:3000/x", &[("cookie", &cookie)])).await;
-    assert_eq!(at_app.status, orbit_sdk::AuthStatus::SignedIn, "{}", at_app.reason());
-    let elsewhere = orbit.authenticate(&request("http://localhost:3001/x", &[("cookie", &cookie)])).await;
+    let at_app = orbit
+        .authenticate(&request("http://localhost:3000/x", &[("cookie", &cookie)]))
+        .await;
+    assert_eq!(
+        at_app.status,
+        orbit_sdk::AuthStatus::SignedIn,
+        "{}",
+        at_app.reason()
+    );
+    let elsewhere = orbit
+        .authenticate(&request("http://localhost:3001/x", &[("cookie", &cookie)]))
+        .await;
     assert_eq!(elsewhere.status, orbit_sdk::AuthStatus::SignedOut);
     assert_eq!(elsewhere.reason(), "token-invalid-authorized-parties");
     // ... unless that origin is an allowed redirect origin of the app.
@@ -345,8 +621,15 @@ async fn sdk_checks_azp_and_accepts_a_jwt_key_pem() {
             .unwrap(),
     )
     .unwrap();
-    let ok = lenient.authenticate(&request("http://localhost:3001/x", &[("cookie", &cookie)])).await;
-    assert_eq!(ok.status, orbit_sdk::AuthStatus::SignedIn, "{}", ok.reason());
+    let ok = lenient
+        .authenticate(&request("http://localhost:3001/x", &[("cookie", &cookie)]))
+        .await;
+    assert_eq!(
+        ok.status,
+        orbit_sdk::AuthStatus::SignedIn,
+        "{}",
+        ok.reason()
+    );
 }
 
 /// The instance's current public key as an SPKI PEM, as an operator would paste into CLERK_JWT_KEY.
@@ -355,8 +638,20 @@ async fn instance_pem(server: &TestServer) -> String {
     use base64::Engine;
     let (_, jwks) = server.backend().get("/v1/jwks").await;
     let k = &jwks["keys"][0];
-    let dec = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s).unwrap();
+    let dec = |s: &str| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(s)
+            .unwrap()
+    };
     let (n, e) = (dec(k["n"].as_str().unwrap()), dec(k["e"].as_str().unwrap()));
-    let der = aws_lc_rs::signature::RsaPublicKeyComponents { n: n.as_slice(), e: e.as_slice() }.as_der().unwrap();
-    format!("-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n", base64::engine::general_purpose::STANDARD.encode(der.as_ref()))
+    let der = aws_lc_rs::signature::RsaPublicKeyComponents {
+        n: n.as_slice(),
+        e: e.as_slice(),
+    }
+    .as_der()
+    .unwrap();
+    format!(
+        "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
+        base64::engine::general_purpose::STANDARD.encode(der.as_ref())
+    )
 }

@@ -35,14 +35,27 @@ pub fn make_certs(names: &[&str]) -> Certs {
     let ca_key = rcgen::KeyPair::generate().unwrap();
     let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    ca_params.distinguished_name.push(rcgen::DnType::CommonName, "Orbit test CA");
-    ca_params.key_usages = vec![rcgen::KeyUsagePurpose::KeyCertSign, rcgen::KeyUsagePurpose::CrlSign];
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "Orbit test CA");
+    ca_params.key_usages = vec![
+        rcgen::KeyUsagePurpose::KeyCertSign,
+        rcgen::KeyUsagePurpose::CrlSign,
+    ];
     let ca = ca_params.self_signed(&ca_key).unwrap();
     let key = rcgen::KeyPair::generate().unwrap();
-    let mut params = rcgen::CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
-    params.distinguished_name.push(rcgen::DnType::CommonName, names[0]);
+    let mut params =
+        rcgen::CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+            .unwrap();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, names[0]);
     let cert = params.signed_by(&key, &ca, &ca_key).unwrap();
-    Certs { ca_pem: ca.pem(), cert_pem: cert.pem(), key_pem: key.serialize_pem() }
+    Certs {
+        ca_pem: ca.pem(),
+        cert_pem: cert.pem(),
+        key_pem: key.serialize_pem(),
+    }
 }
 
 pub struct ProdWorld {
@@ -96,7 +109,15 @@ impl ProdWorld {
         let server = server.expect("a free 127.0.0.N:443");
         let ip = server.config.listen.ip();
         let orbit = server.orbit();
-        let instance = orbit.create_application("Shop", InstanceKind::Production, "primary.test", "clerk.primary.test").await.unwrap();
+        let instance = orbit
+            .create_application(
+                "Shop",
+                InstanceKind::Production,
+                "primary.test",
+                "clerk.primary.test",
+            )
+            .await
+            .unwrap();
         let creds = orbit.credentials(&instance).await.unwrap();
         ProdWorld {
             server,
@@ -119,13 +140,24 @@ impl ProdWorld {
         publishable_key: String,
         secret_key: String,
     ) -> Self {
-        ProdWorld { server, dns, certs, ip, instance, publishable_key, secret_key, _cert_dir: tempfile::tempdir().unwrap() }
+        ProdWorld {
+            server,
+            dns,
+            certs,
+            ip,
+            instance,
+            publishable_key,
+            secret_key,
+            _cert_dir: tempfile::tempdir().unwrap(),
+        }
     }
 
     fn client_builder(&self) -> reqwest::ClientBuilder {
         let mut b = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
-            .add_root_certificate(reqwest::Certificate::from_pem(self.certs.ca_pem.as_bytes()).unwrap())
+            .add_root_certificate(
+                reqwest::Certificate::from_pem(self.certs.ca_pem.as_bytes()).unwrap(),
+            )
             .user_agent("Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0 Safari/537.36");
         for h in HOSTS {
             b = b.resolve(h, SocketAddr::new(self.ip, 443));
@@ -138,30 +170,56 @@ impl ProdWorld {
     }
 
     pub fn backend(&self) -> Backend {
-        Backend { http: self.client_builder().build().unwrap(), base: self.bapi_url(), key: self.secret_key.clone() }
+        Backend {
+            http: self.client_builder().build().unwrap(),
+            base: self.bapi_url(),
+            key: self.secret_key.clone(),
+        }
     }
 
     pub fn browser(&self) -> WorldBrowser {
         let jar = Arc::new(Jar::default());
-        WorldBrowser { http: self.client_builder().cookie_provider(jar.clone()).build().unwrap(), jar }
+        WorldBrowser {
+            http: self
+                .client_builder()
+                .cookie_provider(jar.clone())
+                .build()
+                .unwrap(),
+            jar,
+        }
     }
 
     /// Registers a satellite through BAPI and, if `verify`, checks its DNS now.
     pub async fn add_satellite(&self, name: &str, verify: bool) -> Value {
-        let (s, d) = self.backend().post("/v1/domains", serde_json::json!({"name": name, "is_satellite": true})).await;
+        let (s, d) = self
+            .backend()
+            .post(
+                "/v1/domains",
+                serde_json::json!({"name": name, "is_satellite": true}),
+            )
+            .await;
         assert_eq!(s, StatusCode::OK, "{d}");
         if verify {
             let orbit = self.server.orbit();
             let domain = orbit.find_domain(&self.instance, name).await.unwrap();
             let resolver = orbit_server::serve::resolver(&self.server.config).unwrap();
-            let checked = orbit.verify_domain(&domain, resolver.as_ref(), "orbit.test").await.unwrap();
+            let checked = orbit
+                .verify_domain(&domain, resolver.as_ref(), "orbit.test")
+                .await
+                .unwrap();
             assert!(checked.verified, "{name}: {:?}", checked.verification_error);
         }
         d
     }
 
     pub async fn signed_in_browser(&self, email: &str) -> (WorldBrowser, String) {
-        let (s, user) = self.backend().post("/v1/users", serde_json::json!({"email_address": [email], "password": GOOD_PASSWORD})).await;
+        let (s, user) = self
+            .backend()
+            .post(
+                "/v1/users",
+                serde_json::json!({"email_address": [email], "password": GOOD_PASSWORD}),
+            )
+            .await;
         assert_eq!(s, StatusCode::OK, "{user}");
         let b = self.browser();
         b.sign_in(email).await;
@@ -179,17 +237,32 @@ impl ProdWorld {
             .map(|(_, v)| v.into_owned())
             .or_else(|| browser.cookie(url, "__clerk_handshake_nonce"))
             .expect("a handshake nonce");
-        let (status, body) = self.backend().get(&format!("/v1/clients/handshake_payload?nonce={nonce}")).await;
+        let (status, body) = self
+            .backend()
+            .get(&format!("/v1/clients/handshake_payload?nonce={nonce}"))
+            .await;
         assert_eq!(status, StatusCode::OK, "{body}");
-        let directives: Vec<String> = body["directives"].as_array().unwrap().iter().map(|d| d.as_str().unwrap().to_owned()).collect();
+        let directives: Vec<String> = body["directives"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d.as_str().unwrap().to_owned())
+            .collect();
         for d in &directives {
             browser.jar.add_cookie_str(d, &parsed);
         }
         let token = directives
             .iter()
-            .filter(|d| d.starts_with("__session"))
-            .last()
-            .map(|d| d.split(';').next().unwrap().split('=').nth(1).unwrap_or_default().to_owned())
+            .rfind(|d| d.starts_with("__session"))
+            .map(|d| {
+                d.split(';')
+                    .next()
+                    .unwrap()
+                    .split('=')
+                    .nth(1)
+                    .unwrap_or_default()
+                    .to_owned()
+            })
             .filter(|t| !t.is_empty());
         let claims = match &token {
             Some(t) => {
@@ -198,7 +271,11 @@ impl ProdWorld {
             }
             None => None,
         };
-        AppView { directives, claims, nonce }
+        AppView {
+            directives,
+            claims,
+            nonce,
+        }
     }
 }
 
@@ -235,11 +312,30 @@ impl WorldBrowser {
     }
 
     pub async fn get(&self, url: &str) -> Hop {
-        let r = self.http.get(url).send().await.unwrap_or_else(|e| panic!("GET {url}: {e:?}"));
+        let r = self
+            .http
+            .get(url)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {url}: {e:?}"));
         let status = r.status();
-        let location = r.headers().get("location").map(|v| v.to_str().unwrap().to_owned());
-        let set_cookies = r.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).collect();
-        Hop { url: url.to_owned(), status, location, set_cookies, body: r.text().await.unwrap() }
+        let location = r
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let set_cookies = r
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect();
+        Hop {
+            url: url.to_owned(),
+            status,
+            location,
+            set_cookies,
+            body: r.text().await.unwrap(),
+        }
     }
 
     /// Follows redirects through Orbit's hosts (`clerk.*`, `orbit.test`) until one leaves them
@@ -270,7 +366,11 @@ impl WorldBrowser {
             .http
             .post("https://clerk.primary.test/sign-in")
             .header("origin", "https://clerk.primary.test")
-            .form(&[("csrf_token", csrf.as_str()), ("email_address", email), ("password", GOOD_PASSWORD)])
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("email_address", email),
+                ("password", GOOD_PASSWORD),
+            ])
             .send()
             .await
             .unwrap();
@@ -306,20 +406,35 @@ impl Drop for AppServer {
 impl ProdWorld {
     pub async fn serve_app(&self, router: axum::Router) -> AppServer {
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-        let router = router.layer(axum::middleware::map_request(|mut req: axum::extract::Request| async move {
-            req.headers_mut().insert("x-forwarded-proto", axum::http::HeaderValue::from_static("https"));
-            req
-        }));
+        let router = router.layer(axum::middleware::map_request(
+            |mut req: axum::extract::Request| async move {
+                req.headers_mut().insert(
+                    "x-forwarded-proto",
+                    axum::http::HeaderValue::from_static("https"),
+                );
+                req
+            },
+        ));
         for n in 2..=254u8 {
             let ip = IpAddr::V4(Ipv4Addr::new(127, 0, 0, n));
-            let Ok(listener) = std::net::TcpListener::bind(SocketAddr::new(ip, 443)) else { continue };
+            let Ok(listener) = std::net::TcpListener::bind(SocketAddr::new(ip, 443)) else {
+                continue;
+            };
             listener.set_nonblocking(true).unwrap();
-            let tls = axum_server::tls_rustls::RustlsConfig::from_pem(self.certs.cert_pem.clone().into_bytes(), self.certs.key_pem.clone().into_bytes())
-                .await
-                .unwrap();
+            let tls = axum_server::tls_rustls::RustlsConfig::from_pem(
+                self.certs.cert_pem.clone().into_bytes(),
+                self.certs.key_pem.clone().into_bytes(),
+            )
+            .await
+            .unwrap();
             let handle = axum_server::Handle::new();
             let h = handle.clone();
-            tokio::spawn(async move { axum_server::from_tcp_rustls(listener, tls).handle(h).serve(router.into_make_service()).await });
+            tokio::spawn(async move {
+                axum_server::from_tcp_rustls(listener, tls)
+                    .handle(h)
+                    .serve(router.into_make_service())
+                    .await
+            });
             return AppServer { ip, handle };
         }
         panic!("no free 127.0.0.N:443 for an app");
@@ -328,7 +443,9 @@ impl ProdWorld {
     /// An HTTP client for an app's SDK: trusts the test CA and finds `orbit.test`.
     pub fn sdk_http_client(&self) -> reqwest::Client {
         reqwest::Client::builder()
-            .add_root_certificate(reqwest::Certificate::from_pem(self.certs.ca_pem.as_bytes()).unwrap())
+            .add_root_certificate(
+                reqwest::Certificate::from_pem(self.certs.ca_pem.as_bytes()).unwrap(),
+            )
             .resolve("orbit.test", SocketAddr::new(self.ip, 443))
             .build()
             .unwrap()
@@ -339,11 +456,19 @@ impl ProdWorld {
     pub fn page_browser(&self, apps: &[(&str, IpAddr)]) -> WorldBrowser {
         let jar = Arc::new(Jar::default());
         let mut headers = reqwest::header::HeaderMap::new();
-        headers.insert("accept", reqwest::header::HeaderValue::from_static("text/html,application/xhtml+xml"));
-        headers.insert("sec-fetch-dest", reqwest::header::HeaderValue::from_static("document"));
+        headers.insert(
+            "accept",
+            reqwest::header::HeaderValue::from_static("text/html,application/xhtml+xml"),
+        );
+        headers.insert(
+            "sec-fetch-dest",
+            reqwest::header::HeaderValue::from_static("document"),
+        );
         let mut b = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::limited(20))
-            .add_root_certificate(reqwest::Certificate::from_pem(self.certs.ca_pem.as_bytes()).unwrap())
+            .add_root_certificate(
+                reqwest::Certificate::from_pem(self.certs.ca_pem.as_bytes()).unwrap(),
+            )
             .default_headers(headers)
             .cookie_provider(jar.clone());
         for h in HOSTS {
@@ -352,6 +477,9 @@ impl ProdWorld {
         for (h, ip) in apps {
             b = b.resolve(h, SocketAddr::new(*ip, 443));
         }
-        WorldBrowser { http: b.build().unwrap(), jar }
+        WorldBrowser {
+            http: b.build().unwrap(),
+            jar,
+        }
     }
 }

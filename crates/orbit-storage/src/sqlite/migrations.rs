@@ -2,9 +2,9 @@
 //! edit a migration that has shipped.
 
 pub const MIGRATIONS: &[(i64, &str)] = &[
-(
-    1,
-    r#"
+    (
+        1,
+        r#"
 CREATE TABLE applications (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
@@ -98,10 +98,10 @@ CREATE TABLE failed_sign_ins (
 );
 CREATE INDEX failed_sign_ins_lookup ON failed_sign_ins(instance_id, identifier, at);
 "#,
-),
-(
-    2,
-    r#"
+    ),
+    (
+        2,
+        r#"
 -- Satellites (issue 3): development satellites share the primary's FAPI host, so fapi_host
 -- becomes optional; DNS verification keeps its last result.
 CREATE TABLE domains_v2 (
@@ -152,5 +152,5 @@ CREATE TABLE dev_browsers (
     created_at INTEGER NOT NULL
 );
 "#,
-),
+    ),
 ];

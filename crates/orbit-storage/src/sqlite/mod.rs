@@ -7,7 +7,9 @@ use async_trait::async_trait;
 use orbit_core::clock::Millis;
 use orbit_core::model::*;
 use orbit_core::store::*;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
 use sqlx::{Row, SqlitePool};
 use std::path::Path;
 use std::str::FromStr;
@@ -58,7 +60,10 @@ impl SqliteStore {
                 if pool.is_closed() {
                     return;
                 }
-                if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&pool).await {
+                if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                    .execute(&pool)
+                    .await
+                {
                     tracing::warn!("SQLite checkpoint failed: {e}");
                 }
             }
@@ -67,13 +72,18 @@ impl SqliteStore {
 
     /// Checkpoints the WAL into the database file now.
     pub async fn checkpoint(&self) -> Result<(), StoreError> {
-        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.pool).await.map_err(backend)?;
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
         Ok(())
     }
 
     /// A private in-memory database, for unit tests of the adapter.
     pub async fn in_memory() -> Result<Self, StoreError> {
-        let options = SqliteConnectOptions::from_str("sqlite::memory:").map_err(backend)?.foreign_keys(true);
+        let options = SqliteConnectOptions::from_str("sqlite::memory:")
+            .map_err(backend)?
+            .foreign_keys(true);
         Self::connect_with(options, 1).await
     }
 
@@ -102,15 +112,19 @@ impl SqliteStore {
             .map_err(backend)?;
         for (version, sql) in migrations::MIGRATIONS {
             let mut tx = self.pool.begin().await.map_err(backend)?;
-            let done: Option<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = ?")
-                .bind(version)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(backend)?;
+            let done: Option<i64> =
+                sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = ?")
+                    .bind(version)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(backend)?;
             if done.is_some() {
                 continue;
             }
-            sqlx::raw_sql(sql).execute(&mut *tx).await.map_err(backend)?;
+            sqlx::raw_sql(sql)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
             sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES (?, strftime('%s','now'))")
                 .bind(version)
                 .execute(&mut *tx)
@@ -129,7 +143,10 @@ impl SqliteStore {
 
 type R<T> = Result<T, StoreError>;
 
-fn get<'r, T: sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>>(row: &'r SqliteRow, col: &str) -> R<T> {
+fn get<'r, T: sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>>(
+    row: &'r SqliteRow,
+    col: &str,
+) -> R<T> {
     row.try_get(col).map_err(backend)
 }
 
@@ -139,7 +156,8 @@ fn instance_from(row: &SqliteRow) -> R<Instance> {
     Ok(Instance {
         id: get(row, "id")?,
         application_id: get(row, "application_id")?,
-        kind: InstanceKind::parse(&kind).ok_or_else(|| StoreError::Backend(format!("unknown instance kind {kind}")))?,
+        kind: InstanceKind::parse(&kind)
+            .ok_or_else(|| StoreError::Backend(format!("unknown instance kind {kind}")))?,
         settings: InstanceSettings {
             sign_in_url: get(row, "sign_in_url")?,
             sign_up_url: get(row, "sign_up_url")?,
@@ -153,7 +171,8 @@ fn instance_from(row: &SqliteRow) -> R<Instance> {
 
 /// The origins list is stored as a JSON array of strings.
 fn serde_json_array(s: &str) -> R<Vec<String>> {
-    serde_json::from_str(s).map_err(|e| StoreError::Backend(format!("bad allowed_redirect_origins: {e}")))
+    serde_json::from_str(s)
+        .map_err(|e| StoreError::Backend(format!("bad allowed_redirect_origins: {e}")))
 }
 
 fn json_array(v: &[String]) -> String {
@@ -197,7 +216,8 @@ fn session_from(row: &SqliteRow) -> R<Session> {
         instance_id: get(row, "instance_id")?,
         client_id: get(row, "client_id")?,
         user_id: get(row, "user_id")?,
-        status: SessionStatus::parse(&status).ok_or_else(|| StoreError::Backend(format!("unknown session status {status}")))?,
+        status: SessionStatus::parse(&status)
+            .ok_or_else(|| StoreError::Backend(format!("unknown session status {status}")))?,
         created_at: get(row, "created_at")?,
         updated_at: get(row, "updated_at")?,
         last_active_at: get(row, "last_active_at")?,
@@ -241,12 +261,19 @@ impl InstanceStore for SqliteStore {
     }
 
     async fn list_applications(&self) -> R<Vec<Application>> {
-        let rows = sqlx::query("SELECT id, name, created_at FROM applications ORDER BY created_at, id")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?;
+        let rows =
+            sqlx::query("SELECT id, name, created_at FROM applications ORDER BY created_at, id")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
         rows.iter()
-            .map(|r| Ok(Application { id: get(r, "id")?, name: get(r, "name")?, created_at: get(r, "created_at")? }))
+            .map(|r| {
+                Ok(Application {
+                    id: get(r, "id")?,
+                    name: get(r, "name")?,
+                    created_at: get(r, "created_at")?,
+                })
+            })
             .collect()
     }
 
@@ -271,12 +298,19 @@ impl InstanceStore for SqliteStore {
     }
 
     async fn instance(&self, id: &str) -> R<Option<Instance>> {
-        let row = sqlx::query("SELECT * FROM instances WHERE id = ?").bind(id).fetch_optional(&self.pool).await.map_err(backend)?;
+        let row = sqlx::query("SELECT * FROM instances WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
         row.as_ref().map(instance_from).transpose()
     }
 
     async fn list_instances(&self) -> R<Vec<Instance>> {
-        let rows = sqlx::query("SELECT * FROM instances ORDER BY created_at, id").fetch_all(&self.pool).await.map_err(backend)?;
+        let rows = sqlx::query("SELECT * FROM instances ORDER BY created_at, id")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
         rows.iter().map(instance_from).collect()
     }
 
@@ -318,38 +352,60 @@ impl InstanceStore for SqliteStore {
     }
 
     async fn domains(&self, instance_id: &str) -> R<Vec<Domain>> {
-        let rows = sqlx::query("SELECT * FROM domains WHERE instance_id = ? ORDER BY is_satellite, created_at, id")
-            .bind(instance_id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?;
+        let rows = sqlx::query(
+            "SELECT * FROM domains WHERE instance_id = ? ORDER BY is_satellite, created_at, id",
+        )
+        .bind(instance_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
         rows.iter().map(domain_from).collect()
     }
 
     async fn domain(&self, id: &str) -> R<Option<Domain>> {
-        let row = sqlx::query("SELECT * FROM domains WHERE id = ?").bind(id).fetch_optional(&self.pool).await.map_err(backend)?;
+        let row = sqlx::query("SELECT * FROM domains WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
         row.as_ref().map(domain_from).transpose()
     }
 
     async fn domain_by_name(&self, name: &str) -> R<Option<Domain>> {
-        let row = sqlx::query("SELECT * FROM domains WHERE name = ?").bind(name).fetch_optional(&self.pool).await.map_err(backend)?;
+        let row = sqlx::query("SELECT * FROM domains WHERE name = ?")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
         row.as_ref().map(domain_from).transpose()
     }
 
-    async fn set_domain_verification(&self, id: &str, verified: bool, error: Option<&str>, at: Millis) -> R<()> {
-        sqlx::query("UPDATE domains SET verified = ?, verification_error = ?, checked_at = ? WHERE id = ?")
-            .bind(verified)
-            .bind(error)
-            .bind(at)
-            .bind(id)
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?;
+    async fn set_domain_verification(
+        &self,
+        id: &str,
+        verified: bool,
+        error: Option<&str>,
+        at: Millis,
+    ) -> R<()> {
+        sqlx::query(
+            "UPDATE domains SET verified = ?, verification_error = ?, checked_at = ? WHERE id = ?",
+        )
+        .bind(verified)
+        .bind(error)
+        .bind(at)
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
         Ok(())
     }
 
     async fn remove_domain(&self, id: &str) -> R<bool> {
-        let r = sqlx::query("DELETE FROM domains WHERE id = ?").bind(id).execute(&self.pool).await.map_err(backend)?;
+        let r = sqlx::query("DELETE FROM domains WHERE id = ?")
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
         Ok(r.rows_affected() > 0)
     }
 
@@ -376,11 +432,12 @@ impl InstanceStore for SqliteStore {
     }
 
     async fn secret_keys(&self, instance_id: &str) -> R<Vec<StoredSecretKey>> {
-        let rows = sqlx::query("SELECT * FROM secret_keys WHERE instance_id = ? ORDER BY created_at")
-            .bind(instance_id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?;
+        let rows =
+            sqlx::query("SELECT * FROM secret_keys WHERE instance_id = ? ORDER BY created_at")
+                .bind(instance_id)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
         rows.iter()
             .map(|r| {
                 Ok(StoredSecretKey {
@@ -405,12 +462,14 @@ impl InstanceStore for SqliteStore {
 
     async fn add_signing_key(&self, k: &StoredSigningKey) -> R<()> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
-        sqlx::query("UPDATE signing_keys SET retired_at = ? WHERE instance_id = ? AND retired_at IS NULL")
-            .bind(k.created_at)
-            .bind(&k.instance_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
+        sqlx::query(
+            "UPDATE signing_keys SET retired_at = ? WHERE instance_id = ? AND retired_at IS NULL",
+        )
+        .bind(k.created_at)
+        .bind(&k.instance_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
         sqlx::query(
             "INSERT INTO signing_keys (kid, instance_id, sealed_pkcs8, public_n, public_e, created_at, retired_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
         )
@@ -428,15 +487,21 @@ impl InstanceStore for SqliteStore {
     }
 
     async fn signing_keys(&self, instance_id: &str) -> R<Vec<StoredSigningKey>> {
-        let rows = sqlx::query("SELECT * FROM signing_keys WHERE instance_id = ? ORDER BY created_at DESC")
-            .bind(instance_id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?;
+        let rows = sqlx::query(
+            "SELECT * FROM signing_keys WHERE instance_id = ? ORDER BY created_at DESC",
+        )
+        .bind(instance_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
         rows.iter().map(signing_key_from).collect()
     }
 
-    async fn delete_signing_keys_retired_before(&self, instance_id: &str, before: Millis) -> R<u64> {
+    async fn delete_signing_keys_retired_before(
+        &self,
+        instance_id: &str,
+        before: Millis,
+    ) -> R<u64> {
         let r = sqlx::query("DELETE FROM signing_keys WHERE instance_id = ? AND retired_at IS NOT NULL AND retired_at < ?")
             .bind(instance_id)
             .bind(before)
@@ -546,28 +611,45 @@ impl UserStore for SqliteStore {
 #[async_trait]
 impl SessionStore for SqliteStore {
     async fn create_client(&self, c: &Client) -> R<()> {
-        sqlx::query("INSERT INTO clients (id, instance_id, created_at, updated_at) VALUES (?, ?, ?, ?)")
-            .bind(&c.id)
-            .bind(&c.instance_id)
-            .bind(c.created_at)
-            .bind(c.updated_at)
+        sqlx::query(
+            "INSERT INTO clients (id, instance_id, created_at, updated_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(&c.id)
+        .bind(&c.instance_id)
+        .bind(c.created_at)
+        .bind(c.updated_at)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn client(&self, id: &str) -> R<Option<Client>> {
+        let row = sqlx::query("SELECT * FROM clients WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        row.as_ref().map(client_from).transpose()
+    }
+
+    async fn touch_client(&self, id: &str, at: Millis) -> R<()> {
+        sqlx::query("UPDATE clients SET updated_at = ? WHERE id = ?")
+            .bind(at)
+            .bind(id)
             .execute(&self.pool)
             .await
             .map_err(backend)?;
         Ok(())
     }
 
-    async fn client(&self, id: &str) -> R<Option<Client>> {
-        let row = sqlx::query("SELECT * FROM clients WHERE id = ?").bind(id).fetch_optional(&self.pool).await.map_err(backend)?;
-        row.as_ref().map(client_from).transpose()
-    }
-
-    async fn touch_client(&self, id: &str, at: Millis) -> R<()> {
-        sqlx::query("UPDATE clients SET updated_at = ? WHERE id = ?").bind(at).bind(id).execute(&self.pool).await.map_err(backend)?;
-        Ok(())
-    }
-
-    async fn set_client_token(&self, client_id: &str, fapi_host: &str, token_hash: &str, at: Millis) -> R<()> {
+    async fn set_client_token(
+        &self,
+        client_id: &str,
+        fapi_host: &str,
+        token_hash: &str,
+        at: Millis,
+    ) -> R<()> {
         sqlx::query(
             "INSERT INTO client_tokens (client_id, fapi_host, token_hash, created_at) VALUES (?, ?, ?, ?) \
              ON CONFLICT (client_id, fapi_host) DO UPDATE SET token_hash = excluded.token_hash, created_at = excluded.created_at",
@@ -626,32 +708,37 @@ impl SessionStore for SqliteStore {
     }
 
     async fn sessions_for_client(&self, client_id: &str) -> R<Vec<Session>> {
-        let rows = sqlx::query("SELECT * FROM sessions WHERE client_id = ? ORDER BY created_at DESC")
-            .bind(client_id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?;
+        let rows =
+            sqlx::query("SELECT * FROM sessions WHERE client_id = ? ORDER BY created_at DESC")
+                .bind(client_id)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
         rows.iter().map(session_from).collect()
     }
 
     async fn sessions_for_user(&self, instance_id: &str, user_id: &str) -> R<Vec<Session>> {
-        let rows = sqlx::query("SELECT * FROM sessions WHERE instance_id = ? AND user_id = ? ORDER BY created_at DESC")
-            .bind(instance_id)
-            .bind(user_id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?;
+        let rows = sqlx::query(
+            "SELECT * FROM sessions WHERE instance_id = ? AND user_id = ? ORDER BY created_at DESC",
+        )
+        .bind(instance_id)
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
         rows.iter().map(session_from).collect()
     }
 
     async fn end_session(&self, id: &str, status: SessionStatus, at: Millis) -> R<bool> {
-        let r = sqlx::query("UPDATE sessions SET status = ?, updated_at = ? WHERE id = ? AND status = 'active'")
-            .bind(status.as_str())
-            .bind(at)
-            .bind(id)
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?;
+        let r = sqlx::query(
+            "UPDATE sessions SET status = ?, updated_at = ? WHERE id = ? AND status = 'active'",
+        )
+        .bind(status.as_str())
+        .bind(at)
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
         Ok(r.rows_affected() > 0)
     }
 
@@ -675,7 +762,8 @@ fn pending_from(row: &SqliteRow) -> R<PendingSync> {
         satellite_domain_id: get(row, "satellite_domain_id")?,
         state_hash: get(row, "state_hash")?,
         redirect_url: get(row, "redirect_url")?,
-        format: HandshakeFormat::parse(&format).ok_or_else(|| StoreError::Backend(format!("unknown handshake format {format}")))?,
+        format: HandshakeFormat::parse(&format)
+            .ok_or_else(|| StoreError::Backend(format!("unknown handshake format {format}")))?,
         suffixed_cookies: get(row, "suffixed_cookies")?,
         expires_at: get(row, "expires_at")?,
     })
@@ -704,8 +792,16 @@ impl HandshakeStore for SqliteStore {
 
     async fn take_pending_sync(&self, id: &str, now: Millis) -> R<Option<PendingSync>> {
         // DELETE .. RETURNING is one statement: SQLite's single writer makes it atomic.
-        let row = sqlx::query("DELETE FROM pending_syncs WHERE id = ? RETURNING *").bind(id).fetch_optional(&self.pool).await.map_err(backend)?;
-        Ok(row.as_ref().map(pending_from).transpose()?.filter(|p| p.expires_at > now))
+        let row = sqlx::query("DELETE FROM pending_syncs WHERE id = ? RETURNING *")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(row
+            .as_ref()
+            .map(pending_from)
+            .transpose()?
+            .filter(|p| p.expires_at > now))
     }
 
     async fn put_sync_token(&self, t: &SyncToken) -> R<()> {
@@ -744,8 +840,15 @@ impl HandshakeStore for SqliteStore {
         Ok(Some(token).filter(|t| t.expires_at > now))
     }
 
-    async fn put_handshake_nonce(&self, instance_id: &str, nonce_hash: &str, directives: &[String], expires_at: Millis) -> R<()> {
-        let json = serde_json::to_string(directives).map_err(|e| StoreError::Backend(e.to_string()))?;
+    async fn put_handshake_nonce(
+        &self,
+        instance_id: &str,
+        nonce_hash: &str,
+        directives: &[String],
+        expires_at: Millis,
+    ) -> R<()> {
+        let json =
+            serde_json::to_string(directives).map_err(|e| StoreError::Backend(e.to_string()))?;
         sqlx::query("INSERT INTO handshake_nonces (nonce_hash, instance_id, directives, expires_at) VALUES (?, ?, ?, ?)")
             .bind(nonce_hash)
             .bind(instance_id)
@@ -757,7 +860,12 @@ impl HandshakeStore for SqliteStore {
         Ok(())
     }
 
-    async fn take_handshake_nonce(&self, instance_id: &str, nonce_hash: &str, now: Millis) -> R<Option<Vec<String>>> {
+    async fn take_handshake_nonce(
+        &self,
+        instance_id: &str,
+        nonce_hash: &str,
+        now: Millis,
+    ) -> R<Option<Vec<String>>> {
         let row = sqlx::query("DELETE FROM handshake_nonces WHERE nonce_hash = ? AND instance_id = ? RETURNING directives, expires_at")
             .bind(nonce_hash)
             .bind(instance_id)
@@ -770,10 +878,18 @@ impl HandshakeStore for SqliteStore {
             return Ok(None);
         }
         let json: String = get(&row, "directives")?;
-        serde_json::from_str(&json).map(Some).map_err(|e| StoreError::Backend(e.to_string()))
+        serde_json::from_str(&json)
+            .map(Some)
+            .map_err(|e| StoreError::Backend(e.to_string()))
     }
 
-    async fn put_dev_browser(&self, instance_id: &str, token_hash: &str, client_id: &str, at: Millis) -> R<()> {
+    async fn put_dev_browser(
+        &self,
+        instance_id: &str,
+        token_hash: &str,
+        client_id: &str,
+        at: Millis,
+    ) -> R<()> {
         sqlx::query("INSERT INTO dev_browsers (token_hash, instance_id, client_id, created_at) VALUES (?, ?, ?, ?)")
             .bind(token_hash)
             .bind(instance_id)
@@ -785,7 +901,11 @@ impl HandshakeStore for SqliteStore {
         Ok(())
     }
 
-    async fn client_for_dev_browser(&self, instance_id: &str, token_hash: &str) -> R<Option<Client>> {
+    async fn client_for_dev_browser(
+        &self,
+        instance_id: &str,
+        token_hash: &str,
+    ) -> R<Option<Client>> {
         let row = sqlx::query("SELECT c.* FROM clients c JOIN dev_browsers d ON d.client_id = c.id WHERE d.instance_id = ? AND d.token_hash = ?")
             .bind(instance_id)
             .bind(token_hash)
@@ -798,7 +918,11 @@ impl HandshakeStore for SqliteStore {
     async fn prune_handshakes(&self, now: Millis) -> R<u64> {
         let mut n = 0;
         for table in ["pending_syncs", "sync_tokens", "handshake_nonces"] {
-            let r = sqlx::query(&format!("DELETE FROM {table} WHERE expires_at <= ?")).bind(now).execute(&self.pool).await.map_err(backend)?;
+            let r = sqlx::query(&format!("DELETE FROM {table} WHERE expires_at <= ?"))
+                .bind(now)
+                .execute(&self.pool)
+                .await
+                .map_err(backend)?;
             n += r.rows_affected();
         }
         Ok(n)
@@ -807,7 +931,12 @@ impl HandshakeStore for SqliteStore {
 
 #[async_trait]
 impl AttemptStore for SqliteStore {
-    async fn record_failed_sign_in(&self, instance_id: &str, identifier: &str, at: Millis) -> R<()> {
+    async fn record_failed_sign_in(
+        &self,
+        instance_id: &str,
+        identifier: &str,
+        at: Millis,
+    ) -> R<()> {
         sqlx::query("INSERT INTO failed_sign_ins (instance_id, identifier, at) VALUES (?, ?, ?)")
             .bind(instance_id)
             .bind(identifier)
@@ -818,7 +947,12 @@ impl AttemptStore for SqliteStore {
         Ok(())
     }
 
-    async fn failed_sign_ins_since(&self, instance_id: &str, identifier: &str, since: Millis) -> R<Vec<Millis>> {
+    async fn failed_sign_ins_since(
+        &self,
+        instance_id: &str,
+        identifier: &str,
+        since: Millis,
+    ) -> R<Vec<Millis>> {
         sqlx::query_scalar("SELECT at FROM failed_sign_ins WHERE instance_id = ? AND identifier = ? AND at > ? ORDER BY at")
             .bind(instance_id)
             .bind(identifier)
@@ -829,8 +963,11 @@ impl AttemptStore for SqliteStore {
     }
 
     async fn prune_failed_sign_ins(&self, before: Millis) -> R<u64> {
-        let r = sqlx::query("DELETE FROM failed_sign_ins WHERE at < ?").bind(before).execute(&self.pool).await.map_err(backend)?;
+        let r = sqlx::query("DELETE FROM failed_sign_ins WHERE at < ?")
+            .bind(before)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
         Ok(r.rows_affected())
     }
 }
-
