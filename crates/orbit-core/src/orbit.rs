@@ -16,7 +16,7 @@ use orbit_proto::resources::{Jwk, Jwks};
 use orbit_proto::{PublishableKey, SessionClaims};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 /// Tunables of the domain, from the server's configuration.
 #[derive(Debug, Clone)]
@@ -96,6 +96,8 @@ pub struct Orbit {
     /// argon2 runs at most this many at a time: each takes `memory_kib` of RAM, and more
     /// parallel hashes than cores only add memory, not throughput.
     hash_permits: Arc<tokio::sync::Semaphore>,
+    /// One argon2 working memory per permit, kept between hashes.
+    hash_memory: Arc<Mutex<Vec<crate::password::HashMemory>>>,
 }
 
 impl std::fmt::Debug for Orbit {
@@ -154,6 +156,7 @@ impl Orbit {
             hash_permits: Arc::new(tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(2, usize::from),
             )),
+            hash_memory: Arc::new(Mutex::new(Vec::new())),
         })
     }
 
@@ -529,41 +532,48 @@ impl Orbit {
         }
     }
 
-    async fn hash_password(&self, password: String) -> Result<String> {
-        let hasher = self.hasher.clone();
-        let random = self.random.clone();
+    /// Runs `f` on a blocking thread with an argon2 permit and a pooled working memory.
+    async fn with_hash_memory<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&PasswordHasher, &mut crate::password::HashMemory) -> T + Send + 'static,
+    ) -> Result<T> {
         let permit = self
             .hash_permits
             .clone()
             .acquire_owned()
             .await
             .map_err(|e| Error::Internal(e.to_string()))?;
+        let hasher = self.hasher.clone();
+        let pool = self.hash_memory.clone();
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            hasher.hash(&password, random.as_ref())
+            let taken = pool.lock().ok().and_then(|mut p| p.pop());
+            let mut memory = taken.unwrap_or_else(|| hasher.new_memory());
+            let out = f(&hasher, &mut memory);
+            if let Ok(mut p) = pool.lock() {
+                p.push(memory);
+            }
+            out
         })
         .await
-        .map_err(|e| Error::Internal(e.to_string()))?
+        .map_err(|e| Error::Internal(e.to_string()))
+    }
+
+    async fn hash_password(&self, password: String) -> Result<String> {
+        let random = self.random.clone();
+        self.with_hash_memory(move |hasher, memory| {
+            hasher.hash_with(&password, random.as_ref(), memory)
+        })
+        .await?
         .map_err(|e| Error::Internal(e.to_string()))
     }
 
     async fn verify_password(&self, password: String, phc: Option<String>) -> Result<Verification> {
-        let hasher = self.hasher.clone();
-        let permit = self
-            .hash_permits
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|e| Error::Internal(e.to_string()))?;
-        tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            match phc {
-                Some(phc) => hasher.verify(&password, &phc),
-                None => hasher.verify_dummy(&password),
-            }
+        self.with_hash_memory(move |hasher, memory| match phc {
+            Some(phc) => hasher.verify_with(&password, &phc, memory),
+            None => hasher.verify_dummy_with(&password, memory),
         })
         .await
-        .map_err(|e| Error::Internal(e.to_string()))
     }
 
     pub async fn user(&self, instance_id: &str, id: &str) -> Result<User> {

@@ -1,8 +1,8 @@
 //! Password policy and hashing (issue 2 §5): NIST SP 800-63B style — length, not composition —
 //! and a list of common passwords; argon2id with OWASP's parameters by default.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{Output, PasswordHash, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use std::collections::HashSet;
 use std::sync::OnceLock;
 use unicode_normalization::UnicodeNormalization;
@@ -121,6 +121,19 @@ pub enum Verification {
     },
 }
 
+/// Reusable argon2 working memory (see `PasswordHasher::new_memory`).
+pub struct HashMemory(Vec<Block>);
+
+impl HashMemory {
+    /// The first `n` blocks, growing the buffer if a stored hash asks for more memory.
+    fn at_least(&mut self, n: usize) -> &mut [Block] {
+        if self.0.len() < n {
+            self.0.resize(n, Block::default());
+        }
+        &mut self.0[..n]
+    }
+}
+
 #[derive(Clone)]
 pub struct PasswordHasher {
     params: HashParams,
@@ -161,31 +174,83 @@ impl PasswordHasher {
         self.params
     }
 
+    /// Working memory for one hash at the current parameters. Reusing it across hashes avoids
+    /// mapping and zeroing `memory_kib` of fresh pages every time (a third of the cost).
+    pub fn new_memory(&self) -> HashMemory {
+        HashMemory(vec![Block::default(); self.argon.params().block_count()])
+    }
+
     /// Returns a PHC string (`$argon2id$v=19$m=19456,t=2,p=1$salt$hash`).
     pub fn hash(
         &self,
         password: &str,
         random: &dyn crate::random::Random,
     ) -> Result<String, HashError> {
+        self.hash_with(password, random, &mut self.new_memory())
+    }
+
+    pub fn hash_with(
+        &self,
+        password: &str,
+        random: &dyn crate::random::Random,
+        memory: &mut HashMemory,
+    ) -> Result<String, HashError> {
         let mut salt = [0u8; 16];
         random.fill(&mut salt);
-        let salt = SaltString::encode_b64(&salt).map_err(|e| HashError::Hash(e.to_string()))?;
-        let hash = self
-            .argon
-            .hash_password(normalize(password).as_bytes(), &salt)
+        let salt_string =
+            SaltString::encode_b64(&salt).map_err(|e| HashError::Hash(e.to_string()))?;
+        let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+        let blocks = memory.at_least(self.argon.params().block_count());
+        self.argon
+            .hash_password_into_with_memory(normalize(password).as_bytes(), &salt, &mut out, blocks)
             .map_err(|e| HashError::Hash(e.to_string()))?;
-        Ok(hash.to_string())
+        let output = Output::new(&out).map_err(|e| HashError::Hash(e.to_string()))?;
+        let p = self.params;
+        Ok(format!(
+            "$argon2id$v=19$m={},t={},p={}${}${}",
+            p.memory_kib,
+            p.iterations,
+            p.parallelism,
+            salt_string.as_str(),
+            output
+        ))
     }
 
     pub fn verify(&self, password: &str, phc: &str) -> Verification {
+        self.verify_with(password, phc, &mut self.new_memory())
+    }
+
+    /// Verifies with the parameters recorded in the hash, whatever the current ones are.
+    pub fn verify_with(&self, password: &str, phc: &str, memory: &mut HashMemory) -> Verification {
         let Ok(parsed) = PasswordHash::new(phc) else {
             return Verification::Mismatch;
         };
-        // Verify with the parameters recorded in the hash, whatever the current ones are.
-        if Argon2::default()
-            .verify_password(normalize(password).as_bytes(), &parsed)
+        let (Ok(algorithm), Ok(params), Some(salt), Some(expected)) = (
+            Algorithm::try_from(parsed.algorithm),
+            Params::try_from(&parsed),
+            parsed.salt,
+            parsed.hash,
+        ) else {
+            return Verification::Mismatch;
+        };
+        let version = parsed
+            .version
+            .and_then(|v| Version::try_from(v).ok())
+            .unwrap_or(Version::V0x13);
+        let mut salt_buf = [0u8; 64];
+        let Ok(salt) = salt.decode_b64(&mut salt_buf) else {
+            return Verification::Mismatch;
+        };
+        let argon = Argon2::new(algorithm, version, params.clone());
+        let mut out = vec![0u8; expected.len()];
+        let blocks = memory.at_least(params.block_count());
+        if argon
+            .hash_password_into_with_memory(normalize(password).as_bytes(), salt, &mut out, blocks)
             .is_err()
         {
+            return Verification::Mismatch;
+        }
+        if !crate::keys::constant_time_eq(&out, expected.as_bytes()) {
             return Verification::Mismatch;
         }
         Verification::Match {
@@ -195,7 +260,11 @@ impl PasswordHasher {
 
     /// Spends the same work as `verify` on a known hash and always fails.
     pub fn verify_dummy(&self, password: &str) -> Verification {
-        let _ = self.verify(password, &self.dummy);
+        self.verify_dummy_with(password, &mut self.new_memory())
+    }
+
+    pub fn verify_dummy_with(&self, password: &str, memory: &mut HashMemory) -> Verification {
+        let _ = self.verify_with(password, &self.dummy, memory);
         Verification::Mismatch
     }
 
@@ -297,6 +366,40 @@ mod tests {
             Verification::Mismatch
         );
         assert_eq!(h.verify_dummy("anything"), Verification::Mismatch);
+    }
+
+    #[test]
+    fn phc_strings_interoperate_with_the_reference_implementation() {
+        use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
+        let rng = SeededRandom::new(5);
+        let h = PasswordHasher::new(cheap(), &rng).unwrap();
+        // Ours, checked by the argon2 crate's own verifier.
+        let ours = h.hash("correct horse battery staple", &rng).unwrap();
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(Argon2::default()
+            .verify_password(b"correct horse battery staple", &parsed)
+            .is_ok());
+        assert!(Argon2::default()
+            .verify_password(b"wrong", &parsed)
+            .is_err());
+        // Theirs (other parameters, argon2i too), checked by ours with reused memory.
+        let mut memory = h.new_memory();
+        for alg in [Algorithm::Argon2id, Algorithm::Argon2i] {
+            let argon = Argon2::new(alg, Version::V0x13, Params::new(96, 2, 1, None).unwrap());
+            let salt = SaltString::encode_b64(b"0123456789abcdef").unwrap();
+            let theirs = argon
+                .hash_password(b"correct horse battery staple", &salt)
+                .unwrap()
+                .to_string();
+            assert_eq!(
+                h.verify_with("correct horse battery staple", &theirs, &mut memory),
+                Verification::Match { needs_rehash: true }
+            );
+            assert_eq!(
+                h.verify_with("correct horse battery stapler", &theirs, &mut memory),
+                Verification::Mismatch
+            );
+        }
     }
 
     #[test]

@@ -1,1 +1,1649 @@
-fn main(){}
+//! `orbit-bench`: measures a real `orbit serve` process against the raw cost of the work it
+//! cannot avoid, on the same machine in the same run.
+//!
+//! The server runs as a child process pinned to one CPU (`taskset -c 0`); this process pins
+//! itself (its load-generating threads) to another CPU. Three measurements:
+//!
+//! 1. Session token mint through the Backend API, against RSA-2048 PKCS#1 v1.5 SHA-256
+//!    signatures per second with aws-lc-rs on one thread on the server's CPU.
+//! 2. Password sign-in through the hosted portal (GET + POST /sign-in), against argon2id hashes
+//!    per second at the server's default parameters on one thread on the server's CPU.
+//! 3. Resident memory of the server, idle and after creating many users with a session each.
+//!
+//! The report is a Markdown table on stdout; progress goes to stderr. See BENCHMARKS.md.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use clap::Parser;
+use orbit_core::clock::{Clock as _, SystemClock};
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, LOCATION, ORIGIN, SET_COOKIE};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::fmt::{Display, Write as _};
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+// ---- command line ---------------------------------------------------------------------------
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "orbit-bench",
+    version,
+    about = "Benchmarks a real `orbit serve` process: token mint, password sign-in and memory, each against a raw limit measured in the same run.",
+    long_about = "Benchmarks a real `orbit serve` process (the `orbit` binary next to this one) started in a \
+fresh temporary data directory and pinned to one CPU with `taskset`.\n\n\
+Measures session tokens per second through the Backend API against RSA-2048 signatures per second (aws-lc-rs, one \
+thread on the server's CPU), portal password sign-ins per second against argon2id hashes per second at the server's \
+default parameters (m=19456 KiB, t=2, p=1), and the server's resident memory idle and after creating --users users \
+with one session each.\n\n\
+Build first with `cargo build --release -p orbit-server --bins`, then run `target/release/orbit-bench`. \
+Prints a Markdown report on stdout and progress on stderr."
+)]
+struct Args {
+    /// Users (each with one session, no password) created through the Backend API before the
+    /// second memory reading.
+    #[arg(long, default_value_t = 100_000)]
+    users: u64,
+    /// Length of each throughput measurement window, in seconds (after the warm-up), and of each
+    /// raw-limit loop.
+    #[arg(long, default_value_t = 5.0)]
+    seconds: f64,
+    /// Warm-up before each throughput window and raw-limit loop, in seconds (not counted).
+    #[arg(long, default_value_t = 1.0)]
+    warmup: f64,
+    /// Concurrent in-flight token requests (keep-alive HTTP/1.1 connections).
+    #[arg(long, default_value_t = 12)]
+    token_concurrency: usize,
+    /// Concurrent sign-in attempts.
+    #[arg(long, default_value_t = 4)]
+    sign_in_concurrency: usize,
+    /// Users with a password created for the sign-in measurement.
+    #[arg(long, default_value_t = 20)]
+    sign_in_users: usize,
+    /// Concurrent requests while creating users and sessions for the memory measurement.
+    #[arg(long, default_value_t = 32)]
+    create_concurrency: usize,
+    /// CPU the server (and the raw-limit loops) run on.
+    #[arg(long, default_value_t = 0)]
+    server_cpu: usize,
+    /// CPU this process's load-generating threads run on.
+    #[arg(long, default_value_t = 1)]
+    bench_cpu: usize,
+    /// Path of the `orbit` binary [default: `orbit` next to this executable].
+    #[arg(long)]
+    orbit: Option<PathBuf>,
+    /// Keep the temporary data directory (and the server log) instead of deleting it.
+    #[arg(long)]
+    keep_data: bool,
+}
+
+// ---- errors ---------------------------------------------------------------------------------
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+type Res<T> = Result<T, BoxError>;
+
+trait Context<T> {
+    fn context(self, what: impl Display) -> Res<T>;
+}
+
+impl<T, E: Display> Context<T> for Result<T, E> {
+    fn context(self, what: impl Display) -> Res<T> {
+        self.map_err(|e| format!("{what}: {e}").into())
+    }
+}
+
+impl<T> Context<T> for Option<T> {
+    fn context(self, what: impl Display) -> Res<T> {
+        self.ok_or_else(|| what.to_string().into())
+    }
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match real_main(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("orbit-bench: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn real_main(args: Args) -> Res<()> {
+    if !args.seconds.is_finite()
+        || args.seconds <= 0.0
+        || !args.warmup.is_finite()
+        || args.warmup < 0.0
+    {
+        return Err("--seconds must be > 0 and --warmup >= 0".into());
+    }
+    if args.token_concurrency == 0
+        || args.sign_in_concurrency == 0
+        || args.create_concurrency == 0
+        || args.sign_in_users == 0
+    {
+        return Err("concurrency and --sign-in-users must be at least 1".into());
+    }
+    let taskset_ok = Command::new("taskset")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !taskset_ok {
+        return Err(
+            "`taskset` was not found; install util-linux (e.g. `apt-get install util-linux`)"
+                .into(),
+        );
+    }
+    let orbit = match &args.orbit {
+        Some(p) => p.clone(),
+        None => std::env::current_exe()
+            .context("locating this executable")?
+            .with_file_name("orbit"),
+    };
+    if !orbit.is_file() {
+        return Err(format!(
+            "the server binary {} does not exist; run `cargo build --release -p orbit-server --bins` first (or pass --orbit)",
+            orbit.display()
+        )
+        .into());
+    }
+    let facts = MachineFacts::collect(&orbit);
+    if facts.cpus < 2 {
+        eprintln!(
+            "warning: only {} CPU(s); the server and the load generator will share a CPU",
+            facts.cpus
+        );
+    }
+    if args.server_cpu == args.bench_cpu {
+        eprintln!("warning: --server-cpu and --bench-cpu are the same CPU; the load generator will compete with the server");
+    }
+    // Pin this process before any other thread exists, so that every thread it starts (the
+    // tokio workers that generate load) inherits the mask.
+    let bench_pin = pin_process(args.bench_cpu);
+    match &bench_pin {
+        Ok(list) => eprintln!("load generator pinned to CPU {list}"),
+        Err(e) => eprintln!(
+            "warning: could not pin the load generator to CPU {}: {e}",
+            args.bench_cpu
+        ),
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the tokio runtime")?;
+    let report = rt.block_on(async {
+        tokio::select! {
+            r = run(&args, &orbit, &facts) => r,
+            _ = tokio::signal::ctrl_c() => Err("interrupted".into()),
+        }
+    })?;
+    print!("{}", report.markdown(&args, &facts, &bench_pin));
+    Ok(())
+}
+
+// ---- machine facts, pinning and /proc -------------------------------------------------------
+
+struct MachineFacts {
+    cpu_model: String,
+    cpus: usize,
+    kernel: String,
+    mem_total: String,
+    date: String,
+    orbit_version: String,
+    compilers_at_start: String,
+}
+
+fn command_output(cmd: &str, args: &[&str]) -> Option<String> {
+    let out = Command::new(cmd)
+        .args(args)
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+/// How many `rustc` and `cargo` processes run now (other load on this machine).
+fn compilers_running() -> String {
+    let count = |name: &str| match Command::new("pgrep")
+        .args(["-x", name])
+        .stderr(Stdio::null())
+        .output()
+    {
+        Ok(out) => Some(
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .count(),
+        ),
+        Err(_) => None,
+    };
+    match (count("rustc"), count("cargo")) {
+        (Some(r), Some(c)) => format!("{r} rustc, {c} cargo"),
+        _ => "unknown (pgrep missing)".into(),
+    }
+}
+
+impl MachineFacts {
+    fn collect(orbit: &Path) -> Self {
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        let cpu_model = cpuinfo
+            .lines()
+            .find(|l| l.starts_with("model name"))
+            .and_then(|l| l.split_once(':'))
+            .map(|(_, v)| v.trim().to_owned())
+            .unwrap_or_else(|| "unknown".into());
+        let cpus = cpuinfo
+            .lines()
+            .filter(|l| l.starts_with("processor"))
+            .count()
+            .max(1);
+        let kernel = command_output("uname", &["-srm"]).unwrap_or_else(|| {
+            std::fs::read_to_string("/proc/sys/kernel/osrelease")
+                .map(|s| s.trim().to_owned())
+                .unwrap_or_else(|_| "unknown".into())
+        });
+        let mem_total = std::fs::read_to_string("/proc/meminfo")
+            .ok()
+            .and_then(|m| {
+                m.lines()
+                    .find(|l| l.starts_with("MemTotal:"))
+                    .map(|l| l.to_owned())
+            })
+            .and_then(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|v| v.parse::<u64>().ok())
+            })
+            .map(|kib| format!("{:.1} GiB", kib as f64 / 1024.0 / 1024.0))
+            .unwrap_or_else(|| "unknown".into());
+        let date = command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"])
+            .unwrap_or_else(|| format!("{} s since the Unix epoch", SystemClock.now_ms() / 1000));
+        let orbit_version = command_output(&orbit.to_string_lossy(), &["--version"])
+            .unwrap_or_else(|| "unknown".into());
+        Self {
+            cpu_model,
+            cpus,
+            kernel,
+            mem_total,
+            date,
+            orbit_version,
+            compilers_at_start: compilers_running(),
+        }
+    }
+}
+
+/// `Cpus_allowed_list` of a /proc status file.
+fn allowed_cpus(status_path: &str) -> Option<String> {
+    let s = std::fs::read_to_string(status_path).ok()?;
+    s.lines()
+        .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+        .map(|v| v.trim().to_owned())
+}
+
+/// Pins every thread of this process to `cpu`; returns the resulting allowed list.
+fn pin_process(cpu: usize) -> Result<String, String> {
+    let pid = std::process::id().to_string();
+    let cpu_s = cpu.to_string();
+    let status = Command::new("taskset")
+        .args(["-a", "-p", "-c", &cpu_s, &pid])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !status.status.success() {
+        return Err(String::from_utf8_lossy(&status.stderr).trim().to_owned());
+    }
+    let list = allowed_cpus("/proc/self/status").ok_or("cannot read /proc/self/status")?;
+    if list == cpu_s {
+        Ok(list)
+    } else {
+        Err(format!("allowed CPUs are {list}"))
+    }
+}
+
+/// Pins the calling thread to `cpu` (through `taskset -p` on its thread id).
+fn pin_current_thread(cpu: usize) -> Result<String, String> {
+    let link =
+        std::fs::read_link("/proc/thread-self").map_err(|e| format!("/proc/thread-self: {e}"))?;
+    let tid = link
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .ok_or("no thread id")?;
+    let cpu_s = cpu.to_string();
+    let out = Command::new("taskset")
+        .args(["-p", "-c", &cpu_s, &tid])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).trim().to_owned());
+    }
+    let list =
+        allowed_cpus("/proc/thread-self/status").ok_or("cannot read /proc/thread-self/status")?;
+    if list == cpu_s {
+        Ok(list)
+    } else {
+        Err(format!("allowed CPUs are {list}"))
+    }
+}
+
+/// A `kB` field (VmRSS, VmHWM) of /proc/<pid>/status, in bytes.
+fn proc_status_bytes(pid: u32, key: &str) -> Option<u64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = s.lines().find(|l| l.starts_with(key))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// utime + stime of a process, in clock ticks.
+fn cpu_ticks(stat_path: &str) -> Option<u64> {
+    let s = std::fs::read_to_string(stat_path).ok()?;
+    let rest = &s[s.rfind(')')? + 1..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // After the command name: state is field 3, utime 14, stime 15 (1-based, proc(5)).
+    Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
+}
+
+fn clock_ticks_per_sec() -> f64 {
+    command_output("getconf", &["CLK_TCK"])
+        .and_then(|s| s.parse::<f64>().ok())
+        .filter(|v| *v > 0.0)
+        .unwrap_or(100.0)
+}
+
+/// Busy (user+nice+system+irq+softirq) and steal ticks of one CPU, from /proc/stat.
+fn cpu_busy_steal(cpu: usize) -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let name = format!("cpu{cpu}");
+    let line = stat
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(name.as_str()))?;
+    let v: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    let busy = v.first()? + v.get(1)? + v.get(2)? + v.get(5)? + v.get(6)?;
+    Some((busy, *v.get(7)?))
+}
+
+/// A snapshot for `CpuUse::between`: the measured CPU's busy and steal ticks and the CPU time
+/// of the thing under test (the server process, or the raw-limit thread).
+struct CpuSnap {
+    cpu: Option<(u64, u64)>,
+    own: Option<u64>,
+    at: Instant,
+}
+
+impl CpuSnap {
+    fn take(cpu: usize, own_stat: &str) -> Self {
+        Self {
+            cpu: cpu_busy_steal(cpu),
+            own: cpu_ticks(own_stat),
+            at: Instant::now(),
+        }
+    }
+}
+
+/// How the measured CPU was used over a window, as shares of the window's wall time.
+#[derive(Debug, Clone, Copy, Default)]
+struct CpuUse {
+    /// The thing under test (server process or raw thread).
+    own: f64,
+    /// Everything else that ran on that CPU (other processes, this machine's compilers...).
+    others: f64,
+    /// Time the hypervisor gave that virtual CPU to someone else.
+    steal: f64,
+}
+
+impl CpuUse {
+    fn between(a: &CpuSnap, b: &CpuSnap) -> Option<Self> {
+        let hz = clock_ticks_per_sec();
+        let wall = (b.at - a.at).as_secs_f64();
+        let ((busy0, steal0), (busy1, steal1)) = (a.cpu?, b.cpu?);
+        let own = b.own?.saturating_sub(a.own?) as f64 / hz / wall;
+        let busy = busy1.saturating_sub(busy0) as f64 / hz / wall;
+        let steal = steal1.saturating_sub(steal0) as f64 / hz / wall;
+        Some(Self {
+            own,
+            others: (busy - own).max(0.0),
+            steal,
+        })
+    }
+
+    /// Whether something else competed for the CPU (more than 5% of the window) or the thing
+    /// under test could not keep it busy.
+    fn disturbed(&self, min_own: f64) -> bool {
+        self.own < min_own || self.others > 0.05 || self.steal > 0.05
+    }
+
+    fn describe(&self, what: &str) -> String {
+        format!(
+            "{what} {:.0}%, other processes {:.0}%, steal {:.0}%",
+            self.own * 100.0,
+            self.others * 100.0,
+            self.steal * 100.0
+        )
+    }
+}
+
+/// 100000 -> "100,000".
+fn thousands(n: u64) -> String {
+    let digits: Vec<char> = n.to_string().chars().collect();
+    let groups: Vec<String> = digits
+        .rchunks(3)
+        .rev()
+        .map(|g| g.iter().collect())
+        .collect();
+    groups.join(",")
+}
+
+fn mb(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1e6)
+}
+
+// ---- the server child -----------------------------------------------------------------------
+
+/// The `orbit serve` child and its temporary directory; dropping it kills the server and
+/// removes the directory (unless --keep-data).
+struct Server {
+    child: Child,
+    pid: u32,
+    port: u16,
+    root: PathBuf,
+    data_dir: PathBuf,
+    keep: bool,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if self.keep {
+            eprintln!("kept the data directory {}", self.root.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.root);
+        }
+    }
+}
+
+impl Server {
+    fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(self.root.join("server.log")).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(20)..].join("\n")
+    }
+
+    fn rss(&self) -> Res<u64> {
+        proc_status_bytes(self.pid, "VmRSS:").context(format!("reading VmRSS of pid {}", self.pid))
+    }
+
+    /// "anon X, file Y, shmem Z" from /proc/<pid>/status.
+    fn rss_breakdown(&self) -> String {
+        let f = |k: &str| {
+            proc_status_bytes(self.pid, k)
+                .map(mb)
+                .unwrap_or_else(|| "n/a".into())
+        };
+        format!(
+            "anon {}, file {}, shmem {}",
+            f("RssAnon:"),
+            f("RssFile:"),
+            f("RssShmem:")
+        )
+    }
+}
+
+fn orbit_command(orbit: &Path, args: &Args) -> Command {
+    let mut cmd = Command::new("taskset");
+    cmd.arg("-c").arg(args.server_cpu.to_string()).arg(orbit);
+    // Nothing from this shell's ORBIT_* environment (e.g. argon2 overrides) reaches the server.
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("ORBIT_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd
+}
+
+fn start_server(orbit: &Path, args: &Args) -> Res<Server> {
+    let nanos = SystemClock.now_ms();
+    let root = std::env::temp_dir().join(format!("orbit-bench-{}-{nanos:x}", std::process::id()));
+    let data_dir = root.join("data");
+    std::fs::create_dir_all(&root).context(format!("creating {}", root.display()))?;
+    let log = std::fs::File::create(root.join("server.log")).context("creating the server log")?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .context("finding a free port")?
+        .port();
+    let mut cmd = orbit_command(orbit, args);
+    cmd.arg("serve")
+        .arg("--listen")
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("--data-dir")
+        .arg(&data_dir)
+        .env("ORBIT_LOG", "warn")
+        .env("ORBIT_SIGN_IN_PER_IP_BURST", "1000000")
+        .env("ORBIT_SIGN_IN_PER_IP_PER_MINUTE", "1000000")
+        .env("ORBIT_SIGN_IN_PER_ACCOUNT_BURST", "1000000")
+        .env("ORBIT_SIGN_IN_PER_ACCOUNT_PER_HOUR", "1000000")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(log));
+    let child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&root);
+            return Err(format!(
+                "starting `taskset -c {} {} serve`: {e}",
+                args.server_cpu,
+                orbit.display()
+            )
+            .into());
+        }
+    };
+    let pid = child.id();
+    Ok(Server {
+        child,
+        pid,
+        port,
+        root,
+        data_dir,
+        keep: args.keep_data,
+    })
+}
+
+#[derive(Debug, Clone)]
+struct Keys {
+    secret_key: String,
+    frontend: String,
+    backend: String,
+}
+
+async fn wait_ready(server: &mut Server, http: &reqwest::Client, base: &str) -> Res<()> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(Some(status)) = server.child.try_wait() {
+            return Err(format!(
+                "the server exited ({status}) during start-up:\n{}",
+                server.log_tail()
+            )
+            .into());
+        }
+        if let Ok(r) = http.get(format!("{base}/health")).send().await {
+            if r.status().is_success() {
+                return Ok(());
+            }
+        }
+        if Instant::now() > deadline {
+            return Err(format!(
+                "the server did not answer /health within 60 s:\n{}",
+                server.log_tail()
+            )
+            .into());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn instance_keys(orbit: &Path, args: &Args, server: &Server) -> Res<Keys> {
+    let out = orbit_command(orbit, args)
+        .args(["instance", "show", "--json", "--data-dir"])
+        .arg(&server.data_dir)
+        .output()
+        .context("running `orbit instance show --json`")?;
+    if !out.status.success() {
+        return Err(format!(
+            "`orbit instance show --json` failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )
+        .into());
+    }
+    let v: Value =
+        serde_json::from_slice(&out.stdout).context("parsing `orbit instance show --json`")?;
+    let field = |k: &str| {
+        v[k].as_str()
+            .map(str::to_owned)
+            .context(format!("`orbit instance show --json` has no {k}"))
+    };
+    let _publishable = field("publishable_key")?;
+    Ok(Keys {
+        secret_key: field("secret_key")?,
+        frontend: field("frontend_api_url")?.trim_end_matches('/').to_owned(),
+        backend: field("backend_api_url")?.trim_end_matches('/').to_owned(),
+    })
+}
+
+// ---- Backend API helpers --------------------------------------------------------------------
+
+#[derive(Clone)]
+struct Bapi {
+    http: reqwest::Client,
+    base: String,
+    auth: String,
+}
+
+impl Bapi {
+    async fn post(&self, path: &str, body: &Value) -> Result<Value, String> {
+        let resp = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header(AUTHORIZATION, &self.auth)
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| format!("POST {path}: {e}"))?;
+        let status = resp.status();
+        let text = resp
+            .text()
+            .await
+            .map_err(|e| format!("POST {path}: reading the body: {e}"))?;
+        if status != StatusCode::OK {
+            return Err(format!("POST {path}: HTTP {status}: {}", snippet(&text)));
+        }
+        serde_json::from_str(&text).map_err(|e| format!("POST {path}: {e}"))
+    }
+
+    async fn get(&self, path: &str) -> Result<Value, String> {
+        let resp = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header(AUTHORIZATION, &self.auth)
+            .send()
+            .await
+            .map_err(|e| format!("GET {path}: {e}"))?;
+        let status = resp.status();
+        let text = resp.text().await.map_err(|e| format!("GET {path}: {e}"))?;
+        if status != StatusCode::OK {
+            return Err(format!("GET {path}: HTTP {status}: {}", snippet(&text)));
+        }
+        serde_json::from_str(&text).map_err(|e| format!("GET {path}: {e}"))
+    }
+
+    async fn create_user(&self, email: &str, password: Option<&str>) -> Result<String, String> {
+        let mut body = json!({ "email_address": [email] });
+        if let Some(p) = password {
+            body["password"] = json!(p);
+        }
+        let v = self.post("/v1/users", &body).await?;
+        v["id"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| format!("POST /v1/users: no id in {v}"))
+    }
+
+    async fn create_session(&self, user_id: &str) -> Result<String, String> {
+        let v = self
+            .post("/v1/sessions", &json!({ "user_id": user_id }))
+            .await?;
+        v["id"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| format!("POST /v1/sessions: no id in {v}"))
+    }
+}
+
+fn snippet(s: &str) -> String {
+    let s = s.trim();
+    let mut out: String = s.chars().take(160).collect();
+    if s.chars().count() > 160 {
+        out.push('…');
+    }
+    out.replace('\n', " ")
+}
+
+// ---- closed-loop load -----------------------------------------------------------------------
+
+struct LoadResult {
+    /// Successful operations that completed inside the measurement window.
+    ok: u64,
+    /// Failed operations during warm-up and window.
+    errors: u64,
+    error_samples: Vec<String>,
+    latencies: Vec<Duration>,
+    window: Duration,
+    /// Use of the server's CPU during the window.
+    server_cpu: Option<CpuUse>,
+    /// Share of one CPU this process used during the window.
+    bench_cpu: Option<f64>,
+}
+
+impl LoadResult {
+    fn rate(&self) -> f64 {
+        self.ok as f64 / self.window.as_secs_f64()
+    }
+    fn percentile(&self, p: f64) -> Option<Duration> {
+        if self.latencies.is_empty() {
+            return None;
+        }
+        let mut v = self.latencies.clone();
+        v.sort_unstable();
+        let idx = ((p / 100.0) * (v.len() - 1) as f64).round() as usize;
+        v.get(idx.min(v.len() - 1)).copied()
+    }
+}
+
+/// Runs `concurrency` workers, each doing `op(worker, iteration)` back to back, for the warm-up
+/// and then the window; counts the operations that finish inside the window.
+async fn closed_loop<F, Fut>(
+    concurrency: usize,
+    warmup: Duration,
+    window: Duration,
+    server_pid: u32,
+    server_cpu: usize,
+    op: F,
+) -> LoadResult
+where
+    F: Fn(usize, u64) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), String>> + Send + 'static,
+{
+    let op = Arc::new(op);
+    let start = Instant::now();
+    let window_start = start + warmup;
+    let end = window_start + window;
+    let samples: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(Vec::new()));
+    let errors = Arc::new(AtomicU64::new(0));
+    let mut handles = Vec::new();
+    for w in 0..concurrency {
+        let op = op.clone();
+        let samples = samples.clone();
+        let errors = errors.clone();
+        handles.push(tokio::spawn(async move {
+            let mut ok = 0u64;
+            let mut lat = Vec::new();
+            let mut i = 0u64;
+            while Instant::now() < end {
+                let t0 = Instant::now();
+                let r = op(w, i).await;
+                let t1 = Instant::now();
+                i += 1;
+                match r {
+                    Ok(()) => {
+                        if t1 >= window_start && t1 <= end {
+                            ok += 1;
+                            lat.push(t1 - t0);
+                        }
+                    }
+                    Err(e) => {
+                        errors.fetch_add(1, Ordering::Relaxed);
+                        if let Ok(mut s) = samples.lock() {
+                            if s.len() < 5 {
+                                s.push(e);
+                            }
+                        }
+                    }
+                }
+            }
+            (ok, lat)
+        }));
+    }
+    // CPU use of the server and of this process over the window.
+    let hz = clock_ticks_per_sec();
+    let server_stat = format!("/proc/{server_pid}/stat");
+    tokio::time::sleep_until(window_start.into()).await;
+    let s0 = CpuSnap::take(server_cpu, &server_stat);
+    let b0 = cpu_ticks("/proc/self/stat");
+    let w0 = Instant::now();
+    tokio::time::sleep_until(end.into()).await;
+    let s1 = CpuSnap::take(server_cpu, &server_stat);
+    let b1 = cpu_ticks("/proc/self/stat");
+    let measured = w0.elapsed().as_secs_f64();
+    let share = |a: Option<u64>, b: Option<u64>| match (a, b) {
+        (Some(a), Some(b)) if measured > 0.0 => Some((b.saturating_sub(a)) as f64 / hz / measured),
+        _ => None,
+    };
+    let mut ok = 0;
+    let mut latencies = Vec::new();
+    for h in handles {
+        if let Ok((n, l)) = h.await {
+            ok += n;
+            latencies.extend(l);
+        }
+    }
+    let error_samples = samples.lock().map(|s| s.clone()).unwrap_or_default();
+    LoadResult {
+        ok,
+        errors: errors.load(Ordering::Relaxed),
+        error_samples,
+        latencies,
+        window,
+        server_cpu: CpuUse::between(&s0, &s1),
+        bench_cpu: share(b0, b1),
+    }
+}
+
+// ---- raw limits -----------------------------------------------------------------------------
+
+/// A raw limit measured twice, right before and right after the server's window (the server
+/// idle both times), so that drift in the machine's speed over the run (other tenants, shared
+/// caches) affects both sides of the ratio alike. `per_sec` is the mean of the two.
+struct RawResult {
+    per_sec: f64,
+    before: f64,
+    after: f64,
+    count: u64,
+    pinned: Result<String, String>,
+    cpu_before: Option<CpuUse>,
+    cpu_after: Option<CpuUse>,
+}
+
+impl RawResult {
+    fn disturbed(&self) -> bool {
+        [self.cpu_before, self.cpu_after]
+            .iter()
+            .any(|c| c.is_none_or(|c| c.disturbed(0.95)))
+    }
+    fn describe_cpu(&self) -> String {
+        let d = |c: Option<CpuUse>| {
+            c.map(|c| c.describe("raw thread"))
+                .unwrap_or_else(|| "n/a".into())
+        };
+        format!(
+            "before: {}; after: {}",
+            d(self.cpu_before),
+            d(self.cpu_after)
+        )
+    }
+}
+
+type RawLoop = fn(usize, Duration, Duration) -> Result<(f64, u64, Option<CpuUse>), String>;
+
+/// One raw-limit loop on a thread pinned to `cpu`.
+async fn raw_once(
+    cpu: usize,
+    f: RawLoop,
+    warmup: Duration,
+    window: Duration,
+) -> Res<((f64, u64, Option<CpuUse>), Result<String, String>)> {
+    on_pinned_thread(cpu, move || f(cpu, warmup, window)).await
+}
+
+/// Runs `f` on a new thread pinned to `cpu` and waits for it without blocking the runtime.
+async fn on_pinned_thread<T: Send + 'static>(
+    cpu: usize,
+    f: impl FnOnce() -> Result<T, String> + Send + 'static,
+) -> Res<(T, Result<String, String>)> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("orbit-bench-raw".into())
+        .spawn(move || {
+            let pinned = pin_current_thread(cpu);
+            let _ = tx.send(f().map(|v| (v, pinned)));
+        })
+        .context("starting the raw-limit thread")?;
+    let r = rx.await.context("the raw-limit thread died")?;
+    r.map_err(Into::into)
+}
+
+/// RSA-2048 PKCS#1 v1.5 SHA-256 signatures per second with aws-lc-rs on one thread.
+fn raw_rsa(
+    cpu: usize,
+    warmup: Duration,
+    window: Duration,
+) -> Result<(f64, u64, Option<CpuUse>), String> {
+    use aws_lc_rs::rsa::KeySize;
+    use aws_lc_rs::signature::{RsaKeyPair, RSA_PKCS1_SHA256};
+    let pair =
+        RsaKeyPair::generate(KeySize::Rsa2048).map_err(|e| format!("RSA key generation: {e}"))?;
+    let rng = aws_lc_rs::rand::SystemRandom::new();
+    // About the size of a session token's signing input (base64url header.claims).
+    let message: Vec<u8> = (0..600u32).map(|i| b'A' + (i % 26) as u8).collect();
+    let mut sig = vec![0u8; pair.public_modulus_len()];
+    let mut sign = || {
+        pair.sign(&RSA_PKCS1_SHA256, &rng, &message, &mut sig)
+            .map_err(|e| format!("RSA signing: {e}"))
+    };
+    let t = Instant::now();
+    while t.elapsed() < warmup {
+        sign()?;
+    }
+    let snap = CpuSnap::take(cpu, "/proc/thread-self/stat");
+    let t = Instant::now();
+    let mut n = 0u64;
+    while t.elapsed() < window {
+        sign()?;
+        n += 1;
+    }
+    let rate = n as f64 / t.elapsed().as_secs_f64();
+    Ok((
+        rate,
+        n,
+        CpuUse::between(&snap, &CpuSnap::take(cpu, "/proc/thread-self/stat")),
+    ))
+}
+
+/// argon2id hashes per second at the server's default parameters, on one thread.
+fn raw_argon2(
+    cpu: usize,
+    warmup: Duration,
+    window: Duration,
+) -> Result<(f64, u64, Option<CpuUse>), String> {
+    use argon2::{Algorithm, Argon2, Params, Version};
+    let d = orbit_core::password::HashParams::default();
+    let params = Params::new(d.memory_kib, d.iterations, d.parallelism, Some(32))
+        .map_err(|e| e.to_string())?;
+    let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+    let password = b"Orbit-bench-password-0-q7Zx";
+    let salt = *b"orbit-bench-salt";
+    let mut out = [0u8; 32];
+    let mut hash = || {
+        argon
+            .hash_password_into(password, &salt, &mut out)
+            .map_err(|e| format!("argon2: {e}"))
+    };
+    let t = Instant::now();
+    hash()?;
+    while t.elapsed() < warmup {
+        hash()?;
+    }
+    let snap = CpuSnap::take(cpu, "/proc/thread-self/stat");
+    let t = Instant::now();
+    let mut n = 0u64;
+    while t.elapsed() < window {
+        hash()?;
+        n += 1;
+    }
+    let rate = n as f64 / t.elapsed().as_secs_f64();
+    Ok((
+        rate,
+        n,
+        CpuUse::between(&snap, &CpuSnap::take(cpu, "/proc/thread-self/stat")),
+    ))
+}
+
+// ---- the measurements -----------------------------------------------------------------------
+
+struct MemoryResult {
+    users: u64,
+    errors: u64,
+    error_samples: Vec<String>,
+    elapsed: Duration,
+    rss_after: u64,
+    rss_after_parts: String,
+    hwm_after: Option<u64>,
+    db_bytes: u64,
+    wal_bytes: u64,
+    shm_bytes: u64,
+    wal_peak: u64,
+}
+
+struct Report {
+    server_pin: String,
+    idle_rss: u64,
+    idle_rss_parts: String,
+    memory: MemoryResult,
+    rsa: RawResult,
+    tokens: LoadResult,
+    token_verified: Result<(), String>,
+    argon: RawResult,
+    sign_ins: LoadResult,
+    end_rss: Option<u64>,
+    end_hwm: Option<u64>,
+    compilers_at_end: String,
+}
+
+async fn run(args: &Args, orbit: &Path, _facts: &MachineFacts) -> Res<Report> {
+    let warmup = Duration::from_secs_f64(args.warmup);
+    let window = Duration::from_secs_f64(args.seconds);
+    let mut server = start_server(orbit, args)?;
+    eprintln!(
+        "started `taskset -c {} orbit serve` (pid {}) in {}",
+        args.server_cpu,
+        server.pid,
+        server.root.display()
+    );
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(256)
+        .timeout(Duration::from_secs(120))
+        .build()
+        .context("building the HTTP client")?;
+
+    let listen_base = format!("http://127.0.0.1:{}", server.port);
+    wait_ready(&mut server, &http, &listen_base).await?;
+    let keys = instance_keys(orbit, args, &server)?;
+    let comm = std::fs::read_to_string(format!("/proc/{}/comm", server.pid)).unwrap_or_default();
+    if comm.trim() != "orbit" {
+        return Err(format!(
+            "pid {} is {:?}, not `orbit` (taskset did not exec?)",
+            server.pid,
+            comm.trim()
+        )
+        .into());
+    }
+    let server_pin =
+        allowed_cpus(&format!("/proc/{}/status", server.pid)).unwrap_or_else(|| "unknown".into());
+    eprintln!(
+        "server ready at {} (FAPI) / {} (BAPI), allowed CPUs {server_pin}",
+        keys.frontend, keys.backend
+    );
+    let bapi = Bapi {
+        http: http.clone(),
+        base: keys.backend.clone(),
+        auth: format!("Bearer {}", keys.secret_key),
+    };
+
+    // 1. Idle memory.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let idle_rss = server.rss()?;
+    let idle_rss_parts = server.rss_breakdown();
+    eprintln!("idle VmRSS {}", mb(idle_rss));
+
+    // 2. Memory after N users with one session each (first, so that the figure is not inflated
+    //    by the sign-in measurement's argon2 buffers).
+    let memory = create_users(&bapi, args, &server).await?;
+
+    // 3. Token mint: sessions to mint for, then the raw limit while the server idles, then load.
+    let mut token_sessions = Vec::new();
+    for i in 0..args.token_concurrency {
+        let user = bapi
+            .create_user(&format!("token-{i}@example.com"), None)
+            .await?;
+        token_sessions.push(bapi.create_session(&user).await?);
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    eprintln!(
+        "raw limit: RSA-2048 signatures on one thread on CPU {} ({:.0}+{:.0} s)...",
+        args.server_cpu, args.warmup, args.seconds
+    );
+    let ((rsa_before, rsa_n1, rsa_cpu1), rsa_pin1) =
+        raw_once(args.server_cpu, raw_rsa, warmup, window).await?;
+    eprintln!("  {rsa_before:.0} signatures/s");
+    eprintln!(
+        "token mint: {} in flight, {:.0}+{:.0} s...",
+        args.token_concurrency, args.warmup, args.seconds
+    );
+    let sessions = Arc::new(token_sessions);
+    let tokens = {
+        let bapi = bapi.clone();
+        let sessions = sessions.clone();
+        closed_loop(
+            args.token_concurrency,
+            warmup,
+            window,
+            server.pid,
+            args.server_cpu,
+            move |w, _| {
+                let bapi = bapi.clone();
+                let sid = sessions[w % sessions.len()].clone();
+                async move { mint(&bapi, &sid).await.map(|_| ()) }
+            },
+        )
+        .await
+    };
+    eprintln!("  {:.0} tokens/s, {} errors", tokens.rate(), tokens.errors);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    eprintln!(
+        "raw limit again, server idle: RSA-2048 signatures on CPU {}...",
+        args.server_cpu
+    );
+    let ((rsa_after, rsa_n2, rsa_cpu2), rsa_pin2) =
+        raw_once(args.server_cpu, raw_rsa, warmup, window).await?;
+    eprintln!("  {rsa_after:.0} signatures/s");
+    let rsa = RawResult {
+        per_sec: (rsa_before + rsa_after) / 2.0,
+        before: rsa_before,
+        after: rsa_after,
+        count: rsa_n1 + rsa_n2,
+        pinned: rsa_pin1.and(rsa_pin2),
+        cpu_before: rsa_cpu1,
+        cpu_after: rsa_cpu2,
+    };
+    let token_verified = verify_one_token(&bapi, &sessions[0]).await;
+
+    // 4. Password sign-in.
+    eprintln!("creating {} users with passwords...", args.sign_in_users);
+    let mut creds = Vec::new();
+    for i in 0..args.sign_in_users {
+        let email = format!("signin-{i}@example.com");
+        let password = format!("Orbit-bench-pass-{i}-q7Zx");
+        bapi.create_user(&email, Some(&password)).await?;
+        creds.push((email, password));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    eprintln!(
+        "raw limit: argon2id m=19456 t=2 p=1 on one thread on CPU {} ({:.0}+{:.0} s)...",
+        args.server_cpu, args.warmup, args.seconds
+    );
+    let ((argon_before, argon_n1, argon_cpu1), argon_pin1) =
+        raw_once(args.server_cpu, raw_argon2, warmup, window).await?;
+    eprintln!("  {argon_before:.1} hashes/s");
+    eprintln!(
+        "sign-in: {} concurrent attempts, {:.0}+{:.0} s...",
+        args.sign_in_concurrency, args.warmup, args.seconds
+    );
+    let creds = Arc::new(creds);
+    let counter = Arc::new(AtomicU64::new(0));
+    let sign_ins = {
+        let http = http.clone();
+        let fapi = keys.frontend.clone();
+        closed_loop(
+            args.sign_in_concurrency,
+            warmup,
+            window,
+            server.pid,
+            args.server_cpu,
+            move |_, _| {
+                let http = http.clone();
+                let fapi = fapi.clone();
+                let n = counter.fetch_add(1, Ordering::Relaxed) as usize;
+                let (email, password) = creds[n % creds.len()].clone();
+                async move { sign_in(&http, &fapi, &email, &password).await }
+            },
+        )
+        .await
+    };
+    eprintln!(
+        "  {:.1} sign-ins/s, {} errors",
+        sign_ins.rate(),
+        sign_ins.errors
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    eprintln!(
+        "raw limit again, server idle: argon2id on CPU {}...",
+        args.server_cpu
+    );
+    let ((argon_after, argon_n2, argon_cpu2), argon_pin2) =
+        raw_once(args.server_cpu, raw_argon2, warmup, window).await?;
+    eprintln!("  {argon_after:.1} hashes/s");
+    let argon = RawResult {
+        per_sec: (argon_before + argon_after) / 2.0,
+        before: argon_before,
+        after: argon_after,
+        count: argon_n1 + argon_n2,
+        pinned: argon_pin1.and(argon_pin2),
+        cpu_before: argon_cpu1,
+        cpu_after: argon_cpu2,
+    };
+
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let end_rss = server.rss().ok();
+    let end_hwm = proc_status_bytes(server.pid, "VmHWM:");
+    let compilers_at_end = compilers_running();
+    drop(server);
+    eprintln!("stopped the server");
+    Ok(Report {
+        server_pin,
+        idle_rss,
+        idle_rss_parts,
+        memory,
+        rsa,
+        tokens,
+        token_verified,
+        argon,
+        sign_ins,
+        end_rss,
+        end_hwm,
+        compilers_at_end,
+    })
+}
+
+async fn create_users(bapi: &Bapi, args: &Args, server: &Server) -> Res<MemoryResult> {
+    let total = args.users;
+    eprintln!(
+        "creating {total} users with one session each ({} in flight)...",
+        args.create_concurrency
+    );
+    let next = Arc::new(AtomicU64::new(0));
+    let done = Arc::new(AtomicU64::new(0));
+    let errors = Arc::new(AtomicU64::new(0));
+    let samples: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(Vec::new()));
+    let start = Instant::now();
+    // The WAL's largest size while the writes go on (it may be truncated before the end).
+    let wal_path = server.data_dir.join("orbit.db-wal");
+    let wal_peak = Arc::new(AtomicU64::new(0));
+    let sampler = {
+        let (wal_peak, done, wal_path) = (wal_peak.clone(), done.clone(), wal_path.clone());
+        let errors = errors.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Ok(m) = std::fs::metadata(&wal_path) {
+                    wal_peak.fetch_max(m.len(), Ordering::Relaxed);
+                }
+                if done.load(Ordering::Relaxed) + errors.load(Ordering::Relaxed) >= total {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        })
+    };
+    let mut handles = Vec::new();
+    for _ in 0..args.create_concurrency {
+        let (bapi, next, done, errors, samples) = (
+            bapi.clone(),
+            next.clone(),
+            done.clone(),
+            errors.clone(),
+            samples.clone(),
+        );
+        let wal_path = wal_path.clone();
+        handles.push(tokio::spawn(async move {
+            loop {
+                // Stop early when something is clearly broken rather than hammering on.
+                if errors.load(Ordering::Relaxed) > 100 {
+                    break;
+                }
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= total {
+                    break;
+                }
+                let r = async {
+                    let user = bapi
+                        .create_user(&format!("bench-{i}@example.com"), None)
+                        .await?;
+                    bapi.create_session(&user).await
+                }
+                .await;
+                match r {
+                    Ok(_) => {
+                        let d = done.fetch_add(1, Ordering::Relaxed) + 1;
+                        if d % 10_000 == 0 {
+                            let secs = start.elapsed().as_secs_f64();
+                            let wal = std::fs::metadata(&wal_path).map(|m| m.len()).unwrap_or(0);
+                            eprintln!(
+                                "  {d} users + sessions ({:.0} s, {:.0} users/s, orbit.db-wal {})",
+                                secs,
+                                d as f64 / secs,
+                                mb(wal)
+                            );
+                        }
+                    }
+                    Err(e) => {
+                        errors.fetch_add(1, Ordering::Relaxed);
+                        if let Ok(mut s) = samples.lock() {
+                            if s.len() < 5 {
+                                s.push(e);
+                            }
+                        }
+                    }
+                }
+            }
+        }));
+    }
+    for h in handles {
+        h.await.context("a user-creating task failed")?;
+    }
+    sampler.abort();
+    if let Ok(m) = std::fs::metadata(&wal_path) {
+        wal_peak.fetch_max(m.len(), Ordering::Relaxed);
+    }
+    let elapsed = start.elapsed();
+    let users = done.load(Ordering::Relaxed);
+    eprintln!(
+        "  created {users} users + sessions in {:.1} s; settling 2 s",
+        elapsed.as_secs_f64()
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let rss_after = server.rss()?;
+    let rss_after_parts = server.rss_breakdown();
+    let hwm_after = proc_status_bytes(server.pid, "VmHWM:");
+    let size = |name: &str| {
+        std::fs::metadata(server.data_dir.join(name))
+            .map(|m| m.len())
+            .unwrap_or(0)
+    };
+    let error_samples = samples.lock().map(|s| s.clone()).unwrap_or_default();
+    eprintln!(
+        "  VmRSS {}, orbit.db {}, orbit.db-wal {}",
+        mb(rss_after),
+        mb(size("orbit.db")),
+        mb(size("orbit.db-wal"))
+    );
+    Ok(MemoryResult {
+        users,
+        errors: errors.load(Ordering::Relaxed),
+        error_samples,
+        elapsed,
+        rss_after,
+        rss_after_parts,
+        hwm_after,
+        db_bytes: size("orbit.db"),
+        wal_bytes: size("orbit.db-wal"),
+        shm_bytes: size("orbit.db-shm"),
+        wal_peak: wal_peak.load(Ordering::Relaxed),
+    })
+}
+
+async fn mint(bapi: &Bapi, session_id: &str) -> Result<String, String> {
+    let v = bapi
+        .post(&format!("/v1/sessions/{session_id}/tokens"), &json!({}))
+        .await?;
+    match (v["object"].as_str(), v["jwt"].as_str()) {
+        (Some("token"), Some(jwt)) if jwt.split('.').count() == 3 => Ok(jwt.to_owned()),
+        _ => Err(format!(
+            "unexpected token response {}",
+            snippet(&v.to_string())
+        )),
+    }
+}
+
+/// Checks one minted token's signature against the instance's JWKS.
+async fn verify_one_token(bapi: &Bapi, session_id: &str) -> Result<(), String> {
+    let jwt = mint(bapi, session_id).await?;
+    let jwks = bapi.get("/v1/jwks").await?;
+    let keys = jwks["keys"].as_array().ok_or("JWKS without keys")?;
+    for k in keys {
+        let (Some(n), Some(e)) = (k["n"].as_str(), k["e"].as_str()) else {
+            continue;
+        };
+        let (Ok(n), Ok(e)) = (URL_SAFE_NO_PAD.decode(n), URL_SAFE_NO_PAD.decode(e)) else {
+            continue;
+        };
+        if orbit_core::keys::verify_rs256(&jwt, &n, &e) {
+            return Ok(());
+        }
+    }
+    Err("a minted token does not verify against the JWKS".into())
+}
+
+/// One complete portal sign-in with a fresh cookie jar: GET /sign-in (CSRF cookie and form
+/// token), then POST /sign-in. Success is a 303 that sets `__client`; anything else is an error.
+async fn sign_in(
+    http: &reqwest::Client,
+    fapi: &str,
+    email: &str,
+    password: &str,
+) -> Result<(), String> {
+    let page = http
+        .get(format!("{fapi}/sign-in"))
+        .send()
+        .await
+        .map_err(|e| format!("GET /sign-in: {e}"))?;
+    if page.status() != StatusCode::OK {
+        return Err(format!("GET /sign-in: HTTP {}", page.status()));
+    }
+    let csrf_cookie = page
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| {
+            c.strip_prefix("__orbit_csrf=")
+                .map(|rest| rest.split(';').next().unwrap_or_default().to_owned())
+        })
+        .ok_or("GET /sign-in set no __orbit_csrf cookie")?;
+    let html = page
+        .text()
+        .await
+        .map_err(|e| format!("GET /sign-in: {e}"))?;
+    const FIELD: &str = "name=\"csrf_token\" value=\"";
+    let at = html
+        .find(FIELD)
+        .ok_or("GET /sign-in: no csrf_token field")?
+        + FIELD.len();
+    let token = html[at..].split('"').next().unwrap_or_default().to_owned();
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("csrf_token", &token)
+        .append_pair("email_address", email)
+        .append_pair("password", password)
+        .finish();
+    let resp = http
+        .post(format!("{fapi}/sign-in"))
+        .header(ORIGIN, fapi)
+        .header(COOKIE, format!("__orbit_csrf={csrf_cookie}"))
+        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| format!("POST /sign-in: {e}"))?;
+    let status = resp.status();
+    let has_client = resp
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|c| c.starts_with("__client=") && c.len() > "__client=;".len());
+    if status == StatusCode::SEE_OTHER && has_client {
+        return Ok(());
+    }
+    let location = resp
+        .headers()
+        .get(LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let text = resp.text().await.unwrap_or_default();
+    let title = text
+        .split("<title>")
+        .nth(1)
+        .and_then(|t| t.split("</title>").next())
+        .unwrap_or("")
+        .trim()
+        .to_owned();
+    Err(format!("POST /sign-in: HTTP {status}, __client set: {has_client}, location {location:?}, page {title:?}"))
+}
+
+// ---- the report -----------------------------------------------------------------------------
+
+fn ms(d: Option<Duration>) -> String {
+    d.map(|d| format!("{:.2} ms", d.as_secs_f64() * 1000.0))
+        .unwrap_or_else(|| "n/a".into())
+}
+
+fn pct(v: Option<f64>) -> String {
+    v.map(|v| format!("{:.0}%", v * 100.0))
+        .unwrap_or_else(|| "n/a".into())
+}
+
+/// The verdict, marked when the server's CPU was shared with other work during the measurement
+/// (then the figures say more about the machine than about Orbit; run again on a quiet machine).
+fn verdict_noted(ok: bool, disturbed: bool) -> String {
+    if disturbed {
+        format!("{} (CPU disturbed, see notes)", verdict(ok))
+    } else {
+        verdict(ok).to_owned()
+    }
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok {
+        "PASS"
+    } else {
+        "**FAIL**"
+    }
+}
+
+impl Report {
+    fn markdown(
+        &self,
+        args: &Args,
+        facts: &MachineFacts,
+        bench_pin: &Result<String, String>,
+    ) -> String {
+        let mut o = String::new();
+        let _ = writeln!(o, "## Orbit benchmark\n");
+        let _ = writeln!(o, "- Date: {}", facts.date);
+        let _ = writeln!(
+            o,
+            "- CPU: {} ({} logical CPUs)",
+            facts.cpu_model, facts.cpus
+        );
+        let _ = writeln!(o, "- Kernel: {}", facts.kernel);
+        let _ = writeln!(o, "- Memory: {}", facts.mem_total);
+        let _ = writeln!(
+            o,
+            "- Server: {}, `orbit serve` pinned with `taskset -c {}` (allowed CPUs: {})",
+            facts.orbit_version, args.server_cpu, self.server_pin
+        );
+        let _ = writeln!(
+            o,
+            "- Load generator: {}",
+            match bench_pin {
+                Ok(l) => format!("pinned to CPU {l}"),
+                Err(e) => format!("NOT pinned ({e})"),
+            }
+        );
+        let _ = writeln!(
+            o,
+            "- Settings: --users {} --seconds {} --warmup {} --token-concurrency {} --sign-in-concurrency {} --sign-in-users {} --create-concurrency {}",
+            args.users, args.seconds, args.warmup, args.token_concurrency, args.sign_in_concurrency, args.sign_in_users, args.create_concurrency
+        );
+        let _ = writeln!(
+            o,
+            "- Compilers running: at start {}; at end {}",
+            facts.compilers_at_start, self.compilers_at_end
+        );
+        let _ = writeln!(o);
+
+        let _ = writeln!(
+            o,
+            "| Metric | Orbit | Raw limit (same run) | Ratio | Target | Result |"
+        );
+        let _ = writeln!(o, "|---|---|---|---|---|---|");
+        // Token mint.
+        let t = &self.tokens;
+        let t_ratio = t.rate() / self.rsa.per_sec;
+        let t_pass = t_ratio >= 0.6 && t.errors == 0 && self.token_verified.is_ok();
+        let t_disturbed = self.rsa.disturbed() || t.server_cpu.is_none_or(|c| c.disturbed(0.9));
+        let _ = writeln!(
+            o,
+            "| Session token mint, BAPI `POST /v1/sessions/{{id}}/tokens`, server on 1 core, {} in flight | {:.0} tokens/s | {:.0} RSA-2048 signatures/s (aws-lc-rs, 1 thread, mean of before/after) | {:.2} | ≥ 0.60 | {} |",
+            args.token_concurrency,
+            t.rate(),
+            self.rsa.per_sec,
+            t_ratio,
+            verdict_noted(t_pass, t_disturbed)
+        );
+        let _ = writeln!(
+            o,
+            "| Token request latency p50 / p99 | {} / {} | — | — | — | info |",
+            ms(t.percentile(50.0)),
+            ms(t.percentile(99.0))
+        );
+        // Sign-in.
+        let s = &self.sign_ins;
+        let s_ratio = s.rate() / self.argon.per_sec;
+        let s_pass = s_ratio >= 0.85 && s.errors == 0;
+        let s_disturbed = self.argon.disturbed() || s.server_cpu.is_none_or(|c| c.disturbed(0.9));
+        let _ = writeln!(
+            o,
+            "| Password sign-in, portal GET + POST `/sign-in`, server on 1 core, {} concurrent | {:.1} sign-ins/s | {:.1} argon2id hashes/s (m=19456 KiB, t=2, p=1, 1 thread, mean of before/after) | {:.2} | ≥ 0.85 | {} |",
+            args.sign_in_concurrency,
+            s.rate(),
+            self.argon.per_sec,
+            s_ratio,
+            verdict_noted(s_pass, s_disturbed)
+        );
+        let _ = writeln!(
+            o,
+            "| Sign-in latency (GET + POST) p50 / p99 | {} / {} | — | — | — | info |",
+            ms(s.percentile(50.0)),
+            ms(s.percentile(99.0))
+        );
+        // Memory.
+        let m = &self.memory;
+        let _ = writeln!(
+            o,
+            "| Server VmRSS, idle after start (2 s settle) | {} ({}) | — | — | ≤ 20 MB | {} |",
+            mb(self.idle_rss),
+            self.idle_rss_parts,
+            verdict(self.idle_rss <= 20_000_000)
+        );
+        let per_user = if m.users > 0 {
+            (m.rss_after.saturating_sub(self.idle_rss)) as f64 / m.users as f64
+        } else {
+            0.0
+        };
+        let _ = writeln!(
+            o,
+            "| Server VmRSS after {} users with 1 session each (no password; 2 s settle) | {} ({}) | — | — | — | info ({:.0} bytes/user above idle) |",
+            thousands(m.users),
+            mb(m.rss_after),
+            m.rss_after_parts,
+            per_user
+        );
+        let _ = writeln!(
+            o,
+            "| SQLite files after {} users + sessions | orbit.db {} (+ orbit.db-wal {}, orbit.db-shm {}; WAL peaked at {} during the writes) | — | — | — | info |",
+            thousands(m.users),
+            mb(m.db_bytes),
+            mb(m.wal_bytes),
+            mb(m.shm_bytes),
+            mb(m.wal_peak)
+        );
+        let _ = writeln!(o);
+
+        let _ = writeln!(o, "Notes:\n");
+        let _ = writeln!(
+            o,
+            "- Token mint: {} tokens in a {:.1} s window after {:.1} s warm-up; {} errors; a minted token {} against the JWKS. CPU {} during the window: {}; load generator: {} of CPU {}. Raw limit: mean of {:.0} signatures/s before and {:.0} after the window ({} signatures of a 600-byte message in total, one thread on CPU {}, server idle; CPU {} {}){}.",
+            t.ok,
+            t.window.as_secs_f64(),
+            args.warmup,
+            t.errors,
+            match &self.token_verified {
+                Ok(()) => "verifies".to_owned(),
+                Err(e) => format!("does NOT verify ({e})"),
+            },
+            args.server_cpu,
+            t.server_cpu.map(|c| c.describe("server")).unwrap_or_else(|| "n/a".into()),
+            pct(t.bench_cpu),
+            args.bench_cpu,
+            self.rsa.before,
+            self.rsa.after,
+            self.rsa.count,
+            args.server_cpu,
+            args.server_cpu,
+            self.rsa.describe_cpu(),
+            pin_note(&self.rsa.pinned),
+        );
+        let _ = writeln!(
+            o,
+            "- Sign-in: {} completed sign-ins (303 with a `__client` cookie, each from a fresh cookie jar) in a {:.1} s window after {:.1} s warm-up, over {} users; {} errors. CPU {} during the window: {}; load generator: {} of CPU {}. Server argon2 parameters: defaults (not overridden). Raw limit: mean of {:.1} hashes/s before and {:.1} after the window ({} hashes in total, one thread on CPU {}, server idle; CPU {} {}){}.",
+            s.ok,
+            s.window.as_secs_f64(),
+            args.warmup,
+            args.sign_in_users,
+            s.errors,
+            args.server_cpu,
+            s.server_cpu.map(|c| c.describe("server")).unwrap_or_else(|| "n/a".into()),
+            pct(s.bench_cpu),
+            args.bench_cpu,
+            self.argon.before,
+            self.argon.after,
+            self.argon.count,
+            args.server_cpu,
+            args.server_cpu,
+            self.argon.describe_cpu(),
+            pin_note(&self.argon.pinned),
+        );
+        let _ = writeln!(
+            o,
+            "- Memory: users were created without passwords (so that this phase measures users and sessions, not {} argon2 hashes), {} in flight, {:.0} users + sessions per second ({:.1} s); {} errors. VmRSS is read from /proc/<pid>/status of the `orbit serve` process itself; MB = 10^6 bytes. Peak VmHWM after creation: {}. The memory phase runs before the throughput phases; VmRSS at the end of the run (after the sign-in phase's argon2 buffers): {} (VmHWM {}).",
+            thousands(args.users),
+            args.create_concurrency,
+            if m.elapsed.as_secs_f64() > 0.0 { m.users as f64 / m.elapsed.as_secs_f64() } else { 0.0 },
+            m.elapsed.as_secs_f64(),
+            m.errors,
+            m.hwm_after.map(mb).unwrap_or_else(|| "n/a".into()),
+            self.end_rss.map(mb).unwrap_or_else(|| "n/a".into()),
+            self.end_hwm.map(mb).unwrap_or_else(|| "n/a".into()),
+        );
+        for (what, samples) in [
+            ("token", &t.error_samples),
+            ("sign-in", &s.error_samples),
+            ("user creation", &m.error_samples),
+        ] {
+            for e in samples {
+                let _ = writeln!(o, "- {what} error sample: {e}");
+            }
+        }
+        o
+    }
+}
+
+fn pin_note(p: &Result<String, String>) -> String {
+    match p {
+        Ok(_) => String::new(),
+        Err(e) => format!(" (WARNING: the raw thread could not be pinned: {e})"),
+    }
+}
