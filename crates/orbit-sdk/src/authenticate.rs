@@ -27,9 +27,47 @@ pub struct Auth {
     claims: Option<SessionClaims>,
     reason: String,
     pub(crate) is_document: bool,
-    pub(crate) sign_in_redirect: String,
-    pub(crate) sign_up_redirect: String,
-    pub(crate) sign_out_redirect: String,
+    links: std::sync::Arc<Links>,
+}
+
+/// `Auth`'s portal links, built on first use: most requests never ask for them, and building
+/// three URLs costs as much as the rest of the middleware's own work.
+#[derive(Debug)]
+struct Links {
+    from: Option<(Orbit, Url, bool)>,
+    built: std::sync::OnceLock<[String; 3]>,
+}
+
+impl Links {
+    fn get(&self) -> &[String; 3] {
+        self.built.get_or_init(|| match &self.from {
+            Some((orbit, url, satellite)) => build_links(orbit, url, *satellite),
+            None => Default::default(),
+        })
+    }
+}
+
+/// Sign-in and sign-up with a way back (asking for a sync on satellites), and sign-out back home.
+fn build_links(orbit: &Orbit, url: &Url, satellite: bool) -> [String; 3] {
+    let cfg = orbit.config();
+    let back = if satellite {
+        with_param(url, "__clerk_synced", "false")
+    } else {
+        url.clone()
+    };
+    let link = |base: String| -> String {
+        match Url::parse(&base).or_else(|_| url.join(&base)) {
+            Ok(u) => with_param(&u, "redirect_url", back.as_str()).to_string(),
+            Err(_) => base,
+        }
+    };
+    let home = url
+        .join("/")
+        .map_or_else(|_| url.to_string(), |u| u.to_string());
+    let sign_out = Url::parse(&format!("{}/sign-out", cfg.frontend_api(url)))
+        .map(|u| with_param(&u, "redirect_url", &home).to_string())
+        .unwrap_or_default();
+    [link(cfg.sign_in_url()), link(cfg.sign_up_url()), sign_out]
 }
 
 impl Auth {
@@ -52,15 +90,15 @@ impl Auth {
     /// The sign-in page (on the primary) with a way back to this page; on satellites the way back
     /// asks for a sync (`__clerk_synced=false`).
     pub fn sign_in_url(&self) -> &str {
-        &self.sign_in_redirect
+        &self.links.get()[0]
     }
     pub fn sign_up_url(&self) -> &str {
-        &self.sign_up_redirect
+        &self.links.get()[1]
     }
     /// Orbit's sign-out page for this domain, coming back to this page afterwards. Signing out
     /// on any domain signs the browser out everywhere.
     pub fn sign_out_url(&self) -> &str {
-        &self.sign_out_redirect
+        &self.links.get()[2]
     }
     /// Whether the request is a page load (where a redirect makes sense) rather than an API call.
     pub fn is_document_request(&self) -> bool {
@@ -179,33 +217,14 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn auth(&self, claims: Option<SessionClaims>, reason: &str) -> Auth {
-        let cfg = self.orbit.config();
-        let back = if self.satellite {
-            with_param(&self.url, "__clerk_synced", "false")
-        } else {
-            self.url.clone()
-        };
-        let link = |base: String| -> String {
-            let abs = Url::parse(&base).or_else(|_| self.url.join(&base));
-            match abs {
-                Ok(u) => with_param(&u, "redirect_url", back.as_str()).to_string(),
-                Err(_) => base,
-            }
-        };
-        let home = self
-            .url
-            .join("/")
-            .map_or_else(|_| self.url.to_string(), |u| u.to_string());
-        let sign_out = Url::parse(&format!("{}/sign-out", cfg.frontend_api(&self.url)))
-            .map(|u| with_param(&u, "redirect_url", &home).to_string())
-            .unwrap_or_default();
         Auth {
             claims,
             reason: reason.to_owned(),
             is_document: self.document,
-            sign_in_redirect: link(cfg.sign_in_url()),
-            sign_up_redirect: link(cfg.sign_up_url()),
-            sign_out_redirect: sign_out,
+            links: std::sync::Arc::new(Links {
+                from: Some((self.orbit.clone(), self.url.clone(), self.satellite)),
+                built: std::sync::OnceLock::new(),
+            }),
         }
     }
 
@@ -301,9 +320,10 @@ pub(crate) async fn authenticate(orbit: &Orbit, parts: &Parts) -> RequestState {
             claims: None,
             reason: "request-url-invalid".into(),
             is_document: false,
-            sign_in_redirect: String::new(),
-            sign_up_redirect: String::new(),
-            sign_out_redirect: String::new(),
+            links: std::sync::Arc::new(Links {
+                from: None,
+                built: std::sync::OnceLock::new(),
+            }),
         };
         return RequestState {
             status: AuthStatus::SignedOut,
@@ -375,10 +395,16 @@ pub(crate) async fn authenticate(orbit: &Orbit, parts: &Parts) -> RequestState {
     if uat == 0 {
         return ctx.handshake("session-token-but-no-client-uat");
     }
-    if TokenVerifier::peek_iat(&token).is_some_and(|iat| iat < uat) {
+    // Verify first: the verified claims carry `iat`, so the token is decoded once.
+    let verified = verifier.verify(&token, &ctx.authorized).await;
+    let iat = match &verified {
+        Ok(c) => Some(c.iat),
+        Err(_) => TokenVerifier::peek_iat(&token),
+    };
+    if iat.is_some_and(|iat| iat < uat) {
         return ctx.handshake("session-token-iat-before-client-uat");
     }
-    match verifier.verify(&token, &ctx.authorized).await {
+    match verified {
         Ok(c) => ctx.signed_in(c, Vec::new()),
         Err(VerifyError::Expired) => ctx.handshake("session-token-expired"),
         Err(VerifyError::NotYetValid) => ctx.handshake("session-token-nbf"),
