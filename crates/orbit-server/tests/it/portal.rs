@@ -354,7 +354,15 @@ async fn redirect_url_is_followed_only_when_allowed() {
     for (input, expected) in allowed {
         let browser = server.browser();
         let r = sign_in(&server, &browser, "ada@example.com", GOOD_PASSWORD, input).await;
-        assert_eq!(r.location(), Some(expected), "{input}");
+        let (location, dev_browser) = split_dev_browser(r.location().unwrap());
+        assert_eq!(location, expected, "{input}");
+        // Development: redirects to an app carry the browser's development token, so the app's
+        // SDK learns of the sign-in; redirects within the portal do not.
+        assert_eq!(
+            dev_browser.is_some(),
+            !expected.starts_with(&server.base),
+            "{input}"
+        );
     }
     let hostile = [
         "https://evil.example/",
@@ -391,7 +399,10 @@ async fn redirect_url_is_followed_only_when_allowed() {
         "https://pr-7.preview.example/back",
     )
     .await;
-    assert_eq!(r.location(), Some("https://pr-7.preview.example/back"));
+    assert_eq!(
+        split_dev_browser(r.location().unwrap()).0,
+        "https://pr-7.preview.example/back"
+    );
     // Sign-out honours the same policy.
     let r = browser
         .submit(
@@ -700,4 +711,24 @@ fn this_device_session(body: &str) -> String {
     let start = row.find("/user/sessions/").unwrap() + "/user/sessions/".len();
     let end = row[start..].find('/').unwrap();
     row[start..start + end].to_owned()
+}
+
+/// A redirect target without its `__clerk_db_jwt` parameter, and that parameter.
+fn split_dev_browser(location: &str) -> (String, Option<String>) {
+    let mut u = url::Url::parse(location).unwrap();
+    let dvb = u
+        .query_pairs()
+        .find(|(k, _)| k == "__clerk_db_jwt")
+        .map(|(_, v)| v.into_owned());
+    let rest: Vec<(String, String)> = u
+        .query_pairs()
+        .filter(|(k, _)| k != "__clerk_db_jwt")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    if rest.is_empty() {
+        u.set_query(None);
+    } else {
+        u.query_pairs_mut().clear().extend_pairs(rest);
+    }
+    (u.to_string(), dvb)
 }
