@@ -588,6 +588,16 @@ impl Orbit {
 
     /// Checks email and password under the abuse limits. Unknown emails cost one argon2
     /// verification too and fail with the same error as a wrong password.
+    /// Sign-ups from one IP share the sign-in budget per IP: "that email is taken" answers would
+    /// otherwise let one source test unlimited addresses for existing accounts.
+    pub fn check_sign_up_rate(&self, instance: &Instance, client_ip: &str) -> Result<()> {
+        self.ip_limiter
+            .check(&format!("{}/{}", instance.id, client_ip), self.now())
+            .map_err(|wait| Error::TooManyAttempts {
+                retry_after_secs: ceil_secs(wait),
+            })
+    }
+
     pub async fn sign_in(
         &self,
         instance: &Instance,

@@ -481,11 +481,18 @@ struct SignUpForm {
 async fn sign_up(
     State(state): State<AppState>,
     fapi: Fapi,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     FormBody(form): FormBody<SignUpForm>,
 ) -> Response {
     if !csrf::verify(&headers, &fapi, form.csrf_token.as_deref()) {
         return csrf_failure();
+    }
+    if let Err(e) = state
+        .orbit
+        .check_sign_up_rate(&fapi.ctx.instance, &ip.to_string())
+    {
+        return fail(e);
     }
     let redirect_url = form.redirect_url.clone().unwrap_or_default();
     let (csrf, _) = csrf::token(&headers, &fapi, state.orbit.random().as_ref());

@@ -636,6 +636,28 @@ async fn sign_in_is_rate_limited_per_ip() {
 }
 
 #[tokio::test]
+async fn sign_up_shares_the_per_ip_budget() {
+    // "That email is taken" reveals accounts, so sign-ups from one source are limited too.
+    let server = TestServer::start_with(|c| {
+        c.limits.per_ip_burst = 2;
+        c.limits.per_ip_per_minute = 1;
+    })
+    .await;
+    let b = server.browser();
+    for email in ["a@example.com", "b@example.com"] {
+        assert_eq!(
+            sign_up(&server, &b, email, "short", "").await.status,
+            StatusCode::UNPROCESSABLE_ENTITY
+        );
+    }
+    let r = sign_up(&server, &b, "c@example.com", GOOD_PASSWORD, "").await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.headers.contains_key("retry-after"));
+    let (_, count) = server.backend().get("/v1/users/count").await;
+    assert_eq!(count["total_count"], 0);
+}
+
+#[tokio::test]
 async fn trusted_proxy_decides_the_client_ip() {
     // With the loopback peer trusted, X-Forwarded-For names the client: two "clients" behind
     // the proxy get separate per-IP budgets.
