@@ -91,8 +91,51 @@ impl<S: Send + Sync> FromRequestParts<S> for Fapi
 where
     AppState: FromRef<S>,
 {
-    type Rejection = ApiError;
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+    type Rejection = FapiRejection;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, FapiRejection> {
+        let wants_html = parts
+            .headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.contains("text/html"));
+        Self::resolve(parts, state)
+            .await
+            .map_err(|error| FapiRejection { error, wants_html })
+    }
+}
+
+/// Why a request reached no FAPI host: JSON for API clients, a page for browsers.
+#[derive(Debug)]
+pub struct FapiRejection {
+    error: ApiError,
+    wants_html: bool,
+}
+
+impl axum::response::IntoResponse for FapiRejection {
+    fn into_response(self) -> axum::response::Response {
+        if self.wants_html {
+            crate::portal::error_page(
+                self.error.status,
+                &self.error.message,
+                self.error.long_message,
+            )
+        } else {
+            self.error.into_response()
+        }
+    }
+}
+
+impl From<FapiRejection> for ApiError {
+    fn from(r: FapiRejection) -> Self {
+        r.error
+    }
+}
+
+impl Fapi {
+    async fn resolve<S: Send + Sync>(parts: &mut Parts, state: &S) -> Result<Self, ApiError>
+    where
+        AppState: FromRef<S>,
+    {
         let state = AppState::from_ref(state);
         let host = request_host(parts, &state).unwrap_or_default();
         let Some(ctx) = state.orbit.resolve_host(&host).await? else {

@@ -272,6 +272,29 @@ async fn unverified_satellites_are_refused_and_dns_checks_explain_why() {
         hop.body
     );
     assert!(hop.location.is_none() && hop.set_cookies.is_empty());
+    // A browser gets the same explanation as a page.
+    let page = browser
+        .http
+        .get(handshake_url(
+            "clerk.unverified.test",
+            "https://unverified.test/",
+            "satellite-needs-syncing",
+        ))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::MISDIRECTED_REQUEST);
+    assert!(page.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("<h1>Satellite domain not verified</h1>")
+            && html.contains("orbit domain verify unverified.test"),
+        "{html}"
+    );
     // The primary will not sync it either.
     let hop = browser
         .get("https://clerk.primary.test/v1/client/sync?link_domain=unverified.test&__orbit_sync=x")
