@@ -890,3 +890,43 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn policy() -> RedirectPolicy {
+        RedirectPolicy::new(false)
+            .with(OriginPattern::parse("https://primary.test").unwrap())
+            .with(OriginPattern::parse("https://*.apps.example.com").unwrap())
+    }
+
+    fn allowed_origin(origin: &str) -> bool {
+        let wildcard = origin
+            .strip_prefix("https://")
+            .and_then(|h| h.strip_suffix(".apps.example.com"))
+            .is_some_and(|label| !label.is_empty() && !label.contains([':', '/', '@']));
+        origin == "https://clerk.primary.test" || origin == "https://primary.test" || wildcard
+    }
+
+    proptest! {
+        /// Whatever the input, an accepted target is on an allowed origin, carries no userinfo,
+        /// and is the re-serialised URL (parsing it again gives the same string).
+        #[test]
+        fn accepted_targets_stay_on_allowed_origins(raw in "\\PC{0,60}", prefix in prop::sample::select(vec![
+            "", "/", "//", "https://", "https://primary.test", "https://x.apps.example.com", "http://", "\\\\", "javascript:",
+        ])) {
+            let base = url::Url::parse("https://clerk.primary.test/").unwrap();
+            let input = format!("{prefix}{raw}");
+            if let Ok(t) = policy().check(&input, Some(&base)) {
+                let origin = t.origin();
+                prop_assert!(allowed_origin(&origin), "{input:?} -> {origin}");
+                prop_assert_eq!(t.url().username(), "");
+                prop_assert!(t.url().password().is_none());
+                let reparsed = url::Url::parse(t.as_str()).unwrap();
+                prop_assert_eq!(reparsed.as_str(), t.as_str());
+            }
+        }
+    }
+}

@@ -600,3 +600,61 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use crate::{Orbit, OrbitConfig};
+    use aws_lc_rs::encoding::AsDer;
+    use aws_lc_rs::signature::KeyPair;
+    use base64::Engine;
+    use proptest::prelude::*;
+
+    /// An SDK configured with a throwaway key (made once): verification needs no network.
+    fn orbit() -> Orbit {
+        static ORBIT: std::sync::OnceLock<Orbit> = std::sync::OnceLock::new();
+        ORBIT.get_or_init(make_orbit).clone()
+    }
+
+    fn make_orbit() -> Orbit {
+        let pair = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
+        let der = pair.public_key().as_der().unwrap();
+        let pem = format!(
+            "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
+            base64::engine::general_purpose::STANDARD.encode(der.as_ref())
+        );
+        // pk for clerk.primary.test; api_url unreachable on purpose.
+        let config = OrbitConfig::builder("pk_live_Y2xlcmsucHJpbWFyeS50ZXN0JA")
+            .jwt_key(pem)
+            .api_url("http://127.0.0.1:9/bapi")
+            .build()
+            .unwrap();
+        Orbit::new(config).unwrap()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        /// Hostile cookies, tokens and headers never panic and never sign anyone in.
+        #[test]
+        fn hostile_requests_are_signed_out(
+            cookie in "\\PC{0,200}",
+            token in "[A-Za-z0-9_.=-]{0,300}",
+            auth in "\\PC{0,80}",
+            path in "/[A-Za-z0-9_./?=&%-]{0,60}",
+            dest in prop::sample::select(vec!["document", "iframe", "empty", ""]),
+        ) {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let orbit = orbit();
+            let mut b = http::Request::builder().uri(path.as_str()).header("host", "primary.test");
+            for (k, v) in [("cookie", cookie.clone()), ("cookie", format!("__session={token}; __client_uat=1")), ("authorization", auth.clone()), ("sec-fetch-dest", dest.to_owned())] {
+                if let Ok(v) = http::HeaderValue::from_str(&v) {
+                    b = b.header(k, v);
+                }
+            }
+            let Ok(req) = b.body(()) else { return Ok(()) };
+            let (parts, _) = req.into_parts();
+            let state = rt.block_on(orbit.authenticate(&parts));
+            prop_assert_ne!(state.status, AuthStatus::SignedIn);
+        }
+    }
+}
