@@ -24,8 +24,6 @@ use crate::world::*;
 use base64::Engine as _;
 use fantoccini::elements::Element;
 use fantoccini::{Client, Locator};
-use orbit_sdk::{Orbit, OrbitConfig};
-use serde_json::json;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use url::Url;
@@ -271,54 +269,7 @@ where
 
 #[tokio::test]
 async fn seed_scenario_in_chromium_development() {
-    // As in sdk.rs: the primary's port must be known before Orbit creates its dev instance.
-    let p1_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let p1 = p1_listener.local_addr().unwrap().port();
-    let server = TestServer::start_with(|c| c.dev_primary_domain = format!("localhost:{p1}")).await;
-    let primary_cfg = OrbitConfig::builder(&server.publishable_key)
-        .secret_key(&server.secret_key)
-        .build()
-        .unwrap();
-    let router = example_primary::app(Orbit::new(primary_cfg).unwrap());
-    tokio::spawn(async move { axum::serve(p1_listener, router).await });
-
-    let mut sats = Vec::new();
-    for _ in 0..2 {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let (s, d) = server
-            .backend()
-            .post(
-                "/v1/domains",
-                json!({"name": format!("http://localhost:{port}"), "is_satellite": true}),
-            )
-            .await;
-        assert_eq!(s, reqwest::StatusCode::OK, "{d}");
-        // As in the seed's satellite .env (development example).
-        let vars = [
-            ("CLERK_PUBLISHABLE_KEY", server.publishable_key.clone()),
-            ("CLERK_SECRET_KEY", server.secret_key.clone()),
-            ("CLERK_IS_SATELLITE", "true".into()),
-            ("CLERK_DOMAIN", format!("http://localhost:{port}")),
-            (
-                "CLERK_SIGN_IN_URL",
-                format!("http://localhost:{p1}/sign-in"),
-            ),
-            (
-                "CLERK_SIGN_UP_URL",
-                format!("http://localhost:{p1}/sign-up"),
-            ),
-        ];
-        let cfg = orbit_sdk::OrbitConfigBuilder::from_vars(|k| {
-            vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
-        })
-        .unwrap()
-        .build()
-        .unwrap();
-        let router = example_satellite::app(Orbit::new(cfg).unwrap());
-        tokio::spawn(async move { axum::serve(listener, router).await });
-        sats.push(port);
-    }
+    let crate::sdk::DevSeed { server, p1, sats } = crate::sdk::dev_seed().await;
 
     let orbit_base = server.base.clone();
     let primary = format!("http://localhost:{p1}");
@@ -349,42 +300,7 @@ async fn seed_scenario_in_chromium_development() {
 #[tokio::test]
 async fn seed_scenario_in_chromium_production_like() {
     let world = ProdWorld::start().await;
-    world.add_satellite("satellite.test", true).await;
-    world.add_satellite("satellite2.test", true).await;
-    let http = world.sdk_http_client();
-    let primary_cfg = OrbitConfig::builder(&world.publishable_key)
-        .secret_key(&world.secret_key)
-        .api_url(world.bapi_url())
-        .sign_in_url("/sign-in")
-        .sign_up_url("/sign-up")
-        .allowed_redirect_origins(["https://satellite.test", "https://satellite2.test"])
-        .build()
-        .unwrap();
-    let primary_app = world
-        .serve_app(example_primary::app(
-            Orbit::with_http_client(primary_cfg, http.clone()).unwrap(),
-        ))
-        .await;
-    let mut apps = vec![("primary.test", primary_app.ip)];
-    let mut servers = vec![primary_app];
-    for sat in ["satellite.test", "satellite2.test"] {
-        let cfg = OrbitConfig::builder(&world.publishable_key)
-            .secret_key(&world.secret_key)
-            .api_url(world.bapi_url())
-            .is_satellite(true)
-            .domain(sat)
-            .sign_in_url("https://primary.test/sign-in")
-            .sign_up_url("https://primary.test/sign-up")
-            .build()
-            .unwrap();
-        let s = world
-            .serve_app(example_satellite::app(
-                Orbit::with_http_client(cfg, http.clone()).unwrap(),
-            ))
-            .await;
-        apps.push((sat, s.ip));
-        servers.push(s);
-    }
+    let (apps, servers) = crate::sdk::prod_seed_apps(&world).await;
 
     // Chromium's DNS: each app on its own address, every other `.test` name (orbit.test and the
     // clerk.* FAPI hosts) on Orbit's. Specific rules first: the first matching rule wins.

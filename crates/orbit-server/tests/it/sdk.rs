@@ -90,57 +90,7 @@ async fn serve_local(router: axum::Router) -> u16 {
 
 #[tokio::test]
 async fn seed_scenario_in_development() {
-    // The primary app's port must be known before Orbit creates its development instance.
-    let p1_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let p1 = p1_listener.local_addr().unwrap().port();
-    let server = TestServer::start_with(|c| c.dev_primary_domain = format!("localhost:{p1}")).await;
-    let primary_cfg = OrbitConfig::builder(&server.publishable_key)
-        .secret_key(&server.secret_key)
-        .build()
-        .unwrap();
-    let primary = Orbit::new(primary_cfg).unwrap();
-    let router = example_primary::app(primary);
-    tokio::spawn(async move { axum::serve(p1_listener, router).await });
-
-    let mut sats = Vec::new();
-    for _ in 0..2 {
-        let port = free_port().await;
-        let (s, d) = server
-            .backend()
-            .post(
-                "/v1/domains",
-                json!({"name": format!("http://localhost:{port}"), "is_satellite": true}),
-            )
-            .await;
-        assert_eq!(s, StatusCode::OK, "{d}");
-        // As in the seed's satellite .env (development example).
-        let vars = [
-            ("CLERK_PUBLISHABLE_KEY", server.publishable_key.clone()),
-            ("CLERK_SECRET_KEY", server.secret_key.clone()),
-            ("CLERK_IS_SATELLITE", "true".into()),
-            ("CLERK_DOMAIN", format!("http://localhost:{port}")),
-            (
-                "CLERK_SIGN_IN_URL",
-                format!("http://localhost:{p1}/sign-in"),
-            ),
-            (
-                "CLERK_SIGN_UP_URL",
-                format!("http://localhost:{p1}/sign-up"),
-            ),
-        ];
-        let cfg = orbit_sdk::OrbitConfigBuilder::from_vars(|k| {
-            vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
-        })
-        .unwrap()
-        .build()
-        .unwrap();
-        let router = example_satellite::app(Orbit::new(cfg).unwrap());
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-            .await
-            .unwrap();
-        tokio::spawn(async move { axum::serve(listener, router).await });
-        sats.push(port);
-    }
+    let DevSeed { server, p1, sats } = dev_seed().await;
 
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert(
@@ -251,42 +201,7 @@ async fn seed_scenario_in_development() {
 #[tokio::test]
 async fn seed_scenario_production_like() {
     let world = ProdWorld::start().await;
-    world.add_satellite("satellite.test", true).await;
-    world.add_satellite("satellite2.test", true).await;
-    let http = world.sdk_http_client();
-    let primary_cfg = OrbitConfig::builder(&world.publishable_key)
-        .secret_key(&world.secret_key)
-        .api_url(world.bapi_url())
-        .sign_in_url("/sign-in")
-        .sign_up_url("/sign-up")
-        .allowed_redirect_origins(["https://satellite.test", "https://satellite2.test"])
-        .build()
-        .unwrap();
-    let primary_app = world
-        .serve_app(example_primary::app(
-            Orbit::with_http_client(primary_cfg, http.clone()).unwrap(),
-        ))
-        .await;
-    let mut apps = vec![("primary.test", primary_app.ip)];
-    let mut servers = vec![primary_app];
-    for sat in ["satellite.test", "satellite2.test"] {
-        let cfg = OrbitConfig::builder(&world.publishable_key)
-            .secret_key(&world.secret_key)
-            .api_url(world.bapi_url())
-            .is_satellite(true)
-            .domain(sat)
-            .sign_in_url("https://primary.test/sign-in")
-            .sign_up_url("https://primary.test/sign-up")
-            .build()
-            .unwrap();
-        let s = world
-            .serve_app(example_satellite::app(
-                Orbit::with_http_client(cfg, http.clone()).unwrap(),
-            ))
-            .await;
-        apps.push((sat, s.ip));
-        servers.push(s);
-    }
+    let (apps, servers) = prod_seed_apps(&world).await;
     let browser = world.page_browser(&apps);
     let b = &browser.http;
 
@@ -654,4 +569,113 @@ async fn instance_pem(server: &TestServer) -> String {
         "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
         base64::engine::general_purpose::STANDARD.encode(der.as_ref())
     )
+}
+
+/// The seed's development setup: Orbit's development server, the primary app on `localhost:P1`
+/// and two satellites on `localhost` ports, configured from the seed's `.env` variables.
+pub struct DevSeed {
+    pub server: TestServer,
+    pub p1: u16,
+    pub sats: Vec<u16>,
+}
+
+pub async fn dev_seed() -> DevSeed {
+    // The primary app's port must be known before Orbit creates its development instance.
+    let p1_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let p1 = p1_listener.local_addr().unwrap().port();
+    let server = TestServer::start_with(|c| c.dev_primary_domain = format!("localhost:{p1}")).await;
+    let primary_cfg = OrbitConfig::builder(&server.publishable_key)
+        .secret_key(&server.secret_key)
+        .build()
+        .unwrap();
+    let primary = Orbit::new(primary_cfg).unwrap();
+    let router = example_primary::app(primary);
+    tokio::spawn(async move { axum::serve(p1_listener, router).await });
+
+    let mut sats = Vec::new();
+    for _ in 0..2 {
+        let port = free_port().await;
+        let (s, d) = server
+            .backend()
+            .post(
+                "/v1/domains",
+                json!({"name": format!("http://localhost:{port}"), "is_satellite": true}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{d}");
+        // As in the seed's satellite .env (development example).
+        let vars = [
+            ("CLERK_PUBLISHABLE_KEY", server.publishable_key.clone()),
+            ("CLERK_SECRET_KEY", server.secret_key.clone()),
+            ("CLERK_IS_SATELLITE", "true".into()),
+            ("CLERK_DOMAIN", format!("http://localhost:{port}")),
+            (
+                "CLERK_SIGN_IN_URL",
+                format!("http://localhost:{p1}/sign-in"),
+            ),
+            (
+                "CLERK_SIGN_UP_URL",
+                format!("http://localhost:{p1}/sign-up"),
+            ),
+        ];
+        let cfg = orbit_sdk::OrbitConfigBuilder::from_vars(|k| {
+            vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
+        })
+        .unwrap()
+        .build()
+        .unwrap();
+        let router = example_satellite::app(Orbit::new(cfg).unwrap());
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .unwrap();
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        sats.push(port);
+    }
+
+    DevSeed { server, p1, sats }
+}
+
+/// The seed's production-like apps: `primary.test` and two satellites, each over TLS on its own
+/// loopback address, with the SDK configured as in the seed. Returns host -> address and the
+/// servers (keep them alive).
+pub async fn prod_seed_apps(
+    world: &ProdWorld,
+) -> (Vec<(&'static str, std::net::IpAddr)>, Vec<AppServer>) {
+    world.add_satellite("satellite.test", true).await;
+    world.add_satellite("satellite2.test", true).await;
+    let http = world.sdk_http_client();
+    let primary_cfg = OrbitConfig::builder(&world.publishable_key)
+        .secret_key(&world.secret_key)
+        .api_url(world.bapi_url())
+        .sign_in_url("/sign-in")
+        .sign_up_url("/sign-up")
+        .allowed_redirect_origins(["https://satellite.test", "https://satellite2.test"])
+        .build()
+        .unwrap();
+    let primary_app = world
+        .serve_app(example_primary::app(
+            Orbit::with_http_client(primary_cfg, http.clone()).unwrap(),
+        ))
+        .await;
+    let mut apps = vec![("primary.test", primary_app.ip)];
+    let mut servers = vec![primary_app];
+    for sat in ["satellite.test", "satellite2.test"] {
+        let cfg = OrbitConfig::builder(&world.publishable_key)
+            .secret_key(&world.secret_key)
+            .api_url(world.bapi_url())
+            .is_satellite(true)
+            .domain(sat)
+            .sign_in_url("https://primary.test/sign-in")
+            .sign_up_url("https://primary.test/sign-up")
+            .build()
+            .unwrap();
+        let s = world
+            .serve_app(example_satellite::app(
+                Orbit::with_http_client(cfg, http.clone()).unwrap(),
+            ))
+            .await;
+        apps.push((sat, s.ip));
+        servers.push(s);
+    }
+    (apps, servers)
 }
