@@ -98,6 +98,10 @@ pub struct Orbit {
     hash_permits: Arc<tokio::sync::Semaphore>,
     /// One argon2 working memory per permit, kept between hashes.
     hash_memory: Arc<Mutex<Vec<crate::password::HashMemory>>>,
+    /// Hot lookups of every BAPI call and token mint, kept `key_cache_ttl` (another node or the
+    /// CLI may change them; this node's own changes clear them at once).
+    instances_by_secret: RwLock<HashMap<String, (Millis, Instance)>>,
+    primaries: RwLock<HashMap<String, (Millis, Domain)>>,
 }
 
 impl std::fmt::Debug for Orbit {
@@ -157,6 +161,8 @@ impl Orbit {
                 std::thread::available_parallelism().map_or(2, usize::from),
             )),
             hash_memory: Arc::new(Mutex::new(Vec::new())),
+            instances_by_secret: RwLock::new(HashMap::new()),
+            primaries: RwLock::new(HashMap::new()),
         })
     }
 
@@ -260,7 +266,17 @@ impl Orbit {
     }
 
     pub async fn primary_domain(&self, instance_id: &str) -> Result<Domain> {
-        self.store
+        let now = self.now();
+        if let Some(d) = cached(
+            &self.primaries,
+            instance_id,
+            now,
+            self.settings.key_cache_ttl,
+        ) {
+            return Ok(d);
+        }
+        let primary = self
+            .store
             .domains(instance_id)
             .await?
             .into_iter()
@@ -268,7 +284,11 @@ impl Orbit {
             .ok_or_else(|| Error::NotFound {
                 resource: "primary domain of instance",
                 id: instance_id.to_owned(),
-            })
+            })?;
+        if let Ok(mut m) = self.primaries.write() {
+            m.insert(instance_id.to_owned(), (now, primary.clone()));
+        }
+        Ok(primary)
     }
 
     /// The publishable key (contract format) of an instance.
@@ -355,10 +375,24 @@ impl Orbit {
         if !(secret_key.starts_with("sk_test_") || secret_key.starts_with("sk_live_")) {
             return Ok(None);
         }
-        Ok(self
-            .store
-            .instance_by_secret_hash(&keys::secret_key_hash(secret_key))
-            .await?)
+        let hash = keys::secret_key_hash(secret_key);
+        let now = self.now();
+        if let Some(i) = cached(
+            &self.instances_by_secret,
+            &hash,
+            now,
+            self.settings.key_cache_ttl,
+        ) {
+            return Ok(Some(i));
+        }
+        let found = self.store.instance_by_secret_hash(&hash).await?;
+        if let (Some(i), Ok(mut m)) = (&found, self.instances_by_secret.write()) {
+            if m.len() > 10_000 {
+                m.clear();
+            }
+            m.insert(hash, (now, i.clone()));
+        }
+        Ok(found)
     }
 
     pub async fn update_settings(
@@ -379,6 +413,9 @@ impl Orbit {
             });
         }
         self.store.update_settings(instance_id, &settings).await?;
+        if let Ok(mut m) = self.instances_by_secret.write() {
+            m.clear();
+        }
         self.instance(instance_id).await
     }
 
@@ -927,6 +964,18 @@ impl Orbit {
         };
         Ok(keys.current.sign_jwt(&claims)?)
     }
+}
+
+/// A cached value if it is younger than `ttl`.
+fn cached<T: Clone>(
+    map: &RwLock<HashMap<String, (Millis, T)>>,
+    key: &str,
+    now: Millis,
+    ttl: Millis,
+) -> Option<T> {
+    let m = map.read().ok()?;
+    let (at, v) = m.get(key)?;
+    (now - at < ttl).then(|| v.clone())
 }
 
 fn ceil_secs(ms: Millis) -> u64 {
