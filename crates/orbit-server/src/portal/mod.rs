@@ -685,6 +685,19 @@ async fn require_user(
     }
 }
 
+/// A profile form's sender: the form must carry our CSRF token and come from a signed-in browser.
+async fn form_user(
+    state: &AppState,
+    fapi: &Fapi,
+    headers: &HeaderMap,
+    csrf_token: Option<&str>,
+) -> Result<SignedIn, Response> {
+    if !csrf::verify(headers, fapi, csrf_token) {
+        return Err(csrf_failure());
+    }
+    require_user(state, fapi, headers).await
+}
+
 #[derive(Debug, Deserialize)]
 struct NoticeQuery {
     notice: Option<String>,
@@ -738,10 +751,7 @@ async fn update_profile(
     headers: HeaderMap,
     FormBody(form): FormBody<ProfileForm>,
 ) -> Response {
-    if !csrf::verify(&headers, &fapi, form.csrf_token.as_deref()) {
-        return csrf_failure();
-    }
-    let mut me = match require_user(&state, &fapi, &headers).await {
+    let mut me = match form_user(&state, &fapi, &headers, form.csrf_token.as_deref()).await {
         Ok(me) => me,
         Err(r) => return r,
     };
@@ -789,10 +799,7 @@ async fn change_password(
     headers: HeaderMap,
     FormBody(form): FormBody<PasswordForm>,
 ) -> Response {
-    if !csrf::verify(&headers, &fapi, form.csrf_token.as_deref()) {
-        return csrf_failure();
-    }
-    let me = match require_user(&state, &fapi, &headers).await {
+    let me = match form_user(&state, &fapi, &headers, form.csrf_token.as_deref()).await {
         Ok(me) => me,
         Err(r) => return r,
     };
@@ -843,10 +850,7 @@ async fn revoke_session(
     Path(id): Path<String>,
     FormBody(form): FormBody<CsrfOnly>,
 ) -> Response {
-    if !csrf::verify(&headers, &fapi, form.csrf_token.as_deref()) {
-        return csrf_failure();
-    }
-    let me = match require_user(&state, &fapi, &headers).await {
+    let me = match form_user(&state, &fapi, &headers, form.csrf_token.as_deref()).await {
         Ok(me) => me,
         Err(r) => return r,
     };
