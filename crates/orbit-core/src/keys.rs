@@ -94,10 +94,11 @@ pub fn new_secret_key(kind: InstanceKind, random: &dyn Random) -> String {
     format!("sk_{}_{}", kind.key_env(), hex)
 }
 
-/// What the store keeps to look a secret key up: SHA-256, hex. Secret keys carry 192 bits, so
-/// a fast hash is enough (no password stretching needed).
-pub fn secret_key_hash(secret_key: &str) -> String {
-    Sha256::digest(secret_key.as_bytes())
+/// What the store keeps of a secret key or another random token (client tokens, sync tokens,
+/// nonces) to look it up: SHA-256, hex. They carry >= 128 random bits, so a fast hash is enough
+/// (no password stretching needed).
+pub fn token_hash(token: &str) -> String {
+    Sha256::digest(token.as_bytes())
         .iter()
         .map(|x| format!("{x:02x}"))
         .collect()
@@ -258,10 +259,10 @@ mod tests {
         let rng = SeededRandom::new(1);
         let k = new_secret_key(InstanceKind::Development, &rng);
         assert!(k.starts_with("sk_test_") && k.len() == 8 + 48, "{k}");
-        assert_eq!(secret_key_hash(&k), secret_key_hash(&k));
+        assert_eq!(token_hash(&k), token_hash(&k));
         assert_ne!(
-            secret_key_hash(&k),
-            secret_key_hash(&new_secret_key(InstanceKind::Production, &rng))
+            token_hash(&k),
+            token_hash(&new_secret_key(InstanceKind::Production, &rng))
         );
     }
 }

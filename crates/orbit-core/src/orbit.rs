@@ -4,7 +4,7 @@
 use crate::clock::{Clock, Millis, MINUTE, SECOND};
 use crate::error::{Error, Result};
 use crate::keys::{
-    self, MasterKey, SigningKey, RETIRED_KEY_RETENTION, SESSION_TOKEN_LIFETIME_SECS,
+    self, token_hash, MasterKey, SigningKey, RETIRED_KEY_RETENTION, SESSION_TOKEN_LIFETIME_SECS,
 };
 use crate::limits::{KeyedRateLimiter, SignInLimits};
 use crate::model::*;
@@ -14,7 +14,6 @@ use crate::store::{Store, StoreError};
 use crate::{email, HOUR};
 use orbit_proto::resources::{Jwk, Jwks};
 use orbit_proto::{PublishableKey, SessionClaims};
-use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -110,13 +109,6 @@ impl std::fmt::Debug for Orbit {
             .field("settings", &self.settings)
             .finish()
     }
-}
-
-pub(crate) fn token_hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|x| format!("{x:02x}"))
-        .collect()
 }
 
 fn clean_name(name: Option<String>, field: &'static str) -> Result<Option<String>> {
@@ -247,7 +239,7 @@ impl Orbit {
         let stored = StoredSecretKey {
             id: self.random.id("sk"),
             instance_id: instance.id.clone(),
-            hash: keys::secret_key_hash(&secret),
+            hash: keys::token_hash(&secret),
             sealed: self.master.seal(secret.as_bytes(), self.random.as_ref())?,
             created_at: self.now(),
         };
@@ -375,7 +367,7 @@ impl Orbit {
         if !(secret_key.starts_with("sk_test_") || secret_key.starts_with("sk_live_")) {
             return Ok(None);
         }
-        let hash = keys::secret_key_hash(secret_key);
+        let hash = keys::token_hash(secret_key);
         let now = self.now();
         if let Some(i) = cached(
             &self.instances_by_secret,

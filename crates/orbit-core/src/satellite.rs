@@ -7,8 +7,9 @@
 use crate::clock::{Millis, SECOND};
 use crate::domain_name::{self, DomainNameError};
 use crate::error::{Error, Result};
+use crate::keys::token_hash;
 use crate::model::*;
-use crate::orbit::{token_hash, Orbit};
+use crate::orbit::Orbit;
 use crate::store::StoreError;
 use async_trait::async_trait;
 
@@ -344,11 +345,7 @@ impl Orbit {
         let token = self
             .mint_session_token_as(instance, &session.id, Some(azp), issuer)
             .await?;
-        let client = self
-            .store
-            .client(&client.id)
-            .await?
-            .unwrap_or_else(|| client.clone());
+        // The client was read at the start of this request; minting a token does not touch it.
         Ok(AppAuthState {
             session_token: Some(token),
             client_uat: client.updated_at.div_euclid(1000).max(1),

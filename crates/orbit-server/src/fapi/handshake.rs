@@ -5,7 +5,7 @@
 
 use crate::error::ApiError;
 use crate::extract::{cookie, Fapi};
-use crate::fapi::{client_cookie, current_client};
+use crate::fapi::{client_cookie, current_client, set_query};
 use crate::portal::error_page;
 use crate::AppState;
 use axum::extract::{Query, State};
@@ -180,20 +180,6 @@ fn directives(
         }
     }
     d
-}
-
-fn set_query(url: &mut Url, key: &str, value: &str) {
-    let pairs: Vec<(String, String)> = url
-        .query_pairs()
-        .filter(|(k, _)| k != key)
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
-    let mut q = url.query_pairs_mut();
-    q.clear();
-    for (k, v) in pairs {
-        q.append_pair(&k, &v);
-    }
-    q.append_pair(key, value);
 }
 
 fn redirect_307(location: &Url, set_cookies: Vec<HeaderValue>) -> Response {
@@ -584,7 +570,7 @@ async fn link(
             };
             return page_400(
                 "Could not complete sign-in on this domain",
-                format!("{}{next}", capital(&e.to_string())),
+                format!("{}{next}", crate::portal::sentence(&e.to_string())),
             );
         }
     };
@@ -621,14 +607,6 @@ async fn link(
     }
     .await;
     result.unwrap_or_else(crate::portal::fail)
-}
-
-fn capital(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => format!("{}{}.", f.to_uppercase(), c.as_str()),
-        None => String::new(),
-    }
 }
 
 #[cfg(test)]

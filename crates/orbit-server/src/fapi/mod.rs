@@ -80,20 +80,23 @@ pub async fn with_dev_browser(
         .new_dev_browser(&fapi.ctx.instance, client)
         .await?;
     let mut target = target;
-    let pairs: Vec<(String, String)> = target
+    set_query(&mut target, "__clerk_db_jwt", &token);
+    Ok(target)
+}
+
+/// Sets `key` in the URL's query, replacing any earlier value.
+pub(crate) fn set_query(url: &mut url::Url, key: &str, value: &str) {
+    let pairs: Vec<(String, String)> = url
         .query_pairs()
-        .filter(|(k, _)| k != "__clerk_db_jwt")
+        .filter(|(k, _)| k != key)
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
-    {
-        let mut q = target.query_pairs_mut();
-        q.clear();
-        for (k, v) in pairs {
-            q.append_pair(&k, &v);
-        }
-        q.append_pair("__clerk_db_jwt", &token);
+    let mut q = url.query_pairs_mut();
+    q.clear();
+    for (k, v) in pairs {
+        q.append_pair(&k, &v);
     }
-    Ok(target)
+    q.append_pair(key, value);
 }
 
 /// The client the request's `__client` cookie stands for on this host.
@@ -193,22 +196,15 @@ async fn session_token(
             origin.as_deref().or(Some(&fapi.origin)),
         )
         .await?;
-    let mut resp = Json(Token {
-        object: "token".into(),
-        jwt,
-    })
-    .into_response();
-    let h = resp.headers_mut();
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if let Some(o) = origin.and_then(|o| HeaderValue::from_str(&o).ok()) {
-        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, o);
-        h.insert(
-            header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
-            HeaderValue::from_static("true"),
-        );
-        h.insert(header::VARY, HeaderValue::from_static("Origin"));
-    }
-    Ok(resp)
+    // `origin` passed the check above: CORS for it alone.
+    Ok(with_cors(
+        Json(Token {
+            object: "token".into(),
+            jwt,
+        })
+        .into_response(),
+        &headers,
+    ))
 }
 
 /// Refuses a request whose `Origin` is neither this host nor an origin of the instance: these

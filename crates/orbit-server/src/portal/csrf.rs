@@ -35,7 +35,9 @@ pub fn verify(headers: &HeaderMap, fapi: &Fapi, submitted: Option<&str>) -> bool
     let Some(submitted) = submitted else {
         return false;
     };
-    if expected.len() < 32 || !constant_time_eq(expected.as_bytes(), submitted.as_bytes()) {
+    if expected.len() < 32
+        || !orbit_core::keys::constant_time_eq(expected.as_bytes(), submitted.as_bytes())
+    {
         return false;
     }
     let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
@@ -47,8 +49,4 @@ pub fn verify(headers: &HeaderMap, fapi: &Fapi, submitted: Option<&str>) -> bool
             .and_then(|r| url::Url::parse(r).ok())
             .is_some_and(|u| u.origin().ascii_serialization() == fapi.origin),
     }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

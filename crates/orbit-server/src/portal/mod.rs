@@ -528,7 +528,7 @@ async fn sign_up(
     match state.orbit.create_user(&fapi.ctx.instance, new).await {
         Ok(user) => finish_sign_in(&state, &fapi, &headers, &user, Some(&redirect_url)).await,
         Err(Error::Email(e)) => {
-            view.email_error = Some(capitalise(&e.to_string()));
+            view.email_error = Some(sentence(&e.to_string()));
             page(StatusCode::UNPROCESSABLE_ENTITY, view, None)
         }
         Err(Error::EmailTaken) => {
@@ -549,7 +549,8 @@ async fn sign_up(
     }
 }
 
-fn capitalise(s: &str) -> String {
+/// `s` as a sentence: capital first letter, one final period.
+pub(crate) fn sentence(s: &str) -> String {
     let mut c = s.chars();
     match c.next() {
         Some(f) => format!("{}{}.", f.to_uppercase(), c.as_str().trim_end_matches('.')),
