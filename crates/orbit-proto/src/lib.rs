@@ -7,6 +7,7 @@ pub mod error;
 pub mod jwt;
 pub mod keys;
 pub mod resources;
+pub mod wire;
 
 pub use claims::SessionClaims;
 pub use error::{ErrorBody, ErrorItem};

@@ -1,0 +1,78 @@
+//! Wire names: every cookie, query parameter and header name that the server writes and the SDK
+//! reads (docs/protocol.md "Cookies", "The handshake", "Satellite sync"). Both sides import them
+//! from here, so they cannot drift apart; a name a published Clerk SDK reads is a contract.
+
+/// Cookie names.
+pub mod cookie {
+    /// The browser's long-lived client token on one FAPI host (Orbit's own, host-only).
+    pub const CLIENT: &str = "__client";
+    /// The session token on the app's domain (contract).
+    pub const SESSION: &str = "__session";
+    /// When the client last changed, in seconds; 0 when signed out (contract).
+    pub const CLIENT_UAT: &str = "__client_uat";
+    /// The development browser token (contract).
+    pub const DEV_BROWSER: &str = "__clerk_db_jwt";
+    /// Handshake directives as a signed JWT (contract).
+    pub const HANDSHAKE: &str = "__clerk_handshake";
+    /// A nonce the app's backend redeems for the handshake directives (contract).
+    pub const HANDSHAKE_NONCE: &str = "__clerk_handshake_nonce";
+    /// The SDK's redirect-loop counter on the app's domain (contract).
+    pub const REDIRECT_COUNT: &str = "__clerk_redirect_count";
+    /// A debugging cookie `@clerk/backend` clears with the handshake cookies.
+    pub const HELP: &str = "__clerk_help";
+    /// Orbit's binding of a pending satellite sync to one browser (host-only, Orbit's own).
+    pub const SYNC_STATE: &str = "__orbit_sync";
+    /// The CSRF token of Orbit's hosted pages (host-only, Orbit's own).
+    pub const CSRF: &str = "__orbit_csrf";
+
+    /// `name` with the publishable key's suffix, as the SDKs read it when several instances
+    /// share one domain: `__session_AbCdEfGh`.
+    pub fn suffixed(name: &str, suffix: &str) -> String {
+        format!("{name}_{suffix}")
+    }
+}
+
+/// Query parameter names.
+pub mod query {
+    /// Where to go when the flow is done (every flow).
+    pub const REDIRECT_URL: &str = "redirect_url";
+    /// `nonce` or `token`: how the handshake hands over its directives.
+    pub const FORMAT: &str = "format";
+    /// `true` when the app reads suffixed cookie names too.
+    pub const SUFFIXED_COOKIES: &str = "suffixed_cookies";
+    /// Why the SDK started a handshake (logged, and `satellite-needs-syncing` starts a sync).
+    pub const HANDSHAKE_REASON: &str = "__clerk_hs_reason";
+    /// The API version an SDK speaks.
+    pub const API_VERSION: &str = "__clerk_api_version";
+    /// `true` on the redirect back to a satellite after a sync; `false` asks for one.
+    pub const SYNCED: &str = "__clerk_synced";
+    /// The handshake nonce or token when it travels in the URL (development).
+    pub const HANDSHAKE_NONCE: &str = super::cookie::HANDSHAKE_NONCE;
+    pub const HANDSHAKE: &str = super::cookie::HANDSHAKE;
+    /// The development browser token when it travels in the URL.
+    pub const DEV_BROWSER: &str = super::cookie::DEV_BROWSER;
+    /// The legacy name of the development browser token, stripped by the SDK.
+    pub const DEV_SESSION: &str = "__dev_session";
+    /// The satellite a sync links (`/v1/client/sync`).
+    pub const LINK_DOMAIN: &str = "link_domain";
+    /// The single-use sync token (`/v1/client/link`).
+    pub const SYNC_TOKEN: &str = "__clerk_token";
+    /// Orbit's pending-sync id (`/v1/client/sync`).
+    pub const PENDING_SYNC: &str = "__orbit_sync";
+    /// The handshake payload's nonce (BAPI `/v1/clients/handshake_payload`).
+    pub const NONCE: &str = "nonce";
+}
+
+/// Header names beyond the standard ones.
+pub mod header {
+    pub const FORWARDED_FOR: &str = "x-forwarded-for";
+    pub const FORWARDED_HOST: &str = "x-forwarded-host";
+    pub const FORWARDED_PROTO: &str = "x-forwarded-proto";
+    pub const REQUEST_ID: &str = "x-request-id";
+}
+
+/// `__clerk_hs_reason` values Orbit acts on.
+pub mod reason {
+    /// The satellite's app asks the satellite FAPI to sync with the primary.
+    pub const SATELLITE_NEEDS_SYNCING: &str = "satellite-needs-syncing";
+}
