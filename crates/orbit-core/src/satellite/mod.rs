@@ -1,4 +1,4 @@
-//! Satellite domains and the cross-domain sync (PROTOCOL.md "Satellite sync", "DNS").
+//! Satellite domains and the cross-domain sync (docs/protocol.md "Satellite sync", "DNS").
 //!
 //! The domain side only: registering and verifying satellites, pending syncs, sync tokens,
 //! linking a satellite host's client token to the primary's client. Cookies and redirects are
@@ -12,6 +12,8 @@ use crate::model::*;
 use crate::orbit::Orbit;
 use crate::store::StoreError;
 use async_trait::async_trait;
+
+pub mod handshake;
 
 /// Sync tokens, pending syncs and handshake nonces live at most this long.
 pub const HANDSHAKE_TTL: Millis = 60 * SECOND;
@@ -195,7 +197,7 @@ impl Orbit {
         Ok(out)
     }
 
-    // ---- the sync (PROTOCOL.md "Satellite sync") --------------------------------------------
+    // ---- the sync (docs/protocol.md "Satellite sync") --------------------------------------------
 
     /// Step 2: records a pending sync for `satellite` and returns `(pending id, state)`; the
     /// state goes into a host-only cookie on the satellite's FAPI host.
@@ -260,27 +262,21 @@ impl Orbit {
             return Ok(Err(SyncError::TokenInvalid));
         };
         if t.instance_id != instance.id || t.satellite_domain_id != satellite.id {
+            // Not this satellite's to spend: its pending sync stays for the rightful link.
             return Ok(Err(SyncError::WrongDomain));
         }
-        let Some(pending) = self
+        let pending = self
             .store
             .take_pending_sync(&t.pending_sync_id, now)
-            .await?
-        else {
+            .await?;
+        if let Err(e) =
+            handshake::check_redemption(instance, satellite, &t, pending.as_ref(), state, now)
+        {
+            return Ok(Err(e));
+        }
+        let Some(pending) = pending else {
             return Ok(Err(SyncError::PendingInvalid));
         };
-        if pending.satellite_domain_id != satellite.id || pending.instance_id != instance.id {
-            return Ok(Err(SyncError::WrongDomain));
-        }
-        let Some(state) = state else {
-            return Ok(Err(SyncError::StateMissing));
-        };
-        if !crate::keys::constant_time_eq(
-            token_hash(state).as_bytes(),
-            pending.state_hash.as_bytes(),
-        ) {
-            return Ok(Err(SyncError::StateMismatch));
-        }
         let Some(client) = self.store.client(&t.client_id).await? else {
             return Ok(Err(SyncError::TokenInvalid));
         };
