@@ -16,6 +16,9 @@ pub enum Error {
     Email(#[from] EmailError),
     #[error("{0}")]
     Password(#[from] PasswordRejection),
+    /// A sign-up without a password.
+    #[error("enter a password")]
+    PasswordMissing,
     #[error("an account with this email address already exists")]
     EmailTaken,
     #[error("the current password is incorrect")]

@@ -17,5 +17,7 @@ pub mod store;
 
 pub use clock::{Clock, Millis, DAY, HOUR, MINUTE, SECOND};
 pub use error::{Error, Result};
-pub use orbit::{HostContext, InstanceCredentials, NewUser, Orbit, OrbitSettings, SessionStart};
+pub use orbit::{
+    HostContext, InstanceCredentials, NewUser, Orbit, OrbitSettings, SessionOwner, SessionStart,
+};
 pub use random::Random;

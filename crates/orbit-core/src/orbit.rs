@@ -619,7 +619,7 @@ impl Orbit {
     /// verification too and fail with the same error as a wrong password.
     /// Sign-ups from one IP share the sign-in budget per IP: "that email is taken" answers would
     /// otherwise let one source test unlimited addresses for existing accounts.
-    pub fn check_sign_up_rate(&self, instance: &Instance, client_ip: &str) -> Result<()> {
+    fn check_ip_rate(&self, instance: &Instance, client_ip: &str) -> Result<()> {
         self.ip_limiter
             .check(&format!("{}/{}", instance.id, client_ip), self.now())
             .map_err(|wait| Error::TooManyAttempts {
@@ -634,15 +634,8 @@ impl Orbit {
         email_input: &str,
         password: &str,
     ) -> Result<User> {
+        self.check_ip_rate(instance, client_ip)?;
         let now = self.now();
-        if let Err(wait) = self
-            .ip_limiter
-            .check(&format!("{}/{}", instance.id, client_ip), now)
-        {
-            return Err(Error::TooManyAttempts {
-                retry_after_secs: ceil_secs(wait),
-            });
-        }
         // A malformed email cannot be an account: treat it as one, with the same cost.
         let identifier =
             email::normalize(email_input).unwrap_or_else(|_| email_input.trim().to_lowercase());
@@ -955,6 +948,53 @@ impl Orbit {
             fva: [fva_minutes, -1],
         };
         Ok(keys.current.sign_jwt(&claims)?)
+    }
+}
+
+/// Who a session must belong to for an operation on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionOwner<'a> {
+    /// A browser's client (FAPI: the session is on this browser).
+    Client(&'a str),
+    /// A user (the profile page: any of the user's devices).
+    User(&'a str),
+}
+
+impl Orbit {
+    /// Signs up from a browser: the per-IP limit that sign-ins share (so that "that email is
+    /// taken" answers cannot test unlimited addresses from one source), a password required,
+    /// then the user is created under the password policy.
+    pub async fn sign_up(
+        &self,
+        instance: &Instance,
+        client_ip: &str,
+        new: NewUser,
+    ) -> Result<User> {
+        self.check_ip_rate(instance, client_ip)?;
+        if new.password.as_deref().is_none_or(str::is_empty) {
+            return Err(Error::PasswordMissing);
+        }
+        self.create_user(instance, new).await
+    }
+
+    /// The session `id` if it is active now and belongs to `owner`; `None` whether it is
+    /// someone else's, ended or unknown, so callers answer all three alike.
+    pub async fn owned_session(
+        &self,
+        instance: &Instance,
+        owner: SessionOwner<'_>,
+        id: &str,
+    ) -> Result<Option<Session>> {
+        let session = match self.session(instance, id).await {
+            Ok(s) => s,
+            Err(Error::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let owned = match owner {
+            SessionOwner::Client(c) => session.client_id == c,
+            SessionOwner::User(u) => session.user_id == u,
+        };
+        Ok((owned && session.status == SessionStatus::Active).then_some(session))
     }
 }
 

@@ -135,6 +135,13 @@ impl From<Error> for ApiError {
                 p.to_string(),
             )
             .with_param("password"),
+            Error::PasswordMissing => ApiError::new(
+                S::UNPROCESSABLE_ENTITY,
+                "form_param_missing",
+                "Password required",
+                "Enter a password.",
+            )
+            .with_param("password"),
             Error::EmailTaken => ApiError::new(
                 S::UNPROCESSABLE_ENTITY,
                 "form_identifier_exists",

@@ -1,4 +1,5 @@
-//! Extractors shared by FAPI, BAPI and the portal: client IP, FAPI host, cookies, bodies.
+//! Extractors for every API: client IP (trusted proxies), the request's host, request cookies,
+//! JSON and form bodies. Knows nothing of pages or FAPI hosts (see `browser::host`).
 
 use crate::error::ApiError;
 use crate::AppState;
@@ -6,7 +7,7 @@ use axum::extract::rejection::{FormRejection, JsonRejection};
 use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
-use orbit_core::HostContext;
+use orbit_proto::wire;
 use serde::de::DeserializeOwned;
 use std::net::{IpAddr, SocketAddr};
 
@@ -22,7 +23,7 @@ fn peer(parts: &Parts) -> Option<IpAddr> {
         .map(|c| c.0.ip())
 }
 
-fn from_trusted_proxy(parts: &Parts, state: &AppState) -> bool {
+pub(crate) fn from_trusted_proxy(parts: &Parts, state: &AppState) -> bool {
     peer(parts).is_some_and(|p| state.config.trusted_proxies.contains(&p))
 }
 
@@ -41,7 +42,7 @@ where
         }
         let forwarded = parts
             .headers
-            .get_all("x-forwarded-for")
+            .get_all(wire::header::FORWARDED_FOR)
             .iter()
             .filter_map(|v| v.to_str().ok())
             .collect::<Vec<_>>()
@@ -56,21 +57,13 @@ where
     }
 }
 
-/// The instance and domain whose FAPI host received this request (PROTOCOL.md "Concepts": one
-/// process serves every FAPI host and picks instance and domain from `Host`).
-#[derive(Debug, Clone)]
-pub struct Fapi {
-    pub ctx: HostContext,
-    /// `https://clerk.example.com` or `http://127.0.0.1:4000`: this host's own origin.
-    pub origin: String,
-    pub secure: bool,
-}
-
+/// The host a request was sent to: `Host` (or `X-Forwarded-Host` from a trusted proxy), or
+/// HTTP/2's `:authority`; lower-case, first value only.
 pub fn request_host(parts: &Parts, state: &AppState) -> Option<String> {
     let host = if from_trusted_proxy(parts, state) {
         parts
             .headers
-            .get("x-forwarded-host")
+            .get(wire::header::FORWARDED_HOST)
             .or_else(|| parts.headers.get(header::HOST))
     } else {
         parts.headers.get(header::HOST)
@@ -85,107 +78,6 @@ pub fn request_host(parts: &Parts, state: &AppState) -> Option<String> {
         .next()
         .map(|h| h.trim().to_owned())
         .or(Some(host))
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for Fapi
-where
-    AppState: FromRef<S>,
-{
-    type Rejection = FapiRejection;
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, FapiRejection> {
-        let wants_html = parts
-            .headers
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|a| a.contains("text/html"));
-        Self::resolve(parts, state)
-            .await
-            .map_err(|error| FapiRejection { error, wants_html })
-    }
-}
-
-/// Why a request reached no FAPI host: JSON for API clients, a page for browsers.
-#[derive(Debug)]
-pub struct FapiRejection {
-    error: ApiError,
-    wants_html: bool,
-}
-
-impl axum::response::IntoResponse for FapiRejection {
-    fn into_response(self) -> axum::response::Response {
-        if self.wants_html {
-            crate::portal::error_page(
-                self.error.status,
-                &self.error.message,
-                self.error.long_message,
-            )
-        } else {
-            self.error.into_response()
-        }
-    }
-}
-
-impl From<FapiRejection> for ApiError {
-    fn from(r: FapiRejection) -> Self {
-        r.error
-    }
-}
-
-impl Fapi {
-    async fn resolve<S: Send + Sync>(parts: &mut Parts, state: &S) -> Result<Self, ApiError>
-    where
-        AppState: FromRef<S>,
-    {
-        let state = AppState::from_ref(state);
-        let host = request_host(parts, &state).unwrap_or_default();
-        let Some(ctx) = state.orbit.resolve_host(&host).await? else {
-            return Err(ApiError::new(
-                StatusCode::NOT_FOUND,
-                "host_not_found",
-                "Unknown host",
-                format!("No Orbit instance serves the host {host:?}. `orbit instance show` lists the hosts this server answers for."),
-            ));
-        };
-        if ctx.instance.kind == orbit_core::model::InstanceKind::Production
-            && ctx.domain.is_satellite
-            && !ctx.domain.verified
-        {
-            return Err(ApiError::new(
-                StatusCode::MISDIRECTED_REQUEST,
-                "domain_not_verified",
-                "Satellite domain not verified",
-                format!(
-                    "{host} serves the satellite {} once its DNS is verified. Create the CNAME record {host} -> {}, then run `orbit domain verify {}`. Last check: {}",
-                    ctx.domain.name,
-                    state.cname_target,
-                    ctx.domain.name,
-                    ctx.domain.verification_error.clone().unwrap_or_else(|| "not checked yet".into())
-                ),
-            ));
-        }
-        let forwarded_https = from_trusted_proxy(parts, &state)
-            && parts
-                .headers
-                .get("x-forwarded-proto")
-                .and_then(|v| v.to_str().ok())
-                == Some("https");
-        let secure = state.tls
-            || forwarded_https
-            || ctx.instance.kind == orbit_core::model::InstanceKind::Production;
-        let scheme = if secure { "https" } else { "http" };
-        Ok(Fapi {
-            origin: format!("{scheme}://{host}"),
-            ctx,
-            secure,
-        })
-    }
-}
-
-impl Fapi {
-    /// The FAPI host this request reached (what client tokens are bound to).
-    pub fn host(&self) -> String {
-        self.ctx.domain.fapi_host.clone().unwrap_or_default()
-    }
 }
 
 /// Reads one cookie from the request headers.

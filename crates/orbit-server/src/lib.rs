@@ -1,8 +1,10 @@
-//! The Orbit server: HTTP only. `fapi/` (browser-facing API per domain host), `bapi/` (backend
-//! API, secret key), `portal/` (hosted sign-in, sign-up, profile pages), `cli/` (the `orbit`
-//! command). The domain lives in orbit-core; this crate translates.
+//! The Orbit server: HTTP only. `browser/` (the browser layer: FAPI host, client, cookies,
+//! redirects, pages), `fapi/` (browser-facing API per domain host), `portal/` (hosted sign-in,
+//! sign-up, profile pages), `bapi/` (backend API, secret key), `cli/` (the `orbit` command).
+//! The domain lives in orbit-core; this crate translates (ARCHITECTURE.md has the module map).
 
 pub mod bapi;
+pub mod browser;
 pub mod cli;
 pub mod config;
 pub mod data_dir;

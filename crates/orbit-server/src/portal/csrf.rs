@@ -1,35 +1,26 @@
 //! CSRF protection for the portal's forms: a per-browser token in a host-only cookie that every
 //! form echoes (double submit), plus an Origin (or Referer) check against the FAPI origin.
 
-use crate::extract::{cookie, Fapi};
+use crate::browser::{cookies, Fapi, PageError};
+use crate::extract::cookie;
 use axum::http::{header, HeaderMap, HeaderValue};
-use cookie::{Cookie, SameSite};
 use orbit_core::Random;
-
-pub const CSRF_COOKIE: &str = "__orbit_csrf";
+use orbit_proto::wire;
 
 /// The browser's CSRF token, and a `Set-Cookie` when it had none yet.
-pub fn token(
-    headers: &HeaderMap,
-    fapi: &Fapi,
-    random: &dyn Random,
-) -> (String, Option<HeaderValue>) {
-    if let Some(t) = cookie(headers, CSRF_COOKIE).filter(|t| t.len() >= 32 && t.len() <= 64) {
-        return (t, None);
+pub fn token(headers: &HeaderMap, fapi: &Fapi, random: &dyn Random) -> (String, Vec<HeaderValue>) {
+    if let Some(t) = cookie(headers, wire::cookie::CSRF).filter(|t| t.len() >= 32 && t.len() <= 64)
+    {
+        return (t, Vec::new());
     }
     let t = random.token(32);
-    let c = Cookie::build((CSRF_COOKIE, t.clone()))
-        .path("/")
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .secure(fapi.secure)
-        .build();
-    (t, HeaderValue::from_str(&c.to_string()).ok())
+    let set = cookies::csrf(&t, fapi.secure).into_iter().collect();
+    (t, set)
 }
 
 /// Whether a form POST comes from this host's own pages.
 pub fn verify(headers: &HeaderMap, fapi: &Fapi, submitted: Option<&str>) -> bool {
-    let Some(expected) = cookie(headers, CSRF_COOKIE) else {
+    let Some(expected) = cookie(headers, wire::cookie::CSRF) else {
         return false;
     };
     let Some(submitted) = submitted else {
@@ -48,5 +39,14 @@ pub fn verify(headers: &HeaderMap, fapi: &Fapi, submitted: Option<&str>) -> bool
             .and_then(|v| v.to_str().ok())
             .and_then(|r| url::Url::parse(r).ok())
             .is_some_and(|u| u.origin().ascii_serialization() == fapi.origin),
+    }
+}
+
+/// `verify`, as the error page a failed check shows.
+pub fn require(headers: &HeaderMap, fapi: &Fapi, submitted: Option<&str>) -> Result<(), PageError> {
+    if verify(headers, fapi, submitted) {
+        Ok(())
+    } else {
+        Err(PageError::form_expired())
     }
 }

@@ -1,0 +1,118 @@
+//! HTML pages: rendering with Orbit's security headers, and [`PageError`], what every
+//! browser-facing handler returns when it cannot go on.
+
+use crate::error::{request_id, ApiError};
+use askama::Template;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    title: &'a str,
+    message: &'a str,
+    request_id: String,
+}
+
+/// Renders `t` with `status`, no caching, no framing, a strict CSP, and `set_cookies`.
+pub fn render<T: Template>(status: StatusCode, t: &T, set_cookies: Vec<HeaderValue>) -> Response {
+    match t.render() {
+        Ok(html) => {
+            let mut resp = (status, Html(html)).into_response();
+            let h = resp.headers_mut();
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+            h.insert(
+                header::CONTENT_SECURITY_POLICY,
+                // No `form-action`: browsers apply it to the redirect after a form post too, and
+                // ours go on to the app's origin (validated by the redirect policy).
+                HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'"),
+            );
+            for c in set_cookies {
+                h.append(header::SET_COOKIE, c);
+            }
+            resp
+        }
+        Err(e) => ApiError::internal(e).into_response(),
+    }
+}
+
+/// An error shown to a person as a page: a status, a title and a sentence saying what to do.
+#[derive(Debug)]
+pub struct PageError {
+    pub status: StatusCode,
+    pub title: String,
+    pub message: String,
+    pub retry_after: Option<u64>,
+}
+
+impl PageError {
+    pub fn new(status: StatusCode, title: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            title: title.into(),
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    pub fn bad_request(title: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, title, message)
+    }
+
+    /// A form whose CSRF check failed.
+    pub fn form_expired() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "This form has expired",
+            "The form was sent from another site or is too old. Go back, reload the page and try again.",
+        )
+    }
+}
+
+impl From<ApiError> for PageError {
+    fn from(e: ApiError) -> Self {
+        Self {
+            status: e.status,
+            title: e.message,
+            message: e.long_message,
+            retry_after: e.retry_after,
+        }
+    }
+}
+
+impl From<orbit_core::Error> for PageError {
+    fn from(e: orbit_core::Error) -> Self {
+        ApiError::from(e).into()
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let mut resp = render(
+            self.status,
+            &ErrorPage {
+                title: &self.title,
+                message: &self.message,
+                request_id: request_id(),
+            },
+            Vec::new(),
+        );
+        if let Some(v) = self
+            .retry_after
+            .and_then(|s| HeaderValue::from_str(&s.to_string()).ok())
+        {
+            resp.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        resp
+    }
+}
+
+/// `s` as a sentence: capital first letter, one final period.
+pub fn sentence(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => format!("{}{}.", f.to_uppercase(), c.as_str().trim_end_matches('.')),
+        None => String::new(),
+    }
+}

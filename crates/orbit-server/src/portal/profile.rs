@@ -1,0 +1,375 @@
+//! `/user`: the signed-in user's profile, password and active sessions ("sign out of this
+//! device").
+
+use super::{csrf, signed_in, SignedIn};
+use crate::browser::cookies;
+use crate::browser::page::render;
+use crate::browser::redirect::{to_primary, with_cookies, with_redirect_url};
+use crate::browser::{BrowserClient, PageError};
+use crate::extract::FormBody;
+use crate::AppState;
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use orbit_core::model::SessionStatus;
+use orbit_core::{Error, SessionOwner};
+use serde::Deserialize;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/user", get(page))
+        .route("/user/profile", post(update))
+        .route("/user/password", post(change_password))
+        .route("/user/sessions/{id}/revoke", post(revoke_session))
+}
+
+struct SessionRow {
+    id: String,
+    device: String,
+    created: String,
+    last_active: String,
+    current: bool,
+}
+
+#[derive(Template)]
+#[template(path = "user.html")]
+struct UserPage {
+    csrf: String,
+    email: String,
+    first_name: String,
+    last_name: String,
+    notice: Option<String>,
+    profile_error: Option<String>,
+    current_password_error: Option<String>,
+    new_password_error: Option<String>,
+    sessions: Vec<SessionRow>,
+}
+
+fn format_time(ms: i64) -> String {
+    // RFC 3339 in UTC, to the minute; the page has no JavaScript to localise it.
+    let secs = ms.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
+        rem / 3600,
+        (rem % 3600) / 60
+    )
+}
+
+/// Howard Hinnant's days-to-civil algorithm.
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+fn device_name(ua: Option<&str>) -> String {
+    let Some(ua) = ua else {
+        return "Unknown device".into();
+    };
+    let browser = ["Edg/", "Firefox/", "Chrome/", "Safari/"]
+        .iter()
+        .find(|b| ua.contains(*b))
+        .map(|b| match *b {
+            "Edg/" => "Edge",
+            "Firefox/" => "Firefox",
+            "Chrome/" => "Chrome",
+            _ => "Safari",
+        })
+        .unwrap_or("Browser");
+    let os = [
+        ("Windows", "Windows"),
+        ("Android", "Android"),
+        ("iPhone", "iOS"),
+        ("Mac OS", "macOS"),
+        ("Linux", "Linux"),
+    ]
+    .iter()
+    .find(|(k, _)| ua.contains(k))
+    .map(|(_, v)| *v);
+    match os {
+        Some(os) => format!("{browser} on {os}"),
+        None => browser.to_owned(),
+    }
+}
+
+#[derive(Default)]
+struct UserMessages {
+    notice: Option<String>,
+    profile_error: Option<String>,
+    current_password_error: Option<String>,
+    new_password_error: Option<String>,
+}
+
+async fn render_user(
+    state: &AppState,
+    browser: &BrowserClient,
+    headers: &HeaderMap,
+    me: &SignedIn,
+    status: StatusCode,
+    msgs: UserMessages,
+) -> Result<Response, PageError> {
+    let fapi = &browser.fapi;
+    let (csrf, set) = csrf::token(headers, fapi, state.orbit.random().as_ref());
+    let sessions = state
+        .orbit
+        .user_sessions(&fapi.ctx.instance, &me.user.id)
+        .await?;
+    let rows = sessions
+        .into_iter()
+        .filter(|s| s.status == SessionStatus::Active)
+        .map(|s| SessionRow {
+            current: s.id == me.session.id,
+            device: device_name(s.user_agent.as_deref()),
+            created: format_time(s.created_at),
+            last_active: format_time(s.last_active_at),
+            id: s.id,
+        })
+        .collect();
+    Ok(render(
+        status,
+        &UserPage {
+            csrf,
+            email: me.user.email.clone(),
+            first_name: me.user.first_name.clone().unwrap_or_default(),
+            last_name: me.user.last_name.clone().unwrap_or_default(),
+            notice: msgs.notice,
+            profile_error: msgs.profile_error,
+            current_password_error: msgs.current_password_error,
+            new_password_error: msgs.new_password_error,
+            sessions: rows,
+        },
+        set,
+    ))
+}
+
+/// Not signed in: a redirect to sign-in that comes back to the profile.
+enum NotSignedIn {
+    Redirect(Response),
+    Error(PageError),
+}
+
+impl IntoResponse for NotSignedIn {
+    fn into_response(self) -> Response {
+        match self {
+            NotSignedIn::Redirect(r) => r,
+            NotSignedIn::Error(e) => e.into_response(),
+        }
+    }
+}
+
+impl From<PageError> for NotSignedIn {
+    fn from(e: PageError) -> Self {
+        NotSignedIn::Error(e)
+    }
+}
+
+/// The signed-in user, or a redirect to sign-in that comes back here.
+async fn require_user(state: &AppState, browser: &BrowserClient) -> Result<SignedIn, NotSignedIn> {
+    match signed_in(state, browser).await? {
+        Some(me) => Ok(me),
+        None => Err(NotSignedIn::Redirect(
+            Redirect::to(&with_redirect_url(
+                "/sign-in",
+                &format!("{}/user", browser.fapi.origin),
+            ))
+            .into_response(),
+        )),
+    }
+}
+
+/// A profile form's sender: the form must carry our CSRF token and come from a signed-in browser.
+async fn form_user(
+    state: &AppState,
+    browser: &BrowserClient,
+    headers: &HeaderMap,
+    csrf_token: Option<&str>,
+) -> Result<SignedIn, NotSignedIn> {
+    csrf::require(headers, &browser.fapi, csrf_token)?;
+    require_user(state, browser).await
+}
+
+#[derive(Debug, Deserialize)]
+struct NoticeQuery {
+    notice: Option<String>,
+}
+
+async fn page(
+    State(state): State<AppState>,
+    browser: BrowserClient,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    Query(q): Query<NoticeQuery>,
+) -> Result<Response, NotSignedIn> {
+    if let Some(r) = to_primary(&state, &browser.fapi, &uri)
+        .await
+        .map_err(PageError::from)?
+    {
+        return Ok(r);
+    }
+    let me = require_user(&state, &browser).await?;
+    // Only known notices are shown, so the query cannot inject text into the page.
+    let notice = match q.notice.as_deref() {
+        Some("password") => Some("Your password was changed.".to_owned()),
+        Some("profile") => Some("Your profile was saved.".to_owned()),
+        Some("session") => Some("That device was signed out.".to_owned()),
+        _ => None,
+    };
+    let msgs = UserMessages {
+        notice,
+        ..Default::default()
+    };
+    Ok(render_user(&state, &browser, &headers, &me, StatusCode::OK, msgs).await?)
+}
+
+#[derive(Debug, Deserialize)]
+struct ProfileForm {
+    csrf_token: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+}
+
+async fn update(
+    State(state): State<AppState>,
+    browser: BrowserClient,
+    headers: HeaderMap,
+    FormBody(form): FormBody<ProfileForm>,
+) -> Result<Response, NotSignedIn> {
+    let mut me = form_user(&state, &browser, &headers, form.csrf_token.as_deref()).await?;
+    let result = state
+        .orbit
+        .update_profile(
+            &browser.fapi.ctx.instance,
+            &me.user.id,
+            form.first_name,
+            form.last_name,
+        )
+        .await;
+    match result {
+        Ok(_) => Ok(Redirect::to("/user?notice=profile").into_response()),
+        Err(Error::Invalid { field, reason }) => {
+            me.user.first_name = None;
+            let msgs = UserMessages {
+                profile_error: Some(format!("{}: {reason}.", field.replace('_', " "))),
+                ..Default::default()
+            };
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(render_user(&state, &browser, &headers, &me, status, msgs).await?)
+        }
+        Err(e) => Err(PageError::from(e).into()),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct PasswordForm {
+    csrf_token: Option<String>,
+    current_password: Option<String>,
+    new_password: Option<String>,
+}
+
+async fn change_password(
+    State(state): State<AppState>,
+    browser: BrowserClient,
+    headers: HeaderMap,
+    FormBody(form): FormBody<PasswordForm>,
+) -> Result<Response, NotSignedIn> {
+    let me = form_user(&state, &browser, &headers, form.csrf_token.as_deref()).await?;
+    let current = form.current_password.unwrap_or_default();
+    let new = form.new_password.unwrap_or_default();
+    let mut msgs = UserMessages::default();
+    if current.is_empty() {
+        msgs.current_password_error = Some("Enter your current password.".into());
+    }
+    if new.is_empty() {
+        msgs.new_password_error = Some("Enter a new password.".into());
+    }
+    if msgs.current_password_error.is_none() && msgs.new_password_error.is_none() {
+        match state
+            .orbit
+            .change_password(&browser.fapi.ctx.instance, &me.user.id, &current, &new)
+            .await
+        {
+            Ok(()) => return Ok(Redirect::to("/user?notice=password").into_response()),
+            Err(Error::CurrentPasswordIncorrect) => {
+                msgs.current_password_error = Some("The current password is incorrect.".into())
+            }
+            Err(Error::Password(p)) => msgs.new_password_error = Some(p.to_string()),
+            Err(e) => return Err(PageError::from(e).into()),
+        }
+    }
+    let status = StatusCode::UNPROCESSABLE_ENTITY;
+    Ok(render_user(&state, &browser, &headers, &me, status, msgs).await?)
+}
+
+#[derive(Debug, Deserialize)]
+struct CsrfOnly {
+    csrf_token: Option<String>,
+}
+
+/// "Sign out of this device": ends one of the user's own sessions.
+async fn revoke_session(
+    State(state): State<AppState>,
+    browser: BrowserClient,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    FormBody(form): FormBody<CsrfOnly>,
+) -> Result<Response, NotSignedIn> {
+    let me = form_user(&state, &browser, &headers, form.csrf_token.as_deref()).await?;
+    let fapi = &browser.fapi;
+    let owned = state
+        .orbit
+        .owned_session(&fapi.ctx.instance, SessionOwner::User(&me.user.id), &id)
+        .await
+        .map_err(PageError::from)?;
+    if owned.is_none() {
+        return Err(PageError::new(
+            StatusCode::NOT_FOUND,
+            "Session not found",
+            "You have no active session with this id.",
+        )
+        .into());
+    }
+    state
+        .orbit
+        .end_session(&fapi.ctx.instance, &id, SessionStatus::Removed)
+        .await
+        .map_err(PageError::from)?;
+    if id == me.session.id {
+        let resp = Redirect::to("/sign-in").into_response();
+        return Ok(with_cookies(
+            resp,
+            cookies::client_uat_for_app(&state, fapi, 0).await,
+        ));
+    }
+    Ok(Redirect::to("/user?notice=session").into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_and_devices() {
+        assert_eq!(format_time(0), "1970-01-01 00:00 UTC");
+        assert_eq!(format_time(1_764_200_000_000), "2025-11-26 23:33 UTC");
+        assert_eq!(
+            device_name(Some(
+                "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/156.0 Safari/537.36"
+            )),
+            "Chrome on Linux"
+        );
+        assert_eq!(device_name(None), "Unknown device");
+    }
+}

@@ -1,0 +1,178 @@
+//! `/sign-in`: email and password, under core's abuse limits; starting a session rotates
+//! `__client` and tells the app (`__client_uat` in production, the development browser in
+//! development).
+
+use super::{csrf, signed_in, RedirectQuery, APP_NAME};
+use crate::browser::cookies;
+use crate::browser::page::render;
+use crate::browser::redirect::{
+    redirect_target, see_other, to_primary, with_dev_browser, with_redirect_url,
+};
+use crate::browser::{BrowserClient, PageError};
+use crate::extract::{ClientIp, FormBody};
+use crate::AppState;
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
+use orbit_core::model::User;
+use orbit_core::Error;
+use serde::Deserialize;
+
+#[derive(Template)]
+#[template(path = "sign_in.html")]
+struct SignInPage {
+    app_name: &'static str,
+    csrf: String,
+    redirect_url: String,
+    email: String,
+    form_error: Option<String>,
+    email_error: Option<String>,
+    password_error: Option<String>,
+    other_href: String,
+}
+
+pub(super) async fn page(
+    State(state): State<AppState>,
+    browser: BrowserClient,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    Query(q): Query<RedirectQuery>,
+) -> Result<Response, PageError> {
+    let fapi = &browser.fapi;
+    if let Some(r) = to_primary(&state, fapi, &uri).await? {
+        return Ok(r);
+    }
+    let redirect_url = q.redirect_url.unwrap_or_default();
+    if signed_in(&state, &browser).await?.is_some() {
+        return already_signed_in(&state, &browser, &redirect_url).await;
+    }
+    let (csrf, set) = csrf::token(&headers, fapi, state.orbit.random().as_ref());
+    let other_href = with_redirect_url("/sign-up", &redirect_url);
+    Ok(render(
+        StatusCode::OK,
+        &SignInPage {
+            app_name: APP_NAME,
+            csrf,
+            redirect_url,
+            email: String::new(),
+            form_error: None,
+            email_error: None,
+            password_error: None,
+            other_href,
+        },
+        set,
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct SignInForm {
+    csrf_token: Option<String>,
+    redirect_url: Option<String>,
+    email_address: Option<String>,
+    password: Option<String>,
+}
+
+pub(super) async fn submit(
+    State(state): State<AppState>,
+    browser: BrowserClient,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    FormBody(form): FormBody<SignInForm>,
+) -> Result<Response, PageError> {
+    let fapi = &browser.fapi;
+    csrf::require(&headers, fapi, form.csrf_token.as_deref())?;
+    let redirect_url = form.redirect_url.clone().unwrap_or_default();
+    let email = form.email_address.clone().unwrap_or_default();
+    let password = form.password.clone().unwrap_or_default();
+    let (csrf, _) = csrf::token(&headers, fapi, state.orbit.random().as_ref());
+    let mut view = SignInPage {
+        app_name: APP_NAME,
+        csrf,
+        redirect_url: redirect_url.clone(),
+        email: email.trim().to_owned(),
+        form_error: None,
+        email_error: None,
+        password_error: None,
+        other_href: with_redirect_url("/sign-up", &redirect_url),
+    };
+    if email.trim().is_empty() {
+        view.email_error = Some("Enter your email address.".into());
+    }
+    if password.is_empty() {
+        view.password_error = Some("Enter your password.".into());
+    }
+    if view.email_error.is_some() || view.password_error.is_some() {
+        return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &view, Vec::new()));
+    }
+    let user = match state
+        .orbit
+        .sign_in(&fapi.ctx.instance, &ip.to_string(), &email, &password)
+        .await
+    {
+        Ok(u) => u,
+        Err(Error::InvalidCredentials) => {
+            view.form_error = Some("The email address or password is incorrect.".into());
+            return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &view, Vec::new()));
+        }
+        Err(Error::TooManyAttempts { retry_after_secs }) => {
+            view.form_error = Some(format!(
+                "Too many sign-in attempts. Wait {retry_after_secs} seconds, then try again."
+            ));
+            let mut resp = render(StatusCode::TOO_MANY_REQUESTS, &view, Vec::new());
+            if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+                resp.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            return Ok(resp);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    start_session(&state, &browser, &headers, &user, &redirect_url).await
+}
+
+/// Starts the session on this browser's client, rotates `__client`, and redirects: shared by
+/// sign-in and sign-up.
+pub(super) async fn start_session(
+    state: &AppState,
+    browser: &BrowserClient,
+    headers: &HeaderMap,
+    user: &User,
+    redirect_url: &str,
+) -> Result<Response, PageError> {
+    let fapi = &browser.fapi;
+    let ua = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let start = state
+        .orbit
+        .start_session(
+            &fapi.ctx.instance,
+            browser.client.clone(),
+            user,
+            &fapi.host(),
+            ua,
+        )
+        .await?;
+    let target = redirect_target(state, fapi, Some(redirect_url), "/user").await?;
+    let target = with_dev_browser(state, fapi, Some(&start.client), target).await?;
+    let mut set: Vec<HeaderValue> = cookies::client(&start.client_token, fapi.secure)
+        .into_iter()
+        .collect();
+    set.extend(
+        cookies::client_uat_for_app(state, fapi, start.client.updated_at.div_euclid(1000)).await,
+    );
+    Ok(see_other(&target, set))
+}
+
+/// Where an already signed-in browser goes from the sign-in or sign-up page.
+pub(super) async fn already_signed_in(
+    state: &AppState,
+    browser: &BrowserClient,
+    redirect_url: &str,
+) -> Result<Response, PageError> {
+    let fapi = &browser.fapi;
+    let target = redirect_target(state, fapi, Some(redirect_url), "/user").await?;
+    let target = with_dev_browser(state, fapi, browser.client.as_ref(), target).await?;
+    Ok(see_other(&target, Vec::new()))
+}

@@ -1,0 +1,134 @@
+//! `/sign-up`: a new account with email and password, then a session as after sign-in. The
+//! per-IP limit is part of core's sign-up, so every sign-up path shares it.
+
+use super::sign_in::{already_signed_in, start_session};
+use super::{csrf, signed_in, RedirectQuery, APP_NAME};
+use crate::browser::page::{render, sentence};
+use crate::browser::redirect::{to_primary, with_redirect_url};
+use crate::browser::{BrowserClient, PageError};
+use crate::extract::{ClientIp, FormBody};
+use crate::AppState;
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use orbit_core::{Error, NewUser};
+use serde::Deserialize;
+
+#[derive(Template)]
+#[template(path = "sign_up.html")]
+struct SignUpPage {
+    app_name: &'static str,
+    csrf: String,
+    redirect_url: String,
+    first_name: String,
+    last_name: String,
+    email: String,
+    form_error: Option<String>,
+    name_error: Option<String>,
+    email_error: Option<String>,
+    password_error: Option<String>,
+    other_href: String,
+}
+
+pub(super) async fn page(
+    State(state): State<AppState>,
+    browser: BrowserClient,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    Query(q): Query<RedirectQuery>,
+) -> Result<Response, PageError> {
+    let fapi = &browser.fapi;
+    if let Some(r) = to_primary(&state, fapi, &uri).await? {
+        return Ok(r);
+    }
+    let redirect_url = q.redirect_url.unwrap_or_default();
+    if let Ok(Some(_)) = signed_in(&state, &browser).await {
+        return already_signed_in(&state, &browser, &redirect_url).await;
+    }
+    let (csrf, set) = csrf::token(&headers, fapi, state.orbit.random().as_ref());
+    let other_href = with_redirect_url("/sign-in", &redirect_url);
+    Ok(render(
+        StatusCode::OK,
+        &SignUpPage {
+            app_name: APP_NAME,
+            csrf,
+            redirect_url,
+            first_name: String::new(),
+            last_name: String::new(),
+            email: String::new(),
+            form_error: None,
+            name_error: None,
+            email_error: None,
+            password_error: None,
+            other_href,
+        },
+        set,
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct SignUpForm {
+    csrf_token: Option<String>,
+    redirect_url: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    email_address: Option<String>,
+    password: Option<String>,
+}
+
+pub(super) async fn submit(
+    State(state): State<AppState>,
+    browser: BrowserClient,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    FormBody(form): FormBody<SignUpForm>,
+) -> Result<Response, PageError> {
+    let fapi = &browser.fapi;
+    csrf::require(&headers, fapi, form.csrf_token.as_deref())?;
+    let redirect_url = form.redirect_url.clone().unwrap_or_default();
+    let (csrf, _) = csrf::token(&headers, fapi, state.orbit.random().as_ref());
+    let mut view = SignUpPage {
+        app_name: APP_NAME,
+        csrf,
+        redirect_url: redirect_url.clone(),
+        first_name: form.first_name.clone().unwrap_or_default(),
+        last_name: form.last_name.clone().unwrap_or_default(),
+        email: form
+            .email_address
+            .clone()
+            .unwrap_or_default()
+            .trim()
+            .to_owned(),
+        form_error: None,
+        name_error: None,
+        email_error: None,
+        password_error: None,
+        other_href: with_redirect_url("/sign-in", &redirect_url),
+    };
+    let new = NewUser {
+        email: form.email_address.unwrap_or_default(),
+        password: Some(form.password.unwrap_or_default()),
+        first_name: form.first_name,
+        last_name: form.last_name,
+    };
+    match state
+        .orbit
+        .sign_up(&fapi.ctx.instance, &ip.to_string(), new)
+        .await
+    {
+        Ok(user) => return start_session(&state, &browser, &headers, &user, &redirect_url).await,
+        Err(Error::PasswordMissing) => view.password_error = Some("Enter a password.".into()),
+        Err(Error::Email(e)) => view.email_error = Some(sentence(&e.to_string())),
+        Err(Error::EmailTaken) => {
+            view.email_error =
+                Some("That email address is taken. Sign in instead, or use another address.".into())
+        }
+        Err(Error::Password(p)) => view.password_error = Some(p.to_string()),
+        Err(Error::Invalid { field, reason }) => {
+            view.name_error = Some(format!("{}: {reason}.", field.replace('_', " ")))
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &view, Vec::new()))
+}
