@@ -143,3 +143,55 @@ where
         }
     }
 }
+
+/// A request's query parameters, read by their wire names (`orbit_proto::wire::query`). A
+/// parameter given twice is refused rather than guessed at (parameter pollution).
+#[derive(Debug, Clone, Default)]
+pub struct QueryParams(Vec<(String, String)>);
+
+/// A parameter that appears more than once.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the parameter {0} appears more than once")]
+pub struct DuplicateParam(pub String);
+
+impl QueryParams {
+    pub fn parse(query: Option<&str>) -> Self {
+        Self(
+            url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        )
+    }
+
+    /// The value of `name`, if given once.
+    pub fn get(&self, name: &str) -> Result<Option<&str>, DuplicateParam> {
+        let mut values = self.0.iter().filter(|(k, _)| k == name);
+        let first = values.next().map(|(_, v)| v.as_str());
+        match values.next() {
+            Some(_) => Err(DuplicateParam(name.to_owned())),
+            None => Ok(first),
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self::parse(parts.uri.query()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_params_refuse_duplicates() {
+        let q = QueryParams::parse(Some("a=1&b=x%20y&a=2&c="));
+        assert_eq!(q.get("b"), Ok(Some("x y")));
+        assert_eq!(q.get("c"), Ok(Some("")));
+        assert_eq!(q.get("d"), Ok(None));
+        assert_eq!(q.get("a"), Err(DuplicateParam("a".into())));
+        assert_eq!(QueryParams::parse(None).get("a"), Ok(None));
+    }
+}

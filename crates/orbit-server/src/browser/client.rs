@@ -4,7 +4,7 @@
 
 use super::host::{Fapi, FapiRejection};
 use crate::error::ApiError;
-use crate::extract::cookie;
+use crate::extract::{cookie, QueryParams};
 use crate::AppState;
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
@@ -28,18 +28,16 @@ where
         let fapi = Fapi::from_request_parts(parts, state).await?;
         let app = AppState::from_ref(state);
         let client_token = cookie(&parts.headers, wire::cookie::CLIENT);
-        let dev_browser = parts.uri.query().and_then(|q| {
-            url::form_urlencoded::parse(q.as_bytes())
-                .find(|(k, _)| k == wire::query::DEV_BROWSER)
-                .map(|(_, v)| v.into_owned())
-        });
+        // A repeated token is no token: the browser is then the cookie's alone.
+        let query = QueryParams::parse(parts.uri.query());
+        let dev_browser = query.get(wire::query::DEV_BROWSER).ok().flatten();
         let browser = app
             .orbit
             .browser_state(
                 &fapi.ctx.instance,
                 &fapi.host(),
                 client_token.as_deref(),
-                dev_browser.as_deref(),
+                dev_browser,
             )
             .await
             .map_err(|e| FapiRejection::new(parts, ApiError::from(e)))?;

@@ -9,9 +9,9 @@ use crate::browser::page::sentence;
 use crate::browser::redirect::{set_query, temporary};
 use crate::browser::{BrowserClient, Fapi, PageError};
 use crate::error::ApiError;
-use crate::extract::cookie;
+use crate::extract::{cookie, QueryParams};
 use crate::AppState;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::Response;
 use axum::routing::get;
@@ -23,7 +23,6 @@ use orbit_core::satellite::handshake::{
 use orbit_core::satellite::SyncError;
 use orbit_core::Orbit;
 use orbit_proto::wire;
-use serde::Deserialize;
 use url::Url;
 
 pub fn routes() -> Router<AppState> {
@@ -122,13 +121,10 @@ async fn answer(
     Ok(temporary(&location, set_cookies))
 }
 
-#[derive(Debug, Deserialize)]
-struct HandshakeQuery {
-    redirect_url: Option<String>,
-    format: Option<String>,
-    suffixed_cookies: Option<String>,
-    #[serde(rename = "__clerk_hs_reason")]
-    reason: Option<String>,
+/// A query parameter the handshake and sync read, given at most once.
+fn param<'q>(q: &'q QueryParams, name: &str) -> Result<Option<&'q str>, PageError> {
+    q.get(name)
+        .map_err(|e| PageError::bad_request("Invalid request", sentence(&e.to_string())))
 }
 
 fn parse_format(raw: Option<&str>) -> Result<HandshakeFormat, PageError> {
@@ -147,23 +143,25 @@ fn parse_format(raw: Option<&str>) -> Result<HandshakeFormat, PageError> {
 async fn handshake(
     State(state): State<AppState>,
     browser: BrowserClient,
-    Query(q): Query<HandshakeQuery>,
+    q: QueryParams,
 ) -> Result<Response, PageError> {
     let fapi = &browser.fapi;
     let orbit = &state.orbit;
     let instance = &fapi.ctx.instance;
+    let redirect_url = param(&q, wire::query::REDIRECT_URL)?;
     let target = orbit
-        .handshake_target(instance, q.redirect_url.as_deref())
+        .handshake_target(instance, redirect_url)
         .await?
         .map_err(target_error)?;
-    let format = parse_format(q.format.as_deref())?;
-    let suffixed = q.suffixed_cookies.as_deref() == Some("true");
+    let format = parse_format(param(&q, wire::query::FORMAT)?)?;
+    let suffixed = param(&q, wire::query::SUFFIXED_COOKIES)? == Some("true");
+    let reason = param(&q, wire::query::HANDSHAKE_REASON)?;
     let step = handshake_step(
         instance,
         &fapi.ctx.domain,
         &target,
         browser.client.is_some(),
-        q.reason.as_deref(),
+        reason,
     )
     .map_err(|e| {
         PageError::bad_request(
@@ -247,14 +245,6 @@ async fn start_sync(
     Ok(temporary(&location, set))
 }
 
-#[derive(Debug, Deserialize)]
-struct SyncQuery {
-    link_domain: Option<String>,
-    redirect_url: Option<String>,
-    #[serde(rename = "__orbit_sync")]
-    pending: Option<String>,
-}
-
 fn sync_request_error(e: SyncRequestError) -> PageError {
     use SyncRequestError as E;
     let (title, message) = match e {
@@ -274,7 +264,7 @@ fn sync_request_error(e: SyncRequestError) -> PageError {
 async fn sync(
     State(state): State<AppState>,
     browser: BrowserClient,
-    Query(q): Query<SyncQuery>,
+    q: QueryParams,
 ) -> Result<Response, PageError> {
     let fapi = &browser.fapi;
     let instance = &fapi.ctx.instance;
@@ -283,9 +273,9 @@ async fn sync(
         .sync_request(
             instance,
             &fapi.ctx.domain,
-            q.link_domain.as_deref(),
-            q.redirect_url.as_deref(),
-            q.pending.as_deref(),
+            param(&q, wire::query::LINK_DOMAIN)?,
+            param(&q, wire::query::REDIRECT_URL)?,
+            param(&q, wire::query::PENDING_SYNC)?,
         )
         .await?
         .map_err(sync_request_error)?;
@@ -317,19 +307,13 @@ async fn sync(
     Ok(temporary(&location, set))
 }
 
-#[derive(Debug, Deserialize)]
-struct LinkQuery {
-    #[serde(rename = "__clerk_token")]
-    token: Option<String>,
-}
-
 /// `GET /v1/client/link` on the satellite (step 4): consume the token, check the browser, link
 /// this host's client to the primary's and answer the original handshake.
 async fn link(
     State(state): State<AppState>,
     fapi: Fapi,
     headers: HeaderMap,
-    Query(q): Query<LinkQuery>,
+    q: QueryParams,
 ) -> Result<Response, PageError> {
     let instance = &fapi.ctx.instance;
     if !fapi.ctx.domain.is_satellite {
@@ -338,7 +322,8 @@ async fn link(
             "The link endpoint is served by a satellite domain's Frontend API.",
         ));
     }
-    let Some(token) = q.token.filter(|t| !t.is_empty() && t.len() <= 128) else {
+    let token = param(&q, wire::query::SYNC_TOKEN)?;
+    let Some(token) = token.filter(|t| !t.is_empty() && t.len() <= 128) else {
         return Err(PageError::bad_request(
             "Missing token",
             "This link needs its __clerk_token.",
@@ -347,7 +332,7 @@ async fn link(
     let browser_state = cookie(&headers, wire::cookie::SYNC_STATE);
     let redeemed = state
         .orbit
-        .redeem_sync(instance, &fapi.ctx.domain, &token, browser_state.as_deref())
+        .redeem_sync(instance, &fapi.ctx.domain, token, browser_state.as_deref())
         .await?;
     let (pending, client) = redeemed.map_err(|e| {
         tracing::info!(reason = %e, domain = %fapi.ctx.domain.name, "satellite sync refused");

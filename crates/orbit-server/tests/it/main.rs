@@ -9,6 +9,7 @@ mod world;
 
 mod domain;
 
+mod architecture;
 mod bapi;
 mod browser;
 mod browser_seed;
