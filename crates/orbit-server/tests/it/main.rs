@@ -12,6 +12,7 @@ mod domain;
 mod bapi;
 mod browser;
 mod browser_seed;
+mod chromium;
 mod cli;
 mod compat_node;
 mod fapi;
