@@ -18,151 +18,31 @@
 // Helpers of a test: a failed step should panic with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use crate::browser::{chromium_session_with, screenshot_dir_named, ChromeDriver};
+use crate::chromium::{in_chromium, Page};
 use crate::harness::*;
 use crate::world::*;
 use base64::Engine as _;
-use fantoccini::elements::Element;
-use fantoccini::{Client, Locator};
-use std::path::PathBuf;
-use std::time::{Duration, Instant};
-use url::Url;
-
-/// How long a page (with all its redirects) may take to appear.
-const PAGE_TIMEOUT: Duration = Duration::from_secs(20);
+use std::ops::{Deref, DerefMut};
 
 // ---- page helpers -------------------------------------------------------------------------
 
-struct Tab {
-    c: Client,
-    shots: PathBuf,
-    n: usize,
+/// The browser's page, with the scenario's own checks.
+struct Tab(Page);
+
+impl Deref for Tab {
+    type Target = Page;
+    fn deref(&self) -> &Page {
+        &self.0
+    }
+}
+
+impl DerefMut for Tab {
+    fn deref_mut(&mut self) -> &mut Page {
+        &mut self.0
+    }
 }
 
 impl Tab {
-    async fn goto(&self, url: &str) {
-        if let Err(e) = self.c.goto(url).await {
-            panic!("GET {url}: {e}\n{}", self.describe().await);
-        }
-    }
-
-    /// Waits until an element matching `css` is on the page; on timeout, fails with what the
-    /// browser shows instead.
-    async fn wait_for(&self, css: &str, step: &str) -> Element {
-        match self
-            .c
-            .wait()
-            .at_most(PAGE_TIMEOUT)
-            .every(Duration::from_millis(50))
-            .for_element(Locator::Css(css))
-            .await
-        {
-            Ok(e) => e,
-            Err(e) => {
-                self.failure_shot().await;
-                panic!(
-                    "{step}: no `{css}` on the page ({e})\n{}",
-                    self.describe().await
-                )
-            }
-        }
-    }
-
-    /// What the browser shows when a wait times out, as `failed.png`.
-    async fn failure_shot(&self) {
-        if let Ok(png) = self.c.screenshot().await {
-            let _ = std::fs::write(self.shots.join("failed.png"), png);
-        }
-    }
-
-    async fn describe(&self) -> String {
-        let url = self
-            .c
-            .current_url()
-            .await
-            .map(|u| u.to_string())
-            .unwrap_or_else(|e| format!("<{e}>"));
-        let title = self.c.title().await.unwrap_or_default();
-        let text = match self.c.find(Locator::Css("body")).await {
-            Ok(b) => b.text().await.unwrap_or_default(),
-            Err(e) => format!("<{e}>"),
-        };
-        format!(
-            "browser is at {url} ({title:?}), showing:\n{text}\nconsole:\n{}",
-            self.console().await
-        )
-    }
-
-    /// What Chromium logged to the console since the last call (CSP violations, blocked
-    /// cookies, failed loads), one message a line.
-    async fn console(&self) -> String {
-        match self.c.issue_cmd(BrowserLog).await {
-            Ok(v) => v
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .map(|e| {
-                            format!(
-                                "  [{}] {}",
-                                e["level"].as_str().unwrap_or("?"),
-                                e["message"].as_str().unwrap_or("?")
-                            )
-                        })
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                })
-                .unwrap_or_else(|| v.to_string()),
-            Err(e) => format!("  <no browser log: {e}>"),
-        }
-    }
-
-    async fn find(&self, css: &str) -> Element {
-        match self.c.find(Locator::Css(css)).await {
-            Ok(e) => e,
-            Err(e) => panic!("no `{css}` ({e})\n{}", self.describe().await),
-        }
-    }
-
-    async fn text(&self, css: &str) -> String {
-        self.find(css).await.text().await.unwrap().trim().to_owned()
-    }
-
-    async fn body(&self) -> String {
-        self.text("body").await
-    }
-
-    async fn url(&self) -> Url {
-        self.c.current_url().await.unwrap()
-    }
-
-    async fn fill(&self, css: &str, value: &str) {
-        let input = self.find(css).await;
-        input.clear().await.unwrap();
-        input
-            .send_keys(value)
-            .await
-            .unwrap_or_else(|e| panic!("type into `{css}`: {e}"));
-    }
-
-    async fn click(&self, css: &str) {
-        self.find(css)
-            .await
-            .click()
-            .await
-            .unwrap_or_else(|e| panic!("click `{css}`: {e}"));
-    }
-
-    async fn screenshot(&mut self, name: &str) {
-        self.n += 1;
-        let png = self
-            .c
-            .screenshot()
-            .await
-            .unwrap_or_else(|e| panic!("screenshot {name}: {e}"));
-        let path = self.shots.join(format!("{:02}-{name}.png", self.n));
-        std::fs::write(&path, png).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
-    }
-
     /// The page is an app page whose body says `text` ("You are signed in." / "...out.").
     async fn assert_says(&self, text: &str, step: &str) {
         let body = self.body().await;
@@ -171,11 +51,6 @@ impl Tab {
             "{step}: expected {text:?}\n{}",
             self.describe().await
         );
-    }
-
-    /// Origin of the page shown (`scheme://host[:port]`).
-    async fn origin(&self) -> String {
-        self.url().await.origin().ascii_serialization()
     }
 
     /// The example apps' profile page for `email` / `name`, on `origin` at path `/profile`.
@@ -197,72 +72,6 @@ impl Tab {
             self.describe().await
         );
     }
-
-    /// Every cookie the browser holds (all domains), as `name@domain` lines, for the log.
-    async fn all_cookies(&self) -> String {
-        match self.c.get_all_cookies().await {
-            Ok(v) => v
-                .iter()
-                .map(|c| format!("{}@{}", c.name(), c.domain().unwrap_or("?")))
-                .collect::<Vec<_>>()
-                .join(", "),
-            Err(e) => format!("<{e}>"),
-        }
-    }
-}
-
-/// chromedriver's (non-W3C) `POST /session/{id}/se/log {"type": "browser"}`: the console.
-#[derive(Debug)]
-struct BrowserLog;
-
-impl fantoccini::wd::WebDriverCompatibleCommand for BrowserLog {
-    fn endpoint(&self, base_url: &Url, session_id: Option<&str>) -> Result<Url, url::ParseError> {
-        base_url.join(&format!(
-            "session/{}/se/log",
-            session_id.unwrap_or_default()
-        ))
-    }
-    fn method_and_body(&self, _: &Url) -> (axum::http::Method, Option<String>) {
-        (
-            axum::http::Method::POST,
-            Some(r#"{"type":"browser"}"#.into()),
-        )
-    }
-}
-
-/// Runs `journey` in its own task with a fresh Chromium, so that a failed assertion still lets
-/// the session (and Chromium) close.
-async fn in_chromium<F, Fut>(shots_name: &str, extra_args: Vec<String>, journey: F)
-where
-    F: FnOnce(Tab) -> Fut,
-    Fut: std::future::Future<Output = ()> + Send + 'static,
-{
-    let started = Instant::now();
-    let shots = screenshot_dir_named(shots_name);
-    let driver = ChromeDriver::start().await;
-    let profile = tempfile::tempdir().unwrap();
-    // Chromium speaks HTTP/2 to the TLS servers and enforces the pages' CSP on form redirects;
-    // both once broke this scenario (hosts read from `Host` only; `form-action 'self'`).
-    let client = chromium_session_with(&driver, profile.path(), &extra_args).await;
-    let tab = Tab {
-        c: client.clone(),
-        shots: shots.clone(),
-        n: 0,
-    };
-    let outcome = tokio::spawn(journey(tab)).await;
-    let _ = client.close().await;
-    drop(driver);
-    if let Err(e) = outcome {
-        match e.try_into_panic() {
-            Ok(p) => std::panic::resume_unwind(p),
-            Err(e) => panic!("journey task: {e}"),
-        }
-    }
-    eprintln!(
-        "seed scenario in Chromium ({shots_name}): {:.1?}; screenshots in {}",
-        started.elapsed(),
-        shots.display()
-    );
 }
 
 // ---- development --------------------------------------------------------------------------
@@ -276,21 +85,26 @@ async fn seed_scenario_in_chromium_development() {
     let sat = format!("http://localhost:{}", sats[0]);
     let sat2 = format!("http://localhost:{}", sats[1]);
     // Chromium resolves `localhost` itself; nothing to map.
-    in_chromium("seed-dev", Vec::new(), move |tab| {
-        seed_journey(
-            tab,
-            Seed {
-                orbit_origin: orbit_base,
-                primary,
-                sat,
-                sat2,
-                email: "ada@example.com",
-                first_name: "Ada",
-                last_name: "Lovelace",
-                primary_signed_out_everywhere: false,
-            },
-        )
-    })
+    in_chromium(
+        "seed scenario in Chromium (seed-dev)",
+        "seed-dev",
+        &[],
+        move |page| {
+            seed_journey(
+                Tab(page),
+                Seed {
+                    orbit_origin: orbit_base,
+                    primary,
+                    sat,
+                    sat2,
+                    email: "ada@example.com",
+                    first_name: "Ada",
+                    last_name: "Lovelace",
+                    primary_signed_out_everywhere: false,
+                },
+            )
+        },
+    )
     .await;
     drop(server);
 }
@@ -321,21 +135,28 @@ async fn seed_scenario_in_chromium_production_like() {
         format!("--ignore-certificate-errors-spki-list={spki_hash}"),
     ];
 
-    in_chromium("seed-prod", args, move |tab| {
-        seed_journey(
-            tab,
-            Seed {
-                orbit_origin: "https://clerk.primary.test".into(),
-                primary: "https://primary.test".into(),
-                sat: "https://satellite.test".into(),
-                sat2: "https://satellite2.test".into(),
-                email: "grace@example.com",
-                first_name: "Grace",
-                last_name: "Hopper",
-                primary_signed_out_everywhere: true,
-            },
-        )
-    })
+    // Chromium speaks HTTP/2 to the TLS servers and enforces the pages' CSP on form redirects;
+    // both once broke this scenario (hosts read from `Host` only; `form-action 'self'`).
+    in_chromium(
+        "seed scenario in Chromium (seed-prod)",
+        "seed-prod",
+        &args,
+        move |page| {
+            seed_journey(
+                Tab(page),
+                Seed {
+                    orbit_origin: "https://clerk.primary.test".into(),
+                    primary: "https://primary.test".into(),
+                    sat: "https://satellite.test".into(),
+                    sat2: "https://satellite2.test".into(),
+                    email: "grace@example.com",
+                    first_name: "Grace",
+                    last_name: "Hopper",
+                    primary_signed_out_everywhere: true,
+                },
+            )
+        },
+    )
     .await;
     drop(servers);
     drop(world);

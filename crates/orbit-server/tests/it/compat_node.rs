@@ -241,15 +241,6 @@ fn apply_set_cookies(jar: &Jar, url: &str, result: &AuthResult) {
     }
 }
 
-fn cookie_in(jar: &Jar, url: &str, name: &str) -> Option<String> {
-    let header = jar.cookies(&Url::parse(url).unwrap())?;
-    header
-        .to_str()
-        .unwrap()
-        .split("; ")
-        .find_map(|kv| kv.strip_prefix(&format!("{name}=")).map(str::to_owned))
-}
-
 fn query(url: &Url, key: &str) -> Option<String> {
     url.query_pairs()
         .find(|(k, _)| k == key)

@@ -13,6 +13,7 @@ mod architecture;
 mod bapi;
 mod browser;
 mod browser_seed;
+mod chromium;
 mod cli;
 mod compat_node;
 mod fapi;

@@ -301,14 +301,19 @@ pub struct Hop {
     pub body: String,
 }
 
+/// The value of the cookie `name` that `jar` would send to `url`.
+pub fn cookie_in(jar: &Jar, url: &str, name: &str) -> Option<String> {
+    let header = jar.cookies(&Url::parse(url).unwrap())?;
+    header
+        .to_str()
+        .unwrap()
+        .split("; ")
+        .find_map(|kv| kv.strip_prefix(&format!("{name}=")).map(str::to_owned))
+}
+
 impl WorldBrowser {
     pub fn cookie(&self, url: &str, name: &str) -> Option<String> {
-        let header = self.jar.cookies(&Url::parse(url).unwrap())?;
-        header
-            .to_str()
-            .unwrap()
-            .split("; ")
-            .find_map(|kv| kv.strip_prefix(&format!("{name}=")).map(str::to_owned))
+        cookie_in(&self.jar, url, name)
     }
 
     pub async fn get(&self, url: &str) -> Hop {

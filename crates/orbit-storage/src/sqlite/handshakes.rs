@@ -1,0 +1,179 @@
+//! `HandshakeStore`: pending syncs, sync tokens, handshake nonces and development browsers.
+//! Every `take_*` is one `DELETE .. RETURNING` statement: SQLite's single writer makes it
+//! atomic.
+
+use super::{get, get_enum, json_array, FromRow, SqliteStore, R};
+use async_trait::async_trait;
+use orbit_core::clock::Millis;
+use orbit_core::model::*;
+use orbit_core::store::*;
+use sqlx::sqlite::SqliteRow;
+
+impl FromRow for PendingSync {
+    fn from_row(row: &SqliteRow) -> R<Self> {
+        Ok(PendingSync {
+            id: get(row, "id")?,
+            instance_id: get(row, "instance_id")?,
+            satellite_domain_id: get(row, "satellite_domain_id")?,
+            state_hash: get(row, "state_hash")?,
+            redirect_url: get(row, "redirect_url")?,
+            format: get_enum(row, "format", "handshake format", HandshakeFormat::parse)?,
+            suffixed_cookies: get(row, "suffixed_cookies")?,
+            expires_at: get(row, "expires_at")?,
+        })
+    }
+}
+
+impl FromRow for SyncToken {
+    fn from_row(row: &SqliteRow) -> R<Self> {
+        Ok(SyncToken {
+            token_hash: get(row, "token_hash")?,
+            instance_id: get(row, "instance_id")?,
+            client_id: get(row, "client_id")?,
+            satellite_domain_id: get(row, "satellite_domain_id")?,
+            pending_sync_id: get(row, "pending_sync_id")?,
+            expires_at: get(row, "expires_at")?,
+        })
+    }
+}
+
+/// A consumed handshake nonce: its directives (a JSON array) and expiry.
+struct Nonce {
+    directives: String,
+    expires_at: Millis,
+}
+
+impl FromRow for Nonce {
+    fn from_row(row: &SqliteRow) -> R<Self> {
+        Ok(Nonce {
+            directives: get(row, "directives")?,
+            expires_at: get(row, "expires_at")?,
+        })
+    }
+}
+
+#[async_trait]
+impl HandshakeStore for SqliteStore {
+    async fn put_pending_sync(&self, p: &PendingSync) -> R<()> {
+        let q = sqlx::query(
+            "INSERT INTO pending_syncs (id, instance_id, satellite_domain_id, state_hash, redirect_url, format, suffixed_cookies, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&p.id)
+        .bind(&p.instance_id)
+        .bind(&p.satellite_domain_id)
+        .bind(&p.state_hash)
+        .bind(&p.redirect_url)
+        .bind(p.format.as_str())
+        .bind(p.suffixed_cookies)
+        .bind(p.expires_at);
+        self.execute(q).await?;
+        Ok(())
+    }
+
+    async fn take_pending_sync(&self, id: &str, now: Millis) -> R<Option<PendingSync>> {
+        let q = sqlx::query("DELETE FROM pending_syncs WHERE id = $1 RETURNING *").bind(id);
+        let pending: Option<PendingSync> = self.fetch_optional(q).await?;
+        Ok(pending.filter(|p| p.expires_at > now))
+    }
+
+    async fn put_sync_token(&self, t: &SyncToken) -> R<()> {
+        let q = sqlx::query(
+            "INSERT INTO sync_tokens (token_hash, instance_id, client_id, satellite_domain_id, pending_sync_id, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&t.token_hash)
+        .bind(&t.instance_id)
+        .bind(&t.client_id)
+        .bind(&t.satellite_domain_id)
+        .bind(&t.pending_sync_id)
+        .bind(t.expires_at);
+        self.execute(q).await?;
+        Ok(())
+    }
+
+    async fn take_sync_token(&self, token_hash: &str, now: Millis) -> R<Option<SyncToken>> {
+        let q = sqlx::query("DELETE FROM sync_tokens WHERE token_hash = $1 RETURNING *")
+            .bind(token_hash);
+        let token: Option<SyncToken> = self.fetch_optional(q).await?;
+        Ok(token.filter(|t| t.expires_at > now))
+    }
+
+    async fn put_handshake_nonce(
+        &self,
+        instance_id: &str,
+        nonce_hash: &str,
+        directives: &[String],
+        expires_at: Millis,
+    ) -> R<()> {
+        let q = sqlx::query(
+            "INSERT INTO handshake_nonces (nonce_hash, instance_id, directives, expires_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(nonce_hash)
+        .bind(instance_id)
+        .bind(json_array(directives))
+        .bind(expires_at);
+        self.execute(q).await?;
+        Ok(())
+    }
+
+    async fn take_handshake_nonce(
+        &self,
+        instance_id: &str,
+        nonce_hash: &str,
+        now: Millis,
+    ) -> R<Option<Vec<String>>> {
+        let q = sqlx::query(
+            "DELETE FROM handshake_nonces WHERE nonce_hash = $1 AND instance_id = $2 RETURNING directives, expires_at",
+        )
+        .bind(nonce_hash)
+        .bind(instance_id);
+        let nonce: Option<Nonce> = self.fetch_optional(q).await?;
+        let Some(nonce) = nonce.filter(|n| n.expires_at > now) else {
+            return Ok(None);
+        };
+        serde_json::from_str(&nonce.directives)
+            .map(Some)
+            .map_err(|e| StoreError::Backend(e.to_string()))
+    }
+
+    async fn put_dev_browser(
+        &self,
+        instance_id: &str,
+        token_hash: &str,
+        client_id: &str,
+        at: Millis,
+    ) -> R<()> {
+        let q = sqlx::query(
+            "INSERT INTO dev_browsers (token_hash, instance_id, client_id, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(token_hash)
+        .bind(instance_id)
+        .bind(client_id)
+        .bind(at);
+        self.execute(q).await?;
+        Ok(())
+    }
+
+    async fn client_for_dev_browser(
+        &self,
+        instance_id: &str,
+        token_hash: &str,
+    ) -> R<Option<Client>> {
+        let q = sqlx::query(
+            "SELECT c.* FROM clients c JOIN dev_browsers d ON d.client_id = c.id WHERE d.instance_id = $1 AND d.token_hash = $2",
+        )
+        .bind(instance_id)
+        .bind(token_hash);
+        self.fetch_optional(q).await
+    }
+
+    async fn prune_handshakes(&self, now: Millis) -> R<u64> {
+        let mut n = 0;
+        for table in ["pending_syncs", "sync_tokens", "handshake_nonces"] {
+            let sql = format!("DELETE FROM {table} WHERE expires_at <= $1");
+            n += self.execute(sqlx::query(&sql).bind(now)).await?;
+        }
+        Ok(n)
+    }
+}

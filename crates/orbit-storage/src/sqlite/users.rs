@@ -1,0 +1,107 @@
+//! `UserStore`: the users of an instance.
+
+use super::{backend, get, FromRow, SqliteStore, R};
+use async_trait::async_trait;
+use orbit_core::model::*;
+use orbit_core::store::*;
+use sqlx::sqlite::SqliteRow;
+
+impl FromRow for User {
+    fn from_row(row: &SqliteRow) -> R<Self> {
+        Ok(User {
+            id: get(row, "id")?,
+            instance_id: get(row, "instance_id")?,
+            email_id: get(row, "email_id")?,
+            email: get(row, "email")?,
+            first_name: get(row, "first_name")?,
+            last_name: get(row, "last_name")?,
+            password_hash: get(row, "password_hash")?,
+            created_at: get(row, "created_at")?,
+            updated_at: get(row, "updated_at")?,
+            last_sign_in_at: get(row, "last_sign_in_at")?,
+            last_active_at: get(row, "last_active_at")?,
+        })
+    }
+}
+
+#[async_trait]
+impl UserStore for SqliteStore {
+    async fn create_user(&self, u: &User) -> R<()> {
+        let q = sqlx::query(
+            "INSERT INTO users (id, instance_id, email_id, email, first_name, last_name, password_hash, created_at, updated_at, \
+             last_sign_in_at, last_active_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(&u.id)
+        .bind(&u.instance_id)
+        .bind(&u.email_id)
+        .bind(&u.email)
+        .bind(&u.first_name)
+        .bind(&u.last_name)
+        .bind(&u.password_hash)
+        .bind(u.created_at)
+        .bind(u.updated_at)
+        .bind(u.last_sign_in_at)
+        .bind(u.last_active_at);
+        self.execute(q).await?;
+        Ok(())
+    }
+
+    async fn user(&self, instance_id: &str, id: &str) -> R<Option<User>> {
+        let q = sqlx::query("SELECT * FROM users WHERE instance_id = $1 AND id = $2")
+            .bind(instance_id)
+            .bind(id);
+        self.fetch_optional(q).await
+    }
+
+    async fn user_by_email(&self, instance_id: &str, email: &str) -> R<Option<User>> {
+        let q = sqlx::query("SELECT * FROM users WHERE instance_id = $1 AND email = $2")
+            .bind(instance_id)
+            .bind(email);
+        self.fetch_optional(q).await
+    }
+
+    async fn list_users(&self, instance_id: &str, limit: u32, offset: u32) -> R<Vec<User>> {
+        let q = sqlx::query(
+            "SELECT * FROM users WHERE instance_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3",
+        )
+        .bind(instance_id)
+        .bind(limit)
+        .bind(offset);
+        self.fetch_all(q).await
+    }
+
+    async fn count_users(&self, instance_id: &str) -> R<u64> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE instance_id = $1")
+            .bind(instance_id)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn update_user(&self, u: &User) -> R<()> {
+        let q = sqlx::query(
+            "UPDATE users SET email = $1, first_name = $2, last_name = $3, password_hash = $4, updated_at = $5, \
+             last_sign_in_at = $6, last_active_at = $7 WHERE instance_id = $8 AND id = $9",
+        )
+        .bind(&u.email)
+        .bind(&u.first_name)
+        .bind(&u.last_name)
+        .bind(&u.password_hash)
+        .bind(u.updated_at)
+        .bind(u.last_sign_in_at)
+        .bind(u.last_active_at)
+        .bind(&u.instance_id)
+        .bind(&u.id);
+        self.execute(q).await?;
+        Ok(())
+    }
+
+    async fn delete_user(&self, instance_id: &str, id: &str) -> R<bool> {
+        // Sessions go with the user (ON DELETE CASCADE).
+        let q = sqlx::query("DELETE FROM users WHERE instance_id = $1 AND id = $2")
+            .bind(instance_id)
+            .bind(id);
+        Ok(self.execute(q).await? > 0)
+    }
+}
