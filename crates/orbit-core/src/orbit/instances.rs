@@ -3,13 +3,11 @@
 //! redirect policy.
 
 use super::{HostContext, InstanceCredentials, Orbit};
-use crate::clock::{Millis, MINUTE};
+use crate::clock::MINUTE;
 use crate::error::{Error, Result};
 use crate::keys;
 use crate::model::*;
 use orbit_proto::PublishableKey;
-use std::collections::HashMap;
-use std::sync::RwLock;
 
 impl Orbit {
     /// Creates an application with one instance of `kind` whose primary domain is `primary`
@@ -95,12 +93,7 @@ impl Orbit {
 
     pub async fn primary_domain(&self, instance_id: &str) -> Result<Domain> {
         let now = self.now();
-        if let Some(d) = cached(
-            &self.primaries,
-            instance_id,
-            now,
-            self.settings.key_cache_ttl,
-        ) {
+        if let Some(d) = self.primaries.get(instance_id, now) {
             return Ok(d);
         }
         let primary = self
@@ -113,9 +106,8 @@ impl Orbit {
                 resource: "primary domain of instance",
                 id: instance_id.to_owned(),
             })?;
-        if let Ok(mut m) = self.primaries.write() {
-            m.insert(instance_id.to_owned(), (now, primary.clone()));
-        }
+        self.primaries
+            .insert(instance_id.to_owned(), primary.clone(), now);
         Ok(primary)
     }
 
@@ -205,20 +197,12 @@ impl Orbit {
         }
         let hash = keys::token_hash(secret_key);
         let now = self.now();
-        if let Some(i) = cached(
-            &self.instances_by_secret,
-            &hash,
-            now,
-            self.settings.key_cache_ttl,
-        ) {
+        if let Some(i) = self.instances_by_secret.get(&hash, now) {
             return Ok(Some(i));
         }
         let found = self.store.instance_by_secret_hash(&hash).await?;
-        if let (Some(i), Ok(mut m)) = (&found, self.instances_by_secret.write()) {
-            if m.len() > 10_000 {
-                m.clear();
-            }
-            m.insert(hash, (now, i.clone()));
+        if let Some(i) = &found {
+            self.instances_by_secret.insert(hash, i.clone(), now);
         }
         Ok(found)
     }
@@ -241,9 +225,7 @@ impl Orbit {
             });
         }
         self.store.update_settings(instance_id, &settings).await?;
-        if let Ok(mut m) = self.instances_by_secret.write() {
-            m.clear();
-        }
+        self.instances_by_secret.clear();
         self.instance(instance_id).await
     }
 
@@ -279,16 +261,4 @@ impl Orbit {
         }
         Ok(policy)
     }
-}
-
-/// A cached value if it is younger than `ttl`.
-fn cached<T: Clone>(
-    map: &RwLock<HashMap<String, (Millis, T)>>,
-    key: &str,
-    now: Millis,
-    ttl: Millis,
-) -> Option<T> {
-    let m = map.read().ok()?;
-    let (at, v) = m.get(key)?;
-    (now - at < ttl).then(|| v.clone())
 }

@@ -7,6 +7,7 @@ mod sessions;
 mod signing_keys;
 mod users;
 
+use crate::cache::TtlCache;
 use crate::clock::{Clock, Millis, MINUTE, SECOND};
 use crate::error::{Error, Result};
 use crate::keys::{MasterKey, SigningKey};
@@ -16,8 +17,7 @@ use crate::password::{HashParams, PasswordHasher, PasswordPolicy};
 use crate::random::Random;
 use crate::store::Store;
 use orbit_proto::resources::Jwk;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 
 /// Tunables of the domain, from the server's configuration.
 #[derive(Debug, Clone)]
@@ -46,13 +46,14 @@ impl Default for OrbitSettings {
 
 /// Keys of one instance as the signer sees them.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct InstanceKeys {
     pub current: SigningKey,
     pub jwks: Vec<Jwk>,
-    /// Re-read the keys from the store after this moment: the cache TTL, or earlier when a
-    /// retired key must leave the JWKS.
-    fresh_until: Millis,
 }
+
+/// Entries each of `Orbit`'s caches holds at most.
+const CACHE_CAPACITY: usize = 10_000;
 
 /// An instance's API keys in clear, for `orbit serve` and `orbit instance show`.
 #[derive(Debug, Clone)]
@@ -93,7 +94,9 @@ pub struct Orbit {
     hasher: PasswordHasher,
     settings: OrbitSettings,
     ip_limiter: KeyedRateLimiter,
-    keys: RwLock<HashMap<String, Arc<InstanceKeys>>>,
+    /// Signing keys by instance, re-read after `key_cache_ttl` or earlier when a retired key
+    /// must leave the JWKS.
+    keys: TtlCache<Arc<InstanceKeys>>,
     /// argon2 runs at most this many at a time: each takes `memory_kib` of RAM, and more
     /// parallel hashes than cores only add memory, not throughput.
     hash_permits: Arc<tokio::sync::Semaphore>,
@@ -101,8 +104,8 @@ pub struct Orbit {
     hash_memory: Arc<Mutex<Vec<crate::password::HashMemory>>>,
     /// Hot lookups of every BAPI call and token mint, kept `key_cache_ttl` (another node or the
     /// CLI may change them; this node's own changes clear them at once).
-    instances_by_secret: RwLock<HashMap<String, (Millis, Instance)>>,
-    primaries: RwLock<HashMap<String, (Millis, Domain)>>,
+    instances_by_secret: TtlCache<Instance>,
+    primaries: TtlCache<Domain>,
 }
 
 impl std::fmt::Debug for Orbit {
@@ -124,6 +127,7 @@ impl Orbit {
         let hasher = PasswordHasher::new(settings.hash_params, random.as_ref())
             .map_err(|e| Error::Internal(e.to_string()))?;
         let limits = settings.sign_in_limits;
+        let ttl = settings.key_cache_ttl;
         Ok(Self {
             store,
             clock,
@@ -132,13 +136,13 @@ impl Orbit {
             hasher,
             ip_limiter: KeyedRateLimiter::new(limits.per_ip_burst, limits.per_ip_per_minute),
             settings,
-            keys: RwLock::new(HashMap::new()),
+            keys: TtlCache::new(ttl, CACHE_CAPACITY),
             hash_permits: Arc::new(tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(2, usize::from),
             )),
             hash_memory: Arc::new(Mutex::new(Vec::new())),
-            instances_by_secret: RwLock::new(HashMap::new()),
-            primaries: RwLock::new(HashMap::new()),
+            instances_by_secret: TtlCache::new(ttl, CACHE_CAPACITY),
+            primaries: TtlCache::new(ttl, CACHE_CAPACITY),
         })
     }
 

@@ -37,19 +37,13 @@ impl Orbit {
     }
 
     fn forget_keys(&self, instance_id: &str) {
-        if let Ok(mut map) = self.keys.write() {
-            map.remove(instance_id);
-        }
+        self.keys.remove(instance_id);
     }
 
     pub async fn instance_keys(&self, instance_id: &str) -> Result<Arc<InstanceKeys>> {
         let now = self.now();
-        if let Ok(map) = self.keys.read() {
-            if let Some(k) = map.get(instance_id) {
-                if now < k.fresh_until {
-                    return Ok(k.clone());
-                }
-            }
+        if let Some(k) = self.keys.get(instance_id, now) {
+            return Ok(k);
         }
         let stored = self.store.signing_keys(instance_id).await?;
         let current = stored
@@ -77,11 +71,9 @@ impl Orbit {
         let loaded = Arc::new(InstanceKeys {
             current: signing,
             jwks,
-            fresh_until,
         });
-        if let Ok(mut map) = self.keys.write() {
-            map.insert(instance_id.to_owned(), loaded.clone());
-        }
+        self.keys
+            .insert_until(instance_id.to_owned(), loaded.clone(), now, fresh_until);
         Ok(loaded)
     }
 
