@@ -1,6 +1,7 @@
 //! Orbit's domain: applications, instances, domains, users, clients, sessions, keys and the
 //! policies around them. No HTTP, no SQL, no cookies (see ARCHITECTURE.md).
 
+pub mod cache;
 pub mod clock;
 pub mod domain_name;
 pub mod email;

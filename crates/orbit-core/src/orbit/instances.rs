@@ -1,0 +1,264 @@
+//! Applications, instances and their domains as the rest of the server looks them up: the
+//! publishable key, API credentials, FAPI URLs and hosts, secret keys, settings and the
+//! redirect policy.
+
+use super::{HostContext, InstanceCredentials, Orbit};
+use crate::clock::MINUTE;
+use crate::error::{Error, Result};
+use crate::keys;
+use crate::model::*;
+use orbit_proto::PublishableKey;
+
+impl Orbit {
+    /// Creates an application with one instance of `kind` whose primary domain is `primary`
+    /// served on FAPI host `fapi_host`, with a secret key and a signing key.
+    pub async fn create_application(
+        &self,
+        name: &str,
+        kind: InstanceKind,
+        primary: &str,
+        fapi_host: &str,
+    ) -> Result<Instance> {
+        let now = self.now();
+        let app = Application {
+            id: self.random.id("app"),
+            name: name.to_owned(),
+            created_at: now,
+        };
+        self.store.create_application(&app).await?;
+        self.create_instance(&app.id, kind, primary, fapi_host)
+            .await
+    }
+
+    pub async fn create_instance(
+        &self,
+        application_id: &str,
+        kind: InstanceKind,
+        primary: &str,
+        fapi_host: &str,
+    ) -> Result<Instance> {
+        PublishableKey::new(kind, fapi_host).map_err(|e| Error::Invalid {
+            field: "fapi_host",
+            reason: e.to_string(),
+        })?;
+        let now = self.now();
+        let instance = Instance {
+            id: self.random.id("ins"),
+            application_id: application_id.to_owned(),
+            kind,
+            settings: InstanceSettings::default(),
+            created_at: now,
+        };
+        self.store.create_instance(&instance).await?;
+        let domain = Domain {
+            id: self.random.id("dmn"),
+            instance_id: instance.id.clone(),
+            name: primary.to_owned(),
+            is_satellite: false,
+            fapi_host: Some(fapi_host.to_owned()),
+            // The primary is the deployment's own host: the operator points it at Orbit.
+            verified: true,
+            verification_error: None,
+            checked_at: None,
+            created_at: now,
+        };
+        self.store.add_domain(&domain).await?;
+        self.add_secret_key(&instance).await?;
+        self.rotate_signing_key(&instance.id).await?;
+        Ok(instance)
+    }
+
+    async fn add_secret_key(&self, instance: &Instance) -> Result<String> {
+        let secret = keys::new_secret_key(instance.kind, self.random.as_ref());
+        let stored = StoredSecretKey {
+            id: self.random.id("sk"),
+            instance_id: instance.id.clone(),
+            hash: keys::token_hash(&secret),
+            sealed: self.master.seal(secret.as_bytes(), self.random.as_ref())?,
+            created_at: self.now(),
+        };
+        self.store.add_secret_key(&stored).await?;
+        Ok(secret)
+    }
+
+    pub async fn instance(&self, id: &str) -> Result<Instance> {
+        self.store
+            .instance(id)
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                resource: "instance",
+                id: id.to_owned(),
+            })
+    }
+
+    pub async fn primary_domain(&self, instance_id: &str) -> Result<Domain> {
+        let now = self.now();
+        if let Some(d) = self.primaries.get(instance_id, now) {
+            return Ok(d);
+        }
+        let primary = self
+            .store
+            .domains(instance_id)
+            .await?
+            .into_iter()
+            .find(|d| !d.is_satellite)
+            .ok_or_else(|| Error::NotFound {
+                resource: "primary domain of instance",
+                id: instance_id.to_owned(),
+            })?;
+        self.primaries
+            .insert(instance_id.to_owned(), primary.clone(), now);
+        Ok(primary)
+    }
+
+    /// The publishable key (contract format) of an instance.
+    pub async fn publishable_key(&self, instance: &Instance) -> Result<String> {
+        let primary = self.primary_domain(&instance.id).await?;
+        let pk = PublishableKey::new(
+            instance.kind,
+            primary.fapi_host.as_deref().unwrap_or_default(),
+        )
+        .map_err(|e| Error::Invalid {
+            field: "fapi_host",
+            reason: e.to_string(),
+        })?;
+        Ok(pk.encode())
+    }
+
+    pub async fn credentials(&self, instance: &Instance) -> Result<InstanceCredentials> {
+        let primary = self.primary_domain(&instance.id).await?;
+        let pk = PublishableKey::new(
+            instance.kind,
+            primary.fapi_host.as_deref().unwrap_or_default(),
+        )
+        .map_err(|e| Error::Invalid {
+            field: "fapi_host",
+            reason: e.to_string(),
+        })?;
+        let newest = self
+            .store
+            .secret_keys(&instance.id)
+            .await?
+            .into_iter()
+            .max_by_key(|k| k.created_at)
+            .ok_or_else(|| Error::NotFound {
+                resource: "secret key of instance",
+                id: instance.id.clone(),
+            })?;
+        let secret = String::from_utf8(self.master.open(&newest.sealed)?)
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        Ok(InstanceCredentials {
+            publishable_key: pk.encode(),
+            secret_key: secret,
+        })
+    }
+
+    /// The FAPI URL of a domain: `https://clerk.example.com`, or plain http in development.
+    /// Development satellites have no FAPI host of their own: pass the primary's as `fallback`.
+    pub fn fapi_url(instance: &Instance, domain: &Domain) -> String {
+        let scheme = match instance.kind {
+            InstanceKind::Development => "http",
+            InstanceKind::Production => "https",
+        };
+        format!(
+            "{scheme}://{}",
+            domain.fapi_host.as_deref().unwrap_or_default()
+        )
+    }
+
+    /// The FAPI host that serves `domain`: its own, or the primary's for development satellites.
+    pub async fn fapi_host_of(&self, domain: &Domain) -> Result<String> {
+        match &domain.fapi_host {
+            Some(h) => Ok(h.clone()),
+            None => self
+                .primary_domain(&domain.instance_id)
+                .await?
+                .fapi_host
+                .ok_or_else(|| Error::Internal("primary without FAPI host".into())),
+        }
+    }
+
+    /// Which instance and domain a FAPI host serves.
+    pub async fn resolve_host(&self, fapi_host: &str) -> Result<Option<HostContext>> {
+        let Some(domain) = self
+            .store
+            .domain_by_fapi_host(&fapi_host.to_ascii_lowercase())
+            .await?
+        else {
+            return Ok(None);
+        };
+        let instance = self.instance(&domain.instance_id).await?;
+        Ok(Some(HostContext { instance, domain }))
+    }
+
+    pub async fn instance_for_secret_key(&self, secret_key: &str) -> Result<Option<Instance>> {
+        if !(secret_key.starts_with("sk_test_") || secret_key.starts_with("sk_live_")) {
+            return Ok(None);
+        }
+        let hash = keys::token_hash(secret_key);
+        let now = self.now();
+        if let Some(i) = self.instances_by_secret.get(&hash, now) {
+            return Ok(Some(i));
+        }
+        let found = self.store.instance_by_secret_hash(&hash).await?;
+        if let Some(i) = &found {
+            self.instances_by_secret.insert(hash, i.clone(), now);
+        }
+        Ok(found)
+    }
+
+    pub async fn update_settings(
+        &self,
+        instance_id: &str,
+        settings: InstanceSettings,
+    ) -> Result<Instance> {
+        for origin in &settings.allowed_redirect_origins {
+            crate::redirect::OriginPattern::parse(origin).map_err(|e| Error::Invalid {
+                field: "allowed_redirect_origins",
+                reason: e.to_string(),
+            })?;
+        }
+        if settings.session_inactivity_ms < MINUTE || settings.session_lifetime_ms < MINUTE {
+            return Err(Error::Invalid {
+                field: "session lifetime",
+                reason: "at least one minute".into(),
+            });
+        }
+        self.store.update_settings(instance_id, &settings).await?;
+        self.instances_by_secret.clear();
+        self.instance(instance_id).await
+    }
+
+    /// The redirect policy of an instance: its domains plus its allowed redirect origins
+    /// (PROTOCOL.md "Redirect validation").
+    pub async fn redirect_policy(
+        &self,
+        instance: &Instance,
+    ) -> Result<crate::redirect::RedirectPolicy> {
+        use crate::redirect::{OriginPattern, RedirectPolicy};
+        let dev = instance.kind == InstanceKind::Development;
+        let mut policy = RedirectPolicy::new(dev);
+        let scheme = if dev { "http" } else { "https" };
+        for d in self.store.domains(&instance.id).await? {
+            let mut origins = vec![format!("{scheme}://{}", d.name)];
+            if d.fapi_host.is_some() {
+                origins.push(Orbit::fapi_url(instance, &d));
+            }
+            if dev {
+                // Development apps may run on https locally too.
+                origins.push(format!("https://{}", d.name));
+            }
+            for origin in origins {
+                if let Ok(p) = OriginPattern::parse(&origin) {
+                    policy.allow(p);
+                }
+            }
+        }
+        for o in &instance.settings.allowed_redirect_origins {
+            if let Ok(p) = OriginPattern::parse(o) {
+                policy.allow(p);
+            }
+        }
+        Ok(policy)
+    }
+}

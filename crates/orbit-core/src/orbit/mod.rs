@@ -1,0 +1,166 @@
+//! `Orbit`: the domain's entry point. Every use case of the server (sign-up, sign-in, sessions,
+//! tokens, keys) is a method here; HTTP handlers only translate.
+
+mod instances;
+mod password_hashing;
+mod sessions;
+mod signing_keys;
+mod users;
+
+pub use sessions::SessionOwner;
+
+use crate::cache::TtlCache;
+use crate::clock::{Clock, Millis, MINUTE, SECOND};
+use crate::error::{Error, Result};
+use crate::keys::{MasterKey, SigningKey};
+use crate::limits::{KeyedRateLimiter, SignInLimits};
+use crate::model::*;
+use crate::password::{HashParams, PasswordHasher, PasswordPolicy};
+use crate::random::Random;
+use crate::store::Store;
+use orbit_proto::resources::Jwk;
+use std::sync::{Arc, Mutex};
+
+/// Tunables of the domain, from the server's configuration.
+#[derive(Debug, Clone)]
+pub struct OrbitSettings {
+    pub hash_params: HashParams,
+    pub password_policy: PasswordPolicy,
+    pub sign_in_limits: SignInLimits,
+    /// How long a node trusts its cached signing keys before re-reading them (another node or
+    /// `orbit keys rotate` may have rotated them).
+    pub key_cache_ttl: Millis,
+    /// Session activity is written at most this often, so token refreshes stay read-only.
+    pub session_touch_interval: Millis,
+}
+
+impl Default for OrbitSettings {
+    fn default() -> Self {
+        Self {
+            hash_params: HashParams::default(),
+            password_policy: PasswordPolicy::default(),
+            sign_in_limits: SignInLimits::default(),
+            key_cache_ttl: 10 * SECOND,
+            session_touch_interval: MINUTE,
+        }
+    }
+}
+
+/// Keys of one instance as the signer sees them.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct InstanceKeys {
+    pub current: SigningKey,
+    pub jwks: Vec<Jwk>,
+}
+
+/// Entries each of `Orbit`'s caches holds at most.
+const CACHE_CAPACITY: usize = 10_000;
+
+/// An instance's API keys in clear, for `orbit serve` and `orbit instance show`.
+#[derive(Debug, Clone)]
+pub struct InstanceCredentials {
+    pub publishable_key: String,
+    pub secret_key: String,
+}
+
+/// The instance and domain a FAPI host belongs to.
+#[derive(Debug, Clone)]
+pub struct HostContext {
+    pub instance: Instance,
+    pub domain: Domain,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct NewUser {
+    pub email: String,
+    pub password: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+}
+
+/// What a sign-in hands to the browser: the session and a fresh `__client` token.
+#[derive(Debug, Clone)]
+pub struct SessionStart {
+    pub client: Client,
+    pub session: Session,
+    /// The new client token (cookie value). Only its hash is stored.
+    pub client_token: String,
+}
+
+pub struct Orbit {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) random: Arc<dyn Random>,
+    master: MasterKey,
+    hasher: PasswordHasher,
+    settings: OrbitSettings,
+    ip_limiter: KeyedRateLimiter,
+    /// Signing keys by instance, re-read after `key_cache_ttl` or earlier when a retired key
+    /// must leave the JWKS.
+    keys: TtlCache<Arc<InstanceKeys>>,
+    /// argon2 runs at most this many at a time: each takes `memory_kib` of RAM, and more
+    /// parallel hashes than cores only add memory, not throughput.
+    hash_permits: Arc<tokio::sync::Semaphore>,
+    /// One argon2 working memory per permit, kept between hashes.
+    hash_memory: Arc<Mutex<Vec<crate::password::HashMemory>>>,
+    /// Hot lookups of every BAPI call and token mint, kept `key_cache_ttl` (another node or the
+    /// CLI may change them; this node's own changes clear them at once).
+    instances_by_secret: TtlCache<Instance>,
+    primaries: TtlCache<Domain>,
+}
+
+impl std::fmt::Debug for Orbit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Orbit")
+            .field("settings", &self.settings)
+            .finish()
+    }
+}
+
+impl Orbit {
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        random: Arc<dyn Random>,
+        master: MasterKey,
+        settings: OrbitSettings,
+    ) -> Result<Self> {
+        let hasher = PasswordHasher::new(settings.hash_params, random.as_ref())
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        let limits = settings.sign_in_limits;
+        let ttl = settings.key_cache_ttl;
+        Ok(Self {
+            store,
+            clock,
+            random,
+            master,
+            hasher,
+            ip_limiter: KeyedRateLimiter::new(limits.per_ip_burst, limits.per_ip_per_minute),
+            settings,
+            keys: TtlCache::new(ttl, CACHE_CAPACITY),
+            hash_permits: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, usize::from),
+            )),
+            hash_memory: Arc::new(Mutex::new(Vec::new())),
+            instances_by_secret: TtlCache::new(ttl, CACHE_CAPACITY),
+            primaries: TtlCache::new(ttl, CACHE_CAPACITY),
+        })
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+    pub fn random(&self) -> &Arc<dyn Random> {
+        &self.random
+    }
+    pub fn settings(&self) -> &OrbitSettings {
+        &self.settings
+    }
+    pub fn now(&self) -> Millis {
+        self.clock.now_ms()
+    }
+}

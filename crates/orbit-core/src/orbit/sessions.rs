@@ -1,0 +1,267 @@
+//! Clients and sessions: the `__client` token, starting and ending sessions, and minting
+//! session tokens.
+
+use super::{Orbit, SessionStart};
+use crate::clock::MINUTE;
+use crate::error::{Error, Result};
+use crate::keys::{token_hash, SESSION_TOKEN_LIFETIME_SECS};
+use crate::model::*;
+use orbit_proto::SessionClaims;
+
+/// Who a session must belong to for an operation on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionOwner<'a> {
+    /// A browser's client (FAPI: the session is on this browser).
+    Client(&'a str),
+    /// A user (the profile page: any of the user's devices).
+    User(&'a str),
+}
+
+impl Orbit {
+    /// The session `id` if it is active now and belongs to `owner`; `None` whether it is
+    /// someone else's, ended or unknown, so callers answer all three alike.
+    pub async fn owned_session(
+        &self,
+        instance: &Instance,
+        owner: SessionOwner<'_>,
+        id: &str,
+    ) -> Result<Option<Session>> {
+        let session = match self.session(instance, id).await {
+            Ok(s) => s,
+            Err(Error::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let owned = match owner {
+            SessionOwner::Client(c) => session.client_id == c,
+            SessionOwner::User(u) => session.user_id == u,
+        };
+        Ok((owned && session.status == SessionStatus::Active).then_some(session))
+    }
+
+    /// The client a `__client` cookie on `fapi_host` stands for.
+    pub async fn client_for_token(&self, fapi_host: &str, token: &str) -> Result<Option<Client>> {
+        if token.is_empty() || token.len() > 128 {
+            return Ok(None);
+        }
+        Ok(self
+            .store
+            .client_by_token(fapi_host, &token_hash(token))
+            .await?)
+    }
+
+    /// Starts a session for `user` on the browser's client (created if needed). Ends the
+    /// client's previous sessions (one signed-in user per browser) and rotates the client token,
+    /// so a token planted before sign-in is worthless after it.
+    pub async fn start_session(
+        &self,
+        instance: &Instance,
+        client: Option<Client>,
+        user: &User,
+        fapi_host: &str,
+        user_agent: Option<String>,
+    ) -> Result<SessionStart> {
+        let now = self.now();
+        let client = match client.filter(|c| c.instance_id == instance.id) {
+            Some(c) => {
+                for s in self.store.sessions_for_client(&c.id).await? {
+                    if s.status == SessionStatus::Active {
+                        self.store
+                            .end_session(&s.id, SessionStatus::Ended, now)
+                            .await?;
+                    }
+                }
+                c
+            }
+            None => {
+                let c = Client {
+                    id: self.random.id("client"),
+                    instance_id: instance.id.clone(),
+                    created_at: now,
+                    updated_at: now,
+                };
+                self.store.create_client(&c).await?;
+                c
+            }
+        };
+        let session = Session {
+            id: self.random.id("sess"),
+            instance_id: instance.id.clone(),
+            client_id: client.id.clone(),
+            user_id: user.id.clone(),
+            status: SessionStatus::Active,
+            created_at: now,
+            updated_at: now,
+            last_active_at: now,
+            abandon_at: now + instance.settings.session_lifetime_ms,
+            user_agent: user_agent.map(|ua| ua.chars().take(256).collect()),
+        };
+        self.store.create_session(&session).await?;
+        let client_token = self.random.token(32);
+        self.store
+            .set_client_token(&client.id, fapi_host, &token_hash(&client_token), now)
+            .await?;
+        self.store.touch_client(&client.id, now).await?;
+        let client = Client {
+            updated_at: now,
+            ..client
+        };
+        Ok(SessionStart {
+            client,
+            session,
+            client_token,
+        })
+    }
+
+    /// A session for `user_id` on a new client, for test tooling (BAPI `POST /v1/sessions`).
+    pub async fn create_session_for_user(
+        &self,
+        instance: &Instance,
+        user_id: &str,
+    ) -> Result<Session> {
+        let user = self.user(&instance.id, user_id).await?;
+        let client_host = format!("bapi:{}", self.random.token(8));
+        Ok(self
+            .start_session(instance, None, &user, &client_host, None)
+            .await?
+            .session)
+    }
+
+    pub async fn session(&self, instance: &Instance, id: &str) -> Result<Session> {
+        let mut s = self
+            .store
+            .session(&instance.id, id)
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                resource: "session",
+                id: id.to_owned(),
+            })?;
+        s.status = s.status_at(self.now(), &instance.settings);
+        Ok(s)
+    }
+
+    /// Sessions of the client that are still active now.
+    pub async fn active_sessions(
+        &self,
+        instance: &Instance,
+        client_id: &str,
+    ) -> Result<Vec<Session>> {
+        let now = self.now();
+        Ok(self
+            .store
+            .sessions_for_client(client_id)
+            .await?
+            .into_iter()
+            .filter(|s| {
+                s.instance_id == instance.id
+                    && s.status_at(now, &instance.settings) == SessionStatus::Active
+            })
+            .collect())
+    }
+
+    /// All sessions of a user, with their status as of now.
+    pub async fn user_sessions(&self, instance: &Instance, user_id: &str) -> Result<Vec<Session>> {
+        let now = self.now();
+        let mut v = self.store.sessions_for_user(&instance.id, user_id).await?;
+        for s in &mut v {
+            s.status = s.status_at(now, &instance.settings);
+        }
+        Ok(v)
+    }
+
+    /// Ends one session (`Ended` by its user, `Revoked` by the backend, `Removed` from another
+    /// device). Returns the session as it is now.
+    pub async fn end_session(
+        &self,
+        instance: &Instance,
+        id: &str,
+        status: SessionStatus,
+    ) -> Result<Session> {
+        let s = self.session(instance, id).await?;
+        if s.status != SessionStatus::Active {
+            return Err(Error::SessionNotActive {
+                status: s.status.as_str(),
+            });
+        }
+        let now = self.now();
+        self.store.end_session(id, status, now).await?;
+        self.store.touch_client(&s.client_id, now).await?;
+        Ok(Session {
+            status,
+            updated_at: now,
+            ..s
+        })
+    }
+
+    /// Signs the whole client out: every active session on it ends.
+    pub async fn sign_out_client(&self, instance: &Instance, client_id: &str) -> Result<usize> {
+        let now = self.now();
+        let mut n = 0;
+        for s in self.active_sessions(instance, client_id).await? {
+            if self
+                .store
+                .end_session(&s.id, SessionStatus::Ended, now)
+                .await?
+            {
+                n += 1;
+            }
+        }
+        self.store.touch_client(client_id, now).await?;
+        Ok(n)
+    }
+
+    /// Mints a 60-second session token (PROTOCOL.md "Session token claims (contract)") and
+    /// records activity.
+    pub async fn mint_session_token(
+        &self,
+        instance: &Instance,
+        session_id: &str,
+        azp: Option<&str>,
+    ) -> Result<String> {
+        let primary = self.primary_domain(&instance.id).await?;
+        self.mint_session_token_as(
+            instance,
+            session_id,
+            azp,
+            &Orbit::fapi_url(instance, &primary),
+        )
+        .await
+    }
+
+    /// Like `mint_session_token`, with `iss` set to the FAPI URL that answers for the app's
+    /// domain (a satellite's tokens name the satellite's FAPI host, which the SDKs check).
+    pub async fn mint_session_token_as(
+        &self,
+        instance: &Instance,
+        session_id: &str,
+        azp: Option<&str>,
+        issuer: &str,
+    ) -> Result<String> {
+        let session = self.session(instance, session_id).await?;
+        if session.status != SessionStatus::Active {
+            return Err(Error::SessionNotActive {
+                status: session.status.as_str(),
+            });
+        }
+        let now = self.now();
+        if now - session.last_active_at >= self.settings.session_touch_interval {
+            self.store.touch_session(&session.id, now).await?;
+        }
+        let keys = self.instance_keys(&instance.id).await?;
+        let iat = now.div_euclid(1000);
+        let fva_minutes = (now - session.created_at).div_euclid(MINUTE);
+        let claims = SessionClaims {
+            iss: issuer.to_owned(),
+            sub: session.user_id.clone(),
+            sid: session.id.clone(),
+            iat,
+            nbf: iat - 10,
+            exp: iat + SESSION_TOKEN_LIFETIME_SECS,
+            azp: azp.map(str::to_owned),
+            jti: self.random.token(15),
+            v: 2,
+            sts: "active".into(),
+            fva: [fva_minutes, -1],
+        };
+        Ok(keys.current.sign_jwt(&claims)?)
+    }
+}

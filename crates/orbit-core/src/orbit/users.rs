@@ -1,0 +1,195 @@
+//! Users: creation, lookup, sign-in under the abuse limits, password change, profile and
+//! deletion.
+
+use super::{NewUser, Orbit};
+use crate::clock::{Millis, HOUR};
+use crate::email;
+use crate::error::{Error, Result};
+use crate::model::*;
+use crate::password::Verification;
+use crate::store::StoreError;
+
+impl Orbit {
+    /// Creates a user. With a password, the password policy applies.
+    pub async fn create_user(&self, instance: &Instance, new: NewUser) -> Result<User> {
+        let email = email::normalize(&new.email)?;
+        let first_name = clean_name(new.first_name, "first_name")?;
+        let last_name = clean_name(new.last_name, "last_name")?;
+        let password_hash = match new.password {
+            Some(pw) => {
+                self.settings.password_policy.check(&pw)?;
+                Some(self.hash_password(pw).await?)
+            }
+            None => None,
+        };
+        let now = self.now();
+        let user = User {
+            id: self.random.id("user"),
+            instance_id: instance.id.clone(),
+            email_id: self.random.id("idn"),
+            email,
+            first_name,
+            last_name,
+            password_hash,
+            created_at: now,
+            updated_at: now,
+            last_sign_in_at: None,
+            last_active_at: None,
+        };
+        match self.store.create_user(&user).await {
+            Ok(()) => Ok(user),
+            Err(StoreError::Conflict(_)) => Err(Error::EmailTaken),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn user(&self, instance_id: &str, id: &str) -> Result<User> {
+        self.store
+            .user(instance_id, id)
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                resource: "user",
+                id: id.to_owned(),
+            })
+    }
+
+    /// The per-IP budget that sign-ins and sign-ups share: "that email is taken" answers would
+    /// otherwise let one source test unlimited addresses for existing accounts.
+    fn check_ip_rate(&self, instance: &Instance, client_ip: &str) -> Result<()> {
+        self.ip_limiter
+            .check(&format!("{}/{}", instance.id, client_ip), self.now())
+            .map_err(|wait| Error::TooManyAttempts {
+                retry_after_secs: ceil_secs(wait),
+            })
+    }
+
+    /// Signs up from a browser: the per-IP limit sign-ins share, a password required, then the
+    /// user is created under the password policy. Every browser sign-up path goes through here.
+    pub async fn sign_up(&self, instance: &Instance, client_ip: &str, new: NewUser) -> Result<User> {
+        self.check_ip_rate(instance, client_ip)?;
+        if new.password.as_deref().is_none_or(str::is_empty) {
+            return Err(Error::PasswordMissing);
+        }
+        self.create_user(instance, new).await
+    }
+
+    /// Checks email and password under the abuse limits. Unknown emails cost one argon2
+    /// verification too and fail with the same error as a wrong password.
+    pub async fn sign_in(
+        &self,
+        instance: &Instance,
+        client_ip: &str,
+        email_input: &str,
+        password: &str,
+    ) -> Result<User> {
+        self.check_ip_rate(instance, client_ip)?;
+        let now = self.now();
+        // A malformed email cannot be an account: treat it as one, with the same cost.
+        let identifier =
+            email::normalize(email_input).unwrap_or_else(|_| email_input.trim().to_lowercase());
+        let failures = self
+            .store
+            .failed_sign_ins_since(&instance.id, &identifier, now - HOUR)
+            .await?;
+        if let Some(wait) = self
+            .settings
+            .sign_in_limits
+            .account_retry_after(&failures, now)
+        {
+            return Err(Error::TooManyAttempts {
+                retry_after_secs: ceil_secs(wait),
+            });
+        }
+        let user = self.store.user_by_email(&instance.id, &identifier).await?;
+        let phc = user.as_ref().and_then(|u| u.password_hash.clone());
+        match (self.verify_password(password.to_owned(), phc).await?, user) {
+            (Verification::Match { needs_rehash }, Some(mut user)) => {
+                if needs_rehash {
+                    user.password_hash = Some(self.hash_password(password.to_owned()).await?);
+                }
+                user.last_sign_in_at = Some(now);
+                user.updated_at = now;
+                self.store.update_user(&user).await?;
+                Ok(user)
+            }
+            _ => {
+                self.store
+                    .record_failed_sign_in(&instance.id, &identifier, now)
+                    .await?;
+                Err(Error::InvalidCredentials)
+            }
+        }
+    }
+
+    pub async fn change_password(
+        &self,
+        instance: &Instance,
+        user_id: &str,
+        current: &str,
+        new: &str,
+    ) -> Result<()> {
+        let mut user = self.user(&instance.id, user_id).await?;
+        match self
+            .verify_password(current.to_owned(), user.password_hash.clone())
+            .await?
+        {
+            Verification::Match { .. } => {}
+            Verification::Mismatch => return Err(Error::CurrentPasswordIncorrect),
+        }
+        self.settings.password_policy.check(new)?;
+        user.password_hash = Some(self.hash_password(new.to_owned()).await?);
+        user.updated_at = self.now();
+        self.store.update_user(&user).await?;
+        Ok(())
+    }
+
+    pub async fn update_profile(
+        &self,
+        instance: &Instance,
+        user_id: &str,
+        first_name: Option<String>,
+        last_name: Option<String>,
+    ) -> Result<User> {
+        let mut user = self.user(&instance.id, user_id).await?;
+        user.first_name = clean_name(first_name, "first_name")?;
+        user.last_name = clean_name(last_name, "last_name")?;
+        user.updated_at = self.now();
+        self.store.update_user(&user).await?;
+        Ok(user)
+    }
+
+    pub async fn delete_user(&self, instance: &Instance, user_id: &str) -> Result<()> {
+        if self.store.delete_user(&instance.id, user_id).await? {
+            Ok(())
+        } else {
+            Err(Error::NotFound {
+                resource: "user",
+                id: user_id.to_owned(),
+            })
+        }
+    }
+}
+
+fn clean_name(name: Option<String>, field: &'static str) -> Result<Option<String>> {
+    let Some(n) = name else { return Ok(None) };
+    let n = n.trim().to_owned();
+    if n.chars().count() > 256 {
+        return Err(Error::Invalid {
+            field,
+            reason: "at most 256 characters".into(),
+        });
+    }
+    if n.chars().any(char::is_control) {
+        return Err(Error::Invalid {
+            field,
+            reason: "must not contain control characters".into(),
+        });
+    }
+    Ok(if n.is_empty() { None } else { Some(n) })
+}
+
+fn ceil_secs(ms: Millis) -> u64 {
+    u64::try_from((ms + 999).div_euclid(1000))
+        .unwrap_or(1)
+        .max(1)
+}
