@@ -53,6 +53,20 @@ impl Orbit {
             })
     }
 
+    /// Users of the instance, newest first.
+    pub async fn list_users(
+        &self,
+        instance: &Instance,
+        limit: u32,
+        offset: u32,
+    ) -> Result<Vec<User>> {
+        Ok(self.store.list_users(&instance.id, limit, offset).await?)
+    }
+
+    pub async fn count_users(&self, instance: &Instance) -> Result<u64> {
+        Ok(self.store.count_users(&instance.id).await?)
+    }
+
     /// Checks email and password under the abuse limits. Unknown emails cost one argon2
     /// verification too and fail with the same error as a wrong password.
     /// Sign-ups from one IP share the sign-in budget per IP: "that email is taken" answers would
