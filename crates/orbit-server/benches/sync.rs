@@ -10,9 +10,10 @@
 //! 127.0.0.1:0 with `trusted_proxies = [127.0.0.1]`, so that `X-Forwarded-Host` picks the FAPI
 //! host (`clerk.primary.test`, `clerk.satellite.test`) and `X-Forwarded-Proto: https` makes it a
 //! secure origin. A production instance for `primary.test` with the satellite `satellite.test`,
-//! marked verified directly in the store (DNS is not what is measured). The "browser" signs in
-//! once through the hosted portal and keeps its own cookie jar (per logical host, with `Domain`
-//! and `Path` matching), since every cookie is `Secure` and the wire is plain HTTP.
+//! verified through a resolver that answers any CNAME lookup (DNS is not what is measured).
+//! The "browser" signs in once through the hosted portal and keeps its own cookie jar (per
+//! logical host, with `Domain` and `Path` matching), since every cookie is `Secure` and the wire
+//! is plain HTTP.
 //!
 //! CPUs: the server's runtime, its SQLite threads and the logging (an `info` fmt subscriber, the
 //! server's default level, writing to a sink) are pinned to CPU 0; the browser (one
@@ -26,6 +27,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
 
 use orbit_core::model::InstanceKind;
+use orbit_core::satellite::{CnameResolver, DnsError};
 use orbit_server::config::Config;
 use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::StatusCode;
@@ -569,6 +571,16 @@ fn env_usize(name: &str, default: usize) -> usize {
 
 // ---- main -----------------------------------------------------------------------------------
 
+/// Answers every CNAME lookup with `orbit.bench`, so the satellite verifies without DNS.
+struct AnyCname;
+
+#[async_trait::async_trait]
+impl CnameResolver for AnyCname {
+    async fn cname(&self, _name: &str) -> Result<Vec<String>, DnsError> {
+        Ok(vec!["orbit.bench".into()])
+    }
+}
+
 struct Setup {
     server: String,
     secret_key: String,
@@ -637,11 +649,8 @@ fn main() -> Res<()> {
             )
             .await?;
         let sat = orbit.add_satellite(&instance, "satellite.test").await?;
-        // DNS is not what is measured: mark the satellite verified directly.
-        orbit
-            .store()
-            .set_domain_verification(&sat.id, true, None, orbit.now())
-            .await?;
+        // DNS is not what is measured: a resolver that answers the expected CNAME.
+        orbit.verify_domain(&sat, &AnyCname, "orbit.bench").await?;
         let creds = orbit.credentials(&instance).await?;
         let setup = Setup {
             server: format!("http://{}", running.addr),

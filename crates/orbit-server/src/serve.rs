@@ -240,16 +240,10 @@ async fn housekeeping(state: AppState) {
             }
             Err(e) => tracing::warn!("listing satellites for the DNS check: {e}"),
         }
-        let now = state.orbit.now();
-        if let Err(e) = state.orbit.store().prune_handshakes(now).await {
+        if let Err(e) = state.orbit.prune_expired_handshakes().await {
             tracing::warn!("pruning handshake state: {e}");
         }
-        if let Err(e) = state
-            .orbit
-            .store()
-            .prune_failed_sign_ins(now - orbit_core::HOUR)
-            .await
-        {
+        if let Err(e) = state.orbit.prune_failed_sign_ins().await {
             tracing::warn!("pruning failed sign-ins: {e}");
         }
     }
@@ -262,7 +256,7 @@ async fn bootstrap(
     config: &Config,
     public_base: &str,
 ) -> orbit_core::Result<Option<InstanceCredentials>> {
-    if !orbit.store().list_instances().await?.is_empty() {
+    if !orbit.instances().await?.is_empty() {
         return Ok(None);
     }
     let host = url::Url::parse(public_base)

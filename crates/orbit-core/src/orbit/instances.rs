@@ -91,6 +91,11 @@ impl Orbit {
             })
     }
 
+    /// Every instance of the deployment, across applications.
+    pub async fn instances(&self) -> Result<Vec<Instance>> {
+        Ok(self.store.list_instances().await?)
+    }
+
     pub async fn primary_domain(&self, instance_id: &str) -> Result<Domain> {
         let now = self.now();
         if let Some(d) = self.primaries.get(instance_id, now) {

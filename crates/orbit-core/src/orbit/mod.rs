@@ -1,6 +1,7 @@
 //! `Orbit`: the domain's entry point. Every use case of the server (sign-up, sign-in, sessions,
 //! tokens, keys) is a method here; HTTP handlers only translate.
 
+mod housekeeping;
 mod instances;
 mod password_hashing;
 mod sessions;
@@ -148,9 +149,6 @@ impl Orbit {
         })
     }
 
-    pub fn store(&self) -> &Arc<dyn Store> {
-        &self.store
-    }
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.clock
     }

@@ -53,6 +53,20 @@ impl Orbit {
             })
     }
 
+    /// Users of the instance, newest first.
+    pub async fn list_users(
+        &self,
+        instance: &Instance,
+        limit: u32,
+        offset: u32,
+    ) -> Result<Vec<User>> {
+        Ok(self.store.list_users(&instance.id, limit, offset).await?)
+    }
+
+    pub async fn count_users(&self, instance: &Instance) -> Result<u64> {
+        Ok(self.store.count_users(&instance.id).await?)
+    }
+
     /// The per-IP budget that sign-ins and sign-ups share: "that email is taken" answers would
     /// otherwise let one source test unlimited addresses for existing accounts.
     fn check_ip_rate(&self, instance: &Instance, client_ip: &str) -> Result<()> {

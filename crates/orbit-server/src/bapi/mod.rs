@@ -138,10 +138,8 @@ async fn list_users(
     }
     let users = state
         .orbit
-        .store()
-        .list_users(&instance.id, limit, q.offset.unwrap_or(0))
-        .await
-        .map_err(orbit_core::Error::from)?;
+        .list_users(&instance, limit, q.offset.unwrap_or(0))
+        .await?;
     Ok(Json(users.iter().map(user_json).collect()))
 }
 
@@ -149,12 +147,7 @@ async fn count_users(
     State(state): State<AppState>,
     Extension(instance): Extension<Instance>,
 ) -> Result<Json<TotalCount>, ApiError> {
-    let n = state
-        .orbit
-        .store()
-        .count_users(&instance.id)
-        .await
-        .map_err(orbit_core::Error::from)?;
+    let n = state.orbit.count_users(&instance).await?;
     Ok(Json(TotalCount {
         object: "total_count".into(),
         total_count: n,

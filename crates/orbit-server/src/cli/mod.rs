@@ -437,11 +437,7 @@ async fn open_existing(config: &Config) -> Result<Arc<Orbit>, String> {
 }
 
 async fn pick_instance(orbit: &Orbit, id: Option<&str>) -> Result<Instance, String> {
-    let all = orbit
-        .store()
-        .list_instances()
-        .await
-        .map_err(|e| e.to_string())?;
+    let all = orbit.instances().await.map_err(|e| e.to_string())?;
     match id {
         Some(id) => all
             .into_iter()
@@ -464,11 +460,7 @@ pub async fn instance_summary(
         .credentials(instance)
         .await
         .map_err(|e| e.to_string())?;
-    let domains = orbit
-        .store()
-        .domains(&instance.id)
-        .await
-        .map_err(|e| e.to_string())?;
+    let domains = orbit.domains(instance).await.map_err(|e| e.to_string())?;
     let primary = orbit
         .primary_domain(&instance.id)
         .await
@@ -583,12 +575,7 @@ async fn serve(config: Config) -> CliResult {
             config.data_dir.display()
         );
     }
-    let instances = running
-        .orbit
-        .store()
-        .list_instances()
-        .await
-        .map_err(|e| e.to_string())?;
+    let instances = running.orbit.instances().await.map_err(|e| e.to_string())?;
     for instance in &instances {
         let s = instance_summary(&running.orbit, &config, instance).await?;
         if instance.kind == orbit_core::model::InstanceKind::Development {

@@ -55,7 +55,7 @@ impl TestServer {
         let creds = match &running.created {
             Some(c) => c.clone(),
             None => {
-                let instances = running.orbit.store().list_instances().await.unwrap();
+                let instances = running.orbit.instances().await.unwrap();
                 running.orbit.credentials(&instances[0]).await.unwrap()
             }
         };

@@ -386,7 +386,7 @@ async fn redirect_url_is_followed_only_when_allowed() {
     }
     // Allowed redirect origins set on the instance extend the list.
     let orbit = server.orbit();
-    let instance = orbit.store().list_instances().await.unwrap().remove(0);
+    let instance = orbit.instances().await.unwrap().remove(0);
     let mut settings = instance.settings.clone();
     settings.allowed_redirect_origins = vec!["https://*.preview.example".into()];
     orbit.update_settings(&instance.id, settings).await.unwrap();
