@@ -40,7 +40,7 @@ Measures session tokens per second through the Backend API against RSA-2048 sign
 thread on the server's CPU), portal password sign-ins per second against argon2id hashes per second at the server's \
 default parameters (m=19456 KiB, t=2, p=1), and the server's resident memory idle and after creating --users users \
 with one session each.\n\n\
-Build first with `cargo build --release -p orbit-server --bins`, then run `target/release/orbit-bench`. \
+Build first with `cargo build --release -p orbit-server -p orbit-bench`, then run `target/release/orbit-bench`. \
 Prints a Markdown report on stdout and progress on stderr."
 )]
 struct Args {
