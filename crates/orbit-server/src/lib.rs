@@ -32,4 +32,4 @@ pub struct AppState {
     pub cname_target: String,
 }
 
-pub use serve::{start, Running};
+pub use serve::{start, start_with, Running, ServeDeps};
