@@ -9,7 +9,7 @@
 // Helpers of a test: a failed step should panic with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use crate::harness::{TestServer, GOOD_PASSWORD};
+use crate::harness::{stopwatch, TestServer, GOOD_PASSWORD};
 use cookie::SameSite;
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -17,7 +17,7 @@ use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -75,7 +75,7 @@ impl ChromeDriver {
             .timeout(Duration::from_secs(2))
             .build()
             .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(20);
+        let deadline = stopwatch() + Duration::from_secs(20);
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
                 panic!("chromedriver exited before it was ready ({status})");
@@ -88,7 +88,7 @@ impl ChromeDriver {
                 }
             }
             assert!(
-                Instant::now() < deadline,
+                stopwatch() < deadline,
                 "chromedriver at {} not ready after 20 s",
                 self.url
             );
@@ -507,7 +507,7 @@ async fn journey(mut tab: Tab) {
 
 #[tokio::test]
 async fn portal_journey_in_chromium() {
-    let started = Instant::now();
+    let started = stopwatch();
     let server = TestServer::start().await;
     let shots = screenshot_dir();
     let driver = ChromeDriver::start().await;

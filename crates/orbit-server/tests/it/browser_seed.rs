@@ -25,7 +25,7 @@ use base64::Engine as _;
 use fantoccini::elements::Element;
 use fantoccini::{Client, Locator};
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use url::Url;
 
 /// How long a page (with all its redirects) may take to appear.
@@ -237,7 +237,7 @@ where
     F: FnOnce(Tab) -> Fut,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
-    let started = Instant::now();
+    let started = stopwatch();
     let shots = screenshot_dir_named(shots_name);
     let driver = ChromeDriver::start().await;
     let profile = tempfile::tempdir().unwrap();

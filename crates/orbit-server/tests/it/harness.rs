@@ -9,6 +9,7 @@ use orbit_server::{Running, ServeDeps};
 use reqwest::header::{HeaderMap, HeaderValue, ORIGIN};
 use reqwest::{redirect, StatusCode};
 use serde_json::Value;
+use std::time::Instant;
 
 pub struct TestServer {
     pub running: Option<Running>,
@@ -273,3 +274,11 @@ async fn page_of(r: reqwest::Response) -> Page {
 }
 
 pub const GOOD_PASSWORD: &str = "correct horse battery staple";
+
+/// Now, on the monotonic clock, for real elapsed time and deadlines on real processes (a child
+/// `orbit`, a browser): the tests' one reading of `Instant::now` (clippy.toml bans it elsewhere;
+/// the server's own time comes from its `Clock`).
+#[allow(clippy::disallowed_methods)]
+pub fn stopwatch() -> Instant {
+    Instant::now()
+}
