@@ -1,5 +1,6 @@
 //! Time as a parameter. The only place in Orbit that reads the system clock (clippy.toml bans
-//! `SystemTime::now` elsewhere), so expiry, rotation and rate limits are tested deterministically.
+//! `SystemTime::now` and `Instant::now` elsewhere), so expiry, rotation and rate limits are tested
+//! deterministically.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;

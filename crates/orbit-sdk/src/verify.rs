@@ -111,6 +111,13 @@ pub(crate) fn now_secs() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
+/// Now, on the monotonic clock (the JWKS refetch throttle). With `now_secs`, the SDK's clock: the
+/// only places it reads time (clippy.toml bans `Instant::now` elsewhere).
+#[allow(clippy::disallowed_methods)]
+fn monotonic_now() -> Instant {
+    Instant::now()
+}
+
 impl TokenVerifier {
     pub(crate) fn new(config: &OrbitConfig, bapi: BapiClient) -> Result<Self, ConfigError> {
         let pem_key = config.jwt_key().map(parse_pem).transpose()?;
@@ -132,10 +139,11 @@ impl TokenVerifier {
     /// Fetches the JWKS from BAPI unless it was fetched less than `REFETCH_INTERVAL` ago.
     async fn refresh(&self) -> Result<(), VerifyError> {
         let mut last = self.inner.last_fetch.lock().await;
-        if last.is_some_and(|t| t.elapsed() < REFETCH_INTERVAL) {
+        let now = monotonic_now();
+        if last.is_some_and(|t| now.saturating_duration_since(t) < REFETCH_INTERVAL) {
             return Ok(());
         }
-        *last = Some(Instant::now());
+        *last = Some(now);
         let jwks = self
             .inner
             .bapi

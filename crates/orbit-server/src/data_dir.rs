@@ -1,8 +1,8 @@
 //! The data directory: `orbit.db` (SQLite) and `master.key` (seals secrets at rest).
 
-use orbit_core::clock::SystemClock;
+use orbit_core::clock::{Clock, SystemClock};
 use orbit_core::keys::MasterKey;
-use orbit_core::random::SystemRandom;
+use orbit_core::random::{Random, SystemRandom};
 use orbit_core::{Orbit, OrbitSettings};
 use orbit_storage::SqliteStore;
 use std::path::{Path, PathBuf};
@@ -41,6 +41,24 @@ pub async fn open(
     create: bool,
     settings: OrbitSettings,
 ) -> Result<Arc<Orbit>, DataDirError> {
+    open_with(
+        dir,
+        create,
+        settings,
+        Arc::new(SystemClock),
+        Arc::new(SystemRandom),
+    )
+    .await
+}
+
+/// Like `open`, with the clock and the randomness the `Orbit` (and a new master key) use.
+pub async fn open_with(
+    dir: &Path,
+    create: bool,
+    settings: OrbitSettings,
+    clock: Arc<dyn Clock>,
+    random: Arc<dyn Random>,
+) -> Result<Arc<Orbit>, DataDirError> {
     let db = dir.join(DB_FILE);
     let key_path = dir.join(MASTER_KEY_FILE);
     let initialised = db.exists() && key_path.exists();
@@ -48,27 +66,21 @@ pub async fn open(
         return Err(DataDirError::Missing(dir.to_path_buf()));
     }
     std::fs::create_dir_all(dir).map_err(io(dir))?;
-    let master = load_or_create_master_key(&key_path)?;
+    let master = load_or_create_master_key(&key_path, random.as_ref())?;
     let store = SqliteStore::open(&db)
         .await
         .map_err(|e| DataDirError::Store {
             path: db.clone(),
             message: e.to_string(),
         })?;
-    let orbit = Orbit::new(
-        Arc::new(store),
-        Arc::new(SystemClock),
-        Arc::new(SystemRandom),
-        master,
-        settings,
-    )
-    .map_err(|e| DataDirError::Core(e.to_string()))?;
+    let orbit = Orbit::new(Arc::new(store), clock, random, master, settings)
+        .map_err(|e| DataDirError::Core(e.to_string()))?;
     Ok(Arc::new(orbit))
 }
 
-fn load_or_create_master_key(path: &Path) -> Result<MasterKey, DataDirError> {
+fn load_or_create_master_key(path: &Path, random: &dyn Random) -> Result<MasterKey, DataDirError> {
     if !path.exists() {
-        let key = MasterKey::generate(&SystemRandom);
+        let key = MasterKey::generate(random);
         let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
         write_private(path, &format!("{hex}\n"))?;
     }

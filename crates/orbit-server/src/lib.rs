@@ -34,4 +34,4 @@ pub struct AppState {
     pub cname_target: String,
 }
 
-pub use serve::{start, Running};
+pub use serve::{start, start_with, Running, ServeDeps};

@@ -8,7 +8,10 @@ use axum::http::{header, HeaderValue};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
+use orbit_core::clock::{Clock, SystemClock};
 use orbit_core::model::InstanceKind;
+use orbit_core::random::{Random, SystemRandom};
+use orbit_core::satellite::CnameResolver;
 use orbit_core::{InstanceCredentials, Orbit};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -118,7 +121,7 @@ pub enum StartError {
 }
 
 /// The CNAME resolver the configuration asks for.
-pub fn resolver(config: &Config) -> Result<Arc<dyn orbit_core::satellite::CnameResolver>, String> {
+pub fn resolver(config: &Config) -> Result<Arc<dyn CnameResolver>, String> {
     let r = crate::dns::HickoryCnameResolver::new(
         &config.dns_servers,
         std::time::Duration::from_millis(config.dns_timeout_ms),
@@ -126,10 +129,49 @@ pub fn resolver(config: &Config) -> Result<Arc<dyn orbit_core::satellite::CnameR
     Ok(Arc::new(r))
 }
 
+/// What a server takes from the world besides its configuration: time, randomness and DNS.
+/// `start` uses [`ServeDeps::system`]; tests hand in a manual clock.
+#[derive(Clone)]
+pub struct ServeDeps {
+    pub clock: Arc<dyn Clock>,
+    pub random: Arc<dyn Random>,
+    /// Resolver for satellites' CNAME checks; `None`: the one the configuration asks for
+    /// ([`resolver`]).
+    pub resolver: Option<Arc<dyn CnameResolver>>,
+}
+
+impl ServeDeps {
+    /// The system clock, the operating system's randomness, the configured resolver.
+    pub fn system() -> Self {
+        Self {
+            clock: Arc::new(SystemClock),
+            random: Arc::new(SystemRandom),
+            resolver: None,
+        }
+    }
+}
+
 /// Opens the data directory, binds, creates the development instance in an empty data
 /// directory, and serves until stopped.
 pub async fn start(config: Config) -> Result<Running, StartError> {
-    let orbit = data_dir::open(&config.data_dir, true, config.orbit_settings()).await?;
+    start_with(config, ServeDeps::system()).await
+}
+
+/// `start` on the given clock, randomness and resolver.
+pub async fn start_with(config: Config, deps: ServeDeps) -> Result<Running, StartError> {
+    let ServeDeps {
+        clock,
+        random,
+        resolver: given_resolver,
+    } = deps;
+    let orbit = data_dir::open_with(
+        &config.data_dir,
+        true,
+        config.orbit_settings(),
+        clock,
+        random,
+    )
+    .await?;
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|source| StartError::Bind {
@@ -161,7 +203,10 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         }
         _ => None,
     };
-    let resolver = resolver(&config).map_err(StartError::Dns)?;
+    let resolver = match given_resolver {
+        Some(r) => r,
+        None => resolver(&config).map_err(StartError::Dns)?,
+    };
     let state = AppState {
         orbit: orbit.clone(),
         cname_target: config.cname_target(&public_base),

@@ -17,7 +17,8 @@ use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use crate::harness::stopwatch;
+use std::time::Duration;
 use url::Url;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -70,7 +71,7 @@ impl ChromeDriver {
             .timeout(Duration::from_secs(2))
             .build()
             .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(20);
+        let deadline = stopwatch() + Duration::from_secs(20);
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
                 panic!("chromedriver exited before it was ready ({status})");
@@ -83,7 +84,7 @@ impl ChromeDriver {
                 }
             }
             assert!(
-                Instant::now() < deadline,
+                stopwatch() < deadline,
                 "chromedriver at {} not ready after 20 s",
                 self.url
             );
@@ -173,7 +174,7 @@ where
     F: FnOnce(Page) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let started = Instant::now();
+    let started = stopwatch();
     let shots = screenshot_dir(shots_name);
     let driver = ChromeDriver::start().await;
     let profile = tempfile::tempdir().unwrap();

@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn orbit() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_orbit"));
@@ -98,9 +98,9 @@ fn serve(data_dir: &str) -> ServeProcess {
         .unwrap();
     let mut reader = BufReader::new(child.stdout.take().unwrap());
     let mut banner = String::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let deadline = stopwatch() + Duration::from_secs(30);
     while !banner.contains("Press Ctrl-C") {
-        assert!(Instant::now() < deadline, "no banner: {banner}");
+        assert!(stopwatch() < deadline, "no banner: {banner}");
         let mut line = String::new();
         if reader.read_line(&mut line).unwrap() == 0 {
             panic!("orbit serve exited: {banner}");
@@ -243,7 +243,7 @@ async fn serve_prints_keys_and_the_cli_works_while_it_runs() {
     let (ok, out, err) = run(&["keys", "rotate", "--data-dir", data]);
     assert!(ok, "{err}");
     assert!(out.contains("stays in the JWKS"), "{out}");
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = stopwatch() + Duration::from_secs(20);
     loop {
         let now: Value = http
             .get(format!("{fapi}/.well-known/jwks.json"))
@@ -257,7 +257,7 @@ async fn serve_prints_keys_and_the_cli_works_while_it_runs() {
             break;
         }
         assert!(
-            Instant::now() < deadline,
+            stopwatch() < deadline,
             "the server did not pick up the rotated key: {now}"
         );
         tokio::time::sleep(Duration::from_millis(500)).await;

@@ -2,6 +2,7 @@
 
 use crate::bapi::verify_with_jwks;
 use crate::harness::*;
+use orbit_core::clock::{Clock, ManualClock, SystemClock, DAY, MINUTE};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -164,4 +165,46 @@ async fn data_survives_a_restart() {
     // but the signing key is the same one.
     let jwks_after = server.backend().get("/v1/jwks").await.1;
     assert_eq!(jwks_after, jwks_before);
+}
+
+#[tokio::test]
+async fn the_server_runs_on_the_clock_it_is_given() {
+    // Starts at the real time: the browser's cookie jar still expires cookies on real time.
+    let clock = ManualClock::new(SystemClock.now_ms());
+    let server = TestServer::start_with_clock(&clock).await;
+    let (browser, sid) = signed_in_browser(&server).await;
+    let url = server.url(&format!("/v1/client/sessions/{sid}/tokens"));
+    let jwks: Value = reqwest::get(server.url("/.well-known/jwks.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mint = || async {
+        let r = browser.http.post(&url).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let token: Value = r.json().await.unwrap();
+        verify_with_jwks(token["jwt"].as_str().unwrap(), &jwks).1
+    };
+
+    let claims = mint().await;
+    assert_eq!(claims["iat"], clock.now_secs());
+    assert_eq!(claims["exp"], clock.now_secs() + 60);
+    let first_iat = clock.now_secs();
+
+    clock.advance_ms(10 * MINUTE);
+    let claims = mint().await;
+    assert_eq!(claims["iat"], first_iat + 600);
+    assert_eq!(claims["exp"], first_iat + 660);
+    let (status, session) = server.backend().get(&format!("/v1/sessions/{sid}")).await;
+    assert_eq!(status, StatusCode::OK, "{session}");
+    assert_eq!(session["status"], "active");
+
+    // Seven days without a token refresh: the session has expired, over HTTP too.
+    clock.advance_ms(7 * DAY);
+    let (status, session) = server.backend().get(&format!("/v1/sessions/{sid}")).await;
+    assert_eq!(status, StatusCode::OK, "{session}");
+    assert_eq!(session["status"], "expired");
+    let r = browser.http.post(&url).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
 }

@@ -3,11 +3,13 @@
 
 #![allow(dead_code)]
 
+use orbit_core::clock::ManualClock;
 use orbit_server::config::Config;
-use orbit_server::Running;
+use orbit_server::{Running, ServeDeps};
 use reqwest::header::{HeaderMap, HeaderValue, ORIGIN};
 use reqwest::{redirect, StatusCode};
 use serde_json::Value;
+use std::time::Instant;
 
 pub struct TestServer {
     pub running: Option<Running>,
@@ -19,6 +21,8 @@ pub struct TestServer {
     pub publishable_key: String,
     pub secret_key: String,
     pub config: Config,
+    /// Clock, randomness and resolver the server runs on (and restarts with).
+    pub deps: ServeDeps,
 }
 
 impl TestServer {
@@ -30,14 +34,26 @@ impl TestServer {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut config = Config::for_test(dir.path());
         tweak(&mut config);
-        Self::boot(dir, config).await
+        Self::boot(dir, config, ServeDeps::system()).await
     }
 
-    async fn boot(dir: tempfile::TempDir, config: Config) -> Self {
-        let running = orbit_server::start(config.clone())
+    /// Like `start`, with the server's time read from `clock` (HTTP clients, cookie jars and
+    /// tokio timers still run on real time).
+    pub async fn start_with_clock(clock: &ManualClock) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = Config::for_test(dir.path());
+        let deps = ServeDeps {
+            clock: std::sync::Arc::new(clock.clone()),
+            ..ServeDeps::system()
+        };
+        Self::boot(dir, config, deps).await
+    }
+
+    async fn boot(dir: tempfile::TempDir, config: Config, deps: ServeDeps) -> Self {
+        let running = orbit_server::start_with(config.clone(), deps.clone())
             .await
             .expect("server starts");
-        Self::from_running(dir, config, running).await
+        Self::from_running(dir, config, deps, running).await
     }
 
     /// Boots on a configuration that may fail to bind (the caller tries several addresses).
@@ -46,12 +62,17 @@ impl TestServer {
         config: Config,
     ) -> Result<Self, (tempfile::TempDir, orbit_server::serve::StartError)> {
         match orbit_server::start(config.clone()).await {
-            Ok(running) => Ok(Self::from_running(dir, config, running).await),
+            Ok(running) => Ok(Self::from_running(dir, config, ServeDeps::system(), running).await),
             Err(e) => Err((dir, e)),
         }
     }
 
-    async fn from_running(dir: tempfile::TempDir, config: Config, running: Running) -> Self {
+    async fn from_running(
+        dir: tempfile::TempDir,
+        config: Config,
+        deps: ServeDeps,
+        running: Running,
+    ) -> Self {
         let creds = match &running.created {
             Some(c) => c.clone(),
             None => {
@@ -68,6 +89,7 @@ impl TestServer {
             running: Some(running),
             dir,
             config,
+            deps,
         }
     }
 
@@ -76,8 +98,10 @@ impl TestServer {
         if let Some(r) = self.running.take() {
             r.stop().await.unwrap();
         }
-        let TestServer { dir, config, .. } = self;
-        Self::boot(dir, config).await
+        let TestServer {
+            dir, config, deps, ..
+        } = self;
+        Self::boot(dir, config, deps).await
     }
 
     pub fn orbit(&self) -> &orbit_core::Orbit {
@@ -250,3 +274,11 @@ async fn page_of(r: reqwest::Response) -> Page {
 }
 
 pub const GOOD_PASSWORD: &str = "correct horse battery staple";
+
+/// Now, on the monotonic clock, for real elapsed time and deadlines on real processes (a child
+/// `orbit`, a browser): the tests' one reading of `Instant::now` (clippy.toml bans it elsewhere;
+/// the server's own time comes from its `Clock`).
+#[allow(clippy::disallowed_methods)]
+pub fn stopwatch() -> Instant {
+    Instant::now()
+}

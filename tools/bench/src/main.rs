@@ -40,7 +40,7 @@ Measures session tokens per second through the Backend API against RSA-2048 sign
 thread on the server's CPU), portal password sign-ins per second against argon2id hashes per second at the server's \
 default parameters (m=19456 KiB, t=2, p=1), and the server's resident memory idle and after creating --users users \
 with one session each.\n\n\
-Build first with `cargo build --release -p orbit-server --bins`, then run `target/release/orbit-bench`. \
+Build first with `cargo build --release -p orbit-server -p orbit-bench`, then run `target/release/orbit-bench`. \
 Prints a Markdown report on stdout and progress on stderr."
 )]
 struct Args {
@@ -100,6 +100,13 @@ impl<T> Context<T> for Option<T> {
     fn context(self, what: impl Display) -> Res<T> {
         self.ok_or_else(|| what.to_string().into())
     }
+}
+
+/// Now, on the monotonic clock: measuring real elapsed time is what a benchmark does, and the
+/// one legitimate use of `Instant::now` (clippy.toml bans it elsewhere), so it is read here only.
+#[allow(clippy::disallowed_methods)]
+fn stopwatch() -> Instant {
+    Instant::now()
 }
 
 fn main() -> ExitCode {
@@ -389,7 +396,7 @@ impl CpuSnap {
         Self {
             cpu: cpu_busy_steal(cpu),
             own: cpu_ticks(own_stat),
-            at: Instant::now(),
+            at: stopwatch(),
         }
     }
 }
@@ -570,7 +577,7 @@ struct Keys {
 }
 
 async fn wait_ready(server: &mut Server, http: &reqwest::Client, base: &str) -> Res<()> {
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = stopwatch() + Duration::from_secs(60);
     loop {
         if let Ok(Some(status)) = server.child.try_wait() {
             return Err(format!(
@@ -584,7 +591,7 @@ async fn wait_ready(server: &mut Server, http: &reqwest::Client, base: &str) -> 
                 return Ok(());
             }
         }
-        if Instant::now() > deadline {
+        if stopwatch() > deadline {
             return Err(format!(
                 "the server did not answer /health within 60 s:\n{}",
                 server.log_tail()
@@ -747,7 +754,7 @@ where
     Fut: Future<Output = Result<(), String>> + Send + 'static,
 {
     let op = Arc::new(op);
-    let start = Instant::now();
+    let start = stopwatch();
     let window_start = start + warmup;
     let end = window_start + window;
     let samples: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(Vec::new()));
@@ -761,10 +768,10 @@ where
             let mut ok = 0u64;
             let mut lat = Vec::new();
             let mut i = 0u64;
-            while Instant::now() < end {
-                let t0 = Instant::now();
+            while stopwatch() < end {
+                let t0 = stopwatch();
                 let r = op(w, i).await;
-                let t1 = Instant::now();
+                let t1 = stopwatch();
                 i += 1;
                 match r {
                     Ok(()) => {
@@ -792,7 +799,7 @@ where
     tokio::time::sleep_until(window_start.into()).await;
     let s0 = CpuSnap::take(server_cpu, &server_stat);
     let b0 = cpu_ticks("/proc/self/stat");
-    let w0 = Instant::now();
+    let w0 = stopwatch();
     tokio::time::sleep_until(end.into()).await;
     let s1 = CpuSnap::take(server_cpu, &server_stat);
     let b1 = cpu_ticks("/proc/self/stat");
@@ -902,12 +909,12 @@ fn raw_rsa(
         pair.sign(&RSA_PKCS1_SHA256, &rng, &message, &mut sig)
             .map_err(|e| format!("RSA signing: {e}"))
     };
-    let t = Instant::now();
+    let t = stopwatch();
     while t.elapsed() < warmup {
         sign()?;
     }
     let snap = CpuSnap::take(cpu, "/proc/thread-self/stat");
-    let t = Instant::now();
+    let t = stopwatch();
     let mut n = 0u64;
     while t.elapsed() < window {
         sign()?;
@@ -940,13 +947,13 @@ fn raw_argon2(
             .hash_password_into(password, &salt, &mut out)
             .map_err(|e| format!("argon2: {e}"))
     };
-    let t = Instant::now();
+    let t = stopwatch();
     hash()?;
     while t.elapsed() < warmup {
         hash()?;
     }
     let snap = CpuSnap::take(cpu, "/proc/thread-self/stat");
-    let t = Instant::now();
+    let t = stopwatch();
     let mut n = 0u64;
     while t.elapsed() < window {
         hash()?;
@@ -1197,7 +1204,7 @@ async fn create_users(bapi: &Bapi, args: &Args, server: &Server) -> Res<MemoryRe
     let done = Arc::new(AtomicU64::new(0));
     let errors = Arc::new(AtomicU64::new(0));
     let samples: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(Vec::new()));
-    let start = Instant::now();
+    let start = stopwatch();
     // The WAL's largest size while the writes go on (it may be truncated before the end).
     let wal_path = server.data_dir.join("orbit.db-wal");
     let wal_peak = Arc::new(AtomicU64::new(0));
