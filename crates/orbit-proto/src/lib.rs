@@ -4,11 +4,12 @@
 
 pub mod claims;
 pub mod error;
+pub mod fapi;
 pub mod jwt;
 pub mod keys;
 pub mod resources;
 pub mod wire;
 
-pub use claims::SessionClaims;
+pub use claims::{HandshakeClaims, SessionClaims};
 pub use error::{ErrorBody, ErrorItem};
 pub use keys::{cookie_suffix, InstanceKind, PublishableKey};

@@ -114,3 +114,194 @@ pub struct Jwk {
 pub struct Jwks {
     pub keys: Vec<Jwk>,
 }
+
+/// A list answer with its total: `{data, total_count}` (`GET /v1/domains`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PaginatedList<T> {
+    pub data: Vec<T>,
+    pub total_count: u64,
+}
+
+/// `GET /v1/domains` answer.
+pub type DomainList = PaginatedList<Domain>;
+
+// The resources below are declared with their fields in alphabetical order: the server wrote
+// them with `serde_json::json!`, whose objects sort their keys, and this order keeps its bytes.
+
+/// A DNS record a production domain needs before it works (`cname_targets` of a `Domain`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CnameTarget {
+    pub host: String,
+    /// Always `true`: Orbit asks only for records it needs.
+    pub required: bool,
+    pub value: String,
+}
+
+/// A domain in BAPI's shape (`Domain` in bapi/2026-05-12.yml), plus Orbit's verification state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Domain {
+    /// The hosted sign-in page (`{frontend_api_url}/sign-in`); `null` for satellites.
+    pub accounts_portal_url: Option<String>,
+    /// The CNAME records a production domain needs; `null` in development and for domains
+    /// that need none.
+    pub cname_targets: Option<Vec<CnameTarget>>,
+    /// Always `""`.
+    pub development_origin: String,
+    pub frontend_api_url: String,
+    pub id: String,
+    pub is_satellite: bool,
+    pub name: String,
+    /// `domain`.
+    pub object: String,
+    /// Always `null`: Orbit has no proxy support yet.
+    pub proxy_url: Option<String>,
+    /// Why the last DNS check failed (Orbit's own; absent from Clerk's answers).
+    #[serde(default)]
+    pub verification_error: Option<String>,
+    /// Whether the domain's DNS is verified (Orbit's own; absent from Clerk's answers).
+    #[serde(default)]
+    pub verified: bool,
+}
+
+/// `GET /v1/instance` answer. Orbit's allowed origins are its allowed redirect origins, so both
+/// lists are the same.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Instance {
+    pub allowed_origins: Vec<String>,
+    pub allowed_redirect_origins: Vec<String>,
+    /// `development` or `production`.
+    pub environment_type: String,
+    pub id: String,
+    /// `instance`.
+    pub object: String,
+}
+
+impl Instance {
+    pub fn new(
+        id: String,
+        environment_type: String,
+        allowed_redirect_origins: Vec<String>,
+    ) -> Self {
+        Self {
+            allowed_origins: allowed_redirect_origins.clone(),
+            allowed_redirect_origins,
+            environment_type,
+            id,
+            object: "instance".into(),
+        }
+    }
+}
+
+/// `GET /v1/clients/handshake_payload?nonce=` answer: the `Set-Cookie` directives stored under
+/// a handshake nonce.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HandshakePayload {
+    pub directives: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    //! Each type against the bytes the server wrote with `json!` before these types existed.
+
+    use super::*;
+
+    fn assert_wire<T>(value: &T, wire: &str)
+    where
+        T: Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug,
+    {
+        assert_eq!(serde_json::to_string(value).unwrap(), wire);
+        assert_eq!(&serde_json::from_str::<T>(wire).unwrap(), value);
+    }
+
+    fn primary() -> Domain {
+        Domain {
+            accounts_portal_url: Some("https://happy-otter-12.clerk.accounts.dev/sign-in".into()),
+            cname_targets: None,
+            development_origin: String::new(),
+            frontend_api_url: "https://happy-otter-12.clerk.accounts.dev".into(),
+            id: "dmn_1".into(),
+            is_satellite: false,
+            name: "localhost".into(),
+            object: "domain".into(),
+            proxy_url: None,
+            verification_error: None,
+            verified: true,
+        }
+    }
+
+    const PRIMARY: &str = r#"{"accounts_portal_url":"https://happy-otter-12.clerk.accounts.dev/sign-in","cname_targets":null,"development_origin":"","frontend_api_url":"https://happy-otter-12.clerk.accounts.dev","id":"dmn_1","is_satellite":false,"name":"localhost","object":"domain","proxy_url":null,"verification_error":null,"verified":true}"#;
+
+    #[test]
+    fn domain() {
+        assert_wire(&primary(), PRIMARY);
+        let satellite = Domain {
+            accounts_portal_url: None,
+            cname_targets: Some(vec![CnameTarget {
+                host: "clerk.sat.example.com".into(),
+                required: true,
+                value: "frontend-api.orbit.example.net".into(),
+            }]),
+            development_origin: String::new(),
+            frontend_api_url: "https://clerk.sat.example.com".into(),
+            id: "dmn_2".into(),
+            is_satellite: true,
+            name: "sat.example.com".into(),
+            object: "domain".into(),
+            proxy_url: None,
+            verification_error: Some("no CNAME record".into()),
+            verified: false,
+        };
+        assert_wire(
+            &satellite,
+            r#"{"accounts_portal_url":null,"cname_targets":[{"host":"clerk.sat.example.com","required":true,"value":"frontend-api.orbit.example.net"}],"development_origin":"","frontend_api_url":"https://clerk.sat.example.com","id":"dmn_2","is_satellite":true,"name":"sat.example.com","object":"domain","proxy_url":null,"verification_error":"no CNAME record","verified":false}"#,
+        );
+    }
+
+    #[test]
+    fn domain_reads_clerks_shape() {
+        // Clerk's answers lack Orbit's verification fields and carry more of their own.
+        let clerk = r#"{"object":"domain","id":"dmn_1","name":"example.com","is_satellite":false,"frontend_api_url":"https://clerk.example.com","accounts_portal_url":"https://accounts.example.com","proxy_url":null,"development_origin":"","cname_targets":null,"is_provider_domain":false}"#;
+        let d: Domain = serde_json::from_str(clerk).unwrap();
+        assert_eq!(d.name, "example.com");
+        assert!(!d.verified);
+        assert_eq!(d.verification_error, None);
+    }
+
+    #[test]
+    fn domain_list() {
+        let list = DomainList {
+            data: vec![primary()],
+            total_count: 1,
+        };
+        assert_wire(&list, &format!(r#"{{"data":[{PRIMARY}],"total_count":1}}"#));
+    }
+
+    #[test]
+    fn instance() {
+        assert_wire(
+            &Instance::new(
+                "ins_1".into(),
+                "production".into(),
+                vec!["https://a.example".into(), "https://b.example".into()],
+            ),
+            r#"{"allowed_origins":["https://a.example","https://b.example"],"allowed_redirect_origins":["https://a.example","https://b.example"],"environment_type":"production","id":"ins_1","object":"instance"}"#,
+        );
+        assert_wire(
+            &Instance::new("ins_1".into(), "development".into(), vec![]),
+            r#"{"allowed_origins":[],"allowed_redirect_origins":[],"environment_type":"development","id":"ins_1","object":"instance"}"#,
+        );
+    }
+
+    #[test]
+    fn handshake_payload() {
+        assert_wire(
+            &HandshakePayload {
+                directives: vec![
+                    "__session=a.b.c; Path=/".into(),
+                    "__client_uat=1; Path=/".into(),
+                ],
+            },
+            r#"{"directives":["__session=a.b.c; Path=/","__client_uat=1; Path=/"]}"#,
+        );
+    }
+}

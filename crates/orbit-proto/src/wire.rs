@@ -2,6 +2,10 @@
 //! reads (docs/protocol.md "Cookies", "The handshake", "Satellite sync"). Both sides import them
 //! from here, so they cannot drift apart; a name a published Clerk SDK reads is a contract.
 
+/// The Clerk API version Orbit speaks: the SDK sends it to the Backend API as `Clerk-API-Version`
+/// (`header::API_VERSION`) and to the handshake as `__clerk_api_version` (`query::API_VERSION`).
+pub const CLERK_API_VERSION: &str = "2026-05-12";
+
 /// Cookie names.
 pub mod cookie {
     /// The browser's long-lived client token on one FAPI host (Orbit's own, host-only).
@@ -18,8 +22,6 @@ pub mod cookie {
     pub const HANDSHAKE_NONCE: &str = "__clerk_handshake_nonce";
     /// The SDK's redirect-loop counter on the app's domain (contract).
     pub const REDIRECT_COUNT: &str = "__clerk_redirect_count";
-    /// A debugging cookie `@clerk/backend` clears with the handshake cookies.
-    pub const HELP: &str = "__clerk_help";
     /// Orbit's binding of a pending satellite sync to one browser (host-only, Orbit's own).
     pub const SYNC_STATE: &str = "__orbit_sync";
     /// The CSRF token of Orbit's hosted pages (host-only, Orbit's own).
@@ -51,6 +53,9 @@ pub mod query {
     pub const HANDSHAKE: &str = super::cookie::HANDSHAKE;
     /// The development browser token when it travels in the URL.
     pub const DEV_BROWSER: &str = super::cookie::DEV_BROWSER;
+    /// A debugging parameter of the handshake, stripped from the URL with the handshake's own
+    /// (`@clerk/backend`'s `QueryParameters.HandshakeHelp`; a query parameter, not a cookie).
+    pub const HANDSHAKE_HELP: &str = "__clerk_help";
     /// The legacy name of the development browser token, stripped by the SDK.
     pub const DEV_SESSION: &str = "__dev_session";
     /// The satellite a sync links (`/v1/client/sync`).
@@ -69,6 +74,19 @@ pub mod header {
     pub const FORWARDED_HOST: &str = "x-forwarded-host";
     pub const FORWARDED_PROTO: &str = "x-forwarded-proto";
     pub const REQUEST_ID: &str = "x-request-id";
+    /// The Backend API version a client speaks (`Clerk-API-Version`; header names are
+    /// case-insensitive and travel lowercase).
+    pub const API_VERSION: &str = "clerk-api-version";
+    /// Fetch metadata: what the browser will do with the answer (`document`, `iframe`, ...).
+    pub const SEC_FETCH_DEST: &str = "sec-fetch-dest";
+}
+
+/// Values of `format` (`query::FORMAT`): how the handshake hands over its directives.
+pub mod handshake_format {
+    /// A nonce the app's backend redeems at `/v1/clients/handshake_payload`.
+    pub const NONCE: &str = "nonce";
+    /// A signed JWT (`HandshakeClaims`).
+    pub const TOKEN: &str = "token";
 }
 
 /// `__clerk_hs_reason` values Orbit acts on.

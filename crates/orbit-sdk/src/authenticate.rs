@@ -6,10 +6,11 @@ use crate::verify::{TokenVerifier, VerifyError};
 use crate::Orbit;
 use http::header::{HeaderName, HeaderValue, CACHE_CONTROL, LOCATION, SET_COOKIE};
 use http::request::Parts;
-use orbit_proto::SessionClaims;
+use orbit_proto::wire::CLERK_API_VERSION;
+use orbit_proto::wire::{cookie, handshake_format, header, query as param, reason};
+use orbit_proto::{HandshakeClaims, SessionClaims};
 use url::Url;
 
-const API_VERSION: &str = "2026-05-12";
 /// The SDK stops redirecting to the handshake after this many attempts within two seconds.
 const MAX_REDIRECTS: u32 = 3;
 
@@ -51,13 +52,13 @@ impl Links {
 fn build_links(orbit: &Orbit, url: &Url, satellite: bool) -> [String; 3] {
     let cfg = orbit.config();
     let back = if satellite {
-        with_param(url, "__clerk_synced", "false")
+        with_param(url, param::SYNCED, "false")
     } else {
         url.clone()
     };
     let link = |base: String| -> String {
         match Url::parse(&base).or_else(|_| url.join(&base)) {
-            Ok(u) => with_param(&u, "redirect_url", back.as_str()).to_string(),
+            Ok(u) => with_param(&u, param::REDIRECT_URL, back.as_str()).to_string(),
             Err(_) => base,
         }
     };
@@ -65,7 +66,7 @@ fn build_links(orbit: &Orbit, url: &Url, satellite: bool) -> [String; 3] {
         .join("/")
         .map_or_else(|_| url.to_string(), |u| u.to_string());
     let sign_out = Url::parse(&format!("{}/sign-out", cfg.frontend_api(url)))
-        .map(|u| with_param(&u, "redirect_url", &home).to_string())
+        .map(|u| with_param(&u, param::REDIRECT_URL, &home).to_string())
         .unwrap_or_default();
     [link(cfg.sign_in_url()), link(cfg.sign_up_url()), sign_out]
 }
@@ -137,12 +138,12 @@ pub(crate) fn request_url(parts: &Parts) -> Option<Url> {
             .and_then(|v| v.split(',').next())
             .map(|v| v.trim().to_owned())
     };
-    let scheme = first("x-forwarded-proto")
+    let scheme = first(header::FORWARDED_PROTO)
         .or_else(|| parts.uri.scheme_str().map(str::to_owned))
         .unwrap_or_else(|| "http".into());
     let scheme = if scheme == "https" { "https" } else { "http" };
-    let host = first("x-forwarded-host")
-        .or_else(|| first("host"))
+    let host = first(header::FORWARDED_HOST)
+        .or_else(|| first(http::header::HOST.as_str()))
         .or_else(|| parts.uri.authority().map(|a| a.to_string()))
         .unwrap_or_else(|| "localhost".into());
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
@@ -185,7 +186,7 @@ fn is_document(parts: &Parts) -> bool {
         return false;
     }
     let h = &parts.headers;
-    match h.get("sec-fetch-dest").and_then(|v| v.to_str().ok()) {
+    match h.get(header::SEC_FETCH_DEST).and_then(|v| v.to_str().ok()) {
         Some(dest) => dest == "document" || dest == "iframe",
         None => h
             .get(http::header::ACCEPT)
@@ -256,7 +257,7 @@ impl Ctx<'_> {
         }
         let count: u32 = self
             .cookies
-            .get("__clerk_redirect_count")
+            .get(cookie::REDIRECT_COUNT)
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
         if count >= MAX_REDIRECTS {
@@ -268,23 +269,23 @@ impl Ctx<'_> {
         }
         let cfg = self.orbit.config();
         let fapi = cfg.frontend_api(&self.url);
-        let redirect = without(&self.url, &["__clerk_db_jwt", "__dev_session"]);
+        let redirect = without(&self.url, &[param::DEV_BROWSER, param::DEV_SESSION]);
         let mut loc = match Url::parse(&format!("{fapi}/v1/client/handshake")) {
             Ok(u) => u,
             Err(_) => return self.signed_out("handshake-url-invalid", Vec::new()),
         };
         {
             let mut q = loc.query_pairs_mut();
-            q.append_pair("redirect_url", redirect.as_str())
-                .append_pair("__clerk_api_version", API_VERSION)
-                .append_pair("suffixed_cookies", "false")
-                .append_pair("__clerk_hs_reason", reason)
-                .append_pair("format", "nonce");
+            q.append_pair(param::REDIRECT_URL, redirect.as_str())
+                .append_pair(param::API_VERSION, CLERK_API_VERSION)
+                .append_pair(param::SUFFIXED_COOKIES, "false")
+                .append_pair(param::HANDSHAKE_REASON, reason)
+                .append_pair(param::FORMAT, handshake_format::NONCE);
             if cfg.is_development() {
-                if let Some(dvb) = query(&self.url, "__clerk_db_jwt")
-                    .or_else(|| self.cookies.get("__clerk_db_jwt").map(str::to_owned))
+                if let Some(dvb) = query(&self.url, param::DEV_BROWSER)
+                    .or_else(|| self.cookies.get(cookie::DEV_BROWSER).map(str::to_owned))
                 {
-                    q.append_pair("__clerk_db_jwt", &dvb);
+                    q.append_pair(param::DEV_BROWSER, &dvb);
                 }
             }
         }
@@ -294,7 +295,8 @@ impl Ctx<'_> {
         }
         headers.push((CACHE_CONTROL, HeaderValue::from_static("no-store")));
         if let Ok(v) = HeaderValue::from_str(&format!(
-            "__clerk_redirect_count={}; Path=/; SameSite=Lax; HttpOnly; Max-Age=2",
+            "{}={}; Path=/; SameSite=Lax; HttpOnly; Max-Age=2",
+            cookie::REDIRECT_COUNT,
             count + 1
         )) {
             headers.push((SET_COOKIE, v));
@@ -351,22 +353,19 @@ pub(crate) async fn authenticate(orbit: &Orbit, parts: &Parts) -> RequestState {
     }
 
     // A handshake came back: resolve it.
-    let nonce = query(&ctx.url, "__clerk_handshake_nonce").or_else(|| {
-        ctx.cookies
-            .get("__clerk_handshake_nonce")
-            .map(str::to_owned)
-    });
-    let hs_token = query(&ctx.url, "__clerk_handshake")
-        .or_else(|| ctx.cookies.get("__clerk_handshake").map(str::to_owned));
+    let nonce = query(&ctx.url, param::HANDSHAKE_NONCE)
+        .or_else(|| ctx.cookies.get(cookie::HANDSHAKE_NONCE).map(str::to_owned));
+    let hs_token = query(&ctx.url, param::HANDSHAKE)
+        .or_else(|| ctx.cookies.get(cookie::HANDSHAKE).map(str::to_owned));
     if nonce.is_some() || hs_token.is_some() {
         return resolve_handshake(&ctx, verifier, nonce, hs_token).await;
     }
 
-    let synced = query(&ctx.url, "__clerk_synced");
-    let session = ctx.cookies.get("__session").map(str::to_owned);
+    let synced = query(&ctx.url, param::SYNCED);
+    let session = ctx.cookies.get(cookie::SESSION).map(str::to_owned);
     let uat: i64 = ctx
         .cookies
-        .get("__client_uat")
+        .get(cookie::CLIENT_UAT)
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
     let has_cookies = session.is_some() || uat != 0;
@@ -377,12 +376,12 @@ pub(crate) async fn authenticate(orbit: &Orbit, parts: &Parts) -> RequestState {
             return ctx.signed_out("session-token-and-uat-missing", Vec::new());
         }
         if !has_cookies || asked {
-            return ctx.handshake("satellite-needs-syncing");
+            return ctx.handshake(reason::SATELLITE_NEEDS_SYNCING);
         }
     }
     if orbit.config().is_development()
         && ctx.document
-        && query(&ctx.url, "__clerk_db_jwt").is_some()
+        && query(&ctx.url, param::DEV_BROWSER).is_some()
     {
         return ctx.handshake("dev-browser-sync");
     }
@@ -449,11 +448,9 @@ async fn resolve_handshake(
             .map_err(|e| e.to_string()),
         (None, Some(t)) => match verifier.verify_signature(&t).await {
             Ok(jwt) => jwt
-                .claims::<serde_json::Value>()
-                .ok()
-                .and_then(|c| c.get("handshake").cloned())
-                .and_then(|h| serde_json::from_value::<Vec<String>>(h).ok())
-                .ok_or_else(|| "the handshake token has no directives".to_owned()),
+                .claims::<HandshakeClaims>()
+                .map(|c| c.handshake)
+                .map_err(|_| "the handshake token has no directives".to_owned()),
             Err(e) => Err(e.to_string()),
         },
         (None, None) => Err("no handshake".into()),
@@ -462,8 +459,8 @@ async fn resolve_handshake(
         Ok(d) => d,
         Err(e) => {
             tracing::warn!("handshake could not be resolved: {e}");
-            let mut headers = clear_cookie("__clerk_handshake_nonce", &host);
-            headers.extend(clear_cookie("__clerk_handshake", &host));
+            let mut headers = clear_cookie(cookie::HANDSHAKE_NONCE, &host);
+            headers.extend(clear_cookie(cookie::HANDSHAKE, &host));
             return ctx.signed_out("handshake-invalid", headers);
         }
     };
@@ -474,16 +471,16 @@ async fn resolve_handshake(
     // A resolved handshake is progress, not a loop: give the next page its full redirect budget
     // (otherwise quick, legitimate navigations across a primary and its satellites on one
     // parent domain, like localhost ports, would run out of it).
-    headers.push((
-        SET_COOKIE,
-        HeaderValue::from_static(
-            "__clerk_redirect_count=0; Path=/; SameSite=Lax; HttpOnly; Max-Age=0",
-        ),
-    ));
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "{}=0; Path=/; SameSite=Lax; HttpOnly; Max-Age=0",
+        cookie::REDIRECT_COUNT
+    )) {
+        headers.push((SET_COOKIE, v));
+    }
     // The session token is the value of the last `__session*` directive.
     let session_token = directives
         .iter()
-        .rfind(|d| d.starts_with("__session"))
+        .rfind(|d| d.starts_with(cookie::SESSION))
         .and_then(|d| d.split(';').next())
         .and_then(|kv| kv.split('=').nth(1))
         .filter(|v| !v.is_empty())
@@ -494,10 +491,10 @@ async fn resolve_handshake(
         let clean = without(
             &ctx.url,
             &[
-                "__clerk_handshake",
-                "__clerk_handshake_nonce",
-                "__clerk_db_jwt",
-                "__clerk_help",
+                param::HANDSHAKE,
+                param::HANDSHAKE_NONCE,
+                param::DEV_BROWSER,
+                param::HANDSHAKE_HELP,
             ],
         );
         if let Ok(v) = HeaderValue::from_str(clean.as_str()) {

@@ -1,10 +1,13 @@
 //! A small Backend API client with typed errors: users, sessions, domains, handshake payloads.
 
-use orbit_proto::resources::{DeletedObject, Jwks, Session, Token, User};
+use orbit_proto::resources::{DeletedObject, Domain, HandshakePayload, Jwks, Session, Token, User};
+use orbit_proto::wire::{header, query, CLERK_API_VERSION};
 use orbit_proto::ErrorBody;
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
 use serde_json::{json, Value};
+
+/// `GET /v1/domains` answer.
+pub use orbit_proto::resources::DomainList;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum BapiError {
@@ -45,13 +48,6 @@ impl std::fmt::Debug for BapiClient {
     }
 }
 
-/// `GET /v1/domains` answer.
-#[derive(Debug, Clone, Deserialize)]
-pub struct DomainList {
-    pub data: Vec<Value>,
-    pub total_count: u64,
-}
-
 impl BapiClient {
     pub fn new(api_url: &str, secret_key: &str) -> Self {
         Self::with_client(reqwest::Client::new(), api_url, secret_key)
@@ -72,7 +68,7 @@ impl BapiClient {
     ) -> Result<T, BapiError> {
         let resp = req
             .bearer_auth(&self.secret_key)
-            .header("Clerk-API-Version", "2026-05-12")
+            .header(header::API_VERSION, CLERK_API_VERSION)
             .send()
             .await
             .map_err(|e| BapiError::Network {
@@ -166,7 +162,7 @@ impl BapiClient {
         self.get("/v1/domains").await
     }
 
-    pub async fn add_satellite(&self, name: &str) -> Result<Value, BapiError> {
+    pub async fn add_satellite(&self, name: &str) -> Result<Domain, BapiError> {
         self.post("/v1/domains", json!({"name": name, "is_satellite": true}))
             .await
     }
@@ -177,13 +173,10 @@ impl BapiClient {
 
     /// Redeems a handshake nonce: the directives stored under it.
     pub async fn handshake_payload(&self, nonce: &str) -> Result<Vec<String>, BapiError> {
-        #[derive(Deserialize)]
-        struct Payload {
-            directives: Vec<String>,
-        }
-        let p: Payload = self
+        let p: HandshakePayload = self
             .get(&format!(
-                "/v1/clients/handshake_payload?nonce={}",
+                "/v1/clients/handshake_payload?{}={}",
+                query::NONCE,
                 enc(nonce)
             ))
             .await?;
@@ -193,4 +186,18 @@ impl BapiClient {
 
 fn enc(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_version_header_is_the_one_always_sent() {
+        // Header names travel lowercase: `Clerk-API-Version` as the SDK used to spell it.
+        assert_eq!(
+            http::HeaderName::from_static(header::API_VERSION),
+            http::HeaderName::from_bytes(b"Clerk-API-Version").unwrap()
+        );
+    }
 }

@@ -7,6 +7,8 @@ use crate::routes::RouteMatcher;
 use crate::{Auth, Orbit};
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION};
 use http::{HeaderValue, Request, Response, StatusCode};
+use orbit_proto::wire::cookie;
+use orbit_proto::{ErrorBody, ErrorItem};
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -52,6 +54,26 @@ pub struct OrbitService<S> {
     public: Option<RouteMatcher>,
 }
 
+/// The 401 body for API calls to protected routes, in the error shape of the APIs.
+fn signed_out_body() -> String {
+    let body = ErrorBody {
+        errors: vec![ErrorItem {
+            code: "signed_out".into(),
+            message: "Unauthenticated".into(),
+            long_message: format!(
+                "Sign in first: send the session token as `Authorization: Bearer <token>` or the `{}` cookie.",
+                cookie::SESSION
+            ),
+            meta: serde_json::json!({}),
+        }],
+        clerk_trace_id: None,
+    };
+    // Through `Value`, whose objects sort their keys: the bytes this body always had.
+    serde_json::to_value(&body)
+        .map(|v| v.to_string())
+        .unwrap_or_default()
+}
+
 /// The response for a signed-out request to a protected route.
 pub(crate) fn protect_response<B: From<String>>(auth: &Auth) -> Response<B> {
     if auth.is_document_request() {
@@ -64,13 +86,7 @@ pub(crate) fn protect_response<B: From<String>>(auth: &Auth) -> Response<B> {
             .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
         r
     } else {
-        let body = serde_json::json!({"errors": [{
-            "code": "signed_out",
-            "message": "Unauthenticated",
-            "long_message": "Sign in first: send the session token as `Authorization: Bearer <token>` or the `__session` cookie.",
-            "meta": {}
-        }]});
-        let mut r = Response::new(B::from(body.to_string()));
+        let mut r = Response::new(B::from(signed_out_body()));
         *r.status_mut() = StatusCode::UNAUTHORIZED;
         r.headers_mut()
             .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -127,5 +143,18 @@ where
             }
             Ok(resp)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signed_out_body_bytes() {
+        assert_eq!(
+            signed_out_body(),
+            r#"{"errors":[{"code":"signed_out","long_message":"Sign in first: send the session token as `Authorization: Bearer <token>` or the `__session` cookie.","message":"Unauthenticated","meta":{}}]}"#
+        );
     }
 }

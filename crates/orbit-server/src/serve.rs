@@ -13,6 +13,7 @@ use orbit_core::model::InstanceKind;
 use orbit_core::random::{Random, SystemRandom};
 use orbit_core::satellite::CnameResolver;
 use orbit_core::{InstanceCredentials, Orbit};
+use orbit_proto::wire;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -58,7 +59,7 @@ async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Respo
     tracing::info!(request_id = %id, %method, %path, status = resp.status().as_u16(), "request");
     let h = resp.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&id) {
-        h.insert("x-request-id", v);
+        h.insert(wire::header::REQUEST_ID, v);
     }
     h.insert(
         "x-content-type-options",

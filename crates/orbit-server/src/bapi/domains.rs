@@ -9,45 +9,60 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use orbit_core::model::{Domain, Instance};
 use orbit_core::Orbit;
+use orbit_proto::resources as r;
 use orbit_proto::resources::DeletedObject;
+use orbit_proto::wire::query;
 use serde::Deserialize;
-use serde_json::{json, Value};
 
 /// A domain in BAPI's shape (`Domain` in bapi/2026-05-12.yml), plus Orbit's verification state.
-pub fn domain_json(state: &AppState, instance: &Instance, primary: &Domain, d: &Domain) -> Value {
+pub fn domain_json(
+    state: &AppState,
+    instance: &Instance,
+    primary: &Domain,
+    d: &Domain,
+) -> r::Domain {
     let fapi = match &d.fapi_host {
         Some(_) => Orbit::fapi_url(instance, d),
         None => Orbit::fapi_url(instance, primary),
     };
     let cname_targets = Orbit::cname_target(d, &state.cname_target)
         .filter(|_| instance.kind == orbit_core::model::InstanceKind::Production)
-        .map(|t| json!([{ "host": t.host, "value": t.value, "required": true }]));
-    json!({
-        "object": "domain",
-        "id": d.id,
-        "name": d.name,
-        "is_satellite": d.is_satellite,
-        "frontend_api_url": fapi,
-        "accounts_portal_url": if d.is_satellite { Value::Null } else { json!(format!("{fapi}/sign-in")) },
-        "proxy_url": Value::Null,
-        "development_origin": "",
-        "cname_targets": cname_targets,
-        "verified": d.verified,
-        "verification_error": d.verification_error,
-    })
+        .map(|t| {
+            vec![r::CnameTarget {
+                host: t.host,
+                required: true,
+                value: t.value,
+            }]
+        });
+    r::Domain {
+        accounts_portal_url: (!d.is_satellite).then(|| format!("{fapi}/sign-in")),
+        cname_targets,
+        development_origin: String::new(),
+        frontend_api_url: fapi,
+        id: d.id.clone(),
+        is_satellite: d.is_satellite,
+        name: d.name.clone(),
+        object: "domain".into(),
+        proxy_url: None,
+        verification_error: d.verification_error.clone(),
+        verified: d.verified,
+    }
 }
 
 pub async fn list_domains(
     State(state): State<AppState>,
     Extension(instance): Extension<Instance>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<r::DomainList>, ApiError> {
     let domains = state.orbit.domains(&instance).await?;
     let primary = state.orbit.primary_domain(&instance.id).await?;
-    let data: Vec<Value> = domains
+    let data: Vec<r::Domain> = domains
         .iter()
         .map(|d| domain_json(&state, &instance, &primary, d))
         .collect();
-    Ok(Json(json!({ "data": data, "total_count": data.len() })))
+    Ok(Json(r::DomainList {
+        total_count: data.len() as u64,
+        data,
+    }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -62,7 +77,7 @@ pub async fn create_domain(
     State(state): State<AppState>,
     Extension(instance): Extension<Instance>,
     JsonBody(body): JsonBody<CreateDomainBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<r::Domain>, ApiError> {
     let Some(name) = body.name.filter(|n| !n.trim().is_empty()) else {
         return Err(ApiError::bad_request(
             "form_param_missing",
@@ -111,17 +126,15 @@ pub async fn delete_domain(
     }))
 }
 
-pub fn instance_json(instance: &Instance) -> Value {
-    json!({
-        "object": "instance",
-        "id": instance.id,
-        "environment_type": instance.kind.as_str(),
-        "allowed_origins": instance.settings.allowed_redirect_origins,
-        "allowed_redirect_origins": instance.settings.allowed_redirect_origins,
-    })
+pub fn instance_json(instance: &Instance) -> r::Instance {
+    r::Instance::new(
+        instance.id.clone(),
+        instance.kind.as_str().into(),
+        instance.settings.allowed_redirect_origins.clone(),
+    )
 }
 
-pub async fn get_instance(Extension(instance): Extension<Instance>) -> Json<Value> {
+pub async fn get_instance(Extension(instance): Extension<Instance>) -> Json<r::Instance> {
     Json(instance_json(&instance))
 }
 
@@ -147,6 +160,7 @@ pub async fn patch_instance(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+/// `?nonce=` (`query::NONCE`; a serde field name cannot be a constant, the test below ties them).
 #[derive(Debug, Deserialize)]
 pub struct NonceQuery {
     nonce: Option<String>,
@@ -158,21 +172,32 @@ pub async fn handshake_payload(
     State(state): State<AppState>,
     Extension(instance): Extension<Instance>,
     Query(q): Query<NonceQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<r::HandshakePayload>, ApiError> {
     let Some(nonce) = q.nonce.filter(|n| !n.is_empty()) else {
         return Err(ApiError::bad_request(
             "form_param_missing",
-            "nonce",
-            "nonce is required.",
+            query::NONCE,
+            format!("{} is required.", query::NONCE),
         ));
     };
     match state.orbit.redeem_handshake_nonce(&instance, &nonce).await? {
-        Some(directives) => Ok(Json(json!({ "directives": directives }))),
+        Some(directives) => Ok(Json(r::HandshakePayload { directives })),
         None => Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "handshake_nonce_invalid",
             "Handshake nonce not found",
             "The handshake nonce is unknown, was already used, or has expired (nonces are single-use and live 60 s).",
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nonce_query_reads_the_wire_name() {
+        let q: NonceQuery = serde_urlencoded::from_str(&format!("{}=n_1", query::NONCE)).unwrap();
+        assert_eq!(q.nonce.as_deref(), Some("n_1"));
     }
 }

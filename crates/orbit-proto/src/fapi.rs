@@ -1,0 +1,102 @@
+//! The small JSON answers of the Frontend API that are Orbit's own (clerk-js reads only their
+//! status and cookies). Fields are declared in alphabetical order: the server wrote these with
+//! `serde_json::json!`, whose objects sort their keys, and this order keeps its bytes.
+
+use serde::{Deserialize, Serialize};
+
+/// `DELETE /v1/client/sessions`: the browser's client signed out on every linked domain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedOutClient {
+    /// `client`.
+    pub object: String,
+    /// How many sessions ended.
+    pub sessions_ended: u64,
+}
+
+impl SignedOutClient {
+    pub fn new(sessions_ended: u64) -> Self {
+        Self {
+            object: "client".into(),
+            sessions_ended,
+        }
+    }
+}
+
+/// `POST /v1/client/sessions/{id}/end`: the session that ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndedSession {
+    pub id: String,
+    /// `session`.
+    pub object: String,
+    /// The session's status after ending it, e.g. `ended`.
+    pub status: String,
+}
+
+impl EndedSession {
+    pub fn new(id: String, status: String) -> Self {
+        Self {
+            id,
+            object: "session".into(),
+            status,
+        }
+    }
+}
+
+/// `POST /v1/dev_browser` (development instances): a development browser token, as both `id`
+/// and `token`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DevBrowser {
+    pub id: String,
+    /// `dev_browser`.
+    pub object: String,
+    pub token: String,
+}
+
+impl DevBrowser {
+    pub fn new(token: String) -> Self {
+        Self {
+            id: token.clone(),
+            object: "dev_browser".into(),
+            token,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Each type against the bytes the server wrote with `json!` before these types existed.
+
+    use super::*;
+
+    fn assert_wire<T>(value: &T, wire: &str)
+    where
+        T: Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug,
+    {
+        assert_eq!(serde_json::to_string(value).unwrap(), wire);
+        assert_eq!(&serde_json::from_str::<T>(wire).unwrap(), value);
+    }
+
+    #[test]
+    fn signed_out_client() {
+        assert_wire(
+            &SignedOutClient::new(2),
+            r#"{"object":"client","sessions_ended":2}"#,
+        );
+    }
+
+    #[test]
+    fn ended_session() {
+        assert_wire(
+            &EndedSession::new("sess_1".into(), "ended".into()),
+            r#"{"id":"sess_1","object":"session","status":"ended"}"#,
+        );
+    }
+
+    #[test]
+    fn dev_browser() {
+        assert_wire(
+            &DevBrowser::new("dvb_x".into()),
+            r#"{"id":"dvb_x","object":"dev_browser","token":"dvb_x"}"#,
+        );
+    }
+}
