@@ -1,4 +1,4 @@
-//! Instance keys (PROTOCOL.md "Keys (contract)"): secret keys, RSA-2048 signing keys, JWKS, and
+//! Instance keys (docs/protocol.md "Keys (contract)"): secret keys, RSA-2048 signing keys, JWKS, and
 //! the master key that seals secrets at rest.
 
 use crate::clock::{Millis, SECOND};
@@ -15,7 +15,7 @@ use orbit_proto::InstanceKind;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-/// Session tokens live 60 s (PROTOCOL.md "Session token claims").
+/// Session tokens live 60 s (docs/protocol.md "Session token claims").
 pub const SESSION_TOKEN_LIFETIME_SECS: i64 = 60;
 /// A retired signing key stays in the JWKS until every token it signed has expired, plus the
 /// clock skew verifiers allow.

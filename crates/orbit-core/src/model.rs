@@ -1,6 +1,7 @@
-//! The domain model (PROTOCOL.md "Concepts"). Timestamps are unix milliseconds.
+//! The domain model (docs/protocol.md "Concepts"). Timestamps are unix milliseconds.
 
 use crate::clock::{Millis, DAY};
+use orbit_proto::wire::handshake_format;
 pub use orbit_proto::InstanceKind;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,7 +56,7 @@ pub struct Domain {
     pub is_satellite: bool,
     /// The host serving this domain's Frontend API, e.g. `clerk.primary.dev` or `127.0.0.1:4000`.
     /// `None` for satellites of development instances, which share the primary's FAPI host
-    /// (PROTOCOL.md "Development instances").
+    /// (docs/protocol.md "Development instances").
     pub fapi_host: Option<String>,
     pub verified: bool,
     /// Why the last DNS check failed, shown to the operator.
@@ -64,7 +65,7 @@ pub struct Domain {
     pub created_at: Millis,
 }
 
-/// How a handshake answer carries its directives back to the app (PROTOCOL.md "The handshake").
+/// How a handshake answer carries its directives back to the app (docs/protocol.md "The handshake").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HandshakeFormat {
     /// A single-use nonce the app's server redeems through BAPI.
@@ -76,20 +77,20 @@ pub enum HandshakeFormat {
 impl HandshakeFormat {
     pub fn as_str(self) -> &'static str {
         match self {
-            HandshakeFormat::Nonce => "nonce",
-            HandshakeFormat::Token => "token",
+            HandshakeFormat::Nonce => handshake_format::NONCE,
+            HandshakeFormat::Token => handshake_format::TOKEN,
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
         match s {
-            "nonce" => Some(HandshakeFormat::Nonce),
-            "token" => Some(HandshakeFormat::Token),
+            handshake_format::NONCE => Some(HandshakeFormat::Nonce),
+            handshake_format::TOKEN => Some(HandshakeFormat::Token),
             _ => None,
         }
     }
 }
 
-/// A satellite handshake waiting for the primary's answer (PROTOCOL.md "Satellite sync" step 2).
+/// A satellite handshake waiting for the primary's answer (docs/protocol.md "Satellite sync" step 2).
 /// Bound to one browser by `state_hash`, the hash of a host-only cookie on the satellite's FAPI host.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingSync {
@@ -104,7 +105,7 @@ pub struct PendingSync {
     pub expires_at: Millis,
 }
 
-/// The primary's answer to a pending sync (PROTOCOL.md "Satellite sync" step 3): single use,
+/// The primary's answer to a pending sync (docs/protocol.md "Satellite sync" step 3): single use,
 /// bound to the client, the satellite and the pending sync. Only its hash is stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyncToken {

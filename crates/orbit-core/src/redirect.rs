@@ -1,4 +1,4 @@
-//! Redirect validation (PROTOCOL.md "Redirect validation").
+//! Redirect validation (docs/protocol.md "Redirect validation").
 //!
 //! Every `redirect_url` (and its relatives) that a client hands us is checked
 //! here before it can reach a `Location` header. The rules, in order:

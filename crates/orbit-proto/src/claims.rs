@@ -1,4 +1,4 @@
-//! Session token claims (PROTOCOL.md "Session token claims (contract)").
+//! Session token claims (docs/protocol.md "Session token claims (contract)").
 
 use serde::{Deserialize, Serialize};
 

@@ -1,4 +1,4 @@
-//! Key formats (PROTOCOL.md "Keys (contract)").
+//! Key formats (docs/protocol.md "Keys (contract)").
 
 use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE};
 use base64::Engine;
@@ -99,7 +99,7 @@ impl PublishableKey {
 }
 
 /// First 8 characters of URL-safe base64 of SHA-1(publishable key), used to suffix cookie names
-/// so that instances sharing a parent domain do not collide (PROTOCOL.md "Keys").
+/// so that instances sharing a parent domain do not collide (docs/protocol.md "Keys").
 pub fn cookie_suffix(publishable_key: &str) -> String {
     let digest = Sha1::digest(publishable_key.as_bytes());
     let mut s = URL_SAFE.encode(digest);

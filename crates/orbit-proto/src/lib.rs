@@ -1,4 +1,4 @@
-//! Orbit's wire types, shared by the server and the SDK (PROTOCOL.md).
+//! Orbit's wire types, shared by the server and the SDK (docs/protocol.md).
 //!
 //! Nothing in here does I/O or cryptography; it only knows shapes and encodings.
 

@@ -1,4 +1,4 @@
-//! Deciding what a request is (PROTOCOL.md "The handshake"): signed in, signed out, or in need
+//! Deciding what a request is (docs/protocol.md "The handshake"): signed in, signed out, or in need
 //! of a handshake redirect — the same rules as `@clerk/backend`'s `authenticateRequest`.
 
 use crate::cookies::Cookies;

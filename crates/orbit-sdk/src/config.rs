@@ -334,7 +334,7 @@ pub(crate) fn host_of(domain: &str) -> (String, Option<u16>) {
 }
 
 /// The publishable key's FAPI host as a URL. Orbit's development server speaks plain http on
-/// loopback addresses; everything else is https (PROTOCOL.md "Keys").
+/// loopback addresses; everything else is https (docs/protocol.md "Keys").
 fn default_fapi(pk: &PublishableKey) -> String {
     let host = pk.fapi_host.split(':').next().unwrap_or_default();
     let local = host.parse::<std::net::IpAddr>().is_ok()

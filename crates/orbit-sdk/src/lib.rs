@@ -1,4 +1,4 @@
-//! Orbit's Rust SDK: authenticate every request of a tower/axum app the way PROTOCOL.md's
+//! Orbit's Rust SDK: authenticate every request of a tower/axum app the way docs/protocol.md's
 //! handshake section describes (and `@clerk/backend`'s `authenticateRequest` does), verify
 //! session tokens without a network call, protect routes, and call the Backend API.
 //!

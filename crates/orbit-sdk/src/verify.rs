@@ -1,4 +1,4 @@
-//! Networkless session-token verification (PROTOCOL.md "Session token claims"): RS256 against
+//! Networkless session-token verification (docs/protocol.md "Session token claims"): RS256 against
 //! the instance's JWKS (fetched once from BAPI and cached; refetched on an unknown `kid`, at most
 //! once every few seconds) or the `jwt_key` PEM; `exp`/`nbf`/`iat` with clock skew; `azp`.
 

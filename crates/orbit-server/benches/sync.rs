@@ -1,4 +1,4 @@
-//! Satellite sync benchmark (PROTOCOL.md "Satellite sync", docs/design/satellite-sync.md).
+//! Satellite sync benchmark (docs/protocol.md "Satellite sync", docs/design/satellite-sync.md).
 //!
 //! Latency of the whole production sync as a browser sees it on loopback: the satellite FAPI's
 //! handshake, the primary FAPI's `/v1/client/sync`, the satellite FAPI's `/v1/client/link`, and
@@ -872,7 +872,7 @@ async fn run(
         ms(rows[5].p99)
     );
     println!(
-        "| browser round trips to Orbit per sync | 3 redirects (307), + 1 BAPI call by the app | ≤ 3 (PROTOCOL.md / design: handshake → sync → link) | {} |",
+        "| browser round trips to Orbit per sync | 3 redirects (307), + 1 BAPI call by the app | ≤ 3 (docs/protocol.md / design: handshake → sync → link) | {} |",
         if all.iter().all(|t| t.hops.len() == 3) { "PASS" } else { "FAIL" }
     );
     println!("| already linked: round trips | 1 redirect + 1 BAPI call | 1 | PASS |");

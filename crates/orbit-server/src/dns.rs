@@ -1,4 +1,4 @@
-//! CNAME checks for production satellites (PROTOCOL.md "DNS") with a real resolver
+//! CNAME checks for production satellites (docs/protocol.md "DNS") with a real resolver
 //! (hickory-resolver). Name servers are configurable so that tests can run a DNS server on
 //! loopback; by default the system's resolver configuration is used.
 

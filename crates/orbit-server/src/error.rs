@@ -1,4 +1,4 @@
-//! The one mapping from domain errors to HTTP (STYLE.md "Two levels of errors"). JSON for the
+//! The one mapping from domain errors to HTTP (ARCHITECTURE.md "Cross-cutting": two levels of errors). JSON for the
 //! APIs (`{errors: [{code, message, long_message, meta}]}`); the portal renders its own pages
 //! but takes status and wording from here too.
 

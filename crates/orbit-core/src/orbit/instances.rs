@@ -235,7 +235,7 @@ impl Orbit {
     }
 
     /// The redirect policy of an instance: its domains plus its allowed redirect origins
-    /// (PROTOCOL.md "Redirect validation").
+    /// (docs/protocol.md "Redirect validation").
     pub async fn redirect_policy(
         &self,
         instance: &Instance,

@@ -209,7 +209,7 @@ impl Orbit {
         Ok(n)
     }
 
-    /// Mints a 60-second session token (PROTOCOL.md "Session token claims (contract)") and
+    /// Mints a 60-second session token (docs/protocol.md "Session token claims (contract)") and
     /// records activity.
     pub async fn mint_session_token(
         &self,

@@ -79,7 +79,12 @@ impl Orbit {
 
     /// Signs up from a browser: the per-IP limit sign-ins share, a password required, then the
     /// user is created under the password policy. Every browser sign-up path goes through here.
-    pub async fn sign_up(&self, instance: &Instance, client_ip: &str, new: NewUser) -> Result<User> {
+    pub async fn sign_up(
+        &self,
+        instance: &Instance,
+        client_ip: &str,
+        new: NewUser,
+    ) -> Result<User> {
         self.check_ip_rate(instance, client_ip)?;
         if new.password.as_deref().is_none_or(str::is_empty) {
             return Err(Error::PasswordMissing);

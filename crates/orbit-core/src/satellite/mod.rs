@@ -389,7 +389,11 @@ impl Orbit {
     ) -> Result<String> {
         let keys = self.instance_keys(&instance.id).await?;
         let iat = self.clock.now_secs();
-        let claims = serde_json::json!({ "handshake": directives, "iat": iat, "exp": iat + HANDSHAKE_TTL / 1000 });
+        let claims = orbit_proto::HandshakeClaims {
+            exp: iat + HANDSHAKE_TTL / 1000,
+            handshake: directives.to_vec(),
+            iat,
+        };
         Ok(keys.current.sign_jwt(&claims)?)
     }
 

@@ -15,6 +15,7 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use orbit_core::model::{InstanceKind, SessionStatus};
 use orbit_core::SessionOwner;
+use orbit_proto::fapi::{DevBrowser, EndedSession, SignedOutClient};
 use orbit_proto::resources::Token;
 
 pub fn routes() -> Router<AppState> {
@@ -180,7 +181,10 @@ async fn sign_out(
         None => 0,
     };
     let resp = with_cors(
-        Json(serde_json::json!({"object": "client", "sessions_ended": ended})).into_response(),
+        Json(SignedOutClient::new(
+            u64::try_from(ended).unwrap_or(u64::MAX),
+        ))
+        .into_response(),
         &headers,
     );
     Ok(with_cookies(
@@ -212,8 +216,7 @@ async fn end_session(
         .end_session(instance, &id, SessionStatus::Ended)
         .await?;
     let resp = with_cors(
-        Json(serde_json::json!({"object": "session", "id": s.id, "status": s.status.as_str()}))
-            .into_response(),
+        Json(EndedSession::new(s.id, s.status.as_str().to_owned())).into_response(),
         &headers,
     );
     let signed_out = state
@@ -253,11 +256,7 @@ async fn dev_browser(
         .orbit
         .new_dev_browser(&fapi.ctx.instance, &client)
         .await?;
-    let resp = with_cors(
-        Json(serde_json::json!({"object": "dev_browser", "id": token, "token": token}))
-            .into_response(),
-        &headers,
-    );
+    let resp = with_cors(Json(DevBrowser::new(token)).into_response(), &headers);
     let set = new_token
         .and_then(|t| cookies::client(&t, fapi.secure))
         .into_iter()

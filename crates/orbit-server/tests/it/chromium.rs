@@ -10,6 +10,7 @@
 // Helpers of a test: a failed step should panic with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use crate::harness::stopwatch;
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use std::future::Future;
@@ -17,7 +18,6 @@ use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use crate::harness::stopwatch;
 use std::time::Duration;
 use url::Url;
 
