@@ -10,10 +10,14 @@ mod sign_in;
 mod sign_out;
 mod sign_up;
 
-use crate::browser::redirect::to_primary;
+use crate::browser::page::render;
+use crate::browser::redirect::{to_primary, with_redirect_url};
 use crate::browser::{BrowserClient, PageError};
 use crate::AppState;
-use axum::extract::State;
+use askama::Template;
+use axum::extract::{FromRequestParts, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
@@ -56,6 +60,66 @@ async fn signed_in(
 #[derive(Debug, Deserialize)]
 struct RedirectQuery {
     redirect_url: Option<String>,
+}
+
+/// A GET of the sign-in or sign-up page: the browser, the address asked for, and the
+/// `redirect_url` to carry along.
+struct EntryRequest {
+    browser: BrowserClient,
+    uri: Uri,
+    headers: HeaderMap,
+    redirect_url: String,
+}
+
+impl FromRequestParts<AppState> for EntryRequest {
+    type Rejection = Response;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let browser = BrowserClient::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let Query(q) = Query::<RedirectQuery>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(Self {
+            browser,
+            uri: parts.uri.clone(),
+            headers: parts.headers.clone(),
+            redirect_url: q.redirect_url.unwrap_or_default(),
+        })
+    }
+}
+
+/// What the sign-in and sign-up pages render with: the CSRF token, the `redirect_url` to carry
+/// along and the link to the other page.
+struct EntryForm {
+    csrf: String,
+    redirect_url: String,
+    other_href: String,
+}
+
+/// Renders the sign-in or sign-up page built by `view`, linking to `other_page`. Before that, a
+/// satellite's host sends the browser to the primary, and a signed-in browser goes on to its
+/// `redirect_url`.
+async fn entry_page<T: Template>(
+    state: &AppState,
+    req: EntryRequest,
+    other_page: &str,
+    view: impl FnOnce(EntryForm) -> T,
+) -> Result<Response, PageError> {
+    let browser = &req.browser;
+    if let Some(r) = to_primary(state, &browser.fapi, &req.uri).await? {
+        return Ok(r);
+    }
+    if signed_in(state, browser).await?.is_some() {
+        return sign_in::already_signed_in(state, browser, &req.redirect_url).await;
+    }
+    let (csrf, set_csrf) = csrf::token(&req.headers, &browser.fapi, state.orbit.random().as_ref());
+    let form = EntryForm {
+        csrf,
+        other_href: with_redirect_url(other_page, &req.redirect_url),
+        redirect_url: req.redirect_url,
+    };
+    Ok(render(StatusCode::OK, &view(form), set_csrf))
 }
 
 async fn root(

@@ -38,6 +38,8 @@ struct SessionRow {
 #[template(path = "user.html")]
 struct UserPage {
     csrf: String,
+    /// The sign-out form returns to the portal's default page.
+    redirect_url: &'static str,
     email: String,
     first_name: String,
     last_name: String,
@@ -142,6 +144,7 @@ async fn render_user(
         status,
         &UserPage {
             csrf,
+            redirect_url: "",
             email: me.user.email.clone(),
             first_name: me.user.first_name.clone().unwrap_or_default(),
             last_name: me.user.last_name.clone().unwrap_or_default(),

@@ -2,17 +2,15 @@
 //! `__client` and tells the app (`__client_uat` in production, the development browser in
 //! development).
 
-use super::{csrf, signed_in, RedirectQuery, APP_NAME};
+use super::{csrf, entry_page, EntryRequest, APP_NAME};
 use crate::browser::cookies;
 use crate::browser::page::render;
-use crate::browser::redirect::{
-    redirect_target, see_other, to_primary, with_dev_browser, with_redirect_url,
-};
+use crate::browser::redirect::{redirect_target, see_other, with_dev_browser, with_redirect_url};
 use crate::browser::{BrowserClient, PageError};
 use crate::extract::{ClientIp, FormBody};
 use crate::AppState;
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use orbit_core::model::User;
@@ -34,35 +32,19 @@ struct SignInPage {
 
 pub(super) async fn page(
     State(state): State<AppState>,
-    browser: BrowserClient,
-    uri: axum::http::Uri,
-    headers: HeaderMap,
-    Query(q): Query<RedirectQuery>,
+    req: EntryRequest,
 ) -> Result<Response, PageError> {
-    let fapi = &browser.fapi;
-    if let Some(r) = to_primary(&state, fapi, &uri).await? {
-        return Ok(r);
-    }
-    let redirect_url = q.redirect_url.unwrap_or_default();
-    if signed_in(&state, &browser).await?.is_some() {
-        return already_signed_in(&state, &browser, &redirect_url).await;
-    }
-    let (csrf, set) = csrf::token(&headers, fapi, state.orbit.random().as_ref());
-    let other_href = with_redirect_url("/sign-up", &redirect_url);
-    Ok(render(
-        StatusCode::OK,
-        &SignInPage {
-            app_name: APP_NAME,
-            csrf,
-            redirect_url,
-            email: String::new(),
-            form_error: None,
-            email_error: None,
-            password_error: None,
-            other_href,
-        },
-        set,
-    ))
+    entry_page(&state, req, "/sign-up", |form| SignInPage {
+        app_name: APP_NAME,
+        csrf: form.csrf,
+        redirect_url: form.redirect_url,
+        email: String::new(),
+        form_error: None,
+        email_error: None,
+        password_error: None,
+        other_href: form.other_href,
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,15 +1,15 @@
 //! `/sign-up`: a new account with email and password, then a session as after sign-in. The
 //! per-IP limit is part of core's sign-up, so every sign-up path shares it.
 
-use super::sign_in::{already_signed_in, start_session};
-use super::{csrf, signed_in, RedirectQuery, APP_NAME};
+use super::sign_in::start_session;
+use super::{csrf, entry_page, EntryRequest, APP_NAME};
 use crate::browser::page::{render, sentence};
-use crate::browser::redirect::{to_primary, with_redirect_url};
+use crate::browser::redirect::with_redirect_url;
 use crate::browser::{BrowserClient, PageError};
 use crate::extract::{ClientIp, FormBody};
 use crate::AppState;
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use orbit_core::{Error, NewUser};
@@ -33,38 +33,22 @@ struct SignUpPage {
 
 pub(super) async fn page(
     State(state): State<AppState>,
-    browser: BrowserClient,
-    uri: axum::http::Uri,
-    headers: HeaderMap,
-    Query(q): Query<RedirectQuery>,
+    req: EntryRequest,
 ) -> Result<Response, PageError> {
-    let fapi = &browser.fapi;
-    if let Some(r) = to_primary(&state, fapi, &uri).await? {
-        return Ok(r);
-    }
-    let redirect_url = q.redirect_url.unwrap_or_default();
-    if let Ok(Some(_)) = signed_in(&state, &browser).await {
-        return already_signed_in(&state, &browser, &redirect_url).await;
-    }
-    let (csrf, set) = csrf::token(&headers, fapi, state.orbit.random().as_ref());
-    let other_href = with_redirect_url("/sign-in", &redirect_url);
-    Ok(render(
-        StatusCode::OK,
-        &SignUpPage {
-            app_name: APP_NAME,
-            csrf,
-            redirect_url,
-            first_name: String::new(),
-            last_name: String::new(),
-            email: String::new(),
-            form_error: None,
-            name_error: None,
-            email_error: None,
-            password_error: None,
-            other_href,
-        },
-        set,
-    ))
+    entry_page(&state, req, "/sign-in", |form| SignUpPage {
+        app_name: APP_NAME,
+        csrf: form.csrf,
+        redirect_url: form.redirect_url,
+        first_name: String::new(),
+        last_name: String::new(),
+        email: String::new(),
+        form_error: None,
+        name_error: None,
+        email_error: None,
+        password_error: None,
+        other_href: form.other_href,
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize)]
