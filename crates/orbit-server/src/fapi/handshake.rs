@@ -156,6 +156,8 @@ async fn handshake(
     let format = parse_format(param(&q, wire::query::FORMAT)?)?;
     let suffixed = param(&q, wire::query::SUFFIXED_COOKIES)? == Some("true");
     let reason = param(&q, wire::query::HANDSHAKE_REASON)?;
+    // Read by `BrowserClient`, which takes a repeated token for none; the handshake refuses it.
+    param(&q, wire::query::DEV_BROWSER)?;
     let step = handshake_step(
         instance,
         &fapi.ctx.domain,

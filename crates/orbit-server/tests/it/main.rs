@@ -18,5 +18,6 @@ mod cli;
 mod compat_node;
 mod fapi;
 mod portal;
+mod query_params;
 mod satellite;
 mod sdk;
