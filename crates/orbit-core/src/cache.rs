@@ -170,34 +170,31 @@ mod tests {
         assert_eq!(c.get("k99", 100), Some(99));
     }
 
+    /// Fills a cache of capacity 4 with `(key, until)` entries at time 0, then inserts `"new"`
+    /// at `now`. Returns how many entries it holds then, and which keys are fresh, sorted.
+    fn overflow(entries: &[(&'static str, Millis)], now: Millis) -> (usize, Vec<&'static str>) {
+        let c = cache(4);
+        for &(key, until) in entries {
+            c.insert_until(key.into(), key, 0, until);
+        }
+        c.insert("new".into(), "new", now);
+        let keys = entries.iter().map(|&(key, _)| key).chain(["new"]);
+        let mut fresh: Vec<_> = keys.filter(|&k| c.get(k, now) == Some(k)).collect();
+        fresh.sort_unstable();
+        (c.len(), fresh)
+    }
+
     #[test]
     fn a_full_cache_drops_expired_entries_first() {
-        let c = cache(4);
-        c.insert_until("old1".into(), "x", 0, 10);
-        c.insert_until("old2".into(), "x", 0, 20);
-        c.insert_until("live1".into(), "y", 0, 500);
-        c.insert_until("live2".into(), "y", 0, 400);
-        c.insert("new".into(), "z", 100);
-        assert_eq!(c.len(), 3);
-        assert_eq!(c.get("live1", 100), Some("y"));
-        assert_eq!(c.get("live2", 100), Some("y"));
-        assert_eq!(c.get("new", 100), Some("z"));
+        let entries = [("old1", 10), ("old2", 20), ("live1", 500), ("live2", 400)];
+        assert_eq!(overflow(&entries, 100), (3, vec!["live1", "live2", "new"]));
     }
 
     #[test]
     fn a_full_cache_of_fresh_entries_drops_those_expiring_soonest() {
-        let c = cache(4);
-        c.insert_until("a".into(), "a", 0, 400);
-        c.insert_until("b".into(), "b", 0, 100);
-        c.insert_until("c".into(), "c", 0, 300);
-        c.insert_until("d".into(), "d", 0, 200);
-        c.insert("e".into(), "e", 50);
         // A quarter of the capacity was freed: "b" went, everything else stays.
-        assert_eq!(c.len(), 4);
-        assert_eq!(c.get("b", 50), None);
-        for k in ["a", "c", "d", "e"] {
-            assert!(c.get(k, 50).is_some(), "{k}");
-        }
+        let entries = [("a", 400), ("b", 100), ("c", 300), ("d", 200)];
+        assert_eq!(overflow(&entries, 50), (4, vec!["a", "c", "d", "new"]));
     }
 
     #[test]

@@ -67,14 +67,7 @@ mod tests {
     //! Each type against the bytes the server wrote with `json!` before these types existed.
 
     use super::*;
-
-    fn assert_wire<T>(value: &T, wire: &str)
-    where
-        T: Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug,
-    {
-        assert_eq!(serde_json::to_string(value).unwrap(), wire);
-        assert_eq!(&serde_json::from_str::<T>(wire).unwrap(), value);
-    }
+    use crate::test_support::assert_wire;
 
     #[test]
     fn signed_out_client() {

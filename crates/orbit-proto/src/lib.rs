@@ -10,6 +10,9 @@ pub mod keys;
 pub mod resources;
 pub mod wire;
 
+#[cfg(test)]
+mod test_support;
+
 pub use claims::{HandshakeClaims, SessionClaims};
 pub use error::{ErrorBody, ErrorItem};
 pub use keys::{cookie_suffix, InstanceKind, PublishableKey};

@@ -92,6 +92,17 @@ pub struct DeletedObject {
     pub deleted: bool,
 }
 
+impl DeletedObject {
+    /// The answer to deleting the `object` (`user`, `domain`, ...) `id`.
+    pub fn new(object: &str, id: String) -> Self {
+        Self {
+            object: object.into(),
+            id,
+            deleted: true,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TotalCount {
     pub object: String,
@@ -204,14 +215,7 @@ mod tests {
     //! Each type against the bytes the server wrote with `json!` before these types existed.
 
     use super::*;
-
-    fn assert_wire<T>(value: &T, wire: &str)
-    where
-        T: Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug,
-    {
-        assert_eq!(serde_json::to_string(value).unwrap(), wire);
-        assert_eq!(&serde_json::from_str::<T>(wire).unwrap(), value);
-    }
+    use crate::test_support::assert_wire;
 
     fn primary() -> Domain {
         Domain {

@@ -37,10 +37,7 @@ impl Orbit {
         primary: &str,
         fapi_host: &str,
     ) -> Result<Instance> {
-        PublishableKey::new(kind, fapi_host).map_err(|e| Error::Invalid {
-            field: "fapi_host",
-            reason: e.to_string(),
-        })?;
+        publishable_key_for(kind, fapi_host)?;
         let now = self.now();
         let instance = Instance {
             id: self.random.id("ins"),
@@ -119,27 +116,12 @@ impl Orbit {
     /// The publishable key (contract format) of an instance.
     pub async fn publishable_key(&self, instance: &Instance) -> Result<String> {
         let primary = self.primary_domain(&instance.id).await?;
-        let pk = PublishableKey::new(
-            instance.kind,
-            primary.fapi_host.as_deref().unwrap_or_default(),
-        )
-        .map_err(|e| Error::Invalid {
-            field: "fapi_host",
-            reason: e.to_string(),
-        })?;
-        Ok(pk.encode())
+        let fapi_host = primary.fapi_host.as_deref().unwrap_or_default();
+        Ok(publishable_key_for(instance.kind, fapi_host)?.encode())
     }
 
     pub async fn credentials(&self, instance: &Instance) -> Result<InstanceCredentials> {
-        let primary = self.primary_domain(&instance.id).await?;
-        let pk = PublishableKey::new(
-            instance.kind,
-            primary.fapi_host.as_deref().unwrap_or_default(),
-        )
-        .map_err(|e| Error::Invalid {
-            field: "fapi_host",
-            reason: e.to_string(),
-        })?;
+        let publishable_key = self.publishable_key(instance).await?;
         let newest = self
             .store
             .secret_keys(&instance.id)
@@ -153,7 +135,7 @@ impl Orbit {
         let secret = String::from_utf8(self.master.open(&newest.sealed)?)
             .map_err(|e| Error::Internal(e.to_string()))?;
         Ok(InstanceCredentials {
-            publishable_key: pk.encode(),
+            publishable_key,
             secret_key: secret,
         })
     }
@@ -266,4 +248,13 @@ impl Orbit {
         }
         Ok(policy)
     }
+}
+
+/// The publishable key of an instance of `kind` served on `fapi_host`; a host the key cannot
+/// carry is an invalid `fapi_host`.
+fn publishable_key_for(kind: InstanceKind, fapi_host: &str) -> Result<PublishableKey> {
+    PublishableKey::new(kind, fapi_host).map_err(|e| Error::Invalid {
+        field: "fapi_host",
+        reason: e.to_string(),
+    })
 }

@@ -2,7 +2,7 @@
 //! session tokens.
 
 use super::{Orbit, SessionStart};
-use crate::clock::MINUTE;
+use crate::clock::{Millis, MINUTE};
 use crate::error::{Error, Result};
 use crate::keys::{token_hash, SESSION_TOKEN_LIFETIME_SECS};
 use crate::model::*;
@@ -49,6 +49,18 @@ impl Orbit {
             .await?)
     }
 
+    /// Creates a new client (one browser) of `instance` at `now`.
+    pub(crate) async fn new_client(&self, instance: &Instance, now: Millis) -> Result<Client> {
+        let client = Client {
+            id: self.random.id("client"),
+            instance_id: instance.id.clone(),
+            created_at: now,
+            updated_at: now,
+        };
+        self.store.create_client(&client).await?;
+        Ok(client)
+    }
+
     /// Starts a session for `user` on the browser's client (created if needed). Ends the
     /// client's previous sessions (one signed-in user per browser) and rotates the client token,
     /// so a token planted before sign-in is worthless after it.
@@ -72,16 +84,7 @@ impl Orbit {
                 }
                 c
             }
-            None => {
-                let c = Client {
-                    id: self.random.id("client"),
-                    instance_id: instance.id.clone(),
-                    created_at: now,
-                    updated_at: now,
-                };
-                self.store.create_client(&c).await?;
-                c
-            }
+            None => self.new_client(instance, now).await?,
         };
         let session = Session {
             id: self.random.id("sess"),
@@ -139,6 +142,17 @@ impl Orbit {
         Ok(s)
     }
 
+    /// The session `id` if it is active now; `SessionNotActive` otherwise.
+    async fn active_session(&self, instance: &Instance, id: &str) -> Result<Session> {
+        let s = self.session(instance, id).await?;
+        if s.status != SessionStatus::Active {
+            return Err(Error::SessionNotActive {
+                status: s.status.as_str(),
+            });
+        }
+        Ok(s)
+    }
+
     /// Sessions of the client that are still active now.
     pub async fn active_sessions(
         &self,
@@ -176,12 +190,7 @@ impl Orbit {
         id: &str,
         status: SessionStatus,
     ) -> Result<Session> {
-        let s = self.session(instance, id).await?;
-        if s.status != SessionStatus::Active {
-            return Err(Error::SessionNotActive {
-                status: s.status.as_str(),
-            });
-        }
+        let s = self.active_session(instance, id).await?;
         let now = self.now();
         self.store.end_session(id, status, now).await?;
         self.store.touch_client(&s.client_id, now).await?;
@@ -236,12 +245,7 @@ impl Orbit {
         azp: Option<&str>,
         issuer: &str,
     ) -> Result<String> {
-        let session = self.session(instance, session_id).await?;
-        if session.status != SessionStatus::Active {
-            return Err(Error::SessionNotActive {
-                status: session.status.as_str(),
-            });
-        }
+        let session = self.active_session(instance, session_id).await?;
         let now = self.now();
         if now - session.last_active_at >= self.settings.session_touch_interval {
             self.store.touch_session(&session.id, now).await?;

@@ -294,14 +294,7 @@ impl Orbit {
         if let Some(c) = existing.filter(|c| c.instance_id == instance.id) {
             return Ok((c, None));
         }
-        let now = self.now();
-        let c = Client {
-            id: self.random.id("client"),
-            instance_id: instance.id.clone(),
-            created_at: now,
-            updated_at: now,
-        };
-        self.store.create_client(&c).await?;
+        let c = self.new_client(instance, self.now()).await?;
         let token = self.link_client(&c, fapi_host).await?;
         Ok((c, Some(token)))
     }

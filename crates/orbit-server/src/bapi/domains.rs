@@ -1,12 +1,13 @@
 //! BAPI: domains, the instance's redirect settings, and handshake payloads.
 
+use super::{required, Caller};
 use crate::error::ApiError;
 use crate::extract::JsonBody;
 use crate::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json};
+use axum::Json;
 use orbit_core::model::{Domain, Instance};
 use orbit_core::Orbit;
 use orbit_proto::resources as r;
@@ -50,8 +51,7 @@ pub fn domain_json(
 }
 
 pub async fn list_domains(
-    State(state): State<AppState>,
-    Extension(instance): Extension<Instance>,
+    Caller { state, instance }: Caller,
 ) -> Result<Json<r::DomainList>, ApiError> {
     let domains = state.orbit.domains(&instance).await?;
     let primary = state.orbit.primary_domain(&instance.id).await?;
@@ -74,17 +74,14 @@ pub struct CreateDomainBody {
 }
 
 pub async fn create_domain(
-    State(state): State<AppState>,
-    Extension(instance): Extension<Instance>,
+    Caller { state, instance }: Caller,
     JsonBody(body): JsonBody<CreateDomainBody>,
 ) -> Result<Json<r::Domain>, ApiError> {
-    let Some(name) = body.name.filter(|n| !n.trim().is_empty()) else {
-        return Err(ApiError::bad_request(
-            "form_param_missing",
-            "name",
-            "name is required: the satellite's domain, e.g. satellite.example.com.",
-        ));
-    };
+    let name = required(
+        body.name.filter(|n| !n.trim().is_empty()),
+        "name",
+        "name is required: the satellite's domain, e.g. satellite.example.com.",
+    )?;
     if body.is_satellite != Some(true) {
         return Err(ApiError::bad_request(
             "form_param_value_invalid",
@@ -105,8 +102,7 @@ pub async fn create_domain(
 }
 
 pub async fn delete_domain(
-    State(state): State<AppState>,
-    Extension(instance): Extension<Instance>,
+    Caller { state, instance }: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<DeletedObject>, ApiError> {
     let domain = state.orbit.find_domain(&instance, &id).await?;
@@ -119,11 +115,7 @@ pub async fn delete_domain(
         ));
     }
     state.orbit.remove_domain(&instance, &domain.id).await?;
-    Ok(Json(DeletedObject {
-        object: "domain".into(),
-        id: domain.id,
-        deleted: true,
-    }))
+    Ok(Json(DeletedObject::new("domain", domain.id)))
 }
 
 pub fn instance_json(instance: &Instance) -> r::Instance {
@@ -134,7 +126,7 @@ pub fn instance_json(instance: &Instance) -> r::Instance {
     )
 }
 
-pub async fn get_instance(Extension(instance): Extension<Instance>) -> Json<r::Instance> {
+pub async fn get_instance(Caller { instance, .. }: Caller) -> Json<r::Instance> {
     Json(instance_json(&instance))
 }
 
@@ -147,8 +139,7 @@ pub struct PatchInstanceBody {
 
 /// `PATCH /v1/instance`: 204 like Clerk's, with `allowed_redirect_origins` (or `allowed_origins`).
 pub async fn patch_instance(
-    State(state): State<AppState>,
-    Extension(instance): Extension<Instance>,
+    Caller { state, instance }: Caller,
     JsonBody(body): JsonBody<PatchInstanceBody>,
 ) -> Result<Response, ApiError> {
     let origins = body.allowed_redirect_origins.or(body.allowed_origins);
@@ -169,17 +160,14 @@ pub struct NonceQuery {
 /// `GET /v1/clients/handshake_payload?nonce=`: the directives stored under a handshake nonce,
 /// once. `Content-Type` must be exactly `application/json` (the SDK compares it literally).
 pub async fn handshake_payload(
-    State(state): State<AppState>,
-    Extension(instance): Extension<Instance>,
+    Caller { state, instance }: Caller,
     Query(q): Query<NonceQuery>,
 ) -> Result<Json<r::HandshakePayload>, ApiError> {
-    let Some(nonce) = q.nonce.filter(|n| !n.is_empty()) else {
-        return Err(ApiError::bad_request(
-            "form_param_missing",
-            query::NONCE,
-            format!("{} is required.", query::NONCE),
-        ));
-    };
+    let nonce = required(
+        q.nonce,
+        query::NONCE,
+        format!("{} is required.", query::NONCE),
+    )?;
     match state.orbit.redeem_handshake_nonce(&instance, &nonce).await? {
         Some(directives) => Ok(Json(r::HandshakePayload { directives })),
         None => Err(ApiError::new(

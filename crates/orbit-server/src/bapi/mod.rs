@@ -7,8 +7,10 @@ mod resources;
 use crate::error::ApiError;
 use crate::extract::JsonBody;
 use crate::AppState;
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::rejection::ExtensionRejection;
+use axum::extract::{FromRequestParts, Path, Query, Request, State};
 use axum::http::header;
+use axum::http::request::Parts;
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -48,6 +50,38 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route_layer(middleware::from_fn_with_state(state, authenticate))
 }
 
+/// The caller of a BAPI route: the server's state and the instance whose secret key the request
+/// presented (`authenticate` resolved it before any handler runs).
+struct Caller {
+    state: AppState,
+    instance: Instance,
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ExtensionRejection;
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, ExtensionRejection> {
+        let Extension(instance) = Extension::from_request_parts(parts, state).await?;
+        Ok(Self {
+            state: state.clone(),
+            instance,
+        })
+    }
+}
+
+/// A parameter that must be present and not empty; `form_param_missing` otherwise.
+fn required(
+    value: Option<String>,
+    param: &str,
+    message: impl Into<String>,
+) -> Result<String, ApiError> {
+    value
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| ApiError::bad_request("form_param_missing", param, message))
+}
+
 /// Resolves the secret key to its instance; anything else is 401.
 async fn authenticate(
     State(state): State<AppState>,
@@ -68,10 +102,7 @@ async fn authenticate(
     Ok(next.run(req).await)
 }
 
-async fn jwks(
-    State(state): State<AppState>,
-    Extension(instance): Extension<Instance>,
-) -> Result<Json<Jwks>, ApiError> {
+async fn jwks(Caller { state, instance }: Caller) -> Result<Json<Jwks>, ApiError> {
     Ok(Json(state.orbit.jwks(&instance.id).await?))
 }
 
@@ -86,8 +117,7 @@ struct CreateUserBody {
 }
 
 async fn create_user(
-    State(state): State<AppState>,
-    Extension(instance): Extension<Instance>,
+    Caller { state, instance }: Caller,
     JsonBody(body): JsonBody<CreateUserBody>,
 ) -> Result<Json<User>, ApiError> {
     let email = match body.email_address.as_slice() {
@@ -124,8 +154,7 @@ struct ListQuery {
 }
 
 async fn list_users(
-    State(state): State<AppState>,
-    Extension(instance): Extension<Instance>,
+    Caller { state, instance }: Caller,
     Query(q): Query<ListQuery>,
 ) -> Result<Json<Vec<User>>, ApiError> {
     let limit = q.limit.unwrap_or(10);
@@ -143,10 +172,7 @@ async fn list_users(
     Ok(Json(users.iter().map(user_json).collect()))
 }
 
-async fn count_users(
-    State(state): State<AppState>,
-    Extension(instance): Extension<Instance>,
-) -> Result<Json<TotalCount>, ApiError> {
+async fn count_users(Caller { state, instance }: Caller) -> Result<Json<TotalCount>, ApiError> {
     let n = state.orbit.count_users(&instance).await?;
     Ok(Json(TotalCount {
         object: "total_count".into(),
@@ -155,24 +181,18 @@ async fn count_users(
 }
 
 async fn get_user(
-    State(state): State<AppState>,
-    Extension(instance): Extension<Instance>,
+    Caller { state, instance }: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<User>, ApiError> {
     Ok(Json(user_json(&state.orbit.user(&instance.id, &id).await?)))
 }
 
 async fn delete_user(
-    State(state): State<AppState>,
-    Extension(instance): Extension<Instance>,
+    Caller { state, instance }: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<DeletedObject>, ApiError> {
     state.orbit.delete_user(&instance, &id).await?;
-    Ok(Json(DeletedObject {
-        object: "user".into(),
-        id,
-        deleted: true,
-    }))
+    Ok(Json(DeletedObject::new("user", id)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -182,17 +202,10 @@ struct CreateSessionBody {
 }
 
 async fn create_session(
-    State(state): State<AppState>,
-    Extension(instance): Extension<Instance>,
+    Caller { state, instance }: Caller,
     JsonBody(body): JsonBody<CreateSessionBody>,
 ) -> Result<Json<Session>, ApiError> {
-    let Some(user_id) = body.user_id.filter(|u| !u.is_empty()) else {
-        return Err(ApiError::bad_request(
-            "form_param_missing",
-            "user_id",
-            "user_id is required.",
-        ));
-    };
+    let user_id = required(body.user_id, "user_id", "user_id is required.")?;
     let session = state
         .orbit
         .create_session_for_user(&instance, &user_id)
@@ -207,17 +220,14 @@ struct SessionsQuery {
 }
 
 async fn list_sessions(
-    State(state): State<AppState>,
-    Extension(instance): Extension<Instance>,
+    Caller { state, instance }: Caller,
     Query(q): Query<SessionsQuery>,
 ) -> Result<Json<Vec<Session>>, ApiError> {
-    let Some(user_id) = q.user_id.filter(|u| !u.is_empty()) else {
-        return Err(ApiError::bad_request(
-            "form_param_missing",
-            "user_id",
-            "Pass ?user_id= to list a user's sessions.",
-        ));
-    };
+    let user_id = required(
+        q.user_id,
+        "user_id",
+        "Pass ?user_id= to list a user's sessions.",
+    )?;
     let status = match q.status.as_deref() {
         None => None,
         Some(s) => Some(SessionStatus::parse(s).ok_or_else(|| {
@@ -241,8 +251,7 @@ async fn list_sessions(
 }
 
 async fn get_session(
-    State(state): State<AppState>,
-    Extension(instance): Extension<Instance>,
+    Caller { state, instance }: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Session>, ApiError> {
     Ok(Json(session_json(
@@ -252,8 +261,7 @@ async fn get_session(
 }
 
 async fn revoke_session(
-    State(state): State<AppState>,
-    Extension(instance): Extension<Instance>,
+    Caller { state, instance }: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Session>, ApiError> {
     let s = state
@@ -264,8 +272,7 @@ async fn revoke_session(
 }
 
 async fn create_token(
-    State(state): State<AppState>,
-    Extension(instance): Extension<Instance>,
+    Caller { state, instance }: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Token>, ApiError> {
     let jwt = state.orbit.mint_session_token(&instance, &id, None).await?;

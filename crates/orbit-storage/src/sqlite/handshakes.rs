@@ -2,7 +2,7 @@
 //! Every `take_*` is one `DELETE .. RETURNING` statement: SQLite's single writer makes it
 //! atomic.
 
-use super::{get, get_enum, json_array, FromRow, SqliteStore, R};
+use super::{get, get_enum, json_array, FromRow, IntoRow, Query, SqliteStore, R};
 use async_trait::async_trait;
 use orbit_core::clock::Millis;
 use orbit_core::model::*;
@@ -24,18 +24,27 @@ impl FromRow for PendingSync {
     }
 }
 
-impl FromRow for SyncToken {
-    fn from_row(row: &SqliteRow) -> R<Self> {
-        Ok(SyncToken {
-            token_hash: get(row, "token_hash")?,
-            instance_id: get(row, "instance_id")?,
-            client_id: get(row, "client_id")?,
-            satellite_domain_id: get(row, "satellite_domain_id")?,
-            pending_sync_id: get(row, "pending_sync_id")?,
-            expires_at: get(row, "expires_at")?,
-        })
+impl IntoRow for PendingSync {
+    const TABLE: &'static str = "pending_syncs";
+    const COLUMNS: &'static str =
+        "id, instance_id, satellite_domain_id, state_hash, redirect_url, format, suffixed_cookies, \
+         expires_at";
+    fn bind<'q>(&'q self, query: Query<'q>) -> Query<'q> {
+        query
+            .bind(&self.id)
+            .bind(&self.instance_id)
+            .bind(&self.satellite_domain_id)
+            .bind(&self.state_hash)
+            .bind(&self.redirect_url)
+            .bind(self.format.as_str())
+            .bind(self.suffixed_cookies)
+            .bind(self.expires_at)
     }
 }
+
+plain_row!(SyncToken in "sync_tokens":
+    token_hash, instance_id, client_id, satellite_domain_id, pending_sync_id, expires_at,
+);
 
 /// A consumed handshake nonce: its directives (a JSON array) and expiry.
 struct Nonce {
@@ -55,20 +64,7 @@ impl FromRow for Nonce {
 #[async_trait]
 impl HandshakeStore for SqliteStore {
     async fn put_pending_sync(&self, p: &PendingSync) -> R<()> {
-        let q = sqlx::query(
-            "INSERT INTO pending_syncs (id, instance_id, satellite_domain_id, state_hash, redirect_url, format, suffixed_cookies, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(&p.id)
-        .bind(&p.instance_id)
-        .bind(&p.satellite_domain_id)
-        .bind(&p.state_hash)
-        .bind(&p.redirect_url)
-        .bind(p.format.as_str())
-        .bind(p.suffixed_cookies)
-        .bind(p.expires_at);
-        self.execute(q).await?;
-        Ok(())
+        self.insert(p).await
     }
 
     async fn take_pending_sync(&self, id: &str, now: Millis) -> R<Option<PendingSync>> {
@@ -78,18 +74,7 @@ impl HandshakeStore for SqliteStore {
     }
 
     async fn put_sync_token(&self, t: &SyncToken) -> R<()> {
-        let q = sqlx::query(
-            "INSERT INTO sync_tokens (token_hash, instance_id, client_id, satellite_domain_id, pending_sync_id, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(&t.token_hash)
-        .bind(&t.instance_id)
-        .bind(&t.client_id)
-        .bind(&t.satellite_domain_id)
-        .bind(&t.pending_sync_id)
-        .bind(t.expires_at);
-        self.execute(q).await?;
-        Ok(())
+        self.insert(t).await
     }
 
     async fn take_sync_token(&self, token_hash: &str, now: Millis) -> R<Option<SyncToken>> {

@@ -1,22 +1,16 @@
 //! `InstanceStore`: applications, instances and their settings, domains, secret keys and
 //! signing keys.
 
-use super::{backend, get, get_enum, json_array, FromRow, SqliteStore, R};
+use super::{
+    backend, get, get_enum, insert_sql, json_array, FromRow, IntoRow, Query, SqliteStore, R,
+};
 use async_trait::async_trait;
 use orbit_core::clock::Millis;
 use orbit_core::model::*;
 use orbit_core::store::*;
 use sqlx::sqlite::SqliteRow;
 
-impl FromRow for Application {
-    fn from_row(row: &SqliteRow) -> R<Self> {
-        Ok(Application {
-            id: get(row, "id")?,
-            name: get(row, "name")?,
-            created_at: get(row, "created_at")?,
-        })
-    }
-}
+plain_row!(Application in "applications": id, name, created_at);
 
 impl FromRow for Instance {
     fn from_row(row: &SqliteRow) -> R<Self> {
@@ -37,63 +31,46 @@ impl FromRow for Instance {
     }
 }
 
+impl IntoRow for Instance {
+    const TABLE: &'static str = "instances";
+    const COLUMNS: &'static str =
+        "id, application_id, kind, sign_in_url, sign_up_url, allowed_redirect_origins, \
+         session_inactivity_ms, session_lifetime_ms, created_at";
+    fn bind<'q>(&'q self, query: Query<'q>) -> Query<'q> {
+        query
+            .bind(&self.id)
+            .bind(&self.application_id)
+            .bind(self.kind.as_str())
+            .bind(&self.settings.sign_in_url)
+            .bind(&self.settings.sign_up_url)
+            .bind(json_array(&self.settings.allowed_redirect_origins))
+            .bind(self.settings.session_inactivity_ms)
+            .bind(self.settings.session_lifetime_ms)
+            .bind(self.created_at)
+    }
+}
+
 /// The origins list is stored as a JSON array of strings.
 fn origins_from_json(s: &str) -> R<Vec<String>> {
     serde_json::from_str(s)
         .map_err(|e| StoreError::Backend(format!("bad allowed_redirect_origins: {e}")))
 }
 
-impl FromRow for Domain {
-    fn from_row(row: &SqliteRow) -> R<Self> {
-        Ok(Domain {
-            id: get(row, "id")?,
-            instance_id: get(row, "instance_id")?,
-            name: get(row, "name")?,
-            is_satellite: get(row, "is_satellite")?,
-            fapi_host: get(row, "fapi_host")?,
-            verified: get(row, "verified")?,
-            verification_error: get(row, "verification_error")?,
-            checked_at: get(row, "checked_at")?,
-            created_at: get(row, "created_at")?,
-        })
-    }
-}
+plain_row!(Domain in "domains":
+    id, instance_id, name, is_satellite, fapi_host, verified, verification_error, checked_at,
+    created_at,
+);
 
-impl FromRow for StoredSecretKey {
-    fn from_row(row: &SqliteRow) -> R<Self> {
-        Ok(StoredSecretKey {
-            id: get(row, "id")?,
-            instance_id: get(row, "instance_id")?,
-            hash: get(row, "hash")?,
-            sealed: get(row, "sealed")?,
-            created_at: get(row, "created_at")?,
-        })
-    }
-}
+plain_row!(StoredSecretKey in "secret_keys": id, instance_id, hash, sealed, created_at);
 
-impl FromRow for StoredSigningKey {
-    fn from_row(row: &SqliteRow) -> R<Self> {
-        Ok(StoredSigningKey {
-            kid: get(row, "kid")?,
-            instance_id: get(row, "instance_id")?,
-            sealed_pkcs8: get(row, "sealed_pkcs8")?,
-            public_n: get(row, "public_n")?,
-            public_e: get(row, "public_e")?,
-            created_at: get(row, "created_at")?,
-            retired_at: get(row, "retired_at")?,
-        })
-    }
-}
+plain_row!(StoredSigningKey in "signing_keys":
+    kid, instance_id, sealed_pkcs8, public_n, public_e, created_at, retired_at,
+);
 
 #[async_trait]
 impl InstanceStore for SqliteStore {
     async fn create_application(&self, app: &Application) -> R<()> {
-        let q = sqlx::query("INSERT INTO applications (id, name, created_at) VALUES ($1, $2, $3)")
-            .bind(&app.id)
-            .bind(&app.name)
-            .bind(app.created_at);
-        self.execute(q).await?;
-        Ok(())
+        self.insert(app).await
     }
 
     async fn list_applications(&self) -> R<Vec<Application>> {
@@ -103,21 +80,7 @@ impl InstanceStore for SqliteStore {
     }
 
     async fn create_instance(&self, i: &Instance) -> R<()> {
-        let q = sqlx::query(
-            "INSERT INTO instances (id, application_id, kind, sign_in_url, sign_up_url, allowed_redirect_origins, \
-             session_inactivity_ms, session_lifetime_ms, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(&i.id)
-        .bind(&i.application_id)
-        .bind(i.kind.as_str())
-        .bind(&i.settings.sign_in_url)
-        .bind(&i.settings.sign_up_url)
-        .bind(json_array(&i.settings.allowed_redirect_origins))
-        .bind(i.settings.session_inactivity_ms)
-        .bind(i.settings.session_lifetime_ms)
-        .bind(i.created_at);
-        self.execute(q).await?;
-        Ok(())
+        self.insert(i).await
     }
 
     async fn instance(&self, id: &str) -> R<Option<Instance>> {
@@ -146,21 +109,7 @@ impl InstanceStore for SqliteStore {
     }
 
     async fn add_domain(&self, d: &Domain) -> R<()> {
-        let q = sqlx::query(
-            "INSERT INTO domains (id, instance_id, name, is_satellite, fapi_host, verified, verification_error, checked_at, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(&d.id)
-        .bind(&d.instance_id)
-        .bind(&d.name)
-        .bind(d.is_satellite)
-        .bind(&d.fapi_host)
-        .bind(d.verified)
-        .bind(&d.verification_error)
-        .bind(d.checked_at)
-        .bind(d.created_at);
-        self.execute(q).await?;
-        Ok(())
+        self.insert(d).await
     }
 
     async fn domains(&self, instance_id: &str) -> R<Vec<Domain>> {
@@ -210,16 +159,7 @@ impl InstanceStore for SqliteStore {
     }
 
     async fn add_secret_key(&self, k: &StoredSecretKey) -> R<()> {
-        let q = sqlx::query(
-            "INSERT INTO secret_keys (id, instance_id, hash, sealed, created_at) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(&k.id)
-        .bind(&k.instance_id)
-        .bind(&k.hash)
-        .bind(&k.sealed)
-        .bind(k.created_at);
-        self.execute(q).await?;
-        Ok(())
+        self.insert(k).await
     }
 
     async fn secret_keys(&self, instance_id: &str) -> R<Vec<StoredSecretKey>> {
@@ -246,20 +186,11 @@ impl InstanceStore for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
-        sqlx::query(
-            "INSERT INTO signing_keys (kid, instance_id, sealed_pkcs8, public_n, public_e, created_at, retired_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(&k.kid)
-        .bind(&k.instance_id)
-        .bind(&k.sealed_pkcs8)
-        .bind(&k.public_n)
-        .bind(&k.public_e)
-        .bind(k.created_at)
-        .bind(k.retired_at)
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
+        let insert = insert_sql::<StoredSigningKey>();
+        k.bind(sqlx::query(&insert))
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
         tx.commit().await.map_err(backend)
     }
 

@@ -5,6 +5,31 @@
 //! module holds the pool, its start-up (WAL, checkpointer, migrations) and the row helpers they
 //! share. Queries use `$N` placeholders, which sqlx accepts for SQLite and PostgreSQL alike.
 
+/// `FromRow` and `IntoRow` for a model whose fields are the columns of `$table`, under the same
+/// names and read and bound as they are: what `#[derive(sqlx::FromRow)]` would give, were the
+/// models allowed to know sqlx. The field list is written once; its struct literal must name
+/// every field, so no field can be left out of the row.
+macro_rules! plain_row {
+    ($model:ident in $table:literal: $first:ident $(, $field:ident)* $(,)?) => {
+        impl super::FromRow for $model {
+            fn from_row(row: &sqlx::sqlite::SqliteRow) -> super::R<Self> {
+                Ok($model {
+                    $first: super::get(row, stringify!($first))?,
+                    $($field: super::get(row, stringify!($field))?,)*
+                })
+            }
+        }
+
+        impl super::IntoRow for $model {
+            const TABLE: &'static str = $table;
+            const COLUMNS: &'static str = concat!(stringify!($first) $(, ", ", stringify!($field))*);
+            fn bind<'q>(&'q self, query: super::Query<'q>) -> super::Query<'q> {
+                query.bind(&self.$first)$(.bind(&self.$field))*
+            }
+        }
+    };
+}
+
 mod attempts;
 mod handshakes;
 mod instances;
@@ -161,11 +186,38 @@ trait FromRow: Sized {
     fn from_row(row: &SqliteRow) -> R<Self>;
 }
 
+/// A model written as one row of `TABLE`, written once per model: `bind` binds the values of
+/// `COLUMNS` (comma-separated), in order.
+trait IntoRow: Sync {
+    const TABLE: &'static str;
+    const COLUMNS: &'static str;
+    fn bind<'q>(&'q self, query: Query<'q>) -> Query<'q>;
+}
+
+/// `INSERT INTO table (a, b, ..) VALUES ($1, $2, ..)` for `T`'s columns.
+fn insert_sql<T: IntoRow>() -> String {
+    let count = T::COLUMNS.split(',').count();
+    let placeholders: Vec<String> = (1..=count).map(|n| format!("${n}")).collect();
+    format!(
+        "INSERT INTO {} ({}) VALUES ({})",
+        T::TABLE,
+        T::COLUMNS,
+        placeholders.join(", ")
+    )
+}
+
 impl SqliteStore {
     /// Runs a statement; returns how many rows it changed.
     async fn execute(&self, query: Query<'_>) -> R<u64> {
         let done = query.execute(&self.pool).await.map_err(backend)?;
         Ok(done.rows_affected())
+    }
+
+    /// Inserts `row` into its table.
+    async fn insert<T: IntoRow>(&self, row: &T) -> R<()> {
+        let sql = insert_sql::<T>();
+        self.execute(row.bind(sqlx::query(&sql))).await?;
+        Ok(())
     }
 
     async fn fetch_optional<T: FromRow>(&self, query: Query<'_>) -> R<Option<T>> {

@@ -1,22 +1,13 @@
 //! `SessionStore`: clients, their tokens per FAPI host, and sessions.
 
-use super::{get, get_enum, FromRow, SqliteStore, R};
+use super::{get, get_enum, FromRow, IntoRow, Query, SqliteStore, R};
 use async_trait::async_trait;
 use orbit_core::clock::Millis;
 use orbit_core::model::*;
 use orbit_core::store::*;
 use sqlx::sqlite::SqliteRow;
 
-impl FromRow for Client {
-    fn from_row(row: &SqliteRow) -> R<Self> {
-        Ok(Client {
-            id: get(row, "id")?,
-            instance_id: get(row, "instance_id")?,
-            created_at: get(row, "created_at")?,
-            updated_at: get(row, "updated_at")?,
-        })
-    }
-}
+plain_row!(Client in "clients": id, instance_id, created_at, updated_at);
 
 impl FromRow for Session {
     fn from_row(row: &SqliteRow) -> R<Self> {
@@ -35,18 +26,30 @@ impl FromRow for Session {
     }
 }
 
+impl IntoRow for Session {
+    const TABLE: &'static str = "sessions";
+    const COLUMNS: &'static str =
+        "id, instance_id, client_id, user_id, status, created_at, updated_at, last_active_at, \
+         abandon_at, user_agent";
+    fn bind<'q>(&'q self, query: Query<'q>) -> Query<'q> {
+        query
+            .bind(&self.id)
+            .bind(&self.instance_id)
+            .bind(&self.client_id)
+            .bind(&self.user_id)
+            .bind(self.status.as_str())
+            .bind(self.created_at)
+            .bind(self.updated_at)
+            .bind(self.last_active_at)
+            .bind(self.abandon_at)
+            .bind(&self.user_agent)
+    }
+}
+
 #[async_trait]
 impl SessionStore for SqliteStore {
     async fn create_client(&self, c: &Client) -> R<()> {
-        let q = sqlx::query(
-            "INSERT INTO clients (id, instance_id, created_at, updated_at) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(&c.id)
-        .bind(&c.instance_id)
-        .bind(c.created_at)
-        .bind(c.updated_at);
-        self.execute(q).await?;
-        Ok(())
+        self.insert(c).await
     }
 
     async fn client(&self, id: &str) -> R<Option<Client>> {
@@ -91,22 +94,7 @@ impl SessionStore for SqliteStore {
     }
 
     async fn create_session(&self, s: &Session) -> R<()> {
-        let q = sqlx::query(
-            "INSERT INTO sessions (id, instance_id, client_id, user_id, status, created_at, updated_at, last_active_at, abandon_at, user_agent) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(&s.id)
-        .bind(&s.instance_id)
-        .bind(&s.client_id)
-        .bind(&s.user_id)
-        .bind(s.status.as_str())
-        .bind(s.created_at)
-        .bind(s.updated_at)
-        .bind(s.last_active_at)
-        .bind(s.abandon_at)
-        .bind(&s.user_agent);
-        self.execute(q).await?;
-        Ok(())
+        self.insert(s).await
     }
 
     async fn session(&self, instance_id: &str, id: &str) -> R<Option<Session>> {

@@ -1,49 +1,19 @@
 //! `UserStore`: the users of an instance.
 
-use super::{backend, get, FromRow, SqliteStore, R};
+use super::{backend, SqliteStore, R};
 use async_trait::async_trait;
 use orbit_core::model::*;
 use orbit_core::store::*;
-use sqlx::sqlite::SqliteRow;
 
-impl FromRow for User {
-    fn from_row(row: &SqliteRow) -> R<Self> {
-        Ok(User {
-            id: get(row, "id")?,
-            instance_id: get(row, "instance_id")?,
-            email_id: get(row, "email_id")?,
-            email: get(row, "email")?,
-            first_name: get(row, "first_name")?,
-            last_name: get(row, "last_name")?,
-            password_hash: get(row, "password_hash")?,
-            created_at: get(row, "created_at")?,
-            updated_at: get(row, "updated_at")?,
-            last_sign_in_at: get(row, "last_sign_in_at")?,
-            last_active_at: get(row, "last_active_at")?,
-        })
-    }
-}
+plain_row!(User in "users":
+    id, instance_id, email_id, email, first_name, last_name, password_hash, created_at,
+    updated_at, last_sign_in_at, last_active_at,
+);
 
 #[async_trait]
 impl UserStore for SqliteStore {
     async fn create_user(&self, u: &User) -> R<()> {
-        let q = sqlx::query(
-            "INSERT INTO users (id, instance_id, email_id, email, first_name, last_name, password_hash, created_at, updated_at, \
-             last_sign_in_at, last_active_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
-        .bind(&u.id)
-        .bind(&u.instance_id)
-        .bind(&u.email_id)
-        .bind(&u.email)
-        .bind(&u.first_name)
-        .bind(&u.last_name)
-        .bind(&u.password_hash)
-        .bind(u.created_at)
-        .bind(u.updated_at)
-        .bind(u.last_sign_in_at)
-        .bind(u.last_active_at);
-        self.execute(q).await?;
-        Ok(())
+        self.insert(u).await
     }
 
     async fn user(&self, instance_id: &str, id: &str) -> R<Option<User>> {
