@@ -27,8 +27,14 @@ use serde::Deserialize;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(root))
-        .route("/sign-in", get(sign_in::page).post(sign_in::submit))
-        .route("/sign-up", get(sign_up::page).post(sign_up::submit))
+        .route(
+            "/sign-in",
+            get(entry_page::<sign_in::SignInPage>).post(sign_in::submit),
+        )
+        .route(
+            "/sign-up",
+            get(entry_page::<sign_up::SignUpPage>).post(sign_up::submit),
+        )
         .route("/sign-out", get(sign_out::page).post(sign_out::submit))
         .merge(profile::routes())
 }
@@ -89,37 +95,50 @@ impl FromRequestParts<AppState> for EntryRequest {
     }
 }
 
-/// What the sign-in and sign-up pages render with: the CSRF token, the `redirect_url` to carry
-/// along and the link to the other page.
+/// What the sign-in and sign-up pages share: the CSRF token, the `redirect_url` to carry along
+/// and the link to the other page.
+#[derive(Default)]
 struct EntryForm {
+    app_name: &'static str,
     csrf: String,
     redirect_url: String,
     other_href: String,
 }
 
-/// Renders the sign-in or sign-up page built by `view`, linking to `other_page`. Before that, a
-/// satellite's host sends the browser to the primary, and a signed-in browser goes on to its
-/// `redirect_url`.
-async fn entry_page<T: Template>(
-    state: &AppState,
+impl EntryForm {
+    fn new(csrf: String, redirect_url: String, other_page: &str) -> Self {
+        Self {
+            app_name: APP_NAME,
+            csrf,
+            other_href: with_redirect_url(other_page, &redirect_url),
+            redirect_url,
+        }
+    }
+}
+
+/// The sign-in or sign-up page as first shown: an empty form linking to the other page.
+trait EntryPage: Template + Default {
+    /// The other entry page, linked from this one.
+    const OTHER: &'static str;
+    fn with(form: EntryForm) -> Self;
+}
+
+/// `GET` of an entry page. Before it renders, a satellite's host sends the browser to the
+/// primary, and a signed-in browser goes on to its `redirect_url`.
+async fn entry_page<P: EntryPage>(
+    State(state): State<AppState>,
     req: EntryRequest,
-    other_page: &str,
-    view: impl FnOnce(EntryForm) -> T,
 ) -> Result<Response, PageError> {
     let browser = &req.browser;
-    if let Some(r) = to_primary(state, &browser.fapi, &req.uri).await? {
+    if let Some(r) = to_primary(&state, &browser.fapi, &req.uri).await? {
         return Ok(r);
     }
-    if signed_in(state, browser).await?.is_some() {
-        return sign_in::already_signed_in(state, browser, &req.redirect_url).await;
+    if signed_in(&state, browser).await?.is_some() {
+        return sign_in::already_signed_in(&state, browser, &req.redirect_url).await;
     }
     let (csrf, set_csrf) = csrf::token(&req.headers, &browser.fapi, state.orbit.random().as_ref());
-    let form = EntryForm {
-        csrf,
-        other_href: with_redirect_url(other_page, &req.redirect_url),
-        redirect_url: req.redirect_url,
-    };
-    Ok(render(StatusCode::OK, &view(form), set_csrf))
+    let page = P::with(EntryForm::new(csrf, req.redirect_url, P::OTHER));
+    Ok(render(StatusCode::OK, &page, set_csrf))
 }
 
 async fn root(

@@ -2,10 +2,10 @@
 //! `__client` and tells the app (`__client_uat` in production, the development browser in
 //! development).
 
-use super::{csrf, entry_page, EntryRequest, APP_NAME};
+use super::{csrf, EntryForm, EntryPage};
 use crate::browser::cookies;
 use crate::browser::page::render;
-use crate::browser::redirect::{redirect_target, see_other, with_dev_browser, with_redirect_url};
+use crate::browser::redirect::{redirect_target, see_other, with_dev_browser};
 use crate::browser::{BrowserClient, PageError};
 use crate::extract::{ClientIp, FormBody};
 use crate::AppState;
@@ -17,34 +17,24 @@ use orbit_core::model::User;
 use orbit_core::Error;
 use serde::Deserialize;
 
-#[derive(Template)]
+#[derive(Template, Default)]
 #[template(path = "sign_in.html")]
-struct SignInPage {
-    app_name: &'static str,
-    csrf: String,
-    redirect_url: String,
+pub(super) struct SignInPage {
+    form: EntryForm,
     email: String,
     form_error: Option<String>,
     email_error: Option<String>,
     password_error: Option<String>,
-    other_href: String,
 }
 
-pub(super) async fn page(
-    State(state): State<AppState>,
-    req: EntryRequest,
-) -> Result<Response, PageError> {
-    entry_page(&state, req, "/sign-up", |form| SignInPage {
-        app_name: APP_NAME,
-        csrf: form.csrf,
-        redirect_url: form.redirect_url,
-        email: String::new(),
-        form_error: None,
-        email_error: None,
-        password_error: None,
-        other_href: form.other_href,
-    })
-    .await
+impl EntryPage for SignInPage {
+    const OTHER: &'static str = "/sign-up";
+    fn with(form: EntryForm) -> Self {
+        Self {
+            form,
+            ..Default::default()
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -69,14 +59,9 @@ pub(super) async fn submit(
     let password = form.password.clone().unwrap_or_default();
     let (csrf, _) = csrf::token(&headers, fapi, state.orbit.random().as_ref());
     let mut view = SignInPage {
-        app_name: APP_NAME,
-        csrf,
-        redirect_url: redirect_url.clone(),
+        form: EntryForm::new(csrf, redirect_url.clone(), SignInPage::OTHER),
         email: email.trim().to_owned(),
-        form_error: None,
-        email_error: None,
-        password_error: None,
-        other_href: with_redirect_url("/sign-up", &redirect_url),
+        ..Default::default()
     };
     if email.trim().is_empty() {
         view.email_error = Some("Enter your email address.".into());

@@ -2,9 +2,8 @@
 //! per-IP limit is part of core's sign-up, so every sign-up path shares it.
 
 use super::sign_in::start_session;
-use super::{csrf, entry_page, EntryRequest, APP_NAME};
+use super::{csrf, EntryForm, EntryPage};
 use crate::browser::page::{render, sentence};
-use crate::browser::redirect::with_redirect_url;
 use crate::browser::{BrowserClient, PageError};
 use crate::extract::{ClientIp, FormBody};
 use crate::AppState;
@@ -15,12 +14,10 @@ use axum::response::Response;
 use orbit_core::{Error, NewUser};
 use serde::Deserialize;
 
-#[derive(Template)]
+#[derive(Template, Default)]
 #[template(path = "sign_up.html")]
-struct SignUpPage {
-    app_name: &'static str,
-    csrf: String,
-    redirect_url: String,
+pub(super) struct SignUpPage {
+    form: EntryForm,
     first_name: String,
     last_name: String,
     email: String,
@@ -28,27 +25,16 @@ struct SignUpPage {
     name_error: Option<String>,
     email_error: Option<String>,
     password_error: Option<String>,
-    other_href: String,
 }
 
-pub(super) async fn page(
-    State(state): State<AppState>,
-    req: EntryRequest,
-) -> Result<Response, PageError> {
-    entry_page(&state, req, "/sign-in", |form| SignUpPage {
-        app_name: APP_NAME,
-        csrf: form.csrf,
-        redirect_url: form.redirect_url,
-        first_name: String::new(),
-        last_name: String::new(),
-        email: String::new(),
-        form_error: None,
-        name_error: None,
-        email_error: None,
-        password_error: None,
-        other_href: form.other_href,
-    })
-    .await
+impl EntryPage for SignUpPage {
+    const OTHER: &'static str = "/sign-in";
+    fn with(form: EntryForm) -> Self {
+        Self {
+            form,
+            ..Default::default()
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -73,9 +59,7 @@ pub(super) async fn submit(
     let redirect_url = form.redirect_url.clone().unwrap_or_default();
     let (csrf, _) = csrf::token(&headers, fapi, state.orbit.random().as_ref());
     let mut view = SignUpPage {
-        app_name: APP_NAME,
-        csrf,
-        redirect_url: redirect_url.clone(),
+        form: EntryForm::new(csrf, redirect_url.clone(), SignUpPage::OTHER),
         first_name: form.first_name.clone().unwrap_or_default(),
         last_name: form.last_name.clone().unwrap_or_default(),
         email: form
@@ -84,11 +68,7 @@ pub(super) async fn submit(
             .unwrap_or_default()
             .trim()
             .to_owned(),
-        form_error: None,
-        name_error: None,
-        email_error: None,
-        password_error: None,
-        other_href: with_redirect_url("/sign-in", &redirect_url),
+        ..Default::default()
     };
     let new = NewUser {
         email: form.email_address.unwrap_or_default(),
