@@ -136,15 +136,17 @@ impl TestServer {
 
     /// Creates a user through BAPI and returns its JSON.
     pub async fn create_user(&self, email: &str, password: &str) -> Value {
-        let (status, body) = self
-            .backend()
-            .post(
-                "/v1/users",
-                serde_json::json!({"email_address": [email], "password": password}),
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        body
+        self.backend().create_user(email, password).await
+    }
+
+    /// The instance's JWKS as FAPI publishes it (`/.well-known/jwks.json`).
+    pub async fn jwks(&self) -> Value {
+        reqwest::get(self.url("/.well-known/jwks.json"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
     }
 }
 
@@ -156,35 +158,59 @@ pub struct Backend {
 
 impl Backend {
     pub async fn get(&self, path: &str) -> (StatusCode, Value) {
-        let r = self
-            .http
-            .get(format!("{}{}", self.base, path))
-            .bearer_auth(&self.key)
-            .send()
-            .await
-            .unwrap();
-        json_of(r).await
+        self.send(self.http.get(self.url(path))).await
     }
     pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        let r = self
-            .http
-            .post(format!("{}{}", self.base, path))
-            .bearer_auth(&self.key)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        json_of(r).await
+        self.send(self.http.post(self.url(path)).json(&body)).await
     }
     pub async fn delete(&self, path: &str) -> (StatusCode, Value) {
-        let r = self
-            .http
-            .delete(format!("{}{}", self.base, path))
-            .bearer_auth(&self.key)
-            .send()
-            .await
-            .unwrap();
-        json_of(r).await
+        self.send(self.http.delete(self.url(path))).await
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> (StatusCode, Value) {
+        json_of(request.bearer_auth(&self.key).send().await.unwrap()).await
+    }
+
+    /// Redeems a handshake nonce, as an app's middleware does; returns the directives.
+    pub async fn handshake_directives(&self, nonce: &str) -> Vec<String> {
+        let (status, body) = self
+            .get(&format!("/v1/clients/handshake_payload?nonce={nonce}"))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["directives"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d.as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    /// Registers a satellite domain and returns its JSON.
+    pub async fn add_satellite(&self, name: &str) -> Value {
+        let (status, body) = self
+            .post(
+                "/v1/domains",
+                serde_json::json!({"name": name, "is_satellite": true}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    }
+
+    /// Creates a user and returns its JSON.
+    pub async fn create_user(&self, email: &str, password: &str) -> Value {
+        let (status, body) = self
+            .post(
+                "/v1/users",
+                serde_json::json!({"email_address": [email], "password": password}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
     }
 }
 
@@ -252,6 +278,17 @@ impl Browser {
             .await
             .unwrap();
         page_of(r).await
+    }
+
+    /// Signs in on the hosted sign-in page of the portal at `self.origin`.
+    pub async fn sign_in(&self, email: &str, password: &str) -> Page {
+        let url = format!("{}/sign-in", self.origin);
+        self.submit(
+            &url,
+            &url,
+            &[("email_address", email), ("password", password)],
+        )
+        .await
     }
 
     /// Opens `page_url`, then submits its form with `fields` plus the page's CSRF token.
