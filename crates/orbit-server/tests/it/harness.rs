@@ -201,6 +201,22 @@ impl Backend {
         body
     }
 
+    /// Creates a session for `user_id` and a session token for it; returns the token.
+    pub async fn mint_session_token(&self, user_id: &str) -> String {
+        let (s, session) = self
+            .post("/v1/sessions", serde_json::json!({"user_id": user_id}))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{session}");
+        let (s, token) = self
+            .post(
+                &format!("/v1/sessions/{}/tokens", session["id"].as_str().unwrap()),
+                serde_json::json!({}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{token}");
+        token["jwt"].as_str().unwrap().to_owned()
+    }
+
     /// Creates a user and returns its JSON.
     pub async fn create_user(&self, email: &str, password: &str) -> Value {
         let (status, body) = self

@@ -332,18 +332,8 @@ fn request(url: &str, headers: &[(&str, &str)]) -> axum::http::request::Parts {
 async fn token_for(server: &TestServer, email: &str) -> (String, String) {
     let user = server.create_user(email, GOOD_PASSWORD).await;
     let uid = user["id"].as_str().unwrap().to_owned();
-    let (_, session) = server
-        .backend()
-        .post("/v1/sessions", json!({"user_id": uid}))
-        .await;
-    let (_, token) = server
-        .backend()
-        .post(
-            &format!("/v1/sessions/{}/tokens", session["id"].as_str().unwrap()),
-            json!({}),
-        )
-        .await;
-    (uid, token["jwt"].as_str().unwrap().to_owned())
+    let jwt = server.backend().mint_session_token(&uid).await;
+    (uid, jwt)
 }
 
 #[tokio::test]
