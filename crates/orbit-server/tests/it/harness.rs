@@ -139,6 +139,20 @@ impl TestServer {
         self.backend().create_user(email, password).await
     }
 
+    /// The sessions (BAPI JSON) of the instance's only user; `filter` is appended to the query
+    /// (`&status=active`).
+    pub async fn sessions_of_the_user(&self, filter: &str) -> Value {
+        let (_, users) = self.backend().get("/v1/users").await;
+        assert_eq!(users.as_array().unwrap().len(), 1, "{users}");
+        let uid = users[0]["id"].as_str().unwrap();
+        let (status, sessions) = self
+            .backend()
+            .get(&format!("/v1/sessions?user_id={uid}{filter}"))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{sessions}");
+        sessions
+    }
+
     /// The instance's JWKS as FAPI publishes it (`/.well-known/jwks.json`).
     pub async fn jwks(&self) -> Value {
         reqwest::get(self.url("/.well-known/jwks.json"))
