@@ -5,6 +5,11 @@ use base64::Engine;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
+/// Asserts that a BAPI answer is an error with `status` and `code`.
+fn assert_error((s, body): (StatusCode, Value), status: StatusCode, code: &str) {
+    assert_eq!((s, first_error(&body).0), (status, code), "{body}");
+}
+
 fn first_error(body: &Value) -> (&str, &str) {
     let e = &body["errors"][0];
     (
@@ -128,10 +133,10 @@ async fn users_crud_and_validation() {
     assert_eq!(got, user);
     let (_, list) = bapi.get("/v1/users").await;
     assert_eq!(list.as_array().unwrap().len(), 1);
-    let (s, b) = bapi.get("/v1/users?limit=0").await;
-    assert_eq!(
-        (s, first_error(&b).0),
-        (StatusCode::BAD_REQUEST, "form_param_value_invalid")
+    assert_error(
+        bapi.get("/v1/users?limit=0").await,
+        StatusCode::BAD_REQUEST,
+        "form_param_value_invalid",
     );
 
     let (s, deleted) = bapi.delete(&format!("/v1/users/{id}")).await;
@@ -140,10 +145,10 @@ async fn users_crud_and_validation() {
         deleted,
         json!({"object": "user", "id": id, "deleted": true})
     );
-    let (s, b) = bapi.get(&format!("/v1/users/{id}")).await;
-    assert_eq!(
-        (s, first_error(&b).0),
-        (StatusCode::NOT_FOUND, "resource_not_found")
+    assert_error(
+        bapi.get(&format!("/v1/users/{id}")).await,
+        StatusCode::NOT_FOUND,
+        "resource_not_found",
     );
     let (s, _) = bapi.delete(&format!("/v1/users/{id}")).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
@@ -258,10 +263,10 @@ async fn sessions_and_tokens() {
     let user = server.create_user("grace@example.com", GOOD_PASSWORD).await;
     let user_id = user["id"].as_str().unwrap();
 
-    let (s, b) = bapi.post("/v1/sessions", json!({})).await;
-    assert_eq!(
-        (s, first_error(&b).0),
-        (StatusCode::BAD_REQUEST, "form_param_missing")
+    assert_error(
+        bapi.post("/v1/sessions", json!({})).await,
+        StatusCode::BAD_REQUEST,
+        "form_param_missing",
     );
     let (s, _) = bapi
         .post("/v1/sessions", json!({"user_id": "user_nope"}))
@@ -311,13 +316,7 @@ async fn sessions_and_tokens() {
         "BAPI tokens have no requesting origin"
     );
     // The public FAPI JWKS carries the same keys.
-    let fapi_jwks: Value = reqwest::get(server.url("/.well-known/jwks.json"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(fapi_jwks, jwks);
+    assert_eq!(server.jwks().await, jwks);
     // Each token is distinct.
     let (_, token2) = bapi
         .post(&format!("/v1/sessions/{sid}/tokens"), json!({}))
@@ -326,10 +325,10 @@ async fn sessions_and_tokens() {
 
     let (_, list) = bapi.get(&format!("/v1/sessions?user_id={user_id}")).await;
     assert_eq!(list.as_array().unwrap().len(), 1);
-    let (s, b) = bapi.get("/v1/sessions").await;
-    assert_eq!(
-        (s, first_error(&b).0),
-        (StatusCode::BAD_REQUEST, "form_param_missing")
+    assert_error(
+        bapi.get("/v1/sessions").await,
+        StatusCode::BAD_REQUEST,
+        "form_param_missing",
     );
 
     let (s, revoked) = bapi
@@ -337,12 +336,11 @@ async fn sessions_and_tokens() {
         .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(revoked["status"], "revoked");
-    let (s, b) = bapi
-        .post(&format!("/v1/sessions/{sid}/tokens"), json!({}))
-        .await;
-    assert_eq!(
-        (s, first_error(&b).0),
-        (StatusCode::BAD_REQUEST, "session_not_active")
+    assert_error(
+        bapi.post(&format!("/v1/sessions/{sid}/tokens"), json!({}))
+            .await,
+        StatusCode::BAD_REQUEST,
+        "session_not_active",
     );
     let (s, _) = bapi
         .post(&format!("/v1/sessions/{sid}/revoke"), json!({}))
@@ -369,9 +367,9 @@ async fn sessions_and_tokens() {
 #[tokio::test]
 async fn unknown_paths_are_json_404() {
     let server = TestServer::start().await;
-    let (s, b) = server.backend().get("/v1/nothing").await;
-    assert_eq!(
-        (s, first_error(&b).0),
-        (StatusCode::NOT_FOUND, "resource_not_found")
+    assert_error(
+        server.backend().get("/v1/nothing").await,
+        StatusCode::NOT_FOUND,
+        "resource_not_found",
     );
 }

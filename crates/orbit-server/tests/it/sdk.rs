@@ -461,22 +461,11 @@ fn base64_url(b: &[u8]) -> String {
 #[tokio::test]
 async fn sdk_checks_azp_and_accepts_a_jwt_key_pem() {
     let server = TestServer::start().await;
-    let (uid, _) = token_for(&server, "ada@example.com").await;
+    token_for(&server, "ada@example.com").await;
     // A cookie-borne token minted for another origin (azp) is refused.
     let b = server.browser();
-    b.submit(
-        &server.url("/sign-in"),
-        &server.url("/sign-in"),
-        &[
-            ("email_address", "ada@example.com"),
-            ("password", GOOD_PASSWORD),
-        ],
-    )
-    .await;
-    let (_, sessions) = server
-        .backend()
-        .get(&format!("/v1/sessions?user_id={uid}&status=active"))
-        .await;
+    b.sign_in("ada@example.com", GOOD_PASSWORD).await;
+    let sessions = server.sessions_of_the_user("&status=active").await;
     let sid = sessions[0]["id"].as_str().unwrap();
     let r = b
         .http
