@@ -158,14 +158,7 @@ async fn users_crud_and_validation() {
 async fn long_passwords_are_accepted_and_bodies_are_limited() {
     let server = TestServer::start().await;
     let long = "p".repeat(255) + "!";
-    let (s, b) = server
-        .backend()
-        .post(
-            "/v1/users",
-            json!({"email_address": ["long@example.com"], "password": long}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{b}");
+    server.create_user("long@example.com", &long).await;
 
     let huge = "x".repeat(70 * 1024);
     let (s, b) = server
@@ -279,6 +272,8 @@ async fn sessions_and_tokens() {
     assert_eq!(session["status"], "active");
     assert_eq!(session["user_id"], user_id);
     let sid = session["id"].as_str().unwrap();
+    let tokens_path = format!("/v1/sessions/{sid}/tokens");
+    let revoke_path = format!("/v1/sessions/{sid}/revoke");
     let created = session["created_at"].as_i64().unwrap();
     assert_eq!(
         session["abandon_at"].as_i64().unwrap() - created,
@@ -291,9 +286,7 @@ async fn sessions_and_tokens() {
         "inactivity lifetime 7 days"
     );
 
-    let (s, token) = bapi
-        .post(&format!("/v1/sessions/{sid}/tokens"), json!({}))
-        .await;
+    let (s, token) = bapi.post(&tokens_path, json!({})).await;
     assert_eq!(s, StatusCode::OK, "{token}");
     assert_eq!(token["object"], "token");
     let jwt = token["jwt"].as_str().unwrap();
@@ -318,9 +311,7 @@ async fn sessions_and_tokens() {
     // The public FAPI JWKS carries the same keys.
     assert_eq!(server.jwks().await, jwks);
     // Each token is distinct.
-    let (_, token2) = bapi
-        .post(&format!("/v1/sessions/{sid}/tokens"), json!({}))
-        .await;
+    let (_, token2) = bapi.post(&tokens_path, json!({})).await;
     assert_ne!(token2["jwt"], token["jwt"]);
 
     let (_, list) = bapi.get(&format!("/v1/sessions?user_id={user_id}")).await;
@@ -331,20 +322,15 @@ async fn sessions_and_tokens() {
         "form_param_missing",
     );
 
-    let (s, revoked) = bapi
-        .post(&format!("/v1/sessions/{sid}/revoke"), json!({}))
-        .await;
+    let (s, revoked) = bapi.post(&revoke_path, json!({})).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(revoked["status"], "revoked");
     assert_error(
-        bapi.post(&format!("/v1/sessions/{sid}/tokens"), json!({}))
-            .await,
+        bapi.post(&tokens_path, json!({})).await,
         StatusCode::BAD_REQUEST,
         "session_not_active",
     );
-    let (s, _) = bapi
-        .post(&format!("/v1/sessions/{sid}/revoke"), json!({}))
-        .await;
+    let (s, _) = bapi.post(&revoke_path, json!({})).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     let (_, active) = bapi
         .get(&format!("/v1/sessions?user_id={user_id}&status=active"))
