@@ -121,17 +121,21 @@ impl Jar {
         }
     }
 
+    /// The cookies a request to `host` sends: host-only ones for that host, `Domain` ones for it
+    /// and its subdomains.
+    fn for_host<'a>(&'a self, host: &'a str) -> impl Iterator<Item = &'a StoredCookie> {
+        self.0.iter().filter(move |c| {
+            if c.host_only {
+                c.domain == host
+            } else {
+                host == c.domain || host.ends_with(&format!(".{}", c.domain))
+            }
+        })
+    }
+
     fn header(&self, host: &str, path: &str) -> Option<String> {
         let v: Vec<String> = self
-            .0
-            .iter()
-            .filter(|c| {
-                if c.host_only {
-                    c.domain == host
-                } else {
-                    host == c.domain || host.ends_with(&format!(".{}", c.domain))
-                }
-            })
+            .for_host(host)
             .filter(|c| path.starts_with(&c.path))
             .map(|c| format!("{}={}", c.name, c.value))
             .collect();
@@ -139,15 +143,7 @@ impl Jar {
     }
 
     fn get(&self, host: &str, name: &str) -> Option<String> {
-        self.0
-            .iter()
-            .filter(|c| {
-                if c.host_only {
-                    c.domain == host
-                } else {
-                    host == c.domain || host.ends_with(&format!(".{}", c.domain))
-                }
-            })
+        self.for_host(host)
             .find(|c| c.name == name)
             .map(|c| c.value.clone())
     }

@@ -55,6 +55,15 @@ pub fn session(instance: &Instance, id: &str, client: &str, user: &str) -> Sessi
     }
 }
 
+pub fn client(instance: &Instance, id: &str) -> Client {
+    Client {
+        id: id.into(),
+        instance_id: instance.id.clone(),
+        created_at: 1,
+        updated_at: 1,
+    }
+}
+
 pub async fn instances_and_settings(store: &dyn Store) {
     let (instance, _) = fixture(store).await;
     assert_eq!(store.instance("ins_1").await.unwrap().unwrap(), instance);
@@ -205,12 +214,7 @@ pub async fn handshake_state_is_single_use(store: &dyn Store) {
         "taken once"
     );
 
-    let c = Client {
-        id: "client_1".into(),
-        instance_id: instance.id.clone(),
-        created_at: 1,
-        updated_at: 1,
-    };
+    let c = client(&instance, "client_1");
     store.create_client(&c).await.unwrap();
     let token = SyncToken {
         token_hash: "th".into(),
@@ -399,12 +403,7 @@ pub async fn users(store: &dyn Store) {
 
 pub async fn clients_and_sessions(store: &dyn Store) {
     let (instance, ann) = fixture(store).await;
-    let c = Client {
-        id: "client_1".into(),
-        instance_id: instance.id.clone(),
-        created_at: 1,
-        updated_at: 1,
-    };
+    let c = client(&instance, "client_1");
     store.create_client(&c).await.unwrap();
     store
         .set_client_token("client_1", "h.test", "t1", 2)
@@ -539,43 +538,31 @@ pub async fn failed_sign_ins(store: &dyn Store) {
     );
 }
 
+/// One `#[tokio::test]` per contract function, each on a fresh store from `$make`.
 macro_rules! contract_tests {
-    ($make:expr) => {
-        #[tokio::test]
-        async fn instances_and_settings() {
-            crate::contract::instances_and_settings(&$make.await).await
-        }
-        #[tokio::test]
-        async fn secret_keys() {
-            crate::contract::secret_keys(&$make.await).await
-        }
-        #[tokio::test]
-        async fn signing_key_rotation() {
-            crate::contract::signing_key_rotation(&$make.await).await
-        }
-        #[tokio::test]
-        async fn users() {
-            crate::contract::users(&$make.await).await
-        }
-        #[tokio::test]
-        async fn clients_and_sessions() {
-            crate::contract::clients_and_sessions(&$make.await).await
-        }
-        #[tokio::test]
-        async fn handshake_state_is_single_use() {
-            crate::contract::handshake_state_is_single_use(&$make.await).await
-        }
-        #[tokio::test]
-        async fn failed_sign_ins() {
-            crate::contract::failed_sign_ins(&$make.await).await
-        }
+    ($make:expr; $($name:ident),+ $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $name() {
+                crate::contract::$name(&$make.await).await
+            }
+        )+
     };
 }
 
 mod sqlite {
     use crate::SqliteStore;
 
-    contract_tests!(async { SqliteStore::in_memory().await.unwrap() });
+    contract_tests!(
+        async { SqliteStore::in_memory().await.unwrap() };
+        instances_and_settings,
+        secret_keys,
+        signing_key_rotation,
+        users,
+        clients_and_sessions,
+        handshake_state_is_single_use,
+        failed_sign_ins,
+    );
 
     /// Of many concurrent redemptions of one nonce, exactly one gets the directives.
     #[tokio::test]

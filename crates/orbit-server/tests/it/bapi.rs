@@ -5,6 +5,11 @@ use base64::Engine;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
+/// Asserts that a BAPI answer is an error with `status` and `code`.
+fn assert_error((s, body): (StatusCode, Value), status: StatusCode, code: &str) {
+    assert_eq!((s, first_error(&body).0), (status, code), "{body}");
+}
+
 fn first_error(body: &Value) -> (&str, &str) {
     let e = &body["errors"][0];
     (
@@ -128,10 +133,10 @@ async fn users_crud_and_validation() {
     assert_eq!(got, user);
     let (_, list) = bapi.get("/v1/users").await;
     assert_eq!(list.as_array().unwrap().len(), 1);
-    let (s, b) = bapi.get("/v1/users?limit=0").await;
-    assert_eq!(
-        (s, first_error(&b).0),
-        (StatusCode::BAD_REQUEST, "form_param_value_invalid")
+    assert_error(
+        bapi.get("/v1/users?limit=0").await,
+        StatusCode::BAD_REQUEST,
+        "form_param_value_invalid",
     );
 
     let (s, deleted) = bapi.delete(&format!("/v1/users/{id}")).await;
@@ -140,10 +145,10 @@ async fn users_crud_and_validation() {
         deleted,
         json!({"object": "user", "id": id, "deleted": true})
     );
-    let (s, b) = bapi.get(&format!("/v1/users/{id}")).await;
-    assert_eq!(
-        (s, first_error(&b).0),
-        (StatusCode::NOT_FOUND, "resource_not_found")
+    assert_error(
+        bapi.get(&format!("/v1/users/{id}")).await,
+        StatusCode::NOT_FOUND,
+        "resource_not_found",
     );
     let (s, _) = bapi.delete(&format!("/v1/users/{id}")).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
@@ -153,14 +158,7 @@ async fn users_crud_and_validation() {
 async fn long_passwords_are_accepted_and_bodies_are_limited() {
     let server = TestServer::start().await;
     let long = "p".repeat(255) + "!";
-    let (s, b) = server
-        .backend()
-        .post(
-            "/v1/users",
-            json!({"email_address": ["long@example.com"], "password": long}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{b}");
+    server.create_user("long@example.com", &long).await;
 
     let huge = "x".repeat(70 * 1024);
     let (s, b) = server
@@ -258,10 +256,10 @@ async fn sessions_and_tokens() {
     let user = server.create_user("grace@example.com", GOOD_PASSWORD).await;
     let user_id = user["id"].as_str().unwrap();
 
-    let (s, b) = bapi.post("/v1/sessions", json!({})).await;
-    assert_eq!(
-        (s, first_error(&b).0),
-        (StatusCode::BAD_REQUEST, "form_param_missing")
+    assert_error(
+        bapi.post("/v1/sessions", json!({})).await,
+        StatusCode::BAD_REQUEST,
+        "form_param_missing",
     );
     let (s, _) = bapi
         .post("/v1/sessions", json!({"user_id": "user_nope"}))
@@ -274,6 +272,8 @@ async fn sessions_and_tokens() {
     assert_eq!(session["status"], "active");
     assert_eq!(session["user_id"], user_id);
     let sid = session["id"].as_str().unwrap();
+    let tokens_path = format!("/v1/sessions/{sid}/tokens");
+    let revoke_path = format!("/v1/sessions/{sid}/revoke");
     let created = session["created_at"].as_i64().unwrap();
     assert_eq!(
         session["abandon_at"].as_i64().unwrap() - created,
@@ -286,9 +286,7 @@ async fn sessions_and_tokens() {
         "inactivity lifetime 7 days"
     );
 
-    let (s, token) = bapi
-        .post(&format!("/v1/sessions/{sid}/tokens"), json!({}))
-        .await;
+    let (s, token) = bapi.post(&tokens_path, json!({})).await;
     assert_eq!(s, StatusCode::OK, "{token}");
     assert_eq!(token["object"], "token");
     let jwt = token["jwt"].as_str().unwrap();
@@ -311,42 +309,28 @@ async fn sessions_and_tokens() {
         "BAPI tokens have no requesting origin"
     );
     // The public FAPI JWKS carries the same keys.
-    let fapi_jwks: Value = reqwest::get(server.url("/.well-known/jwks.json"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(fapi_jwks, jwks);
+    assert_eq!(server.jwks().await, jwks);
     // Each token is distinct.
-    let (_, token2) = bapi
-        .post(&format!("/v1/sessions/{sid}/tokens"), json!({}))
-        .await;
+    let (_, token2) = bapi.post(&tokens_path, json!({})).await;
     assert_ne!(token2["jwt"], token["jwt"]);
 
     let (_, list) = bapi.get(&format!("/v1/sessions?user_id={user_id}")).await;
     assert_eq!(list.as_array().unwrap().len(), 1);
-    let (s, b) = bapi.get("/v1/sessions").await;
-    assert_eq!(
-        (s, first_error(&b).0),
-        (StatusCode::BAD_REQUEST, "form_param_missing")
+    assert_error(
+        bapi.get("/v1/sessions").await,
+        StatusCode::BAD_REQUEST,
+        "form_param_missing",
     );
 
-    let (s, revoked) = bapi
-        .post(&format!("/v1/sessions/{sid}/revoke"), json!({}))
-        .await;
+    let (s, revoked) = bapi.post(&revoke_path, json!({})).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(revoked["status"], "revoked");
-    let (s, b) = bapi
-        .post(&format!("/v1/sessions/{sid}/tokens"), json!({}))
-        .await;
-    assert_eq!(
-        (s, first_error(&b).0),
-        (StatusCode::BAD_REQUEST, "session_not_active")
+    assert_error(
+        bapi.post(&tokens_path, json!({})).await,
+        StatusCode::BAD_REQUEST,
+        "session_not_active",
     );
-    let (s, _) = bapi
-        .post(&format!("/v1/sessions/{sid}/revoke"), json!({}))
-        .await;
+    let (s, _) = bapi.post(&revoke_path, json!({})).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     let (_, active) = bapi
         .get(&format!("/v1/sessions?user_id={user_id}&status=active"))
@@ -369,9 +353,9 @@ async fn sessions_and_tokens() {
 #[tokio::test]
 async fn unknown_paths_are_json_404() {
     let server = TestServer::start().await;
-    let (s, b) = server.backend().get("/v1/nothing").await;
-    assert_eq!(
-        (s, first_error(&b).0),
-        (StatusCode::NOT_FOUND, "resource_not_found")
+    assert_error(
+        server.backend().get("/v1/nothing").await,
+        StatusCode::NOT_FOUND,
+        "resource_not_found",
     );
 }

@@ -248,13 +248,8 @@ async fn journey(mut tab: Tab) {
     )
     .await;
     assert_eq!(
-        tab.find("input[name=redirect_url]")
-            .await
-            .prop("value")
-            .await
-            .unwrap()
-            .as_deref(),
-        Some(&*format!("{}/user", tab.base))
+        tab.value("input[name=redirect_url]").await,
+        format!("{}/user", tab.base)
     );
 }
 

@@ -53,12 +53,17 @@ impl Tab {
         );
     }
 
+    /// The page is at `path` on `origin`.
+    async fn assert_at(&self, origin: &str, path: &str, step: &str) {
+        let url = self.url().await;
+        assert_eq!(url.origin().ascii_serialization(), origin, "{step}: {url}");
+        assert_eq!(url.path(), path, "{step}: {url}");
+    }
+
     /// The example apps' profile page for `email` / `name`, on `origin` at path `/profile`.
     async fn wait_for_profile(&self, origin: &str, email: &str, name: &str, step: &str) {
         self.wait_for("#email", step).await;
-        let url = self.url().await;
-        assert_eq!(url.origin().ascii_serialization(), origin, "{step}: {url}");
-        assert_eq!(url.path(), "/profile", "{step}: {url}");
+        self.assert_at(origin, "/profile", step).await;
         assert_eq!(
             self.text("#email").await,
             email,
@@ -194,13 +199,8 @@ async fn seed_journey(mut tab: Tab, s: Seed) {
         "Orbit's sign-up page from the primary's link",
     )
     .await;
-    let at = tab.url().await;
-    assert_eq!(
-        at.origin().ascii_serialization(),
-        s.orbit_origin,
-        "sign-up is Orbit's hosted page: {at}"
-    );
-    assert_eq!(at.path(), "/sign-up", "{at}");
+    tab.assert_at(&s.orbit_origin, "/sign-up", "Orbit's sign-up page")
+        .await;
     tab.fill("#first_name", s.first_name).await;
     tab.fill("#last_name", s.last_name).await;
     tab.fill("#email_address", s.email).await;
@@ -292,20 +292,9 @@ async fn seed_journey(mut tab: Tab, s: Seed) {
         "satellite /profile while signed out",
     )
     .await;
-    let at = tab.url().await;
-    assert_eq!(
-        at.origin().ascii_serialization(),
-        s.orbit_origin,
-        "Orbit's sign-in page: {at}"
-    );
-    assert_eq!(at.path(), "/sign-in", "{at}");
-    let back = tab
-        .find("input[name=redirect_url]")
-        .await
-        .prop("value")
-        .await
-        .unwrap()
-        .unwrap_or_default();
+    tab.assert_at(&s.orbit_origin, "/sign-in", "Orbit's sign-in page")
+        .await;
+    let back = tab.value("input[name=redirect_url]").await;
     assert!(
         back.starts_with(&format!("{}/profile", s.sat)),
         "sign-in comes back to the satellite's /profile: {back:?}"

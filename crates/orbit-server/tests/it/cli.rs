@@ -28,6 +28,27 @@ fn run(args: &[&str]) -> (bool, String, String) {
     )
 }
 
+/// Runs `orbit <args> --data-dir <data>`.
+fn run_on(data: &str, args: &[&str]) -> (bool, String, String) {
+    let mut all = args.to_vec();
+    all.extend(["--data-dir", data]);
+    run(&all)
+}
+
+/// Runs `orbit <args> --data-dir <data>`, which must succeed; returns its stdout.
+fn succeeds(data: &str, args: &[&str]) -> String {
+    let (ok, out, err) = run_on(data, args);
+    assert!(ok, "{args:?}: {err}");
+    out
+}
+
+/// Runs `orbit <args> --data-dir <data>`, which must fail; returns its stderr.
+fn fails(data: &str, args: &[&str]) -> String {
+    let (ok, out, err) = run_on(data, args);
+    assert!(!ok, "{args:?} succeeded: {out}");
+    err
+}
+
 #[test]
 fn help_everywhere() {
     let (ok, out, _) = run(&["--help"]);
@@ -145,8 +166,7 @@ async fn serve_prints_keys_and_the_cli_works_while_it_runs() {
     assert_eq!(format!("http://{}", decoded.fapi_host), fapi);
 
     // instance show --json while the server runs.
-    let (ok, out, err) = run(&["instance", "show", "--json", "--data-dir", data]);
-    assert!(ok, "{err}");
+    let out = succeeds(data, &["instance", "show", "--json"]);
     let shown: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(shown["publishable_key"], pk);
     assert_eq!(shown["secret_key"], sk);
@@ -159,7 +179,7 @@ async fn serve_prints_keys_and_the_cli_works_while_it_runs() {
             "verification_error": null
         }])
     );
-    let (ok, text, _) = run(&["instance", "show", "--data-dir", data]);
+    let (ok, text, _) = run_on(data, &["instance", "show"]);
     assert!(ok && text.contains(&pk));
 
     // The printed secret key works against the printed BAPI URL.
@@ -173,41 +193,12 @@ async fn serve_prints_keys_and_the_cli_works_while_it_runs() {
     assert_eq!(r.status(), StatusCode::OK);
 
     // user create, then sign in on the portal.
-    let (ok, out, err) = run(&[
-        "user",
-        "create",
-        "--email",
-        "cli@example.com",
-        "--password",
-        GOOD_PASSWORD,
-        "--data-dir",
-        data,
-    ]);
-    assert!(ok, "{err}");
+    let create = |email, password| ["user", "create", "--email", email, "--password", password];
+    let out = succeeds(data, &create("cli@example.com", GOOD_PASSWORD));
     assert!(out.contains("cli@example.com"));
-    let (ok, _, err) = run(&[
-        "user",
-        "create",
-        "--email",
-        "cli@example.com",
-        "--password",
-        GOOD_PASSWORD,
-        "--data-dir",
-        data,
-    ]);
-    assert!(!ok);
+    let err = fails(data, &create("cli@example.com", GOOD_PASSWORD));
     assert!(err.contains("already exists"), "{err}");
-    let (ok, _, err) = run(&[
-        "user",
-        "create",
-        "--email",
-        "weak@example.com",
-        "--password",
-        "password",
-        "--data-dir",
-        data,
-    ]);
-    assert!(!ok);
+    let err = fails(data, &create("weak@example.com", "password"));
     assert!(err.contains("commonly used"), "{err}");
     let browser = Browser {
         http: reqwest::Client::builder()
@@ -217,42 +208,27 @@ async fn serve_prints_keys_and_the_cli_works_while_it_runs() {
             .unwrap(),
         origin: fapi.clone(),
     };
-    let r = browser
-        .submit(
-            &format!("{fapi}/sign-in"),
-            &format!("{fapi}/sign-in"),
-            &[
-                ("email_address", "cli@example.com"),
-                ("password", GOOD_PASSWORD),
-            ],
-        )
-        .await;
+    let r = browser.sign_in("cli@example.com", GOOD_PASSWORD).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
 
     // keys rotate while running: the server picks the new key up (its key cache lives 10 s)
     // and publishes both.
-    let before: Value = http
-        .get(format!("{fapi}/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(before["keys"].as_array().unwrap().len(), 1);
-    let (ok, out, err) = run(&["keys", "rotate", "--data-dir", data]);
-    assert!(ok, "{err}");
-    assert!(out.contains("stays in the JWKS"), "{out}");
-    let deadline = stopwatch() + Duration::from_secs(20);
-    loop {
-        let now: Value = http
-            .get(format!("{fapi}/.well-known/jwks.json"))
+    let jwks = async || -> Value {
+        http.get(format!("{fapi}/.well-known/jwks.json"))
             .send()
             .await
             .unwrap()
             .json()
             .await
-            .unwrap();
+            .unwrap()
+    };
+    let before = jwks().await;
+    assert_eq!(before["keys"].as_array().unwrap().len(), 1);
+    let out = succeeds(data, &["keys", "rotate"]);
+    assert!(out.contains("stays in the JWKS"), "{out}");
+    let deadline = stopwatch() + Duration::from_secs(20);
+    loop {
+        let now = jwks().await;
         if now["keys"].as_array().unwrap().len() == 2 {
             break;
         }
@@ -280,97 +256,53 @@ async fn domain_commands() {
     let data = data.to_str().unwrap();
     let server = serve(data);
     // Development: no DNS needed.
-    let (ok, out, err) = run(&[
-        "domain",
-        "add-satellite",
-        "http://localhost:3001",
-        "--data-dir",
-        data,
-    ]);
-    assert!(ok, "{err}");
+    let out = succeeds(data, &["domain", "add-satellite", "http://localhost:3001"]);
     assert!(
         out.contains("Added satellite localhost:3001") && out.contains("need no DNS"),
         "{out}"
     );
-    let (ok, _, err) = run(&[
-        "domain",
-        "add-satellite",
-        "localhost:3001",
-        "--data-dir",
-        data,
-    ]);
-    assert!(!ok && err.contains("already registered"), "{err}");
-    let (ok, _, err) = run(&["domain", "add-satellite", "co.uk", "--data-dir", data]);
-    assert!(!ok && err.contains("public suffix"), "{err}");
-    let (ok, out, _) = run(&["domain", "list", "--json", "--data-dir", data]);
-    assert!(ok);
+    let err = fails(data, &["domain", "add-satellite", "localhost:3001"]);
+    assert!(err.contains("already registered"), "{err}");
+    let err = fails(data, &["domain", "add-satellite", "co.uk"]);
+    assert!(err.contains("public suffix"), "{err}");
+    let out = succeeds(data, &["domain", "list", "--json"]);
     let list: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(list.as_array().unwrap().len(), 2);
     assert_eq!(list[1]["name"], "localhost:3001");
     assert_eq!(list[1]["verified"], true);
-    let (ok, out, _) = run(&["instance", "show", "--json", "--data-dir", data]);
-    assert!(ok);
+    let out = succeeds(data, &["instance", "show", "--json"]);
     let shown: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(shown["domains"][1]["is_satellite"], true);
 
     // Allowed redirect origins.
-    let (ok, out, err) = run(&[
-        "instance",
-        "set",
-        "--allowed-redirect-origin",
-        "https://*.preview.example",
-        "--data-dir",
-        data,
-    ]);
-    assert!(ok, "{err}");
+    let origin = |o| ["instance", "set", "--allowed-redirect-origin", o];
+    let out = succeeds(data, &origin("https://*.preview.example"));
     assert!(out.contains("https://*.preview.example"));
-    let (ok, _, err) = run(&[
-        "instance",
-        "set",
-        "--allowed-redirect-origin",
-        "https://*.com",
-        "--data-dir",
-        data,
-    ]);
-    assert!(!ok && err.contains("allowed_redirect_origins"), "{err}");
-    let (ok, _, err) = run(&["instance", "set", "--data-dir", data]);
-    assert!(!ok && err.contains("nothing to change"), "{err}");
+    let err = fails(data, &origin("https://*.com"));
+    assert!(err.contains("allowed_redirect_origins"), "{err}");
+    let err = fails(data, &["instance", "set"]);
+    assert!(err.contains("nothing to change"), "{err}");
 
     // Production: a production instance, a satellite that needs DNS.
-    let (ok, out, err) = run(&[
-        "instance",
-        "create-production",
-        "--domain",
-        "primary.example",
-        "--data-dir",
+    let out = succeeds(
         data,
-    ]);
-    assert!(ok, "{err}");
+        &[
+            "instance",
+            "create-production",
+            "--domain",
+            "primary.example",
+        ],
+    );
     let prod_id = out.split_whitespace().nth(3).unwrap().to_owned();
-    let (ok, out, err) = run(&[
-        "domain",
-        "add-satellite",
-        "shop.example",
-        "--instance",
-        &prod_id,
-        "--data-dir",
-        data,
-    ]);
-    assert!(ok, "{err}");
+    let in_prod = |args: &[&'static str]| [args, &["--instance", &prod_id]].concat();
+    let out = succeeds(data, &in_prod(&["domain", "add-satellite", "shop.example"]));
     assert!(out.contains("clerk.shop.example  CNAME"), "{out}");
     // No DNS server answers on this port: the check fails with the reason, and says what to do.
     let blackhole = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     let port = blackhole.local_addr().unwrap().port();
     let out = orbit()
-        .args([
-            "domain",
-            "verify",
-            "shop.example",
-            "--instance",
-            &prod_id,
-            "--data-dir",
-            data,
-        ])
+        .args(in_prod(&["domain", "verify", "shop.example"]))
+        .args(["--data-dir", data])
         .env("ORBIT_DNS_SERVERS", format!("127.0.0.1:{port}"))
         .env("ORBIT_DNS_TIMEOUT_MS", "200")
         .output()
@@ -381,34 +313,14 @@ async fn domain_commands() {
         err.contains("not verified") && err.contains("timed out") && err.contains("CNAME"),
         "{err}"
     );
-    let (_, out, _) = run(&["domain", "list", "--instance", &prod_id, "--data-dir", data]);
+    let (_, out, _) = run_on(data, &in_prod(&["domain", "list"]));
     assert!(
         out.contains("shop.example") && out.contains("timed out"),
         "{out}"
     );
-    let (ok, out, err) = run(&[
-        "domain",
-        "remove",
-        "shop.example",
-        "--instance",
-        &prod_id,
-        "--data-dir",
-        data,
-    ]);
-    assert!(ok, "{err}");
+    let out = succeeds(data, &in_prod(&["domain", "remove", "shop.example"]));
     assert!(out.contains("Removed"));
-    let (ok, _, err) = run(&[
-        "domain",
-        "remove",
-        "primary.example",
-        "--instance",
-        &prod_id,
-        "--data-dir",
-        data,
-    ]);
-    assert!(
-        !ok && err.contains("primary domain cannot be removed"),
-        "{err}"
-    );
+    let err = fails(data, &in_prod(&["domain", "remove", "primary.example"]));
+    assert!(err.contains("primary domain cannot be removed"), "{err}");
     drop(server);
 }

@@ -72,6 +72,23 @@ impl AuthResult {
             self.raw
         );
     }
+    fn assert_signed_out(&self, reason: &str) {
+        assert_eq!(
+            (self.status.as_str(), self.reason.as_deref()),
+            ("signed-out", Some(reason)),
+            "{:#}",
+            self.raw
+        );
+    }
+    /// Signed in with neither a redirect nor a `Set-Cookie`: a page served from the cookies alone.
+    fn assert_signed_in_from_cookies(&self, user_id: &str) {
+        self.assert_signed_in(user_id);
+        assert!(
+            self.location().is_none() && self.set_cookies().is_empty(),
+            "{:#}",
+            self.raw
+        );
+    }
     fn assert_handshake(&self, reason: &str) -> Url {
         assert_eq!(
             (self.status.as_str(), self.reason.as_deref()),
@@ -90,8 +107,9 @@ impl AuthResult {
 }
 
 impl NodeSdk {
-    /// Starts the driver. `world`: trust its CA and resolve `*.test` to its address.
-    fn start(world: Option<&ProdWorld>) -> Self {
+    /// Starts the driver and waits until it is ready. `world`: trust its CA and resolve `*.test`
+    /// to its address.
+    async fn start(world: Option<&ProdWorld>) -> Self {
         let dir = compat_dir();
         assert!(
             dir.join("node_modules/@clerk/backend/package.json").exists(),
@@ -130,13 +148,15 @@ impl NodeSdk {
             }
         });
         let stdin = child.stdin.take();
-        NodeSdk {
+        let mut sdk = NodeSdk {
             child,
             stdin,
             lines: rx,
             next_id: 0,
             _ca_file: ca_file,
-        }
+        };
+        sdk.ready().await;
+        sdk
     }
 
     async fn recv(&mut self) -> Value {
@@ -150,6 +170,18 @@ impl NodeSdk {
     async fn ready(&mut self) {
         let hello = self.recv().await;
         assert_eq!(hello["ready"], true, "{hello}");
+    }
+
+    /// A top-level navigation to `url` by a browser with `jar` (see `navigation`).
+    async fn visit(
+        &mut self,
+        options: &Value,
+        auth_options: &Value,
+        jar: &Jar,
+        url: &str,
+    ) -> AuthResult {
+        self.authenticate(options, auth_options, url, &navigation(jar, url))
+            .await
     }
 
     /// `createClerkClient(options).authenticateRequest(new Request(url, {headers}), auth_options)`.
@@ -258,59 +290,35 @@ fn jwt_claims(jwt: &str) -> Value {
     .unwrap()
 }
 
-/// Creates a session for `user_id` and a session token for it, through BAPI.
-async fn mint_session_token(backend: &Backend, user_id: &str) -> String {
-    let (s, session) = backend
-        .post("/v1/sessions", json!({"user_id": user_id}))
-        .await;
-    assert_eq!(s, StatusCode::OK, "{session}");
-    let (s, token) = backend
-        .post(
-            &format!("/v1/sessions/{}/tokens", session["id"].as_str().unwrap()),
-            json!({}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{token}");
-    token["jwt"].as_str().unwrap().to_owned()
-}
-
 // ---- production ---------------------------------------------------------------------------
 
-fn prod_options(world: &ProdWorld) -> Value {
-    json!({"secretKey": world.secret_key, "publishableKey": world.publishable_key, "apiUrl": world.bapi_url()})
+/// The driver for `world`, and the client options for its production instance.
+async fn prod_sdk(world: &ProdWorld) -> (NodeSdk, Value) {
+    let options = json!({"secretKey": world.secret_key, "publishableKey": world.publishable_key, "apiUrl": world.bapi_url()});
+    (NodeSdk::start(Some(world)).await, options)
 }
 
 #[tokio::test]
 async fn node_sdk_accepts_orbit_session_tokens_by_header_and_cookie() {
     let world = ProdWorld::start().await;
-    let mut sdk = NodeSdk::start(Some(&world));
-    sdk.ready().await;
+    let (mut sdk, options) = prod_sdk(&world).await;
     let backend = world.backend();
-    let (s, user) = backend
-        .post(
-            "/v1/users",
-            json!({"email_address": ["ada@example.com"], "password": GOOD_PASSWORD}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{user}");
+    let user = backend.create_user("ada@example.com", GOOD_PASSWORD).await;
     let user_id = user["id"].as_str().unwrap();
-    let jwt = mint_session_token(&backend, user_id).await;
-    let options = prod_options(&world);
+    let jwt = backend.mint_session_token(user_id).await;
+    let none = json!({});
+    // An API call with `Authorization: Bearer`.
+    let api = |token: &str| {
+        [
+            ("host", "primary.test".to_owned()),
+            ("accept", "application/json".to_owned()),
+            ("authorization", format!("Bearer {token}")),
+        ]
+    };
+    let orders = "https://primary.test/api/orders";
 
-    // An API call with `Authorization: Bearer` (the JWKS comes from Orbit's BAPI over TLS).
-    let api = [
-        ("host", "primary.test".to_owned()),
-        ("accept", "application/json".to_owned()),
-        ("authorization", format!("Bearer {jwt}")),
-    ];
-    let r = sdk
-        .authenticate(
-            &options,
-            &json!({}),
-            "https://primary.test/api/orders",
-            &api,
-        )
-        .await;
+    // The JWKS comes from Orbit's BAPI over TLS.
+    let r = sdk.authenticate(&options, &none, orders, &api(&jwt)).await;
     r.assert_signed_in(user_id);
     assert_eq!(r.raw["sessionId"], jwt_claims(&jwt)["sid"]);
 
@@ -323,12 +331,7 @@ async fn node_sdk_accepts_orbit_session_tokens_by_header_and_cookie() {
         ("cookie", format!("__session={jwt}; __client_uat={iat}")),
     ];
     let r = sdk
-        .authenticate(
-            &options,
-            &json!({}),
-            "https://primary.test/dashboard",
-            &page,
-        )
+        .authenticate(&options, &none, "https://primary.test/dashboard", &page)
         .await;
     r.assert_signed_in(user_id);
     assert!(r.location().is_none(), "{:#}", r.raw);
@@ -337,34 +340,17 @@ async fn node_sdk_accepts_orbit_session_tokens_by_header_and_cookie() {
     let (head, rest) = jwt.rsplit_once('.').unwrap();
     let flipped = if rest.starts_with('A') { "B" } else { "A" };
     let forged = format!("{head}.{flipped}{}", &rest[1..]);
-    let api = [
-        ("host", "primary.test".to_owned()),
-        ("accept", "application/json".to_owned()),
-        ("authorization", format!("Bearer {forged}")),
-    ];
     let r = sdk
-        .authenticate(
-            &options,
-            &json!({}),
-            "https://primary.test/api/orders",
-            &api,
-        )
+        .authenticate(&options, &none, orders, &api(&forged))
         .await;
-    assert_eq!(
-        (r.status.as_str(), r.reason.as_deref()),
-        ("signed-out", Some("token-invalid-signature")),
-        "{:#}",
-        r.raw
-    );
+    r.assert_signed_out("token-invalid-signature");
 }
 
 #[tokio::test]
 async fn node_sdk_syncs_a_production_satellite_in_both_handshake_formats() {
     let world = ProdWorld::start().await;
     world.add_satellite("satellite.test", true).await;
-    let mut sdk = NodeSdk::start(Some(&world));
-    sdk.ready().await;
-    let options = prod_options(&world);
+    let (mut sdk, options) = prod_sdk(&world).await;
     let satellite = json!({
         "isSatellite": true,
         "domain": "satellite.test",
@@ -378,9 +364,7 @@ async fn node_sdk_syncs_a_production_satellite_in_both_handshake_formats() {
         let jar = &browser.jar;
 
         // (b) A first visit that asks for a sync: the SDK sends the browser to the satellite's FAPI.
-        let r = sdk
-            .authenticate(&options, &satellite, start_url, &navigation(jar, start_url))
-            .await;
+        let r = sdk.visit(&options, &satellite, jar, start_url).await;
         let to = r.assert_handshake("satellite-needs-syncing");
         assert_eq!(
             (to.scheme(), to.host_str(), to.path()),
@@ -405,11 +389,7 @@ async fn node_sdk_syncs_a_production_satellite_in_both_handshake_formats() {
         let hops = browser.follow(&location).await;
         let last = hops.last().unwrap();
         assert_eq!(last.status, StatusCode::TEMPORARY_REDIRECT, "{hops:#?}");
-        let back = Url::parse(&last.url)
-            .unwrap()
-            .join(last.location.as_deref().unwrap())
-            .unwrap()
-            .to_string();
+        let back = final_url(&hops);
         assert_eq!(
             back, "https://satellite.test/profile?__clerk_synced=true",
             "{hops:#?}"
@@ -425,9 +405,7 @@ async fn node_sdk_syncs_a_production_satellite_in_both_handshake_formats() {
         );
 
         // The app's middleware resolves the handshake: signed in as the primary's user.
-        let r = sdk
-            .authenticate(&options, &satellite, &back, &navigation(jar, &back))
-            .await;
+        let r = sdk.visit(&options, &satellite, jar, &back).await;
         r.assert_signed_in(&user_id);
         assert!(
             r.location().is_none(),
@@ -450,15 +428,9 @@ async fn node_sdk_syncs_a_production_satellite_in_both_handshake_formats() {
 
         // The next page load is signed in from the cookies alone, with no handshake.
         let next = "https://satellite.test/orders";
-        let r = sdk
-            .authenticate(&options, &satellite, next, &navigation(jar, next))
-            .await;
-        r.assert_signed_in(&user_id);
-        assert!(
-            r.location().is_none() && r.set_cookies().is_empty(),
-            "{format}: {:#}",
-            r.raw
-        );
+        sdk.visit(&options, &satellite, jar, next)
+            .await
+            .assert_signed_in_from_cookies(&user_id);
     }
 }
 
@@ -467,9 +439,7 @@ async fn node_sdk_syncs_a_production_satellite_in_both_handshake_formats() {
 #[tokio::test]
 async fn node_sdk_sees_a_portal_sign_in_on_the_production_primary() {
     let world = ProdWorld::start().await;
-    let mut sdk = NodeSdk::start(Some(&world));
-    sdk.ready().await;
-    let options = prod_options(&world);
+    let (mut sdk, options) = prod_sdk(&world).await;
     let primary = json!({"authorizedParties": ["https://primary.test"]});
     let (browser, user_id) = world.signed_in_browser("ada@example.com").await;
     let jar = &browser.jar;
@@ -478,41 +448,27 @@ async fn node_sdk_sees_a_portal_sign_in_on_the_production_primary() {
         .expect("the portal set __client_uat for primary.test");
     assert_ne!(uat, "0");
 
-    let r = sdk
-        .authenticate(&options, &primary, dashboard, &navigation(jar, dashboard))
-        .await;
+    let r = sdk.visit(&options, &primary, jar, dashboard).await;
     let to = r.assert_handshake("client-uat-but-no-session-token");
     assert_eq!(to.host_str(), Some("clerk.primary.test"));
     apply_set_cookies(jar, dashboard, &r);
     let hops = browser.follow(to.as_str()).await;
     assert_eq!(hops.len(), 1, "the primary answers at once: {hops:#?}");
-    let back = Url::parse(&hops[0].url)
-        .unwrap()
-        .join(hops[0].location.as_deref().unwrap())
-        .unwrap()
-        .to_string();
-    let r = sdk
-        .authenticate(&options, &primary, &back, &navigation(jar, &back))
-        .await;
+    let back = final_url(&hops);
+    let r = sdk.visit(&options, &primary, jar, &back).await;
     r.assert_signed_in(&user_id);
     apply_set_cookies(jar, &back, &r);
-    let r = sdk
-        .authenticate(&options, &primary, dashboard, &navigation(jar, dashboard))
-        .await;
+    let r = sdk.visit(&options, &primary, jar, dashboard).await;
     r.assert_signed_in(&user_id);
 
     // Sign out on the portal: __client_uat goes back to 0 on primary.test.
-    let page = browser.get("https://clerk.primary.test/sign-out").await;
-    let csrf = hidden(&page.body, "csrf_token").unwrap();
-    let out = browser
-        .http
-        .post("https://clerk.primary.test/sign-out")
-        .header("origin", "https://clerk.primary.test")
-        .form(&[("csrf_token", csrf.as_str()), ("redirect_url", dashboard)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+    submit_portal_form(
+        &browser.http,
+        "https://clerk.primary.test",
+        "/sign-out",
+        &[("redirect_url", dashboard)],
+    )
+    .await;
     assert_eq!(
         cookie_in(jar, dashboard, "__client_uat").as_deref(),
         Some("0")
@@ -572,30 +528,20 @@ impl DevBrowser {
         email: &str,
         redirect_url: &str,
     ) -> reqwest::Response {
-        let page = self.http.get(server.url("/sign-in")).send().await.unwrap();
-        assert_eq!(page.status(), StatusCode::OK);
-        let csrf = hidden(&page.text().await.unwrap(), "csrf_token").unwrap();
-        let r = self
-            .http
-            .post(server.url("/sign-in"))
-            .header("origin", &server.base)
-            .form(&[
-                ("csrf_token", csrf.as_str()),
-                ("email_address", email),
-                ("password", GOOD_PASSWORD),
-                ("redirect_url", redirect_url),
-            ])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::SEE_OTHER);
-        r
+        let fields = [
+            ("email_address", email),
+            ("password", GOOD_PASSWORD),
+            ("redirect_url", redirect_url),
+        ];
+        submit_portal_form(&self.http, &server.base, "/sign-in", &fields).await
     }
 }
 
-fn dev_options(server: &TestServer) -> Value {
+/// The driver, and the client options for `server`'s development instance.
+async fn dev_sdk(server: &TestServer) -> (NodeSdk, Value) {
     // Orbit's development FAPI is plain http: the SDK reaches it only through `proxyUrl`.
-    json!({"secretKey": server.secret_key, "publishableKey": server.publishable_key, "apiUrl": server.bapi_url, "proxyUrl": server.base})
+    let options = json!({"secretKey": server.secret_key, "publishableKey": server.publishable_key, "apiUrl": server.bapi_url, "proxyUrl": server.base});
+    (NodeSdk::start(None).await, options)
 }
 
 fn assert_dev_handshake(
@@ -626,18 +572,14 @@ async fn node_sdk_development_primary_dev_browser_and_sign_in() {
         .as_str()
         .unwrap()
         .to_owned();
-    let mut sdk = NodeSdk::start(None);
-    sdk.ready().await;
-    let options = dev_options(&server);
+    let (mut sdk, options) = dev_sdk(&server).await;
     let none = json!({});
     let browser = DevBrowser::new();
     let jar = &browser.jar;
     let app = "http://localhost:3000/";
 
     // First visit: no development browser yet, so a handshake to Orbit's FAPI.
-    let r = sdk
-        .authenticate(&options, &none, app, &navigation(jar, app))
-        .await;
+    let r = sdk.visit(&options, &none, jar, app).await;
     let to = assert_dev_handshake(&server, &r, "dev-browser-missing", app);
     apply_set_cookies(jar, app, &r);
     // Orbit answers with the nonce in the URL (it cannot set cookies on localhost:3000).
@@ -654,15 +596,8 @@ async fn node_sdk_development_primary_dev_browser_and_sign_in() {
     );
     // The SDK redeems it: signed out, with the development browser in a cookie, and a redirect
     // to the same page without the nonce.
-    let r = sdk
-        .authenticate(&options, &none, &back, &navigation(jar, &back))
-        .await;
-    assert_eq!(
-        (r.status.as_str(), r.reason.as_deref()),
-        ("signed-out", Some("session-token-missing")),
-        "{:#}",
-        r.raw
-    );
+    let r = sdk.visit(&options, &none, jar, &back).await;
+    r.assert_signed_out("session-token-missing");
     assert!(
         r.set_cookies()
             .iter()
@@ -675,15 +610,8 @@ async fn node_sdk_development_primary_dev_browser_and_sign_in() {
     let _first_dev_browser =
         cookie_in(jar, app, "__clerk_db_jwt").expect("a __clerk_db_jwt cookie on localhost:3000");
     // ... and the page after that redirect renders signed out, with no further handshake.
-    let r = sdk
-        .authenticate(&options, &none, app, &navigation(jar, app))
-        .await;
-    assert_eq!(
-        (r.status.as_str(), r.reason.as_deref()),
-        ("signed-out", Some("session-token-and-uat-missing")),
-        "{:#}",
-        r.raw
-    );
+    let r = sdk.visit(&options, &none, jar, app).await;
+    r.assert_signed_out("session-token-and-uat-missing");
     assert!(r.location().is_none(), "{:#}", r.raw);
 
     // The same browser signs in on Orbit's hosted sign-in page.
@@ -709,9 +637,7 @@ async fn node_sdk_development_primary_dev_browser_and_sign_in() {
     );
     let dev_browser =
         query(&sync_url, "__clerk_db_jwt").expect("the portal passes a development browser");
-    let r = sdk
-        .authenticate(&options, &none, &sync, &navigation(jar, &sync))
-        .await;
+    let r = sdk.visit(&options, &none, jar, &sync).await;
     let to = assert_dev_handshake(&server, &r, "dev-browser-sync", dashboard);
     assert_eq!(
         query(&to, "__clerk_db_jwt").as_deref(),
@@ -719,43 +645,26 @@ async fn node_sdk_development_primary_dev_browser_and_sign_in() {
     );
     apply_set_cookies(jar, &sync, &r);
     let back = browser.follow_orbit(&server, to.as_str()).await;
-    let r = sdk
-        .authenticate(&options, &none, &back, &navigation(jar, &back))
-        .await;
+    let r = sdk.visit(&options, &none, jar, &back).await;
     r.assert_signed_in(&user_id);
     assert_eq!(r.location(), Some(dashboard), "{:#}", r.raw);
     apply_set_cookies(jar, &back, &r);
 
     // Later page loads are signed in from the cookies alone.
-    let r = sdk
-        .authenticate(&options, &none, dashboard, &navigation(jar, dashboard))
-        .await;
-    r.assert_signed_in(&user_id);
-    assert!(
-        r.location().is_none() && r.set_cookies().is_empty(),
-        "{:#}",
-        r.raw
-    );
+    sdk.visit(&options, &none, jar, dashboard)
+        .await
+        .assert_signed_in_from_cookies(&user_id);
 }
 
 #[tokio::test]
 async fn node_sdk_development_satellite_round_trip() {
     let server = TestServer::start().await;
-    let (s, d) = server
-        .backend()
-        .post(
-            "/v1/domains",
-            json!({"name": "localhost:3001", "is_satellite": true}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{d}");
+    server.backend().add_satellite("localhost:3001").await;
     let user_id = server.create_user("ada@example.com", GOOD_PASSWORD).await["id"]
         .as_str()
         .unwrap()
         .to_owned();
-    let mut sdk = NodeSdk::start(None);
-    sdk.ready().await;
-    let options = dev_options(&server);
+    let (mut sdk, options) = dev_sdk(&server).await;
     let primary = json!({});
     let satellite = json!({"isSatellite": true, "domain": "localhost:3001", "signInUrl": "http://localhost:3000/sign-in"});
 
@@ -763,12 +672,7 @@ async fn node_sdk_development_satellite_round_trip() {
     // development behaviour: the primary app answers with its development browser).
     let start = "http://localhost:3001/x?__clerk_synced=false";
     let r = sdk
-        .authenticate(
-            &options,
-            &satellite,
-            start,
-            &navigation(&Jar::default(), start),
-        )
+        .visit(&options, &satellite, &Jar::default(), start)
         .await;
     let to = r.assert_handshake("satellite-needs-syncing");
     assert_eq!(to.as_str(), "http://localhost:3000/sign-in?__clerk_redirect_url=http%3A%2F%2Flocalhost%3A3001%2Fx%3F__clerk_synced%3Dfalse");
@@ -777,28 +681,17 @@ async fn node_sdk_development_satellite_round_trip() {
     let browser = DevBrowser::new();
     let jar = &browser.jar;
     browser.sign_in(&server, "ada@example.com", "").await;
-    let r = sdk
-        .authenticate(&options, &satellite, start, &navigation(jar, start))
-        .await;
+    let r = sdk.visit(&options, &satellite, jar, start).await;
     let to = r.assert_handshake("satellite-needs-syncing");
     apply_set_cookies(jar, start, &r);
     // The primary app's middleware sends it back, marked synced.
-    let r = sdk
-        .authenticate(
-            &options,
-            &primary,
-            to.as_str(),
-            &navigation(jar, to.as_str()),
-        )
-        .await;
+    let r = sdk.visit(&options, &primary, jar, to.as_str()).await;
     let to = r.assert_handshake("primary-responds-to-syncing");
     assert_eq!(to.as_str(), "http://localhost:3001/x?__clerk_synced=true");
     apply_set_cookies(jar, to.as_str(), &r);
     // The satellite has no development browser yet: a handshake with Orbit's FAPI.
     let synced = to.to_string();
-    let r = sdk
-        .authenticate(&options, &satellite, &synced, &navigation(jar, &synced))
-        .await;
+    let r = sdk.visit(&options, &satellite, jar, &synced).await;
     let to = assert_dev_handshake(&server, &r, "dev-browser-missing", &synced);
     apply_set_cookies(jar, &synced, &r);
     let back = browser.follow_orbit(&server, to.as_str()).await;
@@ -806,16 +699,12 @@ async fn node_sdk_development_satellite_round_trip() {
         back.starts_with("http://localhost:3001/x?__clerk_synced=true&"),
         "{back}"
     );
-    let r = sdk
-        .authenticate(&options, &satellite, &back, &navigation(jar, &back))
-        .await;
+    let r = sdk.visit(&options, &satellite, jar, &back).await;
     r.assert_signed_in(&user_id);
     assert_eq!(r.location(), Some(synced.as_str()), "{:#}", r.raw);
     apply_set_cookies(jar, &back, &r);
     let next = "http://localhost:3001/x";
-    let r = sdk
-        .authenticate(&options, &satellite, next, &navigation(jar, next))
-        .await;
+    let r = sdk.visit(&options, &satellite, jar, next).await;
     r.assert_signed_in(&user_id);
     assert!(r.location().is_none(), "{:#}", r.raw);
 }

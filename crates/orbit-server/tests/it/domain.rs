@@ -13,6 +13,9 @@ use orbit_storage::SqliteStore;
 use std::sync::Arc;
 
 const T0: i64 = 1_800_000_000_000;
+const ADA: &str = "ada@example.com";
+const PASSWORD: &str = "correct horse battery staple";
+const IP: &str = "192.0.2.1";
 
 fn cheap() -> HashParams {
     HashParams {
@@ -73,12 +76,33 @@ async fn user(
             instance,
             NewUser {
                 email: email.into(),
-                password: Some("correct horse battery staple".into()),
+                password: Some(PASSWORD.into()),
                 ..Default::default()
             },
         )
         .await
         .unwrap()
+}
+
+/// A production application for `primary.test` (FAPI host `clerk.primary.test`).
+async fn production(orbit: &Orbit) -> orbit_core::model::Instance {
+    orbit
+        .create_application(
+            "p",
+            InstanceKind::Production,
+            "primary.test",
+            "clerk.primary.test",
+        )
+        .await
+        .unwrap()
+}
+
+async fn status(
+    orbit: &Orbit,
+    instance: &orbit_core::model::Instance,
+    session_id: &str,
+) -> SessionStatus {
+    orbit.session(instance, session_id).await.unwrap().status
 }
 
 fn kid_of(jwt: &str) -> String {
@@ -92,7 +116,7 @@ fn kid_of(jwt: &str) -> String {
 #[tokio::test]
 async fn rotation_keeps_the_old_key_until_its_tokens_expired() {
     let (orbit, clock, store, instance) = setup(settings()).await;
-    let u = user(&orbit, &instance, "ada@example.com").await;
+    let u = user(&orbit, &instance, ADA).await;
     let session = orbit
         .create_session_for_user(&instance, &u.id)
         .await
@@ -135,7 +159,7 @@ async fn rotation_keeps_the_old_key_until_its_tokens_expired() {
 #[tokio::test]
 async fn sessions_end_after_inactivity_and_at_their_absolute_lifetime() {
     let (orbit, clock, _, instance) = setup(settings()).await;
-    let u = user(&orbit, &instance, "ada@example.com").await;
+    let u = user(&orbit, &instance, ADA).await;
 
     let idle = orbit
         .create_session_for_user(&instance, &u.id)
@@ -143,12 +167,12 @@ async fn sessions_end_after_inactivity_and_at_their_absolute_lifetime() {
         .unwrap();
     clock.advance_ms(7 * DAY - SECOND);
     assert_eq!(
-        orbit.session(&instance, &idle.id).await.unwrap().status,
+        status(&orbit, &instance, &idle.id).await,
         SessionStatus::Active
     );
     clock.advance_ms(SECOND);
     assert_eq!(
-        orbit.session(&instance, &idle.id).await.unwrap().status,
+        status(&orbit, &instance, &idle.id).await,
         SessionStatus::Expired
     );
     assert!(matches!(
@@ -170,12 +194,12 @@ async fn sessions_end_after_inactivity_and_at_their_absolute_lifetime() {
     }
     clock.advance_ms(6 * DAY - SECOND); // 30 days minus a second since sign-in
     assert_eq!(
-        orbit.session(&instance, &busy.id).await.unwrap().status,
+        status(&orbit, &instance, &busy.id).await,
         SessionStatus::Active
     );
     clock.advance_ms(SECOND);
     assert_eq!(
-        orbit.session(&instance, &busy.id).await.unwrap().status,
+        status(&orbit, &instance, &busy.id).await,
         SessionStatus::Expired
     );
 }
@@ -193,24 +217,15 @@ async fn at_most_100_failed_attempts_per_account_per_hour() {
         ..settings()
     })
     .await;
-    user(&orbit, &instance, "ada@example.com").await;
+    user(&orbit, &instance, ADA).await;
     for _ in 0..100 {
-        let r = orbit
-            .sign_in(&instance, "192.0.2.1", "ada@example.com", "wrong password")
-            .await;
+        let r = orbit.sign_in(&instance, IP, ADA, "wrong password").await;
         assert!(matches!(r, Err(Error::InvalidCredentials)), "{r:?}");
         clock.advance_ms(30 * SECOND);
     }
     // 100 failures in the last 50 minutes: the 101st attempt, even with the right password, waits
     // until the first one is an hour old (10 minutes from now).
-    let r = orbit
-        .sign_in(
-            &instance,
-            "192.0.2.1",
-            "ada@example.com",
-            "correct horse battery staple",
-        )
-        .await;
+    let r = orbit.sign_in(&instance, IP, ADA, PASSWORD).await;
     assert!(
         matches!(
             r,
@@ -231,15 +246,7 @@ async fn at_most_100_failed_attempts_per_account_per_hour() {
         .await;
     assert!(matches!(r, Err(Error::TooManyAttempts { .. })), "{r:?}");
     clock.advance_ms(10 * 60 * SECOND);
-    assert!(orbit
-        .sign_in(
-            &instance,
-            "192.0.2.1",
-            "ada@example.com",
-            "correct horse battery staple"
-        )
-        .await
-        .is_ok());
+    assert!(orbit.sign_in(&instance, IP, ADA, PASSWORD).await.is_ok());
     clock.advance_ms(HOUR);
     assert_eq!(orbit.prune_failed_sign_ins().await.unwrap(), 100);
 }
@@ -247,7 +254,7 @@ async fn at_most_100_failed_attempts_per_account_per_hour() {
 #[tokio::test]
 async fn default_hashing_is_owasp_argon2id_and_rehashes_when_parameters_change() {
     let (orbit, clock, store, instance) = setup(OrbitSettings::default()).await;
-    let u = user(&orbit, &instance, "ada@example.com").await;
+    let u = user(&orbit, &instance, ADA).await;
     let phc = u.password_hash.clone().unwrap();
     assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
 
@@ -266,12 +273,7 @@ async fn default_hashing_is_owasp_argon2id_and_rehashes_when_parameters_change()
         },
     );
     upgraded
-        .sign_in(
-            &instance,
-            "192.0.2.1",
-            "ada@example.com",
-            "correct horse battery staple",
-        )
+        .sign_in(&instance, IP, ADA, PASSWORD)
         .await
         .unwrap();
     let after = upgraded
@@ -285,19 +287,9 @@ async fn default_hashing_is_owasp_argon2id_and_rehashes_when_parameters_change()
         "{after}"
     );
     // The old hasher still verifies the new hash (parameters travel in the PHC string).
-    orbit
-        .sign_in(
-            &instance,
-            "192.0.2.1",
-            "ada@example.com",
-            "correct horse battery staple",
-        )
-        .await
-        .unwrap();
+    orbit.sign_in(&instance, IP, ADA, PASSWORD).await.unwrap();
     assert!(matches!(
-        orbit
-            .sign_in(&instance, "192.0.2.1", "ada@example.com", "wrong password")
-            .await,
+        orbit.sign_in(&instance, IP, ADA, "wrong password").await,
         Err(Error::InvalidCredentials)
     ));
 }
@@ -305,7 +297,7 @@ async fn default_hashing_is_owasp_argon2id_and_rehashes_when_parameters_change()
 #[tokio::test]
 async fn sign_out_ends_every_session_of_the_client() {
     let (orbit, _, _, instance) = setup(settings()).await;
-    let u = user(&orbit, &instance, "ada@example.com").await;
+    let u = user(&orbit, &instance, ADA).await;
     let first = orbit
         .start_session(&instance, None, &u, "127.0.0.1:4000", None)
         .await
@@ -329,11 +321,7 @@ async fn sign_out_ends_every_session_of_the_client() {
         .unwrap()
         .is_none());
     assert_eq!(
-        orbit
-            .session(&instance, &first.session.id)
-            .await
-            .unwrap()
-            .status,
+        status(&orbit, &instance, &first.session.id).await,
         SessionStatus::Ended
     );
     assert_eq!(
@@ -366,18 +354,10 @@ async fn sign_out_ends_every_session_of_the_client() {
 
 #[tokio::test]
 async fn sync_tokens_expire_after_60_seconds_and_bind_to_browser_and_domain() {
-    use orbit_core::model::HandshakeFormat;
+    use orbit_core::model::{Domain, HandshakeFormat};
     use orbit_core::satellite::SyncError;
     let (orbit, clock, _, _) = setup(settings()).await;
-    let instance = orbit
-        .create_application(
-            "p",
-            InstanceKind::Production,
-            "primary.test",
-            "clerk.primary.test",
-        )
-        .await
-        .unwrap();
+    let instance = production(&orbit).await;
     let sat = orbit
         .add_satellite(&instance, "satellite.test")
         .await
@@ -391,110 +371,76 @@ async fn sync_tokens_expire_after_60_seconds_and_bind_to_browser_and_domain() {
         .await
         .unwrap();
 
-    let begin = |d: &orbit_core::model::Domain| {
-        let d = d.clone();
-        let orbit = &orbit;
-        let instance = instance.clone();
-        async move {
-            orbit
-                .begin_sync(
-                    &instance,
-                    &d,
-                    "https://satellite.test/",
-                    HandshakeFormat::Nonce,
-                    false,
-                )
-                .await
-                .unwrap()
-        }
+    // A pending sync of `sat`: (its id, the browser's state).
+    let begin = async || {
+        orbit
+            .begin_sync(
+                &instance,
+                &sat,
+                "https://satellite.test/",
+                HandshakeFormat::Nonce,
+                false,
+            )
+            .await
+            .unwrap()
+    };
+    let issue = async |pending: &str| {
+        orbit
+            .issue_sync_token(&instance, &client, &sat, pending)
+            .await
+            .unwrap()
+    };
+    // A pending sync of `sat` and its token, issued at once: (id, state, token).
+    let begin_and_issue = async || {
+        let (pending, state) = begin().await;
+        let token = issue(&pending).await;
+        (pending, state, token)
+    };
+    let redeem = async |d: &Domain, token: &str, state: Option<&str>| {
+        orbit.redeem_sync(&instance, d, token, state).await.unwrap()
     };
 
     // Valid within 60 s, with the right state.
-    let (pending, state) = begin(&sat).await;
-    let token = orbit
-        .issue_sync_token(&instance, &client, &sat, &pending)
-        .await
-        .unwrap();
+    let (pending, state, token) = begin_and_issue().await;
     clock.advance_ms(59 * SECOND);
-    let (p, c) = orbit
-        .redeem_sync(&instance, &sat, &token, Some(&state))
-        .await
-        .unwrap()
-        .unwrap();
+    let (p, c) = redeem(&sat, &token, Some(&state)).await.unwrap();
     assert_eq!((p.id, c.id), (pending, client.id.clone()));
 
     // Expired after 60 s.
-    let (pending, state) = begin(&sat).await;
-    let token = orbit
-        .issue_sync_token(&instance, &client, &sat, &pending)
-        .await
-        .unwrap();
+    let (_, state, token) = begin_and_issue().await;
     clock.advance_ms(60 * SECOND);
     assert_eq!(
-        orbit
-            .redeem_sync(&instance, &sat, &token, Some(&state))
-            .await
-            .unwrap(),
+        redeem(&sat, &token, Some(&state)).await,
         Err(SyncError::TokenInvalid)
     );
 
     // Wrong browser state, missing state, wrong satellite.
-    let (pending, _) = begin(&sat).await;
-    let token = orbit
-        .issue_sync_token(&instance, &client, &sat, &pending)
-        .await
-        .unwrap();
+    let (_, _, token) = begin_and_issue().await;
     assert_eq!(
-        orbit
-            .redeem_sync(&instance, &sat, &token, Some("another-browser"))
-            .await
-            .unwrap(),
+        redeem(&sat, &token, Some("another-browser")).await,
         Err(SyncError::StateMismatch)
     );
-    let (pending, _) = begin(&sat).await;
-    let token = orbit
-        .issue_sync_token(&instance, &client, &sat, &pending)
-        .await
-        .unwrap();
+    let (_, _, token) = begin_and_issue().await;
     assert_eq!(
-        orbit
-            .redeem_sync(&instance, &sat, &token, None)
-            .await
-            .unwrap(),
+        redeem(&sat, &token, None).await,
         Err(SyncError::StateMissing)
     );
-    let (pending, state) = begin(&sat).await;
-    let token = orbit
-        .issue_sync_token(&instance, &client, &sat, &pending)
-        .await
-        .unwrap();
+    let (_, state, token) = begin_and_issue().await;
     assert_eq!(
-        orbit
-            .redeem_sync(&instance, &other, &token, Some(&state))
-            .await
-            .unwrap(),
+        redeem(&other, &token, Some(&state)).await,
         Err(SyncError::WrongDomain)
     );
     // Spent by the failed attempt.
     assert_eq!(
-        orbit
-            .redeem_sync(&instance, &sat, &token, Some(&state))
-            .await
-            .unwrap(),
+        redeem(&sat, &token, Some(&state)).await,
         Err(SyncError::TokenInvalid)
     );
     // A pending sync that expired before its token arrived.
-    let (pending, state) = begin(&sat).await;
+    let (pending, state) = begin().await;
     clock.advance_ms(61 * SECOND);
-    let token = orbit
-        .issue_sync_token(&instance, &client, &sat, &pending)
-        .await
-        .unwrap();
+    let token = issue(&pending).await;
     assert_eq!(
-        orbit
-            .redeem_sync(&instance, &sat, &token, Some(&state))
-            .await
-            .unwrap(),
+        redeem(&sat, &token, Some(&state)).await,
         Err(SyncError::PendingInvalid)
     );
 }
@@ -502,15 +448,7 @@ async fn sync_tokens_expire_after_60_seconds_and_bind_to_browser_and_domain() {
 #[tokio::test]
 async fn satellite_names_are_validated() {
     let (orbit, _, _, dev) = setup(settings()).await;
-    let prod = orbit
-        .create_application(
-            "p",
-            InstanceKind::Production,
-            "primary.test",
-            "clerk.primary.test",
-        )
-        .await
-        .unwrap();
+    let prod = production(&orbit).await;
     let cases: &[(&orbit_core::model::Instance, &str, Result<&str, &str>)] = &[
         (&prod, "Satellite.Test", Ok("satellite.test")),
         (&prod, "co.uk", Err("public suffix")),

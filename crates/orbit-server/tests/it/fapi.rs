@@ -9,23 +9,9 @@ use serde_json::Value;
 async fn signed_in_browser(server: &TestServer) -> (Browser, String) {
     server.create_user("ada@example.com", GOOD_PASSWORD).await;
     let b = server.browser();
-    let r = b
-        .submit(
-            &server.url("/sign-in"),
-            &server.url("/sign-in"),
-            &[
-                ("email_address", "ada@example.com"),
-                ("password", GOOD_PASSWORD),
-            ],
-        )
-        .await;
+    let r = b.sign_in("ada@example.com", GOOD_PASSWORD).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
-    let (_, users) = server.backend().get("/v1/users").await;
-    let uid = users[0]["id"].as_str().unwrap().to_owned();
-    let (_, sessions) = server
-        .backend()
-        .get(&format!("/v1/sessions?user_id={uid}&status=active"))
-        .await;
+    let sessions = server.sessions_of_the_user("&status=active").await;
     (b, sessions[0]["id"].as_str().unwrap().to_owned())
 }
 
@@ -35,13 +21,16 @@ async fn tokens_for_the_clients_own_session_only() {
     let (browser, sid) = signed_in_browser(&server).await;
     let url = server.url(&format!("/v1/client/sessions/{sid}/tokens"));
 
-    let r = browser
-        .http
-        .post(&url)
-        .header("origin", "http://localhost:3000")
-        .send()
-        .await
-        .unwrap();
+    let post_from = async |origin: &str| {
+        browser
+            .http
+            .post(&url)
+            .header("origin", origin)
+            .send()
+            .await
+            .unwrap()
+    };
+    let r = post_from("http://localhost:3000").await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(
         r.headers()["access-control-allow-origin"],
@@ -50,24 +39,13 @@ async fn tokens_for_the_clients_own_session_only() {
     assert_eq!(r.headers()["access-control-allow-credentials"], "true");
     assert_eq!(r.headers()["cache-control"], "no-store");
     let token: Value = r.json().await.unwrap();
-    let jwks: Value = reqwest::get(server.url("/.well-known/jwks.json"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks = server.jwks().await;
     let (_, claims) = verify_with_jwks(token["jwt"].as_str().unwrap(), &jwks);
     assert_eq!(claims["azp"], "http://localhost:3000");
     assert_eq!(claims["sid"], sid);
 
     // Foreign origins get nothing.
-    let r = browser
-        .http
-        .post(&url)
-        .header("origin", "https://evil.example")
-        .send()
-        .await
-        .unwrap();
+    let r = post_from("https://evil.example").await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     assert!(r.headers().get("access-control-allow-origin").is_none());
     // Without the browser's cookie there is no client.
@@ -76,16 +54,7 @@ async fn tokens_for_the_clients_own_session_only() {
     // Another browser cannot mint tokens for this session.
     let other = server.browser();
     server.create_user("eve@example.com", GOOD_PASSWORD).await;
-    other
-        .submit(
-            &server.url("/sign-in"),
-            &server.url("/sign-in"),
-            &[
-                ("email_address", "eve@example.com"),
-                ("password", GOOD_PASSWORD),
-            ],
-        )
-        .await;
+    other.sign_in("eve@example.com", GOOD_PASSWORD).await;
     let r = other.http.post(&url).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
 
@@ -120,12 +89,15 @@ async fn jwks_shape_and_unknown_hosts() {
     assert!(k["kid"].as_str().unwrap().len() > 8);
 
     // A Host no instance serves is a 404 that says so.
-    let r = reqwest::Client::new()
-        .get(server.url("/.well-known/jwks.json"))
-        .header("host", "clerk.unknown.example")
-        .send()
-        .await
-        .unwrap();
+    let at_unknown_host = async |path: &str| {
+        reqwest::Client::new()
+            .get(server.url(path))
+            .header("host", "clerk.unknown.example")
+            .send()
+            .await
+            .unwrap()
+    };
+    let r = at_unknown_host("/.well-known/jwks.json").await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["errors"][0]["code"], "host_not_found");
@@ -133,13 +105,10 @@ async fn jwks_shape_and_unknown_hosts() {
         .as_str()
         .unwrap()
         .contains("clerk.unknown.example"));
-    let r = reqwest::Client::new()
-        .get(server.url("/sign-in"))
-        .header("host", "clerk.unknown.example")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        at_unknown_host("/sign-in").await.status(),
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[tokio::test]
@@ -147,12 +116,7 @@ async fn data_survives_a_restart() {
     let server = TestServer::start().await;
     let user = server.create_user("ada@example.com", GOOD_PASSWORD).await;
     let pk = server.publishable_key.clone();
-    let jwks_before: Value = reqwest::get(server.url("/.well-known/jwks.json"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks_before = server.jwks().await;
     let server = server.restart().await;
     assert_eq!(server.publishable_key, pk, "keys are persisted");
     let (s, got) = server
@@ -174,12 +138,7 @@ async fn the_server_runs_on_the_clock_it_is_given() {
     let server = TestServer::start_with_clock(&clock).await;
     let (browser, sid) = signed_in_browser(&server).await;
     let url = server.url(&format!("/v1/client/sessions/{sid}/tokens"));
-    let jwks: Value = reqwest::get(server.url("/.well-known/jwks.json"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks = server.jwks().await;
     let mint = || async {
         let r = browser.http.post(&url).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::OK);

@@ -136,15 +136,31 @@ impl TestServer {
 
     /// Creates a user through BAPI and returns its JSON.
     pub async fn create_user(&self, email: &str, password: &str) -> Value {
-        let (status, body) = self
+        self.backend().create_user(email, password).await
+    }
+
+    /// The sessions (BAPI JSON) of the instance's only user; `filter` is appended to the query
+    /// (`&status=active`).
+    pub async fn sessions_of_the_user(&self, filter: &str) -> Value {
+        let (_, users) = self.backend().get("/v1/users").await;
+        assert_eq!(users.as_array().unwrap().len(), 1, "{users}");
+        let uid = users[0]["id"].as_str().unwrap();
+        let (status, sessions) = self
             .backend()
-            .post(
-                "/v1/users",
-                serde_json::json!({"email_address": [email], "password": password}),
-            )
+            .get(&format!("/v1/sessions?user_id={uid}{filter}"))
             .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        body
+        assert_eq!(status, StatusCode::OK, "{sessions}");
+        sessions
+    }
+
+    /// The instance's JWKS as FAPI publishes it (`/.well-known/jwks.json`).
+    pub async fn jwks(&self) -> Value {
+        reqwest::get(self.url("/.well-known/jwks.json"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
     }
 }
 
@@ -156,35 +172,75 @@ pub struct Backend {
 
 impl Backend {
     pub async fn get(&self, path: &str) -> (StatusCode, Value) {
-        let r = self
-            .http
-            .get(format!("{}{}", self.base, path))
-            .bearer_auth(&self.key)
-            .send()
-            .await
-            .unwrap();
-        json_of(r).await
+        self.send(self.http.get(self.url(path))).await
     }
     pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        let r = self
-            .http
-            .post(format!("{}{}", self.base, path))
-            .bearer_auth(&self.key)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        json_of(r).await
+        self.send(self.http.post(self.url(path)).json(&body)).await
     }
     pub async fn delete(&self, path: &str) -> (StatusCode, Value) {
-        let r = self
-            .http
-            .delete(format!("{}{}", self.base, path))
-            .bearer_auth(&self.key)
-            .send()
-            .await
-            .unwrap();
-        json_of(r).await
+        self.send(self.http.delete(self.url(path))).await
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> (StatusCode, Value) {
+        json_of(request.bearer_auth(&self.key).send().await.unwrap()).await
+    }
+
+    /// Redeems a handshake nonce, as an app's middleware does; returns the directives.
+    pub async fn handshake_directives(&self, nonce: &str) -> Vec<String> {
+        let (status, body) = self
+            .get(&format!("/v1/clients/handshake_payload?nonce={nonce}"))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["directives"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d.as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    /// Registers a satellite domain and returns its JSON.
+    pub async fn add_satellite(&self, name: &str) -> Value {
+        let (status, body) = self
+            .post(
+                "/v1/domains",
+                serde_json::json!({"name": name, "is_satellite": true}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    }
+
+    /// Creates a session for `user_id` and a session token for it; returns the token.
+    pub async fn mint_session_token(&self, user_id: &str) -> String {
+        let (s, session) = self
+            .post("/v1/sessions", serde_json::json!({"user_id": user_id}))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{session}");
+        let (s, token) = self
+            .post(
+                &format!("/v1/sessions/{}/tokens", session["id"].as_str().unwrap()),
+                serde_json::json!({}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{token}");
+        token["jwt"].as_str().unwrap().to_owned()
+    }
+
+    /// Creates a user and returns its JSON.
+    pub async fn create_user(&self, email: &str, password: &str) -> Value {
+        let (status, body) = self
+            .post(
+                "/v1/users",
+                serde_json::json!({"email_address": [email], "password": password}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
     }
 }
 
@@ -252,6 +308,17 @@ impl Browser {
             .await
             .unwrap();
         page_of(r).await
+    }
+
+    /// Signs in on the hosted sign-in page of the portal at `self.origin`.
+    pub async fn sign_in(&self, email: &str, password: &str) -> Page {
+        let url = format!("{}/sign-in", self.origin);
+        self.submit(
+            &url,
+            &url,
+            &[("email_address", email), ("password", password)],
+        )
+        .await
     }
 
     /// Opens `page_url`, then submits its form with `fields` plus the page's CSRF token.

@@ -4,53 +4,50 @@ use crate::harness::*;
 use reqwest::StatusCode;
 use serde_json::json;
 
-async fn sign_up(
-    server: &TestServer,
-    browser: &Browser,
-    email: &str,
-    password: &str,
-    redirect_url: &str,
-) -> Page {
-    let page_url = server.url(&format!(
-        "/sign-up?redirect_url={}",
-        urlencode(redirect_url)
-    ));
+/// Signs up on the portal `browser` comes from, opening the page with `redirect_url`.
+async fn sign_up(browser: &Browser, email: &str, password: &str, redirect_url: &str) -> Page {
+    let portal = &browser.origin;
+    let page_url = format!("{portal}/sign-up?redirect_url={}", urlencode(redirect_url));
+    let fields = [
+        ("email_address", email),
+        ("password", password),
+        ("first_name", "Ada"),
+        ("redirect_url", redirect_url),
+    ];
     browser
-        .submit(
-            &page_url,
-            &server.url("/sign-up"),
-            &[
-                ("email_address", email),
-                ("password", password),
-                ("first_name", "Ada"),
-                ("redirect_url", redirect_url),
-            ],
-        )
+        .submit(&page_url, &format!("{portal}/sign-up"), &fields)
         .await
 }
 
-async fn sign_in(
-    server: &TestServer,
-    browser: &Browser,
-    email: &str,
-    password: &str,
-    redirect_url: &str,
-) -> Page {
-    browser
-        .submit(
-            &server.url("/sign-in"),
-            &server.url("/sign-in"),
-            &[
-                ("email_address", email),
-                ("password", password),
-                ("redirect_url", redirect_url),
-            ],
-        )
-        .await
+/// Signs in on the portal `browser` comes from.
+async fn sign_in(browser: &Browser, email: &str, password: &str, redirect_url: &str) -> Page {
+    let url = format!("{}/sign-in", browser.origin);
+    let fields = [
+        ("email_address", email),
+        ("password", password),
+        ("redirect_url", redirect_url),
+    ];
+    browser.submit(&url, &url, &fields).await
 }
 
 pub fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// A server with one user, ada@example.com, whose password is `GOOD_PASSWORD`.
+async fn server_with_ada() -> TestServer {
+    let server = TestServer::start().await;
+    server.create_user("ada@example.com", GOOD_PASSWORD).await;
+    server
+}
+
+/// A server whose per-IP budget for sign-ins and sign-ups is `burst`, then one a minute.
+async fn per_ip_limited(burst: u32) -> TestServer {
+    TestServer::start_with(|c| {
+        c.limits.per_ip_burst = burst;
+        c.limits.per_ip_per_minute = 1;
+    })
+    .await
 }
 
 fn client_cookie(page: &Page) -> String {
@@ -60,11 +57,21 @@ fn client_cookie(page: &Page) -> String {
         .expect("a __client cookie is set")
 }
 
+/// The value of the `__client` cookie `page` sets.
+fn client_token(page: &Page) -> String {
+    client_cookie(page)
+        .split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("__client=")
+        .to_owned()
+}
+
 #[tokio::test]
 async fn sign_up_sets_a_safe_client_cookie_and_shows_the_profile() {
     let server = TestServer::start().await;
     let browser = server.browser();
-    let resp = sign_up(&server, &browser, "ada@example.com", GOOD_PASSWORD, "").await;
+    let resp = sign_up(&browser, "ada@example.com", GOOD_PASSWORD, "").await;
     assert_eq!(resp.status, StatusCode::SEE_OTHER, "{}", resp.body);
     assert_eq!(resp.location(), Some(&*server.url("/user")));
     let cookie = client_cookie(&resp);
@@ -85,12 +92,7 @@ async fn sign_up_sets_a_safe_client_cookie_and_shows_the_profile() {
     assert!(profile.body.contains("This device"));
     assert!(profile.body.contains("Chrome on Linux"));
     // The session is visible to the backend.
-    let (_, users) = server.backend().get("/v1/users").await;
-    let uid = users[0]["id"].as_str().unwrap();
-    let (_, sessions) = server
-        .backend()
-        .get(&format!("/v1/sessions?user_id={uid}"))
-        .await;
+    let sessions = server.sessions_of_the_user("").await;
     assert_eq!(sessions[0]["status"], "active");
 }
 
@@ -127,7 +129,7 @@ async fn sign_up_errors_are_shown_next_to_the_field() {
         ("new@example.com", "", "password-error", "Enter a password"),
     ];
     for (email, password, field, text) in cases {
-        let resp = sign_up(&server, &browser, email, password, "").await;
+        let resp = sign_up(&browser, email, password, "").await;
         assert_eq!(
             resp.status,
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -160,22 +162,8 @@ async fn unknown_email_and_wrong_password_look_the_same() {
     let server = TestServer::start().await;
     server.create_user("known@example.com", GOOD_PASSWORD).await;
     let browser = server.browser();
-    let wrong = sign_in(
-        &server,
-        &browser,
-        "known@example.com",
-        "not the password",
-        "",
-    )
-    .await;
-    let unknown = sign_in(
-        &server,
-        &browser,
-        "nobody@example.com",
-        "not the password",
-        "",
-    )
-    .await;
+    let wrong = sign_in(&browser, "known@example.com", "not the password", "").await;
+    let unknown = sign_in(&browser, "nobody@example.com", "not the password", "").await;
     assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(wrong.status, unknown.status);
     assert_eq!(wrong.set_cookies(), unknown.set_cookies());
@@ -202,31 +190,19 @@ async fn unknown_email_and_wrong_password_look_the_same() {
 
 #[tokio::test]
 async fn sign_in_rotates_the_client_cookie_and_sign_out_ends_the_session() {
-    let server = TestServer::start().await;
-    server.create_user("ada@example.com", GOOD_PASSWORD).await;
+    let server = server_with_ada().await;
     let browser = server.browser();
     // A client token planted before sign-in (session fixation) must be useless after it.
-    let first = sign_in(&server, &browser, "ada@example.com", GOOD_PASSWORD, "").await;
+    let first = sign_in(&browser, "ada@example.com", GOOD_PASSWORD, "").await;
     assert_eq!(first.status, StatusCode::SEE_OTHER, "{}", first.body);
-    let first_cookie = client_cookie(&first);
-    let first_token = first_cookie
-        .split(';')
-        .next()
-        .unwrap()
-        .trim_start_matches("__client=")
-        .to_owned();
+    let first_token = client_token(&first);
 
     let signed_out = browser
         .submit(&server.url("/sign-out"), &server.url("/sign-out"), &[])
         .await;
     assert_eq!(signed_out.status, StatusCode::SEE_OTHER);
     assert_eq!(signed_out.location(), Some(&*server.url("/sign-in")));
-    let (_, users) = server.backend().get("/v1/users").await;
-    let uid = users[0]["id"].as_str().unwrap();
-    let (_, sessions) = server
-        .backend()
-        .get(&format!("/v1/sessions?user_id={uid}"))
-        .await;
+    let sessions = server.sessions_of_the_user("").await;
     assert_eq!(sessions[0]["status"], "ended");
     let after = browser.get(&server.url("/user")).await;
     assert_eq!(after.status, StatusCode::SEE_OTHER);
@@ -235,13 +211,8 @@ async fn sign_in_rotates_the_client_cookie_and_sign_out_ends_the_session() {
         .unwrap()
         .starts_with("/sign-in?redirect_url="));
 
-    let second = sign_in(&server, &browser, "ada@example.com", GOOD_PASSWORD, "").await;
-    let second_token = client_cookie(&second)
-        .split(';')
-        .next()
-        .unwrap()
-        .trim_start_matches("__client=")
-        .to_owned();
+    let second = sign_in(&browser, "ada@example.com", GOOD_PASSWORD, "").await;
+    let second_token = client_token(&second);
     assert_ne!(
         first_token, second_token,
         "the client token rotates on sign-in"
@@ -251,26 +222,23 @@ async fn sign_in_rotates_the_client_cookie_and_sign_out_ends_the_session() {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let r = stale
-        .get(server.url("/user"))
-        .header("cookie", format!("__client={first_token}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let r = stale
-        .get(server.url("/user"))
-        .header("cookie", format!("__client={second_token}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
+    for (token, expected) in [
+        (first_token, StatusCode::SEE_OTHER),
+        (second_token, StatusCode::OK),
+    ] {
+        let r = stale
+            .get(server.url("/user"))
+            .header("cookie", format!("__client={token}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), expected, "__client={token}");
+    }
 }
 
 #[tokio::test]
 async fn forms_need_the_csrf_token_and_our_origin() {
-    let server = TestServer::start().await;
-    server.create_user("ada@example.com", GOOD_PASSWORD).await;
+    let server = server_with_ada().await;
     let browser = server.browser();
     let page = browser.get(&server.url("/sign-in")).await;
     let csrf = page.csrf();
@@ -294,34 +262,26 @@ async fn forms_need_the_csrf_token_and_our_origin() {
         assert_eq!(r.status(), StatusCode::FORBIDDEN, "token {token:?}");
         assert!(r.text().await.unwrap().contains("reload the page"));
     }
-    // Right token, foreign or missing origin.
-    let r = browser
-        .http
-        .post(server.url("/sign-in"))
-        .header("origin", "https://evil.example")
-        .form(&fields(&csrf))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    let r = browser
-        .http
-        .post(server.url("/sign-in"))
-        .form(&fields(&csrf))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    // A Referer from our own pages is accepted when Origin is absent.
-    let r = browser
-        .http
-        .post(server.url("/sign-in"))
-        .header("referer", server.url("/sign-in"))
-        .form(&fields(&csrf))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    // Right token, foreign or missing origin; a Referer from our own pages is accepted when
+    // Origin is absent.
+    for (header, expected) in [
+        (
+            Some(("origin", "https://evil.example".to_owned())),
+            StatusCode::FORBIDDEN,
+        ),
+        (None, StatusCode::FORBIDDEN),
+        (
+            Some(("referer", server.url("/sign-in"))),
+            StatusCode::SEE_OTHER,
+        ),
+    ] {
+        let mut post = browser.http.post(server.url("/sign-in"));
+        if let Some((name, value)) = &header {
+            post = post.header(*name, value);
+        }
+        let r = post.form(&fields(&csrf)).send().await.unwrap();
+        assert_eq!(r.status(), expected, "{header:?}");
+    }
     // Another browser's token does not work with this browser's cookie.
     let other = server.browser().get(&server.url("/sign-in")).await.csrf();
     let fresh = server.browser();
@@ -341,8 +301,7 @@ async fn forms_need_the_csrf_token_and_our_origin() {
 
 #[tokio::test]
 async fn redirect_url_is_followed_only_when_allowed() {
-    let server = TestServer::start().await;
-    server.create_user("ada@example.com", GOOD_PASSWORD).await;
+    let server = server_with_ada().await;
     let allowed = [
         (
             "http://localhost:3000/dashboard?tab=1",
@@ -353,7 +312,7 @@ async fn redirect_url_is_followed_only_when_allowed() {
     ];
     for (input, expected) in allowed {
         let browser = server.browser();
-        let r = sign_in(&server, &browser, "ada@example.com", GOOD_PASSWORD, input).await;
+        let r = sign_in(&browser, "ada@example.com", GOOD_PASSWORD, input).await;
         let (location, dev_browser) = split_dev_browser(r.location().unwrap());
         assert_eq!(location, expected, "{input}");
         // Development: redirects to an app carry the browser's development token, so the app's
@@ -376,7 +335,7 @@ async fn redirect_url_is_followed_only_when_allowed() {
     ];
     for input in hostile {
         let browser = server.browser();
-        let r = sign_in(&server, &browser, "ada@example.com", GOOD_PASSWORD, input).await;
+        let r = sign_in(&browser, "ada@example.com", GOOD_PASSWORD, input).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER);
         assert_eq!(
             r.location(),
@@ -392,7 +351,6 @@ async fn redirect_url_is_followed_only_when_allowed() {
     orbit.update_settings(&instance.id, settings).await.unwrap();
     let browser = server.browser();
     let r = sign_in(
-        &server,
         &browser,
         "ada@example.com",
         GOOD_PASSWORD,
@@ -416,49 +374,28 @@ async fn redirect_url_is_followed_only_when_allowed() {
 
 #[tokio::test]
 async fn change_password_and_sign_out_other_devices() {
-    let server = TestServer::start().await;
-    server.create_user("ada@example.com", GOOD_PASSWORD).await;
+    let server = server_with_ada().await;
     let laptop = server.browser();
     let phone = server.browser();
-    sign_in(&server, &laptop, "ada@example.com", GOOD_PASSWORD, "").await;
-    sign_in(&server, &phone, "ada@example.com", GOOD_PASSWORD, "").await;
+    sign_in(&laptop, "ada@example.com", GOOD_PASSWORD, "").await;
+    sign_in(&phone, "ada@example.com", GOOD_PASSWORD, "").await;
     let user_url = server.url("/user");
     let pw_url = server.url("/user/password");
 
-    let r = laptop
-        .submit(
-            &user_url,
-            &pw_url,
-            &[
-                ("current_password", "wrong one!"),
-                ("new_password", "a brand new passphrase"),
-            ],
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(r.body.contains("id=\"current_password-error\""));
-    let r = laptop
-        .submit(
-            &user_url,
-            &pw_url,
-            &[
-                ("current_password", GOOD_PASSWORD),
-                ("new_password", "qwerty123"),
-            ],
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(r.body.contains("id=\"new_password-error\""));
-    let r = laptop
-        .submit(
-            &user_url,
-            &pw_url,
-            &[
-                ("current_password", GOOD_PASSWORD),
-                ("new_password", "a brand new passphrase"),
-            ],
-        )
-        .await;
+    let change = async |current: &str, new: &str| {
+        let fields = [("current_password", current), ("new_password", new)];
+        laptop.submit(&user_url, &pw_url, &fields).await
+    };
+    // A wrong current password, a weak new one.
+    for (current, new, field) in [
+        ("wrong one!", "a brand new passphrase", "current_password"),
+        (GOOD_PASSWORD, "qwerty123", "new_password"),
+    ] {
+        let r = change(current, new).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{field}");
+        assert!(r.body.contains(&format!("id=\"{field}-error\"")), "{field}");
+    }
+    let r = change(GOOD_PASSWORD, "a brand new passphrase").await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     assert_eq!(r.location(), Some("/user?notice=password"));
     assert!(laptop
@@ -469,21 +406,15 @@ async fn change_password_and_sign_out_other_devices() {
 
     let fresh = server.browser();
     assert_eq!(
-        sign_in(&server, &fresh, "ada@example.com", GOOD_PASSWORD, "")
+        sign_in(&fresh, "ada@example.com", GOOD_PASSWORD, "")
             .await
             .status,
         StatusCode::UNPROCESSABLE_ENTITY
     );
     assert_eq!(
-        sign_in(
-            &server,
-            &fresh,
-            "ada@example.com",
-            "a brand new passphrase",
-            ""
-        )
-        .await
-        .status,
+        sign_in(&fresh, "ada@example.com", "a brand new passphrase", "")
+            .await
+            .status,
         StatusCode::SEE_OTHER
     );
 
@@ -530,17 +461,14 @@ async fn change_password_and_sign_out_other_devices() {
 
 #[tokio::test]
 async fn profile_updates_names() {
-    let server = TestServer::start().await;
-    server.create_user("ada@example.com", GOOD_PASSWORD).await;
+    let server = server_with_ada().await;
     let b = server.browser();
-    sign_in(&server, &b, "ada@example.com", GOOD_PASSWORD, "").await;
-    let r = b
-        .submit(
-            &server.url("/user"),
-            &server.url("/user/profile"),
-            &[("first_name", " Ada "), ("last_name", "Lovelace")],
-        )
-        .await;
+    sign_in(&b, "ada@example.com", GOOD_PASSWORD, "").await;
+    let update = async |fields: &[(&str, &str)]| {
+        b.submit(&server.url("/user"), &server.url("/user/profile"), fields)
+            .await
+    };
+    let r = update(&[("first_name", " Ada "), ("last_name", "Lovelace")]).await;
     assert_eq!(r.location(), Some("/user?notice=profile"));
     let (_, users) = server.backend().get("/v1/users").await;
     assert_eq!(
@@ -551,13 +479,7 @@ async fn profile_updates_names() {
         (Some("Ada"), Some("Lovelace"))
     );
     let long = "n".repeat(300);
-    let r = b
-        .submit(
-            &server.url("/user"),
-            &server.url("/user/profile"),
-            &[("first_name", &long)],
-        )
-        .await;
+    let r = update(&[("first_name", &long)]).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.body.contains("id=\"profile-error\""));
 }
@@ -575,13 +497,11 @@ async fn sign_in_is_rate_limited_per_account_without_revealing_accounts() {
         let b = server.browser();
         for _ in 0..3 {
             assert_eq!(
-                sign_in(&server, &b, email, "wrong password", "")
-                    .await
-                    .status,
+                sign_in(&b, email, "wrong password", "").await.status,
                 StatusCode::UNPROCESSABLE_ENTITY
             );
         }
-        let limited = sign_in(&server, &b, email, "wrong password", "").await;
+        let limited = sign_in(&b, email, "wrong password", "").await;
         assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS, "{email}");
         let retry: u64 = limited.headers["retry-after"]
             .to_str()
@@ -593,7 +513,7 @@ async fn sign_in_is_rate_limited_per_account_without_revealing_accounts() {
         // Even the right password waits: the limit is checked first.
         if email == "ada@example.com" {
             assert_eq!(
-                sign_in(&server, &b, email, GOOD_PASSWORD, "").await.status,
+                sign_in(&b, email, GOOD_PASSWORD, "").await.status,
                 StatusCode::TOO_MANY_REQUESTS
             );
         }
@@ -601,36 +521,26 @@ async fn sign_in_is_rate_limited_per_account_without_revealing_accounts() {
     // Other accounts are unaffected.
     server.create_user("bob@example.com", GOOD_PASSWORD).await;
     assert_eq!(
-        sign_in(
-            &server,
-            &server.browser(),
-            "bob@example.com",
-            GOOD_PASSWORD,
-            ""
-        )
-        .await
-        .status,
+        sign_in(&server.browser(), "bob@example.com", GOOD_PASSWORD, "")
+            .await
+            .status,
         StatusCode::SEE_OTHER
     );
 }
 
 #[tokio::test]
 async fn sign_in_is_rate_limited_per_ip() {
-    let server = TestServer::start_with(|c| {
-        c.limits.per_ip_burst = 2;
-        c.limits.per_ip_per_minute = 1;
-    })
-    .await;
+    let server = per_ip_limited(2).await;
     let b = server.browser();
     for _ in 0..2 {
         assert_eq!(
-            sign_in(&server, &b, "x@example.com", "wrong password", "")
+            sign_in(&b, "x@example.com", "wrong password", "")
                 .await
                 .status,
             StatusCode::UNPROCESSABLE_ENTITY
         );
     }
-    let r = sign_in(&server, &b, "y@example.com", "wrong password", "").await;
+    let r = sign_in(&b, "y@example.com", "wrong password", "").await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
     assert!(r.headers.contains_key("retry-after"));
 }
@@ -638,19 +548,15 @@ async fn sign_in_is_rate_limited_per_ip() {
 #[tokio::test]
 async fn sign_up_shares_the_per_ip_budget() {
     // "That email is taken" reveals accounts, so sign-ups from one source are limited too.
-    let server = TestServer::start_with(|c| {
-        c.limits.per_ip_burst = 2;
-        c.limits.per_ip_per_minute = 1;
-    })
-    .await;
+    let server = per_ip_limited(2).await;
     let b = server.browser();
     for email in ["a@example.com", "b@example.com"] {
         assert_eq!(
-            sign_up(&server, &b, email, "short", "").await.status,
+            sign_up(&b, email, "short", "").await.status,
             StatusCode::UNPROCESSABLE_ENTITY
         );
     }
-    let r = sign_up(&server, &b, "c@example.com", GOOD_PASSWORD, "").await;
+    let r = sign_up(&b, "c@example.com", GOOD_PASSWORD, "").await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
     assert!(r.headers.contains_key("retry-after"));
     let (_, count) = server.backend().get("/v1/users/count").await;

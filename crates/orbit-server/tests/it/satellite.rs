@@ -7,19 +7,6 @@ use reqwest::StatusCode;
 use serde_json::json;
 use url::Url;
 
-fn final_url(hops: &[Hop]) -> String {
-    let last = hops.last().unwrap();
-    Url::parse(&last.url)
-        .unwrap()
-        .join(
-            last.location
-                .as_deref()
-                .expect("ends in a redirect to the app"),
-        )
-        .unwrap()
-        .to_string()
-}
-
 fn assert_nothing_set_and_no_redirect(hop: &Hop) {
     assert_eq!(
         hop.status,
@@ -65,11 +52,7 @@ async fn signed_in_on_the_primary_means_signed_in_on_the_satellite() {
     let back = final_url(&hops);
     assert_eq!(back, "https://satellite.test/profile?__clerk_synced=true");
     // The nonce cookie is set on the satellite's registrable domain, HttpOnly and Secure.
-    let nonce_cookie = hops[2]
-        .set_cookies
-        .iter()
-        .find(|c| c.starts_with("__clerk_handshake_nonce="))
-        .unwrap();
+    let nonce_cookie = hops[2].set_cookie("__clerk_handshake_nonce");
     assert!(
         nonce_cookie.contains("Domain=satellite.test")
             && nonce_cookie.contains("Secure")
@@ -77,11 +60,7 @@ async fn signed_in_on_the_primary_means_signed_in_on_the_satellite() {
         "{nonce_cookie}"
     );
     // The satellite FAPI host now has its own __client cookie for the same client.
-    let client_cookie = hops[2]
-        .set_cookies
-        .iter()
-        .find(|c| c.starts_with("__client="))
-        .unwrap();
+    let client_cookie = hops[2].set_cookie("__client");
     assert!(
         client_cookie.contains("HttpOnly")
             && client_cookie.contains("Secure")
@@ -112,15 +91,15 @@ async fn signed_in_on_the_primary_means_signed_in_on_the_satellite() {
     );
 
     // Later handshakes (token refresh) are answered at once from the linked client.
-    let again = browser
-        .follow(&handshake_url(
+    let (again, view) = world
+        .handshake_and_resolve(
+            &browser,
             "clerk.satellite.test",
             "https://satellite.test/orders",
             "session-token-expired-refresh-non-eligible-no-refresh-cookie",
-        ))
+        )
         .await;
     assert_eq!(again.len(), 1, "{again:#?}");
-    let view = world.app_resolves(&browser, &final_url(&again)).await;
     assert_eq!(view.claims.unwrap()["sub"], user_id);
 }
 
@@ -130,11 +109,11 @@ async fn signed_out_ends_signed_out_without_a_loop() {
     world.add_satellite("satellite.test", true).await;
     let browser = world.browser();
     let hops = browser
-        .follow(&handshake_url(
+        .handshake(
             "clerk.satellite.test",
             "https://satellite.test/?__clerk_synced=false",
             "satellite-needs-syncing",
-        ))
+        )
         .await;
     assert_eq!(hops.len(), 3);
     let back = final_url(&hops);
@@ -157,25 +136,19 @@ async fn signed_out_ends_signed_out_without_a_loop() {
     // browser's client is shared.
     world
         .backend()
-        .post(
-            "/v1/users",
-            json!({"email_address": ["bob@example.com"], "password": GOOD_PASSWORD}),
-        )
+        .create_user("bob@example.com", GOOD_PASSWORD)
         .await;
     browser.sign_in("bob@example.com").await;
-    let hops = browser
-        .follow(&handshake_url(
+    let (hops, view) = world
+        .handshake_and_resolve(
+            &browser,
             "clerk.satellite.test",
             "https://satellite.test/",
             "session-token-but-no-client-uat",
-        ))
+        )
         .await;
     assert_eq!(hops.len(), 1, "{hops:#?}");
-    assert!(world
-        .app_resolves(&browser, &final_url(&hops))
-        .await
-        .claims
-        .is_some());
+    assert!(view.claims.is_some());
 }
 
 #[tokio::test]
@@ -185,58 +158,54 @@ async fn sign_out_on_the_satellite_signs_out_everywhere_and_two_satellites_share
     world.add_satellite("satellite2.test", true).await;
     let (browser, user_id) = world.signed_in_browser("ada@example.com").await;
     for sat in ["satellite.test", "satellite2.test"] {
-        let hops = browser
-            .follow(&handshake_url(
+        let (_, view) = world
+            .handshake_and_resolve(
+                &browser,
                 &format!("clerk.{sat}"),
                 &format!("https://{sat}/?__clerk_synced=false"),
                 "satellite-needs-syncing",
-            ))
+            )
             .await;
-        let view = world.app_resolves(&browser, &final_url(&hops)).await;
         assert_eq!(view.claims.unwrap()["sub"], user_id, "{sat}");
     }
     // The primary's own handshake is signed in.
-    let hops = browser
-        .follow(&handshake_url(
+    let (hops, primary_view) = world
+        .handshake_and_resolve(
+            &browser,
             "clerk.primary.test",
             "https://primary.test/",
             "session-token-expired",
-        ))
+        )
         .await;
     assert_eq!(hops.len(), 1);
-    let primary_view = world.app_resolves(&browser, &final_url(&hops)).await;
     assert_eq!(
         primary_view.claims.as_ref().unwrap()["iss"],
         "https://clerk.primary.test"
     );
 
-    // Sign out from satellite 2's FAPI (as clerk-js or the SDK's sign-out does).
-    let r = browser
-        .http
-        .delete("https://clerk.satellite2.test/v1/client/sessions")
-        .header("origin", "https://satellite2.test")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    // A cross-site request cannot do that.
-    let r = browser
-        .http
-        .delete("https://clerk.satellite2.test/v1/client/sessions")
-        .header("origin", "https://evil.example")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // Sign out from satellite 2's FAPI (as clerk-js or the SDK's sign-out does); a cross-site
+    // request cannot do that.
+    for (origin, expected) in [
+        ("https://satellite2.test", StatusCode::OK),
+        ("https://evil.example", StatusCode::FORBIDDEN),
+    ] {
+        let r = browser
+            .http
+            .delete("https://clerk.satellite2.test/v1/client/sessions")
+            .header("origin", origin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), expected, "{origin}");
+    }
 
     for (fapi, app) in [
         ("clerk.primary.test", "https://primary.test/"),
         ("clerk.satellite.test", "https://satellite.test/"),
     ] {
-        let hops = browser
-            .follow(&handshake_url(fapi, app, "session-token-expired"))
+        let (_, view) = world
+            .handshake_and_resolve(&browser, fapi, app, "session-token-expired")
             .await;
-        let view = world.app_resolves(&browser, &final_url(&hops)).await;
         assert!(
             view.claims.is_none(),
             "{app} is signed out after sign-out on satellite2"
@@ -258,13 +227,12 @@ async fn unverified_satellites_are_refused_and_dns_checks_explain_why() {
     assert_eq!(created["verified"], false);
 
     let browser = world.browser();
-    let hop = browser
-        .get(&handshake_url(
-            "clerk.unverified.test",
-            "https://unverified.test/",
-            "satellite-needs-syncing",
-        ))
-        .await;
+    let url = handshake_url(
+        "clerk.unverified.test",
+        "https://unverified.test/",
+        "satellite-needs-syncing",
+    );
+    let hop = browser.get(&url).await;
     assert_eq!(hop.status, StatusCode::MISDIRECTED_REQUEST);
     assert!(
         hop.body.contains("clerk.unverified.test -> orbit.test"),
@@ -275,11 +243,7 @@ async fn unverified_satellites_are_refused_and_dns_checks_explain_why() {
     // A browser gets the same explanation as a page.
     let page = browser
         .http
-        .get(handshake_url(
-            "clerk.unverified.test",
-            "https://unverified.test/",
-            "satellite-needs-syncing",
-        ))
+        .get(&url)
         .header("accept", "text/html")
         .send()
         .await
@@ -367,14 +331,7 @@ async fn hostile_sync_and_link_requests_set_nothing() {
     let (browser, _) = world.signed_in_browser("ada@example.com").await;
 
     // Walk the sync by hand to capture the link URL.
-    let start = handshake_url(
-        "clerk.satellite.test",
-        "https://satellite.test/?__clerk_synced=false",
-        "satellite-needs-syncing",
-    );
-    let to_primary = browser.get(&start).await;
-    let to_link = browser.get(to_primary.location.as_deref().unwrap()).await;
-    let link_url = to_link.location.clone().unwrap();
+    let link_url = fresh_link_url(&browser).await;
     assert!(
         link_url.starts_with("https://clerk.satellite.test/v1/client/link?__clerk_token="),
         "{link_url}"
@@ -386,53 +343,42 @@ async fn hostile_sync_and_link_requests_set_nothing() {
     assert_nothing_set_and_no_redirect(&browser.get(&link_url).await);
 
     // A fresh token, used once, cannot be replayed.
-    let to_primary = browser.get(&start).await;
-    let link_url = browser
-        .get(to_primary.location.as_deref().unwrap())
-        .await
-        .location
-        .unwrap();
+    let link_url = fresh_link_url(&browser).await;
     let ok = browser.get(&link_url).await;
     assert_eq!(ok.status, StatusCode::TEMPORARY_REDIRECT);
     assert_nothing_set_and_no_redirect(&browser.get(&link_url).await);
 
     // A token minted for satellite A presented at satellite B.
-    let to_primary = browser.get(&start).await;
-    let link_url = browser
-        .get(to_primary.location.as_deref().unwrap())
-        .await
-        .location
-        .unwrap();
+    let link_url = fresh_link_url(&browser).await;
     let at_b = link_url.replace("clerk.satellite.test", "clerk.satellite2.test");
     assert_nothing_set_and_no_redirect(&browser.get(&at_b).await);
     // ... and it is spent for A too.
     assert_nothing_set_and_no_redirect(&browser.get(&link_url).await);
 
-    // Forged and missing tokens.
-    assert_nothing_set_and_no_redirect(
-        &browser
-            .get("https://clerk.satellite.test/v1/client/link?__clerk_token=forged")
-            .await,
+    for url in [
+        // Forged and missing tokens.
+        "https://clerk.satellite.test/v1/client/link?__clerk_token=forged",
+        "https://clerk.satellite.test/v1/client/link",
+        // The sync endpoint only links registered satellites, and only from a pending sync.
+        "https://clerk.primary.test/v1/client/sync?link_domain=evil.test&__orbit_sync=x",
+        "https://clerk.primary.test/v1/client/sync?link_domain=satellite.test",
+        "https://clerk.primary.test/v1/client/sync?link_domain=satellite.test&__orbit_sync=x&redirect_url=https%3A%2F%2Fevil.test%2F",
+    ] {
+        assert_nothing_set_and_no_redirect(&browser.get(url).await);
+    }
+}
+
+/// Starts a sync of `satellite.test` and follows it by hand up to the primary's redirect to the
+/// satellite's link endpoint; returns that link URL (unused).
+async fn fresh_link_url(browser: &WorldBrowser) -> String {
+    let start = handshake_url(
+        "clerk.satellite.test",
+        "https://satellite.test/?__clerk_synced=false",
+        "satellite-needs-syncing",
     );
-    assert_nothing_set_and_no_redirect(
-        &browser
-            .get("https://clerk.satellite.test/v1/client/link")
-            .await,
-    );
-    // The sync endpoint only links registered satellites, and only from a pending sync.
-    assert_nothing_set_and_no_redirect(
-        &browser
-            .get("https://clerk.primary.test/v1/client/sync?link_domain=evil.test&__orbit_sync=x")
-            .await,
-    );
-    assert_nothing_set_and_no_redirect(
-        &browser
-            .get("https://clerk.primary.test/v1/client/sync?link_domain=satellite.test")
-            .await,
-    );
-    assert_nothing_set_and_no_redirect(
-        &browser.get("https://clerk.primary.test/v1/client/sync?link_domain=satellite.test&__orbit_sync=x&redirect_url=https%3A%2F%2Fevil.test%2F").await,
-    );
+    let to_primary = browser.get(&start).await;
+    let to_link = browser.get(to_primary.location.as_deref().unwrap()).await;
+    to_link.location.unwrap()
 }
 
 #[tokio::test]
@@ -440,17 +386,9 @@ async fn handshake_nonces_are_single_use_even_across_restarts_and_races() {
     let world = ProdWorld::start().await;
     world.add_satellite("satellite.test", true).await;
     let (browser, _) = world.signed_in_browser("ada@example.com").await;
-    let hops = browser
-        .follow(&handshake_url(
-            "clerk.primary.test",
-            "https://primary.test/",
-            "session-token-expired",
-        ))
-        .await;
-    let back = final_url(&hops);
-    let nonce = browser.cookie(&back, "__clerk_handshake_nonce").unwrap();
+    let nonce = primary_nonce(&browser).await;
     let bapi = world.backend();
-    let path = format!("/v1/clients/handshake_payload?nonce={nonce}");
+    let path = payload_path(&nonce);
     let (s, body) = bapi.get(&path).await;
     assert_eq!(s, StatusCode::OK, "{body}");
     let (s, body) = bapi.get(&path).await;
@@ -460,20 +398,11 @@ async fn handshake_nonces_are_single_use_even_across_restarts_and_races() {
     );
 
     // 50 parallel redemptions of one fresh nonce: exactly one wins.
-    let hops = browser
-        .follow(&handshake_url(
-            "clerk.primary.test",
-            "https://primary.test/",
-            "session-token-expired",
-        ))
-        .await;
-    let nonce = browser
-        .cookie(&final_url(&hops), "__clerk_handshake_nonce")
-        .unwrap();
+    let nonce = primary_nonce(&browser).await;
     let mut tasks = Vec::new();
     for _ in 0..50 {
         let bapi = world.backend();
-        let path = format!("/v1/clients/handshake_payload?nonce={nonce}");
+        let path = payload_path(&nonce);
         tasks.push(tokio::spawn(async move { bapi.get(&path).await.0 }));
     }
     let mut wins = 0;
@@ -487,47 +416,29 @@ async fn handshake_nonces_are_single_use_even_across_restarts_and_races() {
     assert_eq!(wins, 1);
 
     // A nonce redeemed before a restart stays redeemed after it.
+    let nonce = primary_nonce(&browser).await;
+    assert_eq!(bapi.get(&payload_path(&nonce)).await.0, StatusCode::OK);
+    let world = world.restart().await;
+    let (s, _) = world.backend().get(&payload_path(&nonce)).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}
+
+/// A fresh handshake nonce of the primary for `browser`, as the app gets it in a cookie.
+async fn primary_nonce(browser: &WorldBrowser) -> String {
     let hops = browser
-        .follow(&handshake_url(
+        .handshake(
             "clerk.primary.test",
             "https://primary.test/",
             "session-token-expired",
-        ))
+        )
         .await;
-    let nonce = browser
+    browser
         .cookie(&final_url(&hops), "__clerk_handshake_nonce")
-        .unwrap();
-    assert_eq!(
-        bapi.get(&format!("/v1/clients/handshake_payload?nonce={nonce}"))
-            .await
-            .0,
-        StatusCode::OK
-    );
-    let ProdWorld {
-        server,
-        dns,
-        certs,
-        ip,
-        instance,
-        publishable_key,
-        secret_key,
-        ..
-    } = world;
-    let server = server.restart().await;
-    let world2 = crate::world::ProdWorld::from_parts(
-        server,
-        dns,
-        certs,
-        ip,
-        instance,
-        publishable_key,
-        secret_key,
-    );
-    let (s, _) = world2
-        .backend()
-        .get(&format!("/v1/clients/handshake_payload?nonce={nonce}"))
-        .await;
-    assert_eq!(s, StatusCode::NOT_FOUND);
+        .unwrap()
+}
+
+fn payload_path(nonce: &str) -> String {
+    format!("/v1/clients/handshake_payload?nonce={nonce}")
 }
 
 #[tokio::test]
@@ -605,33 +516,23 @@ async fn token_format_carries_a_signed_handshake() {
     )
     .replace("format=nonce", "format=token");
     let hops = browser.follow(&url).await;
-    let set = hops[0]
-        .set_cookies
-        .iter()
-        .find(|c| c.starts_with("__clerk_handshake="))
-        .unwrap();
-    let jwt = set
+    let jwt = hops[0]
+        .set_cookie("__clerk_handshake")
         .split(';')
         .next()
         .unwrap()
         .trim_start_matches("__clerk_handshake=");
     let (_, jwks) = world.backend().get("/v1/jwks").await;
     let (_, payload) = crate::bapi::verify_with_jwks(jwt, &jwks);
-    let directives = payload["handshake"].as_array().unwrap();
-    let session = directives
-        .iter()
-        .filter_map(|d| d.as_str())
-        .rfind(|d| d.starts_with("__session"))
-        .unwrap();
-    let token = session
-        .split(';')
-        .next()
+    let directives: Vec<String> = payload["handshake"]
+        .as_array()
         .unwrap()
-        .split('=')
-        .nth(1)
-        .unwrap();
+        .iter()
+        .filter_map(|d| d.as_str().map(str::to_owned))
+        .collect();
+    let token = directive_value(&directives, "__session").unwrap();
     assert_eq!(
-        crate::bapi::verify_with_jwks(token, &jwks).1["sub"],
+        crate::bapi::verify_with_jwks(&token, &jwks).1["sub"],
         user_id
     );
     assert_eq!(hops[0].status, StatusCode::TEMPORARY_REDIRECT);
@@ -656,11 +557,11 @@ async fn cookies_blocked_ends_on_a_clear_page_within_the_redirect_budget() {
         jar: std::sync::Arc::new(reqwest::cookie::Jar::default()),
     };
     let hops = jarless
-        .follow(&handshake_url(
+        .handshake(
             "clerk.satellite.test",
             "https://satellite.test/?__clerk_synced=false",
             "satellite-needs-syncing",
-        ))
+        )
         .await;
     assert_eq!(hops.len(), 3, "{hops:#?}");
     let last = hops.last().unwrap();
@@ -690,14 +591,10 @@ async fn portal_pages_on_a_satellite_host_go_to_the_primary() {
 async fn development_handshake_with_dev_browser() {
     use crate::harness::*;
     let server = TestServer::start().await;
-    let (s, d) = server
+    let d = server
         .backend()
-        .post(
-            "/v1/domains",
-            json!({"name": "http://localhost:3001", "is_satellite": true}),
-        )
+        .add_satellite("http://localhost:3001")
         .await;
-    assert_eq!(s, StatusCode::OK, "{d}");
     assert_eq!(d["name"], "localhost:3001");
     assert_eq!(d["frontend_api_url"], server.base);
     assert_eq!(
@@ -720,41 +617,17 @@ async fn development_handshake_with_dev_browser() {
         }
         u.to_string()
     };
-    let redeem = |location: String| {
-        let backend = server.backend();
-        async move {
-            let u = Url::parse(&location).unwrap();
-            let nonce = u
-                .query_pairs()
-                .find(|(k, _)| k == "__clerk_handshake_nonce")
-                .map(|(_, v)| v.into_owned())
-                .unwrap();
-            let (s, body) = backend
-                .get(&format!("/v1/clients/handshake_payload?nonce={nonce}"))
-                .await;
-            assert_eq!(s, StatusCode::OK, "{body}");
-            body["directives"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|d| d.as_str().unwrap().to_owned())
-                .collect::<Vec<_>>()
-        }
+    let redeem = async |location: &str| {
+        let u = Url::parse(location).unwrap();
+        let nonce = u
+            .query_pairs()
+            .find(|(k, _)| k == "__clerk_handshake_nonce")
+            .map(|(_, v)| v.into_owned())
+            .unwrap();
+        server.backend().handshake_directives(&nonce).await
     };
-    let value = |directives: &[String], name: &str| {
-        directives
-            .iter()
-            .rfind(|d| d.starts_with(&format!("{name}=")))
-            .map(|d| {
-                d.split(';')
-                    .next()
-                    .unwrap()
-                    .split('=')
-                    .nth(1)
-                    .unwrap()
-                    .to_owned()
-            })
-    };
+    let value =
+        |directives: &[String], name: &str| directive_value(directives, &format!("{name}="));
 
     // First visit: no client yet. Orbit creates one, answers signed out, hands out a dev browser.
     let r = browser
@@ -768,7 +641,7 @@ async fn development_handshake_with_dev_browser() {
         "{location}"
     );
     assert!(r.set_cookies().iter().any(|c| c.starts_with("__client=")));
-    let directives = redeem(location).await;
+    let directives = redeem(&location).await;
     let dvb = value(&directives, "__clerk_db_jwt").expect("a dev browser directive");
     assert!(dvb.starts_with("dvb_"));
     // suffixed_cookies=true: the suffixed names carry the same values.
@@ -792,20 +665,11 @@ async fn development_handshake_with_dev_browser() {
     // Sign in on the portal with the same browser; the app's next handshake (with its dev
     // browser token) is signed in, for the primary and for the satellite.
     server.create_user("ada@example.com", GOOD_PASSWORD).await;
-    let r = browser
-        .submit(
-            &server.url("/sign-in"),
-            &server.url("/sign-in"),
-            &[
-                ("email_address", "ada@example.com"),
-                ("password", GOOD_PASSWORD),
-            ],
-        )
-        .await;
+    let r = browser.sign_in("ada@example.com", GOOD_PASSWORD).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     for app in ["http://localhost:3000/", "http://localhost:3001/profile"] {
         let r = browser.get(&handshake(app, Some(&dvb))).await;
-        let directives = redeem(r.location().unwrap().to_owned()).await;
+        let directives = redeem(r.location().unwrap()).await;
         let token = value(&directives, "__session").unwrap();
         let (_, jwks) = server.backend().get("/v1/jwks").await;
         let claims = crate::bapi::verify_with_jwks(&token, &jwks).1;

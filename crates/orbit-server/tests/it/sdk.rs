@@ -18,6 +18,11 @@ fn element(body: &str, id: &str) -> Option<String> {
     Some(body[start..end].to_owned())
 }
 
+/// The example app's page shows the user `email`.
+fn assert_shows(body: &str, email: &str) {
+    assert_eq!(element(body, "email").as_deref(), Some(email), "{body}");
+}
+
 fn link(body: &str, id: &str) -> String {
     let marker = format!("id=\"{id}\" href=\"");
     let start = body
@@ -37,6 +42,12 @@ async fn get(b: &reqwest::Client, url: &str) -> (String, String) {
     assert_eq!(r.status(), StatusCode::OK, "{url} ended at {}", r.url());
     let at = r.url().to_string();
     (at, r.text().await.unwrap())
+}
+
+/// Signs in with `GOOD_PASSWORD` on the hosted sign-in page `page_url` (see `submit_portal`).
+async fn sign_in_on(b: &reqwest::Client, page_url: &str, email: &str) -> (String, String) {
+    let fields = [("email_address", email), ("password", GOOD_PASSWORD)];
+    submit_portal(b, page_url, "/sign-in", &fields).await
 }
 
 /// Fills and submits the hosted form on `page_url` (sign-in, sign-up or sign-out), following
@@ -140,10 +151,7 @@ async fn seed_scenario_in_development() {
     );
     assert!(body.contains("You are signed in"), "{body}");
     let (_, profile) = get(&b, &format!("http://localhost:{p1}/profile")).await;
-    assert_eq!(
-        element(&profile, "email").as_deref(),
-        Some("ada@example.com")
-    );
+    assert_shows(&profile, "ada@example.com");
 
     // (2) Open the satellite's protected page: signed in there, no credentials typed.
     let sat = sats[0];
@@ -152,11 +160,7 @@ async fn seed_scenario_in_development() {
         at,
         format!("http://localhost:{sat}/profile?__clerk_synced=true")
     );
-    assert_eq!(
-        element(&body, "email").as_deref(),
-        Some("ada@example.com"),
-        "{body}"
-    );
+    assert_shows(&body, "ada@example.com");
     assert_eq!(element(&body, "name").as_deref(), Some("Ada Lovelace"));
 
     // (3) Sign out on the satellite: signed out there at once.
@@ -175,26 +179,13 @@ async fn seed_scenario_in_development() {
     );
     let body = r.text().await.unwrap();
     assert!(body.contains("Sign in"), "{body}");
-    let (at, body) = submit_portal(
-        &b,
-        &sign_in_page,
-        "/sign-in",
-        &[
-            ("email_address", "ada@example.com"),
-            ("password", GOOD_PASSWORD),
-        ],
-    )
-    .await;
+    let (at, body) = sign_in_on(&b, &sign_in_page, "ada@example.com").await;
     assert_eq!(at, format!("{target}?__clerk_synced=true"));
-    assert_eq!(element(&body, "email").as_deref(), Some("ada@example.com"));
+    assert_shows(&body, "ada@example.com");
 
     // (5) A second satellite works the same.
     let (_, body) = get(&b, &format!("http://localhost:{}/profile", sats[1])).await;
-    assert_eq!(
-        element(&body, "email").as_deref(),
-        Some("ada@example.com"),
-        "{body}"
-    );
+    assert_shows(&body, "ada@example.com");
     let _ = serve_local;
 }
 
@@ -229,11 +220,7 @@ async fn seed_scenario_production_like() {
     // (2) The satellite: signed in, same user.
     let (at, body) = get(b, "https://satellite.test/profile").await;
     assert_eq!(at, "https://satellite.test/profile?__clerk_synced=true");
-    assert_eq!(
-        element(&body, "email").as_deref(),
-        Some("grace@example.com"),
-        "{body}"
-    );
+    assert_shows(&body, "grace@example.com");
     // Its cookies are on its own domain.
     assert!(browser
         .cookie("https://satellite.test/", "__session")
@@ -265,30 +252,14 @@ async fn seed_scenario_production_like() {
         sign_in_page.starts_with("https://clerk.primary.test/sign-in?redirect_url="),
         "{sign_in_page}"
     );
-    let (at, body) = submit_portal(
-        b,
-        &sign_in_page,
-        "/sign-in",
-        &[
-            ("email_address", "grace@example.com"),
-            ("password", GOOD_PASSWORD),
-        ],
-    )
-    .await;
+    let (at, body) = sign_in_on(b, &sign_in_page, "grace@example.com").await;
     assert_eq!(at, "https://satellite.test/profile?__clerk_synced=true");
-    assert_eq!(
-        element(&body, "email").as_deref(),
-        Some("grace@example.com")
-    );
+    assert_shows(&body, "grace@example.com");
 
     // (5) A second satellite works the same.
     let (at, body) = get(b, "https://satellite2.test/profile").await;
     assert_eq!(at, "https://satellite2.test/profile?__clerk_synced=true");
-    assert_eq!(
-        element(&body, "email").as_deref(),
-        Some("grace@example.com"),
-        "{body}"
-    );
+    assert_shows(&body, "grace@example.com");
 
     // API calls are never redirected: a signed-out API request gets 401 JSON.
     let api = reqwest::Client::builder()
@@ -332,18 +303,8 @@ fn request(url: &str, headers: &[(&str, &str)]) -> axum::http::request::Parts {
 async fn token_for(server: &TestServer, email: &str) -> (String, String) {
     let user = server.create_user(email, GOOD_PASSWORD).await;
     let uid = user["id"].as_str().unwrap().to_owned();
-    let (_, session) = server
-        .backend()
-        .post("/v1/sessions", json!({"user_id": uid}))
-        .await;
-    let (_, token) = server
-        .backend()
-        .post(
-            &format!("/v1/sessions/{}/tokens", session["id"].as_str().unwrap()),
-            json!({}),
-        )
-        .await;
-    (uid, token["jwt"].as_str().unwrap().to_owned())
+    let jwt = server.backend().mint_session_token(&uid).await;
+    (uid, jwt)
 }
 
 #[tokio::test]
@@ -366,12 +327,7 @@ async fn sdk_verifies_networklessly_and_survives_hostile_input() {
             &[("authorization", &auth_header)],
         ))
         .await;
-    assert_eq!(
-        state.status,
-        orbit_sdk::AuthStatus::SignedIn,
-        "{}",
-        state.reason()
-    );
+    assert_signed_in(&state, "header token");
     assert_eq!(state.auth.user_id(), Some(uid.as_str()));
 
     // The JWKS is fetched once: stop the server and keep verifying the same token.
@@ -383,12 +339,7 @@ async fn sdk_verifies_networklessly_and_survives_hostile_input() {
             &[("authorization", &format!("Bearer {jwt2}"))],
         ))
         .await;
-    assert_eq!(
-        state.status,
-        orbit_sdk::AuthStatus::SignedIn,
-        "verified from the cached JWKS: {}",
-        state.reason()
-    );
+    assert_signed_in(&state, "verified from the cached JWKS");
 
     // Hostile cookies and headers: signed out, no panic, no redirect for API calls.
     let (h, p, s) = jwt
@@ -463,6 +414,15 @@ async fn sdk_verifies_networklessly_and_survives_hostile_input() {
     let _ = server;
 }
 
+fn assert_signed_in(state: &orbit_sdk::RequestState, what: &str) {
+    assert_eq!(
+        state.status,
+        orbit_sdk::AuthStatus::SignedIn,
+        "{what}: {}",
+        state.reason()
+    );
+}
+
 fn base64_url(b: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
@@ -471,22 +431,11 @@ fn base64_url(b: &[u8]) -> String {
 #[tokio::test]
 async fn sdk_checks_azp_and_accepts_a_jwt_key_pem() {
     let server = TestServer::start().await;
-    let (uid, _) = token_for(&server, "ada@example.com").await;
+    token_for(&server, "ada@example.com").await;
     // A cookie-borne token minted for another origin (azp) is refused.
     let b = server.browser();
-    b.submit(
-        &server.url("/sign-in"),
-        &server.url("/sign-in"),
-        &[
-            ("email_address", "ada@example.com"),
-            ("password", GOOD_PASSWORD),
-        ],
-    )
-    .await;
-    let (_, sessions) = server
-        .backend()
-        .get(&format!("/v1/sessions?user_id={uid}&status=active"))
-        .await;
+    b.sign_in("ada@example.com", GOOD_PASSWORD).await;
+    let sessions = server.sessions_of_the_user("&status=active").await;
     let sid = sessions[0]["id"].as_str().unwrap();
     let r = b
         .http
@@ -516,12 +465,7 @@ async fn sdk_checks_azp_and_accepts_a_jwt_key_pem() {
     let at_app = orbit
         .authenticate(&request("http://localhost:3000/x", &[("cookie", &cookie)]))
         .await;
-    assert_eq!(
-        at_app.status,
-        orbit_sdk::AuthStatus::SignedIn,
-        "{}",
-        at_app.reason()
-    );
+    assert_signed_in(&at_app, "at the app");
     let elsewhere = orbit
         .authenticate(&request("http://localhost:3001/x", &[("cookie", &cookie)]))
         .await;
@@ -539,12 +483,7 @@ async fn sdk_checks_azp_and_accepts_a_jwt_key_pem() {
     let ok = lenient
         .authenticate(&request("http://localhost:3001/x", &[("cookie", &cookie)]))
         .await;
-    assert_eq!(
-        ok.status,
-        orbit_sdk::AuthStatus::SignedIn,
-        "{}",
-        ok.reason()
-    );
+    assert_signed_in(&ok, "an allowed redirect origin");
 }
 
 /// The instance's current public key as an SPKI PEM, as an operator would paste into CLERK_JWT_KEY.
@@ -644,35 +583,30 @@ pub async fn prod_seed_apps(
     world.add_satellite("satellite.test", true).await;
     world.add_satellite("satellite2.test", true).await;
     let http = world.sdk_http_client();
-    let primary_cfg = OrbitConfig::builder(&world.publishable_key)
-        .secret_key(&world.secret_key)
-        .api_url(world.bapi_url())
+    // The keys and the Backend API URL every app is configured with.
+    let config = || {
+        OrbitConfig::builder(&world.publishable_key)
+            .secret_key(&world.secret_key)
+            .api_url(world.bapi_url())
+    };
+    let sdk = |config: orbit_sdk::OrbitConfigBuilder| {
+        Orbit::with_http_client(config.build().unwrap(), http.clone()).unwrap()
+    };
+    let primary = config()
         .sign_in_url("/sign-in")
         .sign_up_url("/sign-up")
-        .allowed_redirect_origins(["https://satellite.test", "https://satellite2.test"])
-        .build()
-        .unwrap();
-    let primary_app = world
-        .serve_app(example_primary::app(
-            Orbit::with_http_client(primary_cfg, http.clone()).unwrap(),
-        ))
-        .await;
+        .allowed_redirect_origins(["https://satellite.test", "https://satellite2.test"]);
+    let primary_app = world.serve_app(example_primary::app(sdk(primary))).await;
     let mut apps = vec![("primary.test", primary_app.ip)];
     let mut servers = vec![primary_app];
     for sat in ["satellite.test", "satellite2.test"] {
-        let cfg = OrbitConfig::builder(&world.publishable_key)
-            .secret_key(&world.secret_key)
-            .api_url(world.bapi_url())
+        let satellite = config()
             .is_satellite(true)
             .domain(sat)
             .sign_in_url("https://primary.test/sign-in")
-            .sign_up_url("https://primary.test/sign-up")
-            .build()
-            .unwrap();
+            .sign_up_url("https://primary.test/sign-up");
         let s = world
-            .serve_app(example_satellite::app(
-                Orbit::with_http_client(cfg, http.clone()).unwrap(),
-            ))
+            .serve_app(example_satellite::app(sdk(satellite)))
             .await;
         apps.push((sat, s.ip));
         servers.push(s);

@@ -60,7 +60,8 @@ pub fn make_certs(names: &[&str]) -> Certs {
 
 pub struct ProdWorld {
     pub server: TestServer,
-    pub dns: LocalDns,
+    /// The DNS server the production instance checks CNAMEs against (kept running).
+    _dns: LocalDns,
     pub certs: Certs,
     pub ip: IpAddr,
     pub instance: Instance,
@@ -121,7 +122,7 @@ impl ProdWorld {
         let creds = orbit.credentials(&instance).await.unwrap();
         ProdWorld {
             server,
-            dns,
+            _dns: dns,
             certs,
             ip,
             instance,
@@ -131,24 +132,12 @@ impl ProdWorld {
         }
     }
 
-    pub fn from_parts(
-        server: TestServer,
-        dns: LocalDns,
-        certs: Certs,
-        ip: IpAddr,
-        instance: Instance,
-        publishable_key: String,
-        secret_key: String,
-    ) -> Self {
+    /// Stops the server and starts it again on the same data directory (the same address,
+    /// DNS, certificates and instance).
+    pub async fn restart(self) -> Self {
         ProdWorld {
-            server,
-            dns,
-            certs,
-            ip,
-            instance,
-            publishable_key,
-            secret_key,
-            _cert_dir: tempfile::tempdir().unwrap(),
+            server: self.server.restart().await,
+            ..self
         }
     }
 
@@ -191,14 +180,7 @@ impl ProdWorld {
 
     /// Registers a satellite through BAPI and, if `verify`, checks its DNS now.
     pub async fn add_satellite(&self, name: &str, verify: bool) -> Value {
-        let (s, d) = self
-            .backend()
-            .post(
-                "/v1/domains",
-                serde_json::json!({"name": name, "is_satellite": true}),
-            )
-            .await;
-        assert_eq!(s, StatusCode::OK, "{d}");
+        let d = self.backend().add_satellite(name).await;
         if verify {
             let orbit = self.server.orbit();
             let domain = orbit.find_domain(&self.instance, name).await.unwrap();
@@ -213,17 +195,23 @@ impl ProdWorld {
     }
 
     pub async fn signed_in_browser(&self, email: &str) -> (WorldBrowser, String) {
-        let (s, user) = self
-            .backend()
-            .post(
-                "/v1/users",
-                serde_json::json!({"email_address": [email], "password": GOOD_PASSWORD}),
-            )
-            .await;
-        assert_eq!(s, StatusCode::OK, "{user}");
+        let user = self.backend().create_user(email, GOOD_PASSWORD).await;
         let b = self.browser();
         b.sign_in(email).await;
         (b, user["id"].as_str().unwrap().to_owned())
+    }
+
+    /// Follows a handshake (see `WorldBrowser::handshake`) and resolves it as the app does.
+    pub async fn handshake_and_resolve(
+        &self,
+        browser: &WorldBrowser,
+        fapi_host: &str,
+        redirect_url: &str,
+        reason: &str,
+    ) -> (Vec<Hop>, AppView) {
+        let hops = browser.handshake(fapi_host, redirect_url, reason).await;
+        let view = self.app_resolves(browser, &final_url(&hops)).await;
+        (hops, view)
     }
 
     /// What an app's middleware does with a handshake that came back to `url`: take the nonce
@@ -237,33 +225,11 @@ impl ProdWorld {
             .map(|(_, v)| v.into_owned())
             .or_else(|| browser.cookie(url, "__clerk_handshake_nonce"))
             .expect("a handshake nonce");
-        let (status, body) = self
-            .backend()
-            .get(&format!("/v1/clients/handshake_payload?nonce={nonce}"))
-            .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        let directives: Vec<String> = body["directives"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|d| d.as_str().unwrap().to_owned())
-            .collect();
+        let directives = self.backend().handshake_directives(&nonce).await;
         for d in &directives {
             browser.jar.add_cookie_str(d, &parsed);
         }
-        let token = directives
-            .iter()
-            .rfind(|d| d.starts_with("__session"))
-            .map(|d| {
-                d.split(';')
-                    .next()
-                    .unwrap()
-                    .split('=')
-                    .nth(1)
-                    .unwrap_or_default()
-                    .to_owned()
-            })
-            .filter(|t| !t.is_empty());
+        let token = directive_value(&directives, "__session").filter(|t| !t.is_empty());
         let claims = match &token {
             Some(t) => {
                 let (_, jwks) = self.backend().get("/v1/jwks").await;
@@ -299,6 +265,17 @@ pub struct Hop {
     pub location: Option<String>,
     pub set_cookies: Vec<String>,
     pub body: String,
+}
+
+impl Hop {
+    /// The `Set-Cookie` value of this hop for the cookie `name`.
+    pub fn set_cookie(&self, name: &str) -> &str {
+        let prefix = format!("{name}=");
+        self.set_cookies
+            .iter()
+            .find(|c| c.starts_with(&prefix))
+            .unwrap_or_else(|| panic!("no {name} cookie set: {self:?}"))
+    }
 }
 
 /// The value of the cookie `name` that `jar` would send to `url`.
@@ -363,24 +340,78 @@ impl WorldBrowser {
         panic!("redirect loop: {hops:#?}");
     }
 
-    pub async fn sign_in(&self, email: &str) {
-        let page = self.get("https://clerk.primary.test/sign-in").await;
-        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
-        let csrf = hidden(&page.body, "csrf_token").unwrap();
-        let r = self
-            .http
-            .post("https://clerk.primary.test/sign-in")
-            .header("origin", "https://clerk.primary.test")
-            .form(&[
-                ("csrf_token", csrf.as_str()),
-                ("email_address", email),
-                ("password", GOOD_PASSWORD),
-            ])
-            .send()
+    /// Follows a handshake at `fapi_host` back to `redirect_url` (see `handshake_url`).
+    pub async fn handshake(&self, fapi_host: &str, redirect_url: &str, reason: &str) -> Vec<Hop> {
+        self.follow(&handshake_url(fapi_host, redirect_url, reason))
             .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::SEE_OTHER);
     }
+
+    /// Signs in on the primary's hosted sign-in page.
+    pub async fn sign_in(&self, email: &str) {
+        let fields = [("email_address", email), ("password", GOOD_PASSWORD)];
+        submit_portal_form(
+            &self.http,
+            "https://clerk.primary.test",
+            "/sign-in",
+            &fields,
+        )
+        .await;
+    }
+}
+
+/// The value of the last of `directives` (`Set-Cookie` values) whose name starts with `prefix`,
+/// as the SDKs read the session token.
+pub fn directive_value(directives: &[String], prefix: &str) -> Option<String> {
+    directives.iter().rfind(|d| d.starts_with(prefix)).map(|d| {
+        d.split(';')
+            .next()
+            .unwrap()
+            .split('=')
+            .nth(1)
+            .unwrap_or_default()
+            .to_owned()
+    })
+}
+
+/// The URL the last of `hops` redirects to.
+pub fn final_url(hops: &[Hop]) -> String {
+    let last = hops.last().unwrap();
+    Url::parse(&last.url)
+        .unwrap()
+        .join(
+            last.location
+                .as_deref()
+                .expect("ends in a redirect to the app"),
+        )
+        .unwrap()
+        .to_string()
+}
+
+/// Opens the hosted form at `{portal}{path}` and submits it with its CSRF token and `fields`, as
+/// a browser with `http`'s cookies; the portal answers 303.
+pub async fn submit_portal_form(
+    http: &reqwest::Client,
+    portal: &str,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let url = format!("{portal}{path}");
+    let page = http.get(&url).send().await.unwrap();
+    let status = page.status();
+    let body = page.text().await.unwrap();
+    assert_eq!(status, StatusCode::OK, "{url}: {body}");
+    let csrf = hidden(&body, "csrf_token").unwrap_or_else(|| panic!("a form at {url}: {body}"));
+    let mut form = vec![("csrf_token", csrf.as_str())];
+    form.extend_from_slice(fields);
+    let r = http
+        .post(&url)
+        .header("origin", portal)
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "POST {url}");
+    r
 }
 
 /// A satellite handshake URL as `@clerk/backend` builds it (format=nonce).
