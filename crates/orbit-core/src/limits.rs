@@ -6,7 +6,26 @@
 
 use crate::clock::{Millis, HOUR, MINUTE, SECOND};
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Mutex;
+
+/// The source a per-IP limit counts: an IPv4 address, or the /64 of an IPv6 address (one
+/// subscriber usually holds a whole /64, so per-address buckets would give an attacker 2^64 of
+/// them). IPv4-mapped IPv6 addresses count as their IPv4 address; anything unparseable counts as
+/// itself.
+pub fn ip_source(client_ip: &str) -> String {
+    match client_ip.parse::<IpAddr>() {
+        Ok(IpAddr::V4(v4)) => v4.to_string(),
+        Ok(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+        Err(_) => client_ip.to_owned(),
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SignInLimits {
@@ -117,6 +136,21 @@ impl KeyedRateLimiter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ipv6_sources_are_their_slash_64() {
+        for (ip, source) in [
+            ("192.0.2.7", "192.0.2.7"),
+            ("2001:db8:1:2::1", "2001:db8:1:2::/64"),
+            ("2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2::/64"),
+            ("2001:db8:1:3::1", "2001:db8:1:3::/64"),
+            ("::1", "0:0:0:0::/64"),
+            ("::ffff:192.0.2.7", "192.0.2.7"),
+            ("not an ip", "not an ip"),
+        ] {
+            assert_eq!(ip_source(ip), source, "{ip}");
+        }
+    }
 
     #[test]
     fn bucket_refills() {

@@ -57,27 +57,38 @@ where
     }
 }
 
-/// The host a request was sent to: `Host` (or `X-Forwarded-Host` from a trusted proxy), or
-/// HTTP/2's `:authority`; lower-case, first value only.
-pub fn request_host(parts: &Parts, state: &AppState) -> Option<String> {
-    let host = if from_trusted_proxy(parts, state) {
-        parts
-            .headers
-            .get(wire::header::FORWARDED_HOST)
-            .or_else(|| parts.headers.get(header::HOST))
-    } else {
-        parts.headers.get(header::HOST)
-    };
-    // HTTP/2 carries the host in `:authority`, which lands in the URI, not in a Host header.
-    let host = host
-        .and_then(|h| h.to_str().ok())
+/// The right-most value of a forwarding header (`X-Forwarded-Host`, `-Proto`), when the peer is
+/// a trusted proxy: the entry that proxy appended itself. Anything to its left came from the
+/// client and may be forged.
+pub(crate) fn forwarded(parts: &Parts, state: &AppState, name: &str) -> Option<String> {
+    if !from_trusted_proxy(parts, state) {
+        return None;
+    }
+    parts
+        .headers
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .rfind(|v| !v.is_empty())
         .map(str::to_owned)
-        .or_else(|| parts.uri.authority().map(|a| a.as_str().to_owned()))
-        .map(|h| h.trim().to_ascii_lowercase())?;
-    host.split(',')
-        .next()
-        .map(|h| h.trim().to_owned())
-        .or(Some(host))
+}
+
+/// The host a request was sent to: the trusted proxy's `X-Forwarded-Host`, else `Host`, else
+/// HTTP/2's `:authority`; lower-case.
+pub fn request_host(parts: &Parts, state: &AppState) -> Option<String> {
+    let host = forwarded(parts, state, wire::header::FORWARDED_HOST)
+        .or_else(|| {
+            parts
+                .headers
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .map(str::to_owned)
+        })
+        // HTTP/2 carries the host in `:authority`, which lands in the URI, not in a Host header.
+        .or_else(|| parts.uri.authority().map(|a| a.as_str().to_owned()))?;
+    Some(host.trim().to_ascii_lowercase())
 }
 
 /// Reads one cookie from the request headers.

@@ -47,6 +47,12 @@ async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Respo
         .is_some_and(|n| n > limit);
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
+    // HSTS on every https answer, TLS terminated here or by a trusted proxy.
+    let (parts, body) = req.into_parts();
+    let https = state.tls
+        || crate::extract::forwarded(&parts, &state, wire::header::FORWARDED_PROTO).as_deref()
+            == Some("https");
+    let req = Request::from_parts(parts, body);
     let mut resp = REQUEST_ID
         .scope(id.clone(), async move {
             if too_big {
@@ -69,6 +75,12 @@ async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Respo
         "referrer-policy",
         HeaderValue::from_static("strict-origin-when-cross-origin"),
     );
+    if https {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
     resp
 }
 

@@ -71,7 +71,10 @@ impl Orbit {
     /// otherwise let one source test unlimited addresses for existing accounts.
     fn check_ip_rate(&self, instance: &Instance, client_ip: &str) -> Result<()> {
         self.ip_limiter
-            .check(&format!("{}/{}", instance.id, client_ip), self.now())
+            .check(
+                &format!("{}/{}", instance.id, crate::limits::ip_source(client_ip)),
+                self.now(),
+            )
             .map_err(|wait| Error::TooManyAttempts {
                 retry_after_secs: ceil_secs(wait),
             })

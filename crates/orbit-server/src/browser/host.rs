@@ -3,7 +3,7 @@
 
 use super::page::PageError;
 use crate::error::ApiError;
-use crate::extract::{from_trusted_proxy, request_host};
+use crate::extract::{forwarded, request_host};
 use crate::AppState;
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
@@ -102,12 +102,8 @@ impl Fapi {
                 ),
             ));
         }
-        let forwarded_https = from_trusted_proxy(parts, &state)
-            && parts
-                .headers
-                .get(wire::header::FORWARDED_PROTO)
-                .and_then(|v| v.to_str().ok())
-                == Some("https");
+        let forwarded_https =
+            forwarded(parts, &state, wire::header::FORWARDED_PROTO).as_deref() == Some("https");
         let secure = state.tls || forwarded_https || ctx.instance.kind == InstanceKind::Production;
         let scheme = if secure { "https" } else { "http" };
         Ok(Fapi {

@@ -18,6 +18,7 @@ mod cli;
 mod compat_node;
 mod fapi;
 mod portal;
+mod proxies_and_headers;
 mod query_params;
 mod satellite;
 mod sdk;

@@ -1,0 +1,117 @@
+//! What a proxy or a client may claim: the per-IP limit counts an IPv6 /64 as one source,
+//! forwarding headers count only their right-most entry and only from a trusted proxy, and https
+//! answers carry HSTS.
+
+use crate::harness::*;
+use crate::world::ProdWorld;
+use reqwest::StatusCode;
+
+#[tokio::test]
+async fn an_ipv6_slash_64_is_one_source_for_the_per_ip_limit() {
+    let server = TestServer::start_with(|c| {
+        c.limits.per_ip_burst = 1;
+        c.limits.per_ip_per_minute = 1;
+        c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await;
+    let b = server.browser();
+    let csrf = b.get(&server.url("/sign-in")).await.csrf();
+    let sign_in_from = |ip: &'static str| {
+        b.http
+            .post(server.url("/sign-in"))
+            .header("origin", &server.base)
+            .header("x-forwarded-for", ip)
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("email_address", "x@example.com"),
+                ("password", "wrong password"),
+            ])
+            .send()
+    };
+    for (ip, expected) in [
+        ("2001:db8:1:2::1", StatusCode::UNPROCESSABLE_ENTITY),
+        // Another address of the same /64: the same source, out of budget.
+        ("2001:db8:1:2:ffff::7", StatusCode::TOO_MANY_REQUESTS),
+        ("2001:db8:1:2::2", StatusCode::TOO_MANY_REQUESTS),
+        // Another /64 is another source.
+        ("2001:db8:1:3::1", StatusCode::UNPROCESSABLE_ENTITY),
+    ] {
+        assert_eq!(sign_in_from(ip).await.unwrap().status(), expected, "{ip}");
+    }
+}
+
+#[tokio::test]
+async fn forwarded_host_counts_its_right_most_entry_from_a_trusted_proxy_only() {
+    let proxied = TestServer::start_with(|c| {
+        c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await;
+    let direct = TestServer::start().await;
+    let jwks = |server: &TestServer, forwarded_host: String| {
+        reqwest::Client::new()
+            .get(server.url("/.well-known/jwks.json"))
+            .header("x-forwarded-host", forwarded_host)
+            .send()
+    };
+    let host = |server: &TestServer| server.base.trim_start_matches("http://").to_owned();
+    for (forwarded_host, expected) in [
+        // The proxy appends the host it received; what the client sent stands to its left.
+        (format!("evil.test, {}", host(&proxied)), StatusCode::OK),
+        (
+            format!("{}, evil.test", host(&proxied)),
+            StatusCode::NOT_FOUND,
+        ),
+        ("evil.test".to_owned(), StatusCode::NOT_FOUND),
+    ] {
+        let r = jwks(&proxied, forwarded_host.clone()).await.unwrap();
+        assert_eq!(r.status(), expected, "{forwarded_host}");
+    }
+    // From a peer that is not a trusted proxy, the header is ignored: Host decides.
+    let r = jwks(&direct, "evil.test".into()).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn https_answers_carry_hsts_and_http_ones_do_not() {
+    let world = ProdWorld::start().await;
+    let browser = world.browser();
+    let r = browser
+        .http
+        .get("https://clerk.primary.test/.well-known/jwks.json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        r.headers()["strict-transport-security"],
+        "max-age=31536000",
+        "over TLS"
+    );
+
+    let proxied = TestServer::start_with(|c| {
+        c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await;
+    let get = |proto: &'static str| {
+        reqwest::Client::new()
+            .get(proxied.url("/.well-known/jwks.json"))
+            .header("x-forwarded-proto", proto)
+            .send()
+    };
+    let behind_tls = get("http, https").await.unwrap();
+    assert_eq!(
+        behind_tls.headers()["strict-transport-security"],
+        "max-age=31536000"
+    );
+    for proto in ["http", "https, http"] {
+        let r = get(proto).await.unwrap();
+        assert!(
+            !r.headers().contains_key("strict-transport-security"),
+            "{proto}"
+        );
+    }
+    let plain = reqwest::get(TestServer::start().await.url("/health"))
+        .await
+        .unwrap();
+    assert!(!plain.headers().contains_key("strict-transport-security"));
+}
