@@ -33,6 +33,8 @@ pub struct Config {
     /// DNS servers for CNAME checks (`ip:port`); empty = the system's resolver configuration.
     pub dns_servers: Vec<SocketAddr>,
     pub dns_timeout_ms: u64,
+    /// How long a client may take to send a request's headers before the connection closes.
+    pub header_read_timeout_secs: u64,
     /// How often unverified production satellites are re-checked; 0 turns the check off.
     pub dns_check_interval_secs: u64,
     /// PEM certificate chain and private key: with both, `orbit serve` speaks https itself.
@@ -55,6 +57,7 @@ impl Default for Config {
             cname_target: None,
             dns_servers: Vec::new(),
             dns_timeout_ms: 3000,
+            header_read_timeout_secs: 10,
             dns_check_interval_secs: 300,
             tls_cert: None,
             tls_key: None,
@@ -103,6 +106,7 @@ pub struct ConfigLayer {
     pub cname_target: Option<String>,
     pub dns_servers: Option<Vec<String>>,
     pub dns_timeout_ms: Option<u64>,
+    pub header_read_timeout_secs: Option<u64>,
     pub dns_check_interval_secs: Option<u64>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
@@ -127,6 +131,7 @@ const ENV_KEYS: &[&str] = &[
     "cname_target",
     "dns_servers",
     "dns_timeout_ms",
+    "header_read_timeout_secs",
     "dns_check_interval_secs",
     "tls_cert",
     "tls_key",
@@ -162,7 +167,10 @@ impl ConfigLayer {
                     || k.starts_with("sign_in_")
                     || matches!(
                         k,
-                        "max_body_bytes" | "dns_timeout_ms" | "dns_check_interval_secs"
+                        "max_body_bytes"
+                            | "dns_timeout_ms"
+                            | "dns_check_interval_secs"
+                            | "header_read_timeout_secs"
                     ) =>
                 {
                     let n: i64 = raw.trim().parse().map_err(|_| {
@@ -256,6 +264,9 @@ impl ConfigLayer {
         if let Some(v) = self.dns_timeout_ms {
             config.dns_timeout_ms = v;
         }
+        if let Some(v) = self.header_read_timeout_secs {
+            config.header_read_timeout_secs = v;
+        }
         if let Some(v) = self.dns_check_interval_secs {
             config.dns_check_interval_secs = v;
         }
@@ -287,6 +298,10 @@ impl Config {
     }
 
     /// A configuration for tests: an ephemeral port, cheap password hashing, generous limits.
+    pub fn header_read_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.header_read_timeout_secs)
+    }
+
     pub fn for_test(data_dir: &Path) -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -352,6 +367,9 @@ impl Config {
         }
         if self.dns_timeout_ms == 0 {
             return Err(invalid("dns_timeout_ms", "must be at least 1"));
+        }
+        if self.header_read_timeout_secs == 0 {
+            return Err(invalid("header_read_timeout_secs", "must be at least 1"));
         }
         if self.dev_primary_domain.trim().is_empty() || self.dev_primary_domain.contains('/') {
             return Err(invalid(

@@ -228,33 +228,31 @@ pub async fn start_with(config: Config, deps: ServeDeps) -> Result<Running, Star
         tls: tls.is_some(),
         resolver,
     };
+    let header_read_timeout = state.config.header_read_timeout();
     let background = vec![tokio::spawn(housekeeping(state.clone()))];
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let (tx, rx) = oneshot::channel::<()>();
+    // One server for plain and TLS listeners: hyper's HTTP/1 builder gives slow clients
+    // `header_read_timeout` to send their headers, then closes the connection.
+    let std_listener = listener
+        .into_std()
+        .map_err(|source| StartError::Bind { addr, source })?;
+    let handle = axum_server::Handle::new();
+    let stopper = handle.clone();
+    tokio::spawn(async move {
+        let _ = rx.await;
+        stopper.graceful_shutdown(Some(std::time::Duration::from_secs(5)));
+    });
     let task = match tls {
-        None => tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = rx.await;
-                })
-                .await
-        }),
+        None => {
+            let mut server = axum_server::from_tcp(std_listener).handle(handle);
+            with_header_timeout(server.http_builder(), header_read_timeout);
+            tokio::spawn(async move { server.serve(app).await })
+        }
         Some(tls) => {
-            let std_listener = listener
-                .into_std()
-                .map_err(|source| StartError::Bind { addr, source })?;
-            let handle = axum_server::Handle::new();
-            let stopper = handle.clone();
-            tokio::spawn(async move {
-                let _ = rx.await;
-                stopper.graceful_shutdown(Some(std::time::Duration::from_secs(5)));
-            });
-            tokio::spawn(async move {
-                axum_server::from_tcp_rustls(std_listener, tls)
-                    .handle(handle)
-                    .serve(app)
-                    .await
-            })
+            let mut server = axum_server::from_tcp_rustls(std_listener, tls).handle(handle);
+            with_header_timeout(server.http_builder(), header_read_timeout);
+            tokio::spawn(async move { server.serve(app).await })
         }
     };
     Ok(Running {
@@ -335,4 +333,14 @@ async fn bootstrap(
         )
         .await?;
     Ok(Some(orbit.credentials(&instance).await?))
+}
+
+fn with_header_timeout(
+    builder: &mut hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>,
+    timeout: std::time::Duration,
+) {
+    builder
+        .http1()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(timeout);
 }

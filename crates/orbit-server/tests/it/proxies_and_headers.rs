@@ -115,3 +115,31 @@ async fn https_answers_carry_hsts_and_http_ones_do_not() {
         .unwrap();
     assert!(!plain.headers().contains_key("strict-transport-security"));
 }
+
+#[tokio::test]
+async fn a_client_that_never_finishes_its_headers_is_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = TestServer::start_with(|c| c.header_read_timeout_secs = 1).await;
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    let mut slow = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    slow.write_all(b"GET /health HTTP/1.1\r\nHost: ")
+        .await
+        .unwrap();
+    // The server closes the connection (perhaps after a 408) instead of waiting for ever; the
+    // bound is generous, the timeout is 1 s.
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        slow.read_to_end(&mut answer),
+    )
+    .await;
+    assert!(read.is_ok(), "the connection was still open after 20 s");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 408"),
+        "{answer}"
+    );
+    // A client that sends its request at once is served as usual.
+    let ok = reqwest::get(server.url("/health")).await.unwrap();
+    assert_eq!(ok.status(), StatusCode::OK);
+}
