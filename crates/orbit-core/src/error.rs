@@ -12,6 +12,9 @@ pub enum Error {
     InvalidCredentials,
     #[error("too many sign-in attempts; try again in {retry_after_secs} s")]
     TooManyAttempts { retry_after_secs: u64 },
+    /// The instance's ceiling on password attempts is reached, from all sources together.
+    #[error("too many sign-in attempts on this instance; try again in {retry_after_secs} s")]
+    Overloaded { retry_after_secs: u64 },
     #[error("{0}")]
     Email(#[from] EmailError),
     #[error("{0}")]

@@ -33,6 +33,9 @@ pub struct SignInLimits {
     pub per_ip_burst: u32,
     /// Sustained attempts per IP per minute.
     pub per_ip_per_minute: u32,
+    /// Sign-in and sign-up attempts per instance per minute, all sources together (also the
+    /// burst): a ceiling that keeps password hashing from being saturated by many sources.
+    pub per_instance_per_minute: u32,
     /// Failed attempts per account in `account_burst_window` before a pause.
     pub per_account_burst: u32,
     pub account_burst_window: Millis,
@@ -45,6 +48,7 @@ impl Default for SignInLimits {
         Self {
             per_ip_burst: 30,
             per_ip_per_minute: 30,
+            per_instance_per_minute: 3000,
             per_account_burst: 10,
             account_burst_window: 5 * MINUTE,
             per_account_per_hour: 100,

@@ -99,6 +99,7 @@ pub struct ConfigLayer {
     pub argon2_parallelism: Option<u32>,
     pub sign_in_per_ip_burst: Option<u32>,
     pub sign_in_per_ip_per_minute: Option<u32>,
+    pub sign_in_per_instance_per_minute: Option<u32>,
     pub sign_in_per_account_burst: Option<u32>,
     pub sign_in_per_account_per_hour: Option<u32>,
     pub log: Option<String>,
@@ -124,6 +125,7 @@ const ENV_KEYS: &[&str] = &[
     "argon2_parallelism",
     "sign_in_per_ip_burst",
     "sign_in_per_ip_per_minute",
+    "sign_in_per_instance_per_minute",
     "sign_in_per_account_burst",
     "sign_in_per_account_per_hour",
     "log",
@@ -231,6 +233,9 @@ impl ConfigLayer {
         if let Some(v) = self.sign_in_per_ip_per_minute {
             config.limits.per_ip_per_minute = v;
         }
+        if let Some(v) = self.sign_in_per_instance_per_minute {
+            config.limits.per_instance_per_minute = v;
+        }
         if let Some(v) = self.sign_in_per_account_burst {
             config.limits.per_account_burst = v;
         }
@@ -330,6 +335,12 @@ impl Config {
         if self.limits.per_account_per_hour == 0 {
             return Err(invalid(
                 "sign_in_per_account_per_hour",
+                "must be at least 1",
+            ));
+        }
+        if self.limits.per_instance_per_minute == 0 {
+            return Err(invalid(
+                "sign_in_per_instance_per_minute",
                 "must be at least 1",
             ));
         }

@@ -121,6 +121,16 @@ impl From<Error> for ApiError {
                 err.retry_after = Some(retry_after_secs);
                 err
             }
+            Error::Overloaded { retry_after_secs } => {
+                let mut err = ApiError::new(
+                    S::SERVICE_UNAVAILABLE,
+                    "too_many_requests",
+                    "Too busy",
+                    format!("Sign-ins are coming in faster than this server accepts. Try again in {retry_after_secs} seconds."),
+                );
+                err.retry_after = Some(retry_after_secs);
+                err
+            }
             Error::Email(e) => ApiError::new(
                 S::UNPROCESSABLE_ENTITY,
                 "form_param_format_invalid",

@@ -543,6 +543,7 @@ fn start_server(orbit: &Path, args: &Args) -> Res<Server> {
         .env("ORBIT_SIGN_IN_PER_IP_PER_MINUTE", "1000000")
         .env("ORBIT_SIGN_IN_PER_ACCOUNT_BURST", "1000000")
         .env("ORBIT_SIGN_IN_PER_ACCOUNT_PER_HOUR", "1000000")
+        .env("ORBIT_SIGN_IN_PER_INSTANCE_PER_MINUTE", "1000000")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::from(log));

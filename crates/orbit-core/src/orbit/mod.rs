@@ -97,6 +97,8 @@ pub struct Orbit {
     hasher: PasswordHasher,
     settings: OrbitSettings,
     ip_limiter: KeyedRateLimiter,
+    /// The per-instance ceiling on password attempts, after the per-IP limit.
+    instance_limiter: KeyedRateLimiter,
     /// Signing keys by instance, re-read after `key_cache_ttl` or earlier when a retired key
     /// must leave the JWKS.
     keys: TtlCache<Arc<InstanceKeys>>,
@@ -138,6 +140,10 @@ impl Orbit {
             master,
             hasher,
             ip_limiter: KeyedRateLimiter::new(limits.per_ip_burst, limits.per_ip_per_minute),
+            instance_limiter: KeyedRateLimiter::new(
+                limits.per_instance_per_minute,
+                limits.per_instance_per_minute,
+            ),
             settings,
             keys: TtlCache::new(ttl, CACHE_CAPACITY),
             hash_permits: Arc::new(tokio::sync::Semaphore::new(

@@ -70,12 +70,20 @@ impl Orbit {
     /// The per-IP budget that sign-ins and sign-ups share: "that email is taken" answers would
     /// otherwise let one source test unlimited addresses for existing accounts.
     fn check_ip_rate(&self, instance: &Instance, client_ip: &str) -> Result<()> {
+        let now = self.now();
         self.ip_limiter
             .check(
                 &format!("{}/{}", instance.id, crate::limits::ip_source(client_ip)),
-                self.now(),
+                now,
             )
             .map_err(|wait| Error::TooManyAttempts {
+                retry_after_secs: ceil_secs(wait),
+            })?;
+        // Then the instance's ceiling, which only attempts within their source's budget reach,
+        // so one source over its limit cannot use up everyone's.
+        self.instance_limiter
+            .check(&instance.id, now)
+            .map_err(|wait| Error::Overloaded {
                 retry_after_secs: ceil_secs(wait),
             })
     }
