@@ -89,6 +89,18 @@ impl ApiError {
         )
     }
 
+    /// A limit was reached: `Retry-After` says when to come back.
+    fn retry_later(status: StatusCode, message: &str, why: &str, retry_after_secs: u64) -> Self {
+        let mut err = Self::new(
+            status,
+            "too_many_requests",
+            message,
+            format!("{why} Try again in {retry_after_secs} seconds."),
+        );
+        err.retry_after = Some(retry_after_secs);
+        err
+    }
+
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         let id = request_id();
         tracing::error!(request_id = %id, "internal error: {cause}");
@@ -111,26 +123,18 @@ impl From<Error> for ApiError {
                 "Email address or password is incorrect",
                 "The email address or password is incorrect. Check both and try again.",
             ),
-            Error::TooManyAttempts { retry_after_secs } => {
-                let mut err = ApiError::new(
-                    S::TOO_MANY_REQUESTS,
-                    "too_many_requests",
-                    "Too many requests",
-                    format!("Too many sign-in attempts. Try again in {retry_after_secs} seconds."),
-                );
-                err.retry_after = Some(retry_after_secs);
-                err
-            }
-            Error::Overloaded { retry_after_secs } => {
-                let mut err = ApiError::new(
-                    S::SERVICE_UNAVAILABLE,
-                    "too_many_requests",
-                    "Too busy",
-                    format!("Sign-ins are coming in faster than this server accepts. Try again in {retry_after_secs} seconds."),
-                );
-                err.retry_after = Some(retry_after_secs);
-                err
-            }
+            Error::TooManyAttempts { retry_after_secs } => ApiError::retry_later(
+                S::TOO_MANY_REQUESTS,
+                "Too many requests",
+                "Too many sign-in attempts.",
+                retry_after_secs,
+            ),
+            Error::Overloaded { retry_after_secs } => ApiError::retry_later(
+                S::SERVICE_UNAVAILABLE,
+                "Too busy",
+                "Sign-ins are coming in faster than this server accepts.",
+                retry_after_secs,
+            ),
             Error::Email(e) => ApiError::new(
                 S::UNPROCESSABLE_ENTITY,
                 "form_param_format_invalid",

@@ -26,6 +26,37 @@ pub struct TestServer {
 }
 
 impl TestServer {
+    /// A sign-in with a wrong password as a trusted proxy forwards it for `client_ip` (the
+    /// server must trust 127.0.0.1); for per-source limits.
+    pub async fn failed_sign_in_from(&self, client_ip: &str) -> reqwest::Response {
+        let b = self.browser();
+        let csrf = b.get(&self.url("/sign-in")).await.csrf();
+        b.http
+            .post(self.url("/sign-in"))
+            .header("origin", &self.base)
+            .header("x-forwarded-for", client_ip)
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("email_address", "x@example.com"),
+                ("password", "wrong password"),
+            ])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A server behind a trusted proxy on 127.0.0.1 with these per-source and per-instance
+    /// budgets (a minute's worth, all at once).
+    pub async fn behind_proxy(per_ip: u32, per_instance: u32) -> Self {
+        Self::start_with(|c| {
+            c.limits.per_ip_burst = per_ip;
+            c.limits.per_ip_per_minute = per_ip;
+            c.limits.per_instance_per_minute = per_instance;
+            c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+        })
+        .await
+    }
+
     pub async fn start() -> Self {
         Self::start_with(|_| {}).await
     }

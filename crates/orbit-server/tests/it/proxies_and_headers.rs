@@ -8,26 +8,7 @@ use reqwest::StatusCode;
 
 #[tokio::test]
 async fn an_ipv6_slash_64_is_one_source_for_the_per_ip_limit() {
-    let server = TestServer::start_with(|c| {
-        c.limits.per_ip_burst = 1;
-        c.limits.per_ip_per_minute = 1;
-        c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
-    })
-    .await;
-    let b = server.browser();
-    let csrf = b.get(&server.url("/sign-in")).await.csrf();
-    let sign_in_from = |ip: &'static str| {
-        b.http
-            .post(server.url("/sign-in"))
-            .header("origin", &server.base)
-            .header("x-forwarded-for", ip)
-            .form(&[
-                ("csrf_token", csrf.as_str()),
-                ("email_address", "x@example.com"),
-                ("password", "wrong password"),
-            ])
-            .send()
-    };
+    let server = TestServer::behind_proxy(1, 1000).await;
     for (ip, expected) in [
         ("2001:db8:1:2::1", StatusCode::UNPROCESSABLE_ENTITY),
         // Another address of the same /64: the same source, out of budget.
@@ -36,7 +17,11 @@ async fn an_ipv6_slash_64_is_one_source_for_the_per_ip_limit() {
         // Another /64 is another source.
         ("2001:db8:1:3::1", StatusCode::UNPROCESSABLE_ENTITY),
     ] {
-        assert_eq!(sign_in_from(ip).await.unwrap().status(), expected, "{ip}");
+        assert_eq!(
+            server.failed_sign_in_from(ip).await.status(),
+            expected,
+            "{ip}"
+        );
     }
 }
 
@@ -148,63 +133,21 @@ async fn a_client_that_never_finishes_its_headers_is_cut_off() {
 async fn many_sources_together_meet_the_instance_ceiling() {
     // Each source stays within its own budget; together they reach the instance's ceiling, and
     // what is beyond it is shed with 503 and Retry-After instead of queueing password hashes.
-    let server = TestServer::start_with(|c| {
-        c.limits.per_ip_burst = 5;
-        c.limits.per_ip_per_minute = 5;
-        c.limits.per_instance_per_minute = 3;
-        c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
-    })
-    .await;
-    let b = server.browser();
-    let csrf = b.get(&server.url("/sign-in")).await.csrf();
-    let sign_in_from = |ip: String| {
-        b.http
-            .post(server.url("/sign-in"))
-            .header("origin", &server.base)
-            .header("x-forwarded-for", ip)
-            .form(&[
-                ("csrf_token", csrf.as_str()),
-                ("email_address", "x@example.com"),
-                ("password", "wrong password"),
-            ])
-            .send()
-    };
+    let server = TestServer::behind_proxy(5, 3).await;
     for n in 1..=3 {
-        let r = sign_in_from(format!("198.51.100.{n}")).await.unwrap();
+        let r = server.failed_sign_in_from(&format!("198.51.100.{n}")).await;
         assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "source {n}");
     }
-    let shed = sign_in_from("198.51.100.4".into()).await.unwrap();
+    let shed = server.failed_sign_in_from("198.51.100.4").await;
     assert_eq!(shed.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(shed.headers().contains_key("retry-after"));
     // A source over its own budget does not use up the instance's: it gets 429 before the
     // ceiling is consulted.
-    let limited = TestServer::start_with(|c| {
-        c.limits.per_ip_burst = 1;
-        c.limits.per_ip_per_minute = 1;
-        c.limits.per_instance_per_minute = 2;
-        c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
-    })
-    .await;
-    let b = limited.browser();
-    let csrf = b.get(&limited.url("/sign-in")).await.csrf();
-    let post = |ip: &'static str| {
-        b.http
-            .post(limited.url("/sign-in"))
-            .header("origin", &limited.base)
-            .header("x-forwarded-for", ip)
-            .form(&[
-                ("csrf_token", csrf.as_str()),
-                ("email_address", "x@example.com"),
-                ("password", "wrong password"),
-            ])
-            .send()
-    };
-    let statuses = [
-        post("203.0.113.1").await.unwrap().status(),
-        post("203.0.113.1").await.unwrap().status(),
-        post("203.0.113.1").await.unwrap().status(),
-        post("203.0.113.2").await.unwrap().status(),
-    ];
+    let limited = TestServer::behind_proxy(1, 2).await;
+    let mut statuses = Vec::new();
+    for ip in ["203.0.113.1", "203.0.113.1", "203.0.113.1", "203.0.113.2"] {
+        statuses.push(limited.failed_sign_in_from(ip).await.status());
+    }
     assert_eq!(
         statuses,
         [
