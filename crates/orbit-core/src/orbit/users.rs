@@ -140,25 +140,64 @@ impl Orbit {
         }
     }
 
+    /// Changes the password of the user signed in on `current_session_id`, under the sign-in
+    /// abuse limits: the check of the current password takes the per-IP budget and counts as a
+    /// failed sign-in of the account when wrong (a stolen session must not test passwords
+    /// faster than the sign-in form could). Then every other active session of the user is
+    /// revoked; the current one stays (docs/design/sessions-and-tokens.md).
     pub async fn change_password(
         &self,
         instance: &Instance,
+        client_ip: &str,
         user_id: &str,
+        current_session_id: &str,
         current: &str,
         new: &str,
     ) -> Result<()> {
+        self.check_ip_rate(instance, client_ip)?;
         let mut user = self.user(&instance.id, user_id).await?;
+        let now = self.now();
+        let failures = self
+            .store
+            .failed_sign_ins_since(&instance.id, &user.email, now - HOUR)
+            .await?;
+        if let Some(wait) = self
+            .settings
+            .sign_in_limits
+            .account_retry_after(&failures, now)
+        {
+            return Err(Error::TooManyAttempts {
+                retry_after_secs: ceil_secs(wait),
+            });
+        }
         match self
             .verify_password(current.to_owned(), user.password_hash.clone())
             .await?
         {
             Verification::Match { .. } => {}
-            Verification::Mismatch => return Err(Error::CurrentPasswordIncorrect),
+            Verification::Mismatch => {
+                self.store
+                    .record_failed_sign_in(&instance.id, &user.email, now)
+                    .await?;
+                return Err(Error::CurrentPasswordIncorrect);
+            }
         }
         self.settings.password_policy.check(new)?;
         user.password_hash = Some(self.hash_password(new.to_owned()).await?);
-        user.updated_at = self.now();
+        let now = self.now();
+        user.updated_at = now;
         self.store.update_user(&user).await?;
+        for s in self.user_sessions(instance, user_id).await? {
+            if s.id != current_session_id
+                && s.status == SessionStatus::Active
+                && self
+                    .store
+                    .end_session(&s.id, SessionStatus::Revoked, now)
+                    .await?
+            {
+                self.store.touch_client(&s.client_id, now).await?;
+            }
+        }
         Ok(())
     }
 
