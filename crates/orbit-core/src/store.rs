@@ -140,6 +140,8 @@ pub trait HandshakeStore: Send + Sync {
     async fn put_pending_sync(&self, pending: &PendingSync) -> StoreResult<()>;
     /// Consumes the pending sync if it exists and has not expired at `now`.
     async fn take_pending_sync(&self, id: &str, now: Millis) -> StoreResult<Option<PendingSync>>;
+    /// Reads the pending sync if it exists and has not expired at `now`, without consuming it.
+    async fn pending_sync(&self, id: &str, now: Millis) -> StoreResult<Option<PendingSync>>;
     async fn put_sync_token(&self, token: &SyncToken) -> StoreResult<()>;
     async fn take_sync_token(
         &self,

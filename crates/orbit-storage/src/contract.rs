@@ -174,6 +174,35 @@ pub async fn instances_and_settings(store: &dyn Store) {
         .is_none());
 }
 
+/// Reading a pending sync neither consumes it nor returns it once expired.
+pub async fn pending_sync_read_does_not_consume(store: &dyn Store) {
+    let (instance, _) = fixture(store).await;
+    let pending = PendingSync {
+        id: "p1".into(),
+        instance_id: instance.id.clone(),
+        satellite_domain_id: "dmn_s".into(),
+        state_hash: "sh".into(),
+        redirect_url: "https://sat.test/x".into(),
+        format: HandshakeFormat::Nonce,
+        suffixed_cookies: true,
+        expires_at: 1_000,
+    };
+    store.put_pending_sync(&pending).await.unwrap();
+    for _ in 0..2 {
+        assert_eq!(
+            store.pending_sync("p1", 999).await.unwrap(),
+            Some(pending.clone())
+        );
+    }
+    assert!(store.pending_sync("p1", 1_000).await.unwrap().is_none());
+    assert!(store.pending_sync("nope", 0).await.unwrap().is_none());
+    assert_eq!(
+        store.take_pending_sync("p1", 999).await.unwrap(),
+        Some(pending.clone())
+    );
+    assert!(store.pending_sync("p1", 999).await.unwrap().is_none());
+}
+
 pub async fn handshake_state_is_single_use(store: &dyn Store) {
     let (instance, user) = fixture(store).await;
     let pending = PendingSync {
@@ -561,6 +590,7 @@ mod sqlite {
         users,
         clients_and_sessions,
         handshake_state_is_single_use,
+        pending_sync_read_does_not_consume,
         failed_sign_ins,
     );
 

@@ -106,9 +106,12 @@ impl Orbit {
         // A malformed email cannot be an account: treat it as one, with the same cost.
         let identifier =
             email::normalize(email_input).unwrap_or_else(|_| email_input.trim().to_lowercase());
+        // The failure record is keyed by what was typed: bound it, so a megabyte "email" costs
+        // no more to store than a real one.
+        let identifier = bounded_identifier(&identifier);
         let failures = self
             .store
-            .failed_sign_ins_since(&instance.id, &identifier, now - HOUR)
+            .failed_sign_ins_since(&instance.id, identifier, now - HOUR)
             .await?;
         if let Some(wait) = self
             .settings
@@ -119,7 +122,7 @@ impl Orbit {
                 retry_after_secs: ceil_secs(wait),
             });
         }
-        let user = self.store.user_by_email(&instance.id, &identifier).await?;
+        let user = self.store.user_by_email(&instance.id, identifier).await?;
         let phc = user.as_ref().and_then(|u| u.password_hash.clone());
         match (self.verify_password(password.to_owned(), phc).await?, user) {
             (Verification::Match { needs_rehash }, Some(mut user)) => {
@@ -133,7 +136,7 @@ impl Orbit {
             }
             _ => {
                 self.store
-                    .record_failed_sign_in(&instance.id, &identifier, now)
+                    .record_failed_sign_in(&instance.id, identifier, now)
                     .await?;
                 Err(Error::InvalidCredentials)
             }
@@ -159,7 +162,7 @@ impl Orbit {
         let now = self.now();
         let failures = self
             .store
-            .failed_sign_ins_since(&instance.id, &user.email, now - HOUR)
+            .failed_sign_ins_since(&instance.id, bounded_identifier(&user.email), now - HOUR)
             .await?;
         if let Some(wait) = self
             .settings
@@ -177,7 +180,7 @@ impl Orbit {
             Verification::Match { .. } => {}
             Verification::Mismatch => {
                 self.store
-                    .record_failed_sign_in(&instance.id, &user.email, now)
+                    .record_failed_sign_in(&instance.id, bounded_identifier(&user.email), now)
                     .await?;
                 return Err(Error::CurrentPasswordIncorrect);
             }
@@ -246,8 +249,43 @@ fn clean_name(name: Option<String>, field: &'static str) -> Result<Option<String
     Ok(if n.is_empty() { None } else { Some(n) })
 }
 
+/// The longest identifier a failed sign-in is recorded under, in bytes (an email address is at
+/// most 320 characters of ASCII: 64 for the local part, 255 for the domain, and the `@`).
+pub(crate) const MAX_IDENTIFIER_BYTES: usize = 320;
+
+/// `identifier` cut to at most `MAX_IDENTIFIER_BYTES`, on a character boundary.
+fn bounded_identifier(identifier: &str) -> &str {
+    let mut end = identifier.len().min(MAX_IDENTIFIER_BYTES);
+    while !identifier.is_char_boundary(end) {
+        end -= 1;
+    }
+    &identifier[..end]
+}
+
 fn ceil_secs(ms: Millis) -> u64 {
     u64::try_from((ms + 999).div_euclid(1000))
         .unwrap_or(1)
         .max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_sign_in_identifiers_are_bounded_on_a_char_boundary() {
+        assert_eq!(bounded_identifier("ada@example.com"), "ada@example.com");
+        let exact = "a".repeat(MAX_IDENTIFIER_BYTES);
+        assert_eq!(bounded_identifier(&exact), exact);
+        let long = "a".repeat(10_000);
+        assert_eq!(bounded_identifier(&long).len(), MAX_IDENTIFIER_BYTES);
+        // A 3-byte character straddling the bound is dropped whole.
+        let straddling = format!("{}€€", "a".repeat(MAX_IDENTIFIER_BYTES - 1));
+        let cut = bounded_identifier(&straddling);
+        assert_eq!(cut, "a".repeat(MAX_IDENTIFIER_BYTES - 1));
+        let multibyte = "é".repeat(1_000);
+        let cut = bounded_identifier(&multibyte);
+        assert_eq!(cut, "é".repeat(MAX_IDENTIFIER_BYTES / 2));
+        assert_eq!(bounded_identifier(""), "");
+    }
 }

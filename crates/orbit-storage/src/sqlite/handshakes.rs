@@ -73,6 +73,13 @@ impl HandshakeStore for SqliteStore {
         Ok(pending.filter(|p| p.expires_at > now))
     }
 
+    async fn pending_sync(&self, id: &str, now: Millis) -> R<Option<PendingSync>> {
+        let q = sqlx::query("SELECT * FROM pending_syncs WHERE id = $1 AND expires_at > $2")
+            .bind(id)
+            .bind(now);
+        self.fetch_optional(q).await
+    }
+
     async fn put_sync_token(&self, t: &SyncToken) -> R<()> {
         self.insert(t).await
     }
