@@ -174,6 +174,58 @@ pub async fn instances_and_settings(store: &dyn Store) {
         .is_none());
 }
 
+/// A development browser stands for its client until it goes unused past a bound.
+pub async fn dev_browsers_expire_by_last_use(store: &dyn Store) {
+    let (instance, _) = fixture(store).await;
+    let c = client(&instance, "client_1");
+    store.create_client(&c).await.unwrap();
+    store
+        .put_dev_browser(&instance.id, "dvb_h", &c.id, 100)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .dev_browser_client(&instance.id, "dvb_h", 99)
+            .await
+            .unwrap(),
+        Some((c.clone(), 100)),
+        "last used when created"
+    );
+    assert!(store
+        .dev_browser_client(&instance.id, "dvb_h", 100)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store
+        .dev_browser_client("other", "dvb_h", 0)
+        .await
+        .unwrap()
+        .is_none());
+    store.touch_dev_browser("dvb_h", 500).await.unwrap();
+    assert_eq!(
+        store
+            .dev_browser_client(&instance.id, "dvb_h", 499)
+            .await
+            .unwrap(),
+        Some((c.clone(), 500))
+    );
+    store
+        .put_dev_browser(&instance.id, "dvb_old", &c.id, 200)
+        .await
+        .unwrap();
+    assert_eq!(store.prune_dev_browsers(200).await.unwrap(), 1);
+    assert!(store
+        .dev_browser_client(&instance.id, "dvb_old", 0)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store
+        .dev_browser_client(&instance.id, "dvb_h", 0)
+        .await
+        .unwrap()
+        .is_some());
+}
+
 /// Reading a pending sync neither consumes it nor returns it once expired.
 pub async fn pending_sync_read_does_not_consume(store: &dyn Store) {
     let (instance, _) = fixture(store).await;
@@ -591,6 +643,7 @@ mod sqlite {
         clients_and_sessions,
         handshake_state_is_single_use,
         pending_sync_read_does_not_consume,
+        dev_browsers_expire_by_last_use,
         failed_sign_ins,
     );
 
