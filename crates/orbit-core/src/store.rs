@@ -140,6 +140,8 @@ pub trait HandshakeStore: Send + Sync {
     async fn put_pending_sync(&self, pending: &PendingSync) -> StoreResult<()>;
     /// Consumes the pending sync if it exists and has not expired at `now`.
     async fn take_pending_sync(&self, id: &str, now: Millis) -> StoreResult<Option<PendingSync>>;
+    /// Reads the pending sync if it exists and has not expired at `now`, without consuming it.
+    async fn pending_sync(&self, id: &str, now: Millis) -> StoreResult<Option<PendingSync>>;
     async fn put_sync_token(&self, token: &SyncToken) -> StoreResult<()>;
     async fn take_sync_token(
         &self,
@@ -172,6 +174,18 @@ pub trait HandshakeStore: Send + Sync {
         instance_id: &str,
         token_hash: &str,
     ) -> StoreResult<Option<Client>>;
+    /// The client a development browser stands for and when the development browser was last
+    /// used, if it was last used after `used_after`.
+    async fn dev_browser_client(
+        &self,
+        instance_id: &str,
+        token_hash: &str,
+        used_after: Millis,
+    ) -> StoreResult<Option<(Client, Millis)>>;
+    /// Records that the development browser was used at `at`.
+    async fn touch_dev_browser(&self, token_hash: &str, at: Millis) -> StoreResult<()>;
+    /// Deletes development browsers last used at or before `used_before`. Returns how many.
+    async fn prune_dev_browsers(&self, used_before: Millis) -> StoreResult<u64>;
     /// Deletes expired pending syncs, sync tokens and nonces.
     async fn prune_handshakes(&self, now: Millis) -> StoreResult<u64>;
 }

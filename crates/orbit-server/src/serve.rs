@@ -302,6 +302,9 @@ async fn housekeeping(state: AppState) {
         if let Err(e) = state.orbit.prune_failed_sign_ins().await {
             tracing::warn!("pruning failed sign-ins: {e}");
         }
+        if let Err(e) = state.orbit.prune_dev_browsers().await {
+            tracing::warn!("pruning development browsers: {e}");
+        }
     }
 }
 

@@ -174,6 +174,87 @@ pub async fn instances_and_settings(store: &dyn Store) {
         .is_none());
 }
 
+/// A development browser stands for its client until it goes unused past a bound.
+pub async fn dev_browsers_expire_by_last_use(store: &dyn Store) {
+    let (instance, _) = fixture(store).await;
+    let c = client(&instance, "client_1");
+    store.create_client(&c).await.unwrap();
+    store
+        .put_dev_browser(&instance.id, "dvb_h", &c.id, 100)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .dev_browser_client(&instance.id, "dvb_h", 99)
+            .await
+            .unwrap(),
+        Some((c.clone(), 100)),
+        "last used when created"
+    );
+    assert!(store
+        .dev_browser_client(&instance.id, "dvb_h", 100)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store
+        .dev_browser_client("other", "dvb_h", 0)
+        .await
+        .unwrap()
+        .is_none());
+    store.touch_dev_browser("dvb_h", 500).await.unwrap();
+    assert_eq!(
+        store
+            .dev_browser_client(&instance.id, "dvb_h", 499)
+            .await
+            .unwrap(),
+        Some((c.clone(), 500))
+    );
+    store
+        .put_dev_browser(&instance.id, "dvb_old", &c.id, 200)
+        .await
+        .unwrap();
+    assert_eq!(store.prune_dev_browsers(200).await.unwrap(), 1);
+    assert!(store
+        .dev_browser_client(&instance.id, "dvb_old", 0)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store
+        .dev_browser_client(&instance.id, "dvb_h", 0)
+        .await
+        .unwrap()
+        .is_some());
+}
+
+/// Reading a pending sync neither consumes it nor returns it once expired.
+pub async fn pending_sync_read_does_not_consume(store: &dyn Store) {
+    let (instance, _) = fixture(store).await;
+    let pending = PendingSync {
+        id: "p1".into(),
+        instance_id: instance.id.clone(),
+        satellite_domain_id: "dmn_s".into(),
+        state_hash: "sh".into(),
+        redirect_url: "https://sat.test/x".into(),
+        format: HandshakeFormat::Nonce,
+        suffixed_cookies: true,
+        expires_at: 1_000,
+    };
+    store.put_pending_sync(&pending).await.unwrap();
+    for _ in 0..2 {
+        assert_eq!(
+            store.pending_sync("p1", 999).await.unwrap(),
+            Some(pending.clone())
+        );
+    }
+    assert!(store.pending_sync("p1", 1_000).await.unwrap().is_none());
+    assert!(store.pending_sync("nope", 0).await.unwrap().is_none());
+    assert_eq!(
+        store.take_pending_sync("p1", 999).await.unwrap(),
+        Some(pending.clone())
+    );
+    assert!(store.pending_sync("p1", 999).await.unwrap().is_none());
+}
+
 pub async fn handshake_state_is_single_use(store: &dyn Store) {
     let (instance, user) = fixture(store).await;
     let pending = PendingSync {
@@ -561,6 +642,8 @@ mod sqlite {
         users,
         clients_and_sessions,
         handshake_state_is_single_use,
+        pending_sync_read_does_not_consume,
+        dev_browsers_expire_by_last_use,
         failed_sign_ins,
     );
 

@@ -3,11 +3,20 @@
 use super::Orbit;
 use crate::clock::HOUR;
 use crate::error::Result;
+use crate::satellite::DEV_BROWSER_IDLE_LIFETIME;
 
 impl Orbit {
     /// Deletes expired pending syncs, sync tokens and handshake nonces. Returns how many.
     pub async fn prune_expired_handshakes(&self) -> Result<u64> {
         Ok(self.store.prune_handshakes(self.now()).await?)
+    }
+
+    /// Deletes development browsers unused for `DEV_BROWSER_IDLE_LIFETIME`. Returns how many.
+    pub async fn prune_dev_browsers(&self) -> Result<u64> {
+        Ok(self
+            .store
+            .prune_dev_browsers(self.now() - DEV_BROWSER_IDLE_LIFETIME)
+            .await?)
     }
 
     /// Forgets failed sign-ins older than the hour `sign_in` counts. Returns how many.

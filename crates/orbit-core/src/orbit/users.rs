@@ -117,9 +117,12 @@ impl Orbit {
         // A malformed email cannot be an account: treat it as one, with the same cost.
         let identifier =
             email::normalize(email_input).unwrap_or_else(|_| email_input.trim().to_lowercase());
+        // The failure record is keyed by what was typed: bound it, so a megabyte "email" costs
+        // no more to store than a real one.
+        let identifier = bounded_identifier(&identifier);
         let failures = self
             .store
-            .failed_sign_ins_since(&instance.id, &identifier, now - HOUR)
+            .failed_sign_ins_since(&instance.id, identifier, now - HOUR)
             .await?;
         if let Some(wait) = self
             .settings
@@ -130,7 +133,7 @@ impl Orbit {
                 retry_after_secs: ceil_secs(wait),
             });
         }
-        let user = self.store.user_by_email(&instance.id, &identifier).await?;
+        let user = self.store.user_by_email(&instance.id, identifier).await?;
         let phc = user.as_ref().and_then(|u| u.password_hash.clone());
         match (self.verify_password(password.to_owned(), phc).await?, user) {
             (Verification::Match { needs_rehash }, Some(mut user)) => {
@@ -144,32 +147,71 @@ impl Orbit {
             }
             _ => {
                 self.store
-                    .record_failed_sign_in(&instance.id, &identifier, now)
+                    .record_failed_sign_in(&instance.id, identifier, now)
                     .await?;
                 Err(Error::InvalidCredentials)
             }
         }
     }
 
+    /// Changes the password of the user signed in on `current_session_id`, under the sign-in
+    /// abuse limits: the check of the current password takes the per-IP budget and counts as a
+    /// failed sign-in of the account when wrong (a stolen session must not test passwords
+    /// faster than the sign-in form could). Then every other active session of the user is
+    /// revoked; the current one stays (docs/design/sessions-and-tokens.md).
     pub async fn change_password(
         &self,
         instance: &Instance,
+        client_ip: &str,
         user_id: &str,
+        current_session_id: &str,
         current: &str,
         new: &str,
     ) -> Result<()> {
+        self.check_ip_rate(instance, client_ip)?;
         let mut user = self.user(&instance.id, user_id).await?;
+        let now = self.now();
+        let failures = self
+            .store
+            .failed_sign_ins_since(&instance.id, bounded_identifier(&user.email), now - HOUR)
+            .await?;
+        if let Some(wait) = self
+            .settings
+            .sign_in_limits
+            .account_retry_after(&failures, now)
+        {
+            return Err(Error::TooManyAttempts {
+                retry_after_secs: ceil_secs(wait),
+            });
+        }
         match self
             .verify_password(current.to_owned(), user.password_hash.clone())
             .await?
         {
             Verification::Match { .. } => {}
-            Verification::Mismatch => return Err(Error::CurrentPasswordIncorrect),
+            Verification::Mismatch => {
+                self.store
+                    .record_failed_sign_in(&instance.id, bounded_identifier(&user.email), now)
+                    .await?;
+                return Err(Error::CurrentPasswordIncorrect);
+            }
         }
         self.settings.password_policy.check(new)?;
         user.password_hash = Some(self.hash_password(new.to_owned()).await?);
-        user.updated_at = self.now();
+        let now = self.now();
+        user.updated_at = now;
         self.store.update_user(&user).await?;
+        for s in self.user_sessions(instance, user_id).await? {
+            if s.id != current_session_id
+                && s.status == SessionStatus::Active
+                && self
+                    .store
+                    .end_session(&s.id, SessionStatus::Revoked, now)
+                    .await?
+            {
+                self.store.touch_client(&s.client_id, now).await?;
+            }
+        }
         Ok(())
     }
 
@@ -218,8 +260,43 @@ fn clean_name(name: Option<String>, field: &'static str) -> Result<Option<String
     Ok(if n.is_empty() { None } else { Some(n) })
 }
 
+/// The longest identifier a failed sign-in is recorded under, in bytes (an email address is at
+/// most 320 characters of ASCII: 64 for the local part, 255 for the domain, and the `@`).
+pub(crate) const MAX_IDENTIFIER_BYTES: usize = 320;
+
+/// `identifier` cut to at most `MAX_IDENTIFIER_BYTES`, on a character boundary.
+fn bounded_identifier(identifier: &str) -> &str {
+    let mut end = identifier.len().min(MAX_IDENTIFIER_BYTES);
+    while !identifier.is_char_boundary(end) {
+        end -= 1;
+    }
+    &identifier[..end]
+}
+
 fn ceil_secs(ms: Millis) -> u64 {
     u64::try_from((ms + 999).div_euclid(1000))
         .unwrap_or(1)
         .max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_sign_in_identifiers_are_bounded_on_a_char_boundary() {
+        assert_eq!(bounded_identifier("ada@example.com"), "ada@example.com");
+        let exact = "a".repeat(MAX_IDENTIFIER_BYTES);
+        assert_eq!(bounded_identifier(&exact), exact);
+        let long = "a".repeat(10_000);
+        assert_eq!(bounded_identifier(&long).len(), MAX_IDENTIFIER_BYTES);
+        // A 3-byte character straddling the bound is dropped whole.
+        let straddling = format!("{}€€", "a".repeat(MAX_IDENTIFIER_BYTES - 1));
+        let cut = bounded_identifier(&straddling);
+        assert_eq!(cut, "a".repeat(MAX_IDENTIFIER_BYTES - 1));
+        let multibyte = "é".repeat(1_000);
+        let cut = bounded_identifier(&multibyte);
+        assert_eq!(cut, "é".repeat(MAX_IDENTIFIER_BYTES / 2));
+        assert_eq!(bounded_identifier(""), "");
+    }
 }

@@ -267,6 +267,28 @@ pub fn check_sync_request(
     })
 }
 
+/// Step 3 creates a client, its cookie and a sync token only for a sync the satellite started:
+/// `pending` (the live pending sync the request names, read without consuming it) must exist
+/// and belong to this instance and satellite. Anything else is `NotStarted`.
+pub fn check_pending_for_sync(
+    instance: &Instance,
+    request: &SyncRequest,
+    pending: Option<&PendingSync>,
+    now: Millis,
+) -> std::result::Result<(), SyncRequestError> {
+    match pending {
+        Some(p)
+            if p.expires_at > now
+                && p.id == request.pending_sync_id
+                && p.instance_id == instance.id
+                && p.satellite_domain_id == request.satellite.id =>
+        {
+            Ok(())
+        }
+        _ => Err(SyncRequestError::NotStarted(request.satellite.name.clone())),
+    }
+}
+
 /// The checks of step 4 once the token and its pending sync are taken from the store: both
 /// belong to this satellite and instance, are still live at `now`, and the browser holds the
 /// state cookie set when the sync began.
@@ -358,14 +380,23 @@ impl Orbit {
             }
             _ => None,
         };
-        Ok(check_sync_request(
+        let request = match check_sync_request(
             instance,
             host_domain,
             link_domain,
             satellite,
             redirect_url,
             pending_sync_id,
-        ))
+        ) {
+            Ok(r) => r,
+            Err(e) => return Ok(Err(e)),
+        };
+        let now = self.now();
+        let pending = self
+            .store
+            .pending_sync(&request.pending_sync_id, now)
+            .await?;
+        Ok(check_pending_for_sync(instance, &request, pending.as_ref(), now).map(|()| request))
     }
 }
 
@@ -624,6 +655,55 @@ mod tests {
             handshake_step(&dev, &domains[0], &sat, false, None),
             Ok(HandshakeStep::Answer)
         );
+    }
+
+    #[test]
+    fn a_sync_request_needs_a_live_pending_sync_of_its_satellite() {
+        let (i, domains, _) = production();
+        let s = &domains[1];
+        let request = SyncRequest {
+            satellite: s.clone(),
+            pending_sync_id: "pending".into(),
+        };
+        let pending = PendingSync {
+            id: "pending".into(),
+            instance_id: i.id.clone(),
+            satellite_domain_id: s.id.clone(),
+            state_hash: "sh".into(),
+            redirect_url: "https://satellite.test/".into(),
+            format: HandshakeFormat::Nonce,
+            suffixed_cookies: true,
+            expires_at: 1_000,
+        };
+        assert_eq!(
+            check_pending_for_sync(&i, &request, Some(&pending), 999),
+            Ok(())
+        );
+        let not_started = Err(SyncRequestError::NotStarted(s.name.clone()));
+        for bad in [
+            PendingSync {
+                expires_at: 999,
+                ..pending.clone()
+            },
+            PendingSync {
+                satellite_domain_id: "dmn_other".into(),
+                ..pending.clone()
+            },
+            PendingSync {
+                instance_id: "ins_other".into(),
+                ..pending.clone()
+            },
+            PendingSync {
+                id: "other".into(),
+                ..pending.clone()
+            },
+        ] {
+            assert_eq!(
+                check_pending_for_sync(&i, &request, Some(&bad), 999),
+                not_started
+            );
+        }
+        assert_eq!(check_pending_for_sync(&i, &request, None, 0), not_started);
     }
 
     #[test]

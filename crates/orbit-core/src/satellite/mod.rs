@@ -4,7 +4,7 @@
 //! linking a satellite host's client token to the primary's client. Cookies and redirects are
 //! built by orbit-server.
 
-use crate::clock::{Millis, SECOND};
+use crate::clock::{Millis, DAY, HOUR, SECOND};
 use crate::domain_name::{self, DomainNameError};
 use crate::error::{Error, Result};
 use crate::keys::token_hash;
@@ -399,6 +399,9 @@ impl Orbit {
         Ok(token)
     }
 
+    /// The client a development browser token stands for, if the token was used within
+    /// `DEV_BROWSER_IDLE_LIFETIME`; using it keeps it alive (recorded at most once per
+    /// `DEV_BROWSER_TOUCH_INTERVAL`, so lookups stay reads).
     pub async fn client_for_dev_browser(
         &self,
         instance: &Instance,
@@ -407,12 +410,26 @@ impl Orbit {
         if token.is_empty() || token.len() > 128 {
             return Ok(None);
         }
-        Ok(self
+        let now = self.now();
+        let hash = token_hash(token);
+        let Some((client, last_used_at)) = self
             .store
-            .client_for_dev_browser(&instance.id, &token_hash(token))
-            .await?)
+            .dev_browser_client(&instance.id, &hash, now - DEV_BROWSER_IDLE_LIFETIME)
+            .await?
+        else {
+            return Ok(None);
+        };
+        if now - last_used_at >= DEV_BROWSER_TOUCH_INTERVAL {
+            self.store.touch_dev_browser(&hash, now).await?;
+        }
+        Ok(Some(client))
     }
 }
+
+/// A development browser token unused for this long stands for nothing and is pruned.
+pub const DEV_BROWSER_IDLE_LIFETIME: Millis = 30 * DAY;
+/// How often using a development browser is recorded.
+pub const DEV_BROWSER_TOUCH_INTERVAL: Millis = HOUR;
 
 /// What a handshake tells an app about the browser.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -248,6 +248,9 @@ async fn dev_browser(
             "Development browsers exist only on development instances.",
         ));
     }
+    // It creates a client and sets its cookie: only pages of the instance may ask (clerk-js
+    // posts from the app's origin, which the instance allows).
+    require_allowed_origin(&state, fapi, &headers).await?;
     let (client, new_token) = state
         .orbit
         .ensure_client(&fapi.ctx.instance, browser.client.clone(), &fapi.host())

@@ -6,11 +6,11 @@ use crate::browser::cookies;
 use crate::browser::page::render;
 use crate::browser::redirect::{to_primary, with_cookies, with_redirect_url};
 use crate::browser::{BrowserClient, PageError};
-use crate::extract::FormBody;
+use crate::extract::{ClientIp, FormBody};
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -285,6 +285,7 @@ struct PasswordForm {
 async fn change_password(
     State(state): State<AppState>,
     browser: BrowserClient,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     FormBody(form): FormBody<PasswordForm>,
 ) -> Result<Response, NotSignedIn> {
@@ -301,7 +302,14 @@ async fn change_password(
     if msgs.current_password_error.is_none() && msgs.new_password_error.is_none() {
         match state
             .orbit
-            .change_password(&browser.fapi.ctx.instance, &me.user.id, &current, &new)
+            .change_password(
+                &browser.fapi.ctx.instance,
+                &ip.to_string(),
+                &me.user.id,
+                &me.session.id,
+                &current,
+                &new,
+            )
             .await
         {
             Ok(()) => return Ok(Redirect::to("/user?notice=password").into_response()),
@@ -309,6 +317,17 @@ async fn change_password(
                 msgs.current_password_error = Some("The current password is incorrect.".into())
             }
             Err(Error::Password(p)) => msgs.new_password_error = Some(p.to_string()),
+            Err(Error::TooManyAttempts { retry_after_secs }) => {
+                msgs.current_password_error = Some(format!(
+                    "Too many attempts. Wait {retry_after_secs} seconds, then try again."
+                ));
+                let status = StatusCode::TOO_MANY_REQUESTS;
+                let mut resp = render_user(&state, &browser, &headers, &me, status, msgs).await?;
+                if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+                    resp.headers_mut().insert(header::RETRY_AFTER, v);
+                }
+                return Ok(resp);
+            }
             Err(e) => return Err(PageError::from(e).into()),
         }
     }

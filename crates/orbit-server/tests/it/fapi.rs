@@ -167,3 +167,99 @@ async fn the_server_runs_on_the_clock_it_is_given() {
     let r = browser.http.post(&url).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
 }
+
+/// Rows in the server's database, by table, read through a second handle on its file.
+async fn row_counts(server: &TestServer) -> std::collections::BTreeMap<String, i64> {
+    let db = server.dir.path().join("orbit.db");
+    let store = orbit_storage::SqliteStore::open(&db).await.unwrap();
+    let counts = store.row_counts().await.unwrap();
+    store.close().await;
+    counts
+}
+
+#[tokio::test]
+async fn dev_browsers_need_an_allowed_origin() {
+    let server = TestServer::start().await;
+    let url = server.url("/v1/dev_browser");
+    let before = row_counts(&server).await;
+    for origin in [None, Some("https://evil.example"), Some("null")] {
+        let b = server.browser();
+        let mut req = b.http.post(&url);
+        if let Some(o) = origin {
+            req = req.header("origin", o);
+        }
+        let r = req.send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{origin:?}");
+        assert!(r.headers().get("set-cookie").is_none(), "{origin:?}");
+        assert!(r.headers().get("access-control-allow-origin").is_none());
+    }
+    assert_eq!(row_counts(&server).await, before);
+    // clerk-js posts from the app's origin, which the instance allows; the FAPI host itself too.
+    for origin in ["http://localhost:3000", server.base.as_str()] {
+        let r = server
+            .browser()
+            .http
+            .post(&url)
+            .header("origin", origin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{origin}");
+        assert_eq!(r.headers()["access-control-allow-origin"], origin);
+        let body: Value = r.json().await.unwrap();
+        assert!(body["id"].as_str().unwrap().starts_with("dvb_"), "{body}");
+    }
+}
+
+#[tokio::test]
+async fn dev_browsers_expire_after_thirty_days_unused() {
+    use crate::world::directive_value;
+    let clock = ManualClock::new(SystemClock.now_ms());
+    let server = TestServer::start_with_clock(&clock).await;
+    let r = server
+        .browser()
+        .http
+        .post(server.url("/v1/dev_browser"))
+        .header("origin", "http://localhost:3000")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let dvb = r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // The app's handshake, from a browser without cookies: the development browser token alone
+    // names the client, and the answer keeps the token while it is alive.
+    let handshake_dev_browser = async || {
+        let mut u = url::Url::parse(&server.url("/v1/client/handshake")).unwrap();
+        u.query_pairs_mut()
+            .append_pair("redirect_url", "http://localhost:3000/x")
+            .append_pair("format", "nonce")
+            .append_pair("__clerk_db_jwt", &dvb);
+        let r = server.browser().get(u.as_str()).await;
+        assert_eq!(r.status, StatusCode::TEMPORARY_REDIRECT, "{}", r.body);
+        let location = url::Url::parse(r.location().unwrap()).unwrap();
+        let nonce = location
+            .query_pairs()
+            .find(|(k, _)| k == "__clerk_handshake_nonce")
+            .unwrap()
+            .1
+            .into_owned();
+        let directives = server.backend().handshake_directives(&nonce).await;
+        directive_value(&directives, "__clerk_db_jwt=").unwrap()
+    };
+    assert_eq!(handshake_dev_browser().await, dvb);
+    // Used within 30 days, it lives on: the lifetime counts from the last use.
+    clock.advance_ms(29 * DAY);
+    assert_eq!(handshake_dev_browser().await, dvb);
+    clock.advance_ms(29 * DAY);
+    assert_eq!(handshake_dev_browser().await, dvb);
+    // Thirty days unused: it stands for nothing, the app gets a new one, and housekeeping
+    // deletes it.
+    clock.advance_ms(30 * DAY);
+    assert_ne!(handshake_dev_browser().await, dvb);
+    let before = row_counts(&server).await["dev_browsers"];
+    assert!(server.orbit().prune_dev_browsers().await.unwrap() >= 1);
+    assert!(row_counts(&server).await["dev_browsers"] < before);
+}

@@ -378,7 +378,6 @@ async fn change_password_and_sign_out_other_devices() {
     let laptop = server.browser();
     let phone = server.browser();
     sign_in(&laptop, "ada@example.com", GOOD_PASSWORD, "").await;
-    sign_in(&phone, "ada@example.com", GOOD_PASSWORD, "").await;
     let user_url = server.url("/user");
     let pw_url = server.url("/user/password");
 
@@ -417,6 +416,8 @@ async fn change_password_and_sign_out_other_devices() {
             .status,
         StatusCode::SEE_OTHER
     );
+    // The phone signs in after the change (a session from before it would have been revoked).
+    sign_in(&phone, "ada@example.com", "a brand new passphrase", "").await;
 
     // The laptop sees three sessions and signs the phone out.
     let page = laptop.get(&user_url).await;
@@ -659,4 +660,124 @@ fn split_dev_browser(location: &str) -> (String, Option<String>) {
         u.query_pairs_mut().clear().extend_pairs(rest);
     }
     (u.to_string(), dvb)
+}
+
+/// `POST /v1/client/sessions/{id}/tokens` from `browser` for its "This device" session.
+async fn mint_status(server: &TestServer, browser: &Browser, sid: &str) -> StatusCode {
+    let url = server.url(&format!("/v1/client/sessions/{sid}/tokens"));
+    browser.http.post(&url).send().await.unwrap().status()
+}
+
+#[tokio::test]
+async fn password_change_revokes_the_users_other_sessions() {
+    let server = server_with_ada().await;
+    let laptop = server.browser();
+    let phone = server.browser();
+    sign_in(&laptop, "ada@example.com", GOOD_PASSWORD, "").await;
+    sign_in(&phone, "ada@example.com", GOOD_PASSWORD, "").await;
+    let user_url = server.url("/user");
+    let laptop_sid = this_device_session(&laptop.get(&user_url).await.body);
+    let phone_sid = this_device_session(&phone.get(&user_url).await.body);
+    assert_eq!(
+        mint_status(&server, &phone, &phone_sid).await,
+        StatusCode::OK
+    );
+
+    let fields = [
+        ("current_password", GOOD_PASSWORD),
+        ("new_password", "a brand new passphrase"),
+    ];
+    let r = laptop
+        .submit(&user_url, &server.url("/user/password"), &fields)
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert!(laptop
+        .get(&server.url("/user?notice=password"))
+        .await
+        .body
+        .contains("Changing your password signs you out on your other devices."));
+
+    let phone_after = mint_status(&server, &phone, &phone_sid).await;
+    assert!(
+        [StatusCode::NOT_FOUND, StatusCode::UNAUTHORIZED].contains(&phone_after),
+        "{phone_after}"
+    );
+    let (_, s) = server
+        .backend()
+        .get(&format!("/v1/sessions/{phone_sid}"))
+        .await;
+    assert_eq!(s["status"], "revoked");
+    assert_eq!(phone.get(&user_url).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        mint_status(&server, &laptop, &laptop_sid).await,
+        StatusCode::OK
+    );
+    assert_eq!(laptop.get(&user_url).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn wrong_current_passwords_are_rate_limited_like_sign_ins() {
+    let server = TestServer::start_with(|c| {
+        c.limits.per_account_burst = 3;
+        c.limits.per_ip_burst = 1000;
+        c.limits.per_ip_per_minute = 1000;
+    })
+    .await;
+    server.create_user("ada@example.com", GOOD_PASSWORD).await;
+    let b = server.browser();
+    sign_in(&b, "ada@example.com", GOOD_PASSWORD, "").await;
+    let change = async |current: &str| {
+        let fields = [
+            ("current_password", current),
+            ("new_password", "a brand new passphrase"),
+        ];
+        b.submit(&server.url("/user"), &server.url("/user/password"), &fields)
+            .await
+    };
+    for _ in 0..3 {
+        assert_eq!(
+            change("wrong one!").await.status,
+            StatusCode::UNPROCESSABLE_ENTITY
+        );
+    }
+    let limited = change("wrong one!").await;
+    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = limited.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=300).contains(&retry), "{retry}");
+    // The right password waits too, and the failures count against sign-in.
+    assert_eq!(
+        change(GOOD_PASSWORD).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        sign_in(&server.browser(), "ada@example.com", GOOD_PASSWORD, "")
+            .await
+            .status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+#[tokio::test]
+async fn the_current_password_check_takes_the_per_ip_budget() {
+    let server = per_ip_limited(3).await;
+    let b = server.browser();
+    server.create_user("ada@example.com", GOOD_PASSWORD).await;
+    sign_in(&b, "ada@example.com", GOOD_PASSWORD, "").await;
+    let fields = [
+        ("current_password", "wrong one!"),
+        ("new_password", "a brand new passphrase"),
+    ];
+    let pw = server.url("/user/password");
+    let user = server.url("/user");
+    for _ in 0..2 {
+        let r = b.submit(&user, &pw, &fields).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let r = b.submit(&user, &pw, &fields).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.headers.contains_key("retry-after"));
 }

@@ -698,3 +698,59 @@ async fn development_handshake_with_dev_browser() {
         r.body
     );
 }
+
+/// Rows in the world's database, by table, read through a second handle on its file.
+async fn row_counts(world: &ProdWorld) -> std::collections::BTreeMap<String, i64> {
+    let db = world.server.dir.path().join("orbit.db");
+    let store = orbit_storage::SqliteStore::open(&db).await.unwrap();
+    let counts = store.row_counts().await.unwrap();
+    store.close().await;
+    counts
+}
+
+#[tokio::test]
+async fn anonymous_sync_requests_create_nothing() {
+    use orbit_core::random::{Random, SystemRandom};
+    let world = ProdWorld::start().await;
+    world.add_satellite("satellite.test", true).await;
+    world.add_satellite("satellite2.test", true).await;
+    let before = row_counts(&world).await;
+    let browser = world.browser();
+    for _ in 0..200 {
+        let id = SystemRandom.token(16);
+        let hop = browser
+            .get(&format!(
+                "https://clerk.primary.test/v1/client/sync?link_domain=satellite.test&__orbit_sync={id}"
+            ))
+            .await;
+        assert_nothing_set_and_no_redirect(&hop);
+        assert!(hop.body.contains("Sync not started"), "{}", hop.body);
+    }
+    assert_eq!(row_counts(&world).await, before);
+
+    // A live pending sync of another satellite does not start this one's either.
+    let start = handshake_url(
+        "clerk.satellite2.test",
+        "https://satellite2.test/?__clerk_synced=false",
+        "satellite-needs-syncing",
+    );
+    let to_primary = browser.get(&start).await;
+    let to_primary = Url::parse(to_primary.location.as_deref().unwrap()).unwrap();
+    let other = to_primary
+        .query_pairs()
+        .find(|(k, _)| k == "__orbit_sync")
+        .unwrap()
+        .1
+        .into_owned();
+    let before = row_counts(&world).await;
+    let hop = browser
+        .get(&format!(
+            "https://clerk.primary.test/v1/client/sync?link_domain=satellite.test&__orbit_sync={other}"
+        ))
+        .await;
+    assert_nothing_set_and_no_redirect(&hop);
+    assert_eq!(row_counts(&world).await, before);
+    // ... while its own satellite's sync goes through.
+    let hop = browser.get(to_primary.as_str()).await;
+    assert_eq!(hop.status, StatusCode::TEMPORARY_REDIRECT, "{}", hop.body);
+}

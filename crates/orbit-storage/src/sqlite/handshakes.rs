@@ -61,6 +61,21 @@ impl FromRow for Nonce {
     }
 }
 
+/// A development browser's client and when the development browser was last used.
+struct DevBrowserRow {
+    client: Client,
+    last_used_at: Millis,
+}
+
+impl FromRow for DevBrowserRow {
+    fn from_row(row: &SqliteRow) -> R<Self> {
+        Ok(DevBrowserRow {
+            client: Client::from_row(row)?,
+            last_used_at: get(row, "dev_browser_last_used_at")?,
+        })
+    }
+}
+
 #[async_trait]
 impl HandshakeStore for SqliteStore {
     async fn put_pending_sync(&self, p: &PendingSync) -> R<()> {
@@ -71,6 +86,13 @@ impl HandshakeStore for SqliteStore {
         let q = sqlx::query("DELETE FROM pending_syncs WHERE id = $1 RETURNING *").bind(id);
         let pending: Option<PendingSync> = self.fetch_optional(q).await?;
         Ok(pending.filter(|p| p.expires_at > now))
+    }
+
+    async fn pending_sync(&self, id: &str, now: Millis) -> R<Option<PendingSync>> {
+        let q = sqlx::query("SELECT * FROM pending_syncs WHERE id = $1 AND expires_at > $2")
+            .bind(id)
+            .bind(now);
+        self.fetch_optional(q).await
     }
 
     async fn put_sync_token(&self, t: &SyncToken) -> R<()> {
@@ -130,7 +152,7 @@ impl HandshakeStore for SqliteStore {
         at: Millis,
     ) -> R<()> {
         let q = sqlx::query(
-            "INSERT INTO dev_browsers (token_hash, instance_id, client_id, created_at) VALUES ($1, $2, $3, $4)",
+            "INSERT INTO dev_browsers (token_hash, instance_id, client_id, created_at, last_used_at) VALUES ($1, $2, $3, $4, $4)",
         )
         .bind(token_hash)
         .bind(instance_id)
@@ -151,6 +173,35 @@ impl HandshakeStore for SqliteStore {
         .bind(instance_id)
         .bind(token_hash);
         self.fetch_optional(q).await
+    }
+
+    async fn dev_browser_client(
+        &self,
+        instance_id: &str,
+        token_hash: &str,
+        used_after: Millis,
+    ) -> R<Option<(Client, Millis)>> {
+        let q = sqlx::query(
+            "SELECT c.*, d.last_used_at AS dev_browser_last_used_at FROM clients c JOIN dev_browsers d ON d.client_id = c.id WHERE d.instance_id = $1 AND d.token_hash = $2 AND d.last_used_at > $3",
+        )
+        .bind(instance_id)
+        .bind(token_hash)
+        .bind(used_after);
+        let row: Option<DevBrowserRow> = self.fetch_optional(q).await?;
+        Ok(row.map(|r| (r.client, r.last_used_at)))
+    }
+
+    async fn touch_dev_browser(&self, token_hash: &str, at: Millis) -> R<()> {
+        let q = sqlx::query("UPDATE dev_browsers SET last_used_at = $2 WHERE token_hash = $1")
+            .bind(token_hash)
+            .bind(at);
+        self.execute(q).await?;
+        Ok(())
+    }
+
+    async fn prune_dev_browsers(&self, used_before: Millis) -> R<u64> {
+        let q = sqlx::query("DELETE FROM dev_browsers WHERE last_used_at <= $1").bind(used_before);
+        self.execute(q).await
     }
 
     async fn prune_handshakes(&self, now: Millis) -> R<u64> {

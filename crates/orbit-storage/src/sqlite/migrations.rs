@@ -153,4 +153,13 @@ CREATE TABLE dev_browsers (
 );
 "#,
     ),
+    (
+        3,
+        r#"
+-- Development browsers expire after a period without use (hardening): when each was last used.
+ALTER TABLE dev_browsers ADD COLUMN last_used_at INTEGER NOT NULL DEFAULT 0;
+UPDATE dev_browsers SET last_used_at = created_at;
+CREATE INDEX dev_browsers_last_used ON dev_browsers(last_used_at);
+"#,
+    ),
 ];

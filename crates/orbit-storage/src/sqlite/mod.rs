@@ -171,6 +171,27 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// The number of rows in each table, by table name: for operators and for tests that check
+    /// that a request stored nothing.
+    pub async fn row_counts(&self) -> Result<std::collections::BTreeMap<String, i64>, StoreError> {
+        let tables: Vec<String> = sqlx::query_scalar(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        let mut counts = std::collections::BTreeMap::new();
+        for table in tables {
+            let sql = format!("SELECT COUNT(*) FROM \"{}\"", table.replace('"', "\"\""));
+            let n: i64 = sqlx::query_scalar(&sql)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(backend)?;
+            counts.insert(table, n);
+        }
+        Ok(counts)
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }
