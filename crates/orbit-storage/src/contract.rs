@@ -226,19 +226,24 @@ pub async fn dev_browsers_expire_by_last_use(store: &dyn Store) {
         .is_some());
 }
 
-/// Reading a pending sync neither consumes it nor returns it once expired.
-pub async fn pending_sync_read_does_not_consume(store: &dyn Store) {
-    let (instance, _) = fixture(store).await;
-    let pending = PendingSync {
+/// A pending sync of `instance_id` for the satellite `dmn_s`, live until t = 1000.
+fn pending_sync(instance_id: &str) -> PendingSync {
+    PendingSync {
         id: "p1".into(),
-        instance_id: instance.id.clone(),
+        instance_id: instance_id.to_owned(),
         satellite_domain_id: "dmn_s".into(),
         state_hash: "sh".into(),
         redirect_url: "https://sat.test/x".into(),
         format: HandshakeFormat::Nonce,
         suffixed_cookies: true,
         expires_at: 1_000,
-    };
+    }
+}
+
+/// Reading a pending sync neither consumes it nor returns it once expired.
+pub async fn pending_sync_read_does_not_consume(store: &dyn Store) {
+    let (instance, _) = fixture(store).await;
+    let pending = pending_sync(&instance.id);
     store.put_pending_sync(&pending).await.unwrap();
     for _ in 0..2 {
         assert_eq!(
@@ -257,16 +262,7 @@ pub async fn pending_sync_read_does_not_consume(store: &dyn Store) {
 
 pub async fn handshake_state_is_single_use(store: &dyn Store) {
     let (instance, user) = fixture(store).await;
-    let pending = PendingSync {
-        id: "p1".into(),
-        instance_id: instance.id.clone(),
-        satellite_domain_id: "dmn_s".into(),
-        state_hash: "sh".into(),
-        redirect_url: "https://sat.test/x".into(),
-        format: HandshakeFormat::Nonce,
-        suffixed_cookies: true,
-        expires_at: 1_000,
-    };
+    let pending = pending_sync(&instance.id);
     store.put_pending_sync(&pending).await.unwrap();
     assert!(
         store

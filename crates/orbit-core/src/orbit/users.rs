@@ -88,6 +88,29 @@ impl Orbit {
             })
     }
 
+    /// The per-account brake: failures recorded for `identifier` in the last hour.
+    async fn check_account_rate(
+        &self,
+        instance: &Instance,
+        identifier: &str,
+        now: Millis,
+    ) -> Result<()> {
+        let failures = self
+            .store
+            .failed_sign_ins_since(&instance.id, identifier, now - HOUR)
+            .await?;
+        match self
+            .settings
+            .sign_in_limits
+            .account_retry_after(&failures, now)
+        {
+            Some(wait) => Err(Error::TooManyAttempts {
+                retry_after_secs: ceil_secs(wait),
+            }),
+            None => Ok(()),
+        }
+    }
+
     /// Signs up from a browser: the per-IP limit sign-ins share, a password required, then the
     /// user is created under the password policy. Every browser sign-up path goes through here.
     pub async fn sign_up(
@@ -120,19 +143,7 @@ impl Orbit {
         // The failure record is keyed by what was typed: bound it, so a megabyte "email" costs
         // no more to store than a real one.
         let identifier = bounded_identifier(&identifier);
-        let failures = self
-            .store
-            .failed_sign_ins_since(&instance.id, identifier, now - HOUR)
-            .await?;
-        if let Some(wait) = self
-            .settings
-            .sign_in_limits
-            .account_retry_after(&failures, now)
-        {
-            return Err(Error::TooManyAttempts {
-                retry_after_secs: ceil_secs(wait),
-            });
-        }
+        self.check_account_rate(instance, identifier, now).await?;
         let user = self.store.user_by_email(&instance.id, identifier).await?;
         let phc = user.as_ref().and_then(|u| u.password_hash.clone());
         match (self.verify_password(password.to_owned(), phc).await?, user) {
@@ -171,19 +182,8 @@ impl Orbit {
         self.check_ip_rate(instance, client_ip)?;
         let mut user = self.user(&instance.id, user_id).await?;
         let now = self.now();
-        let failures = self
-            .store
-            .failed_sign_ins_since(&instance.id, bounded_identifier(&user.email), now - HOUR)
+        self.check_account_rate(instance, bounded_identifier(&user.email), now)
             .await?;
-        if let Some(wait) = self
-            .settings
-            .sign_in_limits
-            .account_retry_after(&failures, now)
-        {
-            return Err(Error::TooManyAttempts {
-                retry_after_secs: ceil_secs(wait),
-            });
-        }
         match self
             .verify_password(current.to_owned(), user.password_hash.clone())
             .await?
