@@ -222,32 +222,42 @@ impl Orbit {
         &self,
         instance: &Instance,
     ) -> Result<crate::redirect::RedirectPolicy> {
-        use crate::redirect::{OriginPattern, RedirectPolicy};
-        let dev = instance.kind == InstanceKind::Development;
-        let mut policy = RedirectPolicy::new(dev);
-        let scheme = if dev { "http" } else { "https" };
-        for d in self.store.domains(&instance.id).await? {
-            let mut origins = vec![format!("{scheme}://{}", d.name)];
-            if d.fapi_host.is_some() {
-                origins.push(Orbit::fapi_url(instance, &d));
-            }
-            if dev {
-                // Development apps may run on https locally too.
-                origins.push(format!("https://{}", d.name));
-            }
-            for origin in origins {
-                if let Ok(p) = OriginPattern::parse(&origin) {
-                    policy.allow(p);
-                }
-            }
+        let domains = self.store.domains(&instance.id).await?;
+        Ok(redirect_policy_of(instance, &domains))
+    }
+}
+
+/// The redirect policy of `instance` whose domains are `domains`: for callers that need the
+/// domains too and read them once.
+pub(crate) fn redirect_policy_of(
+    instance: &Instance,
+    domains: &[Domain],
+) -> crate::redirect::RedirectPolicy {
+    use crate::redirect::{OriginPattern, RedirectPolicy};
+    let dev = instance.kind == InstanceKind::Development;
+    let mut policy = RedirectPolicy::new(dev);
+    let scheme = if dev { "http" } else { "https" };
+    for d in domains {
+        let mut origins = vec![format!("{scheme}://{}", d.name)];
+        if d.fapi_host.is_some() {
+            origins.push(Orbit::fapi_url(instance, d));
         }
-        for o in &instance.settings.allowed_redirect_origins {
-            if let Ok(p) = OriginPattern::parse(o) {
+        if dev {
+            // Development apps may run on https locally too.
+            origins.push(format!("https://{}", d.name));
+        }
+        for origin in origins {
+            if let Ok(p) = OriginPattern::parse(&origin) {
                 policy.allow(p);
             }
         }
-        Ok(policy)
     }
+    for o in &instance.settings.allowed_redirect_origins {
+        if let Ok(p) = OriginPattern::parse(o) {
+            policy.allow(p);
+        }
+    }
+    policy
 }
 
 /// The publishable key of an instance of `kind` served on `fapi_host`; a host the key cannot

@@ -3,6 +3,7 @@
 
 mod housekeeping;
 mod instances;
+pub(crate) use instances::redirect_policy_of;
 mod password_hashing;
 mod sessions;
 mod signing_keys;

@@ -99,13 +99,8 @@ pub fn reconcile_dev_browser(
     cookie_client: Option<Client>,
     dev_browser: Option<(&str, Option<Client>)>,
 ) -> BrowserState {
-    let Some((token, by_token)) = dev_browser else {
-        return BrowserState {
-            client: cookie_client,
-            dev_browser: None,
-        };
-    };
-    let Some(by_token) = by_token else {
+    let Some((token, Some(by_token))) = dev_browser else {
+        // No token, or one that names no client: the cookie decides alone.
         return BrowserState {
             client: cookie_client,
             dev_browser: None,
@@ -116,13 +111,10 @@ pub fn reconcile_dev_browser(
             client: Some(by_token),
             dev_browser: Some(token.to_owned()),
         },
-        Some(c) => {
-            let same = c.id == by_token.id;
-            BrowserState {
-                client: Some(c),
-                dev_browser: same.then(|| token.to_owned()),
-            }
-        }
+        Some(c) => BrowserState {
+            dev_browser: (c.id == by_token.id).then(|| token.to_owned()),
+            client: Some(c),
+        },
     }
 }
 
@@ -147,7 +139,7 @@ pub fn app_cookie_domain(kind: InstanceKind, domain: &Domain) -> Option<String> 
 }
 
 /// The registrable domain of a domain's host: `satellite.dev` for `app.satellite.dev`.
-pub fn registrable_domain(domain: &Domain) -> String {
+fn registrable_domain(domain: &Domain) -> String {
     let host = domain_name::host_of(&domain.name);
     psl::domain_str(host).unwrap_or(host).to_owned()
 }
@@ -328,8 +320,9 @@ impl Orbit {
         instance: &Instance,
         redirect_url: Option<&str>,
     ) -> Result<std::result::Result<AppTarget, TargetError>> {
-        let policy = self.redirect_policy(instance).await?;
+        // One read of the domains serves both the policy and the lookup.
         let domains = self.domains(instance).await?;
+        let policy = crate::orbit::redirect_policy_of(instance, &domains);
         Ok(app_target(instance.kind, domains, &policy, redirect_url))
     }
 
@@ -369,16 +362,12 @@ impl Orbit {
         pending_sync_id: Option<&str>,
     ) -> Result<std::result::Result<SyncRequest, SyncRequestError>> {
         let satellite = match link_domain.filter(|d| !d.is_empty()) {
-            Some(name)
-                if !host_domain.is_satellite && instance.kind == InstanceKind::Production =>
-            {
-                match self.find_domain(instance, name).await {
-                    Ok(d) => Some(d),
-                    Err(crate::Error::NotFound { .. }) => None,
-                    Err(e) => return Err(e),
-                }
-            }
-            _ => None,
+            Some(name) => match self.find_domain(instance, name).await {
+                Ok(d) => Some(d),
+                Err(crate::Error::NotFound { .. }) => None,
+                Err(e) => return Err(e),
+            },
+            None => None,
         };
         let request = match check_sync_request(
             instance,

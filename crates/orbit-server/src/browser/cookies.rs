@@ -7,7 +7,7 @@ use super::host::Fapi;
 use crate::AppState;
 use axum::http::HeaderValue;
 use orbit_core::model::{Domain, InstanceKind};
-use orbit_core::satellite::handshake::{app_cookie_domain, registrable_domain};
+use orbit_core::satellite::handshake::app_cookie_domain;
 use orbit_proto::wire::cookie as name;
 
 /// How long the browser keeps `__client`.
@@ -195,10 +195,7 @@ pub async fn client_uat_for_app(state: &AppState, fapi: &Fapi, uat_secs: i64) ->
     let Ok(pk) = state.orbit.publishable_key(instance).await else {
         return Vec::new();
     };
-    let scope = AppCookies {
-        domain: Some(registrable_domain(&fapi.ctx.domain)),
-        secure: true,
-    };
+    let scope = AppCookies::for_app(instance.kind, &fapi.ctx.domain, true);
     let suffix = orbit_proto::cookie_suffix(&pk);
     [
         name::CLIENT_UAT.to_owned(),

@@ -158,50 +158,25 @@ async fn render_user(
     ))
 }
 
-/// Not signed in: a redirect to sign-in that comes back to the profile.
-enum NotSignedIn {
-    Redirect(Response),
-    Error(PageError),
+/// Where a browser without a signed-in user goes: sign-in, coming back to the profile.
+fn sign_in_first(browser: &BrowserClient) -> Response {
+    Redirect::to(&with_redirect_url(
+        "/sign-in",
+        &format!("{}/user", browser.fapi.origin),
+    ))
+    .into_response()
 }
 
-impl IntoResponse for NotSignedIn {
-    fn into_response(self) -> Response {
-        match self {
-            NotSignedIn::Redirect(r) => r,
-            NotSignedIn::Error(e) => e.into_response(),
-        }
-    }
-}
-
-impl From<PageError> for NotSignedIn {
-    fn from(e: PageError) -> Self {
-        NotSignedIn::Error(e)
-    }
-}
-
-/// The signed-in user, or a redirect to sign-in that comes back here.
-async fn require_user(state: &AppState, browser: &BrowserClient) -> Result<SignedIn, NotSignedIn> {
-    match signed_in(state, browser).await? {
-        Some(me) => Ok(me),
-        None => Err(NotSignedIn::Redirect(
-            Redirect::to(&with_redirect_url(
-                "/sign-in",
-                &format!("{}/user", browser.fapi.origin),
-            ))
-            .into_response(),
-        )),
-    }
-}
-
-/// A profile form's sender: the form must carry our CSRF token and come from a signed-in browser.
+/// A profile form's sender: the form must carry our CSRF token; `None` when the browser has no
+/// signed-in user.
 async fn form_user(
     state: &AppState,
     browser: &BrowserClient,
     headers: &HeaderMap,
     csrf_token: Option<&str>,
-) -> Result<SignedIn, NotSignedIn> {
+) -> Result<Option<SignedIn>, PageError> {
     csrf::require(headers, &browser.fapi, csrf_token)?;
-    require_user(state, browser).await
+    signed_in(state, browser).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -215,14 +190,13 @@ async fn page(
     uri: axum::http::Uri,
     headers: HeaderMap,
     Query(q): Query<NoticeQuery>,
-) -> Result<Response, NotSignedIn> {
-    if let Some(r) = to_primary(&state, &browser.fapi, &uri)
-        .await
-        .map_err(PageError::from)?
-    {
+) -> Result<Response, PageError> {
+    if let Some(r) = to_primary(&state, &browser.fapi, &uri).await? {
         return Ok(r);
     }
-    let me = require_user(&state, &browser).await?;
+    let Some(me) = signed_in(&state, &browser).await? else {
+        return Ok(sign_in_first(&browser));
+    };
     // Only known notices are shown, so the query cannot inject text into the page.
     let notice = match q.notice.as_deref() {
         Some("password") => Some("Your password was changed.".to_owned()),
@@ -234,7 +208,7 @@ async fn page(
         notice,
         ..Default::default()
     };
-    Ok(render_user(&state, &browser, &headers, &me, StatusCode::OK, msgs).await?)
+    render_user(&state, &browser, &headers, &me, StatusCode::OK, msgs).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -249,8 +223,11 @@ async fn update(
     browser: BrowserClient,
     headers: HeaderMap,
     FormBody(form): FormBody<ProfileForm>,
-) -> Result<Response, NotSignedIn> {
-    let mut me = form_user(&state, &browser, &headers, form.csrf_token.as_deref()).await?;
+) -> Result<Response, PageError> {
+    let Some(mut me) = form_user(&state, &browser, &headers, form.csrf_token.as_deref()).await?
+    else {
+        return Ok(sign_in_first(&browser));
+    };
     let result = state
         .orbit
         .update_profile(
@@ -271,7 +248,7 @@ async fn update(
             let status = StatusCode::UNPROCESSABLE_ENTITY;
             Ok(render_user(&state, &browser, &headers, &me, status, msgs).await?)
         }
-        Err(e) => Err(PageError::from(e).into()),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -288,8 +265,10 @@ async fn change_password(
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
     FormBody(form): FormBody<PasswordForm>,
-) -> Result<Response, NotSignedIn> {
-    let me = form_user(&state, &browser, &headers, form.csrf_token.as_deref()).await?;
+) -> Result<Response, PageError> {
+    let Some(me) = form_user(&state, &browser, &headers, form.csrf_token.as_deref()).await? else {
+        return Ok(sign_in_first(&browser));
+    };
     let current = form.current_password.unwrap_or_default();
     let new = form.new_password.unwrap_or_default();
     let mut msgs = UserMessages::default();
@@ -328,11 +307,11 @@ async fn change_password(
                 }
                 return Ok(resp);
             }
-            Err(e) => return Err(PageError::from(e).into()),
+            Err(e) => return Err(e.into()),
         }
     }
     let status = StatusCode::UNPROCESSABLE_ENTITY;
-    Ok(render_user(&state, &browser, &headers, &me, status, msgs).await?)
+    render_user(&state, &browser, &headers, &me, status, msgs).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -347,27 +326,26 @@ async fn revoke_session(
     headers: HeaderMap,
     Path(id): Path<String>,
     FormBody(form): FormBody<CsrfOnly>,
-) -> Result<Response, NotSignedIn> {
-    let me = form_user(&state, &browser, &headers, form.csrf_token.as_deref()).await?;
+) -> Result<Response, PageError> {
+    let Some(me) = form_user(&state, &browser, &headers, form.csrf_token.as_deref()).await? else {
+        return Ok(sign_in_first(&browser));
+    };
     let fapi = &browser.fapi;
     let owned = state
         .orbit
         .owned_session(&fapi.ctx.instance, SessionOwner::User(&me.user.id), &id)
-        .await
-        .map_err(PageError::from)?;
+        .await?;
     if owned.is_none() {
         return Err(PageError::new(
             StatusCode::NOT_FOUND,
             "Session not found",
             "You have no active session with this id.",
-        )
-        .into());
+        ));
     }
     state
         .orbit
         .end_session(&fapi.ctx.instance, &id, SessionStatus::Removed)
-        .await
-        .map_err(PageError::from)?;
+        .await?;
     if id == me.session.id {
         let resp = Redirect::to("/sign-in").into_response();
         return Ok(with_cookies(
