@@ -169,11 +169,6 @@ pub trait HandshakeStore: Send + Sync {
         client_id: &str,
         at: Millis,
     ) -> StoreResult<()>;
-    async fn client_for_dev_browser(
-        &self,
-        instance_id: &str,
-        token_hash: &str,
-    ) -> StoreResult<Option<Client>>;
     /// The client a development browser stands for and when the development browser was last
     /// used, if it was last used after `used_after`.
     async fn dev_browser_client(

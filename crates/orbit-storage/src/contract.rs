@@ -343,15 +343,16 @@ pub async fn handshake_state_is_single_use(store: &dyn Store) {
         .unwrap();
     assert_eq!(
         store
-            .client_for_dev_browser(&instance.id, "dvb_h")
+            .dev_browser_client(&instance.id, "dvb_h", 0)
             .await
             .unwrap()
             .unwrap()
+            .0
             .id,
         c.id
     );
     assert!(store
-        .client_for_dev_browser("other", "dvb_h")
+        .dev_browser_client("other", "dvb_h", 0)
         .await
         .unwrap()
         .is_none());

@@ -162,19 +162,6 @@ impl HandshakeStore for SqliteStore {
         Ok(())
     }
 
-    async fn client_for_dev_browser(
-        &self,
-        instance_id: &str,
-        token_hash: &str,
-    ) -> R<Option<Client>> {
-        let q = sqlx::query(
-            "SELECT c.* FROM clients c JOIN dev_browsers d ON d.client_id = c.id WHERE d.instance_id = $1 AND d.token_hash = $2",
-        )
-        .bind(instance_id)
-        .bind(token_hash);
-        self.fetch_optional(q).await
-    }
-
     async fn dev_browser_client(
         &self,
         instance_id: &str,
