@@ -296,14 +296,8 @@ async fn housekeeping(state: AppState) {
             }
             Err(e) => tracing::warn!("listing satellites for the DNS check: {e}"),
         }
-        if let Err(e) = state.orbit.prune_expired_handshakes().await {
-            tracing::warn!("pruning handshake state: {e}");
-        }
-        if let Err(e) = state.orbit.prune_failed_sign_ins().await {
-            tracing::warn!("pruning failed sign-ins: {e}");
-        }
-        if let Err(e) = state.orbit.prune_dev_browsers().await {
-            tracing::warn!("pruning development browsers: {e}");
+        for (what, e) in state.orbit.prune_expired().await {
+            tracing::warn!("pruning {what}: {e}");
         }
     }
 }

@@ -2,10 +2,24 @@
 
 use super::Orbit;
 use crate::clock::HOUR;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::satellite::DEV_BROWSER_IDLE_LIFETIME;
 
 impl Orbit {
+    /// Runs every prune below, each even when another fails; returns the failures by what they
+    /// prune, for the caller to report.
+    pub async fn prune_expired(&self) -> Vec<(&'static str, Error)> {
+        let outcomes = [
+            ("handshake state", self.prune_expired_handshakes().await),
+            ("failed sign-ins", self.prune_failed_sign_ins().await),
+            ("development browsers", self.prune_dev_browsers().await),
+        ];
+        outcomes
+            .into_iter()
+            .filter_map(|(what, r)| r.err().map(|e| (what, e)))
+            .collect()
+    }
+
     /// Deletes expired pending syncs, sync tokens and handshake nonces. Returns how many.
     pub async fn prune_expired_handshakes(&self) -> Result<u64> {
         Ok(self.store.prune_handshakes(self.now()).await?)
