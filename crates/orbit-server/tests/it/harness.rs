@@ -341,6 +341,17 @@ impl Browser {
         page_of(r).await
     }
 
+    /// `POST /v1/client/sessions/{sid}/tokens` at `fapi` (a base URL) as a page of
+    /// `self.origin` sends it.
+    pub async fn mint(&self, fapi: &str, sid: &str) -> reqwest::Response {
+        self.http
+            .post(format!("{fapi}/v1/client/sessions/{sid}/tokens"))
+            .header(ORIGIN, &self.origin)
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// Signs in on the hosted sign-in page of the portal at `self.origin`.
     pub async fn sign_in(&self, email: &str, password: &str) -> Page {
         let url = format!("{}/sign-in", self.origin);
