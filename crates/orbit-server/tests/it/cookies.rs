@@ -107,25 +107,11 @@ async fn a_client_planted_before_sign_in_carries_no_session_to_linked_hosts() {
     let (hops, view) = refresh_on_satellite(&world, &attacker).await;
     assert_eq!(hops.len(), 3, "{hops:#?}");
     assert!(view.claims.is_none(), "{:?}", view.claims);
-    let (_, view) = world
-        .handshake_and_resolve(
-            &attacker,
-            "clerk.primary.test",
-            "https://primary.test/",
-            "session-token-expired",
-        )
-        .await;
+    let (_, view) = world.refresh_on_primary(&attacker).await;
     assert!(view.claims.is_none(), "{:?}", view.claims);
 
     // The victim is signed in on the primary's app, and on the satellite's after a sync.
-    let (_, view) = world
-        .handshake_and_resolve(
-            &victim,
-            "clerk.primary.test",
-            "https://primary.test/",
-            "session-token-expired",
-        )
-        .await;
+    let (_, view) = world.refresh_on_primary(&victim).await;
     assert_eq!(view.claims.unwrap()["sub"], victim_id);
     let (_, view) = sync_satellite(&world, &victim).await;
     assert_eq!(view.claims.unwrap()["sub"], victim_id);
@@ -170,24 +156,9 @@ fn browser_with_jar(server: &TestServer, jar: Arc<Jar>) -> Browser {
     }
 }
 
-/// The `__session` directive of a development handshake for the app on localhost:3000 made
-/// with the development browser `dvb` and no cookies.
+/// The session token a development handshake hands out for the development browser `dvb`.
 async fn session_for_dev_browser(server: &TestServer, dvb: &str) -> Option<String> {
-    let mut u = Url::parse(&server.url("/v1/client/handshake")).unwrap();
-    u.query_pairs_mut()
-        .append_pair("redirect_url", "http://localhost:3000/x")
-        .append_pair("format", "nonce")
-        .append_pair("__clerk_db_jwt", dvb);
-    let r = server.browser().get(u.as_str()).await;
-    assert_eq!(r.status, StatusCode::TEMPORARY_REDIRECT, "{}", r.body);
-    let location = Url::parse(r.location().unwrap()).unwrap();
-    let nonce = location
-        .query_pairs()
-        .find(|(k, _)| k == "__clerk_handshake_nonce")
-        .unwrap()
-        .1
-        .into_owned();
-    let directives = server.backend().handshake_directives(&nonce).await;
+    let directives = server.dev_browser_handshake(dvb).await;
     directive_value(&directives, "__session=").filter(|t| !t.is_empty())
 }
 
@@ -199,15 +170,7 @@ async fn development_browsers_of_a_planted_client_die_at_sign_in() {
         .await;
     // The attacker asks for a development browser from an allowed origin: a client, its
     // `__client` cookie, and a bearer token for it.
-    let r = server
-        .browser()
-        .http
-        .post(server.url("/v1/dev_browser"))
-        .header("origin", "http://localhost:3000")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
+    let r = server.dev_browser_from_the_app().await;
     let client_cookie = r
         .headers()
         .get_all("set-cookie")
@@ -338,26 +301,42 @@ async fn a_tossed_client_cookie_is_never_read() {
     let own = victim
         .cookie(&format!("{PRIMARY_FAPI}/"), "__Host-client")
         .unwrap();
-    let user_page = async |cookie: String| {
-        world
-            .browser()
-            .http
-            .get(format!("{PRIMARY_FAPI}/user"))
-            .header("cookie", cookie)
+    assert_a_repeated_cookie_is_no_cookie(
+        &world.browser().http,
+        &format!("{PRIMARY_FAPI}/user"),
+        "__Host-client",
+        &own,
+        &attackers,
+    )
+    .await;
+}
+
+/// The profile page at `url` shows the signed-in user with `own` as the cookie `name`, and
+/// nobody's (303 to sign-in) when `planted` comes along under the same name, in either order.
+async fn assert_a_repeated_cookie_is_no_cookie(
+    http: &reqwest::Client,
+    url: &str,
+    name: &str,
+    own: &str,
+    planted: &str,
+) {
+    let status = async |cookie: String| {
+        let r = http
+            .get(url)
+            .header("cookie", &cookie)
             .send()
             .await
-            .unwrap()
-            .status()
+            .unwrap();
+        (r.status(), cookie)
     };
-    assert_eq!(
-        user_page(format!("__Host-client={own}")).await,
-        StatusCode::OK
-    );
+    let (alone, c) = status(format!("{name}={own}")).await;
+    assert_eq!(alone, StatusCode::OK, "{c}");
     for both in [
-        format!("__Host-client={attackers}; __Host-client={own}"),
-        format!("__Host-client={own}; __Host-client={attackers}"),
+        format!("{name}={planted}; {name}={own}"),
+        format!("{name}={own}; {name}={planted}"),
     ] {
-        assert_eq!(user_page(both).await, StatusCode::SEE_OTHER);
+        let (got, c) = status(both).await;
+        assert_eq!(got, StatusCode::SEE_OTHER, "{c}");
     }
 }
 
@@ -379,25 +358,12 @@ async fn on_http_a_repeated_client_cookie_is_no_cookie() {
     };
     let own = token_of("ada@example.com").await;
     let planted = token_of("mallory@example.com").await;
-    let user_page = async |cookie: String| {
-        reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap()
-            .get(server.url("/user"))
-            .header("cookie", cookie)
-            .send()
-            .await
-            .unwrap()
-            .status()
-    };
-    assert_eq!(user_page(format!("__client={own}")).await, StatusCode::OK);
-    for both in [
-        format!("__client={planted}; __client={own}"),
-        format!("__client={own}; __client={planted}"),
-    ] {
-        assert_eq!(user_page(both).await, StatusCode::SEE_OTHER);
-    }
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    assert_a_repeated_cookie_is_no_cookie(&http, &server.url("/user"), "__client", &own, &planted)
+        .await;
 }
 
 #[tokio::test]
@@ -406,14 +372,7 @@ async fn session_tokens_stay_on_the_apps_host() {
     world.add_satellite("satellite.test", true).await;
     let (browser, user_id) = world.signed_in_browser("ada@example.com").await;
 
-    let (hops, view) = world
-        .handshake_and_resolve(
-            &browser,
-            "clerk.primary.test",
-            "https://primary.test/",
-            "session-token-expired",
-        )
-        .await;
+    let (hops, view) = world.refresh_on_primary(&browser).await;
     assert_eq!(view.claims.as_ref().unwrap()["sub"], user_id);
     // The nonce cookie FAPI sets is on the app's domain; the directives put the session token
     // host-only on the app's host and `__client_uat` on the registrable domain.

@@ -281,15 +281,7 @@ async fn dev_browsers_expire_after_thirty_days_unused() {
     use crate::world::directive_value;
     let clock = ManualClock::new(SystemClock.now_ms());
     let server = TestServer::start_with_clock(&clock).await;
-    let r = server
-        .browser()
-        .http
-        .post(server.url("/v1/dev_browser"))
-        .header("origin", "http://localhost:3000")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
+    let r = server.dev_browser_from_the_app().await;
     let dvb = r.json::<Value>().await.unwrap()["id"]
         .as_str()
         .unwrap()
@@ -297,21 +289,7 @@ async fn dev_browsers_expire_after_thirty_days_unused() {
     // The app's handshake, from a browser without cookies: the development browser token alone
     // names the client, and the answer keeps the token while it is alive.
     let handshake_dev_browser = async || {
-        let mut u = url::Url::parse(&server.url("/v1/client/handshake")).unwrap();
-        u.query_pairs_mut()
-            .append_pair("redirect_url", "http://localhost:3000/x")
-            .append_pair("format", "nonce")
-            .append_pair("__clerk_db_jwt", &dvb);
-        let r = server.browser().get(u.as_str()).await;
-        assert_eq!(r.status, StatusCode::TEMPORARY_REDIRECT, "{}", r.body);
-        let location = url::Url::parse(r.location().unwrap()).unwrap();
-        let nonce = location
-            .query_pairs()
-            .find(|(k, _)| k == "__clerk_handshake_nonce")
-            .unwrap()
-            .1
-            .into_owned();
-        let directives = server.backend().handshake_directives(&nonce).await;
+        let directives = server.dev_browser_handshake(&dvb).await;
         directive_value(&directives, "__clerk_db_jwt=").unwrap()
     };
     assert_eq!(handshake_dev_browser().await, dvb);
