@@ -115,7 +115,10 @@ async fn a_client_planted_before_sign_in_carries_no_session_to_linked_hosts() {
     assert_eq!(view.claims.unwrap()["sub"], victim_id);
     let (_, view) = sync_satellite(&world, &victim).await;
     assert_eq!(view.claims.unwrap()["sub"], victim_id);
-    assert_eq!(active_sessions(&world, victim_id).await, std::slice::from_ref(sid));
+    assert_eq!(
+        active_sessions(&world, victim_id).await,
+        std::slice::from_ref(sid)
+    );
 }
 
 #[tokio::test]
