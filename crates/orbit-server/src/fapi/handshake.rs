@@ -260,7 +260,8 @@ fn sync_request_error(e: SyncRequestError) -> PageError {
 
 /// `GET /v1/client/sync` on the primary (step 3): a single-use token for this browser's client,
 /// sent to the satellite's link endpoint. A browser without a client on the primary gets one
-/// (signed out), so that signing in later reaches every linked domain.
+/// (signed out) to link the satellite to; a later sign-in starts a fresh client, and the
+/// satellite syncs again.
 async fn sync(
     State(state): State<AppState>,
     browser: BrowserClient,
