@@ -16,6 +16,7 @@ mod browser_seed;
 mod chromium;
 mod cli;
 mod compat_node;
+mod dns_recheck;
 mod fapi;
 mod portal;
 mod proxies_and_headers;
