@@ -286,6 +286,9 @@ mod tests {
             DnsStatus::of(&satellite(false), GRACE).to_string(),
             "not verified: not checked yet"
         );
-        assert_eq!(DnsStatus::of(&satellite(true), GRACE).to_string(), "verified");
+        assert_eq!(
+            DnsStatus::of(&satellite(true), GRACE).to_string(),
+            "verified"
+        );
     }
 }

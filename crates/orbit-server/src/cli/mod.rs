@@ -405,7 +405,11 @@ async fn domain_command(global: &GlobalArgs, cmd: DomainCommand) -> CliResult {
                 println!("{} is verified.", d.name);
                 Ok(())
             } else if d.suspended_at.is_some() {
-                Err(format!("{} stays suspended: {}", d.name, orbit.dns_status(&d)))
+                Err(format!(
+                    "{} stays suspended: {}",
+                    d.name,
+                    orbit.dns_status(&d)
+                ))
             } else {
                 Err(format!(
                     "{} is not verified: {}. Create `{} CNAME {target}` and try again (DNS changes can take a while to appear).",

@@ -50,15 +50,19 @@ async fn state(world: &ProdWorld) -> (bool, u64, Option<i64>, Option<i64>) {
     )
 }
 
-/// `orbit <args> --instance <production instance> --data-dir <the world's>`, with the world's DNS.
-fn cli(world: &ProdWorld, args: &[&str]) -> (bool, String, String) {
-    let out = orbit()
+/// `orbit <args> --instance <production instance> --data-dir <the world's>`, with the world's DNS
+/// (which answers from this test's runtime, so the command runs off it).
+async fn cli(world: &ProdWorld, args: &[&str]) -> (bool, String, String) {
+    let mut command = orbit();
+    command
         .args(args)
         .args(["--instance", &world.instance.id, "--data-dir"])
         .arg(world.server.dir.path())
         .env("ORBIT_DNS_SERVERS", world.dns.addr.to_string())
-        .env("ORBIT_CNAME_TARGET", "orbit.test")
-        .output()
+        .env("ORBIT_CNAME_TARGET", "orbit.test");
+    let out = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .unwrap()
         .unwrap();
     (
         out.status.success(),
@@ -68,8 +72,8 @@ fn cli(world: &ProdWorld, args: &[&str]) -> (bool, String, String) {
 }
 
 /// The `orbit domain list` line of `satellite.test`.
-fn listed(world: &ProdWorld) -> String {
-    let (ok, out, err) = cli(world, &["domain", "list"]);
+async fn listed(world: &ProdWorld) -> String {
+    let (ok, out, err) = cli(world, &["domain", "list"]).await;
     assert!(ok, "{err}");
     out.lines()
         .find(|l| l.starts_with("satellite.test "))
@@ -87,7 +91,9 @@ async fn syncs(browser: &WorldBrowser) -> bool {
         )
         .await;
     hops.len() == 3
-        && hops.iter().all(|h| h.status == StatusCode::TEMPORARY_REDIRECT)
+        && hops
+            .iter()
+            .all(|h| h.status == StatusCode::TEMPORARY_REDIRECT)
         && final_url(&hops) == "https://satellite.test/?__clerk_synced=true"
 }
 
@@ -138,17 +144,18 @@ async fn a_lapsed_satellite_is_suspended_after_the_grace_period_until_the_operat
     clock.advance_ms(72 * HOUR - 1);
     recheck(&world).await;
     assert_eq!(state(&world).await, (true, 2, Some(run), None));
-    let line = listed(&world);
+    let line = listed(&world).await;
     assert!(
         line.contains("verified, but DNS checks fail since 2027-01-15 10:00 UTC (2 in a row): clerk.satellite.test does not exist in DNS")
             && line.contains("suspended at 2027-01-18 10:00 UTC unless fixed"),
         "{line}"
     );
-    assert!(syncs(&browser).await, "still syncs on the grace period's last millisecond");
+    assert!(
+        syncs(&browser).await,
+        "still syncs on the grace period's last millisecond"
+    );
     // A sync that starts now, and one whose token is issued now, finish after the suspension.
-    let started = browser
-        .get(&fresh_start())
-        .await;
+    let started = browser.get(&fresh_start()).await;
     assert_eq!(started.status, StatusCode::TEMPORARY_REDIRECT);
     let to_primary = started.location.unwrap();
     let link = browser
@@ -165,13 +172,13 @@ async fn a_lapsed_satellite_is_suspended_after_the_grace_period_until_the_operat
         state(&world).await,
         (false, 3, Some(run), Some(suspended_at))
     );
-    let line = listed(&world);
+    let line = listed(&world).await;
     assert!(
         line.contains("suspended since 2027-01-18 10:00 UTC (DNS checks fail since 2027-01-15 10:00 UTC): clerk.satellite.test does not exist in DNS")
             && line.contains("run `orbit domain verify satellite.test`"),
         "{line}"
     );
-    let (ok, json, _) = cli(&world, &["domain", "list", "--json"]);
+    let (ok, json, _) = cli(&world, &["domain", "list", "--json"]).await;
     assert!(ok);
     let json: Value = serde_json::from_str(&json).unwrap();
     let d = json
@@ -184,11 +191,17 @@ async fn a_lapsed_satellite_is_suspended_after_the_grace_period_until_the_operat
     assert!(d["status"].as_str().unwrap().starts_with("suspended since"));
 
     // Its FAPI host serves nothing: handshakes, the link of a token issued before, refreshes.
-    let refused = browser
-        .get(&fresh_start())
-        .await;
-    assert_refused(&refused, StatusCode::MISDIRECTED_REQUEST, "domain_suspended");
-    assert!(refused.body.contains("does not exist in DNS"), "{}", refused.body);
+    let refused = browser.get(&fresh_start()).await;
+    assert_refused(
+        &refused,
+        StatusCode::MISDIRECTED_REQUEST,
+        "domain_suspended",
+    );
+    assert!(
+        refused.body.contains("does not exist in DNS"),
+        "{}",
+        refused.body
+    );
     assert_refused(
         &browser.get(&link).await,
         StatusCode::MISDIRECTED_REQUEST,
@@ -226,12 +239,14 @@ async fn a_lapsed_satellite_is_suspended_after_the_grace_period_until_the_operat
         state(&world).await,
         (false, 3, Some(run), Some(suspended_at))
     );
-    assert!(listed(&world).contains("the CNAME record is right again"));
+    assert!(listed(&world)
+        .await
+        .contains("the CNAME record is right again"));
     assert!(!syncs(&browser).await);
-    let (ok, out, err) = cli(&world, &["domain", "verify", "satellite.test"]);
+    let (ok, out, err) = cli(&world, &["domain", "verify", "satellite.test"]).await;
     assert!(ok, "{out}{err}");
     assert_eq!(state(&world).await, (true, 0, None, None));
-    assert!(listed(&world).ends_with(" verified"));
+    assert!(listed(&world).await.ends_with(" verified"));
     assert!(syncs(&browser).await, "restored");
     assert_eq!(
         portal_redirect(&browser).await.as_deref(),
@@ -251,7 +266,10 @@ fn fresh_start() -> String {
 fn assert_refused(hop: &Hop, status: StatusCode, what: &str) {
     assert_eq!(hop.status, status, "{}: {}", hop.url, hop.body);
     assert!(hop.body.contains(what), "{}", hop.body);
-    assert!(hop.location.is_none() && hop.set_cookies.is_empty(), "{hop:?}");
+    assert!(
+        hop.location.is_none() && hop.set_cookies.is_empty(),
+        "{hop:?}"
+    );
 }
 
 /// The timer itself re-checks verified satellites (here with no grace period).

@@ -113,6 +113,9 @@ impl LocalDns {
 
     /// From now on `name` does not exist (NXDOMAIN).
     pub fn remove(&self, name: &str) {
-        self.zone.write().unwrap().remove(&name.to_ascii_lowercase());
+        self.zone
+            .write()
+            .unwrap()
+            .remove(&name.to_ascii_lowercase());
     }
 }
