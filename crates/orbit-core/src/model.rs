@@ -47,7 +47,7 @@ pub struct Instance {
 }
 
 /// A domain of an instance: the primary (exactly one) or a satellite.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Domain {
     pub id: String,
     pub instance_id: String,

@@ -186,12 +186,8 @@ pub async fn domain_dns_checks(store: &dyn Store) {
         is_satellite: false,
         fapi_host: Some("clerk.primary.test".into()),
         verified: true,
-        verification_error: None,
-        checked_at: None,
-        dns_failures: 0,
-        dns_failing_since: None,
-        suspended_at: None,
         created_at: 2,
+        ..Domain::default()
     };
     store.add_domain(&primary).await.unwrap();
     let satellite = Domain {

@@ -166,12 +166,7 @@ mod tests {
             is_satellite: true,
             fapi_host: Some("clerk.sat.test".into()),
             verified,
-            verification_error: None,
-            checked_at: None,
-            dns_failures: 0,
-            dns_failing_since: None,
-            suspended_at: None,
-            created_at: 0,
+            ..Domain::default()
         }
     }
 
