@@ -47,7 +47,7 @@ pub struct Instance {
 }
 
 /// A domain of an instance: the primary (exactly one) or a satellite.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Domain {
     pub id: String,
     pub instance_id: String,
@@ -58,10 +58,19 @@ pub struct Domain {
     /// `None` for satellites of development instances, which share the primary's FAPI host
     /// (docs/protocol.md "Development instances").
     pub fapi_host: Option<String>,
+    /// The domain may be served: its DNS was verified and it is not suspended
+    /// (docs/design/dns-verification.md).
     pub verified: bool,
     /// Why the last DNS check failed, shown to the operator.
     pub verification_error: Option<String>,
     pub checked_at: Option<Millis>,
+    /// Consecutive failed re-checks since the domain was verified; 0 once a check passes.
+    pub dns_failures: u32,
+    /// When the current run of failed re-checks began.
+    pub dns_failing_since: Option<Millis>,
+    /// When the re-checks had failed for longer than the grace period. A suspended domain is
+    /// not `verified` until an operator verifies it again.
+    pub suspended_at: Option<Millis>,
     pub created_at: Millis,
 }
 

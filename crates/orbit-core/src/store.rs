@@ -34,13 +34,9 @@ pub trait InstanceStore: Send + Sync {
     async fn domain(&self, id: &str) -> StoreResult<Option<Domain>>;
     async fn domain_by_name(&self, name: &str) -> StoreResult<Option<Domain>>;
     async fn domain_by_fapi_host(&self, fapi_host: &str) -> StoreResult<Option<Domain>>;
-    async fn set_domain_verification(
-        &self,
-        id: &str,
-        verified: bool,
-        error: Option<&str>,
-        at: Millis,
-    ) -> StoreResult<()>;
+    /// Writes the outcome of a DNS check: `verified`, `verification_error`, `checked_at`,
+    /// `dns_failures`, `dns_failing_since` and `suspended_at` of `domain` (nothing else).
+    async fn record_domain_check(&self, domain: &Domain) -> StoreResult<()>;
     /// Returns false when there was no such domain.
     async fn remove_domain(&self, id: &str) -> StoreResult<bool>;
 

@@ -169,9 +169,20 @@ pub struct Domain {
     /// Why the last DNS check failed (Orbit's own; absent from Clerk's answers).
     #[serde(default)]
     pub verification_error: Option<String>,
-    /// Whether the domain's DNS is verified (Orbit's own; absent from Clerk's answers).
+    /// Whether the domain's DNS is verified (Orbit's own; absent from Clerk's answers). `false`
+    /// while suspended.
     #[serde(default)]
     pub verified: bool,
+    /// Consecutive failed DNS re-checks of a verified satellite (Orbit's own).
+    #[serde(default)]
+    pub dns_failures: u32,
+    /// Unix ms of the first of those failures (Orbit's own).
+    #[serde(default)]
+    pub dns_failing_since: Option<i64>,
+    /// Unix ms when the failures outlasted the grace period and the domain was suspended
+    /// (Orbit's own; docs/protocol.md "DNS").
+    #[serde(default)]
+    pub suspended_at: Option<i64>,
 }
 
 /// `GET /v1/instance` answer. Orbit's allowed origins are its allowed redirect origins, so both
@@ -230,10 +241,13 @@ mod tests {
             proxy_url: None,
             verification_error: None,
             verified: true,
+            dns_failures: 0,
+            dns_failing_since: None,
+            suspended_at: None,
         }
     }
 
-    const PRIMARY: &str = r#"{"accounts_portal_url":"https://happy-otter-12.clerk.accounts.dev/sign-in","cname_targets":null,"development_origin":"","frontend_api_url":"https://happy-otter-12.clerk.accounts.dev","id":"dmn_1","is_satellite":false,"name":"localhost","object":"domain","proxy_url":null,"verification_error":null,"verified":true}"#;
+    const PRIMARY: &str = r#"{"accounts_portal_url":"https://happy-otter-12.clerk.accounts.dev/sign-in","cname_targets":null,"development_origin":"","frontend_api_url":"https://happy-otter-12.clerk.accounts.dev","id":"dmn_1","is_satellite":false,"name":"localhost","object":"domain","proxy_url":null,"verification_error":null,"verified":true,"dns_failures":0,"dns_failing_since":null,"suspended_at":null}"#;
 
     #[test]
     fn domain() {
@@ -254,10 +268,13 @@ mod tests {
             proxy_url: None,
             verification_error: Some("no CNAME record".into()),
             verified: false,
+            dns_failures: 4,
+            dns_failing_since: Some(1_800_000_000_000),
+            suspended_at: Some(1_800_259_200_000),
         };
         assert_wire(
             &satellite,
-            r#"{"accounts_portal_url":null,"cname_targets":[{"host":"clerk.sat.example.com","required":true,"value":"frontend-api.orbit.example.net"}],"development_origin":"","frontend_api_url":"https://clerk.sat.example.com","id":"dmn_2","is_satellite":true,"name":"sat.example.com","object":"domain","proxy_url":null,"verification_error":"no CNAME record","verified":false}"#,
+            r#"{"accounts_portal_url":null,"cname_targets":[{"host":"clerk.sat.example.com","required":true,"value":"frontend-api.orbit.example.net"}],"development_origin":"","frontend_api_url":"https://clerk.sat.example.com","id":"dmn_2","is_satellite":true,"name":"sat.example.com","object":"domain","proxy_url":null,"verification_error":"no CNAME record","verified":false,"dns_failures":4,"dns_failing_since":1800000000000,"suspended_at":1800259200000}"#,
         );
     }
 
@@ -269,6 +286,7 @@ mod tests {
         assert_eq!(d.name, "example.com");
         assert!(!d.verified);
         assert_eq!(d.verification_error, None);
+        assert_eq!((d.dns_failures, d.suspended_at), (0, None));
     }
 
     #[test]

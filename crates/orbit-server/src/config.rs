@@ -3,7 +3,7 @@
 
 use orbit_core::limits::SignInLimits;
 use orbit_core::password::HashParams;
-use orbit_core::{OrbitSettings, MINUTE};
+use orbit_core::{OrbitSettings, MINUTE, SECOND};
 use serde::Deserialize;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -35,8 +35,11 @@ pub struct Config {
     pub dns_timeout_ms: u64,
     /// How long a client may take to send a request's headers before the connection closes.
     pub header_read_timeout_secs: u64,
-    /// How often unverified production satellites are re-checked; 0 turns the check off.
+    /// How often production satellites' DNS is checked (unverified ones to verify them,
+    /// verified ones to notice a lapse); 0 turns the check off.
     pub dns_check_interval_secs: u64,
+    /// A verified satellite whose DNS checks fail for this long is suspended.
+    pub dns_recheck_grace_secs: u64,
     /// PEM certificate chain and private key: with both, `orbit serve` speaks https itself.
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
@@ -59,6 +62,7 @@ impl Default for Config {
             dns_timeout_ms: 3000,
             header_read_timeout_secs: 10,
             dns_check_interval_secs: 300,
+            dns_recheck_grace_secs: 72 * 3600,
             tls_cert: None,
             tls_key: None,
         }
@@ -109,6 +113,7 @@ pub struct ConfigLayer {
     pub dns_timeout_ms: Option<u64>,
     pub header_read_timeout_secs: Option<u64>,
     pub dns_check_interval_secs: Option<u64>,
+    pub dns_recheck_grace_secs: Option<u64>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
 }
@@ -135,6 +140,7 @@ const ENV_KEYS: &[&str] = &[
     "dns_timeout_ms",
     "header_read_timeout_secs",
     "dns_check_interval_secs",
+    "dns_recheck_grace_secs",
     "tls_cert",
     "tls_key",
 ];
@@ -172,6 +178,7 @@ impl ConfigLayer {
                         "max_body_bytes"
                             | "dns_timeout_ms"
                             | "dns_check_interval_secs"
+                            | "dns_recheck_grace_secs"
                             | "header_read_timeout_secs"
                     ) =>
                 {
@@ -274,6 +281,9 @@ impl ConfigLayer {
         }
         if let Some(v) = self.dns_check_interval_secs {
             config.dns_check_interval_secs = v;
+        }
+        if let Some(v) = self.dns_recheck_grace_secs {
+            config.dns_recheck_grace_secs = v;
         }
         if let Some(v) = self.tls_cert {
             config.tls_cert = Some(v);
@@ -396,6 +406,9 @@ impl Config {
             hash_params: self.password_hash,
             sign_in_limits: self.limits,
             session_touch_interval: MINUTE,
+            dns_recheck_grace: i64::try_from(self.dns_recheck_grace_secs)
+                .unwrap_or(i64::MAX)
+                .saturating_mul(SECOND),
             ..OrbitSettings::default()
         }
     }

@@ -9,7 +9,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use orbit_core::clock::{Clock, SystemClock};
-use orbit_core::model::InstanceKind;
+use orbit_core::model::{Domain, InstanceKind};
 use orbit_core::random::{Random, SystemRandom};
 use orbit_core::satellite::CnameResolver;
 use orbit_core::{InstanceCredentials, Orbit};
@@ -266,8 +266,9 @@ pub async fn start_with(config: Config, deps: ServeDeps) -> Result<Running, Star
     })
 }
 
-/// Periodic work: re-check unverified production satellites' DNS, forget expired handshake
-/// state and old failed sign-ins.
+/// Periodic work: check every production satellite's DNS (verifying new ones, suspending
+/// lapsed ones; docs/design/dns-verification.md), forget expired handshake state and old failed
+/// sign-ins.
 async fn housekeeping(state: AppState) {
     let every = state.config.dns_check_interval_secs;
     if every == 0 {
@@ -276,22 +277,14 @@ async fn housekeeping(state: AppState) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(every));
     loop {
         tick.tick().await;
-        match state.orbit.unverified_satellites().await {
-            Ok(domains) => {
-                for d in domains {
-                    match state
-                        .orbit
-                        .verify_domain(&d, state.resolver.as_ref(), &state.cname_target)
-                        .await
-                    {
-                        Ok(d) if d.verified => {
-                            tracing::info!(domain = %d.name, "satellite DNS verified")
-                        }
-                        Ok(d) => {
-                            tracing::info!(domain = %d.name, reason = ?d.verification_error, "satellite DNS not verified yet")
-                        }
-                        Err(e) => tracing::warn!(domain = %d.name, "DNS check failed: {e}"),
-                    }
+        match state
+            .orbit
+            .recheck_satellites(state.resolver.as_ref(), &state.cname_target)
+            .await
+        {
+            Ok(checked) => {
+                for (before, after) in checked {
+                    log_dns_check(&state.orbit, &before, after);
                 }
             }
             Err(e) => tracing::warn!("listing satellites for the DNS check: {e}"),
@@ -299,6 +292,26 @@ async fn housekeeping(state: AppState) {
         for (what, e) in state.orbit.prune_expired().await {
             tracing::warn!("pruning {what}: {e}");
         }
+    }
+}
+
+fn log_dns_check(orbit: &Orbit, before: &Domain, after: orbit_core::Result<Domain>) {
+    let name = &before.name;
+    match after {
+        Err(e) => tracing::warn!(domain = %name, "DNS check failed: {e}"),
+        Ok(d) if d.suspended_at.is_some() && before.suspended_at.is_none() => {
+            tracing::warn!(domain = %name, status = %orbit.dns_status(&d), "satellite suspended")
+        }
+        Ok(d) if d.verified && !before.verified => {
+            tracing::info!(domain = %name, "satellite DNS verified")
+        }
+        Ok(d) if d.dns_failures > 0 || d.suspended_at.is_some() => {
+            tracing::warn!(domain = %name, status = %orbit.dns_status(&d), "satellite DNS check failing")
+        }
+        Ok(d) if !d.verified => {
+            tracing::info!(domain = %name, reason = ?d.verification_error, "satellite DNS not verified yet")
+        }
+        Ok(_) => {}
     }
 }
 

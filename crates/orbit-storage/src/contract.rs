@@ -92,6 +92,9 @@ pub async fn instances_and_settings(store: &dyn Store) {
         verified: true,
         verification_error: None,
         checked_at: None,
+        dns_failures: 0,
+        dns_failing_since: None,
+        suspended_at: None,
         created_at: 1,
     };
     store.add_domain(&domain).await.unwrap();
@@ -156,15 +159,14 @@ pub async fn instances_and_settings(store: &dyn Store) {
         store.domain("dmn_s2").await.unwrap().unwrap().name,
         "localhost:3002"
     );
-    store
-        .set_domain_verification("dmn_s1", false, Some("no CNAME"), 77)
-        .await
-        .unwrap();
-    let d = store.domain("dmn_s1").await.unwrap().unwrap();
-    assert_eq!(
-        (d.verified, d.verification_error.as_deref(), d.checked_at),
-        (false, Some("no CNAME"), Some(77))
-    );
+    let checked = Domain {
+        verified: false,
+        verification_error: Some("no CNAME".into()),
+        checked_at: Some(77),
+        ..store.domain("dmn_s1").await.unwrap().unwrap()
+    };
+    store.record_domain_check(&checked).await.unwrap();
+    assert_eq!(store.domain("dmn_s1").await.unwrap().unwrap(), checked);
     assert!(store.remove_domain("dmn_s1").await.unwrap());
     assert!(!store.remove_domain("dmn_s1").await.unwrap());
     assert!(store
@@ -172,6 +174,71 @@ pub async fn instances_and_settings(store: &dyn Store) {
         .await
         .unwrap()
         .is_none());
+}
+
+/// A DNS check writes its outcome, the run of failures and the suspension, and nothing else.
+pub async fn domain_dns_checks(store: &dyn Store) {
+    let (instance, _) = fixture(store).await;
+    let primary = Domain {
+        id: "dmn_primary".into(),
+        instance_id: instance.id.clone(),
+        name: "primary.test".into(),
+        is_satellite: false,
+        fapi_host: Some("clerk.primary.test".into()),
+        verified: true,
+        created_at: 2,
+        ..Domain::default()
+    };
+    store.add_domain(&primary).await.unwrap();
+    let satellite = Domain {
+        id: "dmn_sat".into(),
+        name: "satellite.test".into(),
+        is_satellite: true,
+        fapi_host: Some("clerk.satellite.test".into()),
+        verified: false,
+        ..primary.clone()
+    };
+    store.add_domain(&satellite).await.unwrap();
+    let failing = Domain {
+        verified: true,
+        verification_error: Some("clerk.satellite.test does not exist in DNS".into()),
+        checked_at: Some(500),
+        dns_failures: 3,
+        dns_failing_since: Some(100),
+        ..satellite.clone()
+    };
+    store.record_domain_check(&failing).await.unwrap();
+    assert_eq!(store.domain("dmn_sat").await.unwrap().unwrap(), failing);
+    let suspended = Domain {
+        verified: false,
+        dns_failures: 4,
+        checked_at: Some(900),
+        suspended_at: Some(900),
+        // Not a check's to change: stays as stored.
+        name: "renamed.test".into(),
+        ..failing.clone()
+    };
+    store.record_domain_check(&suspended).await.unwrap();
+    assert_eq!(
+        store.domain("dmn_sat").await.unwrap().unwrap(),
+        Domain {
+            name: "satellite.test".into(),
+            ..suspended.clone()
+        }
+    );
+    let restored = Domain {
+        verified: true,
+        verification_error: None,
+        checked_at: Some(1000),
+        dns_failures: 0,
+        dns_failing_since: None,
+        suspended_at: None,
+        ..satellite.clone()
+    };
+    store.record_domain_check(&restored).await.unwrap();
+    assert_eq!(store.domain("dmn_sat").await.unwrap().unwrap(), restored);
+    // The primary is untouched.
+    assert_eq!(store.domain(&primary.id).await.unwrap().unwrap(), primary);
 }
 
 /// A development browser stands for its client until it goes unused past a bound.
@@ -676,6 +743,7 @@ mod sqlite {
         pending_sync_read_does_not_consume,
         dev_browsers_expire_by_last_use,
         failed_sign_ins,
+        domain_dns_checks,
     );
 
     /// Of many concurrent redemptions of one nonce, exactly one gets the directives.

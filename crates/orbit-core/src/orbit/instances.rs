@@ -57,6 +57,9 @@ impl Orbit {
             verified: true,
             verification_error: None,
             checked_at: None,
+            dns_failures: 0,
+            dns_failing_since: None,
+            suspended_at: None,
             created_at: now,
         };
         self.store.add_domain(&domain).await?;
@@ -237,7 +240,8 @@ pub(crate) fn redirect_policy_of(
     let dev = instance.kind == InstanceKind::Development;
     let mut policy = RedirectPolicy::new(dev);
     let scheme = if dev { "http" } else { "https" };
-    for d in domains {
+    // A suspended domain may belong to someone else now: nothing is sent there.
+    for d in domains.iter().filter(|d| d.suspended_at.is_none()) {
         let mut origins = vec![format!("{scheme}://{}", d.name)];
         if d.fapi_host.is_some() {
             origins.push(Orbit::fapi_url(instance, d));

@@ -12,7 +12,7 @@ mod users;
 pub use sessions::SessionOwner;
 
 use crate::cache::TtlCache;
-use crate::clock::{Clock, Millis, MINUTE, SECOND};
+use crate::clock::{Clock, Millis, HOUR, MINUTE, SECOND};
 use crate::error::{Error, Result};
 use crate::keys::{MasterKey, SigningKey};
 use crate::limits::{KeyedRateLimiter, SignInLimits};
@@ -34,6 +34,8 @@ pub struct OrbitSettings {
     pub key_cache_ttl: Millis,
     /// Session activity is written at most this often, so token refreshes stay read-only.
     pub session_touch_interval: Millis,
+    /// A verified satellite whose DNS re-checks fail for this long is suspended.
+    pub dns_recheck_grace: Millis,
 }
 
 impl Default for OrbitSettings {
@@ -44,6 +46,7 @@ impl Default for OrbitSettings {
             sign_in_limits: SignInLimits::default(),
             key_cache_ttl: 10 * SECOND,
             session_touch_interval: MINUTE,
+            dns_recheck_grace: 72 * HOUR,
         }
     }
 }

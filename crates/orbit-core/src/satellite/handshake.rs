@@ -227,6 +227,8 @@ pub enum SyncRequestError {
     NotRegistered(String),
     #[error("{0} is registered but its DNS record is not verified yet")]
     NotVerified(String),
+    #[error("{0} is suspended: its DNS record stopped pointing to this deployment")]
+    Suspended(String),
     #[error("redirect_url must be a page of https://{0}")]
     RedirectNotOnSatellite(String),
     #[error("the sync was not started by {0}")]
@@ -258,6 +260,9 @@ pub fn check_sync_request(
     };
     let satellite = match satellite {
         Some(d) if d.is_satellite && d.verified && d.fapi_host.is_some() => d,
+        Some(d) if d.is_satellite && d.suspended_at.is_some() => {
+            return Err(SyncRequestError::Suspended(d.name))
+        }
         Some(d) if d.is_satellite => return Err(SyncRequestError::NotVerified(d.name)),
         _ => return Err(SyncRequestError::NotRegistered(link_domain.to_owned())),
     };
@@ -437,6 +442,9 @@ mod tests {
             verified: true,
             verification_error: None,
             checked_at: None,
+            dns_failures: 0,
+            dns_failing_since: None,
+            suspended_at: None,
             created_at: 0,
         }
     }
@@ -775,6 +783,15 @@ mod tests {
         assert_eq!(
             check(p, link, Some(unverified), None, Some("p")),
             E::NotVerified("satellite.test".into())
+        );
+        let suspended = Domain {
+            verified: false,
+            suspended_at: Some(1),
+            ..s.clone()
+        };
+        assert_eq!(
+            check(p, link, Some(suspended), None, Some("p")),
+            E::Suspended("satellite.test".into())
         );
         for r in [
             "https://evil.test/",

@@ -13,7 +13,10 @@ use crate::orbit::Orbit;
 use crate::store::StoreError;
 use async_trait::async_trait;
 
+mod dns_check;
 pub mod handshake;
+
+pub use dns_check::{after_check, CheckedBy, DnsStatus};
 
 /// Sync tokens, pending syncs and handshake nonces live at most this long.
 pub const HANDSHAKE_TTL: Millis = 60 * SECOND;
@@ -87,6 +90,9 @@ impl Orbit {
                     .to_owned()
             }),
             checked_at: None,
+            dns_failures: 0,
+            dns_failing_since: None,
+            suspended_at: None,
             created_at: self.now(),
         };
         match self.store.add_domain(&domain).await {
@@ -146,55 +152,75 @@ impl Orbit {
             })
     }
 
-    /// Checks a satellite's CNAME record with `resolver` and stores the outcome and its reason.
+    /// The operator's check of a satellite's CNAME record (`orbit domain verify`): stores the
+    /// outcome and its reason; verifies the domain, or restores a suspended one, when it passes.
     pub async fn verify_domain(
         &self,
         domain: &Domain,
         resolver: &dyn CnameResolver,
         target: &str,
     ) -> Result<Domain> {
+        self.check_domain(domain, resolver, target, CheckedBy::Operator)
+            .await
+    }
+
+    /// The periodic check (docs/design/dns-verification.md): every production satellite,
+    /// verified or not, so that a record that stops pointing here suspends the domain after
+    /// the grace period. Returns each domain as it was and after its check (or what stopped it).
+    pub async fn recheck_satellites(
+        &self,
+        resolver: &dyn CnameResolver,
+        target: &str,
+    ) -> Result<Vec<(Domain, Result<Domain>)>> {
+        let mut out = Vec::new();
+        for instance in self.store.list_instances().await? {
+            for d in self.store.domains(&instance.id).await? {
+                if d.is_satellite && d.fapi_host.is_some() {
+                    let checked = self
+                        .check_domain(&d, resolver, target, CheckedBy::Timer)
+                        .await;
+                    out.push((d, checked));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// How `domain`'s DNS stands, with this deployment's grace period.
+    pub fn dns_status(&self, domain: &Domain) -> DnsStatus {
+        DnsStatus::of(domain, self.settings().dns_recheck_grace)
+    }
+
+    async fn check_domain(
+        &self,
+        domain: &Domain,
+        resolver: &dyn CnameResolver,
+        target: &str,
+        by: CheckedBy,
+    ) -> Result<Domain> {
         let Some(host) = domain.fapi_host.clone().filter(|_| domain.is_satellite) else {
             // Development satellites and primaries need no DNS.
             return Ok(domain.clone());
         };
         let want = normalize_dns(target);
-        let (verified, reason) = match resolver.cname(&host).await {
-            Ok(targets) if targets.iter().any(|t| normalize_dns(t) == want) => (true, None),
-            Ok(targets) if targets.is_empty() => {
-                (false, Some(DnsError::NoRecord(host.clone()).to_string()))
-            }
-            Ok(targets) => (
-                false,
-                Some(format!(
-                    "{host} is a CNAME for {}, but it must point to {want}",
-                    targets.join(", ")
-                )),
-            ),
-            Err(e) => (false, Some(e.to_string())),
+        let outcome = match resolver.cname(&host).await {
+            Ok(targets) if targets.iter().any(|t| normalize_dns(t) == want) => Ok(()),
+            Ok(targets) if targets.is_empty() => Err(DnsError::NoRecord(host.clone()).to_string()),
+            Ok(targets) => Err(format!(
+                "{host} is a CNAME for {}, but it must point to {want}",
+                targets.join(", ")
+            )),
+            Err(e) => Err(e.to_string()),
         };
-        let now = self.now();
-        self.store
-            .set_domain_verification(&domain.id, verified, reason.as_deref(), now)
-            .await?;
-        Ok(Domain {
-            verified,
-            verification_error: reason,
-            checked_at: Some(now),
-            ..domain.clone()
-        })
-    }
-
-    /// Production satellites not verified yet, across instances (for the periodic check).
-    pub async fn unverified_satellites(&self) -> Result<Vec<Domain>> {
-        let mut out = Vec::new();
-        for instance in self.store.list_instances().await? {
-            for d in self.store.domains(&instance.id).await? {
-                if d.is_satellite && !d.verified {
-                    out.push(d);
-                }
-            }
-        }
-        Ok(out)
+        let checked = after_check(
+            domain,
+            outcome,
+            by,
+            self.now(),
+            self.settings().dns_recheck_grace,
+        );
+        self.store.record_domain_check(&checked).await?;
+        Ok(checked)
     }
 
     // ---- the sync (docs/protocol.md "Satellite sync") --------------------------------------------

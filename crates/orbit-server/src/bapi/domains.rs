@@ -47,6 +47,9 @@ pub fn domain_json(
         proxy_url: None,
         verification_error: d.verification_error.clone(),
         verified: d.verified,
+        dns_failures: d.dns_failures,
+        dns_failing_since: d.dns_failing_since,
+        suspended_at: d.suspended_at,
     }
 }
 

@@ -87,6 +87,22 @@ impl Fapi {
         };
         if ctx.instance.kind == InstanceKind::Production
             && ctx.domain.is_satellite
+            && ctx.domain.suspended_at.is_some()
+        {
+            // docs/design/dns-verification.md "Re-checks and suspension".
+            return Err(ApiError::new(
+                StatusCode::MISDIRECTED_REQUEST,
+                "domain_suspended",
+                "Satellite domain suspended",
+                format!(
+                    "{host} no longer serves the satellite {}: {}",
+                    ctx.domain.name,
+                    state.orbit.dns_status(&ctx.domain)
+                ),
+            ));
+        }
+        if ctx.instance.kind == InstanceKind::Production
+            && ctx.domain.is_satellite
             && !ctx.domain.verified
         {
             return Err(ApiError::new(

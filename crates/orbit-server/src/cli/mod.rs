@@ -362,6 +362,8 @@ async fn domain_command(global: &GlobalArgs, cmd: DomainCommand) -> CliResult {
                         json!({
                             "id": d.id, "name": d.name, "is_satellite": d.is_satellite, "verified": d.verified,
                             "verification_error": d.verification_error, "fapi_host": d.fapi_host,
+                            "status": orbit.dns_status(d).to_string(), "dns_failures": d.dns_failures,
+                            "dns_failing_since": d.dns_failing_since, "suspended_at": d.suspended_at,
                             "cname_target": Orbit::cname_target(d, &target).filter(|_| instance.kind == orbit_core::model::InstanceKind::Production)
                                 .map(|t| json!({"host": t.host, "value": t.value})),
                         })
@@ -378,14 +380,7 @@ async fn domain_command(global: &GlobalArgs, cmd: DomainCommand) -> CliResult {
                     } else {
                         "primary"
                     };
-                    let status = if d.verified {
-                        "verified".to_owned()
-                    } else {
-                        format!(
-                            "not verified: {}",
-                            d.verification_error.clone().unwrap_or_default()
-                        )
-                    };
+                    let status = orbit.dns_status(d);
                     println!("{:<32} {:<9} {status}", d.name, kind);
                 }
             }
@@ -409,6 +404,12 @@ async fn domain_command(global: &GlobalArgs, cmd: DomainCommand) -> CliResult {
             if d.verified {
                 println!("{} is verified.", d.name);
                 Ok(())
+            } else if d.suspended_at.is_some() {
+                Err(format!(
+                    "{} stays suspended: {}",
+                    d.name,
+                    orbit.dns_status(&d)
+                ))
             } else {
                 Err(format!(
                     "{} is not verified: {}. Create `{} CNAME {target}` and try again (DNS changes can take a while to appear).",

@@ -251,6 +251,7 @@ fn sync_request_error(e: SyncRequestError) -> PageError {
         E::NotPrimary => ("Not the primary", "The sync endpoint is served by the primary domain's Frontend API of a production instance.".to_owned()),
         E::MissingLinkDomain => ("Missing link_domain", "The sync needs link_domain: the satellite domain to link.".to_owned()),
         E::NotVerified(name) => ("Satellite not verified", format!("{name} is registered but its DNS record is not verified yet.")),
+        E::Suspended(name) => ("Satellite suspended", format!("{name} is suspended: its DNS record stopped pointing to this deployment, so nothing is sent to it. `orbit domain list` shows why.")),
         E::NotRegistered(name) => ("Satellite not registered", format!("{name} is not a satellite of this instance. Register it with `orbit domain add-satellite {name}`.")),
         E::RedirectNotOnSatellite(name) => ("Invalid redirect_url", format!("redirect_url must be a page of https://{name}.")),
         E::NotStarted(name) => ("Sync not started", format!("Start the sync from the satellite: open https://{name} and let its middleware redirect here.")),

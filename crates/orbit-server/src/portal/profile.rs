@@ -14,6 +14,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use orbit_core::clock::format_utc;
 use orbit_core::model::SessionStatus;
 use orbit_core::{Error, SessionOwner};
 use serde::Deserialize;
@@ -48,33 +49,6 @@ struct UserPage {
     current_password_error: Option<String>,
     new_password_error: Option<String>,
     sessions: Vec<SessionRow>,
-}
-
-fn format_time(ms: i64) -> String {
-    // RFC 3339 in UTC, to the minute; the page has no JavaScript to localise it.
-    let secs = ms.div_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
-        rem / 3600,
-        (rem % 3600) / 60
-    )
-}
-
-/// Howard Hinnant's days-to-civil algorithm.
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 fn device_name(ua: Option<&str>) -> String {
@@ -135,8 +109,8 @@ async fn render_user(
         .map(|s| SessionRow {
             current: s.id == me.session.id,
             device: device_name(s.user_agent.as_deref()),
-            created: format_time(s.created_at),
-            last_active: format_time(s.last_active_at),
+            created: format_utc(s.created_at),
+            last_active: format_utc(s.last_active_at),
             id: s.id,
         })
         .collect();
@@ -361,9 +335,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn times_and_devices() {
-        assert_eq!(format_time(0), "1970-01-01 00:00 UTC");
-        assert_eq!(format_time(1_764_200_000_000), "2025-11-26 23:33 UTC");
+    fn devices() {
         assert_eq!(
             device_name(Some(
                 "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/156.0 Safari/537.36"

@@ -1,12 +1,13 @@
 //! A real DNS server on loopback for the CNAME checks: it answers UDP queries from a table
-//! (CNAME, A-only, NXDOMAIN) or stays silent (to make the resolver time out).
+//! (CNAME, A-only, NXDOMAIN, SERVFAIL) or stays silent (to make the resolver time out). The table
+//! can change while it runs (`set`, `remove`), as a domain's DNS does.
 
 use hickory_proto::op::{Message, MessageType, OpCode, ResponseCode};
 use hickory_proto::rr::rdata::{A, CNAME};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use tokio::net::UdpSocket;
 
 #[derive(Debug, Clone)]
@@ -16,10 +17,15 @@ pub enum Answer {
     AOnly,
     /// Never answer.
     Silent,
+    /// Answer SERVFAIL, as a broken or unreachable authoritative server makes a resolver do.
+    ServFail,
 }
+
+type Zone = Arc<RwLock<HashMap<String, Answer>>>;
 
 pub struct LocalDns {
     pub addr: SocketAddr,
+    zone: Zone,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -34,11 +40,12 @@ impl LocalDns {
     pub async fn start(zone: &[(&str, Answer)]) -> Self {
         let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
         let addr = socket.local_addr().unwrap();
-        let zone: Arc<HashMap<String, Answer>> = Arc::new(
+        let zone: Zone = Arc::new(RwLock::new(
             zone.iter()
                 .map(|(n, a)| (n.to_ascii_lowercase(), a.clone()))
                 .collect(),
-        );
+        ));
+        let table = zone.clone();
         let task = tokio::spawn(async move {
             let mut buf = vec![0u8; 1500];
             loop {
@@ -65,8 +72,12 @@ impl LocalDns {
                     .set_recursion_desired(query.recursion_desired())
                     .set_recursion_available(true)
                     .add_query(q.clone());
-                match zone.get(&name) {
+                let answer = table.read().unwrap().get(&name).cloned();
+                match answer {
                     Some(Answer::Silent) => continue,
+                    Some(Answer::ServFail) => {
+                        reply.set_response_code(ResponseCode::ServFail);
+                    }
                     Some(Answer::Cname(target)) => {
                         let rdata = RData::CNAME(CNAME(
                             Name::from_ascii(format!("{}.", target.trim_end_matches('.'))).unwrap(),
@@ -89,6 +100,22 @@ impl LocalDns {
                 let _ = socket.send_to(&reply.to_vec().unwrap(), peer).await;
             }
         });
-        LocalDns { addr, task }
+        LocalDns { addr, zone, task }
+    }
+
+    /// From now on `name` answers `answer`.
+    pub fn set(&self, name: &str, answer: Answer) {
+        self.zone
+            .write()
+            .unwrap()
+            .insert(name.to_ascii_lowercase(), answer);
+    }
+
+    /// From now on `name` does not exist (NXDOMAIN).
+    pub fn remove(&self, name: &str) {
+        self.zone
+            .write()
+            .unwrap()
+            .remove(&name.to_ascii_lowercase());
     }
 }

@@ -92,8 +92,17 @@ impl TestServer {
         dir: tempfile::TempDir,
         config: Config,
     ) -> Result<Self, (tempfile::TempDir, orbit_server::serve::StartError)> {
-        match orbit_server::start(config.clone()).await {
-            Ok(running) => Ok(Self::from_running(dir, config, ServeDeps::system(), running).await),
+        Self::try_boot_with(dir, config, ServeDeps::system()).await
+    }
+
+    /// `try_boot` on the given clock, randomness and resolver.
+    pub async fn try_boot_with(
+        dir: tempfile::TempDir,
+        config: Config,
+        deps: ServeDeps,
+    ) -> Result<Self, (tempfile::TempDir, orbit_server::serve::StartError)> {
+        match orbit_server::start_with(config.clone(), deps.clone()).await {
+            Ok(running) => Ok(Self::from_running(dir, config, deps, running).await),
             Err(e) => Err((dir, e)),
         }
     }

@@ -17,6 +17,7 @@ mod chromium;
 mod cli;
 mod compat_node;
 mod cookies;
+mod dns_recheck;
 mod fapi;
 mod portal;
 mod proxies_and_headers;

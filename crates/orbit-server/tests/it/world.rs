@@ -4,6 +4,7 @@
 
 use crate::dns_server::{Answer, LocalDns};
 use crate::harness::*;
+use orbit_core::clock::ManualClock;
 use orbit_core::model::{Instance, InstanceKind};
 use reqwest::cookie::{CookieStore, Jar};
 use reqwest::StatusCode;
@@ -61,7 +62,7 @@ pub fn make_certs(names: &[&str]) -> Certs {
 pub struct ProdWorld {
     pub server: TestServer,
     /// The DNS server the production instance checks CNAMEs against (kept running).
-    _dns: LocalDns,
+    pub dns: LocalDns,
     pub certs: Certs,
     pub ip: IpAddr,
     pub instance: Instance,
@@ -72,6 +73,22 @@ pub struct ProdWorld {
 
 impl ProdWorld {
     pub async fn start() -> Self {
+        Self::start_on(None, |_| {}).await
+    }
+
+    /// Like `start`, with the server's time read from `clock` if given, and `tweak` applied to
+    /// its configuration.
+    pub async fn start_on(
+        clock: Option<&ManualClock>,
+        tweak: impl Fn(&mut orbit_server::config::Config),
+    ) -> Self {
+        let deps = orbit_server::ServeDeps {
+            clock: match clock {
+                Some(c) => Arc::new(c.clone()),
+                None => Arc::new(orbit_core::clock::SystemClock),
+            },
+            ..orbit_server::ServeDeps::system()
+        };
         let dns = LocalDns::start(&[
             ("clerk.satellite.test", Answer::Cname("orbit.test")),
             ("clerk.satellite2.test", Answer::Cname("ORBIT.test.")),
@@ -98,7 +115,8 @@ impl ProdWorld {
             config.dns_servers = vec![dns.addr];
             config.dns_timeout_ms = 300;
             config.dns_check_interval_secs = 0;
-            match TestServer::try_boot(dir, config).await {
+            tweak(&mut config);
+            match TestServer::try_boot_with(dir, config, deps.clone()).await {
                 Ok(s) => {
                     server = Some(s);
                     break;
@@ -122,7 +140,7 @@ impl ProdWorld {
         let creds = orbit.credentials(&instance).await.unwrap();
         ProdWorld {
             server,
-            _dns: dns,
+            dns,
             certs,
             ip,
             instance,

@@ -58,7 +58,7 @@ fn origins_from_json(s: &str) -> R<Vec<String>> {
 
 plain_row!(Domain in "domains":
     id, instance_id, name, is_satellite, fapi_host, verified, verification_error, checked_at,
-    created_at,
+    dns_failures, dns_failing_since, suspended_at, created_at,
 );
 
 plain_row!(StoredSecretKey in "secret_keys": id, instance_id, hash, sealed, created_at);
@@ -135,20 +135,18 @@ impl InstanceStore for SqliteStore {
         self.fetch_optional(q).await
     }
 
-    async fn set_domain_verification(
-        &self,
-        id: &str,
-        verified: bool,
-        error: Option<&str>,
-        at: Millis,
-    ) -> R<()> {
+    async fn record_domain_check(&self, d: &Domain) -> R<()> {
         let q = sqlx::query(
-            "UPDATE domains SET verified = $1, verification_error = $2, checked_at = $3 WHERE id = $4",
+            "UPDATE domains SET verified = $1, verification_error = $2, checked_at = $3, \
+             dns_failures = $4, dns_failing_since = $5, suspended_at = $6 WHERE id = $7",
         )
-        .bind(verified)
-        .bind(error)
-        .bind(at)
-        .bind(id);
+        .bind(d.verified)
+        .bind(&d.verification_error)
+        .bind(d.checked_at)
+        .bind(d.dns_failures)
+        .bind(d.dns_failing_since)
+        .bind(d.suspended_at)
+        .bind(&d.id);
         self.execute(q).await?;
         Ok(())
     }

@@ -162,4 +162,5 @@ UPDATE dev_browsers SET last_used_at = created_at;
 CREATE INDEX dev_browsers_last_used ON dev_browsers(last_used_at);
 "#,
     ),
+    (4, include_str!("migrations/0004_domain_dns_recheck.sql")),
 ];
