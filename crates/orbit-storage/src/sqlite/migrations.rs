@@ -162,4 +162,12 @@ UPDATE dev_browsers SET last_used_at = created_at;
 CREATE INDEX dev_browsers_last_used ON dev_browsers(last_used_at);
 "#,
     ),
+    (
+        4,
+        r#"
+-- Per-account sign-in limits count each source apart (issue 8 §8): where a failure came from
+-- (an IPv4 address or an IPv6 /64). Earlier rows have no source.
+ALTER TABLE failed_sign_ins ADD COLUMN source TEXT NOT NULL DEFAULT '';
+"#,
+    ),
 ];
