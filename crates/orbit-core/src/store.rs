@@ -99,6 +99,9 @@ pub trait SessionStore: Send + Sync {
         fapi_host: &str,
         token_hash: &str,
     ) -> StoreResult<Option<Client>>;
+    /// Deletes every credential of the client: its tokens on every FAPI host and its
+    /// development browsers (the client and its sessions stay, as history). Returns how many.
+    async fn delete_client_credentials(&self, client_id: &str) -> StoreResult<u64>;
 
     async fn create_session(&self, session: &Session) -> StoreResult<()>;
     async fn session(&self, instance_id: &str, id: &str) -> StoreResult<Option<Session>>;

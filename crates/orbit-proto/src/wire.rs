@@ -9,7 +9,10 @@ pub const CLERK_API_VERSION: &str = "2026-05-12";
 /// Cookie names.
 pub mod cookie {
     /// The browser's long-lived client token on one FAPI host (Orbit's own, host-only).
-    pub const CLIENT: &str = "__client";
+    pub const CLIENT: OwnCookie = OwnCookie {
+        plain: "__client",
+        https: "__Host-client",
+    };
     /// The session token on the app's domain (contract).
     pub const SESSION: &str = "__session";
     /// When the client last changed, in seconds; 0 when signed out (contract).
@@ -23,9 +26,36 @@ pub mod cookie {
     /// The SDK's redirect-loop counter on the app's domain (contract).
     pub const REDIRECT_COUNT: &str = "__clerk_redirect_count";
     /// Orbit's binding of a pending satellite sync to one browser (host-only, Orbit's own).
-    pub const SYNC_STATE: &str = "__orbit_sync";
+    pub const SYNC_STATE: OwnCookie = OwnCookie {
+        plain: "__orbit_sync",
+        https: "__Host-orbit_sync",
+    };
     /// The CSRF token of Orbit's hosted pages (host-only, Orbit's own).
-    pub const CSRF: &str = "__orbit_csrf";
+    pub const CSRF: OwnCookie = OwnCookie {
+        plain: "__orbit_csrf",
+        https: "__Host-orbit_csrf",
+    };
+
+    /// One of Orbit's own FAPI cookies, which no SDK reads by name. On https it carries the
+    /// `__Host-` prefix, so browsers accept it only host-only, `Secure` and on `Path=/`: a
+    /// sibling or parent domain cannot set one that shadows it (cookie tossing). Plain http
+    /// (development on loopback) cannot use the prefix and keeps the plain name.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct OwnCookie {
+        plain: &'static str,
+        https: &'static str,
+    }
+
+    impl OwnCookie {
+        /// The name on a FAPI host reached over https (`secure`) or plain http.
+        pub const fn name(self, secure: bool) -> &'static str {
+            if secure {
+                self.https
+            } else {
+                self.plain
+            }
+        }
+    }
 
     /// `name` with the publishable key's suffix, as the SDKs read it when several instances
     /// share one domain: `__session_AbCdEfGh`.

@@ -361,7 +361,8 @@ async fn signed_in_browser(b: &Browser, bapi_key: &str, email: &str) -> Res<Jar>
             ]),
         )
         .await?;
-    if r.status != StatusCode::SEE_OTHER || jar.get("clerk.primary.test", "__client").is_none() {
+    if r.status != StatusCode::SEE_OTHER || jar.get("clerk.primary.test", "__Host-client").is_none()
+    {
         return Err(err(format!(
             "sign-in: {} {:?} {}",
             r.status, r.set_cookies, r.body

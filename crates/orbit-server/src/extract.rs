@@ -91,16 +91,23 @@ pub fn request_host(parts: &Parts, state: &AppState) -> Option<String> {
     Some(host.trim().to_ascii_lowercase())
 }
 
-/// Reads one cookie from the request headers.
+/// Reads one cookie from the request headers. A name sent more than once is read as absent:
+/// the `Cookie` header does not say which domain set which value, so a copy planted by a
+/// sibling or parent domain (cookie tossing) could come first, and neither is trusted.
 pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
+    let mut values = headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| cookie::Cookie::split_parse(v.to_owned()))
         .filter_map(Result::ok)
-        .find(|c| c.name() == name)
-        .map(|c| c.value().to_owned())
+        .filter(|c| c.name() == name)
+        .map(|c| c.value().to_owned());
+    let first = values.next();
+    match values.next() {
+        Some(_) => None,
+        None => first,
+    }
 }
 
 /// `Json<T>` whose rejections are Orbit errors naming the problem.
@@ -195,6 +202,24 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_repeated_cookie_is_no_cookie() {
+        let check = |header_values: &[&str], expected: Option<&str>| {
+            let mut h = HeaderMap::new();
+            for v in header_values {
+                h.append(header::COOKIE, v.parse().unwrap());
+            }
+            assert_eq!(cookie(&h, "c").as_deref(), expected, "{header_values:?}");
+        };
+        check(&["a=1; c=x; b=2"], Some("x"));
+        check(&["a=1", "c=y"], Some("y"));
+        check(&["c="], Some(""));
+        check(&["a=1"], None);
+        check(&["c=planted; c=real"], None);
+        check(&["c=real", "c=planted"], None);
+        check(&["c=same; c=same"], None);
+    }
 
     #[test]
     fn query_params_refuse_duplicates() {

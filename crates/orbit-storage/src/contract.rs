@@ -522,6 +522,40 @@ pub async fn clients_and_sessions(store: &dyn Store) {
         store.client("client_1").await.unwrap().unwrap().updated_at,
         50
     );
+    // A client's credentials go together: its token on every host and its development
+    // browsers; another client's stay.
+    let other = client(&instance, "client_2");
+    store.create_client(&other).await.unwrap();
+    store
+        .set_client_token("client_2", "h.test", "t3", 4)
+        .await
+        .unwrap();
+    store
+        .set_client_token("client_1", "sat.test", "t4", 4)
+        .await
+        .unwrap();
+    store
+        .put_dev_browser(&instance.id, "dvb1", "client_1", 4)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.delete_client_credentials("client_1").await.unwrap(),
+        3
+    );
+    for (host, token) in [("h.test", "t2"), ("sat.test", "t4")] {
+        assert!(store.client_by_token(host, token).await.unwrap().is_none());
+    }
+    assert!(store
+        .dev_browser_client(&instance.id, "dvb1", 0)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store
+        .client_by_token("h.test", "t3")
+        .await
+        .unwrap()
+        .is_some());
+    assert!(store.client("client_1").await.unwrap().is_some());
 
     let s = session(&instance, "sess_1", "client_1", &ann.id);
     store.create_session(&s).await.unwrap();

@@ -9,6 +9,8 @@
 //! 2. Password sign-in through the hosted portal (GET + POST /sign-in), against argon2id hashes
 //!    per second at the server's default parameters on one thread on the server's CPU.
 //! 3. Resident memory of the server, idle and after creating many users with a session each.
+//! 4. A sign-in flood against a second server with the default abuse limits: how many attempts
+//!    it answers, how many it sheds, and how long an honest sign-in takes meanwhile.
 //!
 //! The report is a Markdown table on stdout; progress goes to stderr. See BENCHMARKS.md.
 
@@ -67,6 +69,10 @@ struct Args {
     /// Concurrent requests while creating users and sessions for the memory measurement.
     #[arg(long, default_value_t = 32)]
     create_concurrency: usize,
+    /// Attackers in flight during the sign-in flood (each attempt from its own IPv6 /64, with a
+    /// wrong password for an address that has no account); 0 skips the flood phase.
+    #[arg(long, default_value_t = 64)]
+    flood_concurrency: usize,
     /// CPU the server (and the raw-limit loops) run on.
     #[arg(long, default_value_t = 0)]
     server_cpu: usize,
@@ -522,7 +528,17 @@ fn orbit_command(orbit: &Path, args: &Args) -> Command {
     cmd
 }
 
-fn start_server(orbit: &Path, args: &Args) -> Res<Server> {
+/// How the server's sign-in abuse limits are set for a phase.
+#[derive(Clone, Copy, PartialEq)]
+enum Limits {
+    /// Raised so far that they never trigger: the phase measures throughput.
+    Raised,
+    /// The defaults, with this process trusted as a proxy so that `X-Forwarded-For` picks
+    /// each request's source: the phase measures how the server sheds a flood.
+    DefaultsBehindProxy,
+}
+
+fn start_server(orbit: &Path, args: &Args, limits: Limits) -> Res<Server> {
     let nanos = SystemClock.now_ms();
     let root = std::env::temp_dir().join(format!("orbit-bench-{}-{nanos:x}", std::process::id()));
     let data_dir = root.join("data");
@@ -538,13 +554,20 @@ fn start_server(orbit: &Path, args: &Args) -> Res<Server> {
         .arg(format!("127.0.0.1:{port}"))
         .arg("--data-dir")
         .arg(&data_dir)
-        .env("ORBIT_LOG", "warn")
-        .env("ORBIT_SIGN_IN_PER_IP_BURST", "1000000")
-        .env("ORBIT_SIGN_IN_PER_IP_PER_MINUTE", "1000000")
-        .env("ORBIT_SIGN_IN_PER_ACCOUNT_BURST", "1000000")
-        .env("ORBIT_SIGN_IN_PER_ACCOUNT_PER_HOUR", "1000000")
-        .env("ORBIT_SIGN_IN_PER_INSTANCE_PER_MINUTE", "1000000")
-        .stdin(Stdio::null())
+        .env("ORBIT_LOG", "warn");
+    match limits {
+        Limits::Raised => {
+            cmd.env("ORBIT_SIGN_IN_PER_IP_BURST", "1000000")
+                .env("ORBIT_SIGN_IN_PER_IP_PER_MINUTE", "1000000")
+                .env("ORBIT_SIGN_IN_PER_ACCOUNT_BURST", "1000000")
+                .env("ORBIT_SIGN_IN_PER_ACCOUNT_PER_HOUR", "1000000")
+                .env("ORBIT_SIGN_IN_PER_INSTANCE_PER_MINUTE", "1000000");
+        }
+        Limits::DefaultsBehindProxy => {
+            cmd.env("ORBIT_TRUSTED_PROXIES", "127.0.0.1");
+        }
+    }
+    cmd.stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::from(log));
     let child = match cmd.spawn() {
@@ -997,12 +1020,13 @@ struct Report {
     end_rss: Option<u64>,
     end_hwm: Option<u64>,
     compilers_at_end: String,
+    flood: Option<FloodResult>,
 }
 
 async fn run(args: &Args, orbit: &Path, _facts: &MachineFacts) -> Res<Report> {
     let warmup = Duration::from_secs_f64(args.warmup);
     let window = Duration::from_secs_f64(args.seconds);
-    let mut server = start_server(orbit, args)?;
+    let mut server = start_server(orbit, args, Limits::Raised)?;
     eprintln!(
         "started `taskset -c {} orbit serve` (pid {}) in {}",
         args.server_cpu,
@@ -1179,7 +1203,13 @@ async fn run(args: &Args, orbit: &Path, _facts: &MachineFacts) -> Res<Report> {
     let compilers_at_end = compilers_running();
     drop(server);
     eprintln!("stopped the server");
+    let flood = if args.flood_concurrency > 0 {
+        Some(flood(orbit, args).await?)
+    } else {
+        None
+    };
     Ok(Report {
+        flood,
         server_pin,
         idle_rss,
         idle_rss_parts,
@@ -1361,6 +1391,50 @@ async fn sign_in(
     email: &str,
     password: &str,
 ) -> Result<(), String> {
+    let resp = sign_in_attempt(http, fapi, email, password, None).await?;
+    let status = resp.status();
+    let has_client = sets_client_cookie(&resp);
+    if status == StatusCode::SEE_OTHER && has_client {
+        return Ok(());
+    }
+    Err(describe_failure(resp, has_client).await)
+}
+
+fn sets_client_cookie(resp: &reqwest::Response) -> bool {
+    resp.headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|c| c.starts_with("__client=") && c.len() > "__client=;".len())
+}
+
+async fn describe_failure(resp: reqwest::Response, has_client: bool) -> String {
+    let status = resp.status();
+    let location = resp
+        .headers()
+        .get(LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let text = resp.text().await.unwrap_or_default();
+    let title = text
+        .split("<title>")
+        .nth(1)
+        .and_then(|t| t.split("</title>").next())
+        .unwrap_or("")
+        .trim()
+        .to_owned();
+    format!("POST /sign-in: HTTP {status}, __client set: {has_client}, location {location:?}, page {title:?}")
+}
+
+/// GET + POST `/sign-in`, optionally as `X-Forwarded-For: forwarded_for`; the POST's response.
+async fn sign_in_attempt(
+    http: &reqwest::Client,
+    fapi: &str,
+    email: &str,
+    password: &str,
+    forwarded_for: Option<&str>,
+) -> Result<reqwest::Response, String> {
     let page = http
         .get(format!("{fapi}/sign-in"))
         .send()
@@ -1394,40 +1468,262 @@ async fn sign_in(
         .append_pair("email_address", email)
         .append_pair("password", password)
         .finish();
-    let resp = http
+    let mut post = http
         .post(format!("{fapi}/sign-in"))
         .header(ORIGIN, fapi)
         .header(COOKIE, format!("__orbit_csrf={csrf_cookie}"))
-        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(body)
+        .header(CONTENT_TYPE, "application/x-www-form-urlencoded");
+    if let Some(ip) = forwarded_for {
+        post = post.header("x-forwarded-for", ip);
+    }
+    post.body(body)
         .send()
         .await
-        .map_err(|e| format!("POST /sign-in: {e}"))?;
-    let status = resp.status();
-    let has_client = resp
-        .headers()
-        .get_all(SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .any(|c| c.starts_with("__client=") && c.len() > "__client=;".len());
-    if status == StatusCode::SEE_OTHER && has_client {
-        return Ok(());
+        .map_err(|e| format!("POST /sign-in: {e}"))
+}
+
+// ---- sign-in flood ------------------------------------------------------------------------------
+
+struct FloodResult {
+    window: Duration,
+    /// Attackers' answers by HTTP status.
+    by_status: std::collections::BTreeMap<u16, u64>,
+    transport_errors: u64,
+    /// Honest sign-ins before the flood, one at a time.
+    baseline: Vec<Duration>,
+    /// Honest sign-ins during the flood: latency of each that got in, and the failures.
+    honest: Vec<Duration>,
+    honest_failed: Vec<String>,
+    server_cpu: Option<CpuUse>,
+    rss_end: Option<u64>,
+    hwm_end: Option<u64>,
+}
+
+impl FloodResult {
+    fn answered(&self) -> u64 {
+        self.by_status.values().sum()
     }
-    let location = resp
-        .headers()
-        .get(LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
-    let text = resp.text().await.unwrap_or_default();
-    let title = text
-        .split("<title>")
-        .nth(1)
-        .and_then(|t| t.split("</title>").next())
-        .unwrap_or("")
-        .trim()
-        .to_owned();
-    Err(format!("POST /sign-in: HTTP {status}, __client set: {has_client}, location {location:?}, page {title:?}"))
+    fn count(&self, status: u16) -> u64 {
+        self.by_status.get(&status).copied().unwrap_or(0)
+    }
+}
+
+fn percentile(v: &[Duration], p: f64) -> Option<Duration> {
+    let mut v = v.to_vec();
+    v.sort_unstable();
+    let idx = ((p / 100.0) * (v.len().checked_sub(1)?) as f64).round() as usize;
+    v.get(idx).copied()
+}
+
+/// A fresh server with the default abuse limits behind a trusted proxy (this process): honest
+/// sign-ins, one at a time, first alone and then while `--flood-concurrency` attackers, each
+/// attempt from a new IPv6 /64, try wrong passwords for addresses without an account (each
+/// costing a full dummy argon2 hash unless the server sheds it).
+async fn flood(orbit: &Path, args: &Args) -> Res<FloodResult> {
+    const HONEST_EMAIL: &str = "owner@example.com";
+    const HONEST_PASSWORD: &str = "Orbit-flood-owner-Zq81";
+    let mut server = start_server(orbit, args, Limits::DefaultsBehindProxy)?;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(256)
+        .timeout(Duration::from_secs(120))
+        .build()
+        .context("building the HTTP client")?;
+    let listen_base = format!("http://127.0.0.1:{}", server.port);
+    wait_ready(&mut server, &http, &listen_base).await?;
+    let keys = instance_keys(orbit, args, &server)?;
+    let bapi = Bapi {
+        http: http.clone(),
+        base: keys.backend.clone(),
+        auth: format!("Bearer {}", keys.secret_key),
+    };
+    bapi.create_user(HONEST_EMAIL, Some(HONEST_PASSWORD))
+        .await?;
+    // The owner comes from a new IPv4 address each time, so the per-source budget (30 a
+    // minute) never decides the owner's figures: what is measured is the shared capacity.
+    let honest_source = Arc::new(AtomicU64::new(1));
+    let honest_once = {
+        let http = http.clone();
+        let fapi = keys.frontend.clone();
+        let source = honest_source.clone();
+        move || {
+            let http = http.clone();
+            let fapi = fapi.clone();
+            let n = source.fetch_add(1, Ordering::Relaxed);
+            async move {
+                let ip = format!("198.51.{}.{}", n / 250, 1 + n % 250);
+                let t0 = stopwatch();
+                let resp =
+                    sign_in_attempt(&http, &fapi, HONEST_EMAIL, HONEST_PASSWORD, Some(&ip)).await?;
+                let took = t0.elapsed();
+                let has_client = sets_client_cookie(&resp);
+                if resp.status() == StatusCode::SEE_OTHER && has_client {
+                    Ok(took)
+                } else {
+                    Err(describe_failure(resp, has_client).await)
+                }
+            }
+        }
+    };
+    eprintln!("flood: 10 honest sign-ins alone...");
+    let mut baseline = Vec::new();
+    for _ in 0..10 {
+        baseline.push(
+            honest_once()
+                .await
+                .map_err(|e| format!("honest sign-in alone: {e}"))?,
+        );
+    }
+
+    let window = Duration::from_secs_f64(args.seconds * 2.0);
+    let start = stopwatch();
+    let window_start = start + Duration::from_secs_f64(args.warmup);
+    let end = window_start + window;
+    eprintln!(
+        "flood: {} attackers, {:.0}+{:.0} s, honest sign-ins one at a time meanwhile...",
+        args.flood_concurrency,
+        args.warmup,
+        window.as_secs_f64()
+    );
+    let mut attackers = Vec::new();
+    for w in 0..args.flood_concurrency {
+        let http = http.clone();
+        let fapi = keys.frontend.clone();
+        attackers.push(tokio::spawn(async move {
+            let mut by_status = std::collections::BTreeMap::<u16, u64>::new();
+            let mut transport_errors = 0u64;
+            let mut i = 0u64;
+            while stopwatch() < end {
+                i += 1;
+                let ip = format!("2001:db8:{w:x}:{:x}::1", i & 0xffff);
+                let email = format!("nobody-{w}-{i}@example.com");
+                let r = sign_in_attempt(&http, &fapi, &email, "wrong-password-1", Some(&ip)).await;
+                let t = stopwatch();
+                if t < window_start || t > end {
+                    continue;
+                }
+                match r {
+                    Ok(resp) => *by_status.entry(resp.status().as_u16()).or_default() += 1,
+                    Err(_) => transport_errors += 1,
+                }
+            }
+            (by_status, transport_errors)
+        }));
+    }
+    tokio::time::sleep_until(window_start.into()).await;
+    let server_stat = format!("/proc/{}/stat", server.pid);
+    let s0 = CpuSnap::take(args.server_cpu, &server_stat);
+    let mut honest = Vec::new();
+    let mut honest_failed = Vec::new();
+    while stopwatch() < end {
+        match honest_once().await {
+            Ok(took) => honest.push(took),
+            Err(e) => honest_failed.push(e),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep_until(end.into()).await;
+    let s1 = CpuSnap::take(args.server_cpu, &server_stat);
+    let mut by_status = std::collections::BTreeMap::<u16, u64>::new();
+    let mut transport_errors = 0;
+    for a in attackers {
+        let (counts, errors) = a.await.context("an attacker task")?;
+        for (k, v) in counts {
+            *by_status.entry(k).or_default() += v;
+        }
+        transport_errors += errors;
+    }
+    let rss_end = server.rss().ok();
+    let hwm_end = proc_status_bytes(server.pid, "VmHWM:");
+    drop(server);
+    Ok(FloodResult {
+        window,
+        by_status,
+        transport_errors,
+        baseline,
+        honest,
+        honest_failed,
+        server_cpu: CpuUse::between(&s0, &s1),
+        rss_end,
+        hwm_end,
+    })
+}
+
+impl FloodResult {
+    fn markdown(&self, args: &Args, argon_per_sec: f64) -> String {
+        let mut o = String::new();
+        let secs = self.window.as_secs_f64();
+        let _ = writeln!(o, "### Sign-in flood (default limits)\n");
+        let _ = writeln!(o, "| Metric | Value |");
+        let _ = writeln!(o, "|---|---|");
+        let _ = writeln!(
+            o,
+            "| Attackers in flight (each attempt from a new IPv6 /64, wrong password, no such account) | {} |",
+            args.flood_concurrency
+        );
+        let _ = writeln!(
+            o,
+            "| Attempts answered | {:.1}/s ({} in {:.0} s; raw argon2 limit {:.1} hashes/s) |",
+            self.answered() as f64 / secs,
+            thousands(self.answered()),
+            secs,
+            argon_per_sec
+        );
+        let shed = self.count(503) + self.count(429);
+        let _ = writeln!(
+            o,
+            "| Answered without a hash (503 shed or 429 over a limit) | {:.1}/s ({:.0} %) |",
+            shed as f64 / secs,
+            100.0 * shed as f64 / self.answered().max(1) as f64
+        );
+        let statuses: Vec<String> = self
+            .by_status
+            .iter()
+            .map(|(k, v)| format!("{k}: {}", thousands(*v)))
+            .collect();
+        let _ = writeln!(
+            o,
+            "| Attackers' answers by status | {}; {} transport errors |",
+            statuses.join(", "),
+            self.transport_errors
+        );
+        let _ = writeln!(
+            o,
+            "| Honest sign-in alone, p50 / max (10) | {} / {} |",
+            ms(percentile(&self.baseline, 50.0)),
+            ms(percentile(&self.baseline, 100.0))
+        );
+        let _ = writeln!(
+            o,
+            "| Honest sign-ins during the flood: in / refused | {} / {} |",
+            self.honest.len(),
+            self.honest_failed.len()
+        );
+        let _ = writeln!(
+            o,
+            "| Honest sign-in during the flood, p50 / p95 / max | {} / {} / {} |",
+            ms(percentile(&self.honest, 50.0)),
+            ms(percentile(&self.honest, 95.0)),
+            ms(percentile(&self.honest, 100.0))
+        );
+        let _ = writeln!(
+            o,
+            "| Server CPU during the flood | {} |",
+            self.server_cpu
+                .map(|c| c.describe("server"))
+                .unwrap_or_else(|| "n/a".into())
+        );
+        let _ = writeln!(
+            o,
+            "| Server VmRSS / VmHWM at the end | {} / {} |",
+            self.rss_end.map(mb).unwrap_or_else(|| "n/a".into()),
+            self.hwm_end.map(mb).unwrap_or_else(|| "n/a".into())
+        );
+        for e in self.honest_failed.iter().take(3) {
+            let _ = writeln!(o, "\n- honest sign-in refused: {e}");
+        }
+        o
+    }
 }
 
 // ---- the report -----------------------------------------------------------------------------
@@ -1644,6 +1940,10 @@ impl Report {
             for e in samples {
                 let _ = writeln!(o, "- {what} error sample: {e}");
             }
+        }
+        if let Some(flood) = &self.flood {
+            let _ = writeln!(o);
+            o.push_str(&flood.markdown(args, self.argon.per_sec));
         }
         o
     }

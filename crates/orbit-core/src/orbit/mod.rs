@@ -21,7 +21,7 @@ use crate::password::{HashParams, PasswordHasher, PasswordPolicy};
 use crate::random::Random;
 use crate::store::Store;
 use orbit_proto::resources::Jwk;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// Tunables of the domain, from the server's configuration.
 #[derive(Debug, Clone)]
@@ -105,11 +105,8 @@ pub struct Orbit {
     /// Signing keys by instance, re-read after `key_cache_ttl` or earlier when a retired key
     /// must leave the JWKS.
     keys: TtlCache<Arc<InstanceKeys>>,
-    /// argon2 runs at most this many at a time: each takes `memory_kib` of RAM, and more
-    /// parallel hashes than cores only add memory, not throughput.
-    hash_permits: Arc<tokio::sync::Semaphore>,
-    /// One argon2 working memory per permit, kept between hashes.
-    hash_memory: Arc<Mutex<Vec<crate::password::HashMemory>>>,
+    /// argon2 permits, working memories and the bounded queue in front of them.
+    hash_pool: password_hashing::HashPool,
     /// Hot lookups of every BAPI call and token mint, kept `key_cache_ttl` (another node or the
     /// CLI may change them; this node's own changes clear them at once).
     instances_by_secret: TtlCache<Instance>,
@@ -150,10 +147,9 @@ impl Orbit {
             account_pacer: AccountPacer::default(),
             settings,
             keys: TtlCache::new(ttl, CACHE_CAPACITY),
-            hash_permits: Arc::new(tokio::sync::Semaphore::new(
+            hash_pool: password_hashing::HashPool::new(
                 std::thread::available_parallelism().map_or(2, usize::from),
-            )),
-            hash_memory: Arc::new(Mutex::new(Vec::new())),
+            ),
             instances_by_secret: TtlCache::new(ttl, CACHE_CAPACITY),
             primaries: TtlCache::new(ttl, CACHE_CAPACITY),
         })

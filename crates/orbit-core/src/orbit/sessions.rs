@@ -61,9 +61,12 @@ impl Orbit {
         Ok(client)
     }
 
-    /// Starts a session for `user` on the browser's client (created if needed). Ends the
-    /// client's previous sessions (one signed-in user per browser) and rotates the client token,
-    /// so a token planted before sign-in is worthless after it.
+    /// Starts a session for `user` on a fresh client for this browser (docs/design/
+    /// sessions-and-tokens.md "Clients"). The browser's earlier client, if any, is retired: its
+    /// sessions end (one signed-in user per browser) and every credential it had — its token on
+    /// each FAPI host, the tokens linked satellites got, its development browsers — stops
+    /// working. So a client planted in the browser before sign-in (session fixation) never
+    /// carries the new session, on this host or any other.
     pub async fn start_session(
         &self,
         instance: &Instance,
@@ -73,19 +76,18 @@ impl Orbit {
         user_agent: Option<String>,
     ) -> Result<SessionStart> {
         let now = self.now();
-        let client = match client.filter(|c| c.instance_id == instance.id) {
-            Some(c) => {
-                for s in self.store.sessions_for_client(&c.id).await? {
-                    if s.status == SessionStatus::Active {
-                        self.store
-                            .end_session(&s.id, SessionStatus::Ended, now)
-                            .await?;
-                    }
+        if let Some(old) = client.filter(|c| c.instance_id == instance.id) {
+            for s in self.store.sessions_for_client(&old.id).await? {
+                if s.status == SessionStatus::Active {
+                    self.store
+                        .end_session(&s.id, SessionStatus::Ended, now)
+                        .await?;
                 }
-                c
             }
-            None => self.new_client(instance, now).await?,
-        };
+            self.store.delete_client_credentials(&old.id).await?;
+            self.store.touch_client(&old.id, now).await?;
+        }
+        let client = self.new_client(instance, now).await?;
         let session = Session {
             id: self.random.id("sess"),
             instance_id: instance.id.clone(),
@@ -103,11 +105,6 @@ impl Orbit {
         self.store
             .set_client_token(&client.id, fapi_host, &token_hash(&client_token), now)
             .await?;
-        self.store.touch_client(&client.id, now).await?;
-        let client = Client {
-            updated_at: now,
-            ..client
-        };
         Ok(SessionStart {
             client,
             session,

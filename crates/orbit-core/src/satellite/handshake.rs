@@ -128,13 +128,34 @@ pub fn token_issuer(instance: &Instance, answering_origin: &str, target: &Domain
     }
 }
 
-/// `Domain=` of the cookies Orbit writes for an app's domain: the registrable domain in
-/// production (the app and its FAPI host `clerk.<domain>` share it), host-only in development
-/// (the app re-emits directives on its own responses).
-pub fn app_cookie_domain(kind: InstanceKind, domain: &Domain) -> Option<String> {
+/// Where the cookies Orbit writes for an app's domain live (docs/design/sessions-and-tokens.md
+/// "Cookie scope"): each as narrowly as the SDKs allow. `None` is host-only: a directive the app
+/// re-emits lands on the app's own host. `__session` and `__clerk_db_jwt` are always host-only
+/// (clerk-js writes `__session` host-only too), so a sibling host under the same registrable
+/// domain never receives a session token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppCookieScope {
+    /// `__client_uat`: the registrable domain in production, where clerk-js writes and reads it
+    /// (`getCookieDomain`), so there is one of it; host-only in development.
+    pub client_uat: Option<String>,
+    /// The handshake nonce or token that the FAPI host `clerk.<domain>` sets for the app, and
+    /// the directives that clear it: the app's domain itself in production (the narrowest
+    /// `Domain` a FAPI host can set for its app); host-only in development, where the nonce
+    /// travels in the URL instead.
+    pub handshake: Option<String>,
+}
+
+/// The cookie scope of the app on `domain`.
+pub fn app_cookie_scope(kind: InstanceKind, domain: &Domain) -> AppCookieScope {
     match kind {
-        InstanceKind::Development => None,
-        InstanceKind::Production => Some(registrable_domain(domain)),
+        InstanceKind::Development => AppCookieScope {
+            client_uat: None,
+            handshake: None,
+        },
+        InstanceKind::Production => AppCookieScope {
+            client_uat: Some(registrable_domain(domain)),
+            handshake: Some(domain_name::host_of(&domain.name).to_owned()),
+        },
     }
 }
 
@@ -582,10 +603,19 @@ mod tests {
         );
         let app = domain("dmn_x", "app.satellite.test", true, None);
         assert_eq!(
-            app_cookie_domain(InstanceKind::Production, &app).as_deref(),
-            Some("satellite.test")
+            app_cookie_scope(InstanceKind::Production, &app),
+            AppCookieScope {
+                client_uat: Some("satellite.test".into()),
+                handshake: Some("app.satellite.test".into()),
+            }
         );
-        assert_eq!(app_cookie_domain(InstanceKind::Development, &app), None);
+        assert_eq!(
+            app_cookie_scope(InstanceKind::Development, &app),
+            AppCookieScope {
+                client_uat: None,
+                handshake: None,
+            }
+        );
     }
 
     #[test]

@@ -27,7 +27,7 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, FapiRejection> {
         let fapi = Fapi::from_request_parts(parts, state).await?;
         let app = AppState::from_ref(state);
-        let client_token = cookie(&parts.headers, wire::cookie::CLIENT);
+        let client_token = cookie(&parts.headers, wire::cookie::CLIENT.name(fapi.secure));
         // A repeated token is no token: the browser is then the cookie's alone.
         let query = QueryParams::parse(parts.uri.query());
         let dev_browser = query.get(wire::query::DEV_BROWSER).ok().flatten();

@@ -1,23 +1,22 @@
 //! Every cookie Orbit sets, written one way (docs/protocol.md "Cookies"): `name=value; Path;
 //! Domain; Max-Age; Secure; HttpOnly; SameSite=Lax`, in that order. Orbit's own cookies
-//! (`__client`, the sync state, the CSRF token) are host-only and HttpOnly; the cookies an app's
-//! SDK reads are written for the app's domain by `AppCookies`.
+//! (`__client`, the sync state, the CSRF token) are host-only, HttpOnly and on `Path=/`, named
+//! with the `__Host-` prefix on https (`wire::cookie::OwnCookie`); the cookies an app's SDK reads
+//! are written for the app's domain by `AppCookies`.
 
 use super::host::Fapi;
 use crate::AppState;
 use axum::http::HeaderValue;
 use orbit_core::model::{Domain, InstanceKind};
-use orbit_core::satellite::handshake::app_cookie_domain;
-use orbit_proto::wire::cookie as name;
+use orbit_core::satellite::handshake::{app_cookie_scope, AppCookieScope};
+use orbit_proto::wire::cookie::{self as name, OwnCookie};
 
 /// How long the browser keeps `__client`.
 const CLIENT_MAX_AGE_SECS: i64 = 365 * 24 * 3600;
 /// `__client_uat` lives as long as the app may look at it (Clerk's SDKs write ten years).
 const CLIENT_UAT_MAX_AGE_SECS: i64 = 315_360_000;
 /// Handshake cookies and the sync state outlive their single use by little.
-pub const HANDSHAKE_MAX_AGE_SECS: i64 = 60;
-/// The sync state is only ever read by the link endpoint.
-const SYNC_STATE_PATH: &str = "/v1/client/link";
+const HANDSHAKE_MAX_AGE_SECS: i64 = 60;
 
 /// One `Set-Cookie` value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,10 +31,11 @@ pub struct SetCookie {
 }
 
 impl SetCookie {
-    /// A host-only, HttpOnly cookie on `/`.
-    fn own(name: &str, value: &str, secure: bool) -> Self {
+    /// One of Orbit's own cookies: host-only, HttpOnly, on `/`, under its `__Host-` name on
+    /// https (which the browser accepts only with exactly these attributes and `Secure`).
+    fn own(name: OwnCookie, value: &str, secure: bool) -> Self {
         Self {
-            name: name.to_owned(),
+            name: name.name(secure).to_owned(),
             value: value.to_owned(),
             path: "/",
             domain: None,
@@ -47,11 +47,6 @@ impl SetCookie {
 
     fn max_age(mut self, secs: i64) -> Self {
         self.max_age = Some(secs);
-        self
-    }
-
-    fn path(mut self, path: &'static str) -> Self {
-        self.path = path;
         self
     }
 
@@ -86,10 +81,10 @@ pub fn client(token: &str, secure: bool) -> Option<HeaderValue> {
         .header()
 }
 
-/// The state that binds a pending satellite sync to this browser, read only by the link step.
+/// The state that binds a pending satellite sync to this browser, read only by the link step
+/// (on `Path=/`, as the `__Host-` prefix requires).
 pub fn sync_state(state: &str, secure: bool) -> Option<HeaderValue> {
     SetCookie::own(name::SYNC_STATE, state, secure)
-        .path(SYNC_STATE_PATH)
         .max_age(HANDSHAKE_MAX_AGE_SECS)
         .header()
 }
@@ -97,7 +92,6 @@ pub fn sync_state(state: &str, secure: bool) -> Option<HeaderValue> {
 /// Clears the sync state once the link step used it.
 pub fn clear_sync_state(secure: bool) -> Option<HeaderValue> {
     SetCookie::own(name::SYNC_STATE, "", secure)
-        .path(SYNC_STATE_PATH)
         .max_age(0)
         .header()
 }
@@ -107,11 +101,13 @@ pub fn csrf(token: &str, secure: bool) -> Option<HeaderValue> {
     SetCookie::own(name::CSRF, token, secure).header()
 }
 
-/// Cookies written for an app's domain, the ones its SDK reads: on the registrable domain in
-/// production, host-only in development.
+/// Cookies written for an app's domain, the ones its SDK reads, each in the scope core gives it
+/// (`AppCookieScope`, docs/protocol.md "Cookies"): `__session` and `__clerk_db_jwt` host-only
+/// on the app's host, `__client_uat` on the registrable domain in production, the handshake
+/// cookies on the app's domain in production.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppCookies {
-    pub domain: Option<String>,
+    pub scope: AppCookieScope,
     pub secure: bool,
 }
 
@@ -119,23 +115,44 @@ impl AppCookies {
     /// The cookies of the app on `domain`, reached over https or not.
     pub fn for_app(kind: InstanceKind, domain: &Domain, secure: bool) -> Self {
         Self {
-            domain: app_cookie_domain(kind, domain),
+            scope: app_cookie_scope(kind, domain),
             secure,
         }
     }
 
-    /// One cookie; `http_only` for the handshake's own cookies, which only the app's server reads.
-    pub fn cookie(&self, name: &str, value: &str, max_age: Option<i64>, http_only: bool) -> String {
+    /// One cookie on `domain` (`None`: host-only); `http_only` for the handshake's own cookies,
+    /// which only the app's server reads.
+    fn cookie(
+        &self,
+        domain: Option<&str>,
+        name: &str,
+        value: &str,
+        max_age: Option<i64>,
+        http_only: bool,
+    ) -> String {
         SetCookie {
             name: name.to_owned(),
             value: value.to_owned(),
             path: "/",
-            domain: self.domain.clone(),
+            domain: domain.map(str::to_owned),
             max_age,
             secure: self.secure,
             http_only,
         }
         .to_string()
+    }
+
+    /// The handshake nonce or token as FAPI sets it for the app (production): HttpOnly, 60 s.
+    pub fn handshake(&self, name: &str, value: &str) -> String {
+        let domain = self.scope.handshake.as_deref();
+        self.cookie(domain, name, value, Some(HANDSHAKE_MAX_AGE_SECS), true)
+    }
+
+    /// `__client_uat` = `uat_secs` under `name` (plain or suffixed).
+    fn client_uat(&self, name: &str, uat_secs: i64) -> String {
+        let domain = self.scope.client_uat.as_deref();
+        let value = uat_secs.to_string();
+        self.cookie(domain, name, &value, Some(CLIENT_UAT_MAX_AGE_SECS), false)
     }
 
     /// The handshake directives (docs/protocol.md "The handshake"): clear the handshake
@@ -156,27 +173,29 @@ impl AppCookies {
             }
             v
         };
+        let handshake = self.scope.handshake.as_deref();
         let mut d = vec![
-            self.cookie(name::HANDSHAKE_NONCE, "", Some(0), false),
-            self.cookie(name::HANDSHAKE, "", Some(0), false),
+            self.cookie(handshake, name::HANDSHAKE_NONCE, "", Some(0), false),
+            self.cookie(handshake, name::HANDSHAKE, "", Some(0), false),
         ];
         for n in names(name::SESSION) {
+            // Orbit once set `__session` on the registrable domain; a copy left there would be
+            // sent before the host-only one and read first, so it is cleared before (the SDKs
+            // take the last `__session` directive's value).
+            if let Some(old) = self.scope.client_uat.as_deref() {
+                d.push(self.cookie(Some(old), &n, "", Some(0), false));
+            }
             d.push(match session_token {
-                Some(t) => self.cookie(&n, t, None, false),
-                None => self.cookie(&n, "", Some(0), false),
+                Some(t) => self.cookie(None, &n, t, None, false),
+                None => self.cookie(None, &n, "", Some(0), false),
             });
         }
         for n in names(name::CLIENT_UAT) {
-            d.push(self.cookie(
-                &n,
-                &client_uat.to_string(),
-                Some(CLIENT_UAT_MAX_AGE_SECS),
-                false,
-            ));
+            d.push(self.client_uat(&n, client_uat));
         }
         if let Some(dvb) = dev_browser {
             for n in names(name::DEV_BROWSER) {
-                d.push(self.cookie(&n, dvb, None, false));
+                d.push(self.cookie(None, &n, dvb, None, false));
             }
         }
         d
@@ -195,22 +214,14 @@ pub async fn client_uat_for_app(state: &AppState, fapi: &Fapi, uat_secs: i64) ->
     let Ok(pk) = state.orbit.publishable_key(instance).await else {
         return Vec::new();
     };
-    let scope = AppCookies::for_app(instance.kind, &fapi.ctx.domain, true);
+    let app = AppCookies::for_app(instance.kind, &fapi.ctx.domain, true);
     let suffix = orbit_proto::cookie_suffix(&pk);
     [
         name::CLIENT_UAT.to_owned(),
         name::suffixed(name::CLIENT_UAT, &suffix),
     ]
     .iter()
-    .filter_map(|n| {
-        HeaderValue::from_str(&scope.cookie(
-            n,
-            &uat_secs.to_string(),
-            Some(CLIENT_UAT_MAX_AGE_SECS),
-            false,
-        ))
-        .ok()
-    })
+    .filter_map(|n| HeaderValue::from_str(&app.client_uat(n, uat_secs)).ok())
     .collect()
 }
 
@@ -220,23 +231,46 @@ mod tests {
 
     #[test]
     fn directives_have_no_equals_in_values_and_clear_before_setting() {
-        let scope = AppCookies {
-            domain: Some("sat.test".into()),
+        let app = AppCookies {
+            scope: AppCookieScope {
+                client_uat: Some("sat.test".into()),
+                handshake: Some("app.sat.test".into()),
+            },
             secure: true,
         };
-        let d = scope.directives("abcdEFGH", true, Some("h.p.s"), 1_700_000_000, None);
-        assert!(d[0].starts_with("__clerk_handshake_nonce=; Path=/; Domain=sat.test; Max-Age=0"));
+        let d = app.directives("abcdEFGH", true, Some("h.p.s"), 1_700_000_000, None);
+        assert!(
+            d[0].starts_with("__clerk_handshake_nonce=; Path=/; Domain=app.sat.test; Max-Age=0")
+        );
         let sessions: Vec<&String> = d.iter().filter(|x| x.starts_with("__session")).collect();
-        assert_eq!(sessions.len(), 2);
-        assert!(sessions[0].starts_with("__session=h.p.s; "));
-        assert!(sessions[1].starts_with("__session_abcdEFGH=h.p.s; "));
+        // Each name: the copy on the registrable domain cleared, then the token host-only.
+        assert_eq!(
+            sessions,
+            [
+                "__session=; Path=/; Domain=sat.test; Max-Age=0; Secure; SameSite=Lax",
+                "__session=h.p.s; Path=/; Secure; SameSite=Lax",
+                "__session_abcdEFGH=; Path=/; Domain=sat.test; Max-Age=0; Secure; SameSite=Lax",
+                "__session_abcdEFGH=h.p.s; Path=/; Secure; SameSite=Lax",
+            ]
+        );
+        assert!(d.contains(
+            &"__client_uat=1700000000; Path=/; Domain=sat.test; Max-Age=315360000; Secure; SameSite=Lax"
+                .to_owned()
+        ));
         for x in &d {
             let first = x.split(';').next().unwrap();
             assert_eq!(first.matches('=').count(), 1, "{x}");
             assert!(x.contains("SameSite=Lax") && x.contains("Secure"));
         }
+        assert_eq!(
+            app.handshake("__clerk_handshake_nonce", "n"),
+            "__clerk_handshake_nonce=n; Path=/; Domain=app.sat.test; Max-Age=60; Secure; HttpOnly; SameSite=Lax"
+        );
         let out = AppCookies {
-            domain: None,
+            scope: AppCookieScope {
+                client_uat: None,
+                handshake: None,
+            },
             secure: false,
         }
         .directives("s", false, None, 0, Some("dvb_1"));
@@ -244,6 +278,7 @@ mod tests {
             out.contains(&"__session=; Path=/; Max-Age=0; SameSite=Lax".to_owned()),
             "{out:?}"
         );
+        assert_eq!(out.iter().filter(|x| x.starts_with("__session")).count(), 1);
         assert!(out.contains(&"__client_uat=0; Path=/; Max-Age=315360000; SameSite=Lax".to_owned()));
         assert!(out.contains(&"__clerk_db_jwt=dvb_1; Path=/; SameSite=Lax".to_owned()));
         assert!(
@@ -257,19 +292,27 @@ mod tests {
         for (c, starts) in [
             (
                 client("t", true),
-                "__client=t; Path=/; Max-Age=31536000; Secure; HttpOnly; SameSite=Lax",
+                "__Host-client=t; Path=/; Max-Age=31536000; Secure; HttpOnly; SameSite=Lax",
+            ),
+            (
+                client("t", false),
+                "__client=t; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax",
             ),
             (
                 sync_state("s", false),
-                "__orbit_sync=s; Path=/v1/client/link; Max-Age=60; HttpOnly; SameSite=Lax",
+                "__orbit_sync=s; Path=/; Max-Age=60; HttpOnly; SameSite=Lax",
             ),
             (
                 clear_sync_state(true),
-                "__orbit_sync=; Path=/v1/client/link; Max-Age=0; Secure; HttpOnly; SameSite=Lax",
+                "__Host-orbit_sync=; Path=/; Max-Age=0; Secure; HttpOnly; SameSite=Lax",
             ),
             (
                 csrf("c", true),
-                "__orbit_csrf=c; Path=/; Secure; HttpOnly; SameSite=Lax",
+                "__Host-orbit_csrf=c; Path=/; Secure; HttpOnly; SameSite=Lax",
+            ),
+            (
+                csrf("c", false),
+                "__orbit_csrf=c; Path=/; HttpOnly; SameSite=Lax",
             ),
         ] {
             assert_eq!(c.unwrap().to_str().unwrap(), starts);

@@ -4,7 +4,7 @@
 //! satellite FAPI -> primary FAPI `/v1/client/sync` -> satellite FAPI `/v1/client/link`.
 //! Every decision is core's (`orbit_core::satellite::handshake`); this module parses and answers.
 
-use crate::browser::cookies::{self, AppCookies, HANDSHAKE_MAX_AGE_SECS};
+use crate::browser::cookies::{self, AppCookies};
 use crate::browser::page::sentence;
 use crate::browser::redirect::{set_query, temporary};
 use crate::browser::{BrowserClient, Fapi, PageError};
@@ -82,12 +82,12 @@ async fn answer(
         .app_auth_state(instance, a.client, &issuer, &a.target.origin)
         .await?;
     let suffix = orbit_proto::cookie_suffix(&orbit.publishable_key(instance).await?);
-    let scope = AppCookies::for_app(
+    let app = AppCookies::for_app(
         instance.kind,
         &a.target.domain,
         a.target.url.scheme() == "https",
     );
-    let list = scope.directives(
+    let list = app.directives(
         &suffix,
         a.suffixed,
         auth.session_token.as_deref(),
@@ -113,9 +113,7 @@ async fn answer(
         // Development FAPI cannot set cookies on the app's domain: the nonce or token travels in
         // the URL, and the SDK strips it after using it.
         set_query(&mut location, name, &value);
-    } else if let Ok(v) =
-        HeaderValue::from_str(&scope.cookie(name, &value, Some(HANDSHAKE_MAX_AGE_SECS), true))
-    {
+    } else if let Ok(v) = HeaderValue::from_str(&app.handshake(name, &value)) {
         set_cookies.push(v);
     }
     Ok(temporary(&location, set_cookies))
@@ -262,7 +260,8 @@ fn sync_request_error(e: SyncRequestError) -> PageError {
 
 /// `GET /v1/client/sync` on the primary (step 3): a single-use token for this browser's client,
 /// sent to the satellite's link endpoint. A browser without a client on the primary gets one
-/// (signed out), so that signing in later reaches every linked domain.
+/// (signed out) to link the satellite to; a later sign-in starts a fresh client, and the
+/// satellite syncs again.
 async fn sync(
     State(state): State<AppState>,
     browser: BrowserClient,
@@ -331,7 +330,7 @@ async fn link(
             "This link needs its __clerk_token.",
         ));
     };
-    let browser_state = cookie(&headers, wire::cookie::SYNC_STATE);
+    let browser_state = cookie(&headers, wire::cookie::SYNC_STATE.name(fapi.secure));
     let redeemed = state
         .orbit
         .redeem_sync(instance, &fapi.ctx.domain, token, browser_state.as_deref())

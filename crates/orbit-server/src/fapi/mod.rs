@@ -69,18 +69,27 @@ fn origin_refused(long_message: String) -> ApiError {
     )
 }
 
-/// Refuses a request whose `Origin` is neither this host nor an origin of the instance: these
-/// endpoints change state, and a cross-site form must not sign anyone out.
-async fn require_allowed_origin(
+/// The request's `Origin` when it is this host or an origin of the instance; otherwise a 403
+/// that names the problem. Every FAPI POST (and the sign-out DELETE) needs one
+/// (docs/design/sessions-and-tokens.md "Origin"): they change state or hand out credentials,
+/// and browsers always send `Origin` on them, so a request without one did not come from a page
+/// of the instance. A cross-site form must not sign anyone out, nor mint a token.
+async fn require_allowed_origin<'h>(
     state: &AppState,
     fapi: &Fapi,
-    headers: &HeaderMap,
-) -> Result<(), ApiError> {
+    headers: &'h HeaderMap,
+) -> Result<&'h str, ApiError> {
     match request_origin(headers) {
-        Some(o) if origin_allowed(state, fapi, o).await? => Ok(()),
-        _ => Err(origin_refused(
-            "Send this request from a page of one of the instance's domains (the Origin header must name it).".into(),
+        None => Err(origin_refused(
+            "This request has no Origin header. Send it from a page of one of the instance's domains; browsers add the header themselves.".into(),
         )),
+        Some(o) if origin_allowed(state, fapi, o).await? => Ok(o),
+        Some("null") => Err(origin_refused(
+            "The request's Origin is null (a sandboxed page, a file or a privacy redirect). Send it from a page of one of the instance's domains.".into(),
+        )),
+        Some(o) => Err(origin_refused(format!(
+            "The origin {o} is not a domain of this instance nor in its allowed redirect origins."
+        ))),
     }
 }
 
@@ -120,7 +129,7 @@ fn session_not_found() -> ApiError {
 }
 
 /// `POST /v1/client/sessions/{id}/tokens`: a fresh session token for a session of this
-/// browser's client. `azp` is the requesting origin.
+/// browser's client, for an allowed `Origin`, which becomes `azp`.
 async fn session_token(
     State(state): State<AppState>,
     browser: BrowserClient,
@@ -128,14 +137,7 @@ async fn session_token(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let fapi = &browser.fapi;
-    let origin = request_origin(&headers);
-    if let Some(o) = origin {
-        if !origin_allowed(&state, fapi, o).await? {
-            return Err(origin_refused(format!(
-                "The origin {o} is not a domain of this instance nor in its allowed redirect origins."
-            )));
-        }
-    }
+    let origin = require_allowed_origin(&state, fapi, &headers).await?;
     let Some(client) = &browser.client else {
         return Err(signed_out_error(
             "This browser has no signed-in client on this host.",
@@ -149,7 +151,7 @@ async fn session_token(
         .ok_or_else(session_not_found)?;
     let jwt = state
         .orbit
-        .mint_session_token(instance, &session_id, origin.or(Some(&fapi.origin)))
+        .mint_session_token(instance, &session_id, Some(origin))
         .await?;
     // `origin` passed the check above: CORS for it alone.
     Ok(with_cors(

@@ -9,7 +9,8 @@ use orbit_proto::wire;
 
 /// The browser's CSRF token, and a `Set-Cookie` when it had none yet.
 pub fn token(headers: &HeaderMap, fapi: &Fapi, random: &dyn Random) -> (String, Vec<HeaderValue>) {
-    if let Some(t) = cookie(headers, wire::cookie::CSRF).filter(|t| t.len() >= 32 && t.len() <= 64)
+    if let Some(t) = cookie(headers, wire::cookie::CSRF.name(fapi.secure))
+        .filter(|t| t.len() >= 32 && t.len() <= 64)
     {
         return (t, Vec::new());
     }
@@ -20,7 +21,7 @@ pub fn token(headers: &HeaderMap, fapi: &Fapi, random: &dyn Random) -> (String, 
 
 /// Whether a form POST comes from this host's own pages.
 pub fn verify(headers: &HeaderMap, fapi: &Fapi, submitted: Option<&str>) -> bool {
-    let Some(expected) = cookie(headers, wire::cookie::CSRF) else {
+    let Some(expected) = cookie(headers, wire::cookie::CSRF.name(fapi.secure)) else {
         return false;
     };
     let Some(submitted) = submitted else {

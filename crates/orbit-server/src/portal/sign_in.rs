@@ -1,6 +1,6 @@
-//! `/sign-in`: email and password, under core's abuse limits; starting a session rotates
-//! `__client` and tells the app (`__client_uat` in production, the development browser in
-//! development).
+//! `/sign-in`: email and password, under core's abuse limits; starting a session gives the
+//! browser a fresh client (a new `__client`) and tells the app (`__client_uat` in production,
+//! the development browser in development).
 
 use super::{csrf, EntryForm, EntryPage};
 use crate::browser::cookies;
@@ -97,8 +97,8 @@ pub(super) async fn submit(
     start_session(&state, &browser, &headers, &user, &redirect_url).await
 }
 
-/// Starts the session on this browser's client, rotates `__client`, and redirects: shared by
-/// sign-in and sign-up.
+/// Starts the session on a fresh client for this browser, sets its `__client`, and redirects:
+/// shared by sign-in and sign-up.
 pub(super) async fn start_session(
     state: &AppState,
     browser: &BrowserClient,

@@ -311,7 +311,8 @@ async fn sign_out_ends_every_session_of_the_client() {
         .start_session(&instance, None, &u, "127.0.0.1:4000", None)
         .await
         .unwrap();
-    // Signing in again on the same browser replaces the session and rotates the token.
+    // Signing in again on the same browser replaces the session and gives the browser a fresh
+    // client: the old client's token stops working.
     let second = orbit
         .start_session(
             &instance,
@@ -322,7 +323,7 @@ async fn sign_out_ends_every_session_of_the_client() {
         )
         .await
         .unwrap();
-    assert_eq!(first.client.id, second.client.id);
+    assert_ne!(first.client.id, second.client.id);
     assert_ne!(first.client_token, second.client_token);
     assert!(orbit
         .client_for_token("127.0.0.1:4000", &first.client_token)

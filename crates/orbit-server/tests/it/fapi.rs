@@ -49,21 +49,87 @@ async fn tokens_for_the_clients_own_session_only() {
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     assert!(r.headers().get("access-control-allow-origin").is_none());
     // Without the browser's cookie there is no client.
-    let r = reqwest::Client::new().post(&url).send().await.unwrap();
+    let r = server.browser().mint(&server.base, &sid).await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     // Another browser cannot mint tokens for this session.
     let other = server.browser();
     server.create_user("eve@example.com", GOOD_PASSWORD).await;
     other.sign_in("eve@example.com", GOOD_PASSWORD).await;
-    let r = other.http.post(&url).send().await.unwrap();
+    let r = other.mint(&server.base, &sid).await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
 
     // After sign-out the session is gone for this browser too.
     browser
         .submit(&server.url("/sign-out"), &server.url("/sign-out"), &[])
         .await;
-    let r = browser.http.post(&url).send().await.unwrap();
+    let r = browser.mint(&server.base, &sid).await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}
+
+/// Every FAPI POST (and the sign-out DELETE) needs an `Origin` of the instance: without one,
+/// with `null` or with a foreign one it is refused with Clerk's error shape, changes nothing and
+/// grants no CORS.
+#[tokio::test]
+async fn fapi_posts_need_an_allowed_origin() {
+    let server = TestServer::start().await;
+    let (browser, sid) = signed_in_browser(&server).await;
+    let endpoints = [
+        (
+            reqwest::Method::POST,
+            format!("/v1/client/sessions/{sid}/tokens"),
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/v1/client/sessions/{sid}/end"),
+        ),
+        (reqwest::Method::DELETE, "/v1/client/sessions".to_owned()),
+        (reqwest::Method::POST, "/v1/dev_browser".to_owned()),
+    ];
+    let refusals = [
+        (None, "no Origin header"),
+        (Some("null"), "Origin is null"),
+        (Some("https://evil.example"), "https://evil.example is not"),
+        // Same host, other scheme: not this FAPI origin.
+        (Some("https://127.0.0.1"), "https://127.0.0.1 is not"),
+    ];
+    for (method, path) in &endpoints {
+        for (origin, says) in refusals {
+            let mut req = browser.http.request(method.clone(), server.url(path));
+            if let Some(o) = origin {
+                req = req.header("origin", o);
+            }
+            let r = req.send().await.unwrap();
+            assert_eq!(
+                r.status(),
+                StatusCode::FORBIDDEN,
+                "{method} {path} {origin:?}"
+            );
+            assert!(r.headers().get("access-control-allow-origin").is_none());
+            assert!(r.headers().get("set-cookie").is_none(), "{path} {origin:?}");
+            let body: Value = r.json().await.unwrap();
+            assert_eq!(body["errors"][0]["code"], "origin_invalid", "{body}");
+            let long = body["errors"][0]["long_message"].as_str().unwrap();
+            assert!(long.contains(says), "{path} {origin:?}: {long}");
+            assert!(body["clerk_trace_id"].is_string(), "{body}");
+        }
+    }
+    // Nothing was ended: the session still mints from the FAPI host itself and from the app.
+    for origin in [server.base.as_str(), "http://localhost:3000"] {
+        let r = browser
+            .http
+            .post(server.url(&format!("/v1/client/sessions/{sid}/tokens")))
+            .header("origin", origin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{origin}");
+        let jwt = r.json::<Value>().await.unwrap()["jwt"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let (_, claims) = verify_with_jwks(&jwt, &server.jwks().await);
+        assert_eq!(claims["azp"], origin);
+    }
 }
 
 #[tokio::test]
@@ -137,10 +203,9 @@ async fn the_server_runs_on_the_clock_it_is_given() {
     let clock = ManualClock::new(SystemClock.now_ms());
     let server = TestServer::start_with_clock(&clock).await;
     let (browser, sid) = signed_in_browser(&server).await;
-    let url = server.url(&format!("/v1/client/sessions/{sid}/tokens"));
     let jwks = server.jwks().await;
     let mint = || async {
-        let r = browser.http.post(&url).send().await.unwrap();
+        let r = browser.mint(&server.base, &sid).await;
         assert_eq!(r.status(), StatusCode::OK);
         let token: Value = r.json().await.unwrap();
         verify_with_jwks(token["jwt"].as_str().unwrap(), &jwks).1
@@ -164,7 +229,7 @@ async fn the_server_runs_on_the_clock_it_is_given() {
     let (status, session) = server.backend().get(&format!("/v1/sessions/{sid}")).await;
     assert_eq!(status, StatusCode::OK, "{session}");
     assert_eq!(session["status"], "expired");
-    let r = browser.http.post(&url).send().await.unwrap();
+    let r = browser.mint(&server.base, &sid).await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
 }
 
@@ -216,15 +281,7 @@ async fn dev_browsers_expire_after_thirty_days_unused() {
     use crate::world::directive_value;
     let clock = ManualClock::new(SystemClock.now_ms());
     let server = TestServer::start_with_clock(&clock).await;
-    let r = server
-        .browser()
-        .http
-        .post(server.url("/v1/dev_browser"))
-        .header("origin", "http://localhost:3000")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
+    let r = server.dev_browser_from_the_app().await;
     let dvb = r.json::<Value>().await.unwrap()["id"]
         .as_str()
         .unwrap()
@@ -232,21 +289,7 @@ async fn dev_browsers_expire_after_thirty_days_unused() {
     // The app's handshake, from a browser without cookies: the development browser token alone
     // names the client, and the answer keeps the token while it is alive.
     let handshake_dev_browser = async || {
-        let mut u = url::Url::parse(&server.url("/v1/client/handshake")).unwrap();
-        u.query_pairs_mut()
-            .append_pair("redirect_url", "http://localhost:3000/x")
-            .append_pair("format", "nonce")
-            .append_pair("__clerk_db_jwt", &dvb);
-        let r = server.browser().get(u.as_str()).await;
-        assert_eq!(r.status, StatusCode::TEMPORARY_REDIRECT, "{}", r.body);
-        let location = url::Url::parse(r.location().unwrap()).unwrap();
-        let nonce = location
-            .query_pairs()
-            .find(|(k, _)| k == "__clerk_handshake_nonce")
-            .unwrap()
-            .1
-            .into_owned();
-        let directives = server.backend().handshake_directives(&nonce).await;
+        let directives = server.dev_browser_handshake(&dvb).await;
         directive_value(&directives, "__clerk_db_jwt=").unwrap()
     };
     assert_eq!(handshake_dev_browser().await, dvb);

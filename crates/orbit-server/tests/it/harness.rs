@@ -205,6 +205,41 @@ impl TestServer {
         sessions
     }
 
+    /// `POST /v1/dev_browser` as clerk-js sends it from the app on localhost:3000, by a browser
+    /// without cookies; the answer is 200.
+    pub async fn dev_browser_from_the_app(&self) -> reqwest::Response {
+        let r = self
+            .browser()
+            .http
+            .post(self.url("/v1/dev_browser"))
+            .header(ORIGIN, "http://localhost:3000")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        r
+    }
+
+    /// The directives of a development handshake for the app on localhost:3000 made by a
+    /// browser without cookies that passes the development browser `dvb`.
+    pub async fn dev_browser_handshake(&self, dvb: &str) -> Vec<String> {
+        let mut u = url::Url::parse(&self.url("/v1/client/handshake")).unwrap();
+        u.query_pairs_mut()
+            .append_pair("redirect_url", "http://localhost:3000/x")
+            .append_pair("format", "nonce")
+            .append_pair("__clerk_db_jwt", dvb);
+        let r = self.browser().get(u.as_str()).await;
+        assert_eq!(r.status, StatusCode::TEMPORARY_REDIRECT, "{}", r.body);
+        let location = url::Url::parse(r.location().unwrap()).unwrap();
+        let nonce = location
+            .query_pairs()
+            .find(|(k, _)| k == "__clerk_handshake_nonce")
+            .unwrap()
+            .1
+            .into_owned();
+        self.backend().handshake_directives(&nonce).await
+    }
+
     /// The instance's JWKS as FAPI publishes it (`/.well-known/jwks.json`).
     pub async fn jwks(&self) -> Value {
         reqwest::get(self.url("/.well-known/jwks.json"))
@@ -360,6 +395,17 @@ impl Browser {
             .await
             .unwrap();
         page_of(r).await
+    }
+
+    /// `POST /v1/client/sessions/{sid}/tokens` at `fapi` (a base URL) as a page of
+    /// `self.origin` sends it.
+    pub async fn mint(&self, fapi: &str, sid: &str) -> reqwest::Response {
+        self.http
+            .post(format!("{fapi}/v1/client/sessions/{sid}/tokens"))
+            .header(ORIGIN, &self.origin)
+            .send()
+            .await
+            .unwrap()
     }
 
     /// Signs in on the hosted sign-in page of the portal at `self.origin`.

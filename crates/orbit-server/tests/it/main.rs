@@ -17,6 +17,7 @@ mod browser_seed;
 mod chromium;
 mod cli;
 mod compat_node;
+mod cookies;
 mod fapi;
 mod portal;
 mod proxies_and_headers;

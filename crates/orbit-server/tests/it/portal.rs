@@ -664,8 +664,7 @@ fn split_dev_browser(location: &str) -> (String, Option<String>) {
 
 /// `POST /v1/client/sessions/{id}/tokens` from `browser` for its "This device" session.
 async fn mint_status(server: &TestServer, browser: &Browser, sid: &str) -> StatusCode {
-    let url = server.url(&format!("/v1/client/sessions/{sid}/tokens"));
-    browser.http.post(&url).send().await.unwrap().status()
+    browser.mint(&server.base, sid).await.status()
 }
 
 #[tokio::test]

@@ -214,6 +214,17 @@ impl ProdWorld {
         (hops, view)
     }
 
+    /// A token refresh of the primary's app (no sync involved), resolved as the app does.
+    pub async fn refresh_on_primary(&self, browser: &WorldBrowser) -> (Vec<Hop>, AppView) {
+        self.handshake_and_resolve(
+            browser,
+            "clerk.primary.test",
+            "https://primary.test/",
+            "session-token-expired",
+        )
+        .await
+    }
+
     /// What an app's middleware does with a handshake that came back to `url`: take the nonce
     /// from the cookie (production) or the query (development), redeem it through BAPI, apply
     /// the directives to the browser, and return the session token's claims if signed in.

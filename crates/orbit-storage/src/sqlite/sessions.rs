@@ -93,6 +93,15 @@ impl SessionStore for SqliteStore {
         self.fetch_optional(q).await
     }
 
+    async fn delete_client_credentials(&self, client_id: &str) -> R<u64> {
+        let mut n = 0;
+        for table in ["client_tokens", "dev_browsers"] {
+            let sql = format!("DELETE FROM {table} WHERE client_id = $1");
+            n += self.execute(sqlx::query(&sql).bind(client_id)).await?;
+        }
+        Ok(n)
+    }
+
     async fn create_session(&self, s: &Session) -> R<()> {
         self.insert(s).await
     }
