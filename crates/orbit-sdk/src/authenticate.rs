@@ -564,8 +564,9 @@ mod tests {
             ("x-forwarded-proto", "http, https"),
             ("x-forwarded-host", "evil.test, app.test"),
         ];
+        type Headers<'a> = &'a [(&'a str, &'a str)];
         // (headers, trust forwarded headers, production key, expected URL)
-        let rows: &[(&[(&str, &str)], bool, bool, &str)] = &[
+        let rows: &[(Headers, bool, bool, &str)] = &[
             (
                 &[("host", "app.test:3000")],
                 false,

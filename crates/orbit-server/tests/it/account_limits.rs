@@ -110,12 +110,7 @@ async fn many_sources_are_paced_by_the_account_ceiling_and_the_owner_gets_in() {
 
 #[tokio::test]
 async fn racing_failures_do_not_overshoot_the_account_limit() {
-    let server = TestServer::start_with(|c| {
-        c.limits.per_account_burst = 3;
-        c.limits.per_ip_burst = 1000;
-        c.limits.per_ip_per_minute = 1000;
-    })
-    .await;
+    let server = TestServer::account_limited(3).await;
     server.create_user(ADA, GOOD_PASSWORD).await;
     // Twenty wrong passwords from one source, sent at once.
     let mut requests = Vec::new();

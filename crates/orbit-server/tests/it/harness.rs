@@ -69,6 +69,16 @@ impl TestServer {
         .await
     }
 
+    /// A server whose only tight limit is `per_account_burst` failures per account and source.
+    pub async fn account_limited(per_account_burst: u32) -> Self {
+        Self::start_with(|c| {
+            c.limits.per_account_burst = per_account_burst;
+            c.limits.per_ip_burst = 1000;
+            c.limits.per_ip_per_minute = 1000;
+        })
+        .await
+    }
+
     pub async fn start() -> Self {
         Self::start_with(|_| {}).await
     }

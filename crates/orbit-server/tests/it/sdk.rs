@@ -300,6 +300,15 @@ fn request(url: &str, headers: &[(&str, &str)]) -> axum::http::request::Parts {
     b.body(()).unwrap().into_parts().0
 }
 
+/// The SDK configured with the server's development keys.
+fn sdk_for(server: &TestServer) -> Orbit {
+    let config = OrbitConfig::builder(&server.publishable_key)
+        .secret_key(&server.secret_key)
+        .build()
+        .unwrap();
+    Orbit::new(config).unwrap()
+}
+
 async fn token_for(server: &TestServer, email: &str) -> (String, String) {
     let user = server.create_user(email, GOOD_PASSWORD).await;
     let uid = user["id"].as_str().unwrap().to_owned();
@@ -310,13 +319,7 @@ async fn token_for(server: &TestServer, email: &str) -> (String, String) {
 #[tokio::test]
 async fn sdk_verifies_networklessly_and_survives_hostile_input() {
     let server = TestServer::start().await;
-    let orbit = Orbit::new(
-        OrbitConfig::builder(&server.publishable_key)
-            .secret_key(&server.secret_key)
-            .build()
-            .unwrap(),
-    )
-    .unwrap();
+    let orbit = sdk_for(&server);
     let (uid, jwt) = token_for(&server, "ada@example.com").await;
 
     // Header tokens: signed in, never redirected.
@@ -431,23 +434,8 @@ fn base64_url(b: &[u8]) -> String {
 #[tokio::test]
 async fn sdk_checks_azp_and_accepts_a_jwt_key_pem() {
     let server = TestServer::start().await;
-    token_for(&server, "ada@example.com").await;
     // A cookie-borne token minted for another origin (azp) is refused.
-    let b = server.browser();
-    b.sign_in("ada@example.com", GOOD_PASSWORD).await;
-    let sessions = server.sessions_of_the_user("&status=active").await;
-    let sid = sessions[0]["id"].as_str().unwrap();
-    let r = b
-        .http
-        .post(server.url(&format!("/v1/client/sessions/{sid}/tokens")))
-        .header("origin", "http://localhost:3000")
-        .send()
-        .await
-        .unwrap();
-    let jwt = r.json::<serde_json::Value>().await.unwrap()["jwt"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let jwt = token_for_origin(&server, "http://localhost:3000").await;
 
     // The instance's public key as PEM, for `jwt_key`.
     let pem = instance_pem(&server).await;
@@ -484,6 +472,26 @@ async fn sdk_checks_azp_and_accepts_a_jwt_key_pem() {
         .authenticate(&request("http://localhost:3001/x", &[("cookie", &cookie)]))
         .await;
     assert_signed_in(&ok, "an allowed redirect origin");
+}
+
+/// A token that FAPI mints for a new user's session asked from `origin` (its `azp`).
+async fn token_for_origin(server: &TestServer, origin: &str) -> String {
+    token_for(server, "ada@example.com").await;
+    let b = server.browser();
+    b.sign_in("ada@example.com", GOOD_PASSWORD).await;
+    let sessions = server.sessions_of_the_user("&status=active").await;
+    let sid = sessions[0]["id"].as_str().unwrap();
+    let r = b
+        .http
+        .post(server.url(&format!("/v1/client/sessions/{sid}/tokens")))
+        .header("origin", origin)
+        .send()
+        .await
+        .unwrap();
+    r.json::<serde_json::Value>().await.unwrap()["jwt"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 /// The instance's current public key as an SPKI PEM, as an operator would paste into CLERK_JWT_KEY.
@@ -660,13 +668,7 @@ async fn the_sdk_refuses_expired_handshake_tokens_and_takes_fresh_ones_from_the_
         c.dev_primary_domain = format!("localhost:{port}");
     })
     .await;
-    let orbit = Orbit::new(
-        OrbitConfig::builder(&server.publishable_key)
-            .secret_key(&server.secret_key)
-            .build()
-            .unwrap(),
-    )
-    .unwrap();
+    let orbit = sdk_for(&server);
     let router = example_primary::app(orbit);
     tokio::spawn(async move { axum::serve(listener, router).await });
     let app = format!("http://localhost:{port}/");
@@ -745,22 +747,7 @@ async fn the_sdk_believes_forwarded_headers_only_when_configured() {
     // A token minted for one app of the instance (azp http://localhost:3000) replayed at
     // another (this app, on 127.0.0.1) with a forged X-Forwarded-Host naming the first.
     let server = TestServer::start().await;
-    server.create_user("ada@example.com", GOOD_PASSWORD).await;
-    let b = server.browser();
-    b.sign_in("ada@example.com", GOOD_PASSWORD).await;
-    let sessions = server.sessions_of_the_user("&status=active").await;
-    let sid = sessions[0]["id"].as_str().unwrap();
-    let r = b
-        .http
-        .post(server.url(&format!("/v1/client/sessions/{sid}/tokens")))
-        .header("origin", "http://localhost:3000")
-        .send()
-        .await
-        .unwrap();
-    let jwt = r.json::<serde_json::Value>().await.unwrap()["jwt"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let jwt = token_for_origin(&server, "http://localhost:3000").await;
     let app = |trust: bool| {
         let config = OrbitConfig::builder(&server.publishable_key)
             .secret_key(&server.secret_key)
