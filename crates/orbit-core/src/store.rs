@@ -2,6 +2,7 @@
 //! knows which database is underneath.
 
 use crate::clock::Millis;
+pub use crate::limits::FailedSignIn;
 use crate::model::*;
 use async_trait::async_trait;
 
@@ -115,21 +116,25 @@ pub trait SessionStore: Send + Sync {
 /// accounts are limited alike.
 #[async_trait]
 pub trait AttemptStore: Send + Sync {
-    async fn record_failed_sign_in(
+    /// Starts a sign-in attempt on `identifier` from `source`: records it at `at` as a failure
+    /// and returns, in the same atomic step, the failures recorded before it after `since`
+    /// (oldest first). Of racing calls each sees every one recorded before it, so two attempts
+    /// can never both pass a limit that only one of them may. The attempt stays a failure until
+    /// `forget_sign_in_attempt` removes it (a success, or an attempt a limit refused).
+    async fn start_sign_in_attempt(
         &self,
         instance_id: &str,
         identifier: &str,
+        source: &str,
         at: Millis,
-    ) -> StoreResult<()>;
-    /// Timestamps of failures strictly after `since`, oldest first.
-    async fn failed_sign_ins_since(
-        &self,
-        instance_id: &str,
-        identifier: &str,
         since: Millis,
-    ) -> StoreResult<Vec<Millis>>;
+    ) -> StoreResult<(SignInAttemptId, Vec<FailedSignIn>)>;
+    async fn forget_sign_in_attempt(&self, id: SignInAttemptId) -> StoreResult<()>;
     async fn prune_failed_sign_ins(&self, before: Millis) -> StoreResult<u64>;
 }
+
+/// A sign-in attempt in progress, as the store names it.
+pub type SignInAttemptId = i64;
 
 /// Short-lived, single-use handshake state. Every `take_*` consumes atomically: of any number
 /// of concurrent calls for one key, exactly one gets the row, and a consumed row stays consumed

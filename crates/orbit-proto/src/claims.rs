@@ -38,7 +38,8 @@ pub struct SessionClaims {
 /// order of the `json!` object the server signs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HandshakeClaims {
-    /// Read leniently (0 when absent): the SDK needs only the directives.
+    /// Read leniently here (0 when absent); the SDK refuses a token without `exp` and `iat`
+    /// when it checks the times (`TokenVerifier::verify_handshake`).
     #[serde(default)]
     pub exp: i64,
     pub handshake: Vec<String>,

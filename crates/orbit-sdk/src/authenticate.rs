@@ -8,7 +8,7 @@ use http::header::{HeaderName, HeaderValue, CACHE_CONTROL, LOCATION, SET_COOKIE}
 use http::request::Parts;
 use orbit_proto::wire::CLERK_API_VERSION;
 use orbit_proto::wire::{cookie, handshake_format, header, query as param, reason};
-use orbit_proto::{HandshakeClaims, SessionClaims};
+use orbit_proto::SessionClaims;
 use url::Url;
 
 /// The SDK stops redirecting to the handshake after this many attempts within two seconds.
@@ -129,21 +129,28 @@ impl RequestState {
     }
 }
 
-/// The URL the browser asked for, rebuilt from `X-Forwarded-*` or `Host` like the SDKs do.
-pub(crate) fn request_url(parts: &Parts) -> Option<Url> {
+/// The URL the browser asked for. Its origin is what a token's `azp` must match and what
+/// redirects are built from, so client-sent `X-Forwarded-Host` / `X-Forwarded-Proto` count only
+/// when the app says a proxy sets them (`trust_forwarded_headers`), and then their right-most
+/// entry, the one that proxy appended. Otherwise: `Host` (HTTP/2: the authority), and the
+/// scheme of the request line or else `https` for production keys, `http` for development keys.
+pub(crate) fn request_url(parts: &Parts, trust_forwarded: bool, production: bool) -> Option<Url> {
     let h = &parts.headers;
-    let first = |name: &str| {
+    let last = |name: &str| {
         h.get(name)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
+            .and_then(|v| v.rsplit(',').next())
             .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
     };
-    let scheme = first(header::FORWARDED_PROTO)
+    let forwarded = |name: &str| if trust_forwarded { last(name) } else { None };
+    let default_scheme = if production { "https" } else { "http" };
+    let scheme = forwarded(header::FORWARDED_PROTO)
         .or_else(|| parts.uri.scheme_str().map(str::to_owned))
-        .unwrap_or_else(|| "http".into());
+        .unwrap_or_else(|| default_scheme.into());
     let scheme = if scheme == "https" { "https" } else { "http" };
-    let host = first(header::FORWARDED_HOST)
-        .or_else(|| first(http::header::HOST.as_str()))
+    let host = forwarded(header::FORWARDED_HOST)
+        .or_else(|| last(http::header::HOST.as_str()))
         .or_else(|| parts.uri.authority().map(|a| a.to_string()))
         .unwrap_or_else(|| "localhost".into());
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
@@ -317,7 +324,8 @@ fn authorized_parties(orbit: &Orbit, url: &Url) -> Vec<String> {
 }
 
 pub(crate) async fn authenticate(orbit: &Orbit, parts: &Parts) -> RequestState {
-    let Some(url) = request_url(parts) else {
+    let cfg = orbit.config();
+    let Some(url) = request_url(parts, cfg.trust_forwarded_headers(), !cfg.is_development()) else {
         let auth = Auth {
             claims: None,
             reason: "request-url-invalid".into(),
@@ -352,10 +360,22 @@ pub(crate) async fn authenticate(orbit: &Orbit, parts: &Parts) -> RequestState {
         };
     }
 
-    // A handshake came back: resolve it.
-    let nonce = query(&ctx.url, param::HANDSHAKE_NONCE)
+    // A handshake came back: resolve it. In production Orbit hands the nonce or token over only
+    // as a cookie on the app's domain, which a crafted link cannot set; one in the URL would sign
+    // the browser in as whoever made the link (login CSRF), so it is ignored there
+    // (docs/protocol.md "The handshake (contract)"). Development has no other way.
+    let from_url = |name: &str| {
+        let v = query(&ctx.url, name)?;
+        if orbit.config().is_development() {
+            Some(v)
+        } else {
+            tracing::warn!("ignored {name} in the URL: production handshakes come as cookies");
+            None
+        }
+    };
+    let nonce = from_url(param::HANDSHAKE_NONCE)
         .or_else(|| ctx.cookies.get(cookie::HANDSHAKE_NONCE).map(str::to_owned));
-    let hs_token = query(&ctx.url, param::HANDSHAKE)
+    let hs_token = from_url(param::HANDSHAKE)
         .or_else(|| ctx.cookies.get(cookie::HANDSHAKE).map(str::to_owned));
     if nonce.is_some() || hs_token.is_some() {
         return resolve_handshake(&ctx, verifier, nonce, hs_token).await;
@@ -446,13 +466,11 @@ async fn resolve_handshake(
             .handshake_payload(&n)
             .await
             .map_err(|e| e.to_string()),
-        (None, Some(t)) => match verifier.verify_signature(&t).await {
-            Ok(jwt) => jwt
-                .claims::<HandshakeClaims>()
-                .map(|c| c.handshake)
-                .map_err(|_| "the handshake token has no directives".to_owned()),
-            Err(e) => Err(e.to_string()),
-        },
+        (None, Some(t)) => verifier
+            .verify_handshake(&t)
+            .await
+            .map(|c| c.handshake)
+            .map_err(|e| format!("handshake token: {e}")),
         (None, None) => Err("no handshake".into()),
     };
     let directives = match directives {
@@ -540,33 +558,65 @@ mod tests {
     }
 
     #[test]
+    fn request_urls_believe_forwarded_headers_only_when_told() {
+        let forged = [
+            ("host", "app.test:3000"),
+            ("x-forwarded-proto", "http, https"),
+            ("x-forwarded-host", "evil.test, app.test"),
+        ];
+        type Headers<'a> = &'a [(&'a str, &'a str)];
+        // (headers, trust forwarded headers, production key, expected URL)
+        let rows: &[(Headers, bool, bool, &str)] = &[
+            (
+                &[("host", "app.test:3000")],
+                false,
+                false,
+                "http://app.test:3000/x?a=1",
+            ),
+            (
+                &[("host", "app.test")],
+                false,
+                true,
+                "https://app.test/x?a=1",
+            ),
+            (&forged, false, false, "http://app.test:3000/x?a=1"),
+            (&forged, false, true, "https://app.test:3000/x?a=1"),
+            // Trusted: the right-most entries, which the proxy appended.
+            (&forged, true, false, "https://app.test/x?a=1"),
+            (
+                &[("host", "internal"), ("x-forwarded-host", "evil.test")],
+                true,
+                true,
+                "https://evil.test/x?a=1",
+            ),
+            (
+                &[("host", "internal")],
+                true,
+                true,
+                "https://internal/x?a=1",
+            ),
+        ];
+        for (headers, trust, production, expected) in rows {
+            let url = request_url(&parts("/x?a=1", headers), *trust, *production).unwrap();
+            assert_eq!(
+                url.as_str(),
+                *expected,
+                "{headers:?} trust={trust} production={production}"
+            );
+        }
+    }
+
+    #[test]
     fn request_urls_never_panic() {
-        assert_eq!(
-            request_url(&parts("/x?a=1", &[("host", "app.test:3000")]))
-                .unwrap()
-                .as_str(),
-            "http://app.test:3000/x?a=1"
-        );
-        assert_eq!(
-            request_url(&parts(
-                "/x",
-                &[
-                    ("host", "internal"),
-                    ("x-forwarded-proto", "https, http"),
-                    ("x-forwarded-host", "app.test")
-                ]
-            ))
-            .unwrap()
-            .as_str(),
-            "https://app.test/x"
-        );
-        for hostile in ["a b", "evil.test/../x", "[::1", "\u{7f}", ""] {
-            let p = parts("/", &[]);
-            let mut p2 = p;
-            if let Ok(v) = HeaderValue::from_str(hostile) {
-                p2.headers.insert("host", v);
+        for hostile in ["a b", "evil.test/../x", "[::1", "\u{7f}", "", ","] {
+            for name in ["host", "x-forwarded-host", "x-forwarded-proto"] {
+                let mut p = parts("/", &[]);
+                if let Ok(v) = HeaderValue::from_str(hostile) {
+                    p.headers.insert(name, v);
+                }
+                let _ = request_url(&p, true, false);
+                let _ = request_url(&p, false, true);
             }
-            let _ = request_url(&p2);
         }
     }
 

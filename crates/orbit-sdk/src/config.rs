@@ -67,6 +67,7 @@ pub(crate) struct ConfigInner {
     pub proxy_url: Option<String>,
     pub jwt_key: Option<String>,
     pub clock_skew: Duration,
+    pub trust_forwarded_headers: bool,
 }
 
 /// Validated configuration. Cheap to clone.
@@ -87,6 +88,7 @@ impl std::fmt::Debug for OrbitConfig {
             .field("proxy_url", &i.proxy_url)
             .field("allowed_redirect_origins", &i.allowed_redirect_origins)
             .field("satellite_auto_sync", &i.satellite_auto_sync)
+            .field("trust_forwarded_headers", &i.trust_forwarded_headers)
             .finish_non_exhaustive()
     }
 }
@@ -105,6 +107,7 @@ pub struct OrbitConfigBuilder {
     proxy_url: Option<String>,
     jwt_key: Option<String>,
     clock_skew: Option<Duration>,
+    trust_forwarded_headers: bool,
 }
 
 fn non_empty(v: Option<String>) -> Option<String> {
@@ -186,6 +189,15 @@ impl OrbitConfigBuilder {
         self.clock_skew = Some(v);
         self
     }
+    /// The app runs behind a proxy that sets `X-Forwarded-Host` and `X-Forwarded-Proto`
+    /// (default false): the request's origin, which `azp` must match and redirects are built
+    /// from, is then read from their right-most entries. Without it they are ignored, because
+    /// any client can send them: the origin is `Host` with `https` for production keys and
+    /// `http` for development keys.
+    pub fn trust_forwarded_headers(mut self, v: bool) -> Self {
+        self.trust_forwarded_headers = v;
+        self
+    }
 
     /// Reads the seed's variables through `get` (a `.env` file is loaded by `from_env`).
     pub fn from_vars(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
@@ -209,6 +221,9 @@ impl OrbitConfigBuilder {
         }
         if let Some(v) = var("CLERK_SATELLITE_AUTO_SYNC") {
             b.satellite_auto_sync = parse_bool("CLERK_SATELLITE_AUTO_SYNC", &v)?;
+        }
+        if let Some(v) = var("CLERK_TRUST_FORWARDED_HEADERS") {
+            b.trust_forwarded_headers = parse_bool("CLERK_TRUST_FORWARDED_HEADERS", &v)?;
         }
         b.domain = var("CLERK_DOMAIN").map(DomainSetting::Fixed);
         if let Some(v) = var("CLERK_ALLOWED_REDIRECT_ORIGINS") {
@@ -314,6 +329,7 @@ impl OrbitConfigBuilder {
                 proxy_url: self.proxy_url,
                 jwt_key: self.jwt_key,
                 clock_skew: self.clock_skew.unwrap_or(Duration::from_secs(5)),
+                trust_forwarded_headers: self.trust_forwarded_headers,
             }),
         })
     }
@@ -445,6 +461,11 @@ impl OrbitConfig {
 
     pub fn clock_skew(&self) -> Duration {
         self.inner.clock_skew
+    }
+
+    /// Whether the request's origin is taken from `X-Forwarded-Host` / `X-Forwarded-Proto`.
+    pub fn trust_forwarded_headers(&self) -> bool {
+        self.inner.trust_forwarded_headers
     }
 
     pub(crate) fn jwt_key(&self) -> Option<&str> {

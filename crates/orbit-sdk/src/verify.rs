@@ -1,6 +1,7 @@
 //! Networkless session-token verification (docs/protocol.md "Session token claims"): RS256 against
 //! the instance's JWKS (fetched once from BAPI and cached; refetched on an unknown `kid`, at most
-//! once every few seconds) or the `jwt_key` PEM; `exp`/`nbf`/`iat` with clock skew; `azp`.
+//! once every few seconds) or the `jwt_key` PEM; `exp`/`nbf`/`iat` with clock skew; `azp`. Handshake
+//! tokens get the same signature and time checks.
 
 use crate::bapi::BapiClient;
 use crate::config::{ConfigError, OrbitConfig};
@@ -9,7 +10,7 @@ use aws_lc_rs::signature::{ParsedPublicKey, RsaPublicKeyComponents, RSA_PKCS1_20
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use orbit_proto::jwt::UnverifiedJwt;
-use orbit_proto::SessionClaims;
+use orbit_proto::{HandshakeClaims, SessionClaims};
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -52,6 +53,26 @@ impl VerifyError {
             VerifyError::Jwks(_) => "jwk-remote-failed-to-load",
         }
     }
+}
+
+/// A token's validity in time, with `skew` seconds of tolerance either way.
+fn check_times(
+    exp: i64,
+    nbf: Option<i64>,
+    iat: i64,
+    now: i64,
+    skew: i64,
+) -> Result<(), VerifyError> {
+    if exp <= now - skew {
+        return Err(VerifyError::Expired);
+    }
+    if nbf.is_some_and(|nbf| nbf > now + skew) {
+        return Err(VerifyError::NotYetValid);
+    }
+    if iat > now + skew {
+        return Err(VerifyError::IatInFuture);
+    }
+    Ok(())
 }
 
 #[derive(Deserialize)]
@@ -221,21 +242,39 @@ impl TokenVerifier {
     ) -> Result<SessionClaims, VerifyError> {
         let jwt = self.verify_signature(token).await?;
         let claims: SessionClaims = jwt.claims().map_err(|_| VerifyError::Malformed)?;
-        if claims.exp <= now - skew {
-            return Err(VerifyError::Expired);
-        }
-        if claims.nbf > now + skew {
-            return Err(VerifyError::NotYetValid);
-        }
-        if claims.iat > now + skew {
-            return Err(VerifyError::IatInFuture);
-        }
+        check_times(claims.exp, Some(claims.nbf), claims.iat, now, skew)?;
         if let Some(azp) = &claims.azp {
             if !authorized.is_empty() && !authorized.iter().any(|a| a == azp) {
                 return Err(VerifyError::AuthorizedParty(azp.clone()));
             }
         }
         Ok(claims)
+    }
+
+    /// Verifies a handshake token (`format=token`, docs/protocol.md "The handshake (contract)"):
+    /// the signature, and its times like a session token's, so a captured handshake cannot be
+    /// replayed after its minute. `exp` and `iat` must be present.
+    pub async fn verify_handshake(&self, token: &str) -> Result<HandshakeClaims, VerifyError> {
+        self.verify_handshake_at(token, now_secs(), self.inner.skew)
+            .await
+    }
+
+    pub async fn verify_handshake_at(
+        &self,
+        token: &str,
+        now: i64,
+        skew: i64,
+    ) -> Result<HandshakeClaims, VerifyError> {
+        #[derive(Deserialize)]
+        struct Times {
+            exp: i64,
+            iat: i64,
+            nbf: Option<i64>,
+        }
+        let jwt = self.verify_signature(token).await?;
+        let times: Times = jwt.claims().map_err(|_| VerifyError::Malformed)?;
+        check_times(times.exp, times.nbf, times.iat, now, skew)?;
+        jwt.claims().map_err(|_| VerifyError::Malformed)
     }
 
     /// The `iat` of a token without verifying it (for the `__client_uat` comparison).

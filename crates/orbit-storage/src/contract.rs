@@ -1,6 +1,7 @@
 //! One contract suite for every adapter: each test takes a fresh store and checks the behaviour
 //! orbit-core relies on. The PostgreSQL adapter will run the same functions.
 
+use orbit_core::clock::Millis;
 use orbit_core::model::*;
 use orbit_core::store::*;
 
@@ -690,31 +691,35 @@ pub async fn clients_and_sessions(store: &dyn Store) {
 
 pub async fn failed_sign_ins(store: &dyn Store) {
     let (instance, _) = fixture(store).await;
-    for at in [10, 20, 30] {
-        store
-            .record_failed_sign_in(&instance.id, "ann@example.com", at)
-            .await
-            .unwrap();
-    }
-    store
-        .record_failed_sign_in(&instance.id, "bob@example.com", 25)
-        .await
-        .unwrap();
+    let start = |identifier: &'static str, source: &'static str, at: Millis, since: Millis| {
+        let id = instance.id.clone();
+        async move {
+            store
+                .start_sign_in_attempt(&id, identifier, source, at, since)
+                .await
+                .unwrap()
+        }
+    };
+    let seen = |v: &[FailedSignIn]| -> Vec<(Millis, String)> {
+        v.iter().map(|f| (f.at, f.source.clone())).collect()
+    };
+    let (_, before) = start("ann@example.com", "192.0.2.1", 10, 0).await;
+    assert!(before.is_empty());
+    start("ann@example.com", "192.0.2.2", 20, 0).await;
+    start("bob@example.com", "192.0.2.1", 25, 0).await;
+    // An attempt sees the ones before it (after `since`), oldest first, not itself.
+    let (third, before) = start("ann@example.com", "192.0.2.1", 30, 19).await;
+    assert_eq!(seen(&before), [(20, "192.0.2.2".to_owned())]);
+    // A forgotten attempt (a success) no longer counts.
+    store.forget_sign_in_attempt(third).await.unwrap();
+    let (_, before) = start("ann@example.com", "192.0.2.3", 40, 0).await;
     assert_eq!(
-        store
-            .failed_sign_ins_since(&instance.id, "ann@example.com", 19)
-            .await
-            .unwrap(),
-        vec![20, 30]
+        seen(&before),
+        [(10, "192.0.2.1".to_owned()), (20, "192.0.2.2".to_owned())]
     );
     assert_eq!(store.prune_failed_sign_ins(21).await.unwrap(), 2);
-    assert_eq!(
-        store
-            .failed_sign_ins_since(&instance.id, "ann@example.com", 20)
-            .await
-            .unwrap(),
-        vec![30]
-    );
+    let (_, before) = start("ann@example.com", "192.0.2.1", 50, 0).await;
+    assert_eq!(seen(&before), [(40, "192.0.2.3".to_owned())]);
 }
 
 /// One `#[tokio::test]` per contract function, each on a fresh store from `$make`.
@@ -771,6 +776,34 @@ mod sqlite {
             wins += usize::from(t.await.unwrap());
         }
         assert_eq!(wins, 1);
+    }
+
+    /// Racing sign-in attempts on one account (a file database, many connections): each sees
+    /// every attempt that started before it, so their counts are 0, 1, 2, ... with none
+    /// repeated, and no two can both pass a limit.
+    #[tokio::test]
+    async fn racing_sign_in_attempts_count_atomically() {
+        use orbit_core::store::AttemptStore;
+        let dir = tempfile::tempdir().unwrap();
+        let store = std::sync::Arc::new(SqliteStore::open(&dir.path().join("o.db")).await.unwrap());
+        let mut tasks = Vec::new();
+        for i in 0..40 {
+            let s = store.clone();
+            tasks.push(tokio::spawn(async move {
+                let source = format!("192.0.2.{i}");
+                s.start_sign_in_attempt("ins", "ann@example.com", &source, 100, 0)
+                    .await
+                    .unwrap()
+                    .1
+                    .len()
+            }));
+        }
+        let mut counts = Vec::new();
+        for t in tasks {
+            counts.push(t.await.unwrap());
+        }
+        counts.sort_unstable();
+        assert_eq!(counts, (0..40).collect::<Vec<_>>());
     }
 
     #[tokio::test]

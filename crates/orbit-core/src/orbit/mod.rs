@@ -15,7 +15,7 @@ use crate::cache::TtlCache;
 use crate::clock::{Clock, Millis, HOUR, MINUTE, SECOND};
 use crate::error::{Error, Result};
 use crate::keys::{MasterKey, SigningKey};
-use crate::limits::{KeyedRateLimiter, SignInLimits};
+use crate::limits::{AccountPacer, KeyedRateLimiter, SignInLimits};
 use crate::model::*;
 use crate::password::{HashParams, PasswordHasher, PasswordPolicy};
 use crate::random::Random;
@@ -103,6 +103,8 @@ pub struct Orbit {
     ip_limiter: KeyedRateLimiter,
     /// The per-instance ceiling on password attempts, after the per-IP limit.
     instance_limiter: KeyedRateLimiter,
+    /// Paces attempts on accounts past their hourly ceiling of failures.
+    account_pacer: AccountPacer,
     /// Signing keys by instance, re-read after `key_cache_ttl` or earlier when a retired key
     /// must leave the JWKS.
     keys: TtlCache<Arc<InstanceKeys>>,
@@ -145,6 +147,7 @@ impl Orbit {
                 limits.per_instance_per_minute,
                 limits.per_instance_per_minute,
             ),
+            account_pacer: AccountPacer::default(),
             settings,
             keys: TtlCache::new(ttl, CACHE_CAPACITY),
             hash_pool: password_hashing::HashPool::new(

@@ -7,7 +7,7 @@ use crate::email;
 use crate::error::{Error, Result};
 use crate::model::*;
 use crate::password::Verification;
-use crate::store::StoreError;
+use crate::store::{SignInAttemptId, StoreError};
 
 impl Orbit {
     /// Creates a user. With a password, the password policy applies.
@@ -88,27 +88,49 @@ impl Orbit {
             })
     }
 
-    /// The per-account brake: failures recorded for `identifier` in the last hour.
-    async fn check_account_rate(
+    /// Starts an attempt on the account `identifier` from `client_ip` under the per-account
+    /// limits (docs/design/sessions-and-tokens.md "Abuse limits"): the source's own brake, then
+    /// the account's ceiling from all sources, which paces rather than blocks. The attempt is
+    /// recorded as a failure first, in one atomic step with reading the earlier ones, so racing
+    /// attempts cannot all pass a limit; a refused attempt is forgotten again, and the caller
+    /// forgets a successful one (`forget_sign_in_attempt`).
+    async fn start_account_attempt(
         &self,
         instance: &Instance,
         identifier: &str,
-        now: Millis,
-    ) -> Result<()> {
-        let failures = self
+        client_ip: &str,
+    ) -> Result<SignInAttemptId> {
+        let now = self.now();
+        let source = crate::limits::ip_source(client_ip);
+        let limits = &self.settings.sign_in_limits;
+        let (attempt, failures) = self
             .store
-            .failed_sign_ins_since(&instance.id, identifier, now - HOUR)
+            .start_sign_in_attempt(&instance.id, identifier, &source, now, now - HOUR)
             .await?;
-        match self
-            .settings
-            .sign_in_limits
-            .account_retry_after(&failures, now)
-        {
-            Some(wait) => Err(Error::TooManyAttempts {
+        let wait = limits
+            .source_retry_after(&failures, &source, now)
+            .or_else(|| {
+                if failures.len() < limits.per_account_per_hour as usize {
+                    return None;
+                }
+                let newest = failures.iter().map(|f| f.at).max().unwrap_or(now);
+                self.account_pacer
+                    .admit(
+                        &format!("{}/{identifier}", instance.id),
+                        &source,
+                        newest,
+                        limits.account_pace(),
+                        now,
+                    )
+                    .err()
+            });
+        if let Some(wait) = wait {
+            self.store.forget_sign_in_attempt(attempt).await?;
+            return Err(Error::TooManyAttempts {
                 retry_after_secs: ceil_secs(wait),
-            }),
-            None => Ok(()),
+            });
         }
+        Ok(attempt)
     }
 
     /// Signs up from a browser: the per-IP limit sign-ins share, a password required, then the
@@ -143,11 +165,14 @@ impl Orbit {
         // The failure record is keyed by what was typed: bound it, so a megabyte "email" costs
         // no more to store than a real one.
         let identifier = bounded_identifier(&identifier);
-        self.check_account_rate(instance, identifier, now).await?;
+        let attempt = self
+            .start_account_attempt(instance, identifier, client_ip)
+            .await?;
         let user = self.store.user_by_email(&instance.id, identifier).await?;
         let phc = user.as_ref().and_then(|u| u.password_hash.clone());
         match (self.verify_password(password.to_owned(), phc).await?, user) {
             (Verification::Match { needs_rehash }, Some(mut user)) => {
+                self.store.forget_sign_in_attempt(attempt).await?;
                 if needs_rehash {
                     user.password_hash = Some(self.hash_password(password.to_owned()).await?);
                 }
@@ -156,12 +181,8 @@ impl Orbit {
                 self.store.update_user(&user).await?;
                 Ok(user)
             }
-            _ => {
-                self.store
-                    .record_failed_sign_in(&instance.id, identifier, now)
-                    .await?;
-                Err(Error::InvalidCredentials)
-            }
+            // The attempt stays recorded as a failure.
+            _ => Err(Error::InvalidCredentials),
         }
     }
 
@@ -181,20 +202,16 @@ impl Orbit {
     ) -> Result<()> {
         self.check_ip_rate(instance, client_ip)?;
         let mut user = self.user(&instance.id, user_id).await?;
-        let now = self.now();
-        self.check_account_rate(instance, bounded_identifier(&user.email), now)
+        let attempt = self
+            .start_account_attempt(instance, bounded_identifier(&user.email), client_ip)
             .await?;
         match self
             .verify_password(current.to_owned(), user.password_hash.clone())
             .await?
         {
-            Verification::Match { .. } => {}
-            Verification::Mismatch => {
-                self.store
-                    .record_failed_sign_in(&instance.id, bounded_identifier(&user.email), now)
-                    .await?;
-                return Err(Error::CurrentPasswordIncorrect);
-            }
+            Verification::Match { .. } => self.store.forget_sign_in_attempt(attempt).await?,
+            // The attempt stays recorded as a failure.
+            Verification::Mismatch => return Err(Error::CurrentPasswordIncorrect),
         }
         self.settings.password_policy.check(new)?;
         user.password_hash = Some(self.hash_password(new.to_owned()).await?);

@@ -29,6 +29,21 @@ impl TestServer {
     /// A sign-in with a wrong password as a trusted proxy forwards it for `client_ip` (the
     /// server must trust 127.0.0.1); for per-source limits.
     pub async fn failed_sign_in_from(&self, client_ip: &str) -> reqwest::Response {
+        self.sign_in_from(client_ip, "x@example.com", "wrong password")
+            .await
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A sign-in POST as a trusted proxy forwards it for `client_ip`, from a fresh browser whose
+    /// CSRF token is already fetched: ready to send (at once, or racing others).
+    pub async fn sign_in_from(
+        &self,
+        client_ip: &str,
+        email: &str,
+        password: &str,
+    ) -> reqwest::RequestBuilder {
         let b = self.browser();
         let csrf = b.get(&self.url("/sign-in")).await.csrf();
         b.http
@@ -37,12 +52,9 @@ impl TestServer {
             .header("x-forwarded-for", client_ip)
             .form(&[
                 ("csrf_token", csrf.as_str()),
-                ("email_address", "x@example.com"),
-                ("password", "wrong password"),
+                ("email_address", email),
+                ("password", password),
             ])
-            .send()
-            .await
-            .unwrap()
     }
 
     /// A server behind a trusted proxy on 127.0.0.1 with these per-source and per-instance
@@ -53,6 +65,16 @@ impl TestServer {
             c.limits.per_ip_per_minute = per_ip;
             c.limits.per_instance_per_minute = per_instance;
             c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+        })
+        .await
+    }
+
+    /// A server whose only tight limit is `per_account_burst` failures per account and source.
+    pub async fn account_limited(per_account_burst: u32) -> Self {
+        Self::start_with(|c| {
+            c.limits.per_account_burst = per_account_burst;
+            c.limits.per_ip_burst = 1000;
+            c.limits.per_ip_per_minute = 1000;
         })
         .await
     }
@@ -71,8 +93,17 @@ impl TestServer {
     /// Like `start`, with the server's time read from `clock` (HTTP clients, cookie jars and
     /// tokio timers still run on real time).
     pub async fn start_with_clock(clock: &ManualClock) -> Self {
+        Self::start_with_clock_and(clock, |_| {}).await
+    }
+
+    /// `start_with_clock` with a configuration tweak.
+    pub async fn start_with_clock_and(
+        clock: &ManualClock,
+        tweak: impl FnOnce(&mut Config),
+    ) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
-        let config = Config::for_test(dir.path());
+        let mut config = Config::for_test(dir.path());
+        tweak(&mut config);
         let deps = ServeDeps {
             clock: std::sync::Arc::new(clock.clone()),
             ..ServeDeps::system()

@@ -9,6 +9,7 @@ mod world;
 
 mod domain;
 
+mod account_limits;
 mod architecture;
 mod bapi;
 mod browser;

@@ -487,12 +487,7 @@ async fn profile_updates_names() {
 
 #[tokio::test]
 async fn sign_in_is_rate_limited_per_account_without_revealing_accounts() {
-    let server = TestServer::start_with(|c| {
-        c.limits.per_account_burst = 3;
-        c.limits.per_ip_burst = 1000;
-        c.limits.per_ip_per_minute = 1000;
-    })
-    .await;
+    let server = TestServer::account_limited(3).await;
     server.create_user("ada@example.com", GOOD_PASSWORD).await;
     for email in ["ada@example.com", "ghost@example.com"] {
         let b = server.browser();
@@ -716,12 +711,7 @@ async fn password_change_revokes_the_users_other_sessions() {
 
 #[tokio::test]
 async fn wrong_current_passwords_are_rate_limited_like_sign_ins() {
-    let server = TestServer::start_with(|c| {
-        c.limits.per_account_burst = 3;
-        c.limits.per_ip_burst = 1000;
-        c.limits.per_ip_per_minute = 1000;
-    })
-    .await;
+    let server = TestServer::account_limited(3).await;
     server.create_user("ada@example.com", GOOD_PASSWORD).await;
     let b = server.browser();
     sign_in(&b, "ada@example.com", GOOD_PASSWORD, "").await;

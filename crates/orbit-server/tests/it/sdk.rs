@@ -300,6 +300,15 @@ fn request(url: &str, headers: &[(&str, &str)]) -> axum::http::request::Parts {
     b.body(()).unwrap().into_parts().0
 }
 
+/// The SDK configured with the server's development keys.
+fn sdk_for(server: &TestServer) -> Orbit {
+    let config = OrbitConfig::builder(&server.publishable_key)
+        .secret_key(&server.secret_key)
+        .build()
+        .unwrap();
+    Orbit::new(config).unwrap()
+}
+
 async fn token_for(server: &TestServer, email: &str) -> (String, String) {
     let user = server.create_user(email, GOOD_PASSWORD).await;
     let uid = user["id"].as_str().unwrap().to_owned();
@@ -310,13 +319,7 @@ async fn token_for(server: &TestServer, email: &str) -> (String, String) {
 #[tokio::test]
 async fn sdk_verifies_networklessly_and_survives_hostile_input() {
     let server = TestServer::start().await;
-    let orbit = Orbit::new(
-        OrbitConfig::builder(&server.publishable_key)
-            .secret_key(&server.secret_key)
-            .build()
-            .unwrap(),
-    )
-    .unwrap();
+    let orbit = sdk_for(&server);
     let (uid, jwt) = token_for(&server, "ada@example.com").await;
 
     // Header tokens: signed in, never redirected.
@@ -431,23 +434,8 @@ fn base64_url(b: &[u8]) -> String {
 #[tokio::test]
 async fn sdk_checks_azp_and_accepts_a_jwt_key_pem() {
     let server = TestServer::start().await;
-    token_for(&server, "ada@example.com").await;
     // A cookie-borne token minted for another origin (azp) is refused.
-    let b = server.browser();
-    b.sign_in("ada@example.com", GOOD_PASSWORD).await;
-    let sessions = server.sessions_of_the_user("&status=active").await;
-    let sid = sessions[0]["id"].as_str().unwrap();
-    let r = b
-        .http
-        .post(server.url(&format!("/v1/client/sessions/{sid}/tokens")))
-        .header("origin", "http://localhost:3000")
-        .send()
-        .await
-        .unwrap();
-    let jwt = r.json::<serde_json::Value>().await.unwrap()["jwt"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let jwt = token_for_origin(&server, "http://localhost:3000").await;
 
     // The instance's public key as PEM, for `jwt_key`.
     let pem = instance_pem(&server).await;
@@ -484,6 +472,26 @@ async fn sdk_checks_azp_and_accepts_a_jwt_key_pem() {
         .authenticate(&request("http://localhost:3001/x", &[("cookie", &cookie)]))
         .await;
     assert_signed_in(&ok, "an allowed redirect origin");
+}
+
+/// A token that FAPI mints for a new user's session asked from `origin` (its `azp`).
+async fn token_for_origin(server: &TestServer, origin: &str) -> String {
+    token_for(server, "ada@example.com").await;
+    let b = server.browser();
+    b.sign_in("ada@example.com", GOOD_PASSWORD).await;
+    let sessions = server.sessions_of_the_user("&status=active").await;
+    let sid = sessions[0]["id"].as_str().unwrap();
+    let r = b
+        .http
+        .post(server.url(&format!("/v1/client/sessions/{sid}/tokens")))
+        .header("origin", origin)
+        .send()
+        .await
+        .unwrap();
+    r.json::<serde_json::Value>().await.unwrap()["jwt"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 /// The instance's current public key as an SPKI PEM, as an operator would paste into CLERK_JWT_KEY.
@@ -612,4 +620,155 @@ pub async fn prod_seed_apps(
         servers.push(s);
     }
     (apps, servers)
+}
+
+/// The handshake Orbit answers for `redirect_url` in development with `format=token`: the
+/// `__clerk_handshake` JWT from the redirect back.
+async fn dev_handshake_token(server: &TestServer, redirect_url: &str) -> String {
+    let mut u = url::Url::parse(&server.url("/v1/client/handshake")).unwrap();
+    u.query_pairs_mut()
+        .append_pair("redirect_url", redirect_url)
+        .append_pair("format", "token");
+    let r = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(u)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::TEMPORARY_REDIRECT);
+    let location = url::Url::parse(r.headers()["location"].to_str().unwrap()).unwrap();
+    location
+        .query_pairs()
+        .find(|(k, _)| k == "__clerk_handshake")
+        .map(|(_, v)| v.into_owned())
+        .expect("a handshake token in the URL (development)")
+}
+
+/// `Set-Cookie` values of `r` whose cookie name is `name`.
+fn set_cookies<'a>(r: &'a reqwest::Response, name: &str) -> Vec<&'a str> {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .filter(|c| c.split('=').next() == Some(name))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_sdk_refuses_expired_handshake_tokens_and_takes_fresh_ones_from_the_url_in_development()
+{
+    use orbit_core::clock::{Clock, ManualClock, SystemClock, MINUTE};
+    // Orbit's clock runs 2 minutes behind the app's: its handshake tokens are born expired.
+    let clock = ManualClock::new(SystemClock.now_ms() - 2 * MINUTE);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = TestServer::start_with_clock_and(&clock, |c| {
+        c.dev_primary_domain = format!("localhost:{port}");
+    })
+    .await;
+    let orbit = sdk_for(&server);
+    let router = example_primary::app(orbit);
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let app = format!("http://localhost:{port}/");
+    let page = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let open = |token: String| {
+        page.get(format!("{app}?__clerk_handshake={token}"))
+            .header("accept", "text/html")
+            .send()
+    };
+
+    let expired = dev_handshake_token(&server, &app).await;
+    let r = open(expired).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "signed out, not redirected");
+    for directive in ["__client_uat", "__clerk_db_jwt", "__session"] {
+        assert!(
+            set_cookies(&r, directive).is_empty(),
+            "an expired handshake's {directive} directive was applied"
+        );
+    }
+    assert!(r.text().await.unwrap().contains("You are signed out"));
+
+    // The same handshake minted now: applied, from the URL, as development requires.
+    clock.set_ms(SystemClock.now_ms());
+    let fresh = dev_handshake_token(&server, &app).await;
+    let r = open(fresh).await.unwrap();
+    assert_eq!(r.status(), StatusCode::TEMPORARY_REDIRECT);
+    assert_eq!(r.headers()["location"], app.as_str(), "reloaded without it");
+    let uat = set_cookies(&r, "__client_uat");
+    assert!(
+        uat.len() == 1 && uat[0].starts_with("__client_uat=0;"),
+        "{uat:?}"
+    );
+    assert_eq!(set_cookies(&r, "__clerk_db_jwt").len(), 1);
+}
+
+#[tokio::test]
+async fn production_handshakes_in_the_url_are_ignored() {
+    // Login CSRF: Mallory signs in, runs a handshake for the primary app in her own browser
+    // and sends Ada a link that carries her nonce or token in the URL.
+    let world = ProdWorld::start().await;
+    let (apps, servers) = prod_seed_apps(&world).await;
+    let (mallory, _) = world.signed_in_browser("mallory@example.com").await;
+    for format in ["nonce", "token"] {
+        let url = handshake_url("clerk.primary.test", "https://primary.test/", "x")
+            .replace("format=nonce", &format!("format={format}"));
+        mallory.follow(&url).await;
+        let name = if format == "nonce" {
+            "__clerk_handshake_nonce"
+        } else {
+            "__clerk_handshake"
+        };
+        let value = mallory
+            .cookie("https://primary.test/", name)
+            .expect("production: the handshake comes back as a cookie");
+        let ada = world.page_browser(&apps);
+        let (_, home) = get(&ada.http, &format!("https://primary.test/?{name}={value}")).await;
+        assert!(home.contains("You are signed out"), "{format}: {home}");
+        assert!(ada.cookie("https://primary.test/", "__session").is_none());
+        // The cookie it was meant to travel in still works for Mallory.
+        let mallory_page = world.page_browser(&apps);
+        mallory_page.jar.add_cookie_str(
+            &format!("{name}={value}; Path=/"),
+            &url::Url::parse("https://primary.test/").unwrap(),
+        );
+        let (_, home) = get(&mallory_page.http, "https://primary.test/").await;
+        assert!(home.contains("You are signed in"), "{format}: {home}");
+    }
+    drop(servers);
+}
+
+#[tokio::test]
+async fn the_sdk_believes_forwarded_headers_only_when_configured() {
+    // A token minted for one app of the instance (azp http://localhost:3000) replayed at
+    // another (this app, on 127.0.0.1) with a forged X-Forwarded-Host naming the first.
+    let server = TestServer::start().await;
+    let jwt = token_for_origin(&server, "http://localhost:3000").await;
+    let app = |trust: bool| {
+        let config = OrbitConfig::builder(&server.publishable_key)
+            .secret_key(&server.secret_key)
+            .trust_forwarded_headers(trust)
+            .build()
+            .unwrap();
+        serve_local(example_primary::app(Orbit::new(config).unwrap()))
+    };
+    let profile = async |port: u16| {
+        reqwest::Client::new()
+            .get(format!("http://127.0.0.1:{port}/profile"))
+            .header("accept", "application/json")
+            .header("cookie", format!("__session={jwt}; __client_uat=1"))
+            .header("x-forwarded-host", "localhost:3000")
+            .header("x-forwarded-proto", "http")
+            .send()
+            .await
+            .unwrap()
+            .status()
+    };
+    assert_eq!(profile(app(false).await).await, StatusCode::UNAUTHORIZED);
+    // Behind a proxy the app trusts, the forwarded host is the request's origin.
+    assert_eq!(profile(app(true).await).await, StatusCode::OK);
 }

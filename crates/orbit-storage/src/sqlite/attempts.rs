@@ -1,4 +1,4 @@
-//! `AttemptStore`: failed sign-in attempts.
+//! `AttemptStore`: failed sign-in attempts, by account and source.
 
 use super::{backend, SqliteStore, R};
 use async_trait::async_trait;
@@ -7,37 +7,50 @@ use orbit_core::store::*;
 
 #[async_trait]
 impl AttemptStore for SqliteStore {
-    async fn record_failed_sign_in(
+    async fn start_sign_in_attempt(
         &self,
         instance_id: &str,
         identifier: &str,
+        source: &str,
         at: Millis,
-    ) -> R<()> {
-        let q = sqlx::query(
-            "INSERT INTO failed_sign_ins (instance_id, identifier, at) VALUES ($1, $2, $3)",
+        since: Millis,
+    ) -> R<(SignInAttemptId, Vec<FailedSignIn>)> {
+        // The INSERT comes first, so the transaction holds the write lock before it reads: every
+        // row it then sees was committed before this attempt, and no racing attempt commits
+        // until this one has counted.
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let id: SignInAttemptId = sqlx::query_scalar(
+            "INSERT INTO failed_sign_ins (instance_id, identifier, source, at) VALUES ($1, $2, $3, $4) RETURNING rowid",
         )
         .bind(instance_id)
         .bind(identifier)
-        .bind(at);
-        self.execute(q).await?;
-        Ok(())
-    }
-
-    async fn failed_sign_ins_since(
-        &self,
-        instance_id: &str,
-        identifier: &str,
-        since: Millis,
-    ) -> R<Vec<Millis>> {
-        sqlx::query_scalar(
-            "SELECT at FROM failed_sign_ins WHERE instance_id = $1 AND identifier = $2 AND at > $3 ORDER BY at",
+        .bind(source)
+        .bind(at)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let earlier: Vec<(Millis, String)> = sqlx::query_as(
+            "SELECT at, source FROM failed_sign_ins WHERE instance_id = $1 AND identifier = $2 AND at > $3 AND rowid <> $4 ORDER BY at, rowid",
         )
         .bind(instance_id)
         .bind(identifier)
         .bind(since)
-        .fetch_all(&self.pool)
+        .bind(id)
+        .fetch_all(&mut *tx)
         .await
-        .map_err(backend)
+        .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        let earlier = earlier
+            .into_iter()
+            .map(|(at, source)| FailedSignIn { at, source })
+            .collect();
+        Ok((id, earlier))
+    }
+
+    async fn forget_sign_in_attempt(&self, id: SignInAttemptId) -> R<()> {
+        let q = sqlx::query("DELETE FROM failed_sign_ins WHERE rowid = $1").bind(id);
+        self.execute(q).await?;
+        Ok(())
     }
 
     async fn prune_failed_sign_ins(&self, before: Millis) -> R<u64> {

@@ -1,0 +1,142 @@
+//! The per-account sign-in limits over HTTP (docs/design/sessions-and-tokens.md "Abuse limits"):
+//! a stranger's failures brake the stranger's source, not the owner; many sources together are
+//! paced, not locked out; racing failures cannot overshoot the limit.
+
+use crate::harness::*;
+use orbit_core::clock::{Clock, ManualClock, SystemClock, SECOND};
+use reqwest::StatusCode;
+
+const ADA: &str = "ada@example.com";
+
+async fn attempt(server: &TestServer, ip: &str, password: &str) -> reqwest::Response {
+    server
+        .sign_in_from(ip, ADA, password)
+        .await
+        .send()
+        .await
+        .unwrap()
+}
+
+fn retry_after(r: &reqwest::Response) -> u64 {
+    r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_strangers_failures_do_not_lock_the_owner_out() {
+    let server = TestServer::behind_proxy(1000, 10_000).await;
+    server.create_user(ADA, GOOD_PASSWORD).await;
+    // The attacker fails 10 times from one address, then is braked there.
+    for _ in 0..10 {
+        let r = attempt(&server, "203.0.113.66", "wrong password").await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    for password in ["wrong password", GOOD_PASSWORD] {
+        let r = attempt(&server, "203.0.113.66", password).await;
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert!((1..=300).contains(&retry_after(&r)));
+    }
+    // The owner, from their own address, is not.
+    let r = attempt(&server, "198.51.100.7", GOOD_PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    // The owner's own failures still brake the owner's source, and only it.
+    for _ in 0..10 {
+        let r = attempt(&server, "2001:db8:7::1", "wrong password").await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    // Another address of the same IPv6 /64 is the same source.
+    let r = attempt(&server, "2001:db8:7::2", GOOD_PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    let r = attempt(&server, "198.51.100.7", GOOD_PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn many_sources_are_paced_by_the_account_ceiling_and_the_owner_gets_in() {
+    let clock = ManualClock::new(SystemClock.now_ms());
+    // Six failures an hour from all sources, then one attempt per 10 minutes.
+    let server = TestServer::start_with_clock_and(&clock, |c| {
+        c.limits.per_account_per_hour = 6;
+        c.limits.per_ip_burst = 1000;
+        c.limits.per_ip_per_minute = 1000;
+        c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await;
+    server.create_user(ADA, GOOD_PASSWORD).await;
+    let pace = 600;
+    let attacker = |n: u32| format!("203.0.113.{n}");
+    // Each source stays far below its own brake.
+    for n in 1..=6 {
+        let r = attempt(&server, &attacker(n), "wrong password").await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "source {n}");
+    }
+    // Past the ceiling every source, new or not, gets the next free slot, one pace apart.
+    let r = attempt(&server, &attacker(7), "wrong password").await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(retry_after(&r), pace);
+    let owner = "198.51.100.7";
+    let r = attempt(&server, owner, GOOD_PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS, "slowed");
+    assert_eq!(retry_after(&r), 2 * pace);
+    for (n, slot) in [(8, 3), (9, 4), (1, 5)] {
+        let r = attempt(&server, &attacker(n), "wrong password").await;
+        assert_eq!(retry_after(&r), slot * pace, "source {n}");
+    }
+    // Asking again neither helps nor costs the owner its slot.
+    let r = attempt(&server, owner, GOOD_PASSWORD).await;
+    assert_eq!(retry_after(&r), 2 * pace);
+
+    clock.advance_ms(pace as i64 * SECOND);
+    let r = attempt(&server, &attacker(7), "wrong password").await;
+    assert_eq!(
+        r.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "its slot: one guess"
+    );
+    let r = attempt(&server, &attacker(7), "wrong password").await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS, "and no more");
+    // Attackers coming early get nothing; the owner's slot stays the owner's.
+    for n in [8, 9, 10, 11] {
+        let r = attempt(&server, &attacker(n), "wrong password").await;
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS, "source {n}");
+    }
+    clock.advance_ms(pace as i64 * SECOND);
+    let r = attempt(&server, owner, GOOD_PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "the owner gets in");
+}
+
+#[tokio::test]
+async fn racing_failures_do_not_overshoot_the_account_limit() {
+    let server = TestServer::account_limited(3).await;
+    server.create_user(ADA, GOOD_PASSWORD).await;
+    // Twenty wrong passwords from one source, sent at once.
+    let mut requests = Vec::new();
+    for _ in 0..20 {
+        requests.push(
+            server
+                .sign_in_from("127.0.0.1", ADA, "wrong password")
+                .await,
+        );
+    }
+    let tasks: Vec<_> = requests
+        .into_iter()
+        .map(|r| tokio::spawn(async move { r.send().await.unwrap().status() }))
+        .collect();
+    let mut checked = 0;
+    let mut limited = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            StatusCode::UNPROCESSABLE_ENTITY => checked += 1,
+            StatusCode::TOO_MANY_REQUESTS => limited += 1,
+            other => panic!("{other}"),
+        }
+    }
+    assert_eq!(
+        (checked, limited),
+        (3, 17),
+        "exactly the limit's worth of passwords checked"
+    );
+}
