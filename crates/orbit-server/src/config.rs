@@ -37,6 +37,9 @@ pub struct Config {
     pub header_read_timeout_secs: u64,
     /// How often unverified production satellites are re-checked; 0 turns the check off.
     pub dns_check_interval_secs: u64,
+    /// How often expired state (handshake state, failed sign-ins, idle development browsers and
+    /// clients) is pruned; independent of the DNS check.
+    pub housekeeping_interval_secs: u64,
     /// PEM certificate chain and private key: with both, `orbit serve` speaks https itself.
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
@@ -59,6 +62,7 @@ impl Default for Config {
             dns_timeout_ms: 3000,
             header_read_timeout_secs: 10,
             dns_check_interval_secs: 300,
+            housekeeping_interval_secs: 60,
             tls_cert: None,
             tls_key: None,
         }
@@ -109,6 +113,7 @@ pub struct ConfigLayer {
     pub dns_timeout_ms: Option<u64>,
     pub header_read_timeout_secs: Option<u64>,
     pub dns_check_interval_secs: Option<u64>,
+    pub housekeeping_interval_secs: Option<u64>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
 }
@@ -135,6 +140,7 @@ const ENV_KEYS: &[&str] = &[
     "dns_timeout_ms",
     "header_read_timeout_secs",
     "dns_check_interval_secs",
+    "housekeeping_interval_secs",
     "tls_cert",
     "tls_key",
 ];
@@ -172,6 +178,7 @@ impl ConfigLayer {
                         "max_body_bytes"
                             | "dns_timeout_ms"
                             | "dns_check_interval_secs"
+                            | "housekeeping_interval_secs"
                             | "header_read_timeout_secs"
                     ) =>
                 {
@@ -274,6 +281,9 @@ impl ConfigLayer {
         }
         if let Some(v) = self.dns_check_interval_secs {
             config.dns_check_interval_secs = v;
+        }
+        if let Some(v) = self.housekeeping_interval_secs {
+            config.housekeeping_interval_secs = v;
         }
         if let Some(v) = self.tls_cert {
             config.tls_cert = Some(v);
@@ -378,6 +388,9 @@ impl Config {
         }
         if self.dns_timeout_ms == 0 {
             return Err(invalid("dns_timeout_ms", "must be at least 1"));
+        }
+        if self.housekeeping_interval_secs == 0 {
+            return Err(invalid("housekeeping_interval_secs", "must be at least 1"));
         }
         if self.header_read_timeout_secs == 0 {
             return Err(invalid("header_read_timeout_secs", "must be at least 1"));

@@ -49,14 +49,19 @@ impl Orbit {
             .await?)
     }
 
-    /// Creates a new client (one browser) of `instance` at `now`.
-    pub(crate) async fn new_client(&self, instance: &Instance, now: Millis) -> Result<Client> {
-        let client = Client {
+    /// A new client (one browser) of `instance` at `now`, not stored yet.
+    fn client_of(&self, instance: &Instance, now: Millis) -> Client {
+        Client {
             id: self.random.id("client"),
             instance_id: instance.id.clone(),
             created_at: now,
             updated_at: now,
-        };
+        }
+    }
+
+    /// Creates a new client (one browser) of `instance` at `now`.
+    pub(crate) async fn new_client(&self, instance: &Instance, now: Millis) -> Result<Client> {
+        let client = self.client_of(instance, now);
         self.store.create_client(&client).await?;
         Ok(client)
     }
@@ -73,18 +78,9 @@ impl Orbit {
         user_agent: Option<String>,
     ) -> Result<SessionStart> {
         let now = self.now();
-        let client = match client.filter(|c| c.instance_id == instance.id) {
-            Some(c) => {
-                for s in self.store.sessions_for_client(&c.id).await? {
-                    if s.status == SessionStatus::Active {
-                        self.store
-                            .end_session(&s.id, SessionStatus::Ended, now)
-                            .await?;
-                    }
-                }
-                c
-            }
-            None => self.new_client(instance, now).await?,
+        let (client, new_client) = match client.filter(|c| c.instance_id == instance.id) {
+            Some(c) => (c, false),
+            None => (self.client_of(instance, now), true),
         };
         let session = Session {
             id: self.random.id("sess"),
@@ -98,12 +94,17 @@ impl Orbit {
             abandon_at: now + instance.settings.session_lifetime_ms,
             user_agent: user_agent.map(|ua| ua.chars().take(256).collect()),
         };
-        self.store.create_session(&session).await?;
         let client_token = self.random.token(32);
+        // One write: the previous sessions end, the new one starts and the token rotates
+        // together, or none of it happens.
         self.store
-            .set_client_token(&client.id, fapi_host, &token_hash(&client_token), now)
+            .start_session(
+                new_client.then_some(&client),
+                &session,
+                fapi_host,
+                &token_hash(&client_token),
+            )
             .await?;
-        self.store.touch_client(&client.id, now).await?;
         let client = Client {
             updated_at: now,
             ..client

@@ -149,11 +149,27 @@ impl Orbit {
         match (self.verify_password(password.to_owned(), phc).await?, user) {
             (Verification::Match { needs_rehash }, Some(mut user)) => {
                 if needs_rehash {
-                    user.password_hash = Some(self.hash_password(password.to_owned()).await?);
+                    // Only over the hash just verified: a password changed meanwhile stays.
+                    let rehashed = self.hash_password(password.to_owned()).await?;
+                    if self
+                        .store
+                        .swap_password_hash(
+                            &instance.id,
+                            &user.id,
+                            user.password_hash.as_deref(),
+                            &rehashed,
+                            now,
+                        )
+                        .await?
+                    {
+                        user.password_hash = Some(rehashed);
+                    }
                 }
+                self.store
+                    .record_sign_in(&instance.id, &user.id, now)
+                    .await?;
                 user.last_sign_in_at = Some(now);
                 user.updated_at = now;
-                self.store.update_user(&user).await?;
                 Ok(user)
             }
             _ => {
@@ -180,7 +196,7 @@ impl Orbit {
         new: &str,
     ) -> Result<()> {
         self.check_ip_rate(instance, client_ip)?;
-        let mut user = self.user(&instance.id, user_id).await?;
+        let user = self.user(&instance.id, user_id).await?;
         let now = self.now();
         self.check_account_rate(instance, bounded_identifier(&user.email), now)
             .await?;
@@ -197,10 +213,23 @@ impl Orbit {
             }
         }
         self.settings.password_policy.check(new)?;
-        user.password_hash = Some(self.hash_password(new.to_owned()).await?);
+        let hash = self.hash_password(new.to_owned()).await?;
         let now = self.now();
-        user.updated_at = now;
-        self.store.update_user(&user).await?;
+        // Only over the hash the current password was checked against: if another change got
+        // there first, the password typed as current is no longer the current one.
+        if !self
+            .store
+            .swap_password_hash(
+                &instance.id,
+                user_id,
+                user.password_hash.as_deref(),
+                &hash,
+                now,
+            )
+            .await?
+        {
+            return Err(Error::CurrentPasswordIncorrect);
+        }
         for s in self.user_sessions(instance, user_id).await? {
             if s.id != current_session_id
                 && s.status == SessionStatus::Active
@@ -215,6 +244,29 @@ impl Orbit {
         Ok(())
     }
 
+    /// Sets a user's password (the backend, `PATCH /v1/users/{id}`) under the password policy,
+    /// over the hash it read: a concurrent change is never undone, and its loser retries.
+    pub async fn set_password(&self, instance: &Instance, user_id: &str, new: &str) -> Result<()> {
+        self.settings.password_policy.check(new)?;
+        let hash = self.hash_password(new.to_owned()).await?;
+        loop {
+            let user = self.user(&instance.id, user_id).await?;
+            if self
+                .store
+                .swap_password_hash(
+                    &instance.id,
+                    user_id,
+                    user.password_hash.as_deref(),
+                    &hash,
+                    self.now(),
+                )
+                .await?
+            {
+                return Ok(());
+            }
+        }
+    }
+
     pub async fn update_profile(
         &self,
         instance: &Instance,
@@ -222,12 +274,26 @@ impl Orbit {
         first_name: Option<String>,
         last_name: Option<String>,
     ) -> Result<User> {
-        let mut user = self.user(&instance.id, user_id).await?;
-        user.first_name = clean_name(first_name, "first_name")?;
-        user.last_name = clean_name(last_name, "last_name")?;
-        user.updated_at = self.now();
-        self.store.update_user(&user).await?;
-        Ok(user)
+        let first_name = clean_name(first_name, "first_name")?;
+        let last_name = clean_name(last_name, "last_name")?;
+        // The names alone: a sign-in or password change at the same moment keeps its fields.
+        if !self
+            .store
+            .set_user_names(
+                &instance.id,
+                user_id,
+                first_name.as_deref(),
+                last_name.as_deref(),
+                self.now(),
+            )
+            .await?
+        {
+            return Err(Error::NotFound {
+                resource: "user",
+                id: user_id.to_owned(),
+            });
+        }
+        self.user(&instance.id, user_id).await
     }
 
     pub async fn delete_user(&self, instance: &Instance, user_id: &str) -> Result<()> {

@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-fn orbit() -> Command {
+pub(crate) fn orbit() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_orbit"));
     // Keep the caller's ORBIT_* settings out of the tests.
     for (k, _) in std::env::vars() {
