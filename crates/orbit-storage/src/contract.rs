@@ -699,22 +699,18 @@ pub async fn start_session_is_one_write(store: &dyn Store) {
     let ins = instance.id.as_str();
     let status =
         |id: &'static str| async move { store.session(ins, id).await.unwrap().unwrap().status };
+    // After the second start: sess_2 active with token t2, at 200.
+    let second_started = || async {
+        assert_eq!(status("sess_2").await, SessionStatus::Active);
+        let token = |t| store.client_by_token("h.test", t);
+        assert!(token("t1").await.unwrap().is_none());
+        assert!(token("t2").await.unwrap().is_some());
+        assert!(token("t3").await.unwrap().is_none());
+        let c = store.client("client_1").await.unwrap().unwrap();
+        assert_eq!(c.updated_at, 200);
+    };
     assert_eq!(status("sess_1").await, SessionStatus::Ended);
-    assert_eq!(status("sess_2").await, SessionStatus::Active);
-    assert!(store
-        .client_by_token("h.test", "t1")
-        .await
-        .unwrap()
-        .is_none());
-    assert!(store
-        .client_by_token("h.test", "t2")
-        .await
-        .unwrap()
-        .is_some());
-    assert_eq!(
-        store.client("client_1").await.unwrap().unwrap().updated_at,
-        200
-    );
+    second_started().await;
     // A session id that exists: nothing of the start happens.
     let clash = Session {
         created_at: 300,
@@ -724,21 +720,7 @@ pub async fn start_session_is_one_write(store: &dyn Store) {
         .start_session(None, &clash, "h.test", "t3")
         .await
         .is_err());
-    assert_eq!(status("sess_2").await, SessionStatus::Active);
-    assert!(store
-        .client_by_token("h.test", "t2")
-        .await
-        .unwrap()
-        .is_some());
-    assert!(store
-        .client_by_token("h.test", "t3")
-        .await
-        .unwrap()
-        .is_none());
-    assert_eq!(
-        store.client("client_1").await.unwrap().unwrap().updated_at,
-        200
-    );
+    second_started().await;
 }
 
 fn new_instance(id: &str, primary: &str) -> NewInstance {

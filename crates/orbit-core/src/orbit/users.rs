@@ -151,17 +151,7 @@ impl Orbit {
                 if needs_rehash {
                     // Only over the hash just verified: a password changed meanwhile stays.
                     let rehashed = self.hash_password(password.to_owned()).await?;
-                    if self
-                        .store
-                        .swap_password_hash(
-                            &instance.id,
-                            &user.id,
-                            user.password_hash.as_deref(),
-                            &rehashed,
-                            now,
-                        )
-                        .await?
-                    {
+                    if self.swap_password_hash(&user, &rehashed, now).await? {
                         user.password_hash = Some(rehashed);
                     }
                 }
@@ -217,17 +207,7 @@ impl Orbit {
         let now = self.now();
         // Only over the hash the current password was checked against: if another change got
         // there first, the password typed as current is no longer the current one.
-        if !self
-            .store
-            .swap_password_hash(
-                &instance.id,
-                user_id,
-                user.password_hash.as_deref(),
-                &hash,
-                now,
-            )
-            .await?
-        {
+        if !self.swap_password_hash(&user, &hash, now).await? {
             return Err(Error::CurrentPasswordIncorrect);
         }
         for s in self.user_sessions(instance, user_id).await? {
@@ -251,20 +231,24 @@ impl Orbit {
         let hash = self.hash_password(new.to_owned()).await?;
         loop {
             let user = self.user(&instance.id, user_id).await?;
-            if self
-                .store
-                .swap_password_hash(
-                    &instance.id,
-                    user_id,
-                    user.password_hash.as_deref(),
-                    &hash,
-                    self.now(),
-                )
-                .await?
-            {
+            if self.swap_password_hash(&user, &hash, self.now()).await? {
                 return Ok(());
             }
         }
+    }
+
+    /// Sets `user`'s password hash to `new` if it is still the one `user` was read with.
+    async fn swap_password_hash(&self, user: &User, new: &str, at: Millis) -> Result<bool> {
+        Ok(self
+            .store
+            .swap_password_hash(
+                &user.instance_id,
+                &user.id,
+                user.password_hash.as_deref(),
+                new,
+                at,
+            )
+            .await?)
     }
 
     pub async fn update_profile(

@@ -172,14 +172,7 @@ async fn cli_commands_while_the_server_takes_sign_ins() {
         signers.push(tokio::spawn(async move {
             let mut statuses = Vec::new();
             while !stop_flag.load(std::sync::atomic::Ordering::Relaxed) {
-                let b = Browser {
-                    http: reqwest::Client::builder()
-                        .cookie_store(true)
-                        .redirect(reqwest::redirect::Policy::none())
-                        .build()
-                        .unwrap(),
-                    origin: fapi.clone(),
-                };
+                let b = Browser::from_origin(&fapi);
                 statuses.push(b.sign_in("ada@example.com", GOOD_PASSWORD).await.status);
             }
             statuses
@@ -304,7 +297,18 @@ async fn updates_racing_sign_ins_are_not_lost() {
             .send();
         let (signed_in, patched) = tokio::join!(sign_in, patch);
         assert_eq!(patched.unwrap().status(), StatusCode::OK, "user {i}");
-        assert_eq!(signed_in.status, StatusCode::SEE_OTHER, "user {i}");
+        // A password change that lands first makes the old password wrong: either answer is
+        // right, as long as what follows holds.
+        let expected: &[StatusCode] = if i % 2 == 0 {
+            &[StatusCode::SEE_OTHER]
+        } else {
+            &[StatusCode::SEE_OTHER, StatusCode::UNPROCESSABLE_ENTITY]
+        };
+        assert!(
+            expected.contains(&signed_in.status),
+            "user {i}: {}",
+            signed_in.status
+        );
     }
     let mut lost = Vec::new();
     for (i, id) in ids.iter().enumerate() {
@@ -372,16 +376,22 @@ async fn anonymous_handshake(server: &TestServer) -> StatusCode {
     server.browser().get(u.as_str()).await.status
 }
 
-/// Item 14: with the DNS check turned off, housekeeping still runs on its own timer and prunes
-/// expired handshake state, idle development browsers and clients without a live session.
-#[tokio::test]
-async fn housekeeping_runs_with_dns_checks_off() {
+/// A server on a manual clock with the DNS check off and housekeeping every second.
+async fn housekeeping_without_dns() -> (ManualClock, TestServer) {
     let clock = ManualClock::new(1_800_000_000_000);
     let server = TestServer::start_with_clock_and(&clock, |c| {
         c.dns_check_interval_secs = 0;
         c.housekeeping_interval_secs = 1;
     })
     .await;
+    (clock, server)
+}
+
+/// Item 14: with the DNS check turned off, housekeeping still runs on its own timer and prunes
+/// expired handshake state, idle development browsers and clients without a live session.
+#[tokio::test]
+async fn housekeeping_runs_with_dns_checks_off() {
+    let (clock, server) = housekeeping_without_dns().await;
     let (before, _) = db_state(&server).await;
     server.create_user("ada@example.com", GOOD_PASSWORD).await;
     let signed_in = server.browser();
@@ -411,12 +421,7 @@ async fn housekeeping_runs_with_dns_checks_off() {
 /// housekeeping has run: rows and file size.
 #[tokio::test]
 async fn anonymous_traffic_leaves_nothing_behind() {
-    let clock = ManualClock::new(1_800_000_000_000);
-    let server = TestServer::start_with_clock_and(&clock, |c| {
-        c.dns_check_interval_secs = 0;
-        c.housekeeping_interval_secs = 1;
-    })
-    .await;
+    let (clock, server) = housekeeping_without_dns().await;
     let (rows_before, size_before) = db_state(&server).await;
     let started = stopwatch();
     let total = 10_000;
