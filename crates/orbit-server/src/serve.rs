@@ -320,9 +320,13 @@ fn bound_socket(addr: SocketAddr) -> std::io::Result<TcpSocket> {
         SocketAddr::V4(_) => TcpSocket::new_v4()?,
         SocketAddr::V6(_) => TcpSocket::new_v6()?,
     };
-    // As `TcpListener::bind` does: a restarted server may take its port back at once.
+    // As `TcpListener::bind` does for a given port: a restarted server may take it back at
+    // once. Not for port 0: Linux may hand one ephemeral port to two such sockets that are not
+    // listening yet, and the second `listen` would fail.
     #[cfg(unix)]
-    socket.set_reuseaddr(true)?;
+    if addr.port() != 0 {
+        socket.set_reuseaddr(true)?;
+    }
     socket.bind(addr)?;
     Ok(socket)
 }
