@@ -20,5 +20,6 @@ pub use clock::{Clock, Millis, DAY, HOUR, MINUTE, SECOND};
 pub use error::{Error, Result};
 pub use orbit::{
     HostContext, InstanceCredentials, NewUser, Orbit, OrbitSettings, SessionOwner, SessionStart,
+    CLIENT_IDLE_LIFETIME,
 };
 pub use random::Random;

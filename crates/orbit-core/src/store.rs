@@ -16,11 +16,31 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// An instance with everything it starts with, written by `InstanceStore::create_instance_with`
+/// in one transaction: no reader ever sees an instance without its domain or keys.
+#[derive(Debug, Clone)]
+pub struct NewInstance {
+    /// The application, when it is created with its first instance.
+    pub application: Option<Application>,
+    pub instance: Instance,
+    pub primary: Domain,
+    pub secret_key: StoredSecretKey,
+    pub signing_key: StoredSigningKey,
+}
+
 #[async_trait]
 pub trait InstanceStore: Send + Sync {
     async fn create_application(&self, app: &Application) -> StoreResult<()>;
     async fn list_applications(&self) -> StoreResult<Vec<Application>>;
     async fn create_instance(&self, instance: &Instance) -> StoreResult<()>;
+    /// Writes `new` in one transaction. With `only_if_first`, writes nothing (and returns false)
+    /// when the deployment already has an instance: of several servers bootstrapping one fresh
+    /// data directory at once, one creates the instance.
+    async fn create_instance_with(
+        &self,
+        new: &NewInstance,
+        only_if_first: bool,
+    ) -> StoreResult<bool>;
     async fn instance(&self, id: &str) -> StoreResult<Option<Instance>>;
     async fn list_instances(&self) -> StoreResult<Vec<Instance>>;
     async fn update_settings(
@@ -70,8 +90,28 @@ pub trait UserStore: Send + Sync {
         offset: u32,
     ) -> StoreResult<Vec<User>>;
     async fn count_users(&self, instance_id: &str) -> StoreResult<u64>;
-    /// Writes every mutable field (names, email, password hash, timestamps).
-    async fn update_user(&self, user: &User) -> StoreResult<()>;
+    /// Sets the names (and `updated_at`) and nothing else, so a concurrent sign-in or password
+    /// change keeps its own fields. Returns false when there was no such user.
+    async fn set_user_names(
+        &self,
+        instance_id: &str,
+        id: &str,
+        first_name: Option<&str>,
+        last_name: Option<&str>,
+        at: Millis,
+    ) -> StoreResult<bool>;
+    /// Compare-and-swap: sets the password hash to `new` (and `updated_at`) only if it is still
+    /// `expected`. Returns false when it was not (a concurrent change won).
+    async fn swap_password_hash(
+        &self,
+        instance_id: &str,
+        id: &str,
+        expected: Option<&str>,
+        new: &str,
+        at: Millis,
+    ) -> StoreResult<bool>;
+    /// Records a sign-in at `at` (`last_sign_in_at`, `updated_at`).
+    async fn record_sign_in(&self, instance_id: &str, id: &str, at: Millis) -> StoreResult<()>;
     /// Deletes the user with their sessions. Returns false when there was no such user.
     async fn delete_user(&self, instance_id: &str, id: &str) -> StoreResult<bool>;
 }
@@ -95,11 +135,21 @@ pub trait SessionStore: Send + Sync {
         fapi_host: &str,
         token_hash: &str,
     ) -> StoreResult<Option<Client>>;
-    /// Deletes every credential of the client: its tokens on every FAPI host and its
-    /// development browsers (the client and its sessions stay, as history). Returns how many.
-    async fn delete_client_credentials(&self, client_id: &str) -> StoreResult<u64>;
-
     async fn create_session(&self, session: &Session) -> StoreResult<()>;
+    /// Starts `session` on the new `client` in one transaction, or does nothing of it. When
+    /// `retired` names the browser's earlier client, that client is retired first: its active
+    /// sessions end, every credential it had (its token on each FAPI host, its development
+    /// browsers) is deleted and it is touched; the client row and its sessions stay as history.
+    /// Then `client` is created, the session inserted and `token_hash` bound as the client's
+    /// token for `fapi_host`.
+    async fn start_session(
+        &self,
+        retired: Option<&str>,
+        client: &Client,
+        session: &Session,
+        fapi_host: &str,
+        token_hash: &str,
+    ) -> StoreResult<()>;
     async fn session(&self, instance_id: &str, id: &str) -> StoreResult<Option<Session>>;
     async fn sessions_for_client(&self, client_id: &str) -> StoreResult<Vec<Session>>;
     async fn sessions_for_user(
@@ -110,6 +160,10 @@ pub trait SessionStore: Send + Sync {
     /// Moves an active session to `status`. Returns false when it was not active.
     async fn end_session(&self, id: &str, status: SessionStatus, at: Millis) -> StoreResult<bool>;
     async fn touch_session(&self, id: &str, at: Millis) -> StoreResult<()>;
+    /// Deletes clients untouched since `idle_before` that have no live session at `now` (active,
+    /// before its `abandon_at` and its instance's inactivity timeout) and no development
+    /// browser, with their tokens and sessions. Returns how many clients.
+    async fn prune_clients(&self, idle_before: Millis, now: Millis) -> StoreResult<u64>;
 }
 
 /// Failed sign-in attempts, keyed by the normalised identifier so that unknown and known

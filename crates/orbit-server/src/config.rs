@@ -40,6 +40,9 @@ pub struct Config {
     pub dns_check_interval_secs: u64,
     /// A verified satellite whose DNS checks fail for this long is suspended.
     pub dns_recheck_grace_secs: u64,
+    /// How often expired state (handshake state, failed sign-ins, idle development browsers and
+    /// clients) is pruned; independent of the DNS check.
+    pub housekeeping_interval_secs: u64,
     /// PEM certificate chain and private key: with both, `orbit serve` speaks https itself.
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
@@ -63,6 +66,7 @@ impl Default for Config {
             header_read_timeout_secs: 10,
             dns_check_interval_secs: 300,
             dns_recheck_grace_secs: 72 * 3600,
+            housekeeping_interval_secs: 60,
             tls_cert: None,
             tls_key: None,
         }
@@ -114,6 +118,7 @@ pub struct ConfigLayer {
     pub header_read_timeout_secs: Option<u64>,
     pub dns_check_interval_secs: Option<u64>,
     pub dns_recheck_grace_secs: Option<u64>,
+    pub housekeeping_interval_secs: Option<u64>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
 }
@@ -141,6 +146,7 @@ const ENV_KEYS: &[&str] = &[
     "header_read_timeout_secs",
     "dns_check_interval_secs",
     "dns_recheck_grace_secs",
+    "housekeeping_interval_secs",
     "tls_cert",
     "tls_key",
 ];
@@ -179,6 +185,7 @@ impl ConfigLayer {
                             | "dns_timeout_ms"
                             | "dns_check_interval_secs"
                             | "dns_recheck_grace_secs"
+                            | "housekeeping_interval_secs"
                             | "header_read_timeout_secs"
                     ) =>
                 {
@@ -285,6 +292,9 @@ impl ConfigLayer {
         if let Some(v) = self.dns_recheck_grace_secs {
             config.dns_recheck_grace_secs = v;
         }
+        if let Some(v) = self.housekeeping_interval_secs {
+            config.housekeeping_interval_secs = v;
+        }
         if let Some(v) = self.tls_cert {
             config.tls_cert = Some(v);
         }
@@ -388,6 +398,9 @@ impl Config {
         }
         if self.dns_timeout_ms == 0 {
             return Err(invalid("dns_timeout_ms", "must be at least 1"));
+        }
+        if self.housekeeping_interval_secs == 0 {
+            return Err(invalid("housekeeping_interval_secs", "must be at least 1"));
         }
         if self.header_read_timeout_secs == 0 {
             return Err(invalid("header_read_timeout_secs", "must be at least 1"));

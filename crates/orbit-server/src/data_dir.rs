@@ -35,7 +35,8 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> DataDirError + '_ {
     }
 }
 
-/// Opens the data directory; with `create`, makes it (and a new master key) when absent.
+/// Opens the data directory; with `create` (the server), makes it (and a new master key) when
+/// absent and runs the database's checkpointer, which a short CLI command leaves to the server.
 pub async fn open(
     dir: &Path,
     create: bool,
@@ -73,6 +74,9 @@ pub async fn open_with(
             path: db.clone(),
             message: e.to_string(),
         })?;
+    if create {
+        store.spawn_checkpointer();
+    }
     let orbit = Orbit::new(Arc::new(store), clock, random, master, settings)
         .map_err(|e| DataDirError::Core(e.to_string()))?;
     Ok(Arc::new(orbit))
@@ -82,7 +86,7 @@ fn load_or_create_master_key(path: &Path, random: &dyn Random) -> Result<MasterK
     if !path.exists() {
         let key = MasterKey::generate(random);
         let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
-        write_private(path, &format!("{hex}\n"))?;
+        create_whole(path, &format!("{hex}\n"), random)?;
     }
     let text = std::fs::read_to_string(path).map_err(io(path))?;
     let text = text.trim();
@@ -96,7 +100,22 @@ fn load_or_create_master_key(path: &Path, random: &dyn Random) -> Result<MasterK
     MasterKey::from_bytes(&bytes).map_err(|_| DataDirError::BadMasterKey(path.to_path_buf()))
 }
 
-/// Writes a file readable by its owner only.
+/// Creates `path` with `contents` unless it exists, so that it appears whole or not at all: of
+/// two processes starting on one fresh data directory, the first key written is the one both
+/// read (written aside, then hard-linked into place, which fails if the name is taken).
+fn create_whole(path: &Path, contents: &str, random: &dyn Random) -> Result<(), DataDirError> {
+    let aside = path.with_extension(format!("tmp-{}", random.token(8)));
+    write_private(&aside, contents)?;
+    let linked = std::fs::hard_link(&aside, path);
+    let _ = std::fs::remove_file(&aside);
+    match linked {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(io(path)(e)),
+    }
+}
+
+/// Writes a new file readable by its owner only.
 fn write_private(path: &Path, contents: &str) -> Result<(), DataDirError> {
     use std::io::Write;
     let mut opts = std::fs::OpenOptions::new();

@@ -16,7 +16,7 @@ use orbit_core::{InstanceCredentials, Orbit};
 use orbit_proto::wire;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use tokio::net::TcpListener;
+use tokio::net::TcpSocket;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -185,20 +185,20 @@ pub async fn start_with(config: Config, deps: ServeDeps) -> Result<Running, Star
         random,
     )
     .await?;
-    let listener = TcpListener::bind(config.listen)
-        .await
-        .map_err(|source| StartError::Bind {
-            addr: config.listen,
-            source,
-        })?;
-    let addr = listener.local_addr().map_err(|source| StartError::Bind {
+    // The address is taken first (the development instance's FAPI host names its port), but
+    // connections are accepted only once the data directory is ready: whoever finds the port
+    // answering (a CLI command, a health check) finds the instance too.
+    let bind_error = |source| StartError::Bind {
         addr: config.listen,
         source,
-    })?;
+    };
+    let socket = bound_socket(config.listen).map_err(bind_error)?;
+    let addr = socket.local_addr().map_err(bind_error)?;
     let public_base = config.public_base(addr);
     let created = bootstrap(&orbit, &config, &public_base)
         .await
         .map_err(|e| StartError::Bootstrap(e.to_string()))?;
+    let listener = socket.listen(1024).map_err(bind_error)?;
     let tls = match (&config.tls_cert, &config.tls_key) {
         (Some(cert), Some(key)) => {
             // One process-wide crypto provider; a second install attempt is harmless.
@@ -229,7 +229,10 @@ pub async fn start_with(config: Config, deps: ServeDeps) -> Result<Running, Star
         resolver,
     };
     let header_read_timeout = state.config.header_read_timeout();
-    let background = vec![tokio::spawn(housekeeping(state.clone()))];
+    let mut background = vec![tokio::spawn(housekeeping(state.clone()))];
+    if state.config.dns_check_interval_secs > 0 {
+        background.push(tokio::spawn(dns_checks(state.clone())));
+    }
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let (tx, rx) = oneshot::channel::<()>();
     // One server for plain and TLS listeners: hyper's HTTP/1 builder gives slow clients
@@ -266,29 +269,14 @@ pub async fn start_with(config: Config, deps: ServeDeps) -> Result<Running, Star
     })
 }
 
-/// Periodic work: check every production satellite's DNS (verifying new ones, suspending
-/// lapsed ones; docs/design/dns-verification.md), forget expired handshake state and old failed
-/// sign-ins.
+/// Periodic pruning of expired state (`Orbit::prune_expired`), on its own timer: turning the
+/// DNS check off must not let rows pile up.
 async fn housekeeping(state: AppState) {
-    let every = state.config.dns_check_interval_secs;
-    if every == 0 {
-        return;
-    }
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(every));
+    let every = std::time::Duration::from_secs(state.config.housekeeping_interval_secs);
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        match state
-            .orbit
-            .recheck_satellites(state.resolver.as_ref(), &state.cname_target)
-            .await
-        {
-            Ok(checked) => {
-                for (before, after) in checked {
-                    log_dns_check(&state.orbit, &before, after);
-                }
-            }
-            Err(e) => tracing::warn!("listing satellites for the DNS check: {e}"),
-        }
         for (what, e) in state.orbit.prune_expired().await {
             tracing::warn!("pruning {what}: {e}");
         }
@@ -315,6 +303,46 @@ fn log_dns_check(orbit: &Orbit, before: &Domain, after: orbit_core::Result<Domai
     }
 }
 
+/// Periodic DNS check of every production satellite: verifying new ones, suspending lapsed
+/// ones (docs/design/dns-verification.md).
+async fn dns_checks(state: AppState) {
+    let every = std::time::Duration::from_secs(state.config.dns_check_interval_secs);
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match state
+            .orbit
+            .recheck_satellites(state.resolver.as_ref(), &state.cname_target)
+            .await
+        {
+            Ok(checked) => {
+                for (before, after) in checked {
+                    log_dns_check(&state.orbit, &before, after);
+                }
+            }
+            Err(e) => tracing::warn!("listing satellites for the DNS check: {e}"),
+        }
+    }
+}
+
+/// A socket bound to `addr` that does not accept connections yet.
+fn bound_socket(addr: SocketAddr) -> std::io::Result<TcpSocket> {
+    let socket = match addr {
+        SocketAddr::V4(_) => TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => TcpSocket::new_v6()?,
+    };
+    // As `TcpListener::bind` does for a given port: a restarted server may take it back at
+    // once. Not for port 0: Linux may hand one ephemeral port to two such sockets that are not
+    // listening yet, and the second `listen` would fail.
+    #[cfg(unix)]
+    if addr.port() != 0 {
+        socket.set_reuseaddr(true)?;
+    }
+    socket.bind(addr)?;
+    Ok(socket)
+}
+
 /// In an empty data directory: one application with a development instance whose primary
 /// domain is `dev_primary_domain` and whose FAPI host is this server's public host.
 async fn bootstrap(
@@ -334,14 +362,18 @@ async fn bootstrap(
             })
         })
         .unwrap_or_default();
-    let instance = orbit
-        .create_application(
+    // Another server starting on this data directory may have created it meanwhile.
+    let Some(instance) = orbit
+        .create_first_application(
             "My application",
             InstanceKind::Development,
             &config.dev_primary_domain,
             &host,
         )
-        .await?;
+        .await?
+    else {
+        return Ok(None);
+    };
     Ok(Some(orbit.credentials(&instance).await?))
 }
 

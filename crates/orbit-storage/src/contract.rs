@@ -534,14 +534,67 @@ pub async fn users(store: &dyn Store) {
         store.list_users(&instance.id, 10, 1).await.unwrap()[0].id,
         "user_1"
     );
+    // Each update writes its own fields and leaves the others as they are in the store.
+    assert!(store
+        .set_user_names(&instance.id, "user_3", Some("Robert"), None, 50)
+        .await
+        .unwrap());
+    assert!(!store
+        .set_user_names(&instance.id, "user_9", Some("X"), None, 50)
+        .await
+        .unwrap());
+    store
+        .record_sign_in(&instance.id, "user_3", 99)
+        .await
+        .unwrap();
+    // A compare-and-swap over a stale hash writes nothing.
+    assert!(!store
+        .swap_password_hash(
+            &instance.id,
+            "user_3",
+            Some("$argon2id$stale"),
+            "$argon2id$lost",
+            60
+        )
+        .await
+        .unwrap());
+    assert!(store
+        .swap_password_hash(
+            &instance.id,
+            "user_3",
+            Some("$argon2id$x"),
+            "$argon2id$new",
+            120
+        )
+        .await
+        .unwrap());
     bob.first_name = Some("Robert".into());
+    bob.last_name = None;
     bob.password_hash = Some("$argon2id$new".into());
     bob.last_sign_in_at = Some(99);
-    store.update_user(&bob).await.unwrap();
+    bob.updated_at = 120;
     assert_eq!(
         store.user(&instance.id, "user_3").await.unwrap().unwrap(),
         bob
     );
+    // A user without a password: the swap compares the absent hash too.
+    let mut carol = user(&instance, "user_4", "carol@example.com");
+    carol.password_hash = None;
+    store.create_user(&carol).await.unwrap();
+    assert!(!store
+        .swap_password_hash(
+            &instance.id,
+            "user_4",
+            Some("$argon2id$x"),
+            "$argon2id$c",
+            5
+        )
+        .await
+        .unwrap());
+    assert!(store
+        .swap_password_hash(&instance.id, "user_4", None, "$argon2id$c", 5)
+        .await
+        .unwrap());
     assert!(store.delete_user(&instance.id, "user_3").await.unwrap());
     assert!(!store.delete_user(&instance.id, "user_3").await.unwrap());
     assert!(store.user(&instance.id, "user_3").await.unwrap().is_none());
@@ -589,40 +642,6 @@ pub async fn clients_and_sessions(store: &dyn Store) {
         store.client("client_1").await.unwrap().unwrap().updated_at,
         50
     );
-    // A client's credentials go together: its token on every host and its development
-    // browsers; another client's stay.
-    let other = client(&instance, "client_2");
-    store.create_client(&other).await.unwrap();
-    store
-        .set_client_token("client_2", "h.test", "t3", 4)
-        .await
-        .unwrap();
-    store
-        .set_client_token("client_1", "sat.test", "t4", 4)
-        .await
-        .unwrap();
-    store
-        .put_dev_browser(&instance.id, "dvb1", "client_1", 4)
-        .await
-        .unwrap();
-    assert_eq!(
-        store.delete_client_credentials("client_1").await.unwrap(),
-        3
-    );
-    for (host, token) in [("h.test", "t2"), ("sat.test", "t4")] {
-        assert!(store.client_by_token(host, token).await.unwrap().is_none());
-    }
-    assert!(store
-        .dev_browser_client(&instance.id, "dvb1", 0)
-        .await
-        .unwrap()
-        .is_none());
-    assert!(store
-        .client_by_token("h.test", "t3")
-        .await
-        .unwrap()
-        .is_some());
-    assert!(store.client("client_1").await.unwrap().is_some());
 
     let s = session(&instance, "sess_1", "client_1", &ann.id);
     store.create_session(&s).await.unwrap();
@@ -722,6 +741,223 @@ pub async fn failed_sign_ins(store: &dyn Store) {
     assert_eq!(seen(&before), [(40, "192.0.2.3".to_owned())]);
 }
 
+/// `start_session` is one write: it retires the browser's earlier client (sessions ended,
+/// every credential deleted, another client's kept), starts the new client with its session and
+/// token together, and a failure leaves everything as it was.
+pub async fn start_session_is_one_write(store: &dyn Store) {
+    let (instance, ann) = fixture(store).await;
+    let first = session(&instance, "sess_1", "client_1", &ann.id);
+    store
+        .start_session(None, &client(&instance, "client_1"), &first, "h.test", "t1")
+        .await
+        .unwrap();
+    assert!(store
+        .client_by_token("h.test", "t1")
+        .await
+        .unwrap()
+        .is_some());
+    // More credentials of client_1: a linked satellite's token and a development browser;
+    // and another browser's client, which must not be touched.
+    store
+        .set_client_token("client_1", "sat.test", "t4", 4)
+        .await
+        .unwrap();
+    store
+        .put_dev_browser(&instance.id, "dvb1", "client_1", 4)
+        .await
+        .unwrap();
+    store
+        .create_client(&client(&instance, "client_x"))
+        .await
+        .unwrap();
+    store
+        .set_client_token("client_x", "h.test", "tx", 4)
+        .await
+        .unwrap();
+
+    let second = Session {
+        created_at: 200,
+        ..session(&instance, "sess_2", "client_2", &ann.id)
+    };
+    store
+        .start_session(
+            Some("client_1"),
+            &client(&instance, "client_2"),
+            &second,
+            "h.test",
+            "t2",
+        )
+        .await
+        .unwrap();
+    let ins = instance.id.as_str();
+    let status =
+        |id: &'static str| async move { store.session(ins, id).await.unwrap().unwrap().status };
+    let token = |host, t| store.client_by_token(host, t);
+    // After the second start: sess_2 active on client_2 with token t2; client_1 retired at 200.
+    let second_started = || async {
+        assert_eq!(status("sess_1").await, SessionStatus::Ended);
+        assert_eq!(status("sess_2").await, SessionStatus::Active);
+        for (host, t) in [("h.test", "t1"), ("sat.test", "t4"), ("h.test", "t3")] {
+            assert!(token(host, t).await.unwrap().is_none(), "{host} {t}");
+        }
+        assert_eq!(token("h.test", "t2").await.unwrap().unwrap().id, "client_2");
+        assert_eq!(token("h.test", "tx").await.unwrap().unwrap().id, "client_x");
+        assert!(store
+            .dev_browser_client(&instance.id, "dvb1", 0)
+            .await
+            .unwrap()
+            .is_none());
+        let retired = store.client("client_1").await.unwrap().unwrap();
+        assert_eq!(retired.updated_at, 200, "the retired client stays, touched");
+        assert!(store.client("client_3").await.unwrap().is_none());
+    };
+    second_started().await;
+    // A session id that exists: nothing of the start happens, not even the retirement.
+    let clash = Session {
+        created_at: 300,
+        ..session(&instance, "sess_1", "client_3", &ann.id)
+    };
+    assert!(store
+        .start_session(
+            Some("client_2"),
+            &client(&instance, "client_3"),
+            &clash,
+            "h.test",
+            "t3",
+        )
+        .await
+        .is_err());
+    second_started().await;
+}
+
+fn new_instance(id: &str, primary: &str) -> NewInstance {
+    let instance = Instance {
+        id: id.into(),
+        application_id: format!("app_{id}"),
+        kind: InstanceKind::Production,
+        settings: InstanceSettings::default(),
+        created_at: 1,
+    };
+    NewInstance {
+        application: Some(Application {
+            id: format!("app_{id}"),
+            name: "New".into(),
+            created_at: 1,
+        }),
+        primary: Domain {
+            id: format!("dmn_{id}"),
+            instance_id: id.into(),
+            name: primary.into(),
+            is_satellite: false,
+            fapi_host: Some(format!("clerk.{primary}")),
+            verified: true,
+            created_at: 1,
+            ..Domain::default()
+        },
+        secret_key: StoredSecretKey {
+            id: format!("sk_{id}"),
+            instance_id: id.into(),
+            hash: format!("hash_{id}"),
+            sealed: vec![1],
+            created_at: 1,
+        },
+        signing_key: StoredSigningKey {
+            kid: format!("kid_{id}"),
+            instance_id: id.into(),
+            sealed_pkcs8: vec![1],
+            public_n: vec![2],
+            public_e: vec![3],
+            created_at: 1,
+            retired_at: None,
+        },
+        instance,
+    }
+}
+
+/// An instance is created whole or not at all; `only_if_first` creates only the first one.
+pub async fn instance_creation_is_one_write(store: &dyn Store) {
+    assert!(store
+        .create_instance_with(&new_instance("ins_a", "a.example"), true)
+        .await
+        .unwrap());
+    let a = store.instance("ins_a").await.unwrap().unwrap();
+    assert_eq!(store.domains(&a.id).await.unwrap().len(), 1);
+    assert_eq!(store.secret_keys(&a.id).await.unwrap().len(), 1);
+    assert_eq!(store.signing_keys(&a.id).await.unwrap().len(), 1);
+    assert!(!store
+        .create_instance_with(&new_instance("ins_b", "b.example"), true)
+        .await
+        .unwrap());
+    assert!(store.instance("ins_b").await.unwrap().is_none());
+    // A primary domain that is taken fails the whole creation.
+    assert!(matches!(
+        store
+            .create_instance_with(&new_instance("ins_c", "a.example"), false)
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(store.instance("ins_c").await.unwrap().is_none());
+    assert_eq!(store.list_applications().await.unwrap().len(), 1);
+    assert!(store.secret_keys("ins_c").await.unwrap().is_empty());
+    assert!(store
+        .create_instance_with(&new_instance("ins_d", "d.example"), false)
+        .await
+        .unwrap());
+    assert_eq!(store.list_instances().await.unwrap().len(), 2);
+}
+
+/// Pruning clients takes those idle and without a live session or development browser, with
+/// their tokens and sessions.
+pub async fn idle_clients_are_pruned(store: &dyn Store) {
+    let (instance, ann) = fixture(store).await;
+    let live_until = InstanceSettings::default().session_inactivity_ms;
+    for id in ["c_idle", "c_live", "c_recent", "c_dev", "c_ended"] {
+        store.create_client(&client(&instance, id)).await.unwrap();
+        store.set_client_token(id, "h.test", id, 1).await.unwrap();
+    }
+    store.touch_client("c_recent", 500).await.unwrap();
+    store
+        .create_session(&session(&instance, "s_live", "c_live", &ann.id))
+        .await
+        .unwrap();
+    store
+        .create_session(&session(&instance, "s_ended", "c_ended", &ann.id))
+        .await
+        .unwrap();
+    store
+        .end_session("s_ended", SessionStatus::Ended, 101)
+        .await
+        .unwrap();
+    store
+        .put_dev_browser(&instance.id, "db", "c_dev", 1)
+        .await
+        .unwrap();
+    let now = 200;
+    assert_eq!(store.prune_clients(100, now).await.unwrap(), 2);
+    for (id, kept) in [
+        ("c_idle", false),
+        ("c_ended", false),
+        ("c_live", true),
+        ("c_recent", true),
+        ("c_dev", true),
+    ] {
+        assert_eq!(store.client(id).await.unwrap().is_some(), kept, "{id}");
+        assert_eq!(
+            store.client_by_token("h.test", id).await.unwrap().is_some(),
+            kept,
+            "{id}"
+        );
+    }
+    assert!(store
+        .session(&instance.id, "s_ended")
+        .await
+        .unwrap()
+        .is_none());
+    // Once its session has expired (inactivity), the client goes too.
+    assert_eq!(store.prune_clients(100, 100 + live_until).await.unwrap(), 1);
+    assert!(store.client("c_live").await.unwrap().is_none());
+}
+
 /// One `#[tokio::test]` per contract function, each on a fresh store from `$make`.
 macro_rules! contract_tests {
     ($make:expr; $($name:ident),+ $(,)?) => {
@@ -749,6 +985,9 @@ mod sqlite {
         dev_browsers_expire_by_last_use,
         failed_sign_ins,
         domain_dns_checks,
+        start_session_is_one_write,
+        instance_creation_is_one_write,
+        idle_clients_are_pruned,
     );
 
     /// Of many concurrent redemptions of one nonce, exactly one gets the directives.

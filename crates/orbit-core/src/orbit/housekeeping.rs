@@ -1,9 +1,14 @@
 //! Clean-up of state whose time is over, run periodically by the server.
 
 use super::Orbit;
-use crate::clock::HOUR;
+use crate::clock::{Millis, DAY, HOUR};
 use crate::error::{Error, Result};
 use crate::satellite::DEV_BROWSER_IDLE_LIFETIME;
+
+/// How long a client without a live session or development browser is kept after its last
+/// change (a sign-out, a session's end): a browser signed out for a day starts over with a new
+/// client when it signs in again.
+pub const CLIENT_IDLE_LIFETIME: Millis = DAY;
 
 impl Orbit {
     /// Runs every prune below, each even when another fails; returns the failures by what they
@@ -13,6 +18,8 @@ impl Orbit {
             ("handshake state", self.prune_expired_handshakes().await),
             ("failed sign-ins", self.prune_failed_sign_ins().await),
             ("development browsers", self.prune_dev_browsers().await),
+            // After the development browsers, whose clients it keeps.
+            ("clients", self.prune_clients().await),
         ];
         outcomes
             .into_iter()
@@ -30,6 +37,16 @@ impl Orbit {
         Ok(self
             .store
             .prune_dev_browsers(self.now() - DEV_BROWSER_IDLE_LIFETIME)
+            .await?)
+    }
+
+    /// Deletes clients (with their tokens and ended sessions) that have no live session or
+    /// development browser and were untouched for `CLIENT_IDLE_LIFETIME`. Returns how many.
+    pub async fn prune_clients(&self) -> Result<u64> {
+        let now = self.now();
+        Ok(self
+            .store
+            .prune_clients(now - CLIENT_IDLE_LIFETIME, now)
             .await?)
     }
 

@@ -7,11 +7,12 @@ use crate::clock::MINUTE;
 use crate::error::{Error, Result};
 use crate::keys;
 use crate::model::*;
+use crate::store::NewInstance;
 use orbit_proto::PublishableKey;
 
 impl Orbit {
     /// Creates an application with one instance of `kind` whose primary domain is `primary`
-    /// served on FAPI host `fapi_host`, with a secret key and a signing key.
+    /// served on FAPI host `fapi_host`, with a secret key and a signing key, in one write.
     pub async fn create_application(
         &self,
         name: &str,
@@ -19,15 +20,41 @@ impl Orbit {
         primary: &str,
         fapi_host: &str,
     ) -> Result<Instance> {
-        let now = self.now();
+        let new = self.new_application(name, kind, primary, fapi_host).await?;
+        self.store.create_instance_with(&new, false).await?;
+        Ok(new.instance)
+    }
+
+    /// Like `create_application`, unless the deployment has an instance already (decided in the
+    /// same write, so of two servers bootstrapping one data directory one creates it): `None`
+    /// then.
+    pub async fn create_first_application(
+        &self,
+        name: &str,
+        kind: InstanceKind,
+        primary: &str,
+        fapi_host: &str,
+    ) -> Result<Option<Instance>> {
+        let new = self.new_application(name, kind, primary, fapi_host).await?;
+        let created = self.store.create_instance_with(&new, true).await?;
+        Ok(created.then_some(new.instance))
+    }
+
+    async fn new_application(
+        &self,
+        name: &str,
+        kind: InstanceKind,
+        primary: &str,
+        fapi_host: &str,
+    ) -> Result<NewInstance> {
         let app = Application {
             id: self.random.id("app"),
             name: name.to_owned(),
-            created_at: now,
+            created_at: self.now(),
         };
-        self.store.create_application(&app).await?;
-        self.create_instance(&app.id, kind, primary, fapi_host)
-            .await
+        let mut new = self.new_instance(&app.id, kind, primary, fapi_host).await?;
+        new.application = Some(app);
+        Ok(new)
     }
 
     pub async fn create_instance(
@@ -37,6 +64,21 @@ impl Orbit {
         primary: &str,
         fapi_host: &str,
     ) -> Result<Instance> {
+        let new = self
+            .new_instance(application_id, kind, primary, fapi_host)
+            .await?;
+        self.store.create_instance_with(&new, false).await?;
+        Ok(new.instance)
+    }
+
+    /// An instance with its primary domain, a secret key and a signing key, not stored yet.
+    async fn new_instance(
+        &self,
+        application_id: &str,
+        kind: InstanceKind,
+        primary: &str,
+        fapi_host: &str,
+    ) -> Result<NewInstance> {
         publishable_key_for(kind, fapi_host)?;
         let now = self.now();
         let instance = Instance {
@@ -46,8 +88,7 @@ impl Orbit {
             settings: InstanceSettings::default(),
             created_at: now,
         };
-        self.store.create_instance(&instance).await?;
-        let domain = Domain {
+        let primary = Domain {
             id: self.random.id("dmn"),
             instance_id: instance.id.clone(),
             name: primary.to_owned(),
@@ -62,23 +103,27 @@ impl Orbit {
             suspended_at: None,
             created_at: now,
         };
-        self.store.add_domain(&domain).await?;
-        self.add_secret_key(&instance).await?;
-        self.rotate_signing_key(&instance.id).await?;
-        Ok(instance)
+        let secret_key = self.new_secret_key(&instance)?;
+        let signing_key = self.new_signing_key(&instance.id).await?;
+        Ok(NewInstance {
+            application: None,
+            instance,
+            primary,
+            secret_key,
+            signing_key,
+        })
     }
 
-    async fn add_secret_key(&self, instance: &Instance) -> Result<String> {
+    /// A new secret key of `instance`, sealed to store.
+    fn new_secret_key(&self, instance: &Instance) -> Result<StoredSecretKey> {
         let secret = keys::new_secret_key(instance.kind, self.random.as_ref());
-        let stored = StoredSecretKey {
+        Ok(StoredSecretKey {
             id: self.random.id("sk"),
             instance_id: instance.id.clone(),
             hash: keys::token_hash(&secret),
             sealed: self.master.seal(secret.as_bytes(), self.random.as_ref())?,
             created_at: self.now(),
-        };
-        self.store.add_secret_key(&stored).await?;
-        Ok(secret)
+        })
     }
 
     pub async fn instance(&self, id: &str) -> Result<Instance> {

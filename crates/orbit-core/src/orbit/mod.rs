@@ -9,6 +9,7 @@ mod sessions;
 mod signing_keys;
 mod users;
 
+pub use housekeeping::CLIENT_IDLE_LIFETIME;
 pub use sessions::SessionOwner;
 
 use crate::cache::TtlCache;

@@ -49,14 +49,19 @@ impl Orbit {
             .await?)
     }
 
-    /// Creates a new client (one browser) of `instance` at `now`.
-    pub(crate) async fn new_client(&self, instance: &Instance, now: Millis) -> Result<Client> {
-        let client = Client {
+    /// A new client (one browser) of `instance` at `now`, not stored yet.
+    fn client_of(&self, instance: &Instance, now: Millis) -> Client {
+        Client {
             id: self.random.id("client"),
             instance_id: instance.id.clone(),
             created_at: now,
             updated_at: now,
-        };
+        }
+    }
+
+    /// Creates a new client (one browser) of `instance` at `now`.
+    pub(crate) async fn new_client(&self, instance: &Instance, now: Millis) -> Result<Client> {
+        let client = self.client_of(instance, now);
         self.store.create_client(&client).await?;
         Ok(client)
     }
@@ -76,18 +81,8 @@ impl Orbit {
         user_agent: Option<String>,
     ) -> Result<SessionStart> {
         let now = self.now();
-        if let Some(old) = client.filter(|c| c.instance_id == instance.id) {
-            for s in self.store.sessions_for_client(&old.id).await? {
-                if s.status == SessionStatus::Active {
-                    self.store
-                        .end_session(&s.id, SessionStatus::Ended, now)
-                        .await?;
-                }
-            }
-            self.store.delete_client_credentials(&old.id).await?;
-            self.store.touch_client(&old.id, now).await?;
-        }
-        let client = self.new_client(instance, now).await?;
+        let retired = client.filter(|c| c.instance_id == instance.id);
+        let client = self.client_of(instance, now);
         let session = Session {
             id: self.random.id("sess"),
             instance_id: instance.id.clone(),
@@ -100,10 +95,17 @@ impl Orbit {
             abandon_at: now + instance.settings.session_lifetime_ms,
             user_agent: user_agent.map(|ua| ua.chars().take(256).collect()),
         };
-        self.store.create_session(&session).await?;
         let client_token = self.random.token(32);
+        // One write: the earlier client is retired and the new one starts with its session and
+        // token together, or none of it happens.
         self.store
-            .set_client_token(&client.id, fapi_host, &token_hash(&client_token), now)
+            .start_session(
+                retired.as_ref().map(|c| c.id.as_str()),
+                &client,
+                &session,
+                fapi_host,
+                &token_hash(&client_token),
+            )
             .await?;
         Ok(SessionStart {
             client,

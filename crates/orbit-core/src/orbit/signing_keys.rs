@@ -14,26 +14,31 @@ impl Orbit {
     /// Adds a new signing key; the previous one is retired but stays in the JWKS until its
     /// tokens have expired (`RETIRED_KEY_RETENTION`).
     pub async fn rotate_signing_key(&self, instance_id: &str) -> Result<String> {
-        let kid = self.random.id("ins_key");
-        let (key, der) = tokio::task::spawn_blocking(move || SigningKey::generate(kid))
-            .await
-            .map_err(|e| Error::Internal(e.to_string()))??;
-        let now = self.now();
-        let stored = StoredSigningKey {
-            kid: key.kid.clone(),
-            instance_id: instance_id.to_owned(),
-            sealed_pkcs8: self.master.seal(&der, self.random.as_ref())?,
-            public_n: key.modulus().to_vec(),
-            public_e: key.exponent().to_vec(),
-            created_at: now,
-            retired_at: None,
-        };
+        let stored = self.new_signing_key(instance_id).await?;
+        let now = stored.created_at;
         self.store.add_signing_key(&stored).await?;
         self.store
             .delete_signing_keys_retired_before(instance_id, now - RETIRED_KEY_RETENTION)
             .await?;
         self.forget_keys(instance_id);
         Ok(stored.kid)
+    }
+
+    /// A new signing key of the instance, sealed to store.
+    pub(crate) async fn new_signing_key(&self, instance_id: &str) -> Result<StoredSigningKey> {
+        let kid = self.random.id("ins_key");
+        let (key, der) = tokio::task::spawn_blocking(move || SigningKey::generate(kid))
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))??;
+        Ok(StoredSigningKey {
+            kid: key.kid.clone(),
+            instance_id: instance_id.to_owned(),
+            sealed_pkcs8: self.master.seal(&der, self.random.as_ref())?,
+            public_n: key.modulus().to_vec(),
+            public_e: key.exponent().to_vec(),
+            created_at: self.now(),
+            retired_at: None,
+        })
     }
 
     fn forget_keys(&self, instance_id: &str) {

@@ -174,11 +174,17 @@ impl Orbit {
             (Verification::Match { needs_rehash }, Some(mut user)) => {
                 self.store.forget_sign_in_attempt(attempt).await?;
                 if needs_rehash {
-                    user.password_hash = Some(self.hash_password(password.to_owned()).await?);
+                    // Only over the hash just verified: a password changed meanwhile stays.
+                    let rehashed = self.hash_password(password.to_owned()).await?;
+                    if self.swap_password_hash(&user, &rehashed, now).await? {
+                        user.password_hash = Some(rehashed);
+                    }
                 }
+                self.store
+                    .record_sign_in(&instance.id, &user.id, now)
+                    .await?;
                 user.last_sign_in_at = Some(now);
                 user.updated_at = now;
-                self.store.update_user(&user).await?;
                 Ok(user)
             }
             // The attempt stays recorded as a failure.
@@ -201,7 +207,7 @@ impl Orbit {
         new: &str,
     ) -> Result<()> {
         self.check_ip_rate(instance, client_ip)?;
-        let mut user = self.user(&instance.id, user_id).await?;
+        let user = self.user(&instance.id, user_id).await?;
         let attempt = self
             .start_account_attempt(instance, bounded_identifier(&user.email), client_ip)
             .await?;
@@ -214,10 +220,13 @@ impl Orbit {
             Verification::Mismatch => return Err(Error::CurrentPasswordIncorrect),
         }
         self.settings.password_policy.check(new)?;
-        user.password_hash = Some(self.hash_password(new.to_owned()).await?);
+        let hash = self.hash_password(new.to_owned()).await?;
         let now = self.now();
-        user.updated_at = now;
-        self.store.update_user(&user).await?;
+        // Only over the hash the current password was checked against: if another change got
+        // there first, the password typed as current is no longer the current one.
+        if !self.swap_password_hash(&user, &hash, now).await? {
+            return Err(Error::CurrentPasswordIncorrect);
+        }
         for s in self.user_sessions(instance, user_id).await? {
             if s.id != current_session_id
                 && s.status == SessionStatus::Active
@@ -232,6 +241,33 @@ impl Orbit {
         Ok(())
     }
 
+    /// Sets a user's password (the backend, `PATCH /v1/users/{id}`) under the password policy,
+    /// over the hash it read: a concurrent change is never undone, and its loser retries.
+    pub async fn set_password(&self, instance: &Instance, user_id: &str, new: &str) -> Result<()> {
+        self.settings.password_policy.check(new)?;
+        let hash = self.hash_password(new.to_owned()).await?;
+        loop {
+            let user = self.user(&instance.id, user_id).await?;
+            if self.swap_password_hash(&user, &hash, self.now()).await? {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Sets `user`'s password hash to `new` if it is still the one `user` was read with.
+    async fn swap_password_hash(&self, user: &User, new: &str, at: Millis) -> Result<bool> {
+        Ok(self
+            .store
+            .swap_password_hash(
+                &user.instance_id,
+                &user.id,
+                user.password_hash.as_deref(),
+                new,
+                at,
+            )
+            .await?)
+    }
+
     pub async fn update_profile(
         &self,
         instance: &Instance,
@@ -239,12 +275,26 @@ impl Orbit {
         first_name: Option<String>,
         last_name: Option<String>,
     ) -> Result<User> {
-        let mut user = self.user(&instance.id, user_id).await?;
-        user.first_name = clean_name(first_name, "first_name")?;
-        user.last_name = clean_name(last_name, "last_name")?;
-        user.updated_at = self.now();
-        self.store.update_user(&user).await?;
-        Ok(user)
+        let first_name = clean_name(first_name, "first_name")?;
+        let last_name = clean_name(last_name, "last_name")?;
+        // The names alone: a sign-in or password change at the same moment keeps its fields.
+        if !self
+            .store
+            .set_user_names(
+                &instance.id,
+                user_id,
+                first_name.as_deref(),
+                last_name.as_deref(),
+                self.now(),
+            )
+            .await?
+        {
+            return Err(Error::NotFound {
+                resource: "user",
+                id: user_id.to_owned(),
+            });
+        }
+        self.user(&instance.id, user_id).await
     }
 
     pub async fn delete_user(&self, instance: &Instance, user_id: &str) -> Result<()> {

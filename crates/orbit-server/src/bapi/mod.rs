@@ -26,7 +26,10 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/v1/jwks", get(jwks))
         .route("/v1/users", post(create_user).get(list_users))
         .route("/v1/users/count", get(count_users))
-        .route("/v1/users/{id}", get(get_user).delete(delete_user))
+        .route(
+            "/v1/users/{id}",
+            get(get_user).patch(update_user).delete(delete_user),
+        )
         .route("/v1/sessions", post(create_session).get(list_sessions))
         .route("/v1/sessions/{id}", get(get_session))
         .route("/v1/sessions/{id}/revoke", post(revoke_session))
@@ -185,6 +188,38 @@ async fn get_user(
     Path(id): Path<String>,
 ) -> Result<Json<User>, ApiError> {
     Ok(Json(user_json(&state.orbit.user(&instance.id, &id).await?)))
+}
+
+/// `PATCH /v1/users/{id}`: the fields given change, the others stay.
+#[derive(Debug, Deserialize)]
+struct UpdateUserBody {
+    first_name: Option<String>,
+    last_name: Option<String>,
+    password: Option<String>,
+}
+
+async fn update_user(
+    Caller { state, instance }: Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<UpdateUserBody>,
+) -> Result<Json<User>, ApiError> {
+    let orbit = &state.orbit;
+    let mut user = orbit.user(&instance.id, &id).await?;
+    if body.first_name.is_some() || body.last_name.is_some() {
+        user = orbit
+            .update_profile(
+                &instance,
+                &id,
+                body.first_name.or(user.first_name),
+                body.last_name.or(user.last_name),
+            )
+            .await?;
+    }
+    if let Some(password) = body.password {
+        orbit.set_password(&instance, &id, &password).await?;
+        user = orbit.user(&instance.id, &id).await?;
+    }
+    Ok(Json(user_json(&user)))
 }
 
 async fn delete_user(

@@ -200,14 +200,7 @@ async fn serve_prints_keys_and_the_cli_works_while_it_runs() {
     assert!(err.contains("already exists"), "{err}");
     let err = fails(data, &create("weak@example.com", "password"));
     assert!(err.contains("commonly used"), "{err}");
-    let browser = Browser {
-        http: reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap(),
-        origin: fapi.clone(),
-    };
+    let browser = Browser::from_origin(&fapi);
     let r = browser.sign_in("cli@example.com", GOOD_PASSWORD).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
 

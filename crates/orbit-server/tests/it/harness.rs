@@ -396,6 +396,18 @@ pub fn hidden(body: &str, name: &str) -> Option<String> {
 }
 
 impl Browser {
+    /// A cookie-keeping browser that does not follow redirects, whose forms come from `origin`.
+    pub fn from_origin(origin: &str) -> Self {
+        Browser {
+            http: reqwest::Client::builder()
+                .cookie_store(true)
+                .redirect(redirect::Policy::none())
+                .build()
+                .unwrap(),
+            origin: origin.to_owned(),
+        }
+    }
+
     pub async fn get(&self, url: &str) -> Page {
         let r = self.http.get(url).send().await.unwrap();
         page_of(r).await

@@ -25,3 +25,4 @@ mod proxies_and_headers;
 mod query_params;
 mod satellite;
 mod sdk;
+mod storage;

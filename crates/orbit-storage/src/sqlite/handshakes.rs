@@ -2,7 +2,9 @@
 //! Every `take_*` is one `DELETE .. RETURNING` statement: SQLite's single writer makes it
 //! atomic.
 
-use super::{get, get_enum, json_array, FromRow, IntoRow, Query, SqliteStore, R};
+use super::{
+    columns_of, get, get_enum, json_array, select, FromRow, IntoRow, Query, SqliteStore, R,
+};
 use async_trait::async_trait;
 use orbit_core::clock::Millis;
 use orbit_core::model::*;
@@ -83,15 +85,18 @@ impl HandshakeStore for SqliteStore {
     }
 
     async fn take_pending_sync(&self, id: &str, now: Millis) -> R<Option<PendingSync>> {
-        let q = sqlx::query("DELETE FROM pending_syncs WHERE id = $1 RETURNING *").bind(id);
+        let sql = format!(
+            "DELETE FROM pending_syncs WHERE id = $1 RETURNING {}",
+            PendingSync::COLUMNS
+        );
+        let q = sqlx::query(&sql).bind(id);
         let pending: Option<PendingSync> = self.fetch_optional(q).await?;
         Ok(pending.filter(|p| p.expires_at > now))
     }
 
     async fn pending_sync(&self, id: &str, now: Millis) -> R<Option<PendingSync>> {
-        let q = sqlx::query("SELECT * FROM pending_syncs WHERE id = $1 AND expires_at > $2")
-            .bind(id)
-            .bind(now);
+        let sql = select::<PendingSync>("WHERE id = $1 AND expires_at > $2");
+        let q = sqlx::query(&sql).bind(id).bind(now);
         self.fetch_optional(q).await
     }
 
@@ -100,8 +105,11 @@ impl HandshakeStore for SqliteStore {
     }
 
     async fn take_sync_token(&self, token_hash: &str, now: Millis) -> R<Option<SyncToken>> {
-        let q = sqlx::query("DELETE FROM sync_tokens WHERE token_hash = $1 RETURNING *")
-            .bind(token_hash);
+        let sql = format!(
+            "DELETE FROM sync_tokens WHERE token_hash = $1 RETURNING {}",
+            SyncToken::COLUMNS
+        );
+        let q = sqlx::query(&sql).bind(token_hash);
         let token: Option<SyncToken> = self.fetch_optional(q).await?;
         Ok(token.filter(|t| t.expires_at > now))
     }
@@ -168,12 +176,14 @@ impl HandshakeStore for SqliteStore {
         token_hash: &str,
         used_after: Millis,
     ) -> R<Option<(Client, Millis)>> {
-        let q = sqlx::query(
-            "SELECT c.*, d.last_used_at AS dev_browser_last_used_at FROM clients c JOIN dev_browsers d ON d.client_id = c.id WHERE d.instance_id = $1 AND d.token_hash = $2 AND d.last_used_at > $3",
-        )
-        .bind(instance_id)
-        .bind(token_hash)
-        .bind(used_after);
+        let sql = format!(
+            "SELECT {}, d.last_used_at AS dev_browser_last_used_at FROM clients c JOIN dev_browsers d ON d.client_id = c.id WHERE d.instance_id = $1 AND d.token_hash = $2 AND d.last_used_at > $3",
+            columns_of::<Client>("c")
+        );
+        let q = sqlx::query(&sql)
+            .bind(instance_id)
+            .bind(token_hash)
+            .bind(used_after);
         let row: Option<DevBrowserRow> = self.fetch_optional(q).await?;
         Ok(row.map(|r| (r.client, r.last_used_at)))
     }

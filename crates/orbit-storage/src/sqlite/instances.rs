@@ -2,7 +2,8 @@
 //! signing keys.
 
 use super::{
-    backend, get, get_enum, insert_sql, json_array, FromRow, IntoRow, Query, SqliteStore, R,
+    backend, columns_of, get, get_enum, insert_in, json_array, select, FromRow, IntoRow, Query,
+    SqliteStore, R,
 };
 use async_trait::async_trait;
 use orbit_core::clock::Millis;
@@ -67,6 +68,19 @@ plain_row!(StoredSigningKey in "signing_keys":
     kid, instance_id, sealed_pkcs8, public_n, public_e, created_at, retired_at,
 );
 
+/// Adds `k` and retires every other current key of its instance at `k.created_at`.
+async fn add_signing_key_in(tx: &mut sqlx::SqliteConnection, k: &StoredSigningKey) -> R<()> {
+    sqlx::query(
+        "UPDATE signing_keys SET retired_at = $1 WHERE instance_id = $2 AND retired_at IS NULL",
+    )
+    .bind(k.created_at)
+    .bind(&k.instance_id)
+    .execute(&mut *tx)
+    .await
+    .map_err(backend)?;
+    insert_in(tx, k).await
+}
+
 #[async_trait]
 impl InstanceStore for SqliteStore {
     async fn create_application(&self, app: &Application) -> R<()> {
@@ -83,13 +97,37 @@ impl InstanceStore for SqliteStore {
         self.insert(i).await
     }
 
+    async fn create_instance_with(&self, new: &NewInstance, only_if_first: bool) -> R<bool> {
+        let mut tx = self.write().await?;
+        if only_if_first {
+            let any: Option<String> = sqlx::query_scalar("SELECT id FROM instances LIMIT 1")
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(backend)?;
+            if any.is_some() {
+                return Ok(false);
+            }
+        }
+        if let Some(app) = &new.application {
+            insert_in(&mut tx, app).await?;
+        }
+        insert_in(&mut tx, &new.instance).await?;
+        insert_in(&mut tx, &new.primary).await?;
+        insert_in(&mut tx, &new.secret_key).await?;
+        add_signing_key_in(&mut tx, &new.signing_key).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(true)
+    }
+
     async fn instance(&self, id: &str) -> R<Option<Instance>> {
-        let q = sqlx::query("SELECT * FROM instances WHERE id = $1").bind(id);
+        let sql = select::<Instance>("WHERE id = $1");
+        let q = sqlx::query(&sql).bind(id);
         self.fetch_optional(q).await
     }
 
     async fn list_instances(&self) -> R<Vec<Instance>> {
-        let q = sqlx::query("SELECT * FROM instances ORDER BY created_at, id");
+        let sql = select::<Instance>("ORDER BY created_at, id");
+        let q = sqlx::query(&sql);
         self.fetch_all(q).await
     }
 
@@ -113,25 +151,26 @@ impl InstanceStore for SqliteStore {
     }
 
     async fn domains(&self, instance_id: &str) -> R<Vec<Domain>> {
-        let q = sqlx::query(
-            "SELECT * FROM domains WHERE instance_id = $1 ORDER BY is_satellite, created_at, id",
-        )
-        .bind(instance_id);
+        let sql = select::<Domain>("WHERE instance_id = $1 ORDER BY is_satellite, created_at, id");
+        let q = sqlx::query(&sql).bind(instance_id);
         self.fetch_all(q).await
     }
 
     async fn domain(&self, id: &str) -> R<Option<Domain>> {
-        let q = sqlx::query("SELECT * FROM domains WHERE id = $1").bind(id);
+        let sql = select::<Domain>("WHERE id = $1");
+        let q = sqlx::query(&sql).bind(id);
         self.fetch_optional(q).await
     }
 
     async fn domain_by_name(&self, name: &str) -> R<Option<Domain>> {
-        let q = sqlx::query("SELECT * FROM domains WHERE name = $1").bind(name);
+        let sql = select::<Domain>("WHERE name = $1");
+        let q = sqlx::query(&sql).bind(name);
         self.fetch_optional(q).await
     }
 
     async fn domain_by_fapi_host(&self, fapi_host: &str) -> R<Option<Domain>> {
-        let q = sqlx::query("SELECT * FROM domains WHERE fapi_host = $1").bind(fapi_host);
+        let sql = select::<Domain>("WHERE fapi_host = $1");
+        let q = sqlx::query(&sql).bind(fapi_host);
         self.fetch_optional(q).await
     }
 
@@ -161,42 +200,29 @@ impl InstanceStore for SqliteStore {
     }
 
     async fn secret_keys(&self, instance_id: &str) -> R<Vec<StoredSecretKey>> {
-        let q = sqlx::query("SELECT * FROM secret_keys WHERE instance_id = $1 ORDER BY created_at")
-            .bind(instance_id);
+        let sql = select::<StoredSecretKey>("WHERE instance_id = $1 ORDER BY created_at");
+        let q = sqlx::query(&sql).bind(instance_id);
         self.fetch_all(q).await
     }
 
     async fn instance_by_secret_hash(&self, hash: &str) -> R<Option<Instance>> {
-        let q = sqlx::query(
-            "SELECT i.* FROM instances i JOIN secret_keys k ON k.instance_id = i.id WHERE k.hash = $1",
-        )
-        .bind(hash);
+        let sql = format!(
+            "SELECT {} FROM instances i JOIN secret_keys k ON k.instance_id = i.id WHERE k.hash = $1",
+            columns_of::<Instance>("i")
+        );
+        let q = sqlx::query(&sql).bind(hash);
         self.fetch_optional(q).await
     }
 
     async fn add_signing_key(&self, k: &StoredSigningKey) -> R<()> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
-        sqlx::query(
-            "UPDATE signing_keys SET retired_at = $1 WHERE instance_id = $2 AND retired_at IS NULL",
-        )
-        .bind(k.created_at)
-        .bind(&k.instance_id)
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
-        let insert = insert_sql::<StoredSigningKey>();
-        k.bind(sqlx::query(&insert))
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
+        let mut tx = self.write().await?;
+        add_signing_key_in(&mut tx, k).await?;
         tx.commit().await.map_err(backend)
     }
 
     async fn signing_keys(&self, instance_id: &str) -> R<Vec<StoredSigningKey>> {
-        let q = sqlx::query(
-            "SELECT * FROM signing_keys WHERE instance_id = $1 ORDER BY created_at DESC",
-        )
-        .bind(instance_id);
+        let sql = select::<StoredSigningKey>("WHERE instance_id = $1 ORDER BY created_at DESC");
+        let q = sqlx::query(&sql).bind(instance_id);
         self.fetch_all(q).await
     }
 

@@ -42,10 +42,13 @@ use sqlx::sqlite::{
     SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
-use sqlx::{Row, Sqlite, SqlitePool};
+use sqlx::{Connection, Row, Sqlite, SqliteConnection, SqlitePool};
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
+
+/// How long a statement waits for another connection's lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
@@ -63,6 +66,11 @@ fn backend(e: sqlx::Error) -> StoreError {
 
 impl SqliteStore {
     /// Opens (creating if needed) the database file and applies pending migrations.
+    ///
+    /// Several processes may open one file at once (`orbit serve` and the CLI, or two servers
+    /// on a fresh data directory): migrations run on a connection of their own, under the
+    /// write lock, before the pool opens, so no pooled connection holds a statement prepared
+    /// against an older schema.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::new()
             .filename(path)
@@ -70,22 +78,28 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10))
+            .busy_timeout(BUSY_TIMEOUT)
             // After a checkpoint, shrink the WAL file back to at most 64 MiB.
             .pragma("journal_size_limit", "67108864")
-            // Connections do not checkpoint on commit; the checkpointer below does, alone. When
-            // every connection may checkpoint, under constant concurrent writes each attempt
-            // finds the lock held by another and the WAL grows by gigabytes.
+            // Connections do not checkpoint on commit; the server's checkpointer does, alone.
+            // When every connection may checkpoint, under constant concurrent writes each
+            // attempt finds the lock held by another and the WAL grows by gigabytes.
             .pragma("wal_autocheckpoint", "0");
-        let store = Self::connect(options).await?;
-        store.spawn_checkpointer();
-        Ok(store)
+        let mut conn = SqliteConnection::connect_with(&options)
+            .await
+            .map_err(backend)?;
+        migrate(&mut conn).await?;
+        conn.close().await.map_err(backend)?;
+        let pool = Self::pool(4).connect_with(options).await.map_err(backend)?;
+        Ok(Self { pool })
     }
 
-    /// The only checkpointer: once a second a truncating checkpoint moves the WAL into the
-    /// database and resets it. It waits (busy timeout) for in-flight transactions, which are
-    /// short; when it still finds the lock busy it retries on the next tick.
-    fn spawn_checkpointer(&self) {
+    /// The only checkpointer, for the long-running server (a CLI command leaves the WAL to the
+    /// server, or to SQLite when the last connection closes): once a second a truncating
+    /// checkpoint moves the WAL into the database and resets it. It waits (busy timeout) for
+    /// in-flight transactions, which are short; when it still finds the lock busy it retries on
+    /// the next tick.
+    pub fn spawn_checkpointer(&self) {
         let pool = self.pool.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -114,61 +128,36 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// A private in-memory database, for unit tests of the adapter.
+    /// A private in-memory database, for unit tests of the adapter. Its one connection is the
+    /// database, so migrations run on it.
     pub async fn in_memory() -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::from_str("sqlite::memory:")
             .map_err(backend)?
             .foreign_keys(true);
-        Self::connect_with(options, 1).await
+        let pool = Self::pool(1).connect_with(options).await.map_err(backend)?;
+        let mut conn = pool.acquire().await.map_err(backend)?;
+        migrate(&mut conn).await?;
+        drop(conn);
+        Ok(Self { pool })
     }
 
-    async fn connect(options: SqliteConnectOptions) -> Result<Self, StoreError> {
-        Self::connect_with(options, 4).await
-    }
-
-    async fn connect_with(options: SqliteConnectOptions, max: u32) -> Result<Self, StoreError> {
-        let pool = SqlitePoolOptions::new()
+    fn pool(max: u32) -> SqlitePoolOptions {
+        SqlitePoolOptions::new()
             .max_connections(max)
             .min_connections(1)
             .idle_timeout(None)
             .max_lifetime(None)
-            .connect_with(options)
-            .await
-            .map_err(backend)?;
-        let store = Self { pool };
-        store.migrate().await?;
-        Ok(store)
     }
 
-    async fn migrate(&self) -> Result<(), StoreError> {
-        sqlx::query("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)")
-            .execute(&self.pool)
+    /// A write transaction that holds the write lock from its start (`BEGIN IMMEDIATE`),
+    /// waiting for it up to the busy timeout. A deferred transaction that reads first and
+    /// writes later fails at once with "database is locked" when another connection wrote in
+    /// between; every multi-statement write here uses this instead.
+    async fn write(&self) -> R<sqlx::Transaction<'static, Sqlite>> {
+        self.pool
+            .begin_with("BEGIN IMMEDIATE")
             .await
-            .map_err(backend)?;
-        for (version, sql) in migrations::MIGRATIONS {
-            let mut tx = self.pool.begin().await.map_err(backend)?;
-            let done: Option<i64> =
-                sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = $1")
-                    .bind(version)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(backend)?;
-            if done.is_some() {
-                continue;
-            }
-            sqlx::raw_sql(sql)
-                .execute(&mut *tx)
-                .await
-                .map_err(backend)?;
-            sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, strftime('%s','now'))")
-                .bind(version)
-                .execute(&mut *tx)
-                .await
-                .map_err(backend)?;
-            tx.commit().await.map_err(backend)?;
-            tracing::info!(version, "applied SQLite migration");
-        }
-        Ok(())
+            .map_err(backend)
     }
 
     /// The number of rows in each table, by table name: for operators and for tests that check
@@ -199,6 +188,39 @@ impl SqliteStore {
 
 type R<T> = Result<T, StoreError>;
 
+/// Applies pending migrations in one transaction that holds the write lock from its start, so
+/// of several processes opening one fresh database, one migrates and the others wait for it and
+/// then find nothing left to do.
+async fn migrate(conn: &mut SqliteConnection) -> R<()> {
+    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await.map_err(backend)?;
+    sqlx::query("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)")
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+    let done: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations")
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(backend)?;
+    for (version, sql) in migrations::MIGRATIONS {
+        if done.contains(version) {
+            continue;
+        }
+        sqlx::raw_sql(sql)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        sqlx::query(
+            "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, strftime('%s','now'))",
+        )
+        .bind(version)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        tracing::info!(version, "applied SQLite migration");
+    }
+    tx.commit().await.map_err(backend)
+}
+
 /// A query with its bound arguments, as `sqlx::query` builds it.
 type Query<'q> = sqlx::query::Query<'q, Sqlite, SqliteArguments<'q>>;
 
@@ -227,6 +249,21 @@ fn insert_sql<T: IntoRow>() -> String {
     )
 }
 
+/// `T`'s columns, each prefixed with `alias.` (for joins). Queries name their columns rather
+/// than `SELECT *`, so what a row holds never depends on when its statement was prepared.
+fn columns_of<T: IntoRow>(alias: &str) -> String {
+    T::COLUMNS
+        .split(',')
+        .map(|c| format!("{alias}.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `SELECT <T's columns> FROM <T's table> <rest>`.
+fn select<T: IntoRow>(rest: &str) -> String {
+    format!("SELECT {} FROM {} {rest}", T::COLUMNS, T::TABLE)
+}
+
 impl SqliteStore {
     /// Runs a statement; returns how many rows it changed.
     async fn execute(&self, query: Query<'_>) -> R<u64> {
@@ -250,6 +287,16 @@ impl SqliteStore {
         let rows = query.fetch_all(&self.pool).await.map_err(backend)?;
         rows.iter().map(T::from_row).collect()
     }
+}
+
+/// Inserts `row` into its table inside the transaction `tx`.
+async fn insert_in<T: IntoRow>(tx: &mut sqlx::SqliteConnection, row: &T) -> R<()> {
+    let sql = insert_sql::<T>();
+    row.bind(sqlx::query(&sql))
+        .execute(tx)
+        .await
+        .map_err(backend)?;
+    Ok(())
 }
 
 fn get<'r, T: sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite>>(

@@ -1,6 +1,8 @@
 //! `SessionStore`: clients, their tokens per FAPI host, and sessions.
 
-use super::{get, get_enum, FromRow, IntoRow, Query, SqliteStore, R};
+use super::{
+    backend, columns_of, get, get_enum, insert_in, select, FromRow, IntoRow, Query, SqliteStore, R,
+};
 use async_trait::async_trait;
 use orbit_core::clock::Millis;
 use orbit_core::model::*;
@@ -46,6 +48,11 @@ impl IntoRow for Session {
     }
 }
 
+/// Binds a client's token for a FAPI host, replacing the older one.
+const SET_CLIENT_TOKEN: &str =
+    "INSERT INTO client_tokens (client_id, fapi_host, token_hash, created_at) VALUES ($1, $2, $3, $4) \
+     ON CONFLICT (client_id, fapi_host) DO UPDATE SET token_hash = excluded.token_hash, created_at = excluded.created_at";
+
 #[async_trait]
 impl SessionStore for SqliteStore {
     async fn create_client(&self, c: &Client) -> R<()> {
@@ -53,7 +60,8 @@ impl SessionStore for SqliteStore {
     }
 
     async fn client(&self, id: &str) -> R<Option<Client>> {
-        let q = sqlx::query("SELECT * FROM clients WHERE id = $1").bind(id);
+        let sql = select::<Client>("WHERE id = $1");
+        let q = sqlx::query(&sql).bind(id);
         self.fetch_optional(q).await
     }
 
@@ -72,59 +80,82 @@ impl SessionStore for SqliteStore {
         token_hash: &str,
         at: Millis,
     ) -> R<()> {
-        let q = sqlx::query(
-            "INSERT INTO client_tokens (client_id, fapi_host, token_hash, created_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (client_id, fapi_host) DO UPDATE SET token_hash = excluded.token_hash, created_at = excluded.created_at",
-        )
-        .bind(client_id)
-        .bind(fapi_host)
-        .bind(token_hash)
-        .bind(at);
+        let q = sqlx::query(SET_CLIENT_TOKEN)
+            .bind(client_id)
+            .bind(fapi_host)
+            .bind(token_hash)
+            .bind(at);
         self.execute(q).await?;
         Ok(())
     }
 
     async fn client_by_token(&self, fapi_host: &str, token_hash: &str) -> R<Option<Client>> {
-        let q = sqlx::query(
-            "SELECT c.* FROM clients c JOIN client_tokens t ON t.client_id = c.id WHERE t.fapi_host = $1 AND t.token_hash = $2",
-        )
-        .bind(fapi_host)
-        .bind(token_hash);
+        let sql = format!(
+            "SELECT {} FROM clients c JOIN client_tokens t ON t.client_id = c.id WHERE t.fapi_host = $1 AND t.token_hash = $2",
+            columns_of::<Client>("c")
+        );
+        let q = sqlx::query(&sql).bind(fapi_host).bind(token_hash);
         self.fetch_optional(q).await
-    }
-
-    async fn delete_client_credentials(&self, client_id: &str) -> R<u64> {
-        let mut n = 0;
-        for table in ["client_tokens", "dev_browsers"] {
-            let sql = format!("DELETE FROM {table} WHERE client_id = $1");
-            n += self.execute(sqlx::query(&sql).bind(client_id)).await?;
-        }
-        Ok(n)
     }
 
     async fn create_session(&self, s: &Session) -> R<()> {
         self.insert(s).await
     }
 
+    async fn start_session(
+        &self,
+        retired: Option<&str>,
+        client: &Client,
+        s: &Session,
+        fapi_host: &str,
+        token_hash: &str,
+    ) -> R<()> {
+        let at = s.created_at;
+        let mut tx = self.write().await?;
+        if let Some(old) = retired {
+            for sql in [
+                "UPDATE sessions SET status = 'ended', updated_at = $2 WHERE client_id = $1 AND status = 'active'",
+                "DELETE FROM client_tokens WHERE client_id = $1",
+                "DELETE FROM dev_browsers WHERE client_id = $1",
+                "UPDATE clients SET updated_at = $2 WHERE id = $1",
+            ] {
+                sqlx::query(sql)
+                    .bind(old)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+            }
+        }
+        insert_in(&mut tx, client).await?;
+        insert_in(&mut tx, s).await?;
+        sqlx::query(SET_CLIENT_TOKEN)
+            .bind(&client.id)
+            .bind(fapi_host)
+            .bind(token_hash)
+            .bind(at)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)
+    }
+
     async fn session(&self, instance_id: &str, id: &str) -> R<Option<Session>> {
-        let q = sqlx::query("SELECT * FROM sessions WHERE instance_id = $1 AND id = $2")
-            .bind(instance_id)
-            .bind(id);
+        let sql = select::<Session>("WHERE instance_id = $1 AND id = $2");
+        let q = sqlx::query(&sql).bind(instance_id).bind(id);
         self.fetch_optional(q).await
     }
 
     async fn sessions_for_client(&self, client_id: &str) -> R<Vec<Session>> {
-        let q = sqlx::query("SELECT * FROM sessions WHERE client_id = $1 ORDER BY created_at DESC")
-            .bind(client_id);
+        let sql = select::<Session>("WHERE client_id = $1 ORDER BY created_at DESC");
+        let q = sqlx::query(&sql).bind(client_id);
         self.fetch_all(q).await
     }
 
     async fn sessions_for_user(&self, instance_id: &str, user_id: &str) -> R<Vec<Session>> {
-        let q = sqlx::query(
-            "SELECT * FROM sessions WHERE instance_id = $1 AND user_id = $2 ORDER BY created_at DESC",
-        )
-        .bind(instance_id)
-        .bind(user_id);
+        let sql =
+            select::<Session>("WHERE instance_id = $1 AND user_id = $2 ORDER BY created_at DESC");
+        let q = sqlx::query(&sql).bind(instance_id).bind(user_id);
         self.fetch_all(q).await
     }
 
@@ -136,6 +167,21 @@ impl SessionStore for SqliteStore {
         .bind(at)
         .bind(id);
         Ok(self.execute(q).await? > 0)
+    }
+
+    async fn prune_clients(&self, idle_before: Millis, now: Millis) -> R<u64> {
+        // Tokens and sessions go with their client (ON DELETE CASCADE); a client that a
+        // development browser still stands for stays.
+        let q = sqlx::query(
+            "DELETE FROM clients WHERE updated_at < $1 AND NOT EXISTS ( \
+               SELECT 1 FROM sessions s JOIN instances i ON i.id = s.instance_id \
+               WHERE s.client_id = clients.id AND s.status = 'active' AND s.abandon_at > $2 \
+                 AND s.last_active_at + i.session_inactivity_ms > $2) \
+             AND NOT EXISTS (SELECT 1 FROM dev_browsers d WHERE d.client_id = clients.id)",
+        )
+        .bind(idle_before)
+        .bind(now);
+        self.execute(q).await
     }
 
     async fn touch_session(&self, id: &str, at: Millis) -> R<()> {

@@ -1,7 +1,8 @@
 //! `UserStore`: the users of an instance.
 
-use super::{backend, SqliteStore, R};
+use super::{backend, select, SqliteStore, R};
 use async_trait::async_trait;
+use orbit_core::clock::Millis;
 use orbit_core::model::*;
 use orbit_core::store::*;
 
@@ -17,26 +18,22 @@ impl UserStore for SqliteStore {
     }
 
     async fn user(&self, instance_id: &str, id: &str) -> R<Option<User>> {
-        let q = sqlx::query("SELECT * FROM users WHERE instance_id = $1 AND id = $2")
-            .bind(instance_id)
-            .bind(id);
+        let sql = select::<User>("WHERE instance_id = $1 AND id = $2");
+        let q = sqlx::query(&sql).bind(instance_id).bind(id);
         self.fetch_optional(q).await
     }
 
     async fn user_by_email(&self, instance_id: &str, email: &str) -> R<Option<User>> {
-        let q = sqlx::query("SELECT * FROM users WHERE instance_id = $1 AND email = $2")
-            .bind(instance_id)
-            .bind(email);
+        let sql = select::<User>("WHERE instance_id = $1 AND email = $2");
+        let q = sqlx::query(&sql).bind(instance_id).bind(email);
         self.fetch_optional(q).await
     }
 
     async fn list_users(&self, instance_id: &str, limit: u32, offset: u32) -> R<Vec<User>> {
-        let q = sqlx::query(
-            "SELECT * FROM users WHERE instance_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3",
-        )
-        .bind(instance_id)
-        .bind(limit)
-        .bind(offset);
+        let sql = select::<User>(
+            "WHERE instance_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3",
+        );
+        let q = sqlx::query(&sql).bind(instance_id).bind(limit).bind(offset);
         self.fetch_all(q).await
     }
 
@@ -49,20 +46,52 @@ impl UserStore for SqliteStore {
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
-    async fn update_user(&self, u: &User) -> R<()> {
+    async fn set_user_names(
+        &self,
+        instance_id: &str,
+        id: &str,
+        first_name: Option<&str>,
+        last_name: Option<&str>,
+        at: Millis,
+    ) -> R<bool> {
         let q = sqlx::query(
-            "UPDATE users SET email = $1, first_name = $2, last_name = $3, password_hash = $4, updated_at = $5, \
-             last_sign_in_at = $6, last_active_at = $7 WHERE instance_id = $8 AND id = $9",
+            "UPDATE users SET first_name = $1, last_name = $2, updated_at = $3 WHERE instance_id = $4 AND id = $5",
         )
-        .bind(&u.email)
-        .bind(&u.first_name)
-        .bind(&u.last_name)
-        .bind(&u.password_hash)
-        .bind(u.updated_at)
-        .bind(u.last_sign_in_at)
-        .bind(u.last_active_at)
-        .bind(&u.instance_id)
-        .bind(&u.id);
+        .bind(first_name)
+        .bind(last_name)
+        .bind(at)
+        .bind(instance_id)
+        .bind(id);
+        Ok(self.execute(q).await? > 0)
+    }
+
+    async fn swap_password_hash(
+        &self,
+        instance_id: &str,
+        id: &str,
+        expected: Option<&str>,
+        new: &str,
+        at: Millis,
+    ) -> R<bool> {
+        // `IS` compares NULL (no password yet) as a value.
+        let q = sqlx::query(
+            "UPDATE users SET password_hash = $1, updated_at = $2 WHERE instance_id = $3 AND id = $4 AND password_hash IS $5",
+        )
+        .bind(new)
+        .bind(at)
+        .bind(instance_id)
+        .bind(id)
+        .bind(expected);
+        Ok(self.execute(q).await? > 0)
+    }
+
+    async fn record_sign_in(&self, instance_id: &str, id: &str, at: Millis) -> R<()> {
+        let q = sqlx::query(
+            "UPDATE users SET last_sign_in_at = $1, updated_at = $1 WHERE instance_id = $2 AND id = $3",
+        )
+        .bind(at)
+        .bind(instance_id)
+        .bind(id);
         self.execute(q).await?;
         Ok(())
     }
