@@ -13,6 +13,7 @@ impl Orbit {
             ("handshake state", self.prune_expired_handshakes().await),
             ("failed sign-ins", self.prune_failed_sign_ins().await),
             ("development browsers", self.prune_dev_browsers().await),
+            ("pending sign-ups", self.prune_pending_sign_ups().await),
         ];
         outcomes
             .into_iter()

@@ -6,8 +6,11 @@ mod instances;
 pub(crate) use instances::redirect_policy_of;
 mod password_hashing;
 mod sessions;
+mod sign_ups;
 mod signing_keys;
 mod users;
+
+pub use sign_ups::{SignUpOutcome, SIGN_UP_CODE_ATTEMPTS, SIGN_UP_CODE_LIFETIME};
 
 pub use sessions::SessionOwner;
 
@@ -34,6 +37,9 @@ pub struct OrbitSettings {
     pub key_cache_ttl: Millis,
     /// Session activity is written at most this often, so token refreshes stay read-only.
     pub session_touch_interval: Millis,
+    /// Where sign-up codes go out (SMTP in the server); `None` when no mail server is
+    /// configured, which instances with `sign_up.email_verification` cannot work without.
+    pub mail: Option<Arc<dyn crate::mail::MailTransport>>,
 }
 
 impl Default for OrbitSettings {
@@ -44,6 +50,7 @@ impl Default for OrbitSettings {
             sign_in_limits: SignInLimits::default(),
             key_cache_ttl: 10 * SECOND,
             session_touch_interval: MINUTE,
+            mail: None,
         }
     }
 }
