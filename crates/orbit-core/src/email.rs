@@ -36,7 +36,10 @@ pub fn normalize(input: &str) -> Result<String, EmailError> {
     if trimmed.chars().any(text::is_bidi_control) {
         return Err(EmailError::DirectionControl);
     }
-    let visible: String = trimmed.chars().filter(|c| !text::is_invisible(*c)).collect();
+    let visible: String = trimmed
+        .chars()
+        .filter(|c| !text::is_invisible(*c))
+        .collect();
     let folded: String = visible.nfkc().collect();
     if folded.chars().count() > 254 {
         return Err(EmailError::TooLong);
@@ -161,10 +164,7 @@ mod tests {
 
     #[test]
     fn delivery_form_is_ascii() {
-        assert_eq!(
-            for_delivery("ann@m\u{FC}nchen.de"),
-            "ann@xn--mnchen-3ya.de"
-        );
+        assert_eq!(for_delivery("ann@m\u{FC}nchen.de"), "ann@xn--mnchen-3ya.de");
         assert_eq!(for_delivery("ann@example.com"), "ann@example.com");
     }
 }

@@ -31,7 +31,9 @@ pub enum Error {
     #[error("the code has expired or was tried too often; start again")]
     VerificationCodeExpired,
     /// `sign_up.email_verification` is on but the server has no SMTP settings.
-    #[error("sign_up.email_verification is on but no SMTP server is configured (smtp_host, smtp_from)")]
+    #[error(
+        "sign_up.email_verification is on but no SMTP server is configured (smtp_host, smtp_from)"
+    )]
     MailNotConfigured,
     /// The SMTP server did not take a message (the cause is logged).
     #[error("the email could not be sent: {0}")]

@@ -21,6 +21,7 @@ pub mod text;
 pub use clock::{Clock, Millis, DAY, HOUR, MINUTE, SECOND};
 pub use error::{Error, Result};
 pub use orbit::{
-    HostContext, InstanceCredentials, NewUser, SignUpOutcome, Orbit, OrbitSettings, SessionOwner, SessionStart,
+    HostContext, InstanceCredentials, NewUser, Orbit, OrbitSettings, SessionOwner, SessionStart,
+    SignUpOutcome,
 };
 pub use random::Random;

@@ -299,3 +299,21 @@ impl Session {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn production_instances_verify_sign_up_emails_by_default() {
+        assert!(InstanceSettings::for_kind(InstanceKind::Production).sign_up_email_verification);
+        assert!(!InstanceSettings::for_kind(InstanceKind::Development).sign_up_email_verification);
+        for v in [
+            EmailVerification::Unverified,
+            EmailVerification::Admin,
+            EmailVerification::EmailCode,
+        ] {
+            assert_eq!(EmailVerification::parse(v.as_str()), Some(v));
+        }
+    }
+}

@@ -199,8 +199,7 @@ pub trait SignUpStore: Send + Sync {
         max_attempts: u32,
     ) -> StoreResult<Option<PendingSignUp>>;
     /// Consumes the pending sign-up; of concurrent calls exactly one gets true.
-    async fn take_pending_sign_up(&self, instance_id: &str, token_hash: &str)
-        -> StoreResult<bool>;
+    async fn take_pending_sign_up(&self, instance_id: &str, token_hash: &str) -> StoreResult<bool>;
     /// Deletes pending sign-ups that expired at or before `now`. Returns how many.
     async fn prune_pending_sign_ups(&self, now: Millis) -> StoreResult<u64>;
 }

@@ -41,7 +41,10 @@ mod tests {
             assert!(is_invisible(c), "{c:?}");
             assert!(!is_bidi_control(c), "{c:?}");
         }
-        assert_eq!(without_bidi_controls("ann\u{202E}moc.elpmaxe@"), "annmoc.elpmaxe@");
+        assert_eq!(
+            without_bidi_controls("ann\u{202E}moc.elpmaxe@"),
+            "annmoc.elpmaxe@"
+        );
         for c in ['a', 'é', 'ß', '-', '.', '@', '中', 'Ａ'] {
             assert!(!is_invisible(c) && !is_bidi_control(c), "{c:?}");
         }

@@ -47,8 +47,7 @@ impl SmtpConfig {
 }
 
 /// A value that is never printed: `Debug` shows `[redacted]`.
-#[derive(Clone, PartialEq, Eq)]
-#[derive(serde::Deserialize)]
+#[derive(Clone, PartialEq, Eq, serde::Deserialize)]
 #[serde(transparent)]
 pub struct Secret(pub String);
 

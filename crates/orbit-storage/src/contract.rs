@@ -663,21 +663,36 @@ pub async fn pending_sign_ups(store: &dyn Store) {
             .is_none(),
         "out of attempts"
     );
-    assert!(store
-        .claim_sign_up_attempt(&instance.id, "h2", 50, 3)
-        .await
-        .unwrap()
-        .is_none(), "expired");
-    assert!(store
-        .claim_sign_up_attempt("ins_other", "h2", 10, 3)
-        .await
-        .unwrap()
-        .is_none(), "another instance's");
+    assert!(
+        store
+            .claim_sign_up_attempt(&instance.id, "h2", 50, 3)
+            .await
+            .unwrap()
+            .is_none(),
+        "expired"
+    );
+    assert!(
+        store
+            .claim_sign_up_attempt("ins_other", "h2", 10, 3)
+            .await
+            .unwrap()
+            .is_none(),
+        "another instance's"
+    );
     assert!(!store.take_pending_sign_up("ins_other", "h1").await.unwrap());
-    assert!(store.take_pending_sign_up(&instance.id, "h1").await.unwrap());
-    assert!(!store.take_pending_sign_up(&instance.id, "h1").await.unwrap());
+    assert!(store
+        .take_pending_sign_up(&instance.id, "h1")
+        .await
+        .unwrap());
+    assert!(!store
+        .take_pending_sign_up(&instance.id, "h1")
+        .await
+        .unwrap());
     assert_eq!(store.prune_pending_sign_ups(50).await.unwrap(), 1);
-    assert!(!store.take_pending_sign_up(&instance.id, "h2").await.unwrap());
+    assert!(!store
+        .take_pending_sign_up(&instance.id, "h2")
+        .await
+        .unwrap());
 }
 
 /// One `#[tokio::test]` per contract function, each on a fresh store from `$make`.

@@ -552,7 +552,11 @@ fn print_summary(s: &serde_json::Value) {
     println!("  Sign-in page:     {}", f("sign_in_url"));
     println!(
         "  Email verification at sign-up (sign_up.email_verification): {}",
-        on_off_word(s["sign_up"]["email_verification"].as_bool().unwrap_or(false))
+        on_off_word(
+            s["sign_up"]["email_verification"]
+                .as_bool()
+                .unwrap_or(false)
+        )
     );
     if let Some(domains) = s["domains"].as_array() {
         for d in domains {

@@ -174,9 +174,8 @@ pub(super) async fn verify(
             );
         }
         Err(Error::EmailTaken) => {
-            view.expired = Some(
-                "That email address already has an account. Sign in instead.".into(),
-            );
+            view.expired =
+                Some("That email address already has an account. Sign in instead.".into());
         }
         Err(e) => return Err(e.into()),
     }

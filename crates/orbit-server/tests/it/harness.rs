@@ -71,8 +71,17 @@ impl TestServer {
     /// Like `start`, with the server's time read from `clock` (HTTP clients, cookie jars and
     /// tokio timers still run on real time).
     pub async fn start_with_clock(clock: &ManualClock) -> Self {
+        Self::start_with_clock_and(clock, |_| {}).await
+    }
+
+    /// `start_with_clock` with a configuration tweak.
+    pub async fn start_with_clock_and(
+        clock: &ManualClock,
+        tweak: impl FnOnce(&mut Config),
+    ) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
-        let config = Config::for_test(dir.path());
+        let mut config = Config::for_test(dir.path());
+        tweak(&mut config);
         let deps = ServeDeps {
             clock: std::sync::Arc::new(clock.clone()),
             ..ServeDeps::system()

@@ -5,10 +5,12 @@
 
 mod dns_server;
 mod harness;
+mod smtp_server;
 mod world;
 
 mod domain;
 
+mod accounts;
 mod architecture;
 mod bapi;
 mod browser;

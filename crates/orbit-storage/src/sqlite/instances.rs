@@ -86,12 +86,21 @@ impl InstanceStore for SqliteStore {
     }
 
     async fn instance(&self, id: &str) -> R<Option<Instance>> {
-        let q = sqlx::query("SELECT * FROM instances WHERE id = $1").bind(id);
+        let q = sqlx::query(
+            "SELECT id, application_id, kind, sign_in_url, sign_up_url, allowed_redirect_origins, \
+             session_inactivity_ms, session_lifetime_ms, sign_up_email_verification, created_at \
+             FROM instances WHERE id = $1",
+        )
+        .bind(id);
         self.fetch_optional(q).await
     }
 
     async fn list_instances(&self) -> R<Vec<Instance>> {
-        let q = sqlx::query("SELECT * FROM instances ORDER BY created_at, id");
+        let q = sqlx::query(
+            "SELECT id, application_id, kind, sign_in_url, sign_up_url, allowed_redirect_origins, \
+             session_inactivity_ms, session_lifetime_ms, sign_up_email_verification, created_at \
+             FROM instances ORDER BY created_at, id",
+        );
         self.fetch_all(q).await
     }
 
@@ -174,7 +183,9 @@ impl InstanceStore for SqliteStore {
 
     async fn instance_by_secret_hash(&self, hash: &str) -> R<Option<Instance>> {
         let q = sqlx::query(
-            "SELECT i.* FROM instances i JOIN secret_keys k ON k.instance_id = i.id WHERE k.hash = $1",
+            "SELECT i.id, i.application_id, i.kind, i.sign_in_url, i.sign_up_url, i.allowed_redirect_origins, \
+             i.session_inactivity_ms, i.session_lifetime_ms, i.sign_up_email_verification, i.created_at \
+             FROM instances i JOIN secret_keys k ON k.instance_id = i.id WHERE k.hash = $1",
         )
         .bind(hash);
         self.fetch_optional(q).await
