@@ -24,6 +24,20 @@ pub enum Error {
     PasswordMissing,
     #[error("an account with this email address already exists")]
     EmailTaken,
+    /// A wrong sign-up code; the pending sign-up takes `attempts_left` more.
+    #[error("the code is incorrect")]
+    VerificationCodeIncorrect { attempts_left: u32 },
+    /// Unknown, expired, used, or out of attempts: one answer for all four.
+    #[error("the code has expired or was tried too often; start again")]
+    VerificationCodeExpired,
+    /// `sign_up.email_verification` is on but the server has no SMTP settings.
+    #[error(
+        "sign_up.email_verification is on but no SMTP server is configured (smtp_host, smtp_from)"
+    )]
+    MailNotConfigured,
+    /// The SMTP server did not take a message (the cause is logged).
+    #[error("the email could not be sent: {0}")]
+    MailFailed(String),
     #[error("the current password is incorrect")]
     CurrentPasswordIncorrect,
     #[error("{field} is invalid: {reason}")]

@@ -8,6 +8,7 @@ pub mod email;
 pub mod error;
 pub mod keys;
 pub mod limits;
+pub mod mail;
 pub mod model;
 pub mod orbit;
 pub mod password;
@@ -15,11 +16,12 @@ pub mod random;
 pub mod redirect;
 pub mod satellite;
 pub mod store;
+pub mod text;
 
 pub use clock::{Clock, Millis, DAY, HOUR, MINUTE, SECOND};
 pub use error::{Error, Result};
 pub use orbit::{
     HostContext, InstanceCredentials, NewUser, Orbit, OrbitSettings, SessionOwner, SessionStart,
-    CLIENT_IDLE_LIFETIME,
+    SignUpOutcome, CLIENT_IDLE_LIFETIME,
 };
 pub use random::Random;

@@ -23,6 +23,20 @@ pub struct InstanceSettings {
     pub session_inactivity_ms: Millis,
     /// A session ends this long after it started, whatever its activity.
     pub session_lifetime_ms: Millis,
+    /// `sign_up.email_verification`: a hosted sign-up mails a one-time code and creates the
+    /// account only once the code comes back (docs/design/accounts.md). On by default for
+    /// production instances, off for development ones.
+    pub sign_up_email_verification: bool,
+}
+
+impl InstanceSettings {
+    /// The settings a new instance of `kind` starts with.
+    pub fn for_kind(kind: InstanceKind) -> Self {
+        Self {
+            sign_up_email_verification: kind == InstanceKind::Production,
+            ..Self::default()
+        }
+    }
 }
 
 impl Default for InstanceSettings {
@@ -33,6 +47,7 @@ impl Default for InstanceSettings {
             allowed_redirect_origins: Vec::new(),
             session_inactivity_ms: 7 * DAY,
             session_lifetime_ms: 30 * DAY,
+            sign_up_email_verification: false,
         }
     }
 }
@@ -165,6 +180,61 @@ pub struct User {
     pub updated_at: Millis,
     pub last_sign_in_at: Option<Millis>,
     pub last_active_at: Option<Millis>,
+    /// How the email address was shown to belong to the user, if it was.
+    pub email_verification: EmailVerification,
+    /// When it was verified (`None` while unverified).
+    pub email_verified_at: Option<Millis>,
+}
+
+/// Whether, and how, a user's email address was verified (BAPI's `verification` object).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmailVerification {
+    /// Nobody proved the address: a hosted sign-up without `sign_up.email_verification`, or a
+    /// user stored before Orbit tracked verification.
+    Unverified,
+    /// The operator vouched for it (BAPI or `orbit user create`), as Clerk's BAPI does.
+    Admin,
+    /// The user typed the one-time code mailed to it at sign-up.
+    EmailCode,
+}
+
+impl EmailVerification {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EmailVerification::Unverified => "unverified",
+            EmailVerification::Admin => "admin",
+            EmailVerification::EmailCode => "email_code",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "unverified" => EmailVerification::Unverified,
+            "admin" => EmailVerification::Admin,
+            "email_code" => EmailVerification::EmailCode,
+            _ => return None,
+        })
+    }
+}
+
+/// A sign-up waiting for the one-time code mailed to its address (docs/design/accounts.md).
+/// The browser holds a random token; the store keeps its hash, and the code's hash keyed by the
+/// token, so the stored rows alone give neither. Single use, at most `MAX_ATTEMPTS` codes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingSignUp {
+    pub token_hash: String,
+    pub instance_id: String,
+    /// Normalised.
+    pub email: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    /// The chosen password, already hashed (argon2 PHC).
+    pub password_hash: Option<String>,
+    /// Empty when the address already has an account: no code was sent and none matches.
+    pub code_hash: String,
+    /// Codes tried so far.
+    pub attempts: u32,
+    pub created_at: Millis,
+    pub expires_at: Millis,
 }
 
 /// One browser.
@@ -235,6 +305,24 @@ impl Session {
             SessionStatus::Expired
         } else {
             self.status
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn production_instances_verify_sign_up_emails_by_default() {
+        assert!(InstanceSettings::for_kind(InstanceKind::Production).sign_up_email_verification);
+        assert!(!InstanceSettings::for_kind(InstanceKind::Development).sign_up_email_verification);
+        for v in [
+            EmailVerification::Unverified,
+            EmailVerification::Admin,
+            EmailVerification::EmailCode,
+        ] {
+            assert_eq!(EmailVerification::parse(v.as_str()), Some(v));
         }
     }
 }

@@ -243,5 +243,30 @@ pub trait HandshakeStore: Send + Sync {
     async fn prune_handshakes(&self, now: Millis) -> StoreResult<u64>;
 }
 
-pub trait Store: InstanceStore + UserStore + SessionStore + AttemptStore + HandshakeStore {}
-impl<T: InstanceStore + UserStore + SessionStore + AttemptStore + HandshakeStore> Store for T {}
+/// Sign-ups waiting for their emailed code (docs/design/accounts.md "Email verification").
+#[async_trait]
+pub trait SignUpStore: Send + Sync {
+    async fn put_pending_sign_up(&self, pending: &PendingSignUp) -> StoreResult<()>;
+    /// Counts one code attempt against the pending sign-up and returns it, atomically: only
+    /// while it exists, has not expired at `now` and has had fewer than `max_attempts` tries.
+    async fn claim_sign_up_attempt(
+        &self,
+        instance_id: &str,
+        token_hash: &str,
+        now: Millis,
+        max_attempts: u32,
+    ) -> StoreResult<Option<PendingSignUp>>;
+    /// Consumes the pending sign-up; of concurrent calls exactly one gets true.
+    async fn take_pending_sign_up(&self, instance_id: &str, token_hash: &str) -> StoreResult<bool>;
+    /// Deletes pending sign-ups that expired at or before `now`. Returns how many.
+    async fn prune_pending_sign_ups(&self, now: Millis) -> StoreResult<u64>;
+}
+
+pub trait Store:
+    InstanceStore + UserStore + SessionStore + AttemptStore + HandshakeStore + SignUpStore
+{
+}
+impl<T: InstanceStore + UserStore + SessionStore + AttemptStore + HandshakeStore + SignUpStore>
+    Store for T
+{
+}

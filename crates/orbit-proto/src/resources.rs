@@ -4,12 +4,52 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+/// An email address's `verification` (bapi/2026-05-12.yml `verification_otp` and
+/// `verification_admin`, told apart by `object`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Verification {
+    /// `verification_otp` or `verification_admin`.
+    #[serde(default)]
+    pub object: String,
+    /// `unverified` or `verified` (Clerk's OTP verifications may also be `failed`, `expired`).
     pub status: String,
+    /// `email_code` or `admin`.
     pub strategy: String,
     pub attempts: Option<u32>,
     pub expire_at: Option<i64>,
+}
+
+impl Verification {
+    /// An address nobody proved: an email-code verification not (yet) done.
+    pub fn unverified() -> Self {
+        Self::otp("unverified")
+    }
+
+    /// An address proved by the code mailed to it.
+    pub fn verified_by_email_code() -> Self {
+        Self::otp("verified")
+    }
+
+    /// An address the operator vouched for through the Backend API.
+    pub fn verified_by_admin() -> Self {
+        Self {
+            object: "verification_admin".into(),
+            status: "verified".into(),
+            strategy: "admin".into(),
+            attempts: None,
+            expire_at: None,
+        }
+    }
+
+    fn otp(status: &str) -> Self {
+        Self {
+            object: "verification_otp".into(),
+            status: status.into(),
+            strategy: "email_code".into(),
+            attempts: None,
+            expire_at: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -196,6 +236,16 @@ pub struct Instance {
     pub id: String,
     /// `instance`.
     pub object: String,
+    /// Orbit's own sign-up settings (absent from Clerk's answers).
+    #[serde(default)]
+    pub sign_up: InstanceSignUp,
+}
+
+/// `sign_up` of `GET`/`PATCH /v1/instance` (Orbit's own).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstanceSignUp {
+    /// `sign_up.email_verification`: hosted sign-ups prove the address with a mailed code.
+    pub email_verification: bool,
 }
 
 impl Instance {
@@ -210,6 +260,7 @@ impl Instance {
             environment_type,
             id,
             object: "instance".into(),
+            sign_up: InstanceSignUp::default(),
         }
     }
 }
@@ -306,11 +357,27 @@ mod tests {
                 "production".into(),
                 vec!["https://a.example".into(), "https://b.example".into()],
             ),
-            r#"{"allowed_origins":["https://a.example","https://b.example"],"allowed_redirect_origins":["https://a.example","https://b.example"],"environment_type":"production","id":"ins_1","object":"instance"}"#,
+            r#"{"allowed_origins":["https://a.example","https://b.example"],"allowed_redirect_origins":["https://a.example","https://b.example"],"environment_type":"production","id":"ins_1","object":"instance","sign_up":{"email_verification":false}}"#,
         );
         assert_wire(
             &Instance::new("ins_1".into(), "development".into(), vec![]),
-            r#"{"allowed_origins":[],"allowed_redirect_origins":[],"environment_type":"development","id":"ins_1","object":"instance"}"#,
+            r#"{"allowed_origins":[],"allowed_redirect_origins":[],"environment_type":"development","id":"ins_1","object":"instance","sign_up":{"email_verification":false}}"#,
+        );
+    }
+
+    #[test]
+    fn verification_shapes() {
+        assert_wire(
+            &Verification::unverified(),
+            r#"{"object":"verification_otp","status":"unverified","strategy":"email_code","attempts":null,"expire_at":null}"#,
+        );
+        assert_wire(
+            &Verification::verified_by_email_code(),
+            r#"{"object":"verification_otp","status":"verified","strategy":"email_code","attempts":null,"expire_at":null}"#,
+        );
+        assert_wire(
+            &Verification::verified_by_admin(),
+            r#"{"object":"verification_admin","status":"verified","strategy":"admin","attempts":null,"expire_at":null}"#,
         );
     }
 

@@ -8,6 +8,8 @@ use serde::Deserialize;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
+pub use crate::mail::{Secret, SmtpConfig, SmtpTls};
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     /// Address `orbit serve` listens on.
@@ -46,6 +48,8 @@ pub struct Config {
     /// PEM certificate chain and private key: with both, `orbit serve` speaks https itself.
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
+    /// The SMTP server that sign-up codes go through (`sign_up.email_verification`).
+    pub smtp: SmtpConfig,
 }
 
 impl Default for Config {
@@ -69,6 +73,7 @@ impl Default for Config {
             housekeeping_interval_secs: 60,
             tls_cert: None,
             tls_key: None,
+            smtp: SmtpConfig::default(),
         }
     }
 }
@@ -86,7 +91,7 @@ pub enum ConfigError {
     Invalid { key: String, message: String },
 }
 
-fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
+pub(crate) fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
         key: key.into(),
         message: message.into(),
@@ -121,6 +126,12 @@ pub struct ConfigLayer {
     pub housekeeping_interval_secs: Option<u64>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
+    pub smtp_host: Option<String>,
+    pub smtp_port: Option<u16>,
+    pub smtp_tls: Option<String>,
+    pub smtp_from: Option<String>,
+    pub smtp_username: Option<String>,
+    pub smtp_password: Option<Secret>,
 }
 
 /// Environment variable for each layer key: `ORBIT_` + upper-case key.
@@ -149,6 +160,12 @@ const ENV_KEYS: &[&str] = &[
     "housekeeping_interval_secs",
     "tls_cert",
     "tls_key",
+    "smtp_host",
+    "smtp_port",
+    "smtp_tls",
+    "smtp_from",
+    "smtp_username",
+    "smtp_password",
 ];
 
 impl ConfigLayer {
@@ -187,6 +204,7 @@ impl ConfigLayer {
                             | "dns_recheck_grace_secs"
                             | "housekeeping_interval_secs"
                             | "header_read_timeout_secs"
+                            | "smtp_port"
                     ) =>
                 {
                     let n: i64 = raw.trim().parse().map_err(|_| {
@@ -301,6 +319,34 @@ impl ConfigLayer {
         if let Some(v) = self.tls_key {
             config.tls_key = Some(v);
         }
+        if let Some(v) = self.smtp_host {
+            config.smtp.host = Some(v);
+        }
+        if let Some(v) = self.smtp_port {
+            config.smtp.port = Some(v);
+        }
+        if let Some(v) = self.smtp_tls {
+            config.smtp.tls = match v.as_str() {
+                "none" => SmtpTls::None,
+                "starttls" => SmtpTls::StartTls,
+                "tls" => SmtpTls::Tls,
+                _ => {
+                    return Err(invalid(
+                        "smtp_tls",
+                        format!("{v:?}: use none, starttls or tls"),
+                    ))
+                }
+            };
+        }
+        if let Some(v) = self.smtp_from {
+            config.smtp.from = Some(v);
+        }
+        if let Some(v) = self.smtp_username {
+            config.smtp.username = Some(v);
+        }
+        if let Some(v) = self.smtp_password {
+            config.smtp.password = Some(v);
+        }
         Ok(())
     }
 }
@@ -405,6 +451,7 @@ impl Config {
         if self.header_read_timeout_secs == 0 {
             return Err(invalid("header_read_timeout_secs", "must be at least 1"));
         }
+        crate::mail::check(&self.smtp).map_err(|(key, message)| invalid(key, message))?;
         if self.dev_primary_domain.trim().is_empty() || self.dev_primary_domain.contains('/') {
             return Err(invalid(
                 "dev_primary_domain",
@@ -422,6 +469,7 @@ impl Config {
             dns_recheck_grace: i64::try_from(self.dns_recheck_grace_secs)
                 .unwrap_or(i64::MAX)
                 .saturating_mul(SECOND),
+            mail: crate::mail::transport(&self.smtp).ok().flatten(),
             ..OrbitSettings::default()
         }
     }

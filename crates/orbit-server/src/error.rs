@@ -80,6 +80,15 @@ impl ApiError {
         )
     }
 
+    pub fn method_not_allowed() -> Self {
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "Method not allowed",
+            "This endpoint does not answer this method.",
+        )
+    }
+
     pub fn payload_too_large(limit: usize) -> Self {
         Self::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -163,6 +172,37 @@ impl From<Error> for ApiError {
                 "That email address is taken. Please try another.",
             )
             .with_param("email_address"),
+            Error::VerificationCodeIncorrect { attempts_left } => ApiError::new(
+                S::UNPROCESSABLE_ENTITY,
+                "form_code_incorrect",
+                "Incorrect code",
+                format!("The code is incorrect; {attempts_left} more tries."),
+            )
+            .with_param("code"),
+            Error::VerificationCodeExpired => ApiError::new(
+                S::UNPROCESSABLE_ENTITY,
+                "verification_expired",
+                "Code expired",
+                "The code has expired, was used, or was tried too often. Start the sign-up again.",
+            )
+            .with_param("code"),
+            Error::MailNotConfigured => ApiError::new(
+                S::UNPROCESSABLE_ENTITY,
+                "smtp_not_configured",
+                "Email delivery is not configured",
+                "sign_up.email_verification needs an SMTP server: set smtp_host and smtp_from in the server's configuration.",
+            )
+            .with_param("sign_up.email_verification"),
+            e @ Error::MailFailed(_) => {
+                let id = request_id();
+                tracing::error!(request_id = %id, "{e}");
+                ApiError::new(
+                    S::SERVICE_UNAVAILABLE,
+                    "email_delivery_failed",
+                    "The email could not be sent",
+                    format!("The mail server did not take the message; try again later (request id {id})."),
+                )
+            }
             Error::CurrentPasswordIncorrect => ApiError::new(
                 S::UNPROCESSABLE_ENTITY,
                 "form_password_incorrect",

@@ -3,7 +3,7 @@
 
 use crate::error::ApiError;
 use crate::AppState;
-use axum::extract::rejection::{FormRejection, JsonRejection};
+use axum::extract::rejection::{FormRejection, JsonRejection, PathRejection};
 use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
@@ -129,12 +129,57 @@ where
                 "Expected JSON",
                 "Send the body as JSON with `Content-Type: application/json`.",
             )),
+            Err(JsonRejection::JsonSyntaxError(e)) => Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "malformed_request",
+                "Malformed JSON body",
+                e.body_text(),
+            )),
             Err(e) => Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "form_param_format_invalid",
                 "Invalid JSON body",
                 e.body_text(),
             )),
+        }
+    }
+}
+
+/// `Query<T>` whose rejections (a malformed query string, a value of the wrong type, a
+/// parameter given twice) are Clerk-shaped 400s naming the problem, never axum's plain text.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(v)) => Ok(ApiQuery(v)),
+            Err(e) => Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "form_param_format_invalid",
+                "Invalid query string",
+                e.body_text(),
+            )),
+        }
+    }
+}
+
+/// `Path<T>` whose rejections (a segment that is not valid percent-encoded UTF-8) are
+/// Clerk-shaped 400s; a missing route stays the router's JSON 404.
+pub struct ApiPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(v)) => Ok(ApiPath(v)),
+            Err(e @ PathRejection::FailedToDeserializePathParams(_)) => Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "form_param_format_invalid",
+                "Invalid path",
+                e.body_text(),
+            )),
+            Err(e) => Err(ApiError::internal(e.body_text())),
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod dns;
 pub mod error;
 pub mod extract;
 pub mod fapi;
+pub mod mail;
 pub mod portal;
 pub mod serve;
 

@@ -131,6 +131,8 @@ pub enum StartError {
     Tls(String),
     #[error("DNS resolver: {0}")]
     Dns(String),
+    #[error("instance {0} has sign_up.email_verification on, but no SMTP server is configured: set smtp_host and smtp_from (README \"Configuration\"), or turn verification off with `orbit instance set --instance {0} --sign-up-email-verification off`")]
+    NoMailForVerification(String),
 }
 
 /// The CNAME resolver the configuration asks for.
@@ -198,6 +200,18 @@ pub async fn start_with(config: Config, deps: ServeDeps) -> Result<Running, Star
     let created = bootstrap(&orbit, &config, &public_base)
         .await
         .map_err(|e| StartError::Bootstrap(e.to_string()))?;
+    if orbit.settings().mail.is_none() {
+        let instances = orbit
+            .instances()
+            .await
+            .map_err(|e| StartError::Bootstrap(e.to_string()))?;
+        if let Some(i) = instances
+            .iter()
+            .find(|i| i.settings.sign_up_email_verification)
+        {
+            return Err(StartError::NoMailForVerification(i.id.clone()));
+        }
+    }
     let listener = socket.listen(1024).map_err(bind_error)?;
     let tls = match (&config.tls_cert, &config.tls_key) {
         (Some(cert), Some(key)) => {

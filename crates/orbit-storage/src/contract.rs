@@ -38,6 +38,8 @@ pub fn user(instance: &Instance, id: &str, email: &str) -> User {
         updated_at: 10,
         last_sign_in_at: None,
         last_active_at: None,
+        email_verification: EmailVerification::Admin,
+        email_verified_at: Some(10),
     }
 }
 
@@ -75,6 +77,7 @@ pub async fn instances_and_settings(store: &dyn Store) {
         allowed_redirect_origins: vec!["https://a.test".into(), "https://*.b.test".into()],
         session_inactivity_ms: 60_000,
         session_lifetime_ms: 120_000,
+        sign_up_email_verification: true,
     };
     store.update_settings("ins_1", &settings).await.unwrap();
     assert_eq!(
@@ -526,6 +529,8 @@ pub async fn users(store: &dyn Store) {
     ));
     let mut bob = user(&instance, "user_3", "bob@example.com");
     bob.created_at = 20;
+    bob.email_verification = EmailVerification::Unverified;
+    bob.email_verified_at = None;
     store.create_user(&bob).await.unwrap();
     assert_eq!(store.count_users(&instance.id).await.unwrap(), 2);
     let page = store.list_users(&instance.id, 1, 0).await.unwrap();
@@ -958,6 +963,80 @@ pub async fn idle_clients_are_pruned(store: &dyn Store) {
     assert!(store.client("c_live").await.unwrap().is_none());
 }
 
+pub fn pending_sign_up(instance: &Instance, token_hash: &str, expires_at: i64) -> PendingSignUp {
+    PendingSignUp {
+        token_hash: token_hash.into(),
+        instance_id: instance.id.clone(),
+        email: "new@example.com".into(),
+        first_name: Some("New".into()),
+        last_name: None,
+        password_hash: Some("$argon2id$p".into()),
+        code_hash: "c0de".into(),
+        attempts: 0,
+        created_at: 1,
+        expires_at,
+    }
+}
+
+/// Pending sign-ups: attempts are counted up to the limit, expiry holds, consuming is once.
+pub async fn pending_sign_ups(store: &dyn Store) {
+    let (instance, _) = fixture(store).await;
+    let p = pending_sign_up(&instance, "h1", 100);
+    store.put_pending_sign_up(&p).await.unwrap();
+    store
+        .put_pending_sign_up(&pending_sign_up(&instance, "h2", 50))
+        .await
+        .unwrap();
+    for n in 1..=3 {
+        let claimed = store
+            .claim_sign_up_attempt(&instance.id, "h1", 10, 3)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(claimed.attempts, n);
+        assert_eq!(claimed.email, p.email);
+        assert_eq!(claimed.password_hash, p.password_hash);
+    }
+    assert!(
+        store
+            .claim_sign_up_attempt(&instance.id, "h1", 10, 3)
+            .await
+            .unwrap()
+            .is_none(),
+        "out of attempts"
+    );
+    assert!(
+        store
+            .claim_sign_up_attempt(&instance.id, "h2", 50, 3)
+            .await
+            .unwrap()
+            .is_none(),
+        "expired"
+    );
+    assert!(
+        store
+            .claim_sign_up_attempt("ins_other", "h2", 10, 3)
+            .await
+            .unwrap()
+            .is_none(),
+        "another instance's"
+    );
+    assert!(!store.take_pending_sign_up("ins_other", "h1").await.unwrap());
+    assert!(store
+        .take_pending_sign_up(&instance.id, "h1")
+        .await
+        .unwrap());
+    assert!(!store
+        .take_pending_sign_up(&instance.id, "h1")
+        .await
+        .unwrap());
+    assert_eq!(store.prune_pending_sign_ups(50).await.unwrap(), 1);
+    assert!(!store
+        .take_pending_sign_up(&instance.id, "h2")
+        .await
+        .unwrap());
+}
+
 /// One `#[tokio::test]` per contract function, each on a fresh store from `$make`.
 macro_rules! contract_tests {
     ($make:expr; $($name:ident),+ $(,)?) => {
@@ -988,6 +1067,7 @@ mod sqlite {
         start_session_is_one_write,
         instance_creation_is_one_write,
         idle_clients_are_pruned,
+        pending_sign_ups,
     );
 
     /// Of many concurrent redemptions of one nonce, exactly one gets the directives.

@@ -20,6 +20,7 @@ impl Orbit {
             ("development browsers", self.prune_dev_browsers().await),
             // After the development browsers, whose clients it keeps.
             ("clients", self.prune_clients().await),
+            ("pending sign-ups", self.prune_pending_sign_ups().await),
         ];
         outcomes
             .into_iter()

@@ -85,7 +85,7 @@ impl Orbit {
             id: self.random.id("ins"),
             application_id: application_id.to_owned(),
             kind,
-            settings: InstanceSettings::default(),
+            settings: InstanceSettings::for_kind(kind),
             created_at: now,
         };
         let primary = Domain {
@@ -252,6 +252,10 @@ impl Orbit {
                 field: "allowed_redirect_origins",
                 reason: e.to_string(),
             })?;
+        }
+        let current = self.instance(instance_id).await?;
+        if !current.settings.sign_up_email_verification {
+            self.check_mail_for(&settings)?;
         }
         if settings.session_inactivity_ms < MINUTE || settings.session_lifetime_ms < MINUTE {
             return Err(Error::Invalid {

@@ -6,10 +6,13 @@ mod instances;
 pub(crate) use instances::redirect_policy_of;
 mod password_hashing;
 mod sessions;
+mod sign_ups;
 mod signing_keys;
 mod users;
 
 pub use housekeeping::CLIENT_IDLE_LIFETIME;
+pub use sign_ups::{SignUpOutcome, SIGN_UP_CODE_ATTEMPTS, SIGN_UP_CODE_LIFETIME};
+
 pub use sessions::SessionOwner;
 
 use crate::cache::TtlCache;
@@ -37,6 +40,9 @@ pub struct OrbitSettings {
     pub session_touch_interval: Millis,
     /// A verified satellite whose DNS re-checks fail for this long is suspended.
     pub dns_recheck_grace: Millis,
+    /// Where sign-up codes go out (SMTP in the server); `None` when no mail server is
+    /// configured, which instances with `sign_up.email_verification` cannot work without.
+    pub mail: Option<Arc<dyn crate::mail::MailTransport>>,
 }
 
 impl Default for OrbitSettings {
@@ -48,6 +54,7 @@ impl Default for OrbitSettings {
             key_cache_ttl: 10 * SECOND,
             session_touch_interval: MINUTE,
             dns_recheck_grace: 72 * HOUR,
+            mail: None,
         }
     }
 }

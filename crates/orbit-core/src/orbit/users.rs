@@ -10,8 +10,21 @@ use crate::password::Verification;
 use crate::store::{SignInAttemptId, StoreError};
 
 impl Orbit {
-    /// Creates a user. With a password, the password policy applies.
+    /// Creates a user. With a password, the password policy applies. The operator vouches for
+    /// the address (BAPI, `orbit user create`), so it counts as verified by `admin`, as in
+    /// Clerk's BAPI.
     pub async fn create_user(&self, instance: &Instance, new: NewUser) -> Result<User> {
+        self.create_user_verified_by(instance, new, EmailVerification::Admin)
+            .await
+    }
+
+    /// `create_user` with the address verified by `verification`.
+    pub(super) async fn create_user_verified_by(
+        &self,
+        instance: &Instance,
+        new: NewUser,
+        verification: EmailVerification,
+    ) -> Result<User> {
         let email = email::normalize(&new.email)?;
         let first_name = clean_name(new.first_name, "first_name")?;
         let last_name = clean_name(new.last_name, "last_name")?;
@@ -22,19 +35,41 @@ impl Orbit {
             }
             None => None,
         };
+        self.insert_user(
+            instance,
+            ValidUser {
+                email,
+                first_name,
+                last_name,
+                password_hash,
+            },
+            verification,
+        )
+        .await
+    }
+
+    /// Stores a user whose fields are already normalised and checked.
+    pub(super) async fn insert_user(
+        &self,
+        instance: &Instance,
+        valid: ValidUser,
+        verification: EmailVerification,
+    ) -> Result<User> {
         let now = self.now();
         let user = User {
             id: self.random.id("user"),
             instance_id: instance.id.clone(),
             email_id: self.random.id("idn"),
-            email,
-            first_name,
-            last_name,
-            password_hash,
+            email: valid.email,
+            first_name: valid.first_name,
+            last_name: valid.last_name,
+            password_hash: valid.password_hash,
             created_at: now,
             updated_at: now,
             last_sign_in_at: None,
             last_active_at: None,
+            email_verification: verification,
+            email_verified_at: (verification != EmailVerification::Unverified).then_some(now),
         };
         match self.store.create_user(&user).await {
             Ok(()) => Ok(user),
@@ -69,7 +104,7 @@ impl Orbit {
 
     /// The per-IP budget that sign-ins and sign-ups share: "that email is taken" answers would
     /// otherwise let one source test unlimited addresses for existing accounts.
-    fn check_ip_rate(&self, instance: &Instance, client_ip: &str) -> Result<()> {
+    pub(super) fn check_ip_rate(&self, instance: &Instance, client_ip: &str) -> Result<()> {
         let now = self.now();
         self.ip_limiter
             .check(
@@ -131,21 +166,6 @@ impl Orbit {
             });
         }
         Ok(attempt)
-    }
-
-    /// Signs up from a browser: the per-IP limit sign-ins share, a password required, then the
-    /// user is created under the password policy. Every browser sign-up path goes through here.
-    pub async fn sign_up(
-        &self,
-        instance: &Instance,
-        client_ip: &str,
-        new: NewUser,
-    ) -> Result<User> {
-        self.check_ip_rate(instance, client_ip)?;
-        if new.password.as_deref().is_none_or(str::is_empty) {
-            return Err(Error::PasswordMissing);
-        }
-        self.create_user(instance, new).await
     }
 
     /// Checks email and password under the abuse limits. Unknown emails cost one argon2
@@ -309,7 +329,17 @@ impl Orbit {
     }
 }
 
-fn clean_name(name: Option<String>, field: &'static str) -> Result<Option<String>> {
+/// A user's fields, normalised and checked, ready to store.
+pub(super) struct ValidUser {
+    pub email: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub password_hash: Option<String>,
+}
+
+/// A name as stored: trimmed, at most 256 characters, no control characters, and no
+/// bidirectional controls, which could reorder what a page or an email shows around it.
+pub(super) fn clean_name(name: Option<String>, field: &'static str) -> Result<Option<String>> {
     let Some(n) = name else { return Ok(None) };
     let n = n.trim().to_owned();
     if n.chars().count() > 256 {
@@ -322,6 +352,12 @@ fn clean_name(name: Option<String>, field: &'static str) -> Result<Option<String
         return Err(Error::Invalid {
             field,
             reason: "must not contain control characters".into(),
+        });
+    }
+    if n.chars().any(crate::text::is_bidi_control) {
+        return Err(Error::Invalid {
+            field,
+            reason: crate::text::BIDI_REASON.into(),
         });
     }
     Ok(if n.is_empty() { None } else { Some(n) })

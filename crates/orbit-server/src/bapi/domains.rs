@@ -2,9 +2,8 @@
 
 use super::{required, Caller};
 use crate::error::ApiError;
-use crate::extract::JsonBody;
+use crate::extract::{ApiPath, ApiQuery, JsonBody};
 use crate::AppState;
-use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -106,7 +105,7 @@ pub async fn create_domain(
 
 pub async fn delete_domain(
     Caller { state, instance }: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<DeletedObject>, ApiError> {
     let domain = state.orbit.find_domain(&instance, &id).await?;
     if !domain.is_satellite {
@@ -122,11 +121,13 @@ pub async fn delete_domain(
 }
 
 pub fn instance_json(instance: &Instance) -> r::Instance {
-    r::Instance::new(
+    let mut json = r::Instance::new(
         instance.id.clone(),
         instance.kind.as_str().into(),
         instance.settings.allowed_redirect_origins.clone(),
-    )
+    );
+    json.sign_up.email_verification = instance.settings.sign_up_email_verification;
+    json
 }
 
 pub async fn get_instance(Caller { instance, .. }: Caller) -> Json<r::Instance> {
@@ -134,21 +135,35 @@ pub async fn get_instance(Caller { instance, .. }: Caller) -> Json<r::Instance> 
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PatchInstanceBody {
     allowed_redirect_origins: Option<Vec<String>>,
     /// Clerk's name for the same list.
     allowed_origins: Option<Vec<String>>,
+    /// Orbit's own: `{"sign_up": {"email_verification": true}}`.
+    sign_up: Option<PatchSignUp>,
 }
 
-/// `PATCH /v1/instance`: 204 like Clerk's, with `allowed_redirect_origins` (or `allowed_origins`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchSignUp {
+    email_verification: Option<bool>,
+}
+
+/// `PATCH /v1/instance`: 204 like Clerk's, with `allowed_redirect_origins` (or
+/// `allowed_origins`) and `sign_up.email_verification`.
 pub async fn patch_instance(
     Caller { state, instance }: Caller,
     JsonBody(body): JsonBody<PatchInstanceBody>,
 ) -> Result<Response, ApiError> {
-    let origins = body.allowed_redirect_origins.or(body.allowed_origins);
-    if let Some(origins) = origins {
-        let mut settings = instance.settings.clone();
+    let mut settings = instance.settings.clone();
+    if let Some(origins) = body.allowed_redirect_origins.or(body.allowed_origins) {
         settings.allowed_redirect_origins = origins.iter().map(|o| o.trim().to_owned()).collect();
+    }
+    if let Some(on) = body.sign_up.and_then(|s| s.email_verification) {
+        settings.sign_up_email_verification = on;
+    }
+    if settings != instance.settings {
         state.orbit.update_settings(&instance.id, settings).await?;
     }
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -164,7 +179,7 @@ pub struct NonceQuery {
 /// once. `Content-Type` must be exactly `application/json` (the SDK compares it literally).
 pub async fn handshake_payload(
     Caller { state, instance }: Caller,
-    Query(q): Query<NonceQuery>,
+    ApiQuery(q): ApiQuery<NonceQuery>,
 ) -> Result<Json<r::HandshakePayload>, ApiError> {
     let nonce = required(
         q.nonce,

@@ -5,10 +5,9 @@ mod domains;
 mod resources;
 
 use crate::error::ApiError;
-use crate::extract::JsonBody;
+use crate::extract::{ApiPath, ApiQuery, JsonBody};
 use crate::AppState;
-use axum::extract::rejection::ExtensionRejection;
-use axum::extract::{FromRequestParts, Path, Query, Request, State};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::header;
 use axum::http::request::Parts;
 use axum::middleware::{self, Next};
@@ -51,6 +50,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
             get(domains::handshake_payload),
         )
         .route_layer(middleware::from_fn_with_state(state, authenticate))
+        .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
 }
 
 /// The caller of a BAPI route: the server's state and the instance whose secret key the request
@@ -61,12 +61,11 @@ struct Caller {
 }
 
 impl FromRequestParts<AppState> for Caller {
-    type Rejection = ExtensionRejection;
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, ExtensionRejection> {
-        let Extension(instance) = Extension::from_request_parts(parts, state).await?;
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Extension(instance) = Extension::<Instance>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::internal(e.body_text()))?;
         Ok(Self {
             state: state.clone(),
             instance,
@@ -158,7 +157,7 @@ struct ListQuery {
 
 async fn list_users(
     Caller { state, instance }: Caller,
-    Query(q): Query<ListQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<Vec<User>>, ApiError> {
     let limit = q.limit.unwrap_or(10);
     if !(1..=500).contains(&limit) {
@@ -185,13 +184,14 @@ async fn count_users(Caller { state, instance }: Caller) -> Result<Json<TotalCou
 
 async fn get_user(
     Caller { state, instance }: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<User>, ApiError> {
     Ok(Json(user_json(&state.orbit.user(&instance.id, &id).await?)))
 }
 
 /// `PATCH /v1/users/{id}`: the fields given change, the others stay.
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct UpdateUserBody {
     first_name: Option<String>,
     last_name: Option<String>,
@@ -200,7 +200,7 @@ struct UpdateUserBody {
 
 async fn update_user(
     Caller { state, instance }: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     JsonBody(body): JsonBody<UpdateUserBody>,
 ) -> Result<Json<User>, ApiError> {
     let orbit = &state.orbit;
@@ -224,7 +224,7 @@ async fn update_user(
 
 async fn delete_user(
     Caller { state, instance }: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<DeletedObject>, ApiError> {
     state.orbit.delete_user(&instance, &id).await?;
     Ok(Json(DeletedObject::new("user", id)))
@@ -256,7 +256,7 @@ struct SessionsQuery {
 
 async fn list_sessions(
     Caller { state, instance }: Caller,
-    Query(q): Query<SessionsQuery>,
+    ApiQuery(q): ApiQuery<SessionsQuery>,
 ) -> Result<Json<Vec<Session>>, ApiError> {
     let user_id = required(
         q.user_id,
@@ -287,7 +287,7 @@ async fn list_sessions(
 
 async fn get_session(
     Caller { state, instance }: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Session>, ApiError> {
     Ok(Json(session_json(
         &state.orbit.session(&instance, &id).await?,
@@ -297,7 +297,7 @@ async fn get_session(
 
 async fn revoke_session(
     Caller { state, instance }: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Session>, ApiError> {
     let s = state
         .orbit
@@ -308,7 +308,7 @@ async fn revoke_session(
 
 async fn create_token(
     Caller { state, instance }: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Token>, ApiError> {
     let jwt = state.orbit.mint_session_token(&instance, &id, None).await?;
     Ok(Json(Token {

@@ -1,6 +1,6 @@
 //! Domain objects in BAPI's JSON shapes.
 
-use orbit_core::model::{Instance, Session, User};
+use orbit_core::model::{EmailVerification, Instance, Session, User};
 use orbit_proto::resources as r;
 use serde_json::json;
 
@@ -26,11 +26,10 @@ pub fn user_json(u: &User) -> r::User {
             object: "email_address".into(),
             email_address: u.email.clone(),
             reserved: false,
-            verification: Some(r::Verification {
-                status: "verified".into(),
-                strategy: "admin".into(),
-                attempts: None,
-                expire_at: None,
+            verification: Some(match u.email_verification {
+                EmailVerification::Unverified => r::Verification::unverified(),
+                EmailVerification::EmailCode => r::Verification::verified_by_email_code(),
+                EmailVerification::Admin => r::Verification::verified_by_admin(),
             }),
             linked_to: vec![],
             created_at: u.created_at,

@@ -126,6 +126,10 @@ pub enum InstanceCommand {
         /// Empty the allowed redirect origins.
         #[arg(long, conflicts_with = "allowed_redirect_origins")]
         clear_allowed_redirect_origins: bool,
+        /// `sign_up.email_verification`: whether hosted sign-ups prove the address with a code
+        /// sent by mail before the account exists (needs the smtp_* settings).
+        #[arg(long, value_name = "on|off", value_parser = on_off)]
+        sign_up_email_verification: Option<bool>,
         /// Instance id (default: the first instance).
         #[arg(long)]
         instance: Option<String>,
@@ -204,20 +208,33 @@ pub async fn run(cli: Cli) -> CliResult {
         Command::Instance(InstanceCommand::Set {
             allowed_redirect_origins,
             clear_allowed_redirect_origins,
+            sign_up_email_verification,
             instance,
         }) => {
             let config = load_config(&cli.global, ConfigLayer::default())?;
             let orbit = open_existing(&config).await?;
             let instance = pick_instance(&orbit, instance.as_deref()).await?;
-            if allowed_redirect_origins.is_empty() && !clear_allowed_redirect_origins {
-                return Err("nothing to change: give --allowed-redirect-origin ORIGIN (repeatable) or --clear-allowed-redirect-origins".into());
+            let origins_change =
+                !allowed_redirect_origins.is_empty() || clear_allowed_redirect_origins;
+            if !origins_change && sign_up_email_verification.is_none() {
+                return Err("nothing to change: give --allowed-redirect-origin ORIGIN (repeatable), --clear-allowed-redirect-origins or --sign-up-email-verification on|off".into());
             }
             let mut settings = instance.settings.clone();
-            settings.allowed_redirect_origins = allowed_redirect_origins;
+            if origins_change {
+                settings.allowed_redirect_origins = allowed_redirect_origins;
+            }
+            if let Some(on) = sign_up_email_verification {
+                settings.sign_up_email_verification = on;
+            }
             let updated = orbit
                 .update_settings(&instance.id, settings)
                 .await
                 .map_err(|e| e.to_string())?;
+            println!(
+                "Instance {}: sign_up.email_verification is {}.",
+                updated.id,
+                on_off_word(updated.settings.sign_up_email_verification)
+            );
             if updated.settings.allowed_redirect_origins.is_empty() {
                 println!(
                     "Instance {}: no allowed redirect origins besides its domains.",
@@ -259,6 +276,12 @@ pub async fn run(cli: Cli) -> CliResult {
                 "Point clerk.{name} at this server, then: orbit instance show --instance {}",
                 instance.id
             );
+            if orbit.settings().mail.is_none() {
+                println!(
+                    "Sign-ups verify email addresses (sign_up.email_verification is on): configure smtp_host and smtp_from before `orbit serve`, or run `orbit instance set --instance {} --sign-up-email-verification off`.",
+                    instance.id
+                );
+            }
             Ok(())
         }
         Command::Domain(cmd) => domain_command(&cli.global, cmd).await,
@@ -486,6 +509,7 @@ pub async fn instance_summary(
         "sign_up_url": format!("{fapi}/sign-up"),
         "user_profile_url": format!("{fapi}/user"),
         "allowed_redirect_origins": instance.settings.allowed_redirect_origins,
+        "sign_up": { "email_verification": instance.settings.sign_up_email_verification },
         "domains": domains.iter().map(|d| json!({
             "id": d.id,
             "name": d.name,
@@ -527,6 +551,14 @@ fn print_summary(s: &serde_json::Value) {
     println!("  Frontend API:     {}", f("frontend_api_url"));
     println!("  Backend API:      {}", f("backend_api_url"));
     println!("  Sign-in page:     {}", f("sign_in_url"));
+    println!(
+        "  Email verification at sign-up (sign_up.email_verification): {}",
+        on_off_word(
+            s["sign_up"]["email_verification"]
+                .as_bool()
+                .unwrap_or(false)
+        )
+    );
     if let Some(domains) = s["domains"].as_array() {
         for d in domains {
             let kind = if d["is_satellite"].as_bool().unwrap_or(false) {
@@ -544,6 +576,22 @@ fn print_summary(s: &serde_json::Value) {
                 d["name"].as_str().unwrap_or_default()
             );
         }
+    }
+}
+
+fn on_off(s: &str) -> Result<bool, String> {
+    match s {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        _ => Err(format!("{s:?}: use on or off")),
+    }
+}
+
+fn on_off_word(on: bool) -> &'static str {
+    if on {
+        "on"
+    } else {
+        "off"
     }
 }
 

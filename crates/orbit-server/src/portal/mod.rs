@@ -35,6 +35,7 @@ pub fn routes() -> Router<AppState> {
             "/sign-up",
             get(entry_page::<sign_up::SignUpPage>).post(sign_up::submit),
         )
+        .route("/sign-up/verify", axum::routing::post(sign_up::verify))
         .route("/sign-out", get(sign_out::page).post(sign_out::submit))
         .merge(profile::routes())
 }

@@ -14,6 +14,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use orbit_core::model::User;
+use orbit_core::text::without_bidi_controls;
 use orbit_core::Error;
 use serde::Deserialize;
 
@@ -60,7 +61,7 @@ pub(super) async fn submit(
     let (csrf, _) = csrf::token(&headers, fapi, state.orbit.random().as_ref());
     let mut view = SignInPage {
         form: EntryForm::new(csrf, redirect_url.clone(), SignInPage::OTHER),
-        email: email.trim().to_owned(),
+        email: without_bidi_controls(email.trim()),
         ..Default::default()
     };
     if email.trim().is_empty() {

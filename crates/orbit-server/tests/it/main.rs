@@ -5,11 +5,13 @@
 
 mod dns_server;
 mod harness;
+mod smtp_server;
 mod world;
 
 mod domain;
 
 mod account_limits;
+mod accounts;
 mod architecture;
 mod bapi;
 mod browser;

@@ -137,6 +137,18 @@ impl ProdWorld {
             )
             .await
             .unwrap();
+        // Production instances verify sign-up emails by default; these worlds test the
+        // redirects, not mail (tests/it/accounts.rs does), and run without an SMTP server.
+        let instance = orbit
+            .update_settings(
+                &instance.id,
+                orbit_core::model::InstanceSettings {
+                    sign_up_email_verification: false,
+                    ..instance.settings.clone()
+                },
+            )
+            .await
+            .unwrap();
         let creds = orbit.credentials(&instance).await.unwrap();
         ProdWorld {
             server,

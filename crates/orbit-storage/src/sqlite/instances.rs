@@ -26,6 +26,7 @@ impl FromRow for Instance {
                 allowed_redirect_origins: origins_from_json(&origins)?,
                 session_inactivity_ms: get(row, "session_inactivity_ms")?,
                 session_lifetime_ms: get(row, "session_lifetime_ms")?,
+                sign_up_email_verification: get(row, "sign_up_email_verification")?,
             },
             created_at: get(row, "created_at")?,
         })
@@ -36,7 +37,7 @@ impl IntoRow for Instance {
     const TABLE: &'static str = "instances";
     const COLUMNS: &'static str =
         "id, application_id, kind, sign_in_url, sign_up_url, allowed_redirect_origins, \
-         session_inactivity_ms, session_lifetime_ms, created_at";
+         session_inactivity_ms, session_lifetime_ms, sign_up_email_verification, created_at";
     fn bind<'q>(&'q self, query: Query<'q>) -> Query<'q> {
         query
             .bind(&self.id)
@@ -47,6 +48,7 @@ impl IntoRow for Instance {
             .bind(json_array(&self.settings.allowed_redirect_origins))
             .bind(self.settings.session_inactivity_ms)
             .bind(self.settings.session_lifetime_ms)
+            .bind(self.settings.sign_up_email_verification)
             .bind(self.created_at)
     }
 }
@@ -134,13 +136,15 @@ impl InstanceStore for SqliteStore {
     async fn update_settings(&self, instance_id: &str, s: &InstanceSettings) -> R<()> {
         let q = sqlx::query(
             "UPDATE instances SET sign_in_url = $1, sign_up_url = $2, allowed_redirect_origins = $3, \
-             session_inactivity_ms = $4, session_lifetime_ms = $5 WHERE id = $6",
+             session_inactivity_ms = $4, session_lifetime_ms = $5, sign_up_email_verification = $6 \
+             WHERE id = $7",
         )
         .bind(&s.sign_in_url)
         .bind(&s.sign_up_url)
         .bind(json_array(&s.allowed_redirect_origins))
         .bind(s.session_inactivity_ms)
         .bind(s.session_lifetime_ms)
+        .bind(s.sign_up_email_verification)
         .bind(instance_id);
         self.execute(q).await?;
         Ok(())

@@ -35,6 +35,7 @@ mod handshakes;
 mod instances;
 mod migrations;
 mod sessions;
+mod sign_ups;
 mod users;
 
 use orbit_core::store::StoreError;

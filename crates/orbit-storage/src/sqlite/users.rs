@@ -1,15 +1,59 @@
 //! `UserStore`: the users of an instance.
 
-use super::{backend, select, SqliteStore, R};
+use super::{backend, get, get_enum, select, FromRow, IntoRow, Query, SqliteStore, R};
 use async_trait::async_trait;
 use orbit_core::clock::Millis;
 use orbit_core::model::*;
 use orbit_core::store::*;
+use sqlx::sqlite::SqliteRow;
 
-plain_row!(User in "users":
-    id, instance_id, email_id, email, first_name, last_name, password_hash, created_at,
-    updated_at, last_sign_in_at, last_active_at,
-);
+impl FromRow for User {
+    fn from_row(row: &SqliteRow) -> R<Self> {
+        Ok(User {
+            id: get(row, "id")?,
+            instance_id: get(row, "instance_id")?,
+            email_id: get(row, "email_id")?,
+            email: get(row, "email")?,
+            first_name: get(row, "first_name")?,
+            last_name: get(row, "last_name")?,
+            password_hash: get(row, "password_hash")?,
+            created_at: get(row, "created_at")?,
+            updated_at: get(row, "updated_at")?,
+            last_sign_in_at: get(row, "last_sign_in_at")?,
+            last_active_at: get(row, "last_active_at")?,
+            email_verification: get_enum(
+                row,
+                "email_verification",
+                "email verification",
+                EmailVerification::parse,
+            )?,
+            email_verified_at: get(row, "email_verified_at")?,
+        })
+    }
+}
+
+impl IntoRow for User {
+    const TABLE: &'static str = "users";
+    const COLUMNS: &'static str =
+        "id, instance_id, email_id, email, first_name, last_name, password_hash, created_at, \
+         updated_at, last_sign_in_at, last_active_at, email_verification, email_verified_at";
+    fn bind<'q>(&'q self, query: Query<'q>) -> Query<'q> {
+        query
+            .bind(&self.id)
+            .bind(&self.instance_id)
+            .bind(&self.email_id)
+            .bind(&self.email)
+            .bind(&self.first_name)
+            .bind(&self.last_name)
+            .bind(&self.password_hash)
+            .bind(self.created_at)
+            .bind(self.updated_at)
+            .bind(self.last_sign_in_at)
+            .bind(self.last_active_at)
+            .bind(self.email_verification.as_str())
+            .bind(self.email_verified_at)
+    }
+}
 
 #[async_trait]
 impl UserStore for SqliteStore {

@@ -1,0 +1,55 @@
+//! `SignUpStore`: sign-ups waiting for their emailed code. Claiming an attempt and consuming
+//! are one statement each (`UPDATE .. RETURNING`, `DELETE .. RETURNING`): SQLite's single
+//! writer makes them atomic.
+
+use super::{SqliteStore, R};
+use async_trait::async_trait;
+use orbit_core::clock::Millis;
+use orbit_core::model::*;
+use orbit_core::store::*;
+
+plain_row!(PendingSignUp in "pending_sign_ups":
+    token_hash, instance_id, email, first_name, last_name, password_hash, code_hash, attempts,
+    created_at, expires_at,
+);
+
+#[async_trait]
+impl SignUpStore for SqliteStore {
+    async fn put_pending_sign_up(&self, pending: &PendingSignUp) -> R<()> {
+        self.insert(pending).await
+    }
+
+    async fn claim_sign_up_attempt(
+        &self,
+        instance_id: &str,
+        token_hash: &str,
+        now: Millis,
+        max_attempts: u32,
+    ) -> R<Option<PendingSignUp>> {
+        let q = sqlx::query(
+            "UPDATE pending_sign_ups SET attempts = attempts + 1 \
+             WHERE token_hash = $1 AND instance_id = $2 AND expires_at > $3 AND attempts < $4 \
+             RETURNING *",
+        )
+        .bind(token_hash)
+        .bind(instance_id)
+        .bind(now)
+        .bind(max_attempts);
+        self.fetch_optional(q).await
+    }
+
+    async fn take_pending_sign_up(&self, instance_id: &str, token_hash: &str) -> R<bool> {
+        let q = sqlx::query(
+            "DELETE FROM pending_sign_ups WHERE token_hash = $1 AND instance_id = $2 \
+             RETURNING token_hash",
+        )
+        .bind(token_hash)
+        .bind(instance_id);
+        Ok(self.execute(q).await? > 0)
+    }
+
+    async fn prune_pending_sign_ups(&self, now: Millis) -> R<u64> {
+        let q = sqlx::query("DELETE FROM pending_sign_ups WHERE expires_at <= $1").bind(now);
+        self.execute(q).await
+    }
+}
