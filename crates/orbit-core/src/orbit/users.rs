@@ -168,6 +168,24 @@ impl Orbit {
         Ok(attempt)
     }
 
+    /// Verifies the password of a started attempt. An attempt that never got its password
+    /// checked (the hash queue was full: 503) is forgotten, not counted as a failure: shedding
+    /// load must not brake the account's owner.
+    async fn verify_attempt(
+        &self,
+        attempt: SignInAttemptId,
+        password: &str,
+        phc: Option<String>,
+    ) -> Result<Verification> {
+        match self.verify_password(password.to_owned(), phc).await {
+            Ok(v) => Ok(v),
+            Err(e) => {
+                self.store.forget_sign_in_attempt(attempt).await?;
+                Err(e)
+            }
+        }
+    }
+
     /// Checks email and password under the abuse limits. Unknown emails cost one argon2
     /// verification too and fail with the same error as a wrong password.
     pub async fn sign_in(
@@ -190,7 +208,7 @@ impl Orbit {
             .await?;
         let user = self.store.user_by_email(&instance.id, identifier).await?;
         let phc = user.as_ref().and_then(|u| u.password_hash.clone());
-        match (self.verify_password(password.to_owned(), phc).await?, user) {
+        match (self.verify_attempt(attempt, password, phc).await?, user) {
             (Verification::Match { needs_rehash }, Some(mut user)) => {
                 self.store.forget_sign_in_attempt(attempt).await?;
                 if needs_rehash {
@@ -232,7 +250,7 @@ impl Orbit {
             .start_account_attempt(instance, bounded_identifier(&user.email), client_ip)
             .await?;
         match self
-            .verify_password(current.to_owned(), user.password_hash.clone())
+            .verify_attempt(attempt, current, user.password_hash.clone())
             .await?
         {
             Verification::Match { .. } => self.store.forget_sign_in_attempt(attempt).await?,

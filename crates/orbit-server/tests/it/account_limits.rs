@@ -140,3 +140,58 @@ async fn racing_failures_do_not_overshoot_the_account_limit() {
         "exactly the limit's worth of passwords checked"
     );
 }
+
+/// Item 9: an attempt the server sheds because the argon2 queue is full (503 with
+/// `Retry-After`) never had its password checked, so it is not recorded as a failure: shedding
+/// load must not brake the account's owner. Costly hashes and many simultaneous attempts from
+/// as many sources fill the queue (cores + 8 per core).
+#[tokio::test]
+async fn attempts_shed_by_a_full_hash_queue_are_not_failures() {
+    let server = TestServer::start_with(|c| {
+        c.password_hash.memory_kib = 65_536;
+        c.password_hash.iterations = 4;
+        c.limits.per_ip_burst = 1000;
+        c.limits.per_ip_per_minute = 1000;
+        c.limits.per_instance_per_minute = 100_000;
+        c.limits.per_account_per_hour = 100_000;
+        c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await;
+    server.create_user(ADA, GOOD_PASSWORD).await;
+    let mut ready = Vec::new();
+    for i in 0..80 {
+        ready.push(
+            server
+                .sign_in_from(&format!("198.51.100.{}", i + 1), ADA, "wrong password")
+                .await,
+        );
+    }
+    let mut racing = tokio::task::JoinSet::new();
+    for r in ready {
+        racing.spawn(async move { r.send().await.unwrap() });
+    }
+    let (mut checked, mut shed) = (0, 0);
+    while let Some(r) = racing.join_next().await {
+        let r = r.unwrap();
+        match r.status() {
+            StatusCode::UNPROCESSABLE_ENTITY => checked += 1,
+            StatusCode::SERVICE_UNAVAILABLE => {
+                assert_eq!(retry_after(&r), 1);
+                shed += 1;
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert!(
+        shed > 0,
+        "the queue never filled ({checked} checked): the test shows nothing"
+    );
+    let db = server.dir.path().join("orbit.db");
+    let store = orbit_storage::SqliteStore::open(&db).await.unwrap();
+    let failures = store.row_counts().await.unwrap()["failed_sign_ins"];
+    store.close().await;
+    assert_eq!(
+        failures, checked,
+        "{checked} passwords checked and {shed} shed: only the checked ones are failures"
+    );
+}
