@@ -22,6 +22,6 @@ pub use clock::{Clock, Millis, DAY, HOUR, MINUTE, SECOND};
 pub use error::{Error, Result};
 pub use orbit::{
     HostContext, InstanceCredentials, NewUser, Orbit, OrbitSettings, SessionOwner, SessionStart,
-    SignUpOutcome, CLIENT_IDLE_LIFETIME,
+    SignUpOutcome, CLIENT_IDLE_LIFETIME, DEVICE_LIFETIME,
 };
 pub use random::Random;

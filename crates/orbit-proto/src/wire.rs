@@ -35,6 +35,12 @@ pub mod cookie {
         plain: "__orbit_csrf",
         https: "__Host-orbit_csrf",
     };
+    /// A browser that signed in to an account before (host-only, Orbit's own): its attempts on
+    /// that account keep a lane when a flood is shed.
+    pub const DEVICE: OwnCookie = OwnCookie {
+        plain: "__orbit_device",
+        https: "__Host-orbit_device",
+    };
 
     /// One of Orbit's own FAPI cookies, which no SDK reads by name. On https it carries the
     /// `__Host-` prefix, so browsers accept it only host-only, `Secure` and on `Path=/`: a

@@ -4,12 +4,14 @@
 mod housekeeping;
 mod instances;
 pub(crate) use instances::redirect_policy_of;
+mod devices;
 mod password_hashing;
 mod sessions;
 mod sign_ups;
 mod signing_keys;
 mod users;
 
+pub use devices::DEVICE_LIFETIME;
 pub use housekeeping::CLIENT_IDLE_LIFETIME;
 pub use sign_ups::{SignUpOutcome, SIGN_UP_CODE_ATTEMPTS, SIGN_UP_CODE_LIFETIME};
 

@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::password::{HashMemory, PasswordHasher, Verification};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use tokio::sync::{Semaphore, TryAcquireError};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError};
 
 /// Hashes that may wait for a permit, per permit. With argon2's default cost (tens of
 /// milliseconds a hash) this keeps the wait of a request that gets in under a second; beyond it
@@ -17,34 +17,40 @@ const QUEUED_PER_PERMIT: usize = 8;
 /// Seconds a shed request is told to wait.
 const SHED_RETRY_AFTER_SECS: u64 = 1;
 
-pub(super) struct HashPool {
-    /// argon2 runs at most this many at a time: each takes `memory_kib` of RAM, and more
-    /// parallel hashes than cores only add memory, not throughput.
+/// Who a hash is for. Known devices (a browser that signed in to the account before) have a
+/// lane of their own when the shared one is full, so an owner is not shed with the flood.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Lane {
+    Anyone,
+    KnownDevice,
+}
+
+/// One queue in front of a set of permits: at most `max_waiting` wait, the rest are shed.
+struct Queue {
     permits: Arc<Semaphore>,
-    /// One argon2 working memory per permit, kept between hashes.
-    memory: Arc<Mutex<Vec<HashMemory>>>,
-    /// Requests waiting for a permit now, at most `max_waiting`.
     waiting: Arc<AtomicUsize>,
     max_waiting: usize,
 }
 
-impl HashPool {
-    pub(super) fn new(parallelism: usize) -> Self {
+impl Queue {
+    fn new(permits: usize) -> Self {
         Self {
-            permits: Arc::new(Semaphore::new(parallelism)),
-            memory: Arc::new(Mutex::new(Vec::new())),
+            permits: Arc::new(Semaphore::new(permits)),
             waiting: Arc::new(AtomicUsize::new(0)),
-            max_waiting: parallelism * QUEUED_PER_PERMIT,
+            max_waiting: permits * QUEUED_PER_PERMIT,
         }
     }
 
-    /// A permit now, or a place in the bounded queue, or `Overloaded`.
-    async fn permit(&self) -> Result<tokio::sync::OwnedSemaphorePermit> {
+    fn try_now(&self) -> Result<Option<OwnedSemaphorePermit>> {
         match self.permits.clone().try_acquire_owned() {
-            Ok(permit) => return Ok(permit),
-            Err(TryAcquireError::Closed) => return Err(Error::Internal("hash pool closed".into())),
-            Err(TryAcquireError::NoPermits) => {}
+            Ok(permit) => Ok(Some(permit)),
+            Err(TryAcquireError::Closed) => Err(Error::Internal("hash pool closed".into())),
+            Err(TryAcquireError::NoPermits) => Ok(None),
         }
+    }
+
+    /// A place in the queue, then a permit; `Overloaded` when the queue is full.
+    async fn wait(&self) -> Result<OwnedSemaphorePermit> {
         let _place =
             QueuePlace::take(&self.waiting, self.max_waiting).ok_or(Error::Overloaded {
                 retry_after_secs: SHED_RETRY_AFTER_SECS,
@@ -54,6 +60,41 @@ impl HashPool {
             .acquire_owned()
             .await
             .map_err(|e| Error::Internal(e.to_string()))
+    }
+}
+
+pub(super) struct HashPool {
+    /// argon2 runs at most this many at a time for anyone: each takes `memory_kib` of RAM, and
+    /// more parallel hashes than cores only add memory, not throughput.
+    shared: Queue,
+    /// One more permit, for known devices only, when the shared queue is busy.
+    known_devices: Queue,
+    /// One argon2 working memory per permit, kept between hashes.
+    memory: Arc<Mutex<Vec<HashMemory>>>,
+}
+
+impl HashPool {
+    pub(super) fn new(parallelism: usize) -> Self {
+        Self {
+            shared: Queue::new(parallelism),
+            known_devices: Queue::new(1),
+            memory: Arc::new(Mutex::new(Vec::new())),
+        }
+    }
+
+    /// A shared permit now; else, for a known device, its own lane; else a place in the
+    /// lane's bounded queue; else `Overloaded`.
+    async fn permit(&self, lane: Lane) -> Result<OwnedSemaphorePermit> {
+        if let Some(permit) = self.shared.try_now()? {
+            return Ok(permit);
+        }
+        match lane {
+            Lane::Anyone => self.shared.wait().await,
+            Lane::KnownDevice => match self.known_devices.try_now()? {
+                Some(permit) => Ok(permit),
+                None => self.known_devices.wait().await,
+            },
+        }
     }
 }
 
@@ -81,9 +122,10 @@ impl Orbit {
     /// Runs `f` on a blocking thread with an argon2 permit and a pooled working memory.
     async fn with_hash_memory<T: Send + 'static>(
         &self,
+        lane: Lane,
         f: impl FnOnce(&PasswordHasher, &mut HashMemory) -> T + Send + 'static,
     ) -> Result<T> {
-        let permit = self.hash_pool.permit().await?;
+        let permit = self.hash_pool.permit(lane).await?;
         let hasher = self.hasher.clone();
         let pool = self.hash_pool.memory.clone();
         tokio::task::spawn_blocking(move || {
@@ -102,7 +144,7 @@ impl Orbit {
 
     pub(super) async fn hash_password(&self, password: String) -> Result<String> {
         let random = self.random.clone();
-        self.with_hash_memory(move |hasher, memory| {
+        self.with_hash_memory(Lane::Anyone, move |hasher, memory| {
             hasher.hash_with(&password, random.as_ref(), memory)
         })
         .await?
@@ -111,10 +153,11 @@ impl Orbit {
 
     pub(super) async fn verify_password(
         &self,
+        lane: Lane,
         password: String,
         phc: Option<String>,
     ) -> Result<Verification> {
-        self.with_hash_memory(move |hasher, memory| match phc {
+        self.with_hash_memory(lane, move |hasher, memory| match phc {
             Some(phc) => hasher.verify_with(&password, &phc, memory),
             None => hasher.verify_dummy_with(&password, memory),
         })
@@ -129,33 +172,41 @@ mod tests {
     #[tokio::test]
     async fn the_queue_is_bounded_and_places_come_back() {
         let pool = HashPool::new(1);
-        let held = pool.permit().await.expect("the one permit");
+        let held = pool.permit(Lane::Anyone).await.expect("the one permit");
         // Fill the queue: each waiter holds its place while it waits.
+        let shared = &pool.shared;
         let mut waiters = Vec::new();
         for _ in 0..QUEUED_PER_PERMIT {
-            let permits = pool.permits.clone();
-            let place = QueuePlace::take(&pool.waiting, pool.max_waiting).expect("a place");
+            let permits = shared.permits.clone();
+            let place = QueuePlace::take(&shared.waiting, shared.max_waiting).expect("a place");
             waiters.push(tokio::spawn(async move {
                 let _place = place;
                 permits.acquire_owned().await.map(drop)
             }));
         }
-        assert_eq!(pool.waiting.load(Ordering::Acquire), QUEUED_PER_PERMIT);
-        match pool.permit().await {
+        assert_eq!(shared.waiting.load(Ordering::Acquire), QUEUED_PER_PERMIT);
+        match pool.permit(Lane::Anyone).await {
             Err(Error::Overloaded { retry_after_secs }) => assert_eq!(retry_after_secs, 1),
             other => panic!("a full queue must shed, got {:?}", other.map(drop)),
         }
+        // A known device still gets its own lane's permit, once at a time.
+        let known = pool
+            .permit(Lane::KnownDevice)
+            .await
+            .expect("the known-device lane");
+        assert!(pool.known_devices.try_now().unwrap().is_none());
+        drop(known);
         drop(held);
         for w in waiters {
             w.await.expect("waiter ran").expect("waiter got a permit");
         }
         assert_eq!(
-            pool.waiting.load(Ordering::Acquire),
+            shared.waiting.load(Ordering::Acquire),
             0,
             "places are given back"
         );
         let _permit = pool
-            .permit()
+            .permit(Lane::Anyone)
             .await
             .expect("a permit once the queue drained");
     }

@@ -1,6 +1,7 @@
 //! Users: creation, lookup, sign-in under the abuse limits, password change, profile and
 //! deletion.
 
+use super::password_hashing::Lane;
 use super::{NewUser, Orbit};
 use crate::clock::{Millis, HOUR};
 use crate::email;
@@ -105,19 +106,27 @@ impl Orbit {
     /// The per-IP budget that sign-ins and sign-ups share: "that email is taken" answers would
     /// otherwise let one source test unlimited addresses for existing accounts.
     pub(super) fn check_ip_rate(&self, instance: &Instance, client_ip: &str) -> Result<()> {
-        let now = self.now();
+        self.check_source_rate(instance, client_ip)?;
+        self.check_instance_ceiling(instance)
+    }
+
+    /// The source's own budget (an IPv4 address or an IPv6 /64).
+    fn check_source_rate(&self, instance: &Instance, client_ip: &str) -> Result<()> {
         self.ip_limiter
             .check(
                 &format!("{}/{}", instance.id, crate::limits::ip_source(client_ip)),
-                now,
+                self.now(),
             )
             .map_err(|wait| Error::TooManyAttempts {
                 retry_after_secs: ceil_secs(wait),
-            })?;
-        // Then the instance's ceiling, which only attempts within their source's budget reach,
-        // so one source over its limit cannot use up everyone's.
+            })
+    }
+
+    /// The instance's ceiling, which only attempts within their source's budget reach, so one
+    /// source over its limit cannot use up everyone's.
+    fn check_instance_ceiling(&self, instance: &Instance) -> Result<()> {
         self.instance_limiter
-            .check(&instance.id, now)
+            .check(&instance.id, self.now())
             .map_err(|wait| Error::Overloaded {
                 retry_after_secs: ceil_secs(wait),
             })
@@ -134,6 +143,7 @@ impl Orbit {
         instance: &Instance,
         identifier: &str,
         client_ip: &str,
+        lane: Lane,
     ) -> Result<SignInAttemptId> {
         let now = self.now();
         let source = crate::limits::ip_source(client_ip);
@@ -145,7 +155,9 @@ impl Orbit {
         let wait = limits
             .source_retry_after(&failures, &source, now)
             .or_else(|| {
-                if failures.len() < limits.per_account_per_hour as usize {
+                if lane == Lane::KnownDevice
+                    || failures.len() < limits.per_account_per_hour as usize
+                {
                     return None;
                 }
                 let newest = failures.iter().map(|f| f.at).max().unwrap_or(now);
@@ -174,10 +186,11 @@ impl Orbit {
     async fn verify_attempt(
         &self,
         attempt: SignInAttemptId,
+        lane: Lane,
         password: &str,
         phc: Option<String>,
     ) -> Result<Verification> {
-        match self.verify_password(password.to_owned(), phc).await {
+        match self.verify_password(lane, password.to_owned(), phc).await {
             Ok(v) => Ok(v),
             Err(e) => {
                 self.store.forget_sign_in_attempt(attempt).await?;
@@ -187,15 +200,18 @@ impl Orbit {
     }
 
     /// Checks email and password under the abuse limits. Unknown emails cost one argon2
-    /// verification too and fail with the same error as a wrong password.
+    /// verification too and fail with the same error as a wrong password. `device` is the
+    /// browser's device token, if any (`device_token`): from a known device of this account the
+    /// attempt skips the instance ceiling and the account's pacing and has its own hash lane.
     pub async fn sign_in(
         &self,
         instance: &Instance,
         client_ip: &str,
         email_input: &str,
         password: &str,
+        device: Option<&str>,
     ) -> Result<User> {
-        self.check_ip_rate(instance, client_ip)?;
+        self.check_source_rate(instance, client_ip)?;
         let now = self.now();
         // A malformed email cannot be an account: treat it as one, with the same cost.
         let identifier =
@@ -203,19 +219,35 @@ impl Orbit {
         // The failure record is keyed by what was typed: bound it, so a megabyte "email" costs
         // no more to store than a real one.
         let identifier = bounded_identifier(&identifier);
-        let attempt = self
-            .start_account_attempt(instance, identifier, client_ip)
-            .await?;
         let user = self.store.user_by_email(&instance.id, identifier).await?;
+        let lane = match &user {
+            Some(u) if self.is_known_device(instance, &u.id, device) => Lane::KnownDevice,
+            _ => Lane::Anyone,
+        };
+        if lane == Lane::Anyone {
+            self.check_instance_ceiling(instance)?;
+        }
+        let attempt = self
+            .start_account_attempt(instance, identifier, client_ip, lane)
+            .await?;
         let phc = user.as_ref().and_then(|u| u.password_hash.clone());
-        match (self.verify_attempt(attempt, password, phc).await?, user) {
+        match (
+            self.verify_attempt(attempt, lane, password, phc).await?,
+            user,
+        ) {
             (Verification::Match { needs_rehash }, Some(mut user)) => {
                 self.store.forget_sign_in_attempt(attempt).await?;
                 if needs_rehash {
-                    // Only over the hash just verified: a password changed meanwhile stays.
-                    let rehashed = self.hash_password(password.to_owned()).await?;
-                    if self.swap_password_hash(&user, &rehashed, now).await? {
-                        user.password_hash = Some(rehashed);
+                    // Only over the hash just verified: a password changed meanwhile stays. A
+                    // busy hash pool skips the upgrade; the next sign-in makes it.
+                    match self.hash_password(password.to_owned()).await {
+                        Ok(rehashed) => {
+                            if self.swap_password_hash(&user, &rehashed, now).await? {
+                                user.password_hash = Some(rehashed);
+                            }
+                        }
+                        Err(Error::Overloaded { .. }) => {}
+                        Err(e) => return Err(e),
                     }
                 }
                 self.store
@@ -247,10 +279,15 @@ impl Orbit {
         self.check_ip_rate(instance, client_ip)?;
         let user = self.user(&instance.id, user_id).await?;
         let attempt = self
-            .start_account_attempt(instance, bounded_identifier(&user.email), client_ip)
+            .start_account_attempt(
+                instance,
+                bounded_identifier(&user.email),
+                client_ip,
+                Lane::Anyone,
+            )
             .await?;
         match self
-            .verify_attempt(attempt, current, user.password_hash.clone())
+            .verify_attempt(attempt, Lane::Anyone, current, user.password_hash.clone())
             .await?
         {
             Verification::Match { .. } => self.store.forget_sign_in_attempt(attempt).await?,

@@ -96,6 +96,14 @@ pub fn clear_sync_state(secure: bool) -> Option<HeaderValue> {
         .header()
 }
 
+/// The device token of a browser that just signed in (docs/design/sessions-and-tokens.md
+/// "Known devices").
+pub fn device(token: &str, secure: bool) -> Option<HeaderValue> {
+    SetCookie::own(name::DEVICE, token, secure)
+        .max_age(orbit_core::DEVICE_LIFETIME / 1000)
+        .header()
+}
+
 /// The hosted pages' CSRF token (a session cookie).
 pub fn csrf(token: &str, secure: bool) -> Option<HeaderValue> {
     SetCookie::own(name::CSRF, token, secure).header()

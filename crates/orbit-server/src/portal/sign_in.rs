@@ -7,7 +7,7 @@ use crate::browser::cookies;
 use crate::browser::page::render;
 use crate::browser::redirect::{redirect_target, see_other, with_dev_browser};
 use crate::browser::{BrowserClient, PageError};
-use crate::extract::{ClientIp, FormBody};
+use crate::extract::{cookie, ClientIp, FormBody};
 use crate::AppState;
 use askama::Template;
 use axum::extract::State;
@@ -16,6 +16,7 @@ use axum::response::Response;
 use orbit_core::model::User;
 use orbit_core::text::without_bidi_controls;
 use orbit_core::Error;
+use orbit_proto::wire::cookie as name;
 use serde::Deserialize;
 
 #[derive(Template, Default)]
@@ -73,9 +74,16 @@ pub(super) async fn submit(
     if view.email_error.is_some() || view.password_error.is_some() {
         return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &view, Vec::new()));
     }
+    let device = cookie(&headers, name::DEVICE.name(fapi.secure));
     let user = match state
         .orbit
-        .sign_in(&fapi.ctx.instance, &ip.to_string(), &email, &password)
+        .sign_in(
+            &fapi.ctx.instance,
+            &ip.to_string(),
+            &email,
+            &password,
+            device.as_deref(),
+        )
         .await
     {
         Ok(u) => u,
@@ -127,6 +135,10 @@ pub(super) async fn start_session(
     let mut set: Vec<HeaderValue> = cookies::client(&start.client_token, fapi.secure)
         .into_iter()
         .collect();
+    set.extend(cookies::device(
+        &state.orbit.device_token(&fapi.ctx.instance, user)?,
+        fapi.secure,
+    ));
     set.extend(
         cookies::client_uat_for_app(state, fapi, start.client.updated_at.div_euclid(1000)).await,
     );

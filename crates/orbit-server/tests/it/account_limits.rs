@@ -195,3 +195,111 @@ async fn attempts_shed_by_a_full_hash_queue_are_not_failures() {
         "{checked} passwords checked and {shed} shed: only the checked ones are failures"
     );
 }
+
+/// Items 8 and 9: while a flood from many sources keeps the hash queue full, a browser that
+/// signed in to the account before (it holds the account's device cookie) still gets in; a new
+/// browser for the same account, and the device cookie used for another account, are shed
+/// with the flood.
+#[tokio::test]
+async fn a_known_device_gets_in_while_a_flood_is_shed() {
+    let server = TestServer::start_with(|c| {
+        c.password_hash.memory_kib = 65_536;
+        c.password_hash.iterations = 4;
+        c.limits.per_ip_burst = 1000;
+        c.limits.per_ip_per_minute = 1000;
+        c.limits.per_instance_per_minute = 100_000;
+        c.limits.per_account_per_hour = 100_000;
+        c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await;
+    server.create_user(ADA, GOOD_PASSWORD).await;
+    server.create_user("bob@example.com", GOOD_PASSWORD).await;
+    // Ada's own browser signs in once, quietly, and keeps the device cookie.
+    let first = server.browser().sign_in(ADA, GOOD_PASSWORD).await;
+    assert_eq!(first.status, StatusCode::SEE_OTHER);
+    let device = first
+        .set_cookies()
+        .iter()
+        .find_map(|c| c.strip_prefix("__orbit_device="))
+        .map(|c| c.split(';').next().unwrap().to_owned())
+        .expect("a device cookie at sign-in");
+    assert!(first
+        .set_cookies()
+        .iter()
+        .any(|c| c.starts_with("__orbit_device=") && c.contains("HttpOnly")));
+    let mut flood = Vec::new();
+    for i in 0..80 {
+        let ip = format!("2001:db8:{i:x}::1");
+        flood.push(server.sign_in_from(&ip, ADA, "wrong password").await);
+    }
+    let known = ready(&server, ADA, Some(&device)).await;
+    let unknown = ready(&server, ADA, None).await;
+    let known_for_bob = ready(&server, "bob@example.com", Some(&device)).await;
+    let mut racing = tokio::task::JoinSet::new();
+    for r in flood {
+        racing.spawn(async move { r.send().await.unwrap().status() });
+    }
+    // Once the flood has filled the queue (some attackers already shed), the three try.
+    let mut statuses = Vec::new();
+    while !statuses.contains(&StatusCode::SERVICE_UNAVAILABLE) {
+        statuses.push(
+            racing
+                .join_next()
+                .await
+                .expect("the queue never filled")
+                .unwrap(),
+        );
+    }
+    let (known, unknown, known_for_bob) = tokio::join!(
+        async { known.send().await.unwrap().status() },
+        async { unknown.send().await.unwrap().status() },
+        async { known_for_bob.send().await.unwrap().status() },
+    );
+    assert_eq!(
+        known,
+        StatusCode::SEE_OTHER,
+        "the owner's known device gets in"
+    );
+    assert_eq!(
+        unknown,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "a new browser waits like everyone"
+    );
+    assert_eq!(
+        known_for_bob,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "a device is known only for its own account"
+    );
+    while racing.join_next().await.is_some() {}
+}
+
+/// A sign-in POST with the right password from a fresh browser (its own source), carrying the
+/// device cookie `device` if given: CSRF fetched, ready to send.
+async fn ready(server: &TestServer, email: &str, device: Option<&str>) -> reqwest::RequestBuilder {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = http.get(server.url("/sign-in")).send().await.unwrap();
+    let csrf_cookie = page
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .find_map(|v| v.to_str().unwrap().strip_prefix("__orbit_csrf="))
+        .map(|c| c.split(';').next().unwrap().to_owned())
+        .expect("a CSRF cookie");
+    let csrf = hidden(&page.text().await.unwrap(), "csrf_token").unwrap();
+    let mut cookies = format!("__orbit_csrf={csrf_cookie}");
+    if let Some(d) = device {
+        cookies.push_str(&format!("; __orbit_device={d}"));
+    }
+    http.post(server.url("/sign-in"))
+        .header("origin", &server.base)
+        .header("x-forwarded-for", "192.0.2.77")
+        .header("cookie", cookies)
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("email_address", email),
+            ("password", GOOD_PASSWORD),
+        ])
+}

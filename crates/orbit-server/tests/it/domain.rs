@@ -219,14 +219,16 @@ async fn past_100_failures_an_hour_attempts_on_an_account_are_paced() {
     .await;
     user(&orbit, &instance, ADA).await;
     for _ in 0..100 {
-        let r = orbit.sign_in(&instance, IP, ADA, "wrong password").await;
+        let r = orbit
+            .sign_in(&instance, IP, ADA, "wrong password", None)
+            .await;
         assert!(matches!(r, Err(Error::InvalidCredentials)), "{r:?}");
         clock.advance_ms(30 * SECOND);
     }
     // 100 failures in the last 50 minutes, the newest 30 s ago: attempts on the account are
     // admitted one per 36 s (an hour / 100). Even the right password waits for the next slot, 6 s
     // from now; it is held for this source.
-    let r = orbit.sign_in(&instance, IP, ADA, PASSWORD).await;
+    let r = orbit.sign_in(&instance, IP, ADA, PASSWORD, None).await;
     assert!(
         matches!(
             r,
@@ -243,6 +245,7 @@ async fn past_100_failures_an_hour_attempts_on_an_account_are_paced() {
             "198.51.100.9",
             "ADA@example.com ",
             "wrong password",
+            None,
         )
         .await;
     assert!(
@@ -255,7 +258,10 @@ async fn past_100_failures_an_hour_attempts_on_an_account_are_paced() {
         "{r:?}"
     );
     clock.advance_ms(6 * SECOND);
-    assert!(orbit.sign_in(&instance, IP, ADA, PASSWORD).await.is_ok());
+    assert!(orbit
+        .sign_in(&instance, IP, ADA, PASSWORD, None)
+        .await
+        .is_ok());
     clock.advance_ms(HOUR);
     assert_eq!(orbit.prune_failed_sign_ins().await.unwrap(), 100);
 }
@@ -282,7 +288,7 @@ async fn default_hashing_is_owasp_argon2id_and_rehashes_when_parameters_change()
         },
     );
     upgraded
-        .sign_in(&instance, IP, ADA, PASSWORD)
+        .sign_in(&instance, IP, ADA, PASSWORD, None)
         .await
         .unwrap();
     let after = upgraded
@@ -296,9 +302,14 @@ async fn default_hashing_is_owasp_argon2id_and_rehashes_when_parameters_change()
         "{after}"
     );
     // The old hasher still verifies the new hash (parameters travel in the PHC string).
-    orbit.sign_in(&instance, IP, ADA, PASSWORD).await.unwrap();
+    orbit
+        .sign_in(&instance, IP, ADA, PASSWORD, None)
+        .await
+        .unwrap();
     assert!(matches!(
-        orbit.sign_in(&instance, IP, ADA, "wrong password").await,
+        orbit
+            .sign_in(&instance, IP, ADA, "wrong password", None)
+            .await,
         Err(Error::InvalidCredentials)
     ));
 }
