@@ -136,8 +136,12 @@ impl RequestState {
 /// scheme of the request line or else `https` for production keys, `http` for development keys.
 pub(crate) fn request_url(parts: &Parts, trust_forwarded: bool, production: bool) -> Option<Url> {
     let h = &parts.headers;
+    // The right-most entry over every line of the header: a proxy may append its own line
+    // rather than extend the client's, and then the first line is the client's.
     let last = |name: &str| {
-        h.get(name)
+        h.get_all(name)
+            .iter()
+            .next_back()
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.rsplit(',').next())
             .map(|v| v.trim().to_owned())
@@ -594,6 +598,19 @@ mod tests {
                 true,
                 true,
                 "https://internal/x?a=1",
+            ),
+            // A proxy that adds its own header line: the client's line comes first.
+            (
+                &[
+                    ("host", "internal"),
+                    ("x-forwarded-host", "evil.test"),
+                    ("x-forwarded-host", "app.test"),
+                    ("x-forwarded-proto", "http"),
+                    ("x-forwarded-proto", "https"),
+                ],
+                true,
+                false,
+                "https://app.test/x?a=1",
             ),
         ];
         for (headers, trust, production, expected) in rows {

@@ -368,11 +368,12 @@ impl Config {
         Ok(config)
     }
 
-    /// A configuration for tests: an ephemeral port, cheap password hashing, generous limits.
+    /// How long a client may take to send a request's headers (`header_read_timeout_secs`).
     pub fn header_read_timeout(&self) -> std::time::Duration {
         std::time::Duration::from_secs(self.header_read_timeout_secs)
     }
 
+    /// A configuration for tests: an ephemeral port, cheap password hashing, generous limits.
     pub fn for_test(data_dir: &Path) -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),

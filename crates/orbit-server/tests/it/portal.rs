@@ -236,6 +236,72 @@ async fn sign_in_rotates_the_client_cookie_and_sign_out_ends_the_session() {
     }
 }
 
+/// Every portal form, the code step of a sign-up included, refuses a foreign or `null` Origin
+/// even with the browser's own CSRF token, and changes nothing: the browser stays signed in
+/// with the same session and password.
+#[tokio::test]
+async fn every_portal_form_refuses_a_foreign_origin() {
+    let server = server_with_ada().await;
+    let browser = server.browser();
+    let r = sign_in(&browser, "ada@example.com", GOOD_PASSWORD, "").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let user_page = browser.get(&server.url("/user")).await;
+    assert_eq!(user_page.status, StatusCode::OK);
+    let csrf = user_page.csrf();
+    let sid = this_device_session(&user_page.body);
+    let revoke = format!("/user/sessions/{sid}/revoke");
+    let forms: [(&str, &[(&str, &str)]); 7] = [
+        (
+            "/sign-in",
+            &[
+                ("email_address", "ada@example.com"),
+                ("password", GOOD_PASSWORD),
+            ],
+        ),
+        (
+            "/sign-up",
+            &[
+                ("email_address", "eve@example.com"),
+                ("password", GOOD_PASSWORD),
+            ],
+        ),
+        ("/sign-up/verify", &[("sign_up", "x"), ("code", "123456")]),
+        ("/sign-out", &[]),
+        ("/user/profile", &[("first_name", "Mallory")]),
+        (
+            "/user/password",
+            &[
+                ("current_password", GOOD_PASSWORD),
+                ("new_password", "a brand new passphrase"),
+            ],
+        ),
+        (&revoke, &[]),
+    ];
+    for (path, fields) in forms {
+        for origin in ["https://evil.example", "null"] {
+            let mut all = vec![("csrf_token", csrf.as_str())];
+            all.extend_from_slice(fields);
+            let r = browser
+                .http
+                .post(server.url(path))
+                .header("origin", origin)
+                .form(&all)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::FORBIDDEN, "{path} {origin}");
+        }
+    }
+    let after = browser.get(&server.url("/user")).await;
+    assert_eq!(after.status, StatusCode::OK);
+    assert_eq!(this_device_session(&after.body), sid);
+    assert!(!after.body.contains("Mallory"));
+    let (_, users) = server.backend().get("/v1/users").await;
+    assert_eq!(users.as_array().unwrap().len(), 1, "{users}");
+    let r = sign_in(&server.browser(), "ada@example.com", GOOD_PASSWORD, "").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "the password is unchanged");
+}
+
 #[tokio::test]
 async fn forms_need_the_csrf_token_and_our_origin() {
     let server = server_with_ada().await;
