@@ -1391,7 +1391,7 @@ async fn sign_in(
     email: &str,
     password: &str,
 ) -> Result<(), String> {
-    let resp = sign_in_attempt(http, fapi, email, password, None).await?;
+    let resp = sign_in_attempt(http, fapi, email, password, None, None).await?;
     let status = resp.status();
     let has_client = sets_client_cookie(&resp);
     if status == StatusCode::SEE_OTHER && has_client {
@@ -1434,6 +1434,7 @@ async fn sign_in_attempt(
     email: &str,
     password: &str,
     forwarded_for: Option<&str>,
+    device: Option<&str>,
 ) -> Result<reqwest::Response, String> {
     let page = http
         .get(format!("{fapi}/sign-in"))
@@ -1471,7 +1472,13 @@ async fn sign_in_attempt(
     let mut post = http
         .post(format!("{fapi}/sign-in"))
         .header(ORIGIN, fapi)
-        .header(COOKIE, format!("__orbit_csrf={csrf_cookie}"))
+        .header(
+            COOKIE,
+            match device {
+                Some(d) => format!("__orbit_csrf={csrf_cookie}; __orbit_device={d}"),
+                None => format!("__orbit_csrf={csrf_cookie}"),
+            },
+        )
         .header(CONTENT_TYPE, "application/x-www-form-urlencoded");
     if let Some(ip) = forwarded_for {
         post = post.header("x-forwarded-for", ip);
@@ -1494,6 +1501,9 @@ struct FloodResult {
     /// Honest sign-ins during the flood: latency of each that got in, and the failures.
     honest: Vec<Duration>,
     honest_failed: Vec<String>,
+    /// The same from the owner's own browser (its `__orbit_device` cookie).
+    known: Vec<Duration>,
+    known_failed: Vec<String>,
     server_cpu: Option<CpuUse>,
     rss_end: Option<u64>,
     hwm_end: Option<u64>,
@@ -1546,19 +1556,33 @@ async fn flood(orbit: &Path, args: &Args) -> Res<FloodResult> {
         let http = http.clone();
         let fapi = keys.frontend.clone();
         let source = honest_source.clone();
-        move || {
+        move |device: Option<String>| {
             let http = http.clone();
             let fapi = fapi.clone();
             let n = source.fetch_add(1, Ordering::Relaxed);
             async move {
                 let ip = format!("198.51.{}.{}", n / 250, 1 + n % 250);
                 let t0 = stopwatch();
-                let resp =
-                    sign_in_attempt(&http, &fapi, HONEST_EMAIL, HONEST_PASSWORD, Some(&ip)).await?;
+                let resp = sign_in_attempt(
+                    &http,
+                    &fapi,
+                    HONEST_EMAIL,
+                    HONEST_PASSWORD,
+                    Some(&ip),
+                    device.as_deref(),
+                )
+                .await?;
                 let took = t0.elapsed();
                 let has_client = sets_client_cookie(&resp);
+                let device = resp
+                    .headers()
+                    .get_all(SET_COOKIE)
+                    .iter()
+                    .filter_map(|v| v.to_str().ok())
+                    .find_map(|c| c.strip_prefix("__orbit_device="))
+                    .map(|c| c.split(';').next().unwrap_or_default().to_owned());
                 if resp.status() == StatusCode::SEE_OTHER && has_client {
-                    Ok(took)
+                    Ok((took, device))
                 } else {
                     Err(describe_failure(resp, has_client).await)
                 }
@@ -1567,13 +1591,15 @@ async fn flood(orbit: &Path, args: &Args) -> Res<FloodResult> {
     };
     eprintln!("flood: 10 honest sign-ins alone...");
     let mut baseline = Vec::new();
+    let mut device = None;
     for _ in 0..10 {
-        baseline.push(
-            honest_once()
-                .await
-                .map_err(|e| format!("honest sign-in alone: {e}"))?,
-        );
+        let (took, issued) = honest_once(None)
+            .await
+            .map_err(|e| format!("honest sign-in alone: {e}"))?;
+        baseline.push(took);
+        device = issued;
     }
+    let device = device.ok_or("a sign-in set no __orbit_device cookie")?;
 
     let window = Duration::from_secs_f64(args.seconds * 2.0);
     let start = stopwatch();
@@ -1597,7 +1623,8 @@ async fn flood(orbit: &Path, args: &Args) -> Res<FloodResult> {
                 i += 1;
                 let ip = format!("2001:db8:{w:x}:{:x}::1", i & 0xffff);
                 let email = format!("nobody-{w}-{i}@example.com");
-                let r = sign_in_attempt(&http, &fapi, &email, "wrong-password-1", Some(&ip)).await;
+                let r = sign_in_attempt(&http, &fapi, &email, "wrong-password-1", Some(&ip), None)
+                    .await;
                 let t = stopwatch();
                 if t < window_start || t > end {
                     continue;
@@ -1613,12 +1640,19 @@ async fn flood(orbit: &Path, args: &Args) -> Res<FloodResult> {
     tokio::time::sleep_until(window_start.into()).await;
     let server_stat = format!("/proc/{}/stat", server.pid);
     let s0 = CpuSnap::take(args.server_cpu, &server_stat);
+    // The owner alternates: a new browser, then their own browser (its device cookie).
     let mut honest = Vec::new();
     let mut honest_failed = Vec::new();
+    let mut known = Vec::new();
+    let mut known_failed = Vec::new();
     while stopwatch() < end {
-        match honest_once().await {
-            Ok(took) => honest.push(took),
+        match honest_once(None).await {
+            Ok((took, _)) => honest.push(took),
             Err(e) => honest_failed.push(e),
+        }
+        match honest_once(Some(device.clone())).await {
+            Ok((took, _)) => known.push(took),
+            Err(e) => known_failed.push(e),
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
@@ -1643,6 +1677,8 @@ async fn flood(orbit: &Path, args: &Args) -> Res<FloodResult> {
         baseline,
         honest,
         honest_failed,
+        known,
+        known_failed,
         server_cpu: CpuUse::between(&s0, &s1),
         rss_end,
         hwm_end,
@@ -1693,19 +1729,24 @@ impl FloodResult {
             ms(percentile(&self.baseline, 50.0)),
             ms(percentile(&self.baseline, 100.0))
         );
-        let _ = writeln!(
-            o,
-            "| Honest sign-ins during the flood: in / refused | {} / {} |",
-            self.honest.len(),
-            self.honest_failed.len()
-        );
-        let _ = writeln!(
-            o,
-            "| Honest sign-in during the flood, p50 / p95 / max | {} / {} / {} |",
-            ms(percentile(&self.honest, 50.0)),
-            ms(percentile(&self.honest, 95.0)),
-            ms(percentile(&self.honest, 100.0))
-        );
+        for (who, ok, failed) in [
+            ("a new browser", &self.honest, &self.honest_failed),
+            (
+                "the owner's own browser (device cookie)",
+                &self.known,
+                &self.known_failed,
+            ),
+        ] {
+            let _ = writeln!(
+                o,
+                "| Owner's sign-ins during the flood from {who}: in / refused; p50 / p95 / max of those in | {} / {}; {} / {} / {} |",
+                ok.len(),
+                failed.len(),
+                ms(percentile(ok, 50.0)),
+                ms(percentile(ok, 95.0)),
+                ms(percentile(ok, 100.0))
+            );
+        }
         let _ = writeln!(
             o,
             "| Server CPU during the flood | {} |",
@@ -1719,8 +1760,11 @@ impl FloodResult {
             self.rss_end.map(mb).unwrap_or_else(|| "n/a".into()),
             self.hwm_end.map(mb).unwrap_or_else(|| "n/a".into())
         );
-        for e in self.honest_failed.iter().take(3) {
-            let _ = writeln!(o, "\n- honest sign-in refused: {e}");
+        for e in self.honest_failed.iter().take(1) {
+            let _ = writeln!(o, "\n- sample refusal (new browser): {e}");
+        }
+        for e in self.known_failed.iter().take(3) {
+            let _ = writeln!(o, "\n- sample refusal (own browser): {e}");
         }
         o
     }
