@@ -4,7 +4,7 @@
 
 use crate::harness::*;
 use crate::world::*;
-use reqwest::cookie::Jar;
+use reqwest::cookie::{CookieStore, Jar};
 use reqwest::StatusCode;
 use serde_json::Value;
 use std::sync::Arc;
@@ -165,26 +165,56 @@ async fn session_for_dev_browser(server: &TestServer, dvb: &str) -> Option<Strin
     directive_value(&directives, "__session=").filter(|t| !t.is_empty())
 }
 
+/// `POST /v1/dev_browser` from the app's origin by `browser`: the development browser token.
+async fn dev_browser_of(server: &TestServer, browser: &Browser) -> String {
+    let r = browser
+        .http
+        .post(server.url("/v1/dev_browser"))
+        .header("origin", "http://localhost:3000")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 #[tokio::test]
 async fn development_browsers_of_a_planted_client_die_at_sign_in() {
     let server = TestServer::start().await;
     server
         .create_user("victim@example.com", GOOD_PASSWORD)
         .await;
-    // The attacker asks for a development browser from an allowed origin: a client, its
-    // `__client` cookie, and a bearer token for it.
-    let r = server.dev_browser_from_the_app().await;
-    let client_cookie = r
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .find(|c| c.starts_with("__client="))
-        .expect("a __client cookie");
-    let dvb = r.json::<Value>().await.unwrap()["id"]
-        .as_str()
+    server
+        .create_user("mallory@example.com", GOOD_PASSWORD)
+        .await;
+    // A visit gets no client (clients are created lazily), so the attacker signs in to an
+    // account of their own for one: a `__client` cookie, and a development browser for that
+    // client. Then signs out, keeping both.
+    let jar = Arc::new(Jar::default());
+    let attacker = browser_with_jar(&server, jar.clone());
+    let r = attacker.sign_in("mallory@example.com", GOOD_PASSWORD).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let dvb = dev_browser_of(&server, &attacker).await;
+    let client_cookie = jar
+        .cookies(&Url::parse(&server.base).unwrap())
         .unwrap()
+        .to_str()
+        .unwrap()
+        .split("; ")
+        .find(|c| c.starts_with("__client="))
+        .expect("a __client cookie")
         .to_owned();
+    let r = attacker
+        .http
+        .delete(server.url("/v1/client/sessions"))
+        .header("origin", server.base.as_str())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(session_for_dev_browser(&server, &dvb).await, None);
 
     // The client's cookie is planted in the victim's browser, who signs in.
@@ -204,6 +234,46 @@ async fn development_browsers_of_a_planted_client_die_at_sign_in() {
     );
 
     // The attacker's development browser does not carry the victim's session.
+    assert_eq!(session_for_dev_browser(&server, &dvb).await, None);
+}
+
+/// A development browser of no client (what a visit gets) is never bound to the client of a
+/// browser that brings it along: a link can carry anyone's token.
+#[tokio::test]
+async fn a_development_browser_of_no_client_is_never_bound_to_a_victims_client() {
+    let server = TestServer::start().await;
+    server
+        .create_user("victim@example.com", GOOD_PASSWORD)
+        .await;
+    let dvb = dev_browser_of(&server, &server.browser()).await;
+    assert_eq!(session_for_dev_browser(&server, &dvb).await, None);
+
+    // The victim, signed in, follows the attacker's link to a development handshake that
+    // carries the attacker's development browser.
+    let victim = server.browser();
+    let r = victim.sign_in("victim@example.com", GOOD_PASSWORD).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let mut u = Url::parse(&server.url("/v1/client/handshake")).unwrap();
+    u.query_pairs_mut()
+        .append_pair("redirect_url", "http://localhost:3000/x")
+        .append_pair("format", "nonce")
+        .append_pair("__clerk_db_jwt", &dvb);
+    let r = victim.get(u.as_str()).await;
+    assert_eq!(r.status, StatusCode::TEMPORARY_REDIRECT, "{}", r.body);
+    let location = Url::parse(r.location().unwrap()).unwrap();
+    let nonce = location
+        .query_pairs()
+        .find(|(k, _)| k == "__clerk_handshake_nonce")
+        .unwrap()
+        .1
+        .into_owned();
+    let directives = server.backend().handshake_directives(&nonce).await;
+    // The victim's app is signed in with a development browser of the victim's own...
+    assert!(directive_value(&directives, "__session=").is_some_and(|t| !t.is_empty()));
+    let own = directive_value(&directives, "__clerk_db_jwt=").unwrap();
+    assert_ne!(own, dvb);
+    assert!(session_for_dev_browser(&server, &own).await.is_some());
+    // ... and the attacker's still stands for nothing.
     assert_eq!(session_for_dev_browser(&server, &dvb).await, None);
 }
 

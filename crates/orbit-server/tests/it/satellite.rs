@@ -108,6 +108,7 @@ async fn signed_in_on_the_primary_means_signed_in_on_the_satellite() {
 async fn signed_out_ends_signed_out_without_a_loop() {
     let world = ProdWorld::start().await;
     world.add_satellite("satellite.test", true).await;
+    let (rows_before, _) = crate::storage::db_state(&world.server).await;
     let browser = world.browser();
     let hops = browser
         .handshake(
@@ -117,6 +118,25 @@ async fn signed_out_ends_signed_out_without_a_loop() {
         )
         .await;
     assert_eq!(hops.len(), 3);
+    // Signed out on the primary: no client is created for the sync, on either host; the link
+    // clears any `__client` the satellite's host had.
+    let (rows, _) = crate::storage::db_state(&world.server).await;
+    for table in ["clients", "client_tokens"] {
+        assert_eq!(rows[table], rows_before[table], "{table}: {rows:?}");
+    }
+    for hop in &hops[..2] {
+        assert!(
+            !hop.set_cookies
+                .iter()
+                .any(|c| c.starts_with("__Host-client=")),
+            "{hop:?}"
+        );
+    }
+    assert!(
+        hops[2].set_cookie("__Host-client").contains("Max-Age=0"),
+        "{:?}",
+        hops[2]
+    );
     let back = final_url(&hops);
     assert_eq!(back, "https://satellite.test/?__clerk_synced=true");
     let view = world.app_resolves(&browser, &back).await;
