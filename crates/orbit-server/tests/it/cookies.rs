@@ -52,6 +52,18 @@ async fn active_sessions(world: &ProdWorld, user_id: &str) -> Vec<String> {
         .collect()
 }
 
+/// Signs the browser's client out from the primary's app (`DELETE /v1/client/sessions`).
+async fn sign_out_on_primary(browser: &WorldBrowser) {
+    let r = browser
+        .http
+        .delete(format!("{PRIMARY_FAPI}/v1/client/sessions"))
+        .header("origin", "https://primary.test")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
 #[tokio::test]
 async fn a_client_planted_before_sign_in_carries_no_session_to_linked_hosts() {
     let world = ProdWorld::start().await;
@@ -62,11 +74,16 @@ async fn a_client_planted_before_sign_in_carries_no_session_to_linked_hosts() {
         .await;
     let victim_id = victim_user["id"].as_str().unwrap();
 
-    // The attacker gets a client on the primary and links the satellite's host to it.
-    let attacker = world.browser();
+    // The attacker gets a client on the primary and links the satellite's host to it. A visit
+    // gets no client (clients are created lazily) and a signed-out sync links nothing, so the
+    // attacker signs in to an account of their own first.
+    let (attacker, mallory_id) = world.signed_in_browser("mallory@example.com").await;
     let (hops, view) = sync_satellite(&world, &attacker).await;
     assert_eq!(hops.len(), 3, "{hops:#?}");
-    assert!(view.claims.is_none());
+    assert_eq!(view.claims.unwrap()["sub"], mallory_id);
+    // Signed out again (the sign-in page would otherwise greet the victim as the attacker),
+    // the client and its tokens on both hosts live on.
+    sign_out_on_primary(&attacker).await;
     let planted = attacker
         .cookie(&format!("{PRIMARY_FAPI}/"), "__Host-client")
         .expect("the attacker's client on the primary");
@@ -129,15 +146,26 @@ async fn after_sign_in_on_the_primary_a_linked_satellite_syncs_again() {
         .backend()
         .create_user("ada@example.com", GOOD_PASSWORD)
         .await;
-    // Visited signed out: the satellite's host is linked to a signed-out client.
+    // Visited signed out: the sync links the satellite's host to nothing (no client is created
+    // for a visit), so its next handshake syncs again.
     let browser = world.browser();
     let (_, view) = sync_satellite(&world, &browser).await;
     assert!(view.claims.is_none());
+    let (hops, view) = refresh_on_satellite(&world, &browser).await;
+    assert_eq!(hops.len(), 3, "not linked: syncs again: {hops:#?}");
+    assert!(view.claims.is_none());
+
+    // Signed in and synced: the satellite's host is linked, handshakes are answered at once.
+    browser.sign_in("ada@example.com").await;
+    let (hops, view) = refresh_on_satellite(&world, &browser).await;
+    assert_eq!(hops.len(), 3, "{hops:#?}");
+    assert_eq!(view.claims.unwrap()["sub"], user["id"]);
     let (hops, _) = refresh_on_satellite(&world, &browser).await;
     assert_eq!(hops.len(), 1, "linked: answered at once: {hops:#?}");
 
-    // Signing in on the primary retires that client: the satellite's next handshake syncs
-    // (three hops) and finds the new session.
+    // Signing in again on the primary (after signing out) retires that client: the
+    // satellite's next handshake syncs (three hops) and finds the new session.
+    sign_out_on_primary(&browser).await;
     browser.sign_in("ada@example.com").await;
     let (hops, view) = refresh_on_satellite(&world, &browser).await;
     assert_eq!(hops.len(), 3, "{hops:#?}");
@@ -184,9 +212,12 @@ async fn dev_browser_of(server: &TestServer, browser: &Browser) -> String {
 #[tokio::test]
 async fn development_browsers_of_a_planted_client_die_at_sign_in() {
     let server = TestServer::start().await;
-    server
+    let victim_id = server
         .create_user("victim@example.com", GOOD_PASSWORD)
-        .await;
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     server
         .create_user("mallory@example.com", GOOD_PASSWORD)
         .await;
@@ -223,15 +254,11 @@ async fn development_browsers_of_a_planted_client_die_at_sign_in() {
     let victim = browser_with_jar(&server, jar);
     let r = victim.sign_in("victim@example.com", GOOD_PASSWORD).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    assert_eq!(
-        server
-            .sessions_of_the_user("&status=active")
-            .await
-            .as_array()
-            .unwrap()
-            .len(),
-        1
-    );
+    let (_, sessions) = server
+        .backend()
+        .get(&format!("/v1/sessions?user_id={victim_id}&status=active"))
+        .await;
+    assert_eq!(sessions.as_array().unwrap().len(), 1, "{sessions}");
 
     // The attacker's development browser does not carry the victim's session.
     assert_eq!(session_for_dev_browser(&server, &dvb).await, None);
