@@ -280,21 +280,7 @@ async fn a_development_browser_of_no_client_is_never_bound_to_a_victims_client()
     let victim = server.browser();
     let r = victim.sign_in("victim@example.com", GOOD_PASSWORD).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    let mut u = Url::parse(&server.url("/v1/client/handshake")).unwrap();
-    u.query_pairs_mut()
-        .append_pair("redirect_url", "http://localhost:3000/x")
-        .append_pair("format", "nonce")
-        .append_pair("__clerk_db_jwt", &dvb);
-    let r = victim.get(u.as_str()).await;
-    assert_eq!(r.status, StatusCode::TEMPORARY_REDIRECT, "{}", r.body);
-    let location = Url::parse(r.location().unwrap()).unwrap();
-    let nonce = location
-        .query_pairs()
-        .find(|(k, _)| k == "__clerk_handshake_nonce")
-        .unwrap()
-        .1
-        .into_owned();
-    let directives = server.backend().handshake_directives(&nonce).await;
+    let directives = server.dev_browser_handshake_by(&victim, &dvb).await;
     // The victim's app is signed in with a development browser of the victim's own...
     assert!(directive_value(&directives, "__session=").is_some_and(|t| !t.is_empty()));
     let own = directive_value(&directives, "__clerk_db_jwt=").unwrap();

@@ -341,9 +341,7 @@ async fn updates_racing_sign_ins_are_not_lost() {
 
 /// Rows in the server's database by table, and the file's size after a checkpoint, read
 /// through a second handle on its file.
-pub(crate) async fn db_state(
-    server: &TestServer,
-) -> (std::collections::BTreeMap<String, i64>, u64) {
+async fn db_state(server: &TestServer) -> (std::collections::BTreeMap<String, i64>, u64) {
     let db = server.dir.path().join("orbit.db");
     let store = orbit_storage::SqliteStore::open(&db).await.unwrap();
     store.checkpoint().await.unwrap();
