@@ -135,7 +135,9 @@ pub struct PendingSync {
 pub struct SyncToken {
     pub token_hash: String,
     pub instance_id: String,
-    pub client_id: String,
+    /// The primary's client with a live session; `None`: the browser is signed out there, and
+    /// the satellite is linked to nothing (clients are created lazily).
+    pub client_id: Option<String>,
     pub satellite_domain_id: String,
     pub pending_sync_id: String,
     pub expires_at: Millis,

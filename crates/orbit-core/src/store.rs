@@ -219,22 +219,23 @@ pub trait HandshakeStore: Send + Sync {
         nonce_hash: &str,
         now: Millis,
     ) -> StoreResult<Option<Vec<String>>>;
-    /// A development browser token (`__clerk_db_jwt`) standing for a client.
+    /// A development browser token (`__clerk_db_jwt`) standing for a client, or for none yet
+    /// (a browser that has only visited: clients are created lazily).
     async fn put_dev_browser(
         &self,
         instance_id: &str,
         token_hash: &str,
-        client_id: &str,
+        client_id: Option<&str>,
         at: Millis,
     ) -> StoreResult<()>;
-    /// The client a development browser stands for and when the development browser was last
-    /// used, if it was last used after `used_after`.
+    /// A development browser that was last used after `used_after`: the client it stands for
+    /// (`None` when it stands for none yet) and when it was last used.
     async fn dev_browser_client(
         &self,
         instance_id: &str,
         token_hash: &str,
         used_after: Millis,
-    ) -> StoreResult<Option<(Client, Millis)>>;
+    ) -> StoreResult<Option<(Option<Client>, Millis)>>;
     /// Records that the development browser was used at `at`.
     async fn touch_dev_browser(&self, token_hash: &str, at: Millis) -> StoreResult<()>;
     /// Deletes development browsers last used at or before `used_before`. Returns how many.

@@ -251,7 +251,7 @@ pub async fn dev_browsers_expire_by_last_use(store: &dyn Store) {
     let c = client(&instance, "client_1");
     store.create_client(&c).await.unwrap();
     store
-        .put_dev_browser(&instance.id, "dvb_h", &c.id, 100)
+        .put_dev_browser(&instance.id, "dvb_h", Some(&c.id), 100)
         .await
         .unwrap();
     assert_eq!(
@@ -259,7 +259,7 @@ pub async fn dev_browsers_expire_by_last_use(store: &dyn Store) {
             .dev_browser_client(&instance.id, "dvb_h", 99)
             .await
             .unwrap(),
-        Some((c.clone(), 100)),
+        Some((Some(c.clone()), 100)),
         "last used when created"
     );
     assert!(store
@@ -278,10 +278,10 @@ pub async fn dev_browsers_expire_by_last_use(store: &dyn Store) {
             .dev_browser_client(&instance.id, "dvb_h", 499)
             .await
             .unwrap(),
-        Some((c.clone(), 500))
+        Some((Some(c.clone()), 500))
     );
     store
-        .put_dev_browser(&instance.id, "dvb_old", &c.id, 200)
+        .put_dev_browser(&instance.id, "dvb_old", Some(&c.id), 200)
         .await
         .unwrap();
     assert_eq!(store.prune_dev_browsers(200).await.unwrap(), 1);
@@ -367,7 +367,7 @@ pub async fn handshake_state_is_single_use(store: &dyn Store) {
     let token = SyncToken {
         token_hash: "th".into(),
         instance_id: instance.id.clone(),
-        client_id: c.id.clone(),
+        client_id: Some(c.id.clone()),
         satellite_domain_id: "dmn_s".into(),
         pending_sync_id: "p3".into(),
         expires_at: 2_000,
@@ -378,6 +378,17 @@ pub async fn handshake_state_is_single_use(store: &dyn Store) {
         Some(token.clone())
     );
     assert!(store.take_sync_token("th", 10).await.unwrap().is_none());
+    // A browser signed out on the primary: the token links the satellite to no client.
+    let signed_out = SyncToken {
+        token_hash: "th_none".into(),
+        client_id: None,
+        ..token.clone()
+    };
+    store.put_sync_token(&signed_out).await.unwrap();
+    assert_eq!(
+        store.take_sync_token("th_none", 10).await.unwrap(),
+        Some(signed_out)
+    );
 
     let directives = vec![
         "__session=a; Path=/".to_owned(),
@@ -409,7 +420,7 @@ pub async fn handshake_state_is_single_use(store: &dyn Store) {
         .is_none());
 
     store
-        .put_dev_browser(&instance.id, "dvb_h", &c.id, 1)
+        .put_dev_browser(&instance.id, "dvb_h", Some(&c.id), 1)
         .await
         .unwrap();
     assert_eq!(
@@ -419,14 +430,26 @@ pub async fn handshake_state_is_single_use(store: &dyn Store) {
             .unwrap()
             .unwrap()
             .0
-            .id,
-        c.id
+            .map(|c| c.id),
+        Some(c.id.clone())
     );
     assert!(store
         .dev_browser_client("other", "dvb_h", 0)
         .await
         .unwrap()
         .is_none());
+    // A development browser of a browser that only visited stands for no client yet.
+    store
+        .put_dev_browser(&instance.id, "dvb_none", None, 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .dev_browser_client(&instance.id, "dvb_none", 0)
+            .await
+            .unwrap(),
+        Some((None, 1))
+    );
 
     store
         .put_handshake_nonce(&instance.id, "old", &[], 50)
@@ -768,7 +791,7 @@ pub async fn start_session_is_one_write(store: &dyn Store) {
         .await
         .unwrap();
     store
-        .put_dev_browser(&instance.id, "dvb1", "client_1", 4)
+        .put_dev_browser(&instance.id, "dvb1", Some("client_1"), 4)
         .await
         .unwrap();
     store
@@ -934,7 +957,7 @@ pub async fn idle_clients_are_pruned(store: &dyn Store) {
         .await
         .unwrap();
     store
-        .put_dev_browser(&instance.id, "db", "c_dev", 1)
+        .put_dev_browser(&instance.id, "db", Some("c_dev"), 1)
         .await
         .unwrap();
     let now = 200;

@@ -49,7 +49,9 @@ impl Orbit {
             .await?)
     }
 
-    /// A new client (one browser) of `instance` at `now`, not stored yet.
+    /// A new client (one browser) of `instance` at `now`, not stored yet. Clients are created
+    /// lazily, only by `start_session` (sign-in, sign-up): a browser that merely visits gets
+    /// none (docs/design/storage.md "What anonymous requests store").
     fn client_of(&self, instance: &Instance, now: Millis) -> Client {
         Client {
             id: self.random.id("client"),
@@ -57,13 +59,6 @@ impl Orbit {
             created_at: now,
             updated_at: now,
         }
-    }
-
-    /// Creates a new client (one browser) of `instance` at `now`.
-    pub(crate) async fn new_client(&self, instance: &Instance, now: Millis) -> Result<Client> {
-        let client = self.client_of(instance, now);
-        self.store.create_client(&client).await?;
-        Ok(client)
     }
 
     /// Starts a session for `user` on a fresh client for this browser (docs/design/

@@ -88,31 +88,53 @@ pub fn app_target(
 pub struct BrowserState {
     /// The browser's client on this instance: the cookie's, else the development browser's.
     pub client: Option<Client>,
-    /// The development browser token, kept only when it stands for `client`.
+    /// The development browser token, kept only when it stands for `client` (for a browser
+    /// without a client: when it stands for no client either).
     pub dev_browser: Option<String>,
+}
+
+/// What a development browser token stands for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DevBrowserOf {
+    /// Nothing: unknown, or unused for longer than `DEV_BROWSER_IDLE_LIFETIME`.
+    Nothing,
+    /// No client yet: the browser has only visited (clients are created lazily).
+    NoClient,
+    /// This client.
+    Client(Client),
 }
 
 /// One FAPI host serves every domain of a development instance: the browser's client is its
 /// `__client` cookie there, or the development browser token the app passed along. The cookie
 /// wins; the token is kept only if it names the same client (else the app gets a fresh one).
+/// A token of no client is kept only by a browser without a client: it is never bound to the
+/// cookie's client, since a link can carry anyone's token (whoever made it would share the
+/// browser's client).
 pub fn reconcile_dev_browser(
     cookie_client: Option<Client>,
-    dev_browser: Option<(&str, Option<Client>)>,
+    dev_browser: Option<(&str, DevBrowserOf)>,
 ) -> BrowserState {
-    let Some((token, Some(by_token))) = dev_browser else {
-        // No token, or one that names no client: the cookie decides alone.
-        return BrowserState {
-            client: cookie_client,
-            dev_browser: None,
-        };
+    let (token, of) = match dev_browser {
+        None | Some((_, DevBrowserOf::Nothing)) => {
+            // No token, or one that stands for nothing: the cookie decides alone.
+            return BrowserState {
+                client: cookie_client,
+                dev_browser: None,
+            };
+        }
+        Some((token, of)) => (token.to_owned(), of),
     };
-    match cookie_client {
-        None => BrowserState {
+    match (cookie_client, of) {
+        (None, DevBrowserOf::Client(by_token)) => BrowserState {
             client: Some(by_token),
-            dev_browser: Some(token.to_owned()),
+            dev_browser: Some(token),
         },
-        Some(c) => BrowserState {
-            dev_browser: (c.id == by_token.id).then(|| token.to_owned()),
+        (None, _) => BrowserState {
+            client: None,
+            dev_browser: Some(token),
+        },
+        (Some(c), of) => BrowserState {
+            dev_browser: matches!(&of, DevBrowserOf::Client(b) if b.id == c.id).then_some(token),
             client: Some(c),
         },
     }
@@ -372,7 +394,7 @@ impl Orbit {
             .filter(|d| !d.is_empty())
             .filter(|_| instance.kind == InstanceKind::Development);
         let by_token = match dev_browser {
-            Some(d) => Some((d, self.client_for_dev_browser(instance, d).await?)),
+            Some(d) => Some((d, self.dev_browser(instance, d).await?)),
             None => None,
         };
         Ok(reconcile_dev_browser(cookie_client, by_token))
@@ -558,43 +580,51 @@ mod tests {
     fn dev_browser_reconciliation() {
         let a = || Some(client("client_a"));
         let b = || Some(client("client_b"));
-        // No token: the cookie decides.
-        assert_eq!(
-            reconcile_dev_browser(a(), None),
-            BrowserState {
-                client: a(),
-                dev_browser: None
-            }
-        );
-        // An unknown token adds nothing.
-        assert_eq!(
-            reconcile_dev_browser(None, Some(("dvb_x", None))),
-            BrowserState::default()
-        );
-        // No cookie: the token's client, and the token is kept.
-        assert_eq!(
-            reconcile_dev_browser(None, Some(("dvb_b", b()))),
-            BrowserState {
-                client: b(),
-                dev_browser: Some("dvb_b".into())
-            }
-        );
-        // Cookie and token agree: both kept.
-        assert_eq!(
-            reconcile_dev_browser(a(), Some(("dvb_a", a()))),
-            BrowserState {
-                client: a(),
-                dev_browser: Some("dvb_a".into())
-            }
-        );
-        // They disagree: the cookie wins and the foreign token is dropped.
-        assert_eq!(
-            reconcile_dev_browser(a(), Some(("dvb_b", b()))),
-            BrowserState {
-                client: a(),
-                dev_browser: None
-            }
-        );
+        let of_a = || DevBrowserOf::Client(client("client_a"));
+        let of_b = || DevBrowserOf::Client(client("client_b"));
+        let state = |client: Option<Client>, dev_browser: Option<&str>| BrowserState {
+            client,
+            dev_browser: dev_browser.map(str::to_owned),
+        };
+        // (cookie's client, token and what it stands for) -> the browser.
+        let rows = [
+            // No token: the cookie decides.
+            (a(), None, state(a(), None)),
+            (None, None, state(None, None)),
+            // A token that stands for nothing adds nothing.
+            (
+                None,
+                Some(("dvb_x", DevBrowserOf::Nothing)),
+                state(None, None),
+            ),
+            (
+                a(),
+                Some(("dvb_x", DevBrowserOf::Nothing)),
+                state(a(), None),
+            ),
+            // No cookie: the token's client, and the token is kept.
+            (None, Some(("dvb_b", of_b())), state(b(), Some("dvb_b"))),
+            // No cookie, a token of no client yet: still no client, and the token is kept.
+            (
+                None,
+                Some(("dvb_n", DevBrowserOf::NoClient)),
+                state(None, Some("dvb_n")),
+            ),
+            // Cookie and token agree: both kept.
+            (a(), Some(("dvb_a", of_a())), state(a(), Some("dvb_a"))),
+            // They disagree: the cookie wins and the foreign token is dropped.
+            (a(), Some(("dvb_b", of_b())), state(a(), None)),
+            // A token of no client is never bound to the cookie's client: dropped.
+            (
+                a(),
+                Some(("dvb_n", DevBrowserOf::NoClient)),
+                state(a(), None),
+            ),
+        ];
+        for (cookie, token, expected) in rows {
+            let row = format!("{cookie:?} {token:?}");
+            assert_eq!(reconcile_dev_browser(cookie, token), expected, "{row}");
+        }
     }
 
     #[test]
@@ -834,7 +864,7 @@ mod tests {
         let token = SyncToken {
             token_hash: "h".into(),
             instance_id: i.id.clone(),
-            client_id: "client_a".into(),
+            client_id: Some("client_a".into()),
             satellite_domain_id: s.id.clone(),
             pending_sync_id: "pending".into(),
             expires_at: issued + HANDSHAKE_TTL,

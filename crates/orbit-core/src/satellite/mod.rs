@@ -16,6 +16,8 @@ use async_trait::async_trait;
 mod dns_check;
 pub mod handshake;
 
+pub use handshake::DevBrowserOf;
+
 pub use dns_check::{after_check, CheckedBy, DnsStatus};
 
 /// Sync tokens, pending syncs and handshake nonces live at most this long.
@@ -250,21 +252,30 @@ impl Orbit {
         Ok((pending.id, state))
     }
 
-    /// Step 3: the primary's answer, a single-use token bound to the browser's client on the
-    /// primary, the satellite and the pending sync.
+    /// Step 3: the primary's answer, a single-use token bound to the satellite, the pending sync
+    /// and the browser's client on the primary when that client has a live session. A browser
+    /// signed out on the primary gets a token that links the satellite to nothing: clients are
+    /// created lazily (docs/design/storage.md "What anonymous requests store"), and linking to a
+    /// signed-out client would be worthless anyway, since a sign-in starts a fresh client.
     pub async fn issue_sync_token(
         &self,
         instance: &Instance,
-        client: &Client,
+        client: Option<&Client>,
         satellite: &Domain,
         pending_sync_id: &str,
     ) -> Result<String> {
+        let client_id = match client.filter(|c| c.instance_id == instance.id) {
+            Some(c) if !self.active_sessions(instance, &c.id).await?.is_empty() => {
+                Some(c.id.clone())
+            }
+            _ => None,
+        };
         let token = self.random.token(32);
         self.store
             .put_sync_token(&SyncToken {
                 token_hash: token_hash(&token),
                 instance_id: instance.id.clone(),
-                client_id: client.id.clone(),
+                client_id,
                 satellite_domain_id: satellite.id.clone(),
                 pending_sync_id: pending_sync_id.to_owned(),
                 expires_at: self.now() + HANDSHAKE_TTL,
@@ -275,14 +286,15 @@ impl Orbit {
 
     /// Step 4: consumes the token and its pending sync, checking that both belong to this
     /// satellite and to this browser (`state` from the cookie). Returns the pending sync and the
-    /// primary's client. Whatever the outcome, the token is spent.
+    /// primary's client (`None`: signed out there, link nothing). Whatever the outcome, the
+    /// token is spent.
     pub async fn redeem_sync(
         &self,
         instance: &Instance,
         satellite: &Domain,
         token: &str,
         state: Option<&str>,
-    ) -> Result<std::result::Result<(PendingSync, Client), SyncError>> {
+    ) -> Result<std::result::Result<(PendingSync, Option<Client>), SyncError>> {
         let now = self.now();
         let Some(t) = self.store.take_sync_token(&token_hash(token), now).await? else {
             return Ok(Err(SyncError::TokenInvalid));
@@ -303,26 +315,13 @@ impl Orbit {
         let Some(pending) = pending else {
             return Ok(Err(SyncError::PendingInvalid));
         };
-        let Some(client) = self.store.client(&t.client_id).await? else {
+        let Some(client_id) = &t.client_id else {
+            return Ok(Ok((pending, None)));
+        };
+        let Some(client) = self.store.client(client_id).await? else {
             return Ok(Err(SyncError::TokenInvalid));
         };
-        Ok(Ok((pending, client)))
-    }
-
-    /// The browser's client for this instance, created if it has none. Returns the client and,
-    /// when one was created, the token for `fapi_host`'s `__client` cookie.
-    pub async fn ensure_client(
-        &self,
-        instance: &Instance,
-        existing: Option<Client>,
-        fapi_host: &str,
-    ) -> Result<(Client, Option<String>)> {
-        if let Some(c) = existing.filter(|c| c.instance_id == instance.id) {
-            return Ok((c, None));
-        }
-        let c = self.new_client(instance, self.now()).await?;
-        let token = self.link_client(&c, fapi_host).await?;
-        Ok((c, Some(token)))
+        Ok(Ok((pending, Some(client))))
     }
 
     /// Gives `fapi_host` a fresh client token for `client` (linking a satellite host to the
@@ -416,25 +415,32 @@ impl Orbit {
         Ok(keys.current.sign_jwt(&claims)?)
     }
 
-    /// A development browser token (`__clerk_db_jwt`) for `client`.
-    pub async fn new_dev_browser(&self, instance: &Instance, client: &Client) -> Result<String> {
+    /// A development browser token (`__clerk_db_jwt`) for `client`, or for no client yet: a
+    /// browser that only visits gets a development browser but no client (clients are created
+    /// lazily; a sign-in gives the browser a fresh client and a development browser of it).
+    pub async fn new_dev_browser(
+        &self,
+        instance: &Instance,
+        client: Option<&Client>,
+    ) -> Result<String> {
         let token = format!("dvb_{}", self.random.token(24));
         self.store
-            .put_dev_browser(&instance.id, &token_hash(&token), &client.id, self.now())
+            .put_dev_browser(
+                &instance.id,
+                &token_hash(&token),
+                client.map(|c| c.id.as_str()),
+                self.now(),
+            )
             .await?;
         Ok(token)
     }
 
-    /// The client a development browser token stands for, if the token was used within
+    /// What a development browser token stands for, if the token was used within
     /// `DEV_BROWSER_IDLE_LIFETIME`; using it keeps it alive (recorded at most once per
     /// `DEV_BROWSER_TOUCH_INTERVAL`, so lookups stay reads).
-    pub async fn client_for_dev_browser(
-        &self,
-        instance: &Instance,
-        token: &str,
-    ) -> Result<Option<Client>> {
+    pub async fn dev_browser(&self, instance: &Instance, token: &str) -> Result<DevBrowserOf> {
         if token.is_empty() || token.len() > 128 {
-            return Ok(None);
+            return Ok(DevBrowserOf::Nothing);
         }
         let now = self.now();
         let hash = token_hash(token);
@@ -443,12 +449,12 @@ impl Orbit {
             .dev_browser_client(&instance.id, &hash, now - DEV_BROWSER_IDLE_LIFETIME)
             .await?
         else {
-            return Ok(None);
+            return Ok(DevBrowserOf::Nothing);
         };
         if now - last_used_at >= DEV_BROWSER_TOUCH_INTERVAL {
             self.store.touch_dev_browser(&hash, now).await?;
         }
-        Ok(Some(client))
+        Ok(client.map_or(DevBrowserOf::NoClient, DevBrowserOf::Client))
     }
 }
 

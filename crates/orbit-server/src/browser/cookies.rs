@@ -81,6 +81,12 @@ pub fn client(token: &str, secure: bool) -> Option<HeaderValue> {
         .header()
 }
 
+/// Clears `__client` on this FAPI host (a satellite linked to a browser signed out on the
+/// primary).
+pub fn clear_client(secure: bool) -> Option<HeaderValue> {
+    SetCookie::own(name::CLIENT, "", secure).max_age(0).header()
+}
+
 /// The state that binds a pending satellite sync to this browser, read only by the link step
 /// (on `Path=/`, as the `__Host-` prefix requires).
 pub fn sync_state(state: &str, secure: bool) -> Option<HeaderValue> {

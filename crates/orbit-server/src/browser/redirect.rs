@@ -99,7 +99,7 @@ pub async fn with_dev_browser(
     }
     let token = state
         .orbit
-        .new_dev_browser(&fapi.ctx.instance, client)
+        .new_dev_browser(&fapi.ctx.instance, Some(client))
         .await?;
     let mut url = target.url().clone();
     set_query(&mut url, wire::query::DEV_BROWSER, &token);

@@ -177,27 +177,25 @@ async fn handshake(
     }
 
     if instance.kind == InstanceKind::Development {
-        // One FAPI host serves every domain of a development instance: the app gets a client
-        // (created if need be) and a development browser token for it.
-        let (client, new_token) = orbit
-            .ensure_client(instance, browser.client.clone(), &fapi.host())
-            .await?;
+        // One FAPI host serves every domain of a development instance: the app gets a
+        // development browser token for the browser's client, or for no client yet (a browser
+        // that only visits gets no client: they are created at sign-in).
         let dev_browser = match browser.dev_browser.clone() {
             Some(d) => d,
-            None => orbit.new_dev_browser(instance, &client).await?,
+            None => {
+                orbit
+                    .new_dev_browser(instance, browser.client.as_ref())
+                    .await?
+            }
         };
-        let set = new_token
-            .and_then(|t| cookies::client(&t, fapi.secure))
-            .into_iter()
-            .collect();
         let a = Answer {
             target: &target,
-            client: Some(&client),
+            client: browser.client.as_ref(),
             format,
             suffixed,
             dev_browser: Some(&dev_browser),
         };
-        return Ok(answer(&state, fapi, a, set).await?);
+        return Ok(answer(&state, fapi, a, Vec::new()).await?);
     }
     let a = Answer {
         target: &target,
@@ -260,9 +258,8 @@ fn sync_request_error(e: SyncRequestError) -> PageError {
 }
 
 /// `GET /v1/client/sync` on the primary (step 3): a single-use token for this browser's client,
-/// sent to the satellite's link endpoint. A browser without a client on the primary gets one
-/// (signed out) to link the satellite to; a later sign-in starts a fresh client, and the
-/// satellite syncs again.
+/// sent to the satellite's link endpoint. A browser signed out on the primary gets a token that
+/// links nothing, and no client is created for it (docs/design/storage.md).
 async fn sync(
     State(state): State<AppState>,
     browser: BrowserClient,
@@ -281,15 +278,11 @@ async fn sync(
         )
         .await?
         .map_err(sync_request_error)?;
-    let (client, new_token) = state
-        .orbit
-        .ensure_client(instance, browser.client.clone(), &fapi.host())
-        .await?;
     let token = state
         .orbit
         .issue_sync_token(
             instance,
-            &client,
+            browser.client.as_ref(),
             &request.satellite,
             &request.pending_sync_id,
         )
@@ -302,11 +295,7 @@ async fn sync(
     location
         .query_pairs_mut()
         .append_pair(wire::query::SYNC_TOKEN, &token);
-    let set = new_token
-        .and_then(|t| cookies::client(&t, fapi.secure))
-        .into_iter()
-        .collect();
-    Ok(temporary(&location, set))
+    Ok(temporary(&location, Vec::new()))
 }
 
 /// `GET /v1/client/link` on the satellite (step 4): consume the token, check the browser, link
@@ -361,17 +350,22 @@ async fn link(
                 "The sync's return address is not on this satellite.",
             )
         })?;
-    let client_token = state.orbit.link_client(&client, &fapi.host()).await?;
-    let set = [
-        cookies::client(&client_token, fapi.secure),
-        cookies::clear_sync_state(fapi.secure),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
+    // Linked to the primary's client; or, signed out there, to nothing: this host's earlier
+    // `__client`, if any, is cleared so that the satellite is signed out as the primary is.
+    let client_cookie = match &client {
+        Some(c) => {
+            let client_token = state.orbit.link_client(c, &fapi.host()).await?;
+            cookies::client(&client_token, fapi.secure)
+        }
+        None => cookies::clear_client(fapi.secure),
+    };
+    let set = [client_cookie, cookies::clear_sync_state(fapi.secure)]
+        .into_iter()
+        .flatten()
+        .collect();
     let a = Answer {
         target: &target,
-        client: Some(&client),
+        client: client.as_ref(),
         format: pending.format,
         suffixed: pending.suffixed_cookies,
         dev_browser: None,

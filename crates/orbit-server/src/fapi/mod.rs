@@ -235,7 +235,7 @@ async fn end_session(
 }
 
 /// `POST /v1/dev_browser` (development instances): a development browser token for this
-/// browser's client, as clerk-js asks for one.
+/// browser's client (or for no client yet), as clerk-js asks for one.
 async fn dev_browser(
     State(state): State<AppState>,
     browser: BrowserClient,
@@ -250,23 +250,18 @@ async fn dev_browser(
             "Development browsers exist only on development instances.",
         ));
     }
-    // It creates a client and sets its cookie: only pages of the instance may ask (clerk-js
-    // posts from the app's origin, which the instance allows).
+    // It hands out a bearer credential: only pages of the instance may ask (clerk-js posts
+    // from the app's origin, which the instance allows).
     require_allowed_origin(&state, fapi, &headers).await?;
-    let (client, new_token) = state
-        .orbit
-        .ensure_client(&fapi.ctx.instance, browser.client.clone(), &fapi.host())
-        .await?;
+    // For the browser's client, or for none yet: no client is created for a visit.
     let token = state
         .orbit
-        .new_dev_browser(&fapi.ctx.instance, &client)
+        .new_dev_browser(&fapi.ctx.instance, browser.client.as_ref())
         .await?;
-    let resp = with_cors(Json(DevBrowser::new(token)).into_response(), &headers);
-    let set = new_token
-        .and_then(|t| cookies::client(&t, fapi.secure))
-        .into_iter()
-        .collect();
-    Ok(with_cookies(resp, set))
+    Ok(with_cors(
+        Json(DevBrowser::new(token)).into_response(),
+        &headers,
+    ))
 }
 
 #[derive(Debug, serde::Deserialize)]

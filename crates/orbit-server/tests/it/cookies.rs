@@ -4,7 +4,7 @@
 
 use crate::harness::*;
 use crate::world::*;
-use reqwest::cookie::Jar;
+use reqwest::cookie::{CookieStore, Jar};
 use reqwest::StatusCode;
 use serde_json::Value;
 use std::sync::Arc;
@@ -52,6 +52,18 @@ async fn active_sessions(world: &ProdWorld, user_id: &str) -> Vec<String> {
         .collect()
 }
 
+/// Signs the browser's client out from the primary's app (`DELETE /v1/client/sessions`).
+async fn sign_out_on_primary(browser: &WorldBrowser) {
+    let r = browser
+        .http
+        .delete(format!("{PRIMARY_FAPI}/v1/client/sessions"))
+        .header("origin", "https://primary.test")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
 #[tokio::test]
 async fn a_client_planted_before_sign_in_carries_no_session_to_linked_hosts() {
     let world = ProdWorld::start().await;
@@ -62,11 +74,16 @@ async fn a_client_planted_before_sign_in_carries_no_session_to_linked_hosts() {
         .await;
     let victim_id = victim_user["id"].as_str().unwrap();
 
-    // The attacker gets a client on the primary and links the satellite's host to it.
-    let attacker = world.browser();
+    // The attacker gets a client on the primary and links the satellite's host to it. A visit
+    // gets no client (clients are created lazily) and a signed-out sync links nothing, so the
+    // attacker signs in to an account of their own first.
+    let (attacker, mallory_id) = world.signed_in_browser("mallory@example.com").await;
     let (hops, view) = sync_satellite(&world, &attacker).await;
     assert_eq!(hops.len(), 3, "{hops:#?}");
-    assert!(view.claims.is_none());
+    assert_eq!(view.claims.unwrap()["sub"], mallory_id);
+    // Signed out again (the sign-in page would otherwise greet the victim as the attacker),
+    // the client and its tokens on both hosts live on.
+    sign_out_on_primary(&attacker).await;
     let planted = attacker
         .cookie(&format!("{PRIMARY_FAPI}/"), "__Host-client")
         .expect("the attacker's client on the primary");
@@ -129,15 +146,26 @@ async fn after_sign_in_on_the_primary_a_linked_satellite_syncs_again() {
         .backend()
         .create_user("ada@example.com", GOOD_PASSWORD)
         .await;
-    // Visited signed out: the satellite's host is linked to a signed-out client.
+    // Visited signed out: the sync links the satellite's host to nothing (no client is created
+    // for a visit), so its next handshake syncs again.
     let browser = world.browser();
     let (_, view) = sync_satellite(&world, &browser).await;
     assert!(view.claims.is_none());
+    let (hops, view) = refresh_on_satellite(&world, &browser).await;
+    assert_eq!(hops.len(), 3, "not linked: syncs again: {hops:#?}");
+    assert!(view.claims.is_none());
+
+    // Signed in and synced: the satellite's host is linked, handshakes are answered at once.
+    browser.sign_in("ada@example.com").await;
+    let (hops, view) = refresh_on_satellite(&world, &browser).await;
+    assert_eq!(hops.len(), 3, "{hops:#?}");
+    assert_eq!(view.claims.unwrap()["sub"], user["id"]);
     let (hops, _) = refresh_on_satellite(&world, &browser).await;
     assert_eq!(hops.len(), 1, "linked: answered at once: {hops:#?}");
 
-    // Signing in on the primary retires that client: the satellite's next handshake syncs
-    // (three hops) and finds the new session.
+    // Signing in again on the primary (after signing out) retires that client: the
+    // satellite's next handshake syncs (three hops) and finds the new session.
+    sign_out_on_primary(&browser).await;
     browser.sign_in("ada@example.com").await;
     let (hops, view) = refresh_on_satellite(&world, &browser).await;
     assert_eq!(hops.len(), 3, "{hops:#?}");
@@ -165,26 +193,59 @@ async fn session_for_dev_browser(server: &TestServer, dvb: &str) -> Option<Strin
     directive_value(&directives, "__session=").filter(|t| !t.is_empty())
 }
 
+/// `POST /v1/dev_browser` from the app's origin by `browser`: the development browser token.
+async fn dev_browser_of(server: &TestServer, browser: &Browser) -> String {
+    let r = browser
+        .http
+        .post(server.url("/v1/dev_browser"))
+        .header("origin", "http://localhost:3000")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 #[tokio::test]
 async fn development_browsers_of_a_planted_client_die_at_sign_in() {
     let server = TestServer::start().await;
-    server
+    let victim_id = server
         .create_user("victim@example.com", GOOD_PASSWORD)
-        .await;
-    // The attacker asks for a development browser from an allowed origin: a client, its
-    // `__client` cookie, and a bearer token for it.
-    let r = server.dev_browser_from_the_app().await;
-    let client_cookie = r
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .find(|c| c.starts_with("__client="))
-        .expect("a __client cookie");
-    let dvb = r.json::<Value>().await.unwrap()["id"]
+        .await["id"]
         .as_str()
         .unwrap()
         .to_owned();
+    server
+        .create_user("mallory@example.com", GOOD_PASSWORD)
+        .await;
+    // A visit gets no client (clients are created lazily), so the attacker signs in to an
+    // account of their own for one: a `__client` cookie, and a development browser for that
+    // client. Then signs out, keeping both.
+    let jar = Arc::new(Jar::default());
+    let attacker = browser_with_jar(&server, jar.clone());
+    let r = attacker.sign_in("mallory@example.com", GOOD_PASSWORD).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let dvb = dev_browser_of(&server, &attacker).await;
+    let client_cookie = jar
+        .cookies(&Url::parse(&server.base).unwrap())
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .split("; ")
+        .find(|c| c.starts_with("__client="))
+        .expect("a __client cookie")
+        .to_owned();
+    let r = attacker
+        .http
+        .delete(server.url("/v1/client/sessions"))
+        .header("origin", server.base.as_str())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(session_for_dev_browser(&server, &dvb).await, None);
 
     // The client's cookie is planted in the victim's browser, who signs in.
@@ -193,17 +254,39 @@ async fn development_browsers_of_a_planted_client_die_at_sign_in() {
     let victim = browser_with_jar(&server, jar);
     let r = victim.sign_in("victim@example.com", GOOD_PASSWORD).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    assert_eq!(
-        server
-            .sessions_of_the_user("&status=active")
-            .await
-            .as_array()
-            .unwrap()
-            .len(),
-        1
-    );
+    let (_, sessions) = server
+        .backend()
+        .get(&format!("/v1/sessions?user_id={victim_id}&status=active"))
+        .await;
+    assert_eq!(sessions.as_array().unwrap().len(), 1, "{sessions}");
 
     // The attacker's development browser does not carry the victim's session.
+    assert_eq!(session_for_dev_browser(&server, &dvb).await, None);
+}
+
+/// A development browser of no client (what a visit gets) is never bound to the client of a
+/// browser that brings it along: a link can carry anyone's token.
+#[tokio::test]
+async fn a_development_browser_of_no_client_is_never_bound_to_a_victims_client() {
+    let server = TestServer::start().await;
+    server
+        .create_user("victim@example.com", GOOD_PASSWORD)
+        .await;
+    let dvb = dev_browser_of(&server, &server.browser()).await;
+    assert_eq!(session_for_dev_browser(&server, &dvb).await, None);
+
+    // The victim, signed in, follows the attacker's link to a development handshake that
+    // carries the attacker's development browser.
+    let victim = server.browser();
+    let r = victim.sign_in("victim@example.com", GOOD_PASSWORD).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let directives = server.dev_browser_handshake_by(&victim, &dvb).await;
+    // The victim's app is signed in with a development browser of the victim's own...
+    assert!(directive_value(&directives, "__session=").is_some_and(|t| !t.is_empty()));
+    let own = directive_value(&directives, "__clerk_db_jwt=").unwrap();
+    assert_ne!(own, dvb);
+    assert!(session_for_dev_browser(&server, &own).await.is_some());
+    // ... and the attacker's still stands for nothing.
     assert_eq!(session_for_dev_browser(&server, &dvb).await, None);
 }
 

@@ -387,10 +387,13 @@ async fn sync_tokens_expire_after_60_seconds_and_bind_to_browser_and_domain() {
         .add_satellite(&instance, "satellite2.test")
         .await
         .unwrap();
-    let (client, _) = orbit
-        .ensure_client(&instance, None, "clerk.primary.test")
+    // A browser signed in on the primary: its sync tokens carry its client.
+    let ada = user(&orbit, &instance, ADA).await;
+    let client = orbit
+        .start_session(&instance, None, &ada, "clerk.primary.test", None)
         .await
-        .unwrap();
+        .unwrap()
+        .client;
 
     // A pending sync of `sat`: (its id, the browser's state).
     let begin = async || {
@@ -407,7 +410,7 @@ async fn sync_tokens_expire_after_60_seconds_and_bind_to_browser_and_domain() {
     };
     let issue = async |pending: &str| {
         orbit
-            .issue_sync_token(&instance, &client, &sat, pending)
+            .issue_sync_token(&instance, Some(&client), &sat, pending)
             .await
             .unwrap()
     };
@@ -425,7 +428,31 @@ async fn sync_tokens_expire_after_60_seconds_and_bind_to_browser_and_domain() {
     let (pending, state, token) = begin_and_issue().await;
     clock.advance_ms(59 * SECOND);
     let (p, c) = redeem(&sat, &token, Some(&state)).await.unwrap();
-    assert_eq!((p.id, c.id), (pending, client.id.clone()));
+    assert_eq!((p.id, c.map(|c| c.id)), (pending, Some(client.id.clone())));
+
+    // A browser without a client, or whose client has no live session, links nothing: the
+    // token carries no client (clients are created lazily, never for a sync).
+    let (pending, state) = begin().await;
+    let token = orbit
+        .issue_sync_token(&instance, None, &sat, &pending)
+        .await
+        .unwrap();
+    let (p, c) = redeem(&sat, &token, Some(&state)).await.unwrap();
+    assert_eq!((p.id, c), (pending, None));
+    let signed_out = orbit
+        .start_session(&instance, None, &ada, "clerk.primary.test", None)
+        .await
+        .unwrap();
+    orbit
+        .sign_out_client(&instance, &signed_out.client.id)
+        .await
+        .unwrap();
+    let (pending, state) = begin().await;
+    let token = orbit
+        .issue_sync_token(&instance, Some(&signed_out.client), &sat, &pending)
+        .await
+        .unwrap();
+    assert_eq!(redeem(&sat, &token, Some(&state)).await.unwrap().1, None);
 
     // Expired after 60 s.
     let (_, state, token) = begin_and_issue().await;

@@ -242,12 +242,17 @@ impl TestServer {
     /// The directives of a development handshake for the app on localhost:3000 made by a
     /// browser without cookies that passes the development browser `dvb`.
     pub async fn dev_browser_handshake(&self, dvb: &str) -> Vec<String> {
+        self.dev_browser_handshake_by(&self.browser(), dvb).await
+    }
+
+    /// Like `dev_browser_handshake`, made by `browser` (with its cookies).
+    pub async fn dev_browser_handshake_by(&self, browser: &Browser, dvb: &str) -> Vec<String> {
         let mut u = url::Url::parse(&self.url("/v1/client/handshake")).unwrap();
         u.query_pairs_mut()
             .append_pair("redirect_url", "http://localhost:3000/x")
             .append_pair("format", "nonce")
             .append_pair("__clerk_db_jwt", dvb);
-        let r = self.browser().get(u.as_str()).await;
+        let r = browser.get(u.as_str()).await;
         assert_eq!(r.status, StatusCode::TEMPORARY_REDIRECT, "{}", r.body);
         let location = url::Url::parse(r.location().unwrap()).unwrap();
         let nonce = location

@@ -108,6 +108,7 @@ async fn signed_in_on_the_primary_means_signed_in_on_the_satellite() {
 async fn signed_out_ends_signed_out_without_a_loop() {
     let world = ProdWorld::start().await;
     world.add_satellite("satellite.test", true).await;
+    let rows_before = row_counts(&world).await;
     let browser = world.browser();
     let hops = browser
         .handshake(
@@ -117,6 +118,25 @@ async fn signed_out_ends_signed_out_without_a_loop() {
         )
         .await;
     assert_eq!(hops.len(), 3);
+    // Signed out on the primary: no client is created for the sync, on either host; the link
+    // clears any `__client` the satellite's host had.
+    let rows = row_counts(&world).await;
+    for table in ["clients", "client_tokens"] {
+        assert_eq!(rows[table], rows_before[table], "{table}: {rows:?}");
+    }
+    for hop in &hops[..2] {
+        assert!(
+            !hop.set_cookies
+                .iter()
+                .any(|c| c.starts_with("__Host-client=")),
+            "{hop:?}"
+        );
+    }
+    assert!(
+        hops[2].set_cookie("__Host-client").contains("Max-Age=0"),
+        "{:?}",
+        hops[2]
+    );
     let back = final_url(&hops);
     assert_eq!(back, "https://satellite.test/?__clerk_synced=true");
     let view = world.app_resolves(&browser, &back).await;
@@ -623,7 +643,8 @@ async fn development_handshake_with_dev_browser() {
     let value =
         |directives: &[String], name: &str| directive_value(directives, &format!("{name}="));
 
-    // First visit: no client yet. Orbit creates one, answers signed out, hands out a dev browser.
+    // First visit: no client yet. Orbit creates none (clients are created at sign-in), answers
+    // signed out and hands out a dev browser of no client.
     let r = browser
         .get(&handshake("http://localhost:3001/x", None))
         .await;
@@ -634,7 +655,11 @@ async fn development_handshake_with_dev_browser() {
             .starts_with("http://localhost:3001/x?__clerk_synced=true&__clerk_handshake_nonce="),
         "{location}"
     );
-    assert!(r.set_cookies().iter().any(|c| c.starts_with("__client=")));
+    assert!(
+        !r.set_cookies().iter().any(|c| c.starts_with("__client=")),
+        "{:?}",
+        r.set_cookies()
+    );
     let directives = redeem(&location).await;
     let dvb = value(&directives, "__clerk_db_jwt").expect("a dev browser directive");
     assert!(dvb.starts_with("dvb_"));
@@ -657,9 +682,9 @@ async fn development_handshake_with_dev_browser() {
     );
 
     // Sign in on the portal with the same browser; the app's next handshake (with its dev
-    // browser token) is signed in, for the primary and for the satellite. The sign-in retired
-    // the client that token stood for, so the first handshake hands the app a new one, which
-    // later handshakes keep.
+    // browser token) is signed in, for the primary and for the satellite. That token stands for
+    // no client and is never bound to one, so the first handshake hands the app a dev browser
+    // of the new client, which later handshakes keep.
     server.create_user("ada@example.com", GOOD_PASSWORD).await;
     let r = browser.sign_in("ada@example.com", GOOD_PASSWORD).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
@@ -683,7 +708,7 @@ async fn development_handshake_with_dev_browser() {
         match &kept {
             None => assert_ne!(
                 got, dvb,
-                "the retired client's dev browser is not handed out"
+                "a dev browser of no client is not bound to the signed-in client"
             ),
             Some(k) => assert_eq!(&got, k, "the same dev browser is kept"),
         }

@@ -5,6 +5,7 @@
 
 use crate::cli::orbit;
 use crate::harness::*;
+use crate::world::ProdWorld;
 use orbit_core::clock::ManualClock;
 use orbit_core::{CLIENT_IDLE_LIFETIME, HOUR};
 use reqwest::StatusCode;
@@ -366,8 +367,8 @@ async fn until_rows(
     }
 }
 
-/// A handshake from a browser without cookies (development: it gets a client and a development
-/// browser).
+/// A handshake from a browser without cookies (development: it gets a development browser of no
+/// client).
 async fn anonymous_handshake(server: &TestServer) -> StatusCode {
     let mut u = url::Url::parse(&server.url("/v1/client/handshake")).unwrap();
     u.query_pairs_mut()
@@ -416,9 +417,43 @@ async fn housekeeping_runs_with_dns_checks_off() {
     .await;
 }
 
-/// Item 14: 10,000 anonymous requests (satellite syncs without a pending sync, development
-/// handshakes, sign-in pages) leave the database as it was once their state has expired and
-/// housekeeping has run: rows and file size.
+/// The URL of the `i`-th of a mix of anonymous requests a visitor can make on the development
+/// server at `base`, with the method: satellite syncs without a pending sync, development
+/// handshakes (with and without a development browser that stands for nothing), development
+/// browsers asked for from the app, and the hosted pages.
+fn anonymous_request(base: &str, i: usize) -> (reqwest::Method, String) {
+    use reqwest::Method;
+    let sync = orbit_proto::wire::query::PENDING_SYNC;
+    match i % 6 {
+        0 | 1 => (
+            Method::GET,
+            format!(
+                "{base}/v1/client/sync?link_domain=sat{i}.example&redirect_url=https%3A%2F%2Fsat{i}.example%2F&{sync}=ps_{i}"
+            ),
+        ),
+        2 => (
+            Method::GET,
+            format!(
+                "{base}/v1/client/handshake?redirect_url=http%3A%2F%2Flocalhost%3A3000%2F{i}&format=nonce"
+            ),
+        ),
+        3 => (
+            Method::GET,
+            format!(
+                "{base}/v1/client/handshake?redirect_url=http%3A%2F%2Flocalhost%3A3000%2F{i}&format=token&__clerk_db_jwt=dvb_made_up_{i}"
+            ),
+        ),
+        4 => (Method::POST, format!("{base}/v1/dev_browser")),
+        _ => {
+            let page = ["/sign-in", "/sign-up", "/", "/user", "/sign-out"][i / 6 % 5];
+            (Method::GET, format!("{base}{page}"))
+        }
+    }
+}
+
+/// Item 14: 10,000 anonymous requests (the mix of `anonymous_request`) create no client and no
+/// client token, set no `__client`, and leave the database as it was once their state has
+/// expired and housekeeping has run: rows and file size.
 #[tokio::test]
 async fn anonymous_traffic_leaves_nothing_behind() {
     let (clock, server) = housekeeping_without_dns().await;
@@ -434,31 +469,43 @@ async fn anonymous_traffic_leaves_nothing_behind() {
         let http = http.clone();
         let base = server.base.clone();
         tasks.spawn(async move {
-            let mut errors = 0;
+            let (mut errors, mut client_cookies) = (0, 0);
             for i in (worker..total).step_by(8) {
-                let url = match i % 4 {
-                    0 | 1 => format!(
-                        "{base}/v1/client/sync?link_domain=sat{i}.example&redirect_url=https%3A%2F%2Fsat{i}.example%2F&{}=ps_{i}",
-                        orbit_proto::wire::query::PENDING_SYNC
-                    ),
-                    2 => format!(
-                        "{base}/v1/client/handshake?redirect_url=http%3A%2F%2Flocalhost%3A3000%2F{i}&format=nonce"
-                    ),
-                    _ => format!("{base}/sign-in"),
-                };
-                let status = http.get(url).send().await.unwrap().status();
-                errors += usize::from(status.is_server_error());
+                let (method, url) = anonymous_request(&base, i);
+                let r = http
+                    .request(method, url)
+                    .header("origin", "http://localhost:3000")
+                    .send()
+                    .await
+                    .unwrap();
+                errors += usize::from(r.status().is_server_error());
+                client_cookies += r
+                    .headers()
+                    .get_all("set-cookie")
+                    .iter()
+                    .filter(|c| c.as_bytes().starts_with(b"__client="))
+                    .count();
             }
-            errors
+            (errors, client_cookies)
         });
     }
-    let mut errors = 0;
+    let (mut errors, mut client_cookies) = (0, 0);
     while let Some(e) = tasks.join_next().await {
-        errors += e.unwrap();
+        let (e, c) = e.unwrap();
+        errors += e;
+        client_cookies += c;
     }
     let elapsed = started.elapsed();
     assert_eq!(errors, 0);
     let (rows_after, size_after) = db_state(&server).await;
+    // Clients are created lazily: a visit gets none.
+    assert_eq!(client_cookies, 0);
+    for table in ["clients", "client_tokens", "sessions"] {
+        assert_eq!(
+            rows_after[table], rows_before[table],
+            "{table}: {rows_after:?}"
+        );
+    }
     clock.advance_ms(31 * 24 * HOUR + CLIENT_IDLE_LIFETIME);
     until_rows(&server, "back to the start", |r| *r == rows_before).await;
     let (rows_pruned, size_pruned) = db_state(&server).await;
@@ -467,4 +514,70 @@ async fn anonymous_traffic_leaves_nothing_behind() {
          after {rows_after:?}, {size_after} bytes; after housekeeping {rows_pruned:?}, {size_pruned} bytes"
     );
     assert_eq!(rows_pruned, rows_before);
+}
+
+/// Item 14, the issue's test: 10,000 anonymous `GET /v1/client/sync?link_domain=...` on a
+/// production primary (verified, unverified and unknown satellites; without a pending sync id,
+/// with a made-up one, with and without `redirect_url`) leave the database exactly as it was,
+/// rows and file size, with no housekeeping in between; each is a 400 page that sets nothing.
+#[tokio::test]
+async fn anonymous_syncs_leave_the_database_the_size_it_was() {
+    let world = ProdWorld::start_on(None, |c| c.housekeeping_interval_secs = 24 * 3600).await;
+    world.add_satellite("satellite.test", true).await;
+    world.add_satellite("satellite2.test", true).await;
+    world.add_satellite("unverified.test", false).await;
+    let (rows_before, size_before) = db_state(&world.server).await;
+    let started = stopwatch();
+    let total = 10_000;
+    let mut tasks = tokio::task::JoinSet::new();
+    for worker in 0..8 {
+        let http = world.browser().http;
+        tasks.spawn(async move {
+            let mut wrong = Vec::new();
+            for i in (worker..total).step_by(8) {
+                let domain = [
+                    "satellite.test",
+                    "satellite2.test",
+                    "unverified.test",
+                    "unknown.test",
+                ][i % 4];
+                let mut url =
+                    format!("https://clerk.primary.test/v1/client/sync?link_domain={domain}");
+                match i / 4 % 3 {
+                    0 => {}
+                    1 => url.push_str(&format!("&__orbit_sync=made-up-{i}")),
+                    _ => url.push_str(&format!(
+                        "&__orbit_sync={i:032x}&redirect_url=https%3A%2F%2F{domain}%2Fx"
+                    )),
+                }
+                let r = http.get(&url).send().await.unwrap();
+                let sets = r.headers().get_all("set-cookie").iter().count();
+                if r.status() != StatusCode::BAD_REQUEST
+                    || sets > 0
+                    || r.headers().contains_key("location")
+                {
+                    wrong.push(format!("{url}: {} with {sets} cookies", r.status()));
+                }
+            }
+            wrong
+        });
+    }
+    let mut wrong = Vec::new();
+    while let Some(w) = tasks.join_next().await {
+        wrong.extend(w.unwrap());
+    }
+    let elapsed = started.elapsed();
+    assert!(
+        wrong.is_empty(),
+        "{} answered otherwise: {:?}",
+        wrong.len(),
+        &wrong[..wrong.len().min(5)]
+    );
+    let (rows_after, size_after) = db_state(&world.server).await;
+    println!(
+        "{total} anonymous syncs in {elapsed:?}; rows before {rows_before:?}, {size_before} bytes; \
+         after {rows_after:?}, {size_after} bytes"
+    );
+    assert_eq!(rows_after, rows_before);
+    assert_eq!(size_after, size_before);
 }

@@ -63,16 +63,18 @@ impl FromRow for Nonce {
     }
 }
 
-/// A development browser's client and when the development browser was last used.
+/// A development browser's client (none yet, when `client_id` is NULL) and when the
+/// development browser was last used.
 struct DevBrowserRow {
-    client: Client,
+    client: Option<Client>,
     last_used_at: Millis,
 }
 
 impl FromRow for DevBrowserRow {
     fn from_row(row: &SqliteRow) -> R<Self> {
+        let client_id: Option<String> = get(row, "dev_browser_client_id")?;
         Ok(DevBrowserRow {
-            client: Client::from_row(row)?,
+            client: client_id.map(|_| Client::from_row(row)).transpose()?,
             last_used_at: get(row, "dev_browser_last_used_at")?,
         })
     }
@@ -156,7 +158,7 @@ impl HandshakeStore for SqliteStore {
         &self,
         instance_id: &str,
         token_hash: &str,
-        client_id: &str,
+        client_id: Option<&str>,
         at: Millis,
     ) -> R<()> {
         let q = sqlx::query(
@@ -175,9 +177,11 @@ impl HandshakeStore for SqliteStore {
         instance_id: &str,
         token_hash: &str,
         used_after: Millis,
-    ) -> R<Option<(Client, Millis)>> {
+    ) -> R<Option<(Option<Client>, Millis)>> {
         let sql = format!(
-            "SELECT {}, d.last_used_at AS dev_browser_last_used_at FROM clients c JOIN dev_browsers d ON d.client_id = c.id WHERE d.instance_id = $1 AND d.token_hash = $2 AND d.last_used_at > $3",
+            "SELECT {}, d.client_id AS dev_browser_client_id, d.last_used_at AS dev_browser_last_used_at \
+             FROM dev_browsers d LEFT JOIN clients c ON c.id = d.client_id \
+             WHERE d.instance_id = $1 AND d.token_hash = $2 AND d.last_used_at > $3",
             columns_of::<Client>("c")
         );
         let q = sqlx::query(&sql)
