@@ -10,6 +10,8 @@ use std::time::Duration;
 
 pub(crate) mod migrations;
 pub mod scratch;
+// The shared queries, compiled once per adapter on purpose (see `sql/mod.rs`).
+#[allow(clippy::duplicate_mod)]
 #[path = "../sql/mod.rs"]
 mod sql;
 

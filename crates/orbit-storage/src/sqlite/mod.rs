@@ -13,6 +13,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 mod migrations;
+// The shared queries, compiled once per adapter on purpose (see `sql/mod.rs`).
+#[allow(clippy::duplicate_mod)]
 #[path = "../sql/mod.rs"]
 mod sql;
 
