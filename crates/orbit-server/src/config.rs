@@ -495,13 +495,6 @@ impl Config {
         Ok(())
     }
 
-    /// The database: `database_url`, or `orbit.db` in the data directory.
-    pub fn database_url(&self) -> DatabaseUrl {
-        self.database_url
-            .clone()
-            .unwrap_or_else(|| DatabaseUrl::Sqlite(self.data_dir.join(crate::data_dir::DB_FILE)))
-    }
-
     pub fn orbit_settings(&self) -> OrbitSettings {
         OrbitSettings {
             hash_params: self.password_hash,
@@ -614,10 +607,7 @@ mod tests {
     fn database_settings() {
         let dir = tempfile::tempdir().unwrap();
         let c = Config::load(None, env(&[]), ConfigLayer::default()).unwrap();
-        assert_eq!(
-            c.database_url(),
-            DatabaseUrl::Sqlite(PathBuf::from("orbit-data/orbit.db"))
-        );
+        assert_eq!(c.database_url, None, "orbit.db in the data directory");
         let file = dir.path().join("orbit.toml");
         std::fs::write(
             &file,
@@ -638,8 +628,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            c.database_url(),
-            DatabaseUrl::Postgres("postgres://orbit@db.internal/orbit".into()),
+            c.database_url,
+            Some(DatabaseUrl::Postgres(
+                "postgres://orbit@db.internal/orbit".into()
+            )),
             "the flag beats the environment and the file"
         );
         assert_eq!(c.database.pool_size, Some(3));

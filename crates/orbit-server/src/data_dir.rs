@@ -64,7 +64,7 @@ pub async fn open_with(
     random: Arc<dyn Random>,
 ) -> Result<Arc<Orbit>, DataDirError> {
     let dir = config.data_dir.as_path();
-    let url = config.database_url();
+    let url = database_url(config);
     let key_path = dir.join(MASTER_KEY_FILE);
     let initialised = key_path.exists()
         && match &url {
@@ -85,6 +85,14 @@ pub async fn open_with(
     let orbit = Orbit::new(store, clock, random, master, settings)
         .map_err(|e| DataDirError::Core(e.to_string()))?;
     Ok(Arc::new(orbit))
+}
+
+/// The database: `database_url`, or `orbit.db` in the data directory.
+pub fn database_url(config: &Config) -> DatabaseUrl {
+    config
+        .database_url
+        .clone()
+        .unwrap_or_else(|| DatabaseUrl::Sqlite(config.data_dir.join(DB_FILE)))
 }
 
 fn load_or_create_master_key(path: &Path, random: &dyn Random) -> Result<MasterKey, DataDirError> {

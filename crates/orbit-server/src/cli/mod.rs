@@ -620,7 +620,7 @@ async fn serve(config: Config) -> CliResult {
     eprintln!(
         "Opening data directory {} and database {} ...",
         config.data_dir.display(),
-        config.database_url().redacted()
+        data_dir::database_url(&config).redacted()
     );
     let running = crate::start(config.clone())
         .await
