@@ -4,6 +4,7 @@
 use orbit_core::limits::SignInLimits;
 use orbit_core::password::HashParams;
 use orbit_core::{OrbitSettings, MINUTE, SECOND};
+use orbit_storage::{DatabaseUrl, StoreSettings};
 use serde::Deserialize;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -14,8 +15,12 @@ pub use crate::mail::{Secret, SmtpConfig, SmtpTls};
 pub struct Config {
     /// Address `orbit serve` listens on.
     pub listen: SocketAddr,
-    /// Where the SQLite database and the master key live.
+    /// Where the master key lives, and the SQLite database unless `database_url` says otherwise.
     pub data_dir: PathBuf,
+    /// `database_url`: `sqlite://<path>` or `postgres://...`; `None`: `<data_dir>/orbit.db`.
+    pub database_url: Option<DatabaseUrl>,
+    /// `database_pool_size` and `database_statement_timeout_ms`.
+    pub database: StoreSettings,
     /// Base URL browsers and apps use to reach this server (the default instance's FAPI URL and
     /// the base of the Backend API). Defaults to `http://<listen>`.
     pub public_url: Option<String>,
@@ -57,6 +62,8 @@ impl Default for Config {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 4000)),
             data_dir: PathBuf::from("orbit-data"),
+            database_url: None,
+            database: StoreSettings::default(),
             public_url: None,
             trusted_proxies: Vec::new(),
             max_body_bytes: 64 * 1024,
@@ -104,6 +111,9 @@ pub(crate) fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
 pub struct ConfigLayer {
     pub listen: Option<String>,
     pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub database_pool_size: Option<u32>,
+    pub database_statement_timeout_ms: Option<u64>,
     pub public_url: Option<String>,
     pub trusted_proxies: Option<Vec<String>>,
     pub max_body_bytes: Option<usize>,
@@ -138,6 +148,9 @@ pub struct ConfigLayer {
 const ENV_KEYS: &[&str] = &[
     "listen",
     "data_dir",
+    "database_url",
+    "database_pool_size",
+    "database_statement_timeout_ms",
     "public_url",
     "trusted_proxies",
     "max_body_bytes",
@@ -199,6 +212,8 @@ impl ConfigLayer {
                     || matches!(
                         k,
                         "max_body_bytes"
+                            | "database_pool_size"
+                            | "database_statement_timeout_ms"
                             | "dns_timeout_ms"
                             | "dns_check_interval_secs"
                             | "dns_recheck_grace_secs"
@@ -233,6 +248,16 @@ impl ConfigLayer {
         }
         if let Some(v) = self.data_dir {
             config.data_dir = v;
+        }
+        if let Some(v) = self.database_url {
+            let url = DatabaseUrl::parse(&v).map_err(|e| invalid("database_url", e))?;
+            config.database_url = Some(url);
+        }
+        if let Some(v) = self.database_pool_size {
+            config.database.pool_size = Some(v);
+        }
+        if let Some(v) = self.database_statement_timeout_ms {
+            config.database.statement_timeout = std::time::Duration::from_millis(v);
         }
         if let Some(v) = self.public_url {
             config.public_url = Some(v);
@@ -443,6 +468,15 @@ impl Config {
                 }
             }
         }
+        if self.database.pool_size == Some(0) {
+            return Err(invalid("database_pool_size", "must be at least 1"));
+        }
+        if self.database.statement_timeout.is_zero() {
+            return Err(invalid(
+                "database_statement_timeout_ms",
+                "must be at least 1",
+            ));
+        }
         if self.dns_timeout_ms == 0 {
             return Err(invalid("dns_timeout_ms", "must be at least 1"));
         }
@@ -568,6 +602,63 @@ mod tests {
         std::fs::write(&file, "lisen = \"x\"\n").unwrap();
         let e = Config::load(Some(&file), env(&[]), ConfigLayer::default()).unwrap_err();
         assert!(e.to_string().contains("lisen"), "{e}");
+    }
+
+    #[test]
+    fn database_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = Config::load(None, env(&[]), ConfigLayer::default()).unwrap();
+        assert_eq!(c.database_url, None, "orbit.db in the data directory");
+        let file = dir.path().join("orbit.toml");
+        std::fs::write(
+            &file,
+            "database_url = \"sqlite:///tmp/file.db\"\ndatabase_pool_size = 3\n",
+        )
+        .unwrap();
+        let flags = ConfigLayer {
+            database_url: Some("postgres://orbit@db.internal/orbit".into()),
+            ..Default::default()
+        };
+        let c = Config::load(
+            Some(&file),
+            env(&[
+                ("ORBIT_DATABASE_URL", "sqlite:///tmp/env.db"),
+                ("ORBIT_DATABASE_STATEMENT_TIMEOUT_MS", "2500"),
+            ]),
+            flags,
+        )
+        .unwrap();
+        assert_eq!(
+            c.database_url,
+            Some(DatabaseUrl::Postgres(
+                "postgres://orbit@db.internal/orbit".into()
+            )),
+            "the flag beats the environment and the file"
+        );
+        assert_eq!(c.database.pool_size, Some(3));
+        assert_eq!(c.database.statement_timeout.as_millis(), 2500);
+        for (var, value, key) in [
+            (
+                "ORBIT_DATABASE_URL",
+                "mysql://u:hunter2@db/x",
+                "database_url:",
+            ),
+            (
+                "ORBIT_DATABASE_URL",
+                "postgres://u:hunter2@db:port/x",
+                "database_url:",
+            ),
+            ("ORBIT_DATABASE_POOL_SIZE", "0", "database_pool_size:"),
+            (
+                "ORBIT_DATABASE_STATEMENT_TIMEOUT_MS",
+                "0",
+                "database_statement_timeout_ms:",
+            ),
+        ] {
+            let e = Config::load(None, env(&[(var, value)]), ConfigLayer::default()).unwrap_err();
+            assert!(e.to_string().starts_with(key), "{e}");
+            assert!(!e.to_string().contains("hunter2"), "{e}");
+        }
     }
 
     #[test]

@@ -1,10 +1,12 @@
-//! The data directory: `orbit.db` (SQLite) and `master.key` (seals secrets at rest).
+//! The data directory: `master.key` (seals secrets at rest) and, unless `database_url` names
+//! another database, `orbit.db` (SQLite).
 
+use crate::config::Config;
 use orbit_core::clock::{Clock, SystemClock};
 use orbit_core::keys::MasterKey;
 use orbit_core::random::{Random, SystemRandom};
 use orbit_core::{Orbit, OrbitSettings};
-use orbit_storage::SqliteStore;
+use orbit_storage::DatabaseUrl;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -22,8 +24,8 @@ pub enum DataDirError {
     },
     #[error("{0}: the master key file is damaged (expected 64 hex characters)")]
     BadMasterKey(PathBuf),
-    #[error("database {path}: {message}")]
-    Store { path: PathBuf, message: String },
+    #[error("database_url {url}: cannot open the database: {message}")]
+    Store { url: String, message: String },
     #[error("{0}")]
     Core(String),
 }
@@ -35,15 +37,16 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> DataDirError + '_ {
     }
 }
 
-/// Opens the data directory; with `create` (the server), makes it (and a new master key) when
-/// absent and runs the database's checkpointer, which a short CLI command leaves to the server.
+/// Opens the data directory and the configured database; with `create` (the server), makes
+/// the directory (and a new master key) when absent and runs the database's background work,
+/// which a short CLI command leaves to the server.
 pub async fn open(
-    dir: &Path,
+    config: &Config,
     create: bool,
     settings: OrbitSettings,
 ) -> Result<Arc<Orbit>, DataDirError> {
     open_with(
-        dir,
+        config,
         create,
         settings,
         Arc::new(SystemClock),
@@ -54,32 +57,42 @@ pub async fn open(
 
 /// Like `open`, with the clock and the randomness the `Orbit` (and a new master key) use.
 pub async fn open_with(
-    dir: &Path,
+    config: &Config,
     create: bool,
     settings: OrbitSettings,
     clock: Arc<dyn Clock>,
     random: Arc<dyn Random>,
 ) -> Result<Arc<Orbit>, DataDirError> {
-    let db = dir.join(DB_FILE);
+    let dir = config.data_dir.as_path();
+    let url = database_url(config);
     let key_path = dir.join(MASTER_KEY_FILE);
-    let initialised = db.exists() && key_path.exists();
+    let initialised = key_path.exists()
+        && match &url {
+            DatabaseUrl::Sqlite(file) => file.exists(),
+            DatabaseUrl::Postgres(_) => true,
+        };
     if !create && !initialised {
         return Err(DataDirError::Missing(dir.to_path_buf()));
     }
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let master = load_or_create_master_key(&key_path, random.as_ref())?;
-    let store = SqliteStore::open(&db)
+    let store = orbit_storage::open(&url, config.database, create)
         .await
         .map_err(|e| DataDirError::Store {
-            path: db.clone(),
+            url: url.redacted(),
             message: e.to_string(),
         })?;
-    if create {
-        store.spawn_checkpointer();
-    }
-    let orbit = Orbit::new(Arc::new(store), clock, random, master, settings)
+    let orbit = Orbit::new(store, clock, random, master, settings)
         .map_err(|e| DataDirError::Core(e.to_string()))?;
     Ok(Arc::new(orbit))
+}
+
+/// The database: `database_url`, or `orbit.db` in the data directory.
+pub fn database_url(config: &Config) -> DatabaseUrl {
+    config
+        .database_url
+        .clone()
+        .unwrap_or_else(|| DatabaseUrl::Sqlite(config.data_dir.join(DB_FILE)))
 }
 
 fn load_or_create_master_key(path: &Path, random: &dyn Random) -> Result<MasterKey, DataDirError> {

@@ -179,14 +179,7 @@ pub async fn start_with(config: Config, deps: ServeDeps) -> Result<Running, Star
         random,
         resolver: given_resolver,
     } = deps;
-    let orbit = data_dir::open_with(
-        &config.data_dir,
-        true,
-        config.orbit_settings(),
-        clock,
-        random,
-    )
-    .await?;
+    let orbit = data_dir::open_with(&config, true, config.orbit_settings(), clock, random).await?;
     // The address is taken first (the development instance's FAPI host names its port), but
     // connections are accepted only once the data directory is ready: whoever finds the port
     // answering (a CLI command, a health check) finds the instance too.

@@ -4,6 +4,7 @@
 use orbit_core::clock::Millis;
 use orbit_core::model::*;
 use orbit_core::store::*;
+use std::sync::Arc;
 
 pub async fn fixture(store: &dyn Store) -> (Instance, User) {
     let app = Application {
@@ -1060,13 +1061,152 @@ pub async fn pending_sign_ups(store: &dyn Store) {
         .unwrap());
 }
 
-/// One `#[tokio::test]` per contract function, each on a fresh store from `$make`.
+/// Runs `task` `n` times at once on `store`, each on its own tokio task, and collects the
+/// results in the order the tasks were started.
+async fn race<T, F, Fut>(store: &Arc<dyn Store>, n: usize, task: F) -> Vec<T>
+where
+    T: Send + 'static,
+    F: Fn(Arc<dyn Store>, usize) -> Fut,
+    Fut: std::future::Future<Output = T> + Send + 'static,
+{
+    let tasks: Vec<_> = (0..n)
+        .map(|i| tokio::spawn(task(store.clone(), i)))
+        .collect();
+    let mut results = Vec::new();
+    for t in tasks {
+        results.push(t.await.unwrap());
+    }
+    results
+}
+
+/// Of many concurrent redemptions of one nonce, exactly one gets the directives.
+pub async fn concurrent_nonce_redemption_has_one_winner(store: Arc<dyn Store>) {
+    store
+        .put_handshake_nonce("ins", "n", &["x=1".to_owned()], i64::MAX)
+        .await
+        .unwrap();
+    let wins = race(&store, 50, |s, _| async move {
+        s.take_handshake_nonce("ins", "n", 0)
+            .await
+            .unwrap()
+            .is_some()
+    })
+    .await;
+    assert_eq!(wins.iter().filter(|w| **w).count(), 1);
+}
+
+/// Racing sign-in attempts on one account: each sees every attempt that started before it, so
+/// their counts are 0, 1, 2, ... with none repeated, and no two can both pass a limit.
+pub async fn racing_sign_in_attempts_count_atomically(store: Arc<dyn Store>) {
+    let mut counts = race(&store, 40, |s, i| async move {
+        let source = format!("192.0.2.{i}");
+        s.start_sign_in_attempt("ins", "ann@example.com", &source, 100, 0)
+            .await
+            .unwrap()
+            .1
+            .len()
+    })
+    .await;
+    counts.sort_unstable();
+    assert_eq!(counts, (0..40).collect::<Vec<_>>());
+}
+
+/// Racing first starts (several nodes bootstrapping one empty database): one instance.
+pub async fn racing_first_instance_creation_creates_one(store: Arc<dyn Store>) {
+    let created = race(&store, 8, |s, i| async move {
+        let new = new_instance(&format!("ins_{i}"), &format!("p{i}.example"));
+        s.create_instance_with(&new, true).await.unwrap()
+    })
+    .await;
+    assert_eq!(created.iter().filter(|c| **c).count(), 1);
+    assert_eq!(store.list_instances().await.unwrap().len(), 1);
+}
+
+/// Racing rotations of one instance's signing key: each retires the one before, so exactly one
+/// key is current afterwards.
+pub async fn racing_key_rotations_leave_one_current(store: Arc<dyn Store>) {
+    let (instance, _) = fixture(store.as_ref()).await;
+    let instance_id = instance.id.clone();
+    race(&store, 20, |s, i| {
+        let key = StoredSigningKey {
+            kid: format!("k{i}"),
+            instance_id: instance_id.clone(),
+            sealed_pkcs8: vec![9],
+            public_n: vec![1],
+            public_e: vec![1, 0, 1],
+            created_at: 100 + i64::try_from(i).unwrap(),
+            retired_at: None,
+        };
+        async move { s.add_signing_key(&key).await.unwrap() }
+    })
+    .await;
+    let keys = store.signing_keys(&instance.id).await.unwrap();
+    assert_eq!(keys.len(), 20);
+    assert_eq!(keys.iter().filter(|k| k.retired_at.is_none()).count(), 1);
+}
+
+/// One `#[tokio::test]` per race, each on a fresh store from `$make` (which returns whatever
+/// must outlive the test, and the store).
+macro_rules! race_tests {
+    ($make:expr) => {
+        race_tests!(
+            $make;
+            concurrent_nonce_redemption_has_one_winner,
+            racing_sign_in_attempts_count_atomically,
+            racing_first_instance_creation_creates_one,
+            racing_key_rotations_leave_one_current,
+        );
+    };
+    ($make:expr; $($name:ident),+ $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $name() {
+                let (_keep, store) = $make.await;
+                crate::contract::$name(store).await
+            }
+        )+
+    };
+}
+
+/// A store under test, with whatever must outlive it.
+pub trait UnderTest {
+    fn store(&self) -> &dyn Store;
+}
+
+impl UnderTest for crate::SqliteStore {
+    fn store(&self) -> &dyn Store {
+        self
+    }
+}
+
+/// One `#[tokio::test]` per contract function, each on a fresh store from `$make`; the list is
+/// written once and run against every adapter.
 macro_rules! contract_tests {
+    ($make:expr) => {
+        contract_tests!(
+            $make;
+            instances_and_settings,
+            secret_keys,
+            signing_key_rotation,
+            users,
+            clients_and_sessions,
+            handshake_state_is_single_use,
+            pending_sync_read_does_not_consume,
+            dev_browsers_expire_by_last_use,
+            failed_sign_ins,
+            domain_dns_checks,
+            start_session_is_one_write,
+            instance_creation_is_one_write,
+            idle_clients_are_pruned,
+            pending_sign_ups,
+        );
+    };
     ($make:expr; $($name:ident),+ $(,)?) => {
         $(
             #[tokio::test]
             async fn $name() {
-                crate::contract::$name(&$make.await).await
+                use crate::contract::UnderTest;
+                crate::contract::$name($make.await.store()).await
             }
         )+
     };
@@ -1074,79 +1214,19 @@ macro_rules! contract_tests {
 
 mod sqlite {
     use crate::SqliteStore;
+    use orbit_core::store::Store;
+    use std::sync::Arc;
 
-    contract_tests!(
-        async { SqliteStore::in_memory().await.unwrap() };
-        instances_and_settings,
-        secret_keys,
-        signing_key_rotation,
-        users,
-        clients_and_sessions,
-        handshake_state_is_single_use,
-        pending_sync_read_does_not_consume,
-        dev_browsers_expire_by_last_use,
-        failed_sign_ins,
-        domain_dns_checks,
-        start_session_is_one_write,
-        instance_creation_is_one_write,
-        idle_clients_are_pruned,
-        pending_sign_ups,
-    );
+    contract_tests!(async { SqliteStore::in_memory().await.unwrap() });
 
-    /// Of many concurrent redemptions of one nonce, exactly one gets the directives.
-    #[tokio::test]
-    async fn concurrent_nonce_redemption_has_one_winner() {
-        use orbit_core::store::HandshakeStore;
+    /// Races need many connections: a database file, not the one in-memory connection.
+    async fn file_store() -> (tempfile::TempDir, Arc<dyn Store>) {
         let dir = tempfile::tempdir().unwrap();
-        let store = std::sync::Arc::new(SqliteStore::open(&dir.path().join("o.db")).await.unwrap());
-        store
-            .put_handshake_nonce("ins", "n", &["x=1".to_owned()], i64::MAX)
-            .await
-            .unwrap();
-        let mut tasks = Vec::new();
-        for _ in 0..50 {
-            let s = store.clone();
-            tasks.push(tokio::spawn(async move {
-                s.take_handshake_nonce("ins", "n", 0)
-                    .await
-                    .unwrap()
-                    .is_some()
-            }));
-        }
-        let mut wins = 0;
-        for t in tasks {
-            wins += usize::from(t.await.unwrap());
-        }
-        assert_eq!(wins, 1);
+        let store = SqliteStore::open(&dir.path().join("o.db")).await.unwrap();
+        (dir, Arc::new(store))
     }
 
-    /// Racing sign-in attempts on one account (a file database, many connections): each sees
-    /// every attempt that started before it, so their counts are 0, 1, 2, ... with none
-    /// repeated, and no two can both pass a limit.
-    #[tokio::test]
-    async fn racing_sign_in_attempts_count_atomically() {
-        use orbit_core::store::AttemptStore;
-        let dir = tempfile::tempdir().unwrap();
-        let store = std::sync::Arc::new(SqliteStore::open(&dir.path().join("o.db")).await.unwrap());
-        let mut tasks = Vec::new();
-        for i in 0..40 {
-            let s = store.clone();
-            tasks.push(tokio::spawn(async move {
-                let source = format!("192.0.2.{i}");
-                s.start_sign_in_attempt("ins", "ann@example.com", &source, 100, 0)
-                    .await
-                    .unwrap()
-                    .1
-                    .len()
-            }));
-        }
-        let mut counts = Vec::new();
-        for t in tasks {
-            counts.push(t.await.unwrap());
-        }
-        counts.sort_unstable();
-        assert_eq!(counts, (0..40).collect::<Vec<_>>());
-    }
+    race_tests!(file_store());
 
     #[tokio::test]
     async fn file_database_survives_reopen_and_migrates_once() {
@@ -1163,5 +1243,92 @@ mod sqlite {
             .await
             .unwrap();
         assert_eq!(mode, "wal");
+    }
+}
+
+mod postgres {
+    use crate::postgres::scratch::ScratchSchema;
+    use crate::postgres::{PgSettings, PgStore};
+    use orbit_core::store::{Store, UserStore};
+    use std::sync::Arc;
+
+    /// A store in a schema of its own, dropped after the store.
+    struct TestDb {
+        store: PgStore,
+        _schema: ScratchSchema,
+    }
+
+    impl crate::contract::UnderTest for TestDb {
+        fn store(&self) -> &dyn Store {
+            &self.store
+        }
+    }
+
+    fn settings() -> PgSettings {
+        PgSettings {
+            pool_size: 4,
+            ..PgSettings::default()
+        }
+    }
+
+    async fn fresh() -> TestDb {
+        let schema = ScratchSchema::create().await.unwrap();
+        let store = PgStore::open(&schema.url(), settings()).await.unwrap();
+        TestDb {
+            store,
+            _schema: schema,
+        }
+    }
+
+    contract_tests!(fresh());
+
+    async fn shared() -> (ScratchSchema, Arc<dyn Store>) {
+        let schema = ScratchSchema::create().await.unwrap();
+        let store = PgStore::open(&schema.url(), settings()).await.unwrap();
+        (schema, Arc::new(store))
+    }
+
+    race_tests!(shared());
+
+    /// Nodes starting together on a fresh database: every one opens, the schema is built once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_migrators_on_a_fresh_database_migrate_once() {
+        let schema = ScratchSchema::create().await.unwrap();
+        let nodes: Vec<_> = (0..4)
+            .map(|_| {
+                let url = schema.url();
+                tokio::spawn(async move { PgStore::open(&url, settings()).await })
+            })
+            .collect();
+        let mut stores = Vec::new();
+        for n in nodes {
+            stores.push(n.await.unwrap().unwrap());
+        }
+        let versions: Vec<i64> =
+            sqlx::query_scalar("SELECT version FROM schema_migrations ORDER BY version")
+                .fetch_all(&stores[0].pool)
+                .await
+                .unwrap();
+        let expected: Vec<i64> = crate::postgres::migrations::MIGRATIONS
+            .iter()
+            .map(|(v, _)| *v)
+            .collect();
+        assert_eq!(versions, expected);
+        crate::contract::fixture(&stores[1]).await;
+        assert_eq!(stores[3].count_users("ins_1").await.unwrap(), 1);
+    }
+
+    /// The data outlives the pool: a second start finds it and migrates nothing.
+    #[tokio::test]
+    async fn database_survives_reopen() {
+        let schema = ScratchSchema::create().await.unwrap();
+        let store = PgStore::open(&schema.url(), settings()).await.unwrap();
+        crate::contract::fixture(&store).await;
+        store.close().await;
+        let again = PgStore::open(&schema.url(), settings()).await.unwrap();
+        assert_eq!(again.count_users("ins_1").await.unwrap(), 1);
+        let counts = again.row_counts().await.unwrap();
+        assert_eq!(counts["users"], 1);
+        assert_eq!(counts["schema_migrations"], 1);
     }
 }

@@ -27,6 +27,10 @@ pub struct GlobalArgs {
     /// Data directory holding orbit.db and master.key [env: ORBIT_DATA_DIR] [default: ./orbit-data]
     #[arg(long, global = true)]
     pub data_dir: Option<PathBuf>,
+    /// Database: sqlite://<path> or postgres://user:password@host:port/database
+    /// [env: ORBIT_DATABASE_URL] [default: sqlite://<data-dir>/orbit.db]
+    #[arg(long, global = true)]
+    pub database_url: Option<String>,
     /// TOML configuration file (keys as in the README's configuration reference) [env: ORBIT_CONFIG]
     #[arg(long, global = true, env = "ORBIT_CONFIG")]
     pub config: Option<PathBuf>,
@@ -181,6 +185,9 @@ fn load_config(global: &GlobalArgs, flags: ConfigLayer) -> Result<Config, String
     let mut flags = flags;
     if let Some(d) = &global.data_dir {
         flags.data_dir = Some(d.clone());
+    }
+    if let Some(u) = &global.database_url {
+        flags.database_url = Some(u.clone());
     }
     Config::load(global.config.as_deref(), |k| std::env::var(k).ok(), flags)
         .map_err(|e| format!("configuration: {e}"))
@@ -455,7 +462,7 @@ async fn domain_command(global: &GlobalArgs, cmd: DomainCommand) -> CliResult {
 }
 
 async fn open_existing(config: &Config) -> Result<Arc<Orbit>, String> {
-    data_dir::open(&config.data_dir, false, config.orbit_settings())
+    data_dir::open(config, false, config.orbit_settings())
         .await
         .map_err(|e| e.to_string())
 }
@@ -610,7 +617,11 @@ async fn serve(config: Config) -> CliResult {
         )
         .with_writer(std::io::stderr)
         .init();
-    eprintln!("Opening data directory {} ...", config.data_dir.display());
+    eprintln!(
+        "Opening data directory {} and database {} ...",
+        config.data_dir.display(),
+        data_dir::database_url(&config).redacted()
+    );
     let running = crate::start(config.clone())
         .await
         .map_err(|e| e.to_string())?;

@@ -96,9 +96,9 @@ fn commands_on_a_missing_data_dir_say_what_to_do() {
     assert!(err.contains("listen"), "{err}");
 }
 
-struct ServeProcess {
+pub(crate) struct ServeProcess {
     child: Child,
-    banner: String,
+    pub(crate) banner: String,
 }
 
 impl Drop for ServeProcess {
@@ -109,8 +109,14 @@ impl Drop for ServeProcess {
 }
 
 fn serve(data_dir: &str) -> ServeProcess {
+    serve_with(data_dir, &[])
+}
+
+/// `orbit serve` on `data_dir` with `extra` arguments, once it has printed its banner.
+pub(crate) fn serve_with(data_dir: &str, extra: &[&str]) -> ServeProcess {
     let mut child = orbit()
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir", data_dir])
+        .args(extra)
         .env("ORBIT_ARGON2_MEMORY_KIB", "1024")
         .env("ORBIT_ARGON2_ITERATIONS", "1")
         .stdout(Stdio::piped())
@@ -131,7 +137,7 @@ fn serve(data_dir: &str) -> ServeProcess {
     ServeProcess { child, banner }
 }
 
-fn banner_value(banner: &str, label: &str) -> String {
+pub(crate) fn banner_value(banner: &str, label: &str) -> String {
     banner
         .lines()
         .find_map(|l| l.trim().strip_prefix(label))

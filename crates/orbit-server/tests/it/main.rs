@@ -23,6 +23,7 @@ mod cookies;
 mod dns_recheck;
 mod fapi;
 mod portal;
+mod postgres;
 mod proxies_and_headers;
 mod query_params;
 mod satellite;

@@ -225,7 +225,7 @@ async fn cli_commands_while_the_server_takes_sign_ins() {
 async fn users_needing_a_rehash(server: &TestServer, n: usize) -> Vec<String> {
     let mut settings = server.config.orbit_settings();
     settings.hash_params.memory_kib = server.config.password_hash.memory_kib / 2;
-    let other = orbit_server::data_dir::open(server.dir.path(), false, settings)
+    let other = orbit_server::data_dir::open(&server.config, false, settings)
         .await
         .unwrap();
     let instance = other.instances().await.unwrap().remove(0);

@@ -1,18 +1,18 @@
 //! `SessionStore`: clients, their tokens per FAPI host, and sessions.
 
 use super::{
-    backend, columns_of, get, get_enum, insert_in, select, FromRow, IntoRow, Query, SqliteStore, R,
+    backend, columns_of, get, get_enum, insert_in, select, FromRow, IntoRow, Query, Row, SqlStore,
+    R,
 };
 use async_trait::async_trait;
 use orbit_core::clock::Millis;
 use orbit_core::model::*;
 use orbit_core::store::*;
-use sqlx::sqlite::SqliteRow;
 
 plain_row!(Client in "clients": id, instance_id, created_at, updated_at);
 
 impl FromRow for Session {
-    fn from_row(row: &SqliteRow) -> R<Self> {
+    fn from_row(row: &Row) -> R<Self> {
         Ok(Session {
             id: get(row, "id")?,
             instance_id: get(row, "instance_id")?,
@@ -54,7 +54,7 @@ const SET_CLIENT_TOKEN: &str =
      ON CONFLICT (client_id, fapi_host) DO UPDATE SET token_hash = excluded.token_hash, created_at = excluded.created_at";
 
 #[async_trait]
-impl SessionStore for SqliteStore {
+impl SessionStore for SqlStore {
     async fn create_client(&self, c: &Client) -> R<()> {
         self.insert(c).await
     }
@@ -111,20 +111,19 @@ impl SessionStore for SqliteStore {
         token_hash: &str,
     ) -> R<()> {
         let at = s.created_at;
-        let mut tx = self.write().await?;
+        let key = format!("orbit client {}", retired.unwrap_or(&client.id));
+        let mut tx = self.write(&key).await?;
         if let Some(old) = retired {
-            for sql in [
-                "UPDATE sessions SET status = 'ended', updated_at = $2 WHERE client_id = $1 AND status = 'active'",
-                "DELETE FROM client_tokens WHERE client_id = $1",
-                "DELETE FROM dev_browsers WHERE client_id = $1",
-                "UPDATE clients SET updated_at = $2 WHERE id = $1",
+            for (sql, with_time) in [
+                ("UPDATE sessions SET status = 'ended', updated_at = $2 WHERE client_id = $1 AND status = 'active'", true),
+                ("DELETE FROM client_tokens WHERE client_id = $1", false),
+                ("DELETE FROM dev_browsers WHERE client_id = $1", false),
+                ("UPDATE clients SET updated_at = $2 WHERE id = $1", true),
             ] {
-                sqlx::query(sql)
-                    .bind(old)
-                    .bind(at)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(backend)?;
+                // PostgreSQL refuses arguments a statement does not use.
+                let q = sqlx::query(sql).bind(old);
+                let q = if with_time { q.bind(at) } else { q };
+                q.execute(&mut *tx).await.map_err(backend)?;
             }
         }
         insert_in(&mut tx, client).await?;

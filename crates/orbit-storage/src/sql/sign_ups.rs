@@ -2,19 +2,19 @@
 //! are one statement each (`UPDATE .. RETURNING`, `DELETE .. RETURNING`): SQLite's single
 //! writer makes them atomic.
 
-use super::{SqliteStore, R};
+use super::{IntoRow, SqlStore, R};
 use async_trait::async_trait;
 use orbit_core::clock::Millis;
 use orbit_core::model::*;
 use orbit_core::store::*;
 
 plain_row!(PendingSignUp in "pending_sign_ups":
-    token_hash, instance_id, email, first_name, last_name, password_hash, code_hash, attempts,
+    token_hash, instance_id, email, first_name, last_name, password_hash, code_hash, attempts as i64,
     created_at, expires_at,
 );
 
 #[async_trait]
-impl SignUpStore for SqliteStore {
+impl SignUpStore for SqlStore {
     async fn put_pending_sign_up(&self, pending: &PendingSignUp) -> R<()> {
         self.insert(pending).await
     }
@@ -26,15 +26,17 @@ impl SignUpStore for SqliteStore {
         now: Millis,
         max_attempts: u32,
     ) -> R<Option<PendingSignUp>> {
-        let q = sqlx::query(
+        let sql = format!(
             "UPDATE pending_sign_ups SET attempts = attempts + 1 \
              WHERE token_hash = $1 AND instance_id = $2 AND expires_at > $3 AND attempts < $4 \
-             RETURNING *",
-        )
-        .bind(token_hash)
-        .bind(instance_id)
-        .bind(now)
-        .bind(max_attempts);
+             RETURNING {}",
+            PendingSignUp::COLUMNS
+        );
+        let q = sqlx::query(&sql)
+            .bind(token_hash)
+            .bind(instance_id)
+            .bind(now)
+            .bind(i64::from(max_attempts));
         self.fetch_optional(q).await
     }
 

@@ -2,19 +2,18 @@
 //! signing keys.
 
 use super::{
-    backend, columns_of, get, get_enum, insert_in, json_array, select, FromRow, IntoRow, Query,
-    SqliteStore, R,
+    backend, columns_of, get, get_enum, insert_in, json_array, select, Conn, FromRow, IntoRow,
+    Query, Row, SqlStore, R,
 };
 use async_trait::async_trait;
 use orbit_core::clock::Millis;
 use orbit_core::model::*;
 use orbit_core::store::*;
-use sqlx::sqlite::SqliteRow;
 
 plain_row!(Application in "applications": id, name, created_at);
 
 impl FromRow for Instance {
-    fn from_row(row: &SqliteRow) -> R<Self> {
+    fn from_row(row: &Row) -> R<Self> {
         let origins: String = get(row, "allowed_redirect_origins")?;
         Ok(Instance {
             id: get(row, "id")?,
@@ -61,7 +60,7 @@ fn origins_from_json(s: &str) -> R<Vec<String>> {
 
 plain_row!(Domain in "domains":
     id, instance_id, name, is_satellite, fapi_host, verified, verification_error, checked_at,
-    dns_failures, dns_failing_since, suspended_at, created_at,
+    dns_failures as i64, dns_failing_since, suspended_at, created_at,
 );
 
 plain_row!(StoredSecretKey in "secret_keys": id, instance_id, hash, sealed, created_at);
@@ -71,7 +70,7 @@ plain_row!(StoredSigningKey in "signing_keys":
 );
 
 /// Adds `k` and retires every other current key of its instance at `k.created_at`.
-async fn add_signing_key_in(tx: &mut sqlx::SqliteConnection, k: &StoredSigningKey) -> R<()> {
+async fn add_signing_key_in(tx: &mut Conn, k: &StoredSigningKey) -> R<()> {
     sqlx::query(
         "UPDATE signing_keys SET retired_at = $1 WHERE instance_id = $2 AND retired_at IS NULL",
     )
@@ -84,7 +83,7 @@ async fn add_signing_key_in(tx: &mut sqlx::SqliteConnection, k: &StoredSigningKe
 }
 
 #[async_trait]
-impl InstanceStore for SqliteStore {
+impl InstanceStore for SqlStore {
     async fn create_application(&self, app: &Application) -> R<()> {
         self.insert(app).await
     }
@@ -100,7 +99,8 @@ impl InstanceStore for SqliteStore {
     }
 
     async fn create_instance_with(&self, new: &NewInstance, only_if_first: bool) -> R<bool> {
-        let mut tx = self.write().await?;
+        // One lock for every instance creation: of two first starts, one creates.
+        let mut tx = self.write("orbit instance creation").await?;
         if only_if_first {
             let any: Option<String> = sqlx::query_scalar("SELECT id FROM instances LIMIT 1")
                 .fetch_optional(&mut *tx)
@@ -186,7 +186,7 @@ impl InstanceStore for SqliteStore {
         .bind(d.verified)
         .bind(&d.verification_error)
         .bind(d.checked_at)
-        .bind(d.dns_failures)
+        .bind(i64::from(d.dns_failures))
         .bind(d.dns_failing_since)
         .bind(d.suspended_at)
         .bind(&d.id);
@@ -219,7 +219,9 @@ impl InstanceStore for SqliteStore {
     }
 
     async fn add_signing_key(&self, k: &StoredSigningKey) -> R<()> {
-        let mut tx = self.write().await?;
+        // Rotations of one instance queue up, so each retires the key the previous one added.
+        let key = format!("orbit signing keys {}", k.instance_id);
+        let mut tx = self.write(&key).await?;
         add_signing_key_in(&mut tx, k).await?;
         tx.commit().await.map_err(backend)
     }

@@ -1,12 +1,12 @@
 //! `AttemptStore`: failed sign-in attempts, by account and source.
 
-use super::{backend, SqliteStore, R};
+use super::{backend, SqlStore, R};
 use async_trait::async_trait;
 use orbit_core::clock::Millis;
 use orbit_core::store::*;
 
 #[async_trait]
-impl AttemptStore for SqliteStore {
+impl AttemptStore for SqlStore {
     async fn start_sign_in_attempt(
         &self,
         instance_id: &str,
@@ -15,10 +15,11 @@ impl AttemptStore for SqliteStore {
         at: Millis,
         since: Millis,
     ) -> R<(SignInAttemptId, Vec<FailedSignIn>)> {
-        // The INSERT comes first, so the transaction holds the write lock before it reads: every
-        // row it then sees was committed before this attempt, and no racing attempt commits
-        // until this one has counted.
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        // The account's lock is taken first, so every row the count then sees was committed
+        // before this attempt, and no racing attempt on the account commits until this one has
+        // counted.
+        let key = format!("orbit sign-in attempts {instance_id} {identifier}");
+        let mut tx = self.write(&key).await?;
         let id: SignInAttemptId = sqlx::query_scalar(
             "INSERT INTO failed_sign_ins (instance_id, identifier, source, at) VALUES ($1, $2, $3, $4) RETURNING rowid",
         )

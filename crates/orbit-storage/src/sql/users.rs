@@ -1,14 +1,13 @@
 //! `UserStore`: the users of an instance.
 
-use super::{backend, get, get_enum, select, FromRow, IntoRow, Query, SqliteStore, R};
+use super::{backend, get, get_enum, select, FromRow, IntoRow, Query, Row, SqlStore, R};
 use async_trait::async_trait;
 use orbit_core::clock::Millis;
 use orbit_core::model::*;
 use orbit_core::store::*;
-use sqlx::sqlite::SqliteRow;
 
 impl FromRow for User {
-    fn from_row(row: &SqliteRow) -> R<Self> {
+    fn from_row(row: &Row) -> R<Self> {
         Ok(User {
             id: get(row, "id")?,
             instance_id: get(row, "instance_id")?,
@@ -56,7 +55,7 @@ impl IntoRow for User {
 }
 
 #[async_trait]
-impl UserStore for SqliteStore {
+impl UserStore for SqlStore {
     async fn create_user(&self, u: &User) -> R<()> {
         self.insert(u).await
     }
@@ -77,7 +76,10 @@ impl UserStore for SqliteStore {
         let sql = select::<User>(
             "WHERE instance_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3",
         );
-        let q = sqlx::query(&sql).bind(instance_id).bind(limit).bind(offset);
+        let q = sqlx::query(&sql)
+            .bind(instance_id)
+            .bind(i64::from(limit))
+            .bind(i64::from(offset));
         self.fetch_all(q).await
     }
 
@@ -117,9 +119,10 @@ impl UserStore for SqliteStore {
         new: &str,
         at: Millis,
     ) -> R<bool> {
-        // `IS` compares NULL (no password yet) as a value.
+        // `IS NOT DISTINCT FROM` compares NULL (no password yet) as a value.
         let q = sqlx::query(
-            "UPDATE users SET password_hash = $1, updated_at = $2 WHERE instance_id = $3 AND id = $4 AND password_hash IS $5",
+            "UPDATE users SET password_hash = $1, updated_at = $2 WHERE instance_id = $3 AND id = $4 \
+             AND password_hash IS NOT DISTINCT FROM $5",
         )
         .bind(new)
         .bind(at)

@@ -3,16 +3,15 @@
 //! atomic.
 
 use super::{
-    columns_of, get, get_enum, json_array, select, FromRow, IntoRow, Query, SqliteStore, R,
+    columns_of, get, get_enum, json_array, select, FromRow, IntoRow, Query, Row, SqlStore, R,
 };
 use async_trait::async_trait;
 use orbit_core::clock::Millis;
 use orbit_core::model::*;
 use orbit_core::store::*;
-use sqlx::sqlite::SqliteRow;
 
 impl FromRow for PendingSync {
-    fn from_row(row: &SqliteRow) -> R<Self> {
+    fn from_row(row: &Row) -> R<Self> {
         Ok(PendingSync {
             id: get(row, "id")?,
             instance_id: get(row, "instance_id")?,
@@ -55,7 +54,7 @@ struct Nonce {
 }
 
 impl FromRow for Nonce {
-    fn from_row(row: &SqliteRow) -> R<Self> {
+    fn from_row(row: &Row) -> R<Self> {
         Ok(Nonce {
             directives: get(row, "directives")?,
             expires_at: get(row, "expires_at")?,
@@ -71,7 +70,7 @@ struct DevBrowserRow {
 }
 
 impl FromRow for DevBrowserRow {
-    fn from_row(row: &SqliteRow) -> R<Self> {
+    fn from_row(row: &Row) -> R<Self> {
         let client_id: Option<String> = get(row, "dev_browser_client_id")?;
         Ok(DevBrowserRow {
             client: client_id.map(|_| Client::from_row(row)).transpose()?,
@@ -81,7 +80,7 @@ impl FromRow for DevBrowserRow {
 }
 
 #[async_trait]
-impl HandshakeStore for SqliteStore {
+impl HandshakeStore for SqlStore {
     async fn put_pending_sync(&self, p: &PendingSync) -> R<()> {
         self.insert(p).await
     }

@@ -1,0 +1,67 @@
+//! Throw-away schemas on a real PostgreSQL, for tests: each gets a schema of its own, so tests
+//! run in parallel on one server and leave nothing behind.
+
+use sqlx::{Connection, PgConnection};
+
+/// Where tests find PostgreSQL: `ORBIT_TEST_POSTGRES_URL`, by default the local server with
+/// trust authentication (`.ci/run` starts it).
+pub fn server_url() -> String {
+    std::env::var("ORBIT_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// A new, empty schema, dropped (with everything in it) when this value is dropped.
+#[derive(Debug)]
+pub struct ScratchSchema {
+    server: String,
+    name: String,
+}
+
+impl ScratchSchema {
+    /// Creates a schema with a fresh random name on [`server_url`].
+    pub async fn create() -> Result<Self, sqlx::Error> {
+        let server = server_url();
+        let mut conn = PgConnection::connect(&server).await?;
+        let name: String = sqlx::query_scalar(
+            "SELECT 'orbit_test_' || md5(random()::text || clock_timestamp()::text)",
+        )
+        .fetch_one(&mut conn)
+        .await?;
+        sqlx::raw_sql(&format!("CREATE SCHEMA {name}"))
+            .execute(&mut conn)
+            .await?;
+        conn.close().await?;
+        Ok(Self { server, name })
+    }
+
+    /// A database URL whose connections work in this schema (`search_path`).
+    pub fn url(&self) -> String {
+        let sep = if self.server.contains('?') { '&' } else { '?' };
+        format!("{}{sep}options[search_path]={}", self.server, self.name)
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl Drop for ScratchSchema {
+    /// Drops the schema from a thread of its own (drop cannot await, and may run inside a
+    /// runtime); failures are ignored, the schema is only litter then.
+    fn drop(&mut self) {
+        let server = self.server.clone();
+        let sql = format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name);
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            runtime.block_on(async {
+                let mut conn = PgConnection::connect(&server).await.ok()?;
+                sqlx::raw_sql(&sql).execute(&mut conn).await.ok()?;
+                conn.close().await.ok()
+            })
+        });
+        let _ = dropped.join();
+    }
+}
