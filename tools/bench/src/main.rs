@@ -538,6 +538,16 @@ enum Limits {
     DefaultsBehindProxy,
 }
 
+/// The load generator's client: no redirects followed, many idle connections kept.
+fn http_client() -> Res<reqwest::Client> {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(256)
+        .timeout(Duration::from_secs(120))
+        .build()
+        .context("building the HTTP client")
+}
+
 fn start_server(orbit: &Path, args: &Args, limits: Limits) -> Res<Server> {
     let nanos = SystemClock.now_ms();
     let root = std::env::temp_dir().join(format!("orbit-bench-{}-{nanos:x}", std::process::id()));
@@ -1033,12 +1043,7 @@ async fn run(args: &Args, orbit: &Path, _facts: &MachineFacts) -> Res<Report> {
         server.pid,
         server.root.display()
     );
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .pool_max_idle_per_host(256)
-        .timeout(Duration::from_secs(120))
-        .build()
-        .context("building the HTTP client")?;
+    let http = http_client()?;
 
     let listen_base = format!("http://127.0.0.1:{}", server.port);
     wait_ready(&mut server, &http, &listen_base).await?;
@@ -1533,12 +1538,7 @@ async fn flood(orbit: &Path, args: &Args) -> Res<FloodResult> {
     const HONEST_EMAIL: &str = "owner@example.com";
     const HONEST_PASSWORD: &str = "Orbit-flood-owner-Zq81";
     let mut server = start_server(orbit, args, Limits::DefaultsBehindProxy)?;
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .pool_max_idle_per_host(256)
-        .timeout(Duration::from_secs(120))
-        .build()
-        .context("building the HTTP client")?;
+    let http = http_client()?;
     let listen_base = format!("http://127.0.0.1:{}", server.port);
     wait_ready(&mut server, &http, &listen_base).await?;
     let keys = instance_keys(orbit, args, &server)?;

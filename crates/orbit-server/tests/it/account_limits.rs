@@ -147,16 +147,7 @@ async fn racing_failures_do_not_overshoot_the_account_limit() {
 /// as many sources fill the queue (cores + 8 per core).
 #[tokio::test]
 async fn attempts_shed_by_a_full_hash_queue_are_not_failures() {
-    let server = TestServer::start_with(|c| {
-        c.password_hash.memory_kib = 65_536;
-        c.password_hash.iterations = 4;
-        c.limits.per_ip_burst = 1000;
-        c.limits.per_ip_per_minute = 1000;
-        c.limits.per_instance_per_minute = 100_000;
-        c.limits.per_account_per_hour = 100_000;
-        c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
-    })
-    .await;
+    let server = flooded_server().await;
     server.create_user(ADA, GOOD_PASSWORD).await;
     let mut ready = Vec::new();
     for i in 0..80 {
@@ -202,16 +193,7 @@ async fn attempts_shed_by_a_full_hash_queue_are_not_failures() {
 /// with the flood.
 #[tokio::test]
 async fn a_known_device_gets_in_while_a_flood_is_shed() {
-    let server = TestServer::start_with(|c| {
-        c.password_hash.memory_kib = 65_536;
-        c.password_hash.iterations = 4;
-        c.limits.per_ip_burst = 1000;
-        c.limits.per_ip_per_minute = 1000;
-        c.limits.per_instance_per_minute = 100_000;
-        c.limits.per_account_per_hour = 100_000;
-        c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
-    })
-    .await;
+    let server = flooded_server().await;
     server.create_user(ADA, GOOD_PASSWORD).await;
     server.create_user("bob@example.com", GOOD_PASSWORD).await;
     // Ada's own browser signs in once, quietly, and keeps the device cookie.
@@ -302,4 +284,19 @@ async fn ready(server: &TestServer, email: &str, device: Option<&str>) -> reqwes
             ("email_address", email),
             ("password", GOOD_PASSWORD),
         ])
+}
+
+/// A server behind a trusted proxy whose only limit in reach is the hash queue: costly hashes
+/// (about 100 ms each) and limits far above what a test sends.
+async fn flooded_server() -> TestServer {
+    TestServer::start_with(|c| {
+        c.password_hash.memory_kib = 65_536;
+        c.password_hash.iterations = 4;
+        c.limits.per_ip_burst = 1000;
+        c.limits.per_ip_per_minute = 1000;
+        c.limits.per_instance_per_minute = 100_000;
+        c.limits.per_account_per_hour = 100_000;
+        c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await
 }
