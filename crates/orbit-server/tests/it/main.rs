@@ -23,6 +23,7 @@ mod cookies;
 mod dns_recheck;
 mod fapi;
 mod portal;
+mod nodes;
 mod postgres;
 mod proxies_and_headers;
 mod query_params;
