@@ -560,17 +560,21 @@ async fn kill_9_of_a_node_under_load_loses_no_session() {
                 let after = active(&mut seen.lost_connections).await;
                 let mut own = None;
                 for sid in after.difference(&before) {
-                    let r = browser
-                        .http
-                        .post(format!("{}/v1/client/sessions/{sid}/tokens", browser.origin))
-                        .header(ORIGIN, &browser.origin)
-                        .send()
-                        .await;
-                    if r.is_ok_and(|r| r.status() == StatusCode::OK) {
+                    let status = retried(&mut seen.lost_connections, || async {
+                        let r = browser
+                            .http
+                            .post(format!("{}/v1/client/sessions/{sid}/tokens", browser.origin))
+                            .header(ORIGIN, &browser.origin)
+                            .send()
+                            .await?;
+                        Ok(r.status())
+                    })
+                    .await;
+                    if status == StatusCode::OK {
                         own = Some(sid.clone());
                     }
                 }
-                let sid = own.expect("the browser's new session");
+                let sid = own.unwrap_or_else(|| panic!("the browser's new session: {before:?} -> {after:?}"));
                 for _ in 0..2 {
                     let jwt = retried(&mut seen.lost_connections, || try_mint(&browser, &sid)).await;
                     let claims = sdk.verifier().verify(&jwt, &[]).await.unwrap();
