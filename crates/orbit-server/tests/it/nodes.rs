@@ -6,7 +6,7 @@
 
 use crate::cli::{banner_value, serve_with_env, ServeProcess};
 use crate::harness::*;
-use crate::world::{submit_portal_form, Hop, ProdWorld, WorldBrowser};
+use crate::world::{handshake_url, Hop, ProdWorld};
 use orbit_sdk::{Orbit as Sdk, OrbitConfig};
 use orbit_storage::postgres::scratch::ScratchSchema;
 use reqwest::header::ORIGIN;
@@ -326,7 +326,10 @@ async fn three_nodes_share_users_sessions_keys_and_single_use_nonces() {
     // a token minted on node A verifies with the keys it has.
     let sdk = cluster.sdk_on(2);
     let claims = sdk.verifier().verify(&token, &[]).await.unwrap();
-    assert_eq!((claims.sub.as_str(), claims.sid.as_str()), (&*user_id, &*sid));
+    assert_eq!(
+        (claims.sub.as_str(), claims.sid.as_str()),
+        (&*user_id, &*sid)
+    );
     lb.spread(Spread::Pinned(0));
     let from_a = jwt_of(second.mint(fapi, &sid).await).await;
     assert_eq!(sdk.verifier().verify(&from_a, &[]).await.unwrap().sid, sid);
@@ -351,7 +354,10 @@ async fn three_nodes_share_users_sessions_keys_and_single_use_nonces() {
         lb.spread(spread);
         for _ in 0..12 {
             let jwt = jwt_of(first.mint(fapi, &first_sid).await).await;
-            assert_eq!(sdk.verifier().verify(&jwt, &[]).await.unwrap().sid, first_sid);
+            assert_eq!(
+                sdk.verifier().verify(&jwt, &[]).await.unwrap().sid,
+                first_sid
+            );
         }
     }
     let after = lb.served();
@@ -563,7 +569,10 @@ async fn kill_9_of_a_node_under_load_loses_no_session() {
                     let status = retried(&mut seen.lost_connections, || async {
                         let r = browser
                             .http
-                            .post(format!("{}/v1/client/sessions/{sid}/tokens", browser.origin))
+                            .post(format!(
+                                "{}/v1/client/sessions/{sid}/tokens",
+                                browser.origin
+                            ))
                             .header(ORIGIN, &browser.origin)
                             .send()
                             .await?;
@@ -574,9 +583,12 @@ async fn kill_9_of_a_node_under_load_loses_no_session() {
                         own = Some(sid.clone());
                     }
                 }
-                let sid = own.unwrap_or_else(|| panic!("the browser's new session: {before:?} -> {after:?}"));
+                let sid = own.unwrap_or_else(|| {
+                    panic!("the browser's new session: {before:?} -> {after:?}")
+                });
                 for _ in 0..2 {
-                    let jwt = retried(&mut seen.lost_connections, || try_mint(&browser, &sid)).await;
+                    let jwt =
+                        retried(&mut seen.lost_connections, || try_mint(&browser, &sid)).await;
                     let claims = sdk.verifier().verify(&jwt, &[]).await.unwrap();
                     assert_eq!(claims.sid, sid);
                     seen.mints += 1;
@@ -631,4 +643,70 @@ async fn kill_9_of_a_node_under_load_loses_no_session() {
     }
     let (_, keys_after) = cluster.backend_on(survivor).get("/v1/jwks").await;
     assert_eq!(keys_before, keys_after, "no key changed");
+}
+
+/// A production world (TLS, FAPI hosts `clerk.*.test`, a verified satellite) on PostgreSQL,
+/// served by two in-process nodes on their own loopback addresses: a pending sync consumed on one
+/// node, and a sync token redeemed on one, are refused on the other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_tokens_and_pending_syncs_are_single_use_across_nodes() {
+    let schema = ScratchSchema::create().await.unwrap();
+    let url = orbit_storage::DatabaseUrl::parse(&schema.url()).unwrap();
+    let world = ProdWorld::start_on(None, |c| c.database_url = Some(url.clone())).await;
+    world.add_satellite("satellite.test", true).await;
+    // Node B: the same configuration and master key on the next free 127.0.0.N:443.
+    let mut node_b = None;
+    for n in 2..=254u8 {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::copy(
+            world.server.config.data_dir.join("master.key"),
+            dir.path().join("master.key"),
+        )
+        .unwrap();
+        let mut config = world.server.config.clone();
+        config.data_dir = dir.path().to_owned();
+        config.listen = SocketAddr::new(std::net::Ipv4Addr::new(127, 0, 0, n).into(), 443);
+        match TestServer::try_boot_with(dir, config, world.server.deps.clone()).await {
+            Ok(s) => {
+                node_b = Some(s);
+                break;
+            }
+            Err((_, orbit_server::serve::StartError::Bind { .. })) => continue,
+            Err((_, e)) => panic!("node B: {e}"),
+        }
+    }
+    let node_b = node_b.expect("a free 127.0.0.N:443");
+    let (on_a, _) = world.signed_in_browser("ada@example.com").await;
+    let on_b = world.same_browser_via(&on_a, node_b.config.listen.ip());
+
+    // docs/design/satellite-sync.md: hop 2 (the primary) reads the pending sync and issues a
+    // sync token; hop 3 (the link) consumes both. Hop 1 on node A, hop 2 on A and again on B.
+    let start = handshake_url(
+        "clerk.satellite.test",
+        "https://satellite.test/?__clerk_synced=false",
+        "satellite-needs-syncing",
+    );
+    for (first, second) in [(&on_a, &on_b), (&on_b, &on_a)] {
+        let to_primary = first.get(&start).await.location.unwrap();
+        assert!(to_primary.contains("__orbit_sync="), "{to_primary}");
+        let token_1 = first.get(&to_primary).await.location.unwrap();
+        let token_2 = second.get(&to_primary).await.location.unwrap();
+        assert!(token_1.contains("/v1/client/link?"), "{token_1}");
+        assert_ne!(token_1, token_2);
+        // The link on the second node consumes the token and the pending sync ...
+        let linked = second.get(&token_1).await;
+        assert_eq!(linked.status, StatusCode::TEMPORARY_REDIRECT, "{linked:?}");
+        // ... so the first node refuses the token again, the other token of the same pending
+        // sync, and the primary's step for it.
+        refused(&first.get(&token_1).await);
+        refused(&first.get(&token_2).await);
+        refused(&first.get(&to_primary).await);
+    }
+}
+
+/// A refused sync step: 400, no redirect, no cookie.
+fn refused(hop: &Hop) {
+    assert_eq!(hop.status, StatusCode::BAD_REQUEST, "{hop:?}");
+    assert!(hop.location.is_none(), "{hop:?}");
+    assert!(hop.set_cookies.is_empty(), "{hop:?}");
 }
