@@ -172,18 +172,15 @@ impl Cluster {
         let args = ["--database-url", &url, "--public-url", &public];
         // The first node bootstraps the instance and writes the master key the others read.
         let mut nodes = vec![serve_with_env(&data, &args, &env)];
-        nodes.extend(
-            std::thread::scope(|s| {
-                let starting: Vec<_> = (1..n)
-                    .map(|_| s.spawn(|| serve_with_env(&data, &args, &env)))
-                    .collect();
-                starting
-                    .into_iter()
-                    .map(|t| t.join().unwrap())
-                    .collect::<Vec<_>>()
-            })
-            .into_iter(),
-        );
+        nodes.extend(std::thread::scope(|s| {
+            let starting: Vec<_> = (1..n)
+                .map(|_| s.spawn(|| serve_with_env(&data, &args, &env)))
+                .collect();
+            starting
+                .into_iter()
+                .map(|t| t.join().unwrap())
+                .collect::<Vec<_>>()
+        }));
         let mut addrs = Vec::new();
         for node in &nodes {
             let listening = banner_value(&node.banner, "Orbit is listening on");
