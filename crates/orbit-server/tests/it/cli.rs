@@ -101,6 +101,14 @@ pub(crate) struct ServeProcess {
     pub(crate) banner: String,
 }
 
+impl ServeProcess {
+    /// `kill -9`: the process gets no chance to finish anything.
+    pub(crate) fn kill(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
 impl Drop for ServeProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -114,11 +122,17 @@ fn serve(data_dir: &str) -> ServeProcess {
 
 /// `orbit serve` on `data_dir` with `extra` arguments, once it has printed its banner.
 pub(crate) fn serve_with(data_dir: &str, extra: &[&str]) -> ServeProcess {
+    serve_with_env(data_dir, extra, &[])
+}
+
+/// `serve_with`, with extra `ORBIT_*` environment.
+pub(crate) fn serve_with_env(data_dir: &str, extra: &[&str], env: &[(&str, &str)]) -> ServeProcess {
     let mut child = orbit()
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir", data_dir])
         .args(extra)
         .env("ORBIT_ARGON2_MEMORY_KIB", "1024")
         .env("ORBIT_ARGON2_ITERATIONS", "1")
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

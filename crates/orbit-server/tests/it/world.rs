@@ -172,6 +172,11 @@ impl ProdWorld {
     }
 
     fn client_builder(&self) -> reqwest::ClientBuilder {
+        self.client_builder_to(self.ip)
+    }
+
+    /// A client whose DNS maps every test host to `ip` (another node serving this world).
+    fn client_builder_to(&self, ip: IpAddr) -> reqwest::ClientBuilder {
         let mut b = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .add_root_certificate(
@@ -179,7 +184,7 @@ impl ProdWorld {
             )
             .user_agent("Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0 Safari/537.36");
         for h in HOSTS {
-            b = b.resolve(h, SocketAddr::new(self.ip, 443));
+            b = b.resolve(h, SocketAddr::new(ip, 443));
         }
         b
     }
@@ -205,6 +210,18 @@ impl ProdWorld {
                 .build()
                 .unwrap(),
             jar,
+        }
+    }
+
+    /// `browser` (its cookies) reaching the world's hosts on `ip` instead.
+    pub fn same_browser_via(&self, browser: &WorldBrowser, ip: IpAddr) -> WorldBrowser {
+        WorldBrowser {
+            http: self
+                .client_builder_to(ip)
+                .cookie_provider(browser.jar.clone())
+                .build()
+                .unwrap(),
+            jar: browser.jar.clone(),
         }
     }
 

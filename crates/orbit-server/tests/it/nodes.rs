@@ -1,0 +1,709 @@
+//! Several `orbit serve` nodes on one PostgreSQL (docs/design/storage.md "Several nodes"): real
+//! processes on a scratch schema, each on its own loopback port, sharing one data directory (the
+//! master key) and one public URL, that of an in-test TCP load balancer. Browsers and the SDK see
+//! that one origin; the balancer spreads connections round robin, at random or to one node, and
+//! retries the next node when a node refuses the connection (it was killed).
+
+use crate::cli::{banner_value, serve_with_env, ServeProcess};
+use crate::harness::*;
+use crate::world::{handshake_url, Hop, ProdWorld};
+use orbit_sdk::{Orbit as Sdk, OrbitConfig};
+use orbit_storage::postgres::scratch::ScratchSchema;
+use reqwest::header::ORIGIN;
+use reqwest::{redirect, StatusCode};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use tokio::net::{TcpListener, TcpStream};
+
+/// How the balancer picks the node for a new connection.
+#[derive(Clone, Copy, Debug)]
+enum Spread {
+    RoundRobin,
+    /// A fixed-seed xorshift: random-looking, the same every run.
+    Random,
+    /// Every connection to this node, no retry: the test says which node does what.
+    Pinned(usize),
+}
+
+struct Routing {
+    nodes: Vec<SocketAddr>,
+    spread: Spread,
+    rng: u64,
+    next: usize,
+    /// Connections forwarded, per node.
+    served: Vec<usize>,
+    /// Connections a node refused (the balancer then tried the next one).
+    refused: usize,
+}
+
+/// A layer-4 load balancer on 127.0.0.1:0: each client connection is piped to one node.
+struct Balancer {
+    addr: SocketAddr,
+    routing: Arc<Mutex<Routing>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Balancer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Balancer {
+    async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let routing = Arc::new(Mutex::new(Routing {
+            nodes: Vec::new(),
+            spread: Spread::RoundRobin,
+            rng: 0x9e37_79b9_7f4a_7c15,
+            next: 0,
+            served: Vec::new(),
+            refused: 0,
+        }));
+        let shared = routing.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((mut down, _)) = listener.accept().await else {
+                    continue;
+                };
+                let routing = shared.clone();
+                tokio::spawn(async move {
+                    let Some(mut up) = Self::connect(&routing).await else {
+                        return;
+                    };
+                    let _ = tokio::io::copy_bidirectional(&mut down, &mut up).await;
+                });
+            }
+        });
+        Balancer {
+            addr,
+            routing,
+            task,
+        }
+    }
+
+    /// Connects to the node the spread picks, or to the next ones in turn if it refuses.
+    async fn connect(routing: &Mutex<Routing>) -> Option<TcpStream> {
+        let (nodes, first, retry) = {
+            let mut r = routing.lock().unwrap();
+            let n = r.nodes.len();
+            if n == 0 {
+                return None;
+            }
+            let (first, retry) = match r.spread {
+                Spread::RoundRobin => {
+                    r.next += 1;
+                    (r.next % n, true)
+                }
+                Spread::Random => {
+                    r.rng ^= r.rng << 13;
+                    r.rng ^= r.rng >> 7;
+                    r.rng ^= r.rng << 17;
+                    ((r.rng % n as u64) as usize, true)
+                }
+                Spread::Pinned(i) => (i, false),
+            };
+            (r.nodes.clone(), first, retry)
+        };
+        let tries = if retry { nodes.len() } else { 1 };
+        for k in 0..tries {
+            let i = (first + k) % nodes.len();
+            match TcpStream::connect(nodes[i]).await {
+                Ok(up) => {
+                    routing.lock().unwrap().served[i] += 1;
+                    return Some(up);
+                }
+                Err(_) => routing.lock().unwrap().refused += 1,
+            }
+        }
+        None
+    }
+
+    fn set_nodes(&self, nodes: Vec<SocketAddr>) {
+        let mut r = self.routing.lock().unwrap();
+        r.served = vec![0; nodes.len()];
+        r.nodes = nodes;
+    }
+
+    fn spread(&self, spread: Spread) {
+        self.routing.lock().unwrap().spread = spread;
+    }
+
+    fn served(&self) -> Vec<usize> {
+        self.routing.lock().unwrap().served.clone()
+    }
+
+    fn refused(&self) -> usize {
+        self.routing.lock().unwrap().refused
+    }
+}
+
+/// `n` `orbit serve` processes on one scratch schema behind one balancer.
+struct Cluster {
+    balancer: Balancer,
+    nodes: Vec<ServeProcess>,
+    /// `http://127.0.0.1:<port>` of each node, for BAPI calls aimed at one node.
+    node_urls: Vec<String>,
+    /// The public URL: the balancer, which is the development instance's FAPI host.
+    fapi: String,
+    publishable_key: String,
+    secret_key: String,
+    _data: tempfile::TempDir,
+    _schema: ScratchSchema,
+}
+
+impl Cluster {
+    async fn start(n: usize) -> Self {
+        let schema = ScratchSchema::create().await.unwrap();
+        let url = schema.url();
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().to_str().unwrap().to_owned();
+        let balancer = Balancer::start().await;
+        let public = format!("http://{}", balancer.addr);
+        // Every sign-in of these tests comes from 127.0.0.1 (the balancer).
+        let env = [
+            ("ORBIT_SIGN_IN_PER_IP_BURST", "10000"),
+            ("ORBIT_SIGN_IN_PER_IP_PER_MINUTE", "10000"),
+        ];
+        let args = ["--database-url", &url, "--public-url", &public];
+        // The first node bootstraps the instance and writes the master key the others read.
+        let mut nodes = vec![serve_with_env(&data, &args, &env)];
+        nodes.extend(std::thread::scope(|s| {
+            let starting: Vec<_> = (1..n)
+                .map(|_| s.spawn(|| serve_with_env(&data, &args, &env)))
+                .collect();
+            starting
+                .into_iter()
+                .map(|t| t.join().unwrap())
+                .collect::<Vec<_>>()
+        }));
+        let mut addrs = Vec::new();
+        for node in &nodes {
+            let listening = banner_value(&node.banner, "Orbit is listening on");
+            let addr: SocketAddr = listening.split(' ').next().unwrap().parse().unwrap();
+            addrs.push(addr);
+            assert_eq!(banner_value(&node.banner, "Frontend API:"), public);
+        }
+        let b = &nodes[0].banner;
+        let publishable_key = banner_value(b, "Publishable key:");
+        let secret_key = banner_value(b, "Secret key:");
+        for node in &nodes[1..] {
+            assert_eq!(banner_value(&node.banner, "Secret key:"), secret_key);
+        }
+        balancer.set_nodes(addrs.clone());
+        Cluster {
+            balancer,
+            nodes,
+            node_urls: addrs.iter().map(|a| format!("http://{a}")).collect(),
+            fapi: public,
+            publishable_key,
+            secret_key,
+            _data: dir,
+            _schema: schema,
+        }
+    }
+
+    /// A browser on the public origin that opens a connection per request, so that the
+    /// balancer's spread applies to each request.
+    fn browser(&self) -> Browser {
+        Browser {
+            http: reqwest::Client::builder()
+                .cookie_store(true)
+                .redirect(redirect::Policy::none())
+                .pool_max_idle_per_host(0)
+                .build()
+                .unwrap(),
+            origin: self.fapi.clone(),
+        }
+    }
+
+    /// BAPI through the balancer.
+    fn backend(&self) -> Backend {
+        self.backend_at(&self.fapi)
+    }
+
+    /// BAPI of node `i` alone.
+    fn backend_on(&self, i: usize) -> Backend {
+        self.backend_at(&self.node_urls[i])
+    }
+
+    fn backend_at(&self, base: &str) -> Backend {
+        Backend {
+            http: reqwest::Client::builder()
+                .pool_max_idle_per_host(0)
+                .build()
+                .unwrap(),
+            base: format!("{base}/bapi"),
+            key: self.secret_key.clone(),
+        }
+    }
+
+    /// The Rust SDK, whose BAPI (and so JWKS) is node `i`.
+    fn sdk_on(&self, i: usize) -> Sdk {
+        let config = OrbitConfig::builder(&self.publishable_key)
+            .secret_key(&self.secret_key)
+            .api_url(format!("{}/bapi", self.node_urls[i]))
+            .build()
+            .unwrap();
+        Sdk::new(config).unwrap()
+    }
+
+    /// Ids of the user's sessions with `status` (BAPI, through node `i`).
+    async fn session_ids(&self, i: usize, user_id: &str, status: &str) -> BTreeSet<String> {
+        let (s, sessions) = self
+            .backend_on(i)
+            .get(&format!("/v1/sessions?user_id={user_id}&status={status}"))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{sessions}");
+        ids(&sessions)
+    }
+}
+
+fn ids(list: &Value) -> BTreeSet<String> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The one id in `after` and not in `before`.
+fn the_new_one(before: &BTreeSet<String>, after: &BTreeSet<String>) -> String {
+    let new: Vec<_> = after.difference(before).collect();
+    assert_eq!(new.len(), 1, "{before:?} -> {after:?}");
+    new[0].clone()
+}
+
+async fn jwt_of(r: reqwest::Response) -> String {
+    assert_eq!(r.status(), StatusCode::OK);
+    let token: Value = r.json().await.unwrap();
+    token["jwt"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_nodes_share_users_sessions_keys_and_single_use_nonces() {
+    let cluster = Cluster::start(3).await;
+    let lb = &cluster.balancer;
+    let fapi = cluster.fapi.as_str();
+
+    // Sign up through node A.
+    lb.spread(Spread::Pinned(0));
+    let first = cluster.browser();
+    let sign_up = format!("{fapi}/sign-up");
+    let fields = [
+        ("email_address", "ada@example.com"),
+        ("password", GOOD_PASSWORD),
+        ("first_name", "Ada"),
+    ];
+    let r = first.submit(&sign_up, &sign_up, &fields).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(lb.served(), [2, 0, 0], "the page and the form, on A");
+    let (_, users) = cluster.backend_on(1).get("/v1/users").await;
+    let user_id = users[0]["id"].as_str().unwrap().to_owned();
+    let signed_up = cluster.session_ids(2, &user_id, "active").await;
+    assert_eq!(signed_up.len(), 1);
+
+    // Sign in and mint a session token through node B.
+    lb.spread(Spread::Pinned(1));
+    let second = cluster.browser();
+    let r = second.sign_in("ada@example.com", GOOD_PASSWORD).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let sid = the_new_one(
+        &signed_up,
+        &cluster.session_ids(0, &user_id, "active").await,
+    );
+    let token = jwt_of(second.mint(fapi, &sid).await).await;
+    assert_eq!(lb.served(), [2, 3, 0]);
+
+    // The Rust SDK verifies it with the JWKS it fetched through node C, then without network:
+    // a token minted on node A verifies with the keys it has.
+    let sdk = cluster.sdk_on(2);
+    let claims = sdk.verifier().verify(&token, &[]).await.unwrap();
+    assert_eq!(
+        (claims.sub.as_str(), claims.sid.as_str()),
+        (&*user_id, &*sid)
+    );
+    lb.spread(Spread::Pinned(0));
+    let from_a = jwt_of(second.mint(fapi, &sid).await).await;
+    assert_eq!(sdk.verifier().verify(&from_a, &[]).await.unwrap().sid, sid);
+    // Every node publishes the same keys.
+    let mut published = BTreeSet::new();
+    for i in 0..3 {
+        lb.spread(Spread::Pinned(i));
+        let jwks: Value = reqwest::get(format!("{fapi}/.well-known/jwks.json"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        published.insert(jwks.to_string());
+    }
+    assert_eq!(published.len(), 1, "{published:?}");
+
+    // Round robin, then at random: the first browser's session mints on every node.
+    let before = lb.served();
+    let first_sid = signed_up.first().unwrap().clone();
+    for spread in [Spread::RoundRobin, Spread::Random] {
+        lb.spread(spread);
+        for _ in 0..12 {
+            let jwt = jwt_of(first.mint(fapi, &first_sid).await).await;
+            assert_eq!(
+                sdk.verifier().verify(&jwt, &[]).await.unwrap().sid,
+                first_sid
+            );
+        }
+    }
+    let after = lb.served();
+    for i in 0..3 {
+        assert!(after[i] - before[i] >= 4, "{before:?} -> {after:?}");
+    }
+
+    // Sign out through node C ends the session for every node.
+    lb.spread(Spread::Pinned(2));
+    let r = second
+        .http
+        .delete(format!("{fapi}/v1/client/sessions"))
+        .header(ORIGIN, fapi)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(!cluster
+        .session_ids(0, &user_id, "active")
+        .await
+        .contains(&sid));
+    for i in 0..3 {
+        lb.spread(Spread::Pinned(i));
+        let r = second.mint(fapi, &sid).await;
+        assert!(r.status().is_client_error(), "node {i}: {}", r.status());
+    }
+
+    // A handshake nonce redeemed on node A is refused on nodes B and C.
+    lb.spread(Spread::RoundRobin);
+    let nonce = dev_handshake_nonce(&cluster).await;
+    let path = format!("/v1/clients/handshake_payload?nonce={nonce}");
+    let (s, body) = cluster.backend_on(0).get(&path).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    for i in [1, 2, 0] {
+        let (s, body) = cluster.backend_on(i).get(&path).await;
+        assert_eq!(
+            (s, body["errors"][0]["code"].as_str()),
+            (StatusCode::NOT_FOUND, Some("handshake_nonce_invalid")),
+            "node {i}"
+        );
+    }
+    // 30 redemptions of a fresh nonce racing on the three nodes: exactly one wins.
+    let nonce = dev_handshake_nonce(&cluster).await;
+    let mut racing = Vec::new();
+    for k in 0..30 {
+        let bapi = cluster.backend_on(k % 3);
+        let path = format!("/v1/clients/handshake_payload?nonce={nonce}");
+        racing.push(tokio::spawn(async move { bapi.get(&path).await.0 }));
+    }
+    let mut wins = 0;
+    for r in racing {
+        match r.await.unwrap() {
+            StatusCode::OK => wins += 1,
+            StatusCode::NOT_FOUND => {}
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!(wins, 1);
+}
+
+/// A handshake nonce of a development browser for the app on localhost:3000, made through the
+/// balancer.
+async fn dev_handshake_nonce(cluster: &Cluster) -> String {
+    let browser = cluster.browser();
+    let r = browser
+        .http
+        .post(format!("{}/v1/dev_browser", cluster.fapi))
+        .header(ORIGIN, "http://localhost:3000")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let dvb: Value = r.json().await.unwrap();
+    let mut u = url::Url::parse(&format!("{}/v1/client/handshake", cluster.fapi)).unwrap();
+    u.query_pairs_mut()
+        .append_pair("redirect_url", "http://localhost:3000/x")
+        .append_pair("format", "nonce")
+        .append_pair("__clerk_db_jwt", dvb["token"].as_str().unwrap());
+    let r = browser.get(u.as_str()).await;
+    assert_eq!(r.status, StatusCode::TEMPORARY_REDIRECT, "{}", r.body);
+    let location = url::Url::parse(r.location().unwrap()).unwrap();
+    location
+        .query_pairs()
+        .find(|(k, _)| k == "__clerk_handshake_nonce")
+        .unwrap()
+        .1
+        .into_owned()
+}
+
+/// What one worker of the load loop saw.
+#[derive(Default)]
+struct Seen {
+    /// (browser, session id) of each sign-in whose answer arrived.
+    sessions: Vec<(Browser, String)>,
+    /// Requests that got no answer (the node died under them); the operation was retried.
+    lost_connections: usize,
+    mints: usize,
+}
+
+/// Retries `op` while the request got no answer (a connection the killed node dropped).
+async fn retried<T, F, Fut>(lost: &mut usize, mut op: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, reqwest::Error>>,
+{
+    for _ in 0..5 {
+        match op().await {
+            Ok(v) => return v,
+            Err(e) => {
+                assert!(e.is_connect() || e.is_request(), "{e:?}");
+                *lost += 1;
+            }
+        }
+    }
+    panic!("no node answered five times in a row");
+}
+
+/// Signs in on the hosted page from `browser`: the page (for its CSRF token), then the form.
+async fn try_sign_in(b: &Browser, email: &str) -> Result<StatusCode, reqwest::Error> {
+    let url = format!("{}/sign-in", b.origin);
+    let page = b.http.get(&url).send().await?;
+    assert_eq!(page.status(), StatusCode::OK);
+    let csrf = hidden(&page.text().await?, "csrf_token").unwrap();
+    let r = b
+        .http
+        .post(&url)
+        .header(ORIGIN, &b.origin)
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("email_address", email),
+            ("password", GOOD_PASSWORD),
+        ])
+        .send()
+        .await?;
+    Ok(r.status())
+}
+
+async fn try_mint(b: &Browser, sid: &str) -> Result<String, reqwest::Error> {
+    let r = b
+        .http
+        .post(format!("{}/v1/client/sessions/{sid}/tokens", b.origin))
+        .header(ORIGIN, &b.origin)
+        .send()
+        .await?;
+    assert_eq!(r.status(), StatusCode::OK);
+    let token: Value = r.json().await?;
+    Ok(token["jwt"].as_str().unwrap().to_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_of_a_node_under_load_loses_no_session() {
+    const WORKERS: usize = 4;
+    const ROUNDS: usize = 8;
+    const KILL_AFTER: usize = 10;
+    let mut cluster = Cluster::start(2).await;
+    cluster.balancer.spread(Spread::RoundRobin);
+    let mut victim = cluster.nodes.remove(0);
+    let cluster = Arc::new(cluster);
+    let mut users = Vec::new();
+    for w in 0..WORKERS {
+        let email = format!("load{w}@example.com");
+        let user = cluster.backend().create_user(&email, GOOD_PASSWORD).await;
+        users.push((email, user["id"].as_str().unwrap().to_owned()));
+    }
+    let (_, keys_before) = cluster.backend_on(1).get("/v1/jwks").await;
+    let sdk = cluster.sdk_on(1);
+    let sign_ins = Arc::new(AtomicUsize::new(0));
+
+    // Each worker signs its user in from a fresh browser and mints tokens, ROUNDS times; the
+    // session's id comes from BAPI (the sessions that were not there before).
+    let mut workers = Vec::new();
+    for (email, user_id) in users.clone() {
+        let sign_ins = sign_ins.clone();
+        let sdk = sdk.clone();
+        let cluster = cluster.clone();
+        workers.push(tokio::spawn(async move {
+            let mut seen = Seen::default();
+            let backend = cluster.backend();
+            let active = async |lost: &mut usize| -> BTreeSet<String> {
+                let path = format!("/v1/sessions?user_id={user_id}&status=active");
+                let list = retried(lost, || async {
+                    let r = backend
+                        .http
+                        .get(format!("{}{path}", backend.base))
+                        .bearer_auth(&backend.key)
+                        .send()
+                        .await?;
+                    assert_eq!(r.status(), StatusCode::OK);
+                    r.json::<Value>().await
+                })
+                .await;
+                ids(&list)
+            };
+            for _ in 0..ROUNDS {
+                let before = active(&mut seen.lost_connections).await;
+                let browser = retried(&mut seen.lost_connections, || async {
+                    let b = cluster.browser();
+                    let status = try_sign_in(&b, &email).await?;
+                    assert_eq!(status, StatusCode::SEE_OTHER);
+                    Ok(b)
+                })
+                .await;
+                sign_ins.fetch_add(1, Ordering::SeqCst);
+                // A sign-in whose answer was lost may have started a session too: the browser's
+                // own is the new one it can mint for.
+                let after = active(&mut seen.lost_connections).await;
+                let mut own = None;
+                for sid in after.difference(&before) {
+                    let status = retried(&mut seen.lost_connections, || async {
+                        let r = browser
+                            .http
+                            .post(format!(
+                                "{}/v1/client/sessions/{sid}/tokens",
+                                browser.origin
+                            ))
+                            .header(ORIGIN, &browser.origin)
+                            .send()
+                            .await?;
+                        Ok(r.status())
+                    })
+                    .await;
+                    if status == StatusCode::OK {
+                        own = Some(sid.clone());
+                    }
+                }
+                let sid = own.unwrap_or_else(|| {
+                    panic!("the browser's new session: {before:?} -> {after:?}")
+                });
+                for _ in 0..2 {
+                    let jwt =
+                        retried(&mut seen.lost_connections, || try_mint(&browser, &sid)).await;
+                    let claims = sdk.verifier().verify(&jwt, &[]).await.unwrap();
+                    assert_eq!(claims.sid, sid);
+                    seen.mints += 1;
+                }
+                seen.sessions.push((browser, sid));
+            }
+            seen
+        }));
+    }
+    // kill -9 of node A once the load is under way.
+    while sign_ins.load(Ordering::SeqCst) < KILL_AFTER {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    victim.kill();
+    let served_at_kill = cluster.balancer.served();
+    let mut seen = Vec::new();
+    for w in workers {
+        seen.push(w.await.unwrap());
+    }
+    let served = cluster.balancer.served();
+    let lost: usize = seen.iter().map(|s| s.lost_connections).sum();
+    let refused = cluster.balancer.refused();
+    println!(
+        "sign-ins {}, mints {}, connections served {served_at_kill:?} at the kill, {served:?} in all, refused and retried {refused}, \
+         lost in flight {lost}",
+        WORKERS * ROUNDS,
+        seen.iter().map(|s| s.mints).sum::<usize>()
+    );
+    assert!(refused > 0, "the balancer retried on the live node");
+    assert!(lost <= 2 * WORKERS, "{lost} requests lost");
+
+    // No session lost: every one is active on the surviving node and mints.
+    let survivor = 1;
+    for (w, (_, user_id)) in users.iter().enumerate() {
+        let (s, all) = cluster
+            .backend_on(survivor)
+            .get(&format!("/v1/sessions?user_id={user_id}"))
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        let all = all.as_array().unwrap();
+        assert!(all.len() >= ROUNDS, "{all:?}");
+        assert!(
+            all.iter().all(|s| s["status"] == "active"),
+            "worker {w}: {all:?}"
+        );
+    }
+    for s in &seen {
+        for (browser, sid) in &s.sessions {
+            let jwt = try_mint(browser, sid).await.unwrap();
+            assert_eq!(sdk.verifier().verify(&jwt, &[]).await.unwrap().sid, *sid);
+        }
+    }
+    let (_, keys_after) = cluster.backend_on(survivor).get("/v1/jwks").await;
+    assert_eq!(keys_before, keys_after, "no key changed");
+}
+
+/// A production world (TLS, FAPI hosts `clerk.*.test`, a verified satellite) on PostgreSQL,
+/// served by two in-process nodes on their own loopback addresses: a pending sync consumed on one
+/// node, and a sync token redeemed on one, are refused on the other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_tokens_and_pending_syncs_are_single_use_across_nodes() {
+    let schema = ScratchSchema::create().await.unwrap();
+    let url = orbit_storage::DatabaseUrl::parse(&schema.url()).unwrap();
+    let world = ProdWorld::start_on(None, |c| c.database_url = Some(url.clone())).await;
+    world.add_satellite("satellite.test", true).await;
+    // Node B: the same configuration and master key on the next free 127.0.0.N:443.
+    let mut node_b = None;
+    for n in 2..=254u8 {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::copy(
+            world.server.config.data_dir.join("master.key"),
+            dir.path().join("master.key"),
+        )
+        .unwrap();
+        let mut config = world.server.config.clone();
+        config.data_dir = dir.path().to_owned();
+        config.listen = SocketAddr::new(std::net::Ipv4Addr::new(127, 0, 0, n).into(), 443);
+        match TestServer::try_boot_with(dir, config, world.server.deps.clone()).await {
+            Ok(s) => {
+                node_b = Some(s);
+                break;
+            }
+            Err((_, orbit_server::serve::StartError::Bind { .. })) => continue,
+            Err((_, e)) => panic!("node B: {e}"),
+        }
+    }
+    let node_b = node_b.expect("a free 127.0.0.N:443");
+    let (on_a, _) = world.signed_in_browser("ada@example.com").await;
+    let on_b = world.same_browser_via(&on_a, node_b.config.listen.ip());
+
+    // docs/design/satellite-sync.md: hop 2 (the primary) reads the pending sync and issues a
+    // sync token; hop 3 (the link) consumes both. Hop 1 on node A, hop 2 on A and again on B.
+    let start = handshake_url(
+        "clerk.satellite.test",
+        "https://satellite.test/?__clerk_synced=false",
+        "satellite-needs-syncing",
+    );
+    for (first, second) in [(&on_a, &on_b), (&on_b, &on_a)] {
+        let to_primary = first.get(&start).await.location.unwrap();
+        assert!(to_primary.contains("__orbit_sync="), "{to_primary}");
+        let token_1 = first.get(&to_primary).await.location.unwrap();
+        let token_2 = second.get(&to_primary).await.location.unwrap();
+        assert!(token_1.contains("/v1/client/link?"), "{token_1}");
+        assert_ne!(token_1, token_2);
+        // The link on the second node consumes the token and the pending sync ...
+        let linked = second.get(&token_1).await;
+        assert_eq!(linked.status, StatusCode::TEMPORARY_REDIRECT, "{linked:?}");
+        // ... so the first node refuses the token again, the other token of the same pending
+        // sync, and the primary's step for it.
+        refused(&first.get(&token_1).await);
+        refused(&first.get(&token_2).await);
+        refused(&first.get(&to_primary).await);
+    }
+}
+
+/// A refused sync step: 400, no redirect, no cookie.
+fn refused(hop: &Hop) {
+    assert_eq!(hop.status, StatusCode::BAD_REQUEST, "{hop:?}");
+    assert!(hop.location.is_none(), "{hop:?}");
+    assert!(hop.set_cookies.is_empty(), "{hop:?}");
+}
