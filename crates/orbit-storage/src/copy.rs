@@ -237,6 +237,7 @@ fn batch_rows(columns: usize) -> usize {
 fn instance_filter(table: &str) -> &'static str {
     match table {
         "applications" => "WHERE id IN (SELECT application_id FROM instances WHERE id = $1)",
+        "instances" => "WHERE id = $1",
         "client_tokens" => "WHERE client_id IN (SELECT id FROM clients WHERE instance_id = $1)",
         _ => "WHERE instance_id = $1",
     }

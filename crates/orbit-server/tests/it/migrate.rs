@@ -123,25 +123,19 @@ async fn a_sqlite_instance_moves_to_postgres_with_sessions_keys_and_domains() {
         2,
         "old and new key: {jwks_before}"
     );
-    let http = unpooled().build().unwrap();
-    let bapi = format!("{fapi}/bapi");
-    let bapi_get = async |base: &str, path: &str| -> Value {
-        let r = http
-            .get(format!("{base}{path}"))
-            .bearer_auth(&sk)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::OK, "{path}");
-        r.json().await.unwrap()
+    let backend = Backend {
+        http: unpooled().build().unwrap(),
+        base: format!("{fapi}/bapi"),
+        key: sk.clone(),
     };
-    let users = bapi_get(&bapi, "/v1/users").await;
+    let bapi_get = async |path: &str| -> Value {
+        let (status, body) = backend.get(path).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+        body
+    };
+    let users = bapi_get("/v1/users").await;
     let user_id = users[0]["id"].as_str().unwrap().to_owned();
-    let sessions = bapi_get(
-        &bapi,
-        &format!("/v1/sessions?user_id={user_id}&status=active"),
-    )
-    .await;
+    let sessions = bapi_get(&format!("/v1/sessions?user_id={user_id}&status=active")).await;
     let sids: Vec<String> = sessions
         .as_array()
         .unwrap()
@@ -219,6 +213,27 @@ async fn a_sqlite_instance_moves_to_postgres_with_sessions_keys_and_domains() {
     ]);
     assert!(ok, "{err}");
 
+    // And back: PostgreSQL to a new SQLite file holds the same rows.
+    let back = dir.path().join("back.db");
+    let back_url = format!("sqlite://{}", back.display());
+    let (ok, _, err) = run(&[
+        "migrate",
+        "copy",
+        "--from",
+        &url,
+        "--to",
+        &back_url,
+        "--data-dir",
+        data,
+    ]);
+    assert!(ok, "{err}");
+    let store = SqliteStore::open(&back).await.unwrap();
+    assert_eq!(
+        data_counts(store.row_counts().await.unwrap()),
+        sqlite_counts
+    );
+    store.close().await;
+
     // On PostgreSQL, same data directory (master key), same address.
     let pg = serve_with(data, &["--database-url", &url, "--listen", &listen]);
     assert_eq!(banner_value(&pg.banner, "Secret key:"), sk);
@@ -245,33 +260,48 @@ async fn a_sqlite_instance_moves_to_postgres_with_sessions_keys_and_domains() {
         .await;
     assert_ne!(r.status, StatusCode::SEE_OTHER);
     // Domains and settings came along.
-    let (ok, domains_after, err) = run(&[
-        "domain",
-        "list",
-        "--json",
-        "--data-dir",
-        data,
-        "--database-url",
-        &url,
-    ]);
-    assert!(ok, "{err}");
+    let on_pg = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--data-dir", data, "--database-url", &url]);
+        let (ok, out, err) = run(&all);
+        assert!(ok, "{args:?}: {err}");
+        out
+    };
+    let domains_after = on_pg(&["domain", "list", "--json"]);
     assert_eq!(domains_after, domains_before);
     assert!(domains_after.contains("localhost:3001"), "{domains_after}");
-    let (ok, shown, err) = run(&[
-        "instance",
-        "show",
-        "--json",
-        "--data-dir",
-        data,
-        "--database-url",
-        &url,
-    ]);
-    assert!(ok, "{err}");
+    let shown = on_pg(&["instance", "show", "--json"]);
     let shown: Value = serde_json::from_str(&shown).unwrap();
     assert_eq!(
         shown["allowed_redirect_origins"],
         serde_json::json!(["https://app.example.com"])
     );
+
+    // --instance copies one instance, its application and its rows, not its siblings'.
+    on_pg(&["instance", "create-production", "--domain", "moved.example"]);
+    let one = dir.path().join("one.db");
+    let one_url = format!("sqlite://{}", one.display());
+    let dev = shown["instance_id"].as_str().unwrap();
+    let copied = on_pg(&[
+        "migrate",
+        "copy",
+        "--from",
+        &url,
+        "--to",
+        &one_url,
+        "--instance",
+        dev,
+    ]);
+    assert!(copied.contains("Copied"), "{copied}");
+    let store = SqliteStore::open(&one).await.unwrap();
+    let counts = data_counts(store.row_counts().await.unwrap());
+    store.close().await;
+    assert_eq!(counts["applications"], 1);
+    assert_eq!(counts["instances"], 1);
+    assert_eq!(counts["signing_keys"], 2);
+    assert_eq!(counts["secret_keys"], 1);
+    assert_eq!(counts["domains"], sqlite_counts["domains"]);
+    assert_eq!(counts["users"], 1);
 }
 
 #[test]
