@@ -308,40 +308,24 @@ async fn a_sqlite_instance_moves_to_postgres_with_sessions_keys_and_domains() {
 fn migrate_copy_names_what_is_wrong() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().to_str().unwrap();
-    let (ok, _, err) = run(&[
-        "migrate",
-        "copy",
-        "--to",
-        "mysql://u:hunter2@db/x",
-        "--data-dir",
-        data,
-    ]);
-    assert!(!ok);
-    assert!(err.contains("--to"), "{err}");
-    assert!(!err.contains("hunter2"), "{err}");
-    let (ok, _, err) = run(&[
-        "migrate",
-        "copy",
-        "--to",
-        "postgres://u@127.0.0.1/x",
-        "--data-dir",
-        data,
-    ]);
-    assert!(!ok);
-    assert!(err.contains("does not exist"), "{err}");
     let db = format!("sqlite://{data}/orbit.db");
-    let (ok, _, err) = run(&[
-        "migrate",
-        "copy",
-        "--from",
-        &db,
-        "--to",
-        &db,
-        "--data-dir",
-        data,
-    ]);
-    assert!(!ok);
-    assert!(err.contains("same database"), "{err}");
+    let refused: &[(&[&str], &str)] = &[
+        (&["--to", "mysql://u:hunter2@db/x"], "--to"),
+        (
+            &["--from", "orbit.db", "--to", "postgres://u@127.0.0.1/x"],
+            "--from",
+        ),
+        (&["--to", "postgres://u@127.0.0.1/x"], "does not exist"),
+        (&["--from", &db, "--to", &db], "same database"),
+    ];
+    for (args, wanted) in refused {
+        let mut all = vec!["migrate", "copy", "--data-dir", data];
+        all.extend_from_slice(args);
+        let (ok, _, err) = run(&all);
+        assert!(!ok, "{args:?}");
+        assert!(err.contains(wanted), "{args:?}: {err}");
+        assert!(!err.contains("hunter2"), "{err}");
+    }
     for sub in [&["migrate", "--help"][..], &["migrate", "copy", "--help"]] {
         let (ok, out, err) = run(sub);
         assert!(ok, "{sub:?}: {err}");
