@@ -5,6 +5,7 @@
 //! crate may assume which database is underneath: the server opens a store from a
 //! [`DatabaseUrl`].
 
+pub mod copy;
 pub mod postgres;
 pub mod sqlite;
 

@@ -82,6 +82,22 @@ impl Orbit {
         Ok(loaded)
     }
 
+    /// Opens every sealed secret of the instance (its secret keys and signing keys, retired
+    /// ones too) with this `Orbit`'s master key; returns how many. `orbit migrate` checks this
+    /// before copying: the target's server must run with the master key that sealed them.
+    pub async fn check_master_key(&self, instance_id: &str) -> Result<usize> {
+        let secret = self.store.secret_keys(instance_id).await?;
+        let signing = self.store.signing_keys(instance_id).await?;
+        for sealed in secret
+            .iter()
+            .map(|k| &k.sealed)
+            .chain(signing.iter().map(|k| &k.sealed_pkcs8))
+        {
+            self.master.open(sealed)?;
+        }
+        Ok(secret.len() + signing.len())
+    }
+
     pub async fn jwks(&self, instance_id: &str) -> Result<Jwks> {
         Ok(Jwks {
             keys: self.instance_keys(instance_id).await?.jwks.clone(),

@@ -53,6 +53,34 @@ pub enum Command {
     /// Manage an instance's domains: satellites and their DNS verification.
     #[command(subcommand)]
     Domain(DomainCommand),
+    /// Move the data to another database (e.g. from SQLite to PostgreSQL).
+    #[command(subcommand)]
+    Migrate(MigrateCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MigrateCommand {
+    /// Copy every instance (or one) with its users, sessions, clients, keys, domains and
+    /// settings into another database, in one transaction. Run it with the --data-dir of the
+    /// server that wrote the source: the copied keys stay sealed with its master.key, which the
+    /// new server must use too. Stop the server first, or what it writes meanwhile is not copied.
+    Copy {
+        /// The database to read [default: the configured one: --database-url, or
+        /// sqlite://<data-dir>/orbit.db]
+        #[arg(long, value_name = "URL")]
+        from: Option<String>,
+        /// The database to write: postgres://user:password@host:port/database (or sqlite://<path>).
+        /// It must hold no Orbit data, unless --replace.
+        #[arg(long, value_name = "URL")]
+        to: String,
+        /// Copy only this instance and its application (default: everything).
+        #[arg(long)]
+        instance: Option<String>,
+        /// Delete everything the target holds before copying, instead of refusing a target that
+        /// holds data.
+        #[arg(long)]
+        replace: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -292,6 +320,15 @@ pub async fn run(cli: Cli) -> CliResult {
             Ok(())
         }
         Command::Domain(cmd) => domain_command(&cli.global, cmd).await,
+        Command::Migrate(MigrateCommand::Copy {
+            from,
+            to,
+            instance,
+            replace,
+        }) => {
+            let config = load_config(&cli.global, ConfigLayer::default())?;
+            migrate_copy(config, from, &to, instance, replace).await
+        }
         Command::Keys(KeysCommand::Rotate { instance }) => {
             let config = load_config(&cli.global, ConfigLayer::default())?;
             let orbit = open_existing(&config).await?;
@@ -459,6 +496,79 @@ async fn domain_command(global: &GlobalArgs, cmd: DomainCommand) -> CliResult {
             Ok(())
         }
     }
+}
+
+/// `orbit migrate copy`: checks that the data directory's master key opens every sealed key of
+/// the source, then copies the rows (docs/design/storage.md "Moving to PostgreSQL").
+async fn migrate_copy(
+    mut config: Config,
+    from: Option<String>,
+    to: &str,
+    instance: Option<String>,
+    replace: bool,
+) -> CliResult {
+    use orbit_storage::copy::{copy, CopyOptions, Progress};
+    use orbit_storage::DatabaseUrl;
+    let from = match from {
+        Some(url) => DatabaseUrl::parse(&url).map_err(|e| format!("--from: {e}"))?,
+        None => data_dir::database_url(&config),
+    };
+    let to = DatabaseUrl::parse(to).map_err(|e| format!("--to: {e}"))?;
+    if from == to {
+        return Err(format!(
+            "--from and --to name the same database ({})",
+            to.redacted()
+        ));
+    }
+    if let DatabaseUrl::Sqlite(path) = &from {
+        if !path.exists() {
+            return Err(format!("--from: {} does not exist", from.redacted()));
+        }
+    }
+    config.database_url = Some(from.clone());
+    let source = open_existing(&config).await?;
+    let key_file = config.data_dir.join(data_dir::MASTER_KEY_FILE);
+    let instances = match &instance {
+        Some(id) => vec![pick_instance(&source, Some(id)).await?],
+        None => source.instances().await.map_err(|e| e.to_string())?,
+    };
+    for i in &instances {
+        let sealed = source.check_master_key(&i.id).await.map_err(|e| {
+            format!(
+                "instance {}: {e}: {} is not the master key the source was written with; run this command with the --data-dir of the server that used {}",
+                i.id,
+                key_file.display(),
+                from.redacted()
+            )
+        })?;
+        eprintln!(
+            "Instance {}: {} opens its {sealed} sealed keys.",
+            i.id,
+            key_file.display()
+        );
+    }
+    drop(source);
+    eprintln!("Copying {} to {} ...", from.redacted(), to.redacted());
+    let options = CopyOptions { instance, replace };
+    let mut shown = 0;
+    let mut report = |p: Progress<'_>| {
+        // A line when a table starts, every 10,000 rows, and when it is done.
+        if p.copied == 0 || p.copied == p.total || p.copied >= shown + 10_000 {
+            shown = p.copied;
+            eprintln!("  {:<18} {:>9} / {}", p.table, p.copied, p.total);
+        }
+    };
+    let copied = copy(&from, &to, &options, &mut report)
+        .await
+        .map_err(|e| e.to_string())?;
+    let rows: u64 = copied.values().sum();
+    println!("Copied {rows} rows into {}.", to.redacted());
+    println!(
+        "Start the server on it with the same master key: orbit serve --data-dir {} --database-url {}",
+        config.data_dir.display(),
+        to.redacted()
+    );
+    Ok(())
 }
 
 async fn open_existing(config: &Config) -> Result<Arc<Orbit>, String> {

@@ -120,15 +120,22 @@ fn serve(data_dir: &str) -> ServeProcess {
     serve_with(data_dir, &[])
 }
 
-/// `orbit serve` on `data_dir` with `extra` arguments, once it has printed its banner.
+/// `orbit serve` on `data_dir` with `extra` arguments (listening on `127.0.0.1:0` unless they
+/// say `--listen`), once it has printed its banner.
 pub(crate) fn serve_with(data_dir: &str, extra: &[&str]) -> ServeProcess {
     serve_with_env(data_dir, extra, &[])
 }
 
 /// `serve_with`, with extra `ORBIT_*` environment.
 pub(crate) fn serve_with_env(data_dir: &str, extra: &[&str], env: &[(&str, &str)]) -> ServeProcess {
+    let listen = if extra.contains(&"--listen") {
+        &[][..]
+    } else {
+        &["--listen", "127.0.0.1:0"][..]
+    };
     let mut child = orbit()
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir", data_dir])
+        .args(["serve", "--data-dir", data_dir])
+        .args(listen)
         .args(extra)
         .env("ORBIT_ARGON2_MEMORY_KIB", "1024")
         .env("ORBIT_ARGON2_ITERATIONS", "1")

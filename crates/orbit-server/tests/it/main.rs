@@ -22,6 +22,7 @@ mod compat_node;
 mod cookies;
 mod dns_recheck;
 mod fapi;
+mod migrate;
 mod nodes;
 mod portal;
 mod postgres;
