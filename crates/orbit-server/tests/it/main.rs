@@ -22,6 +22,7 @@ mod compat_node;
 mod cookies;
 mod dns_recheck;
 mod fapi;
+mod nodes;
 mod portal;
 mod postgres;
 mod proxies_and_headers;
