@@ -332,6 +332,9 @@ async fn database_outage_gets_503_with_retry_after_and_the_node_recovers() {
     let (s, _, _) = get(&http, &users, Some(&sk)).await;
     assert_eq!(s, StatusCode::OK);
 
+    let browser = server.browser();
+    let csrf = browser.get(&server.url("/sign-in")).await.csrf();
+
     link.cut();
     let (s, retry, body) = get(&http, &server.url("/health"), None).await;
     assert_eq!(
@@ -357,6 +360,25 @@ async fn database_outage_gets_503_with_retry_after_and_the_node_recovers() {
             assert!(!text.contains(internal), "{internal} in {text}");
         }
     }
+    // The hosted sign-in form: a 503 page with Retry-After, not a 500 page.
+    let page = browser
+        .post_form(
+            &server.url("/sign-in"),
+            &[
+                ("csrf_token", csrf.as_str()),
+                ("email_address", "x@example.com"),
+                ("password", "whatever it is"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        page.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        page.body
+    );
+    assert_eq!(page.headers["retry-after"], "5");
+
     link.restore();
     let deadline = stopwatch() + Duration::from_secs(5);
     loop {
