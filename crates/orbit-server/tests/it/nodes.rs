@@ -394,3 +394,64 @@ async fn database_outage_gets_503_with_retry_after_and_the_node_recovers() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// `orbit <args> --data-dir <data>` with extra environment; (success, stdout, stderr).
+async fn cli(data: &Path, args: &[&str], env: &[(&str, &Path)]) -> (bool, String, String) {
+    let mut command = crate::cli::orbit();
+    command.args(args).arg("--data-dir").arg(data);
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let out = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .unwrap()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+#[tokio::test]
+async fn the_cli_reads_master_key_file_from_its_flag_and_the_environment() {
+    let server = TestServer::start().await;
+    let data = server.dir.path();
+    let own = data.join("master.key");
+    let shared = tempfile::tempdir().unwrap();
+    let other = key_file(shared.path(), KEY);
+
+    let (ok, _, err) = cli(data, &["instance", "show", "--master-key-file"], &[]).await;
+    assert!(!ok, "{err}");
+    let flag = [
+        "instance",
+        "show",
+        "--master-key-file",
+        other.to_str().unwrap(),
+    ];
+    let (ok, _, err) = cli(data, &flag, &[]).await;
+    assert!(
+        !ok && err.contains("master_key_file") && err.contains("does not open"),
+        "{err}"
+    );
+    let (ok, _, err) = cli(
+        data,
+        &["instance", "show"],
+        &[("ORBIT_MASTER_KEY_FILE", &other)],
+    )
+    .await;
+    assert!(
+        !ok && err.contains("master_key_file") && err.contains("does not open"),
+        "{err}"
+    );
+
+    let flag = [
+        "instance",
+        "show",
+        "--master-key-file",
+        own.to_str().unwrap(),
+    ];
+    let (ok, out, err) = cli(data, &flag, &[]).await;
+    assert!(ok, "{err}");
+    assert!(out.contains(&server.secret_key), "{out}");
+}
