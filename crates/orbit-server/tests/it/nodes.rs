@@ -402,15 +402,7 @@ async fn cli(data: &Path, args: &[&str], env: &[(&str, &Path)]) -> (bool, String
     for (k, v) in env {
         command.env(k, v);
     }
-    let out = tokio::task::spawn_blocking(move || command.output())
-        .await
-        .unwrap()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
+    crate::cli::output_of(command).await
 }
 
 #[tokio::test]
