@@ -106,7 +106,7 @@ pub async fn open_with(
         .await
         .map_err(|e| DataDirError::Store {
             url: url.redacted(),
-            message: e.to_string(),
+            message: format!("reading a sealed key to check the {setting}: {e}"),
         })?;
     if !opens {
         return Err(DataDirError::MasterKey {
