@@ -17,6 +17,9 @@ use sha2::{Digest, Sha256};
 
 /// Session tokens live 60 s (docs/protocol.md "Session token claims").
 pub const SESSION_TOKEN_LIFETIME_SECS: i64 = 60;
+/// Added to `key_cache_ttl` before a rotated key signs (`Orbit::key_publish_lead`): the
+/// clock difference between nodes this tolerates.
+pub const KEY_PUBLISH_MARGIN: Millis = 5 * SECOND;
 /// A retired signing key stays in the JWKS until every token it signed has expired, plus the
 /// clock skew verifiers allow.
 pub const RETIRED_KEY_RETENTION: Millis = (SESSION_TOKEN_LIFETIME_SECS + 5) * SECOND;

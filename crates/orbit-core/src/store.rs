@@ -12,6 +12,11 @@ pub enum StoreError {
     Conflict(String),
     #[error("storage failure: {0}")]
     Backend(String),
+    /// The database cannot be reached or did not answer in time (connection refused or lost,
+    /// no pooled connection within the timeout, a statement cancelled by its timeout): the
+    /// request may succeed later, and nothing of it was written.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -263,11 +268,43 @@ pub trait SignUpStore: Send + Sync {
     async fn prune_pending_sign_ups(&self, now: Millis) -> StoreResult<u64>;
 }
 
+/// Held while this node works a cluster-wide round (`NodeStore::try_round`); dropping it lets
+/// another node take the next one.
+pub trait RoundGuard: Send {}
+
+/// What a server node needs of the database it shares with other nodes.
+#[async_trait]
+pub trait NodeStore: Send + Sync {
+    /// Whether the database answers and has every migration this build knows applied.
+    async fn readiness(&self) -> StoreResult<Readiness>;
+    /// Claims the round named `round` (pruning, DNS checks) unless another node works it now:
+    /// `None` when it does. On a database one process owns (SQLite), always claimed.
+    async fn try_round(&self, round: &str) -> StoreResult<Option<Box<dyn RoundGuard>>>;
+}
+
+/// The answer of `NodeStore::readiness`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Readiness {
+    Ready,
+    /// The database is older than this build (migrations not applied yet).
+    MigrationsPending {
+        applied: i64,
+        known: i64,
+    },
+}
+
 pub trait Store:
-    InstanceStore + UserStore + SessionStore + AttemptStore + HandshakeStore + SignUpStore
+    InstanceStore + UserStore + SessionStore + AttemptStore + HandshakeStore + SignUpStore + NodeStore
 {
 }
-impl<T: InstanceStore + UserStore + SessionStore + AttemptStore + HandshakeStore + SignUpStore>
-    Store for T
+impl<
+        T: InstanceStore
+            + UserStore
+            + SessionStore
+            + AttemptStore
+            + HandshakeStore
+            + SignUpStore
+            + NodeStore,
+    > Store for T
 {
 }

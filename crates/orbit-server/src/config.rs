@@ -19,6 +19,9 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// `database_url`: `sqlite://<path>` or `postgres://...`; `None`: `<data_dir>/orbit.db`.
     pub database_url: Option<DatabaseUrl>,
+    /// `master_key_file`: the master key every node sharing the database reads (64 hex
+    /// characters); `None`: `<data_dir>/master.key`, created on first start.
+    pub master_key_file: Option<PathBuf>,
     /// `database_pool_size` and `database_statement_timeout_ms`.
     pub database: StoreSettings,
     /// Base URL browsers and apps use to reach this server (the default instance's FAPI URL and
@@ -63,6 +66,7 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 4000)),
             data_dir: PathBuf::from("orbit-data"),
             database_url: None,
+            master_key_file: None,
             database: StoreSettings::default(),
             public_url: None,
             trusted_proxies: Vec::new(),
@@ -112,6 +116,7 @@ pub struct ConfigLayer {
     pub listen: Option<String>,
     pub data_dir: Option<PathBuf>,
     pub database_url: Option<String>,
+    pub master_key_file: Option<PathBuf>,
     pub database_pool_size: Option<u32>,
     pub database_statement_timeout_ms: Option<u64>,
     pub public_url: Option<String>,
@@ -149,6 +154,7 @@ const ENV_KEYS: &[&str] = &[
     "listen",
     "data_dir",
     "database_url",
+    "master_key_file",
     "database_pool_size",
     "database_statement_timeout_ms",
     "public_url",
@@ -252,6 +258,9 @@ impl ConfigLayer {
         if let Some(v) = self.database_url {
             let url = DatabaseUrl::parse(&v).map_err(|e| invalid("database_url", e))?;
             config.database_url = Some(url);
+        }
+        if let Some(v) = self.master_key_file {
+            config.master_key_file = Some(v);
         }
         if let Some(v) = self.database_pool_size {
             config.database.pool_size = Some(v);

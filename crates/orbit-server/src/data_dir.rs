@@ -1,5 +1,6 @@
-//! The data directory: `master.key` (seals secrets at rest) and, unless `database_url` names
-//! another database, `orbit.db` (SQLite).
+//! The data directory: `master.key` (seals secrets at rest) unless `master_key_file` names the
+//! key every node shares, and, unless `database_url` names another database, `orbit.db`
+//! (SQLite).
 
 use crate::config::Config;
 use orbit_core::clock::{Clock, SystemClock};
@@ -22,8 +23,13 @@ pub enum DataDirError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{0}: the master key file is damaged (expected 64 hex characters)")]
-    BadMasterKey(PathBuf),
+    #[error("{setting} {}: {problem}", path.display())]
+    MasterKey {
+        /// `master_key_file`, or the data directory's `master.key`.
+        setting: &'static str,
+        path: PathBuf,
+        problem: String,
+    },
     #[error("database_url {url}: cannot open the database: {message}")]
     Store { url: String, message: String },
     #[error("{0}")]
@@ -66,7 +72,7 @@ pub async fn open_with(
     let dir = config.data_dir.as_path();
     let url = database_url(config);
     let key_path = dir.join(MASTER_KEY_FILE);
-    let initialised = key_path.exists()
+    let initialised = (config.master_key_file.is_some() || key_path.exists())
         && match &url {
             DatabaseUrl::Sqlite(file) => file.exists(),
             DatabaseUrl::Postgres(_) => true,
@@ -75,7 +81,17 @@ pub async fn open_with(
         return Err(DataDirError::Missing(dir.to_path_buf()));
     }
     std::fs::create_dir_all(dir).map_err(io(dir))?;
-    let master = load_or_create_master_key(&key_path, random.as_ref())?;
+    let (master, setting, key_path) = match &config.master_key_file {
+        Some(path) => (
+            read_master_key(path, "master_key_file")?,
+            "master_key_file",
+            path,
+        ),
+        None => {
+            let key = load_or_create_master_key(&key_path, random.as_ref())?;
+            (key, "master key", &key_path)
+        }
+    };
     let store = orbit_storage::open(&url, config.database, create)
         .await
         .map_err(|e| DataDirError::Store {
@@ -84,6 +100,24 @@ pub async fn open_with(
         })?;
     let orbit = Orbit::new(store, clock, random, master, settings)
         .map_err(|e| DataDirError::Core(e.to_string()))?;
+    // A wrong key would otherwise surface as 500s on the first token mint.
+    let opens = orbit
+        .master_key_opens_the_database()
+        .await
+        .map_err(|e| DataDirError::Store {
+            url: url.redacted(),
+            message: format!("reading a sealed key to check the {setting}: {e}"),
+        })?;
+    if !opens {
+        return Err(DataDirError::MasterKey {
+            setting,
+            path: key_path.clone(),
+            problem: format!(
+                "this key does not open the keys sealed in the database ({}); every node must read the key the database was created with (set master_key_file to it)",
+                url.redacted()
+            ),
+        });
+    }
     Ok(Arc::new(orbit))
 }
 
@@ -101,16 +135,34 @@ fn load_or_create_master_key(path: &Path, random: &dyn Random) -> Result<MasterK
         let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
         create_whole(path, &format!("{hex}\n"), random)?;
     }
-    let text = std::fs::read_to_string(path).map_err(io(path))?;
+    read_master_key(path, "master key")
+}
+
+/// Reads a master key file: 64 hex characters (32 bytes), surrounding whitespace ignored.
+/// Errors name `setting` and the file.
+fn read_master_key(path: &Path, setting: &'static str) -> Result<MasterKey, DataDirError> {
+    let bad = |problem: String| DataDirError::MasterKey {
+        setting,
+        path: path.to_path_buf(),
+        problem,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| bad(format!("cannot read it: {e}")))?;
     let text = text.trim();
     if text.len() != 64 {
-        return Err(DataDirError::BadMasterKey(path.to_path_buf()));
+        return Err(bad(format!(
+            "expected 64 hex characters, found {}",
+            text.chars().count()
+        )));
     }
-    let bytes: Result<Vec<u8>, _> = (0..32)
+    let not_hex = || bad("expected 64 hex characters (0-9, a-f), found others".into());
+    if !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(not_hex());
+    }
+    let bytes: Vec<u8> = (0..32)
         .map(|i| u8::from_str_radix(&text[2 * i..2 * i + 2], 16))
-        .collect();
-    let bytes = bytes.map_err(|_| DataDirError::BadMasterKey(path.to_path_buf()))?;
-    MasterKey::from_bytes(&bytes).map_err(|_| DataDirError::BadMasterKey(path.to_path_buf()))
+        .collect::<Result<_, _>>()
+        .map_err(|_| not_hex())?;
+    MasterKey::from_bytes(&bytes).map_err(|e| bad(e.to_string()))
 }
 
 /// Creates `path` with `contents` unless it exists, so that it appears whole or not at all: of

@@ -5,6 +5,7 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use orbit_core::store::StoreError;
 use orbit_core::Error;
 use orbit_proto::{ErrorBody, ErrorItem};
 use serde_json::json;
@@ -19,6 +20,9 @@ pub fn request_id() -> String {
         .try_with(Clone::clone)
         .unwrap_or_else(|_| "-".into())
 }
+
+/// `Retry-After` on answers given while the database is unavailable.
+pub const DATABASE_RETRY_AFTER_SECS: u64 = 5;
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -107,6 +111,21 @@ impl ApiError {
             format!("{why} Try again in {retry_after_secs} seconds."),
         );
         err.retry_after = Some(retry_after_secs);
+        err
+    }
+
+    /// The database is unreachable or too slow: nothing was done, come back shortly. The
+    /// cause is logged, never shown.
+    pub fn database_unavailable(cause: impl std::fmt::Display) -> Self {
+        let id = request_id();
+        tracing::warn!(request_id = %id, "database unavailable: {cause}");
+        let mut err = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "service_unavailable",
+            "Service temporarily unavailable",
+            format!("The server cannot reach its database; nothing was changed. Try again in {DATABASE_RETRY_AFTER_SECS} seconds (request id {id})."),
+        );
+        err.retry_after = Some(DATABASE_RETRY_AFTER_SECS);
         err
     }
 
@@ -229,6 +248,7 @@ impl From<Error> for ApiError {
                 "Session is not active",
                 format!("The session is {status}; only active sessions can do this."),
             ),
+            Error::Store(StoreError::Unavailable(cause)) => ApiError::database_unavailable(cause),
             e @ (Error::Store(_) | Error::Key(_) | Error::Internal(_)) => ApiError::internal(e),
         }
     }

@@ -12,7 +12,8 @@ use orbit_core::clock::{Clock, SystemClock};
 use orbit_core::model::{Domain, InstanceKind};
 use orbit_core::random::{Random, SystemRandom};
 use orbit_core::satellite::CnameResolver;
-use orbit_core::{InstanceCredentials, Orbit};
+use orbit_core::store::RoundGuard;
+use orbit_core::{InstanceCredentials, Orbit, Round};
 use orbit_proto::wire;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -27,10 +28,48 @@ pub fn router(state: AppState) -> Router {
         .merge(portal::routes())
         .nest("/bapi", bapi::routes(state.clone()))
         .route("/health", axum::routing::get(|| async { "ok" }))
+        .route("/ready", axum::routing::get(ready))
         .fallback(|| async { ApiError::not_found_route() })
         .layer(DefaultBodyLimit::max(limit))
         .layer(middleware::from_fn_with_state(state.clone(), guard))
         .with_state(state)
+}
+
+/// How long `/ready` waits for the database before answering 503.
+const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Readiness for load balancers: 200 `{"status":"ready"}` when the database answers within
+/// `READY_TIMEOUT` with every migration applied; else 503 with `Retry-After` and the reason
+/// (the cause itself is logged). `/health` is liveness only and never touches the database.
+async fn ready(State(state): State<AppState>) -> Response {
+    use orbit_core::store::Readiness;
+    let reason = match tokio::time::timeout(READY_TIMEOUT, state.orbit.readiness()).await {
+        Ok(Ok(Readiness::Ready)) => {
+            return axum::Json(serde_json::json!({ "status": "ready" })).into_response()
+        }
+        Ok(Ok(Readiness::MigrationsPending { applied, known })) => format!(
+            "database migrations pending: the database is at version {applied}, this server needs {known}"
+        ),
+        Ok(Err(e)) => {
+            tracing::warn!("readiness: {e}");
+            "the database is unreachable".to_owned()
+        }
+        Err(_) => format!(
+            "the database did not answer within {} ms",
+            READY_TIMEOUT.as_millis()
+        ),
+    };
+    let body = serde_json::json!({ "status": "unavailable", "reason": reason });
+    let mut resp = (
+        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        axum::Json(body),
+    )
+        .into_response();
+    resp.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(crate::error::DATABASE_RETRY_AFTER_SECS),
+    );
+    resp
 }
 
 /// Per request: an id (for logs and error bodies), the body size limit by Content-Length
@@ -276,14 +315,34 @@ pub async fn start_with(config: Config, deps: ServeDeps) -> Result<Running, Star
     })
 }
 
+/// Claims `round` for this node: `None` when another node sharing the database works it now
+/// (or the database cannot say; the next tick tries again).
+async fn claim(orbit: &Orbit, round: Round) -> Option<Box<dyn RoundGuard>> {
+    match orbit.try_round(round).await {
+        Ok(Some(guard)) => Some(guard),
+        Ok(None) => {
+            tracing::debug!(?round, "another node works this round");
+            None
+        }
+        Err(e) => {
+            tracing::warn!(?round, "claiming the round: {e}");
+            None
+        }
+    }
+}
+
 /// Periodic pruning of expired state (`Orbit::prune_expired`), on its own timer: turning the
-/// DNS check off must not let rows pile up.
+/// DNS check off must not let rows pile up. One node of those sharing the database prunes at a
+/// time.
 async fn housekeeping(state: AppState) {
     let every = std::time::Duration::from_secs(state.config.housekeeping_interval_secs);
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
+        let Some(_round) = claim(&state.orbit, Round::Pruning).await else {
+            continue;
+        };
         for (what, e) in state.orbit.prune_expired().await {
             tracing::warn!("pruning {what}: {e}");
         }
@@ -311,13 +370,16 @@ fn log_dns_check(orbit: &Orbit, before: &Domain, after: orbit_core::Result<Domai
 }
 
 /// Periodic DNS check of every production satellite: verifying new ones, suspending lapsed
-/// ones (docs/design/dns-verification.md).
+/// ones (docs/design/dns-verification.md); by one node at a time of those sharing the database.
 async fn dns_checks(state: AppState) {
     let every = std::time::Duration::from_secs(state.config.dns_check_interval_secs);
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
+        let Some(_round) = claim(&state.orbit, Round::DnsChecks).await else {
+            continue;
+        };
         match state
             .orbit
             .recheck_satellites(state.resolver.as_ref(), &state.cname_target)

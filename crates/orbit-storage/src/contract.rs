@@ -1147,6 +1147,20 @@ pub async fn racing_key_rotations_leave_one_current(store: Arc<dyn Store>) {
 
 /// One `#[tokio::test]` per race, each on a fresh store from `$make` (which returns whatever
 /// must outlive the test, and the store).
+/// A migrated store is ready, and a round claimed on it is claimed.
+pub async fn ready_and_rounds(store: &dyn Store) {
+    use orbit_core::store::Readiness;
+    assert_eq!(store.readiness().await.unwrap(), Readiness::Ready);
+    let round = store.try_round("orbit round: test").await.unwrap();
+    assert!(round.is_some(), "nobody else works this round");
+    drop(round);
+    assert!(store
+        .try_round("orbit round: test")
+        .await
+        .unwrap()
+        .is_some());
+}
+
 macro_rules! race_tests {
     ($make:expr) => {
         race_tests!(
@@ -1199,6 +1213,7 @@ macro_rules! contract_tests {
             instance_creation_is_one_write,
             idle_clients_are_pruned,
             pending_sign_ups,
+            ready_and_rounds,
         );
     };
     ($make:expr; $($name:ident),+ $(,)?) => {
@@ -1249,7 +1264,7 @@ mod sqlite {
 mod postgres {
     use crate::postgres::scratch::ScratchSchema;
     use crate::postgres::{PgSettings, PgStore};
-    use orbit_core::store::{Store, UserStore};
+    use orbit_core::store::{NodeStore, Store, UserStore};
     use std::sync::Arc;
 
     /// A store in a schema of its own, dropped after the store.
@@ -1316,6 +1331,59 @@ mod postgres {
         assert_eq!(versions, expected);
         crate::contract::fixture(&stores[1]).await;
         assert_eq!(stores[3].count_users("ins_1").await.unwrap(), 1);
+    }
+
+    /// Two nodes on one database: while one works a round the other cannot claim it, under
+    /// another name it can, and the round is free again once the guard is dropped.
+    #[tokio::test]
+    async fn a_round_is_worked_by_one_node_at_a_time() {
+        let schema = ScratchSchema::create().await.unwrap();
+        let a = PgStore::open(&schema.url(), settings()).await.unwrap();
+        let b = PgStore::open(&schema.url(), settings()).await.unwrap();
+        let held = a.try_round("orbit round: pruning").await.unwrap();
+        assert!(held.is_some());
+        assert!(b.try_round("orbit round: pruning").await.unwrap().is_none());
+        assert!(
+            a.try_round("orbit round: pruning").await.unwrap().is_none(),
+            "not reentrant"
+        );
+        assert!(b
+            .try_round("orbit round: DNS checks")
+            .await
+            .unwrap()
+            .is_some());
+        drop(held);
+        // The rollback runs when the connection returns to the pool, in the background.
+        let mut claimed = None;
+        for _ in 0..100 {
+            claimed = b.try_round("orbit round: pruning").await.unwrap();
+            if claimed.is_some() {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        assert!(claimed.is_some(), "released with the guard");
+    }
+
+    /// A database behind this build's migrations is not ready (`/ready` says so).
+    #[tokio::test]
+    async fn a_database_missing_a_migration_is_not_ready() {
+        use orbit_core::store::Readiness;
+        let schema = ScratchSchema::create().await.unwrap();
+        let store = PgStore::open(&schema.url(), settings()).await.unwrap();
+        let known = crate::postgres::migrations::MIGRATIONS.len() as i64;
+        sqlx::query("DELETE FROM schema_migrations WHERE version = $1")
+            .bind(known)
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.readiness().await.unwrap(),
+            Readiness::MigrationsPending {
+                applied: known - 1,
+                known
+            }
+        );
     }
 
     /// The data outlives the pool: a second start finds it and migrates nothing.

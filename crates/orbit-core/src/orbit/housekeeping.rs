@@ -4,13 +4,44 @@ use super::Orbit;
 use crate::clock::{Millis, DAY, HOUR};
 use crate::error::{Error, Result};
 use crate::satellite::DEV_BROWSER_IDLE_LIFETIME;
+use crate::store::{Readiness, RoundGuard};
 
 /// How long a client without a live session or development browser is kept after its last
 /// change (a sign-out, a session's end): a browser signed out for a day starts over with a new
 /// client when it signs in again.
 pub const CLIENT_IDLE_LIFETIME: Millis = DAY;
 
+/// The cluster-wide rounds a server node runs periodically (`Orbit::try_round`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Round {
+    /// `Orbit::prune_expired`.
+    Pruning,
+    /// `Orbit::recheck_satellites`.
+    DnsChecks,
+}
+
+impl Round {
+    fn lock_name(self) -> &'static str {
+        match self {
+            Round::Pruning => "orbit round: pruning",
+            Round::DnsChecks => "orbit round: DNS checks",
+        }
+    }
+}
+
 impl Orbit {
+    /// Claims `round` for this node unless another node sharing the database works it now
+    /// (`None`); the round is this node's until the guard is dropped. So of several nodes, one
+    /// prunes and one checks DNS at a time, not every node (docs/design/storage.md).
+    pub async fn try_round(&self, round: Round) -> Result<Option<Box<dyn RoundGuard>>> {
+        Ok(self.store.try_round(round.lock_name()).await?)
+    }
+
+    /// Whether the database answers and its migrations are applied (`/ready`).
+    pub async fn readiness(&self) -> Result<Readiness> {
+        Ok(self.store.readiness().await?)
+    }
+
     /// Runs every prune below, each even when another fails; returns the failures by what they
     /// prune, for the caller to report.
     pub async fn prune_expired(&self) -> Vec<(&'static str, Error)> {

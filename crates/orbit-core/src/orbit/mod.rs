@@ -12,7 +12,7 @@ mod signing_keys;
 mod users;
 
 pub use devices::DEVICE_LIFETIME;
-pub use housekeeping::CLIENT_IDLE_LIFETIME;
+pub use housekeeping::{Round, CLIENT_IDLE_LIFETIME};
 pub use sign_ups::{SignUpOutcome, SIGN_UP_CODE_ATTEMPTS, SIGN_UP_CODE_LIFETIME};
 
 pub use sessions::SessionOwner;

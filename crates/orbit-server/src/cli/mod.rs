@@ -31,6 +31,10 @@ pub struct GlobalArgs {
     /// [env: ORBIT_DATABASE_URL] [default: sqlite://<data-dir>/orbit.db]
     #[arg(long, global = true)]
     pub database_url: Option<String>,
+    /// File holding the master key (64 hex characters) that every node sharing the database
+    /// reads [env: ORBIT_MASTER_KEY_FILE] [default: <data-dir>/master.key]
+    #[arg(long, global = true)]
+    pub master_key_file: Option<PathBuf>,
     /// TOML configuration file (keys as in the README's configuration reference) [env: ORBIT_CONFIG]
     #[arg(long, global = true, env = "ORBIT_CONFIG")]
     pub config: Option<PathBuf>,
@@ -217,6 +221,9 @@ fn load_config(global: &GlobalArgs, flags: ConfigLayer) -> Result<Config, String
     if let Some(u) = &global.database_url {
         flags.database_url = Some(u.clone());
     }
+    if let Some(k) = &global.master_key_file {
+        flags.master_key_file = Some(k.clone());
+    }
     Config::load(global.config.as_deref(), |k| std::env::var(k).ok(), flags)
         .map_err(|e| format!("configuration: {e}"))
 }
@@ -341,9 +348,12 @@ pub async fn run(cli: Cli) -> CliResult {
                 .rotate_signing_key(&instance.id)
                 .await
                 .map_err(|e| e.to_string())?;
-            println!("New signing key {kid} is now current.");
+            let lead = orbit.key_publish_lead() / 1000;
             println!(
-                "The previous key stays in the JWKS for {} s, until every token it signed has expired.",
+                "New signing key {kid} is in the JWKS now and signs new tokens in {lead} s, once every node has it."
+            );
+            println!(
+                "The previous key signs until then and stays in the JWKS {} s longer, until every token it signed has expired.",
                 orbit_core::keys::RETIRED_KEY_RETENTION / 1000
             );
             Ok(())

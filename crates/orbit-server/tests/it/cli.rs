@@ -19,6 +19,20 @@ pub(crate) fn orbit() -> Command {
     c
 }
 
+/// Runs `command` off the async runtime (it may call back into servers the test runs there);
+/// (success, stdout, stderr).
+pub(crate) async fn output_of(mut command: Command) -> (bool, String, String) {
+    let out = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .unwrap()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
 fn run(args: &[&str]) -> (bool, String, String) {
     let out = orbit().args(args).output().unwrap();
     (

@@ -1,7 +1,7 @@
 //! Verified satellites stay under watch (docs/design/dns-verification.md "Re-checks and
 //! suspension"): the production-like world on a manual clock, its DNS changed under it.
 
-use crate::cli::orbit;
+use crate::cli::{orbit, output_of};
 use crate::dns_server::Answer;
 use crate::harness::stopwatch;
 use crate::world::*;
@@ -60,15 +60,7 @@ async fn cli(world: &ProdWorld, args: &[&str]) -> (bool, String, String) {
         .arg(world.server.dir.path())
         .env("ORBIT_DNS_SERVERS", world.dns.addr.to_string())
         .env("ORBIT_CNAME_TARGET", "orbit.test");
-    let out = tokio::task::spawn_blocking(move || command.output())
-        .await
-        .unwrap()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
+    output_of(command).await
 }
 
 /// The `orbit domain list` line of `satellite.test`.

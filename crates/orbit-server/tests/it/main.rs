@@ -18,6 +18,7 @@ mod browser;
 mod browser_seed;
 mod chromium;
 mod cli;
+mod cluster;
 mod compat_node;
 mod cookies;
 mod dns_recheck;

@@ -48,6 +48,27 @@ mod dialect {
             .map_err(backend)?;
         Ok(())
     }
+
+    /// A transaction holding the advisory lock on `key` while it lives; dropping it rolls back
+    /// (sqlx does so when the connection goes back to the pool), which releases the lock. So a
+    /// node that dies mid-round frees it with its connection.
+    struct Round(#[allow(dead_code)] sqlx::Transaction<'static, sqlx::Postgres>);
+    impl orbit_core::store::RoundGuard for Round {}
+
+    /// Takes the advisory lock on `key` unless another session holds it.
+    pub async fn try_round(
+        pool: &sqlx::PgPool,
+        key: &str,
+    ) -> Result<Option<Box<dyn orbit_core::store::RoundGuard>>, StoreError> {
+        let mut tx = pool.begin().await.map_err(backend)?;
+        let taken: bool =
+            sqlx::query_scalar("SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))")
+                .bind(key)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(backend)?;
+        Ok(taken.then(|| Box::new(Round(tx)) as Box<dyn orbit_core::store::RoundGuard>))
+    }
 }
 
 /// Connections in the pool unless the configuration says otherwise.

@@ -56,6 +56,7 @@ macro_rules! plain_row {
 mod attempts;
 mod handshakes;
 mod instances;
+mod node;
 mod sessions;
 mod sign_ups;
 mod users;
@@ -67,12 +68,25 @@ use sqlx::{Connection, Executor as _, Row as _};
 type R<T> = Result<T, StoreError>;
 
 pub(super) fn backend(e: sqlx::Error) -> StoreError {
-    if let sqlx::Error::Database(db) = &e {
-        if db.is_unique_violation() {
-            return StoreError::Conflict(db.message().to_owned());
+    use sqlx::Error as E;
+    match &e {
+        E::Database(db) if db.is_unique_violation() => {
+            StoreError::Conflict(db.message().to_owned())
         }
+        // SQLSTATE class 08 (connection exception), 57P01-57P03 (the server shutting down or
+        // starting), 57014 (a statement cancelled by `statement_timeout`).
+        E::Database(db)
+            if db.code().is_some_and(|c| {
+                c.starts_with("08") || matches!(&*c, "57P01" | "57P02" | "57P03" | "57014")
+            }) =>
+        {
+            StoreError::Unavailable(e.to_string())
+        }
+        E::Io(_) | E::Tls(_) | E::PoolTimedOut | E::PoolClosed | E::WorkerCrashed => {
+            StoreError::Unavailable(e.to_string())
+        }
+        _ => StoreError::Backend(e.to_string()),
     }
-    StoreError::Backend(e.to_string())
 }
 
 /// Applies pending migrations in one transaction that first takes the migration lock

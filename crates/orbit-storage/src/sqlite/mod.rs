@@ -46,6 +46,17 @@ mod dialect {
     pub async fn lock(_tx: &mut Conn, _key: &str) -> Result<(), StoreError> {
         Ok(())
     }
+
+    struct Round;
+    impl orbit_core::store::RoundGuard for Round {}
+
+    /// One process owns a SQLite file's server: every round is its own.
+    pub async fn try_round(
+        _pool: &sqlx::SqlitePool,
+        _key: &str,
+    ) -> Result<Option<Box<dyn orbit_core::store::RoundGuard>>, StoreError> {
+        Ok(Some(Box::new(Round)))
+    }
 }
 
 /// How long a statement waits for another connection's lock before failing.
