@@ -98,16 +98,39 @@ impl SqliteStore {
             // When every connection may checkpoint, under constant concurrent writes each
             // attempt finds the lock held by another and the WAL grows by gigabytes.
             .pragma("wal_autocheckpoint", "0");
-        let mut conn = SqliteConnection::connect_with(&options)
-            .await
-            .map_err(backend)?;
-        sql::migrate(&mut conn).await?;
-        conn.close().await.map_err(backend)?;
+        Self::prepare(&options).await?;
         let pool = Self::pool(pool_size.max(1))
             .connect_with(options)
             .await
             .map_err(backend)?;
         Ok(Self { pool })
+    }
+
+    /// The first connection: switches a new file to WAL and applies pending migrations. Two
+    /// processes creating one file at once can meet SQLite's busy answer where its busy handler
+    /// does not wait (the switch of a fresh file to WAL takes the file's exclusive lock), so a
+    /// "database is locked" here is retried for up to the busy timeout; the migrations are one
+    /// transaction, so a retry never finds them half done.
+    async fn prepare(options: &SqliteConnectOptions) -> Result<(), StoreError> {
+        const PAUSE: Duration = Duration::from_millis(50);
+        let tries = BUSY_TIMEOUT.as_millis() / PAUSE.as_millis();
+        let mut tried = 0;
+        loop {
+            let attempt = async {
+                let mut conn = SqliteConnection::connect_with(options)
+                    .await
+                    .map_err(backend)?;
+                sql::migrate(&mut conn).await?;
+                conn.close().await.map_err(backend)
+            };
+            match attempt.await {
+                Err(e) if e.to_string().contains("database is locked") && tried < tries => {
+                    tried += 1;
+                    tokio::time::sleep(PAUSE).await;
+                }
+                other => return other,
+            }
+        }
     }
 
     /// The only checkpointer, for the long-running server (a CLI command leaves the WAL to the
