@@ -85,6 +85,12 @@ struct Args {
     /// Keep the temporary data directory (and the server log) instead of deleting it.
     #[arg(long)]
     keep_data: bool,
+    /// Also run the token-mint and sign-in phases against a server on PostgreSQL, for a
+    /// SQLite-vs-PostgreSQL table in the same run: `postgres://user@host:port` of a server
+    /// where this user may CREATE DATABASE (a fresh `orbit_bench_<pid>` is created and dropped
+    /// with `psql`). PostgreSQL itself is not pinned.
+    #[arg(long, value_name = "URL")]
+    postgres: Option<String>,
 }
 
 // ---- errors ---------------------------------------------------------------------------------
@@ -474,6 +480,8 @@ struct Server {
     port: u16,
     root: PathBuf,
     data_dir: PathBuf,
+    /// `--database-url` given to the server (and to `orbit instance show`); `None`: SQLite.
+    database_url: Option<String>,
     keep: bool,
 }
 
@@ -548,7 +556,12 @@ fn http_client() -> Res<reqwest::Client> {
         .context("building the HTTP client")
 }
 
-fn start_server(orbit: &Path, args: &Args, limits: Limits) -> Res<Server> {
+fn start_server(
+    orbit: &Path,
+    args: &Args,
+    limits: Limits,
+    database_url: Option<&str>,
+) -> Res<Server> {
     let nanos = SystemClock.now_ms();
     let root = std::env::temp_dir().join(format!("orbit-bench-{}-{nanos:x}", std::process::id()));
     let data_dir = root.join("data");
@@ -565,6 +578,9 @@ fn start_server(orbit: &Path, args: &Args, limits: Limits) -> Res<Server> {
         .arg("--data-dir")
         .arg(&data_dir)
         .env("ORBIT_LOG", "warn");
+    if let Some(url) = database_url {
+        cmd.arg("--database-url").arg(url);
+    }
     match limits {
         Limits::Raised => {
             cmd.env("ORBIT_SIGN_IN_PER_IP_BURST", "1000000")
@@ -599,6 +615,7 @@ fn start_server(orbit: &Path, args: &Args, limits: Limits) -> Res<Server> {
         port,
         root,
         data_dir,
+        database_url: database_url.map(str::to_owned),
         keep: args.keep_data,
     })
 }
@@ -637,9 +654,13 @@ async fn wait_ready(server: &mut Server, http: &reqwest::Client, base: &str) -> 
 }
 
 fn instance_keys(orbit: &Path, args: &Args, server: &Server) -> Res<Keys> {
-    let out = orbit_command(orbit, args)
-        .args(["instance", "show", "--json", "--data-dir"])
-        .arg(&server.data_dir)
+    let mut cmd = orbit_command(orbit, args);
+    cmd.args(["instance", "show", "--json", "--data-dir"])
+        .arg(&server.data_dir);
+    if let Some(url) = &server.database_url {
+        cmd.arg("--database-url").arg(url);
+    }
+    let out = cmd
         .output()
         .context("running `orbit instance show --json`")?;
     if !out.status.success() {
@@ -1031,12 +1052,13 @@ struct Report {
     end_hwm: Option<u64>,
     compilers_at_end: String,
     flood: Option<FloodResult>,
+    postgres: Option<PgResult>,
 }
 
 async fn run(args: &Args, orbit: &Path, _facts: &MachineFacts) -> Res<Report> {
     let warmup = Duration::from_secs_f64(args.warmup);
     let window = Duration::from_secs_f64(args.seconds);
-    let mut server = start_server(orbit, args, Limits::Raised)?;
+    let mut server = start_server(orbit, args, Limits::Raised, None)?;
     eprintln!(
         "started `taskset -c {} orbit serve` (pid {}) in {}",
         args.server_cpu,
@@ -1080,13 +1102,7 @@ async fn run(args: &Args, orbit: &Path, _facts: &MachineFacts) -> Res<Report> {
     let memory = create_users(&bapi, args, &server).await?;
 
     // 3. Token mint: sessions to mint for, then the raw limit while the server idles, then load.
-    let mut token_sessions = Vec::new();
-    for i in 0..args.token_concurrency {
-        let user = bapi
-            .create_user(&format!("token-{i}@example.com"), None)
-            .await?;
-        token_sessions.push(bapi.create_session(&user).await?);
-    }
+    let sessions = token_sessions(&bapi, args).await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
     eprintln!(
         "raw limit: RSA-2048 signatures on one thread on CPU {} ({:.0}+{:.0} s)...",
@@ -1099,24 +1115,7 @@ async fn run(args: &Args, orbit: &Path, _facts: &MachineFacts) -> Res<Report> {
         "token mint: {} in flight, {:.0}+{:.0} s...",
         args.token_concurrency, args.warmup, args.seconds
     );
-    let sessions = Arc::new(token_sessions);
-    let tokens = {
-        let bapi = bapi.clone();
-        let sessions = sessions.clone();
-        closed_loop(
-            args.token_concurrency,
-            warmup,
-            window,
-            server.pid,
-            args.server_cpu,
-            move |w, _| {
-                let bapi = bapi.clone();
-                let sid = sessions[w % sessions.len()].clone();
-                async move { mint(&bapi, &sid).await.map(|_| ()) }
-            },
-        )
-        .await
-    };
+    let tokens = token_load(&bapi, &sessions, args, server.pid).await;
     eprintln!("  {:.0} tokens/s, {} errors", tokens.rate(), tokens.errors);
     tokio::time::sleep(Duration::from_millis(500)).await;
     eprintln!(
@@ -1138,14 +1137,7 @@ async fn run(args: &Args, orbit: &Path, _facts: &MachineFacts) -> Res<Report> {
     let token_verified = verify_one_token(&bapi, &sessions[0]).await;
 
     // 4. Password sign-in.
-    eprintln!("creating {} users with passwords...", args.sign_in_users);
-    let mut creds = Vec::new();
-    for i in 0..args.sign_in_users {
-        let email = format!("signin-{i}@example.com");
-        let password = format!("Orbit-bench-pass-{i}-q7Zx");
-        bapi.create_user(&email, Some(&password)).await?;
-        creds.push((email, password));
-    }
+    let creds = sign_in_users(&bapi, args).await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
     eprintln!(
         "raw limit: argon2id m=19456 t=2 p=1 on one thread on CPU {} ({:.0}+{:.0} s)...",
@@ -1158,27 +1150,7 @@ async fn run(args: &Args, orbit: &Path, _facts: &MachineFacts) -> Res<Report> {
         "sign-in: {} concurrent attempts, {:.0}+{:.0} s...",
         args.sign_in_concurrency, args.warmup, args.seconds
     );
-    let creds = Arc::new(creds);
-    let counter = Arc::new(AtomicU64::new(0));
-    let sign_ins = {
-        let http = http.clone();
-        let fapi = keys.frontend.clone();
-        closed_loop(
-            args.sign_in_concurrency,
-            warmup,
-            window,
-            server.pid,
-            args.server_cpu,
-            move |_, _| {
-                let http = http.clone();
-                let fapi = fapi.clone();
-                let n = counter.fetch_add(1, Ordering::Relaxed) as usize;
-                let (email, password) = creds[n % creds.len()].clone();
-                async move { sign_in(&http, &fapi, &email, &password).await }
-            },
-        )
-        .await
-    };
+    let sign_ins = sign_in_load(&http, &keys.frontend, &creds, args, server.pid).await;
     eprintln!(
         "  {:.1} sign-ins/s, {} errors",
         sign_ins.rate(),
@@ -1208,12 +1180,17 @@ async fn run(args: &Args, orbit: &Path, _facts: &MachineFacts) -> Res<Report> {
     let compilers_at_end = compilers_running();
     drop(server);
     eprintln!("stopped the server");
+    let postgres = match &args.postgres {
+        Some(base) => Some(postgres_phase(orbit, args, base).await?),
+        None => None,
+    };
     let flood = if args.flood_concurrency > 0 {
         Some(flood(orbit, args).await?)
     } else {
         None
     };
     Ok(Report {
+        postgres,
         flood,
         server_pin,
         idle_rss,
@@ -1228,6 +1205,84 @@ async fn run(args: &Args, orbit: &Path, _facts: &MachineFacts) -> Res<Report> {
         end_hwm,
         compilers_at_end,
     })
+}
+
+/// One user with one session per in-flight token request.
+async fn token_sessions(bapi: &Bapi, args: &Args) -> Res<Arc<Vec<String>>> {
+    let mut sessions = Vec::new();
+    for i in 0..args.token_concurrency {
+        let user = bapi
+            .create_user(&format!("token-{i}@example.com"), None)
+            .await?;
+        sessions.push(bapi.create_session(&user).await?);
+    }
+    Ok(Arc::new(sessions))
+}
+
+/// The token-mint window: each worker mints for its own session, back to back.
+async fn token_load(
+    bapi: &Bapi,
+    sessions: &Arc<Vec<String>>,
+    args: &Args,
+    server_pid: u32,
+) -> LoadResult {
+    let bapi = bapi.clone();
+    let sessions = sessions.clone();
+    closed_loop(
+        args.token_concurrency,
+        Duration::from_secs_f64(args.warmup),
+        Duration::from_secs_f64(args.seconds),
+        server_pid,
+        args.server_cpu,
+        move |w, _| {
+            let bapi = bapi.clone();
+            let sid = sessions[w % sessions.len()].clone();
+            async move { mint(&bapi, &sid).await.map(|_| ()) }
+        },
+    )
+    .await
+}
+
+/// Users with a password for the sign-in window: (email, password).
+async fn sign_in_users(bapi: &Bapi, args: &Args) -> Res<Arc<Vec<(String, String)>>> {
+    eprintln!("creating {} users with passwords...", args.sign_in_users);
+    let mut creds = Vec::new();
+    for i in 0..args.sign_in_users {
+        let email = format!("signin-{i}@example.com");
+        let password = format!("Orbit-bench-pass-{i}-q7Zx");
+        bapi.create_user(&email, Some(&password)).await?;
+        creds.push((email, password));
+    }
+    Ok(Arc::new(creds))
+}
+
+/// The sign-in window: workers sign the users in round robin, each with a fresh cookie jar.
+async fn sign_in_load(
+    http: &reqwest::Client,
+    fapi: &str,
+    creds: &Arc<Vec<(String, String)>>,
+    args: &Args,
+    server_pid: u32,
+) -> LoadResult {
+    let http = http.clone();
+    let fapi = fapi.to_owned();
+    let creds = creds.clone();
+    let counter = Arc::new(AtomicU64::new(0));
+    closed_loop(
+        args.sign_in_concurrency,
+        Duration::from_secs_f64(args.warmup),
+        Duration::from_secs_f64(args.seconds),
+        server_pid,
+        args.server_cpu,
+        move |_, _| {
+            let http = http.clone();
+            let fapi = fapi.clone();
+            let n = counter.fetch_add(1, Ordering::Relaxed) as usize;
+            let (email, password) = creds[n % creds.len()].clone();
+            async move { sign_in(&http, &fapi, &email, &password).await }
+        },
+    )
+    .await
 }
 
 async fn create_users(bapi: &Bapi, args: &Args, server: &Server) -> Res<MemoryResult> {
@@ -1537,7 +1592,7 @@ fn percentile(v: &[Duration], p: f64) -> Option<Duration> {
 async fn flood(orbit: &Path, args: &Args) -> Res<FloodResult> {
     const HONEST_EMAIL: &str = "owner@example.com";
     const HONEST_PASSWORD: &str = "Orbit-flood-owner-Zq81";
-    let mut server = start_server(orbit, args, Limits::DefaultsBehindProxy)?;
+    let mut server = start_server(orbit, args, Limits::DefaultsBehindProxy, None)?;
     let http = http_client()?;
     let listen_base = format!("http://127.0.0.1:{}", server.port);
     wait_ready(&mut server, &http, &listen_base).await?;
@@ -1770,6 +1825,206 @@ impl FloodResult {
     }
 }
 
+// ---- PostgreSQL ---------------------------------------------------------------------------------
+
+/// The token-mint and sign-in windows against one `orbit serve` on PostgreSQL.
+struct PgResult {
+    server_pin: String,
+    /// `Cpus_allowed_list` of the PostgreSQL postmaster (not pinned by this tool).
+    pg_allowed: String,
+    tokens: LoadResult,
+    sign_ins: LoadResult,
+    /// Share of one CPU all `postgres` processes used during each window.
+    pg_cpu_tokens: Option<f64>,
+    pg_cpu_sign_ins: Option<f64>,
+    dropped: Result<(), String>,
+}
+
+/// Runs one SQL statement with `psql` against the `postgres` database of `base`.
+fn psql(base: &str, sql: &str) -> Result<(), String> {
+    let out = Command::new("psql")
+        .arg(format!("{}/postgres", base.trim_end_matches('/')))
+        .args(["-v", "ON_ERROR_STOP=1", "-q", "-c", sql])
+        .stdout(Stdio::null())
+        .output()
+        .map_err(|e| format!("running psql: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "psql `{sql}`: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+/// Every `postgres` process: their summed CPU ticks, and the allowed CPUs of the oldest one
+/// (the postmaster).
+fn postgres_processes() -> (u64, Option<String>) {
+    let mut pids: Vec<u32> = std::fs::read_dir("/proc")
+        .map(|d| {
+            d.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    pids.sort_unstable();
+    let mut ticks = 0;
+    let mut allowed = None;
+    for pid in pids {
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        if comm.trim() != "postgres" {
+            continue;
+        }
+        ticks += cpu_ticks(&format!("/proc/{pid}/stat")).unwrap_or(0);
+        if allowed.is_none() {
+            allowed = allowed_cpus(&format!("/proc/{pid}/status"));
+        }
+    }
+    (ticks, allowed)
+}
+
+/// Runs `load` and, alongside, measures the share of one CPU the `postgres` processes use
+/// during its window (after the warm-up).
+async fn with_postgres_cpu<Fut: Future<Output = LoadResult>>(
+    args: &Args,
+    load: Fut,
+) -> (LoadResult, Option<f64>) {
+    let window_start = stopwatch() + Duration::from_secs_f64(args.warmup);
+    let end = window_start + Duration::from_secs_f64(args.seconds);
+    let sampler = tokio::spawn(async move {
+        tokio::time::sleep_until(window_start.into()).await;
+        let (a, _) = postgres_processes();
+        let t0 = stopwatch();
+        tokio::time::sleep_until(end.into()).await;
+        let (b, _) = postgres_processes();
+        let wall = t0.elapsed().as_secs_f64();
+        (a > 0 && wall > 0.0).then(|| b.saturating_sub(a) as f64 / clock_ticks_per_sec() / wall)
+    });
+    let result = load.await;
+    (result, sampler.await.ok().flatten())
+}
+
+/// Creates a fresh database on the PostgreSQL server at `base`, runs the token-mint and
+/// sign-in windows against an `orbit serve` on it, and drops the database.
+async fn postgres_phase(orbit: &Path, args: &Args, base: &str) -> Res<PgResult> {
+    let base = base.trim_end_matches('/');
+    let db = format!("orbit_bench_{}", std::process::id());
+    psql(base, &format!("CREATE DATABASE {db}"))?;
+    eprintln!("created the PostgreSQL database {db}");
+    let result = postgres_windows(orbit, args, &format!("{base}/{db}")).await;
+    let dropped = psql(base, &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"));
+    match &dropped {
+        Ok(()) => eprintln!("dropped the PostgreSQL database {db}"),
+        Err(e) => eprintln!("warning: {e}"),
+    }
+    result.map(|r| PgResult { dropped, ..r })
+}
+
+async fn postgres_windows(orbit: &Path, args: &Args, url: &str) -> Res<PgResult> {
+    let mut server = start_server(orbit, args, Limits::Raised, Some(url))?;
+    eprintln!(
+        "started `taskset -c {} orbit serve --database-url {url}` (pid {})",
+        args.server_cpu, server.pid
+    );
+    let http = http_client()?;
+    wait_ready(&mut server, &http, &format!("http://127.0.0.1:{}", server.port)).await?;
+    let keys = instance_keys(orbit, args, &server)?;
+    let server_pin =
+        allowed_cpus(&format!("/proc/{}/status", server.pid)).unwrap_or_else(|| "unknown".into());
+    let bapi = Bapi {
+        http: http.clone(),
+        base: keys.backend.clone(),
+        auth: format!("Bearer {}", keys.secret_key),
+    };
+    let sessions = token_sessions(&bapi, args).await?;
+    eprintln!("PostgreSQL token mint...");
+    let (tokens, pg_cpu_tokens) =
+        with_postgres_cpu(args, token_load(&bapi, &sessions, args, server.pid)).await;
+    eprintln!("  {:.0} tokens/s, {} errors", tokens.rate(), tokens.errors);
+    let creds = sign_in_users(&bapi, args).await?;
+    eprintln!("PostgreSQL sign-in...");
+    let (sign_ins, pg_cpu_sign_ins) = with_postgres_cpu(
+        args,
+        sign_in_load(&http, &keys.frontend, &creds, args, server.pid),
+    )
+    .await;
+    eprintln!(
+        "  {:.1} sign-ins/s, {} errors",
+        sign_ins.rate(),
+        sign_ins.errors
+    );
+    let (_, pg_allowed) = postgres_processes();
+    drop(server);
+    Ok(PgResult {
+        server_pin,
+        pg_allowed: pg_allowed.unwrap_or_else(|| "unknown (no `postgres` process found)".into()),
+        tokens,
+        sign_ins,
+        pg_cpu_tokens,
+        pg_cpu_sign_ins,
+        dropped: Ok(()),
+    })
+}
+
+impl PgResult {
+    fn markdown(
+        &self,
+        args: &Args,
+        sqlite_tokens: &LoadResult,
+        sqlite_sign_ins: &LoadResult,
+        sqlite_pin: &str,
+    ) -> String {
+        let mut o = String::new();
+        let _ = writeln!(o, "### SQLite vs PostgreSQL, one node\n");
+        let _ = writeln!(
+            o,
+            "- `orbit serve` allowed CPUs: {sqlite_pin} (SQLite), {} (PostgreSQL); load generator on CPU {}; PostgreSQL (not pinned) allowed CPUs {}",
+            self.server_pin, args.bench_cpu, self.pg_allowed
+        );
+        let _ = writeln!(
+            o,
+            "- CPU use per process during each window, in shares of one CPU (from /proc/<pid>/stat; `postgres` is the sum over all its processes)\n"
+        );
+        let _ = writeln!(
+            o,
+            "| Phase | Database | Rate | p50 / p99 | Errors | CPU: orbit | CPU: postgres | CPU: load generator |"
+        );
+        let _ = writeln!(o, "|---|---|---|---|---|---|---|---|");
+        let share = |v: Option<f64>| v.map_or("n/a".into(), |v| format!("{:.0}%", v * 100.0));
+        let rows = [
+            ("Token mint", "SQLite", sqlite_tokens, None, "tokens/s"),
+            ("Token mint", "PostgreSQL", &self.tokens, Some(self.pg_cpu_tokens), "tokens/s"),
+            ("Sign-in", "SQLite", sqlite_sign_ins, None, "sign-ins/s"),
+            ("Sign-in", "PostgreSQL", &self.sign_ins, Some(self.pg_cpu_sign_ins), "sign-ins/s"),
+        ];
+        for (phase, db, r, pg_cpu, unit) in rows {
+            let _ = writeln!(
+                o,
+                "| {phase} | {db} | {:.1} {unit} | {} / {} | {} | {} | {} | {} |",
+                r.rate(),
+                ms(r.percentile(50.0)),
+                ms(r.percentile(99.0)),
+                r.errors,
+                share(r.server_cpu.map(|c| c.own)),
+                pg_cpu.map_or("— (in-process)".into(), share),
+                share(r.bench_cpu)
+            );
+        }
+        for (what, samples) in [
+            ("PostgreSQL token", &self.tokens.error_samples),
+            ("PostgreSQL sign-in", &self.sign_ins.error_samples),
+        ] {
+            for e in samples {
+                let _ = writeln!(o, "- {what} error sample: {e}");
+            }
+        }
+        if let Err(e) = &self.dropped {
+            let _ = writeln!(o, "- WARNING: the bench database was not dropped: {e}");
+        }
+        o
+    }
+}
+
 // ---- the report -----------------------------------------------------------------------------
 
 fn ms(d: Option<Duration>) -> String {
@@ -1984,6 +2239,10 @@ impl Report {
             for e in samples {
                 let _ = writeln!(o, "- {what} error sample: {e}");
             }
+        }
+        if let Some(pg) = &self.postgres {
+            let _ = writeln!(o);
+            o.push_str(&pg.markdown(args, &self.tokens, &self.sign_ins, &self.server_pin));
         }
         if let Some(flood) = &self.flood {
             let _ = writeln!(o);
