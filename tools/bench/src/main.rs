@@ -1927,7 +1927,8 @@ async fn postgres_windows(orbit: &Path, args: &Args, url: &str) -> Res<PgResult>
         args.server_cpu, server.pid
     );
     let http = http_client()?;
-    wait_ready(&mut server, &http, &format!("http://127.0.0.1:{}", server.port)).await?;
+    let listen_base = format!("http://127.0.0.1:{}", server.port);
+    wait_ready(&mut server, &http, &listen_base).await?;
     let keys = instance_keys(orbit, args, &server)?;
     let server_pin =
         allowed_cpus(&format!("/proc/{}/status", server.pid)).unwrap_or_else(|| "unknown".into());
