@@ -1994,9 +1994,21 @@ impl PgResult {
         let share = |v: Option<f64>| v.map_or("n/a".into(), |v| format!("{:.0}%", v * 100.0));
         let rows = [
             ("Token mint", "SQLite", sqlite_tokens, None, "tokens/s"),
-            ("Token mint", "PostgreSQL", &self.tokens, Some(self.pg_cpu_tokens), "tokens/s"),
+            (
+                "Token mint",
+                "PostgreSQL",
+                &self.tokens,
+                Some(self.pg_cpu_tokens),
+                "tokens/s",
+            ),
             ("Sign-in", "SQLite", sqlite_sign_ins, None, "sign-ins/s"),
-            ("Sign-in", "PostgreSQL", &self.sign_ins, Some(self.pg_cpu_sign_ins), "sign-ins/s"),
+            (
+                "Sign-in",
+                "PostgreSQL",
+                &self.sign_ins,
+                Some(self.pg_cpu_sign_ins),
+                "sign-ins/s",
+            ),
         ];
         for (phase, db, r, pg_cpu, unit) in rows {
             let _ = writeln!(
