@@ -1207,6 +1207,23 @@ async fn run(args: &Args, orbit: &Path, _facts: &MachineFacts) -> Res<Report> {
     })
 }
 
+/// `closed_loop` with the warm-up and window of the command line, against the server's CPU.
+async fn window_loop<F, Fut>(concurrency: usize, args: &Args, server_pid: u32, op: F) -> LoadResult
+where
+    F: Fn(usize, u64) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), String>> + Send + 'static,
+{
+    closed_loop(
+        concurrency,
+        Duration::from_secs_f64(args.warmup),
+        Duration::from_secs_f64(args.seconds),
+        server_pid,
+        args.server_cpu,
+        op,
+    )
+    .await
+}
+
 /// One user with one session per in-flight token request.
 async fn token_sessions(bapi: &Bapi, args: &Args) -> Res<Arc<Vec<String>>> {
     let mut sessions = Vec::new();
@@ -1228,18 +1245,11 @@ async fn token_load(
 ) -> LoadResult {
     let bapi = bapi.clone();
     let sessions = sessions.clone();
-    closed_loop(
-        args.token_concurrency,
-        Duration::from_secs_f64(args.warmup),
-        Duration::from_secs_f64(args.seconds),
-        server_pid,
-        args.server_cpu,
-        move |w, _| {
-            let bapi = bapi.clone();
-            let sid = sessions[w % sessions.len()].clone();
-            async move { mint(&bapi, &sid).await.map(|_| ()) }
-        },
-    )
+    window_loop(args.token_concurrency, args, server_pid, move |w, _| {
+        let bapi = bapi.clone();
+        let sid = sessions[w % sessions.len()].clone();
+        async move { mint(&bapi, &sid).await.map(|_| ()) }
+    })
     .await
 }
 
@@ -1268,20 +1278,13 @@ async fn sign_in_load(
     let fapi = fapi.to_owned();
     let creds = creds.clone();
     let counter = Arc::new(AtomicU64::new(0));
-    closed_loop(
-        args.sign_in_concurrency,
-        Duration::from_secs_f64(args.warmup),
-        Duration::from_secs_f64(args.seconds),
-        server_pid,
-        args.server_cpu,
-        move |_, _| {
-            let http = http.clone();
-            let fapi = fapi.clone();
-            let n = counter.fetch_add(1, Ordering::Relaxed) as usize;
-            let (email, password) = creds[n % creds.len()].clone();
-            async move { sign_in(&http, &fapi, &email, &password).await }
-        },
-    )
+    window_loop(args.sign_in_concurrency, args, server_pid, move |_, _| {
+        let http = http.clone();
+        let fapi = fapi.clone();
+        let n = counter.fetch_add(1, Ordering::Relaxed) as usize;
+        let (email, password) = creds[n % creds.len()].clone();
+        async move { sign_in(&http, &fapi, &email, &password).await }
+    })
     .await
 }
 
