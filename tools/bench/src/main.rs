@@ -91,6 +91,10 @@ struct Args {
     /// with `psql`). PostgreSQL itself is not pinned.
     #[arg(long, value_name = "URL")]
     postgres: Option<String>,
+    /// With --postgres: also run both windows against two `orbit serve` on the one database
+    /// (the second reads the first's master.key and runs on --bench-cpu), load round robin.
+    #[arg(long, requires = "postgres")]
+    postgres_two_nodes: bool,
 }
 
 // ---- errors ---------------------------------------------------------------------------------
@@ -561,6 +565,7 @@ fn start_server(
     args: &Args,
     limits: Limits,
     database_url: Option<&str>,
+    master_key_file: Option<&Path>,
 ) -> Res<Server> {
     let nanos = SystemClock.now_ms();
     let root = std::env::temp_dir().join(format!("orbit-bench-{}-{nanos:x}", std::process::id()));
@@ -580,6 +585,9 @@ fn start_server(
         .env("ORBIT_LOG", "warn");
     if let Some(url) = database_url {
         cmd.arg("--database-url").arg(url);
+    }
+    if let Some(key) = master_key_file {
+        cmd.arg("--master-key-file").arg(key);
     }
     match limits {
         Limits::Raised => {
@@ -1058,7 +1066,7 @@ struct Report {
 async fn run(args: &Args, orbit: &Path, _facts: &MachineFacts) -> Res<Report> {
     let warmup = Duration::from_secs_f64(args.warmup);
     let window = Duration::from_secs_f64(args.seconds);
-    let mut server = start_server(orbit, args, Limits::Raised, None)?;
+    let mut server = start_server(orbit, args, Limits::Raised, None, None)?;
     eprintln!(
         "started `taskset -c {} orbit serve` (pid {}) in {}",
         args.server_cpu,
@@ -1595,7 +1603,7 @@ fn percentile(v: &[Duration], p: f64) -> Option<Duration> {
 async fn flood(orbit: &Path, args: &Args) -> Res<FloodResult> {
     const HONEST_EMAIL: &str = "owner@example.com";
     const HONEST_PASSWORD: &str = "Orbit-flood-owner-Zq81";
-    let mut server = start_server(orbit, args, Limits::DefaultsBehindProxy, None)?;
+    let mut server = start_server(orbit, args, Limits::DefaultsBehindProxy, None, None)?;
     let http = http_client()?;
     let listen_base = format!("http://127.0.0.1:{}", server.port);
     wait_ready(&mut server, &http, &listen_base).await?;
@@ -1840,6 +1848,7 @@ struct PgResult {
     /// Share of one CPU all `postgres` processes used during each window.
     pg_cpu_tokens: Option<f64>,
     pg_cpu_sign_ins: Option<f64>,
+    two_nodes: Option<TwoNodes>,
     dropped: Result<(), String>,
 }
 
@@ -1890,21 +1899,30 @@ fn postgres_processes() -> (u64, Option<String>) {
 /// during its window (after the warm-up).
 async fn with_postgres_cpu<Fut: Future<Output = LoadResult>>(
     args: &Args,
+    other_pid: Option<u32>,
     load: Fut,
-) -> (LoadResult, Option<f64>) {
+) -> (LoadResult, Option<f64>, Option<f64>) {
     let window_start = stopwatch() + Duration::from_secs_f64(args.warmup);
     let end = window_start + Duration::from_secs_f64(args.seconds);
     let sampler = tokio::spawn(async move {
         tokio::time::sleep_until(window_start.into()).await;
-        let (a, _) = postgres_processes();
+        let other = other_pid.map(|p| format!("/proc/{p}/stat"));
+        let other_ticks = || other.as_deref().and_then(cpu_ticks);
+        let ((a, _), o0) = (postgres_processes(), other_ticks());
         let t0 = stopwatch();
         tokio::time::sleep_until(end.into()).await;
-        let (b, _) = postgres_processes();
+        let ((b, _), o1) = (postgres_processes(), other_ticks());
         let wall = t0.elapsed().as_secs_f64();
-        (a > 0 && wall > 0.0).then(|| b.saturating_sub(a) as f64 / clock_ticks_per_sec() / wall)
+        let share = |x: u64, y: u64| {
+            (wall > 0.0).then(|| y.saturating_sub(x) as f64 / clock_ticks_per_sec() / wall)
+        };
+        let pg = if a > 0 { share(a, b) } else { None };
+        let other = o0.zip(o1).and_then(|(x, y)| share(x, y));
+        (pg, other)
     });
     let result = load.await;
-    (result, sampler.await.ok().flatten())
+    let (pg, other) = sampler.await.unwrap_or((None, None));
+    (result, pg, other)
 }
 
 /// Creates a fresh database on the PostgreSQL server at `base`, runs the token-mint and
@@ -1924,7 +1942,7 @@ async fn postgres_phase(orbit: &Path, args: &Args, base: &str) -> Res<PgResult> 
 }
 
 async fn postgres_windows(orbit: &Path, args: &Args, url: &str) -> Res<PgResult> {
-    let mut server = start_server(orbit, args, Limits::Raised, Some(url))?;
+    let mut server = start_server(orbit, args, Limits::Raised, Some(url), None)?;
     eprintln!(
         "started `taskset -c {} orbit serve --database-url {url}` (pid {})",
         args.server_cpu, server.pid
@@ -1942,13 +1960,14 @@ async fn postgres_windows(orbit: &Path, args: &Args, url: &str) -> Res<PgResult>
     };
     let sessions = token_sessions(&bapi, args).await?;
     eprintln!("PostgreSQL token mint...");
-    let (tokens, pg_cpu_tokens) =
-        with_postgres_cpu(args, token_load(&bapi, &sessions, args, server.pid)).await;
+    let (tokens, pg_cpu_tokens, _) =
+        with_postgres_cpu(args, None, token_load(&bapi, &sessions, args, server.pid)).await;
     eprintln!("  {:.0} tokens/s, {} errors", tokens.rate(), tokens.errors);
     let creds = sign_in_users(&bapi, args).await?;
     eprintln!("PostgreSQL sign-in...");
-    let (sign_ins, pg_cpu_sign_ins) = with_postgres_cpu(
+    let (sign_ins, pg_cpu_sign_ins, _) = with_postgres_cpu(
         args,
+        None,
         sign_in_load(&http, &keys.frontend, &creds, args, server.pid),
     )
     .await;
@@ -1958,6 +1977,11 @@ async fn postgres_windows(orbit: &Path, args: &Args, url: &str) -> Res<PgResult>
         sign_ins.errors
     );
     let (_, pg_allowed) = postgres_processes();
+    let two_nodes = if args.postgres_two_nodes {
+        Some(two_nodes(orbit, args, url, &server, &keys, &sessions, &creds).await?)
+    } else {
+        None
+    };
     drop(server);
     Ok(PgResult {
         server_pin,
@@ -1966,8 +1990,104 @@ async fn postgres_windows(orbit: &Path, args: &Args, url: &str) -> Res<PgResult>
         sign_ins,
         pg_cpu_tokens,
         pg_cpu_sign_ins,
+        two_nodes,
         dropped: Ok(()),
     })
+}
+
+/// Both windows against node A (the phase's server, on --server-cpu) and a node B started on
+/// the same database with A's master.key and moved to --bench-cpu; worker w uses node w % 2.
+async fn two_nodes(
+    orbit: &Path,
+    args: &Args,
+    url: &str,
+    a: &Server,
+    keys: &Keys,
+    sessions: &Arc<Vec<String>>,
+    creds: &Arc<Vec<(String, String)>>,
+) -> Res<TwoNodes> {
+    let key = a.data_dir.join("master.key");
+    let mut b = start_server(orbit, args, Limits::Raised, Some(url), Some(&key))?;
+    let http = http_client()?;
+    let b_base = format!("http://127.0.0.1:{}", b.port);
+    wait_ready(&mut b, &http, &b_base).await?;
+    let cpu = args.bench_cpu.to_string();
+    let moved = Command::new("taskset")
+        .args(["-a", "-p", "-c", &cpu, &b.pid.to_string()])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    let b_pin = allowed_cpus(&format!("/proc/{}/status", b.pid)).unwrap_or_default();
+    eprintln!(
+        "node B (pid {}) ready, moved: {moved}, allowed CPUs {b_pin}",
+        b.pid
+    );
+    let on_b = |u: &str| u.replace(&format!(":{}", a.port), &format!(":{}", b.port));
+    let bapis: Arc<Vec<Bapi>> = Arc::new(
+        [keys.backend.clone(), on_b(&keys.backend)]
+            .into_iter()
+            .map(|base| Bapi {
+                http: http.clone(),
+                base,
+                auth: format!("Bearer {}", keys.secret_key),
+            })
+            .collect(),
+    );
+    let fapis = Arc::new([keys.frontend.clone(), on_b(&keys.frontend)]);
+    eprintln!("two nodes: token mint...");
+    let (tokens, pg_tokens, b_tokens) = {
+        let sessions = sessions.clone();
+        let bapis = bapis.clone();
+        with_postgres_cpu(
+            args,
+            Some(b.pid),
+            window_loop(args.token_concurrency, args, a.pid, move |w, _| {
+                let bapi = bapis[w % 2].clone();
+                let sid = sessions[w % sessions.len()].clone();
+                async move { mint(&bapi, &sid).await.map(|_| ()) }
+            }),
+        )
+        .await
+    };
+    eprintln!("  {:.0} tokens/s, {} errors", tokens.rate(), tokens.errors);
+    eprintln!("two nodes: sign-in...");
+    let (sign_ins, pg_sign_ins, b_sign_ins) = {
+        let creds = creds.clone();
+        let counter = Arc::new(AtomicU64::new(0));
+        with_postgres_cpu(
+            args,
+            Some(b.pid),
+            window_loop(args.sign_in_concurrency, args, a.pid, move |w, _| {
+                let http = http.clone();
+                let fapi = fapis[w % 2].clone();
+                let n = counter.fetch_add(1, Ordering::Relaxed) as usize;
+                let (email, password) = creds[n % creds.len()].clone();
+                async move { sign_in(&http, &fapi, &email, &password).await }
+            }),
+        )
+        .await
+    };
+    eprintln!(
+        "  {:.1} sign-ins/s, {} errors",
+        sign_ins.rate(),
+        sign_ins.errors
+    );
+    Ok(TwoNodes {
+        b_pin,
+        tokens,
+        sign_ins,
+        cpu_tokens: (pg_tokens, b_tokens),
+        cpu_sign_ins: (pg_sign_ins, b_sign_ins),
+    })
+}
+
+/// The two-node windows; `cpu_*`: (all `postgres` processes, node B) in shares of one CPU.
+struct TwoNodes {
+    b_pin: String,
+    tokens: LoadResult,
+    sign_ins: LoadResult,
+    cpu_tokens: (Option<f64>, Option<f64>),
+    cpu_sign_ins: (Option<f64>, Option<f64>),
 }
 
 impl PgResult {
@@ -2025,6 +2145,35 @@ impl PgResult {
                 pg_cpu.map_or("— (in-process)".into(), share),
                 share(r.bench_cpu)
             );
+        }
+        if let Some(t) = &self.two_nodes {
+            for (phase, r, (pg, b), unit) in [
+                ("Token mint", &t.tokens, t.cpu_tokens, "tokens/s"),
+                ("Sign-in", &t.sign_ins, t.cpu_sign_ins, "sign-ins/s"),
+            ] {
+                let _ = writeln!(
+                    o,
+                    "| {phase} | PostgreSQL, 2 nodes (A on CPU {}, B on CPU {}) | {:.1} {unit} | {} / {} | {} | A {}, B {} | {} | {} |",
+                    self.server_pin,
+                    t.b_pin,
+                    r.rate(),
+                    ms(r.percentile(50.0)),
+                    ms(r.percentile(99.0)),
+                    r.errors,
+                    share(r.server_cpu.map(|c| c.own)),
+                    share(b),
+                    share(pg),
+                    share(r.bench_cpu)
+                );
+            }
+            for (what, samples) in [
+                ("2-node token", &t.tokens.error_samples),
+                ("2-node sign-in", &t.sign_ins.error_samples),
+            ] {
+                for e in samples {
+                    let _ = writeln!(o, "- {what} error sample: {e}");
+                }
+            }
         }
         for (what, samples) in [
             ("PostgreSQL token", &self.tokens.error_samples),
