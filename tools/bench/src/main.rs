@@ -91,8 +91,9 @@ struct Args {
     /// with `psql`). PostgreSQL itself is not pinned.
     #[arg(long, value_name = "URL")]
     postgres: Option<String>,
-    /// With --postgres: also run both windows against two `orbit serve` on the one database
-    /// (the second reads the first's master.key and runs on --bench-cpu), load round robin.
+    /// With --postgres: also run the token window against two `orbit serve` on the one
+    /// database (the second reads the first's master.key and runs on --bench-cpu), load round
+    /// robin.
     #[arg(long, requires = "postgres")]
     postgres_two_nodes: bool,
 }
@@ -1978,7 +1979,7 @@ async fn postgres_windows(orbit: &Path, args: &Args, url: &str) -> Res<PgResult>
     );
     let (_, pg_allowed) = postgres_processes();
     let two_nodes = if args.postgres_two_nodes {
-        Some(two_nodes(orbit, args, url, &server, &keys, &sessions, &creds).await?)
+        Some(two_nodes(orbit, args, url, &server, &keys, &sessions).await?)
     } else {
         None
     };
@@ -1995,7 +1996,7 @@ async fn postgres_windows(orbit: &Path, args: &Args, url: &str) -> Res<PgResult>
     })
 }
 
-/// Both windows against node A (the phase's server, on --server-cpu) and a node B started on
+/// The token window against node A (the phase's server, on --server-cpu) and a node B started on
 /// the same database with A's master.key and moved to --bench-cpu; worker w uses node w % 2.
 async fn two_nodes(
     orbit: &Path,
@@ -2004,7 +2005,6 @@ async fn two_nodes(
     a: &Server,
     keys: &Keys,
     sessions: &Arc<Vec<String>>,
-    creds: &Arc<Vec<(String, String)>>,
 ) -> Res<TwoNodes> {
     let key = a.data_dir.join("master.key");
     let mut b = start_server(orbit, args, Limits::Raised, Some(url), Some(&key))?;
@@ -2033,7 +2033,6 @@ async fn two_nodes(
             })
             .collect(),
     );
-    let fapis = Arc::new([keys.frontend.clone(), on_b(&keys.frontend)]);
     eprintln!("two nodes: token mint...");
     let (tokens, pg_tokens, b_tokens) = {
         let sessions = sessions.clone();
@@ -2050,44 +2049,20 @@ async fn two_nodes(
         .await
     };
     eprintln!("  {:.0} tokens/s, {} errors", tokens.rate(), tokens.errors);
-    eprintln!("two nodes: sign-in...");
-    let (sign_ins, pg_sign_ins, b_sign_ins) = {
-        let creds = creds.clone();
-        let counter = Arc::new(AtomicU64::new(0));
-        with_postgres_cpu(
-            args,
-            Some(b.pid),
-            window_loop(args.sign_in_concurrency, args, a.pid, move |w, _| {
-                let http = http.clone();
-                let fapi = fapis[w % 2].clone();
-                let n = counter.fetch_add(1, Ordering::Relaxed) as usize;
-                let (email, password) = creds[n % creds.len()].clone();
-                async move { sign_in(&http, &fapi, &email, &password).await }
-            }),
-        )
-        .await
-    };
-    eprintln!(
-        "  {:.1} sign-ins/s, {} errors",
-        sign_ins.rate(),
-        sign_ins.errors
-    );
     Ok(TwoNodes {
         b_pin,
         tokens,
-        sign_ins,
         cpu_tokens: (pg_tokens, b_tokens),
-        cpu_sign_ins: (pg_sign_ins, b_sign_ins),
     })
 }
 
-/// The two-node windows; `cpu_*`: (all `postgres` processes, node B) in shares of one CPU.
+/// The two-node token window; `cpu_tokens`: (all `postgres` processes, node B) in shares of
+/// one CPU. No sign-in window: the hosted portal answers only on the Host it was created with
+/// (node A's address), so node B's loopback port gets 404 without a shared front address.
 struct TwoNodes {
     b_pin: String,
     tokens: LoadResult,
-    sign_ins: LoadResult,
     cpu_tokens: (Option<f64>, Option<f64>),
-    cpu_sign_ins: (Option<f64>, Option<f64>),
 }
 
 impl PgResult {
@@ -2147,10 +2122,7 @@ impl PgResult {
             );
         }
         if let Some(t) = &self.two_nodes {
-            for (phase, r, (pg, b), unit) in [
-                ("Token mint", &t.tokens, t.cpu_tokens, "tokens/s"),
-                ("Sign-in", &t.sign_ins, t.cpu_sign_ins, "sign-ins/s"),
-            ] {
+            for (phase, r, (pg, b), unit) in [("Token mint", &t.tokens, t.cpu_tokens, "tokens/s")] {
                 let _ = writeln!(
                     o,
                     "| {phase} | PostgreSQL, 2 nodes (A on CPU {}, B on CPU {}) | {:.1} {unit} | {} / {} | {} | A {}, B {} | {} | {} |",
@@ -2166,10 +2138,7 @@ impl PgResult {
                     share(r.bench_cpu)
                 );
             }
-            for (what, samples) in [
-                ("2-node token", &t.tokens.error_samples),
-                ("2-node sign-in", &t.sign_ins.error_samples),
-            ] {
+            for (what, samples) in [("2-node token", &t.tokens.error_samples)] {
                 for e in samples {
                     let _ = writeln!(o, "- {what} error sample: {e}");
                 }
