@@ -2122,26 +2122,23 @@ impl PgResult {
             );
         }
         if let Some(t) = &self.two_nodes {
-            for (phase, r, (pg, b), unit) in [("Token mint", &t.tokens, t.cpu_tokens, "tokens/s")] {
-                let _ = writeln!(
-                    o,
-                    "| {phase} | PostgreSQL, 2 nodes (A on CPU {}, B on CPU {}) | {:.1} {unit} | {} / {} | {} | A {}, B {} | {} | {} |",
-                    self.server_pin,
-                    t.b_pin,
-                    r.rate(),
-                    ms(r.percentile(50.0)),
-                    ms(r.percentile(99.0)),
-                    r.errors,
-                    share(r.server_cpu.map(|c| c.own)),
-                    share(b),
-                    share(pg),
-                    share(r.bench_cpu)
-                );
-            }
-            for (what, samples) in [("2-node token", &t.tokens.error_samples)] {
-                for e in samples {
-                    let _ = writeln!(o, "- {what} error sample: {e}");
-                }
+            let (r, (pg, b)) = (&t.tokens, t.cpu_tokens);
+            let _ = writeln!(
+                o,
+                "| Token mint | PostgreSQL, 2 nodes (A on CPU {}, B on CPU {}), round robin | {:.1} tokens/s | {} / {} | {} | A {}, B {} | {} | {} |",
+                self.server_pin,
+                t.b_pin,
+                r.rate(),
+                ms(r.percentile(50.0)),
+                ms(r.percentile(99.0)),
+                r.errors,
+                share(r.server_cpu.map(|c| c.own)),
+                share(b),
+                share(pg),
+                share(r.bench_cpu)
+            );
+            for e in &r.error_samples {
+                let _ = writeln!(o, "- 2-node token error sample: {e}");
             }
         }
         for (what, samples) in [
