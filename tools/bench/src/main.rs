@@ -85,6 +85,17 @@ struct Args {
     /// Keep the temporary data directory (and the server log) instead of deleting it.
     #[arg(long)]
     keep_data: bool,
+    /// Also run the token-mint and sign-in phases against a server on PostgreSQL, for a
+    /// SQLite-vs-PostgreSQL table in the same run: `postgres://user@host:port` of a server
+    /// where this user may CREATE DATABASE (a fresh `orbit_bench_<pid>` is created and dropped
+    /// with `psql`). PostgreSQL itself is not pinned.
+    #[arg(long, value_name = "URL")]
+    postgres: Option<String>,
+    /// With --postgres: also run the token window against two `orbit serve` on the one
+    /// database (the second reads the first's master.key and runs on --bench-cpu), load round
+    /// robin.
+    #[arg(long, requires = "postgres")]
+    postgres_two_nodes: bool,
 }
 
 // ---- errors ---------------------------------------------------------------------------------
@@ -474,6 +485,8 @@ struct Server {
     port: u16,
     root: PathBuf,
     data_dir: PathBuf,
+    /// `--database-url` given to the server (and to `orbit instance show`); `None`: SQLite.
+    database_url: Option<String>,
     keep: bool,
 }
 
@@ -548,7 +561,13 @@ fn http_client() -> Res<reqwest::Client> {
         .context("building the HTTP client")
 }
 
-fn start_server(orbit: &Path, args: &Args, limits: Limits) -> Res<Server> {
+fn start_server(
+    orbit: &Path,
+    args: &Args,
+    limits: Limits,
+    database_url: Option<&str>,
+    master_key_file: Option<&Path>,
+) -> Res<Server> {
     let nanos = SystemClock.now_ms();
     let root = std::env::temp_dir().join(format!("orbit-bench-{}-{nanos:x}", std::process::id()));
     let data_dir = root.join("data");
@@ -565,6 +584,12 @@ fn start_server(orbit: &Path, args: &Args, limits: Limits) -> Res<Server> {
         .arg("--data-dir")
         .arg(&data_dir)
         .env("ORBIT_LOG", "warn");
+    if let Some(url) = database_url {
+        cmd.arg("--database-url").arg(url);
+    }
+    if let Some(key) = master_key_file {
+        cmd.arg("--master-key-file").arg(key);
+    }
     match limits {
         Limits::Raised => {
             cmd.env("ORBIT_SIGN_IN_PER_IP_BURST", "1000000")
@@ -599,6 +624,7 @@ fn start_server(orbit: &Path, args: &Args, limits: Limits) -> Res<Server> {
         port,
         root,
         data_dir,
+        database_url: database_url.map(str::to_owned),
         keep: args.keep_data,
     })
 }
@@ -637,9 +663,13 @@ async fn wait_ready(server: &mut Server, http: &reqwest::Client, base: &str) -> 
 }
 
 fn instance_keys(orbit: &Path, args: &Args, server: &Server) -> Res<Keys> {
-    let out = orbit_command(orbit, args)
-        .args(["instance", "show", "--json", "--data-dir"])
-        .arg(&server.data_dir)
+    let mut cmd = orbit_command(orbit, args);
+    cmd.args(["instance", "show", "--json", "--data-dir"])
+        .arg(&server.data_dir);
+    if let Some(url) = &server.database_url {
+        cmd.arg("--database-url").arg(url);
+    }
+    let out = cmd
         .output()
         .context("running `orbit instance show --json`")?;
     if !out.status.success() {
@@ -1031,12 +1061,13 @@ struct Report {
     end_hwm: Option<u64>,
     compilers_at_end: String,
     flood: Option<FloodResult>,
+    postgres: Option<PgResult>,
 }
 
 async fn run(args: &Args, orbit: &Path, _facts: &MachineFacts) -> Res<Report> {
     let warmup = Duration::from_secs_f64(args.warmup);
     let window = Duration::from_secs_f64(args.seconds);
-    let mut server = start_server(orbit, args, Limits::Raised)?;
+    let mut server = start_server(orbit, args, Limits::Raised, None, None)?;
     eprintln!(
         "started `taskset -c {} orbit serve` (pid {}) in {}",
         args.server_cpu,
@@ -1080,13 +1111,7 @@ async fn run(args: &Args, orbit: &Path, _facts: &MachineFacts) -> Res<Report> {
     let memory = create_users(&bapi, args, &server).await?;
 
     // 3. Token mint: sessions to mint for, then the raw limit while the server idles, then load.
-    let mut token_sessions = Vec::new();
-    for i in 0..args.token_concurrency {
-        let user = bapi
-            .create_user(&format!("token-{i}@example.com"), None)
-            .await?;
-        token_sessions.push(bapi.create_session(&user).await?);
-    }
+    let sessions = token_sessions(&bapi, args).await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
     eprintln!(
         "raw limit: RSA-2048 signatures on one thread on CPU {} ({:.0}+{:.0} s)...",
@@ -1099,24 +1124,7 @@ async fn run(args: &Args, orbit: &Path, _facts: &MachineFacts) -> Res<Report> {
         "token mint: {} in flight, {:.0}+{:.0} s...",
         args.token_concurrency, args.warmup, args.seconds
     );
-    let sessions = Arc::new(token_sessions);
-    let tokens = {
-        let bapi = bapi.clone();
-        let sessions = sessions.clone();
-        closed_loop(
-            args.token_concurrency,
-            warmup,
-            window,
-            server.pid,
-            args.server_cpu,
-            move |w, _| {
-                let bapi = bapi.clone();
-                let sid = sessions[w % sessions.len()].clone();
-                async move { mint(&bapi, &sid).await.map(|_| ()) }
-            },
-        )
-        .await
-    };
+    let tokens = token_load(&bapi, &sessions, args, server.pid).await;
     eprintln!("  {:.0} tokens/s, {} errors", tokens.rate(), tokens.errors);
     tokio::time::sleep(Duration::from_millis(500)).await;
     eprintln!(
@@ -1138,14 +1146,7 @@ async fn run(args: &Args, orbit: &Path, _facts: &MachineFacts) -> Res<Report> {
     let token_verified = verify_one_token(&bapi, &sessions[0]).await;
 
     // 4. Password sign-in.
-    eprintln!("creating {} users with passwords...", args.sign_in_users);
-    let mut creds = Vec::new();
-    for i in 0..args.sign_in_users {
-        let email = format!("signin-{i}@example.com");
-        let password = format!("Orbit-bench-pass-{i}-q7Zx");
-        bapi.create_user(&email, Some(&password)).await?;
-        creds.push((email, password));
-    }
+    let creds = sign_in_users(&bapi, args).await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
     eprintln!(
         "raw limit: argon2id m=19456 t=2 p=1 on one thread on CPU {} ({:.0}+{:.0} s)...",
@@ -1158,27 +1159,7 @@ async fn run(args: &Args, orbit: &Path, _facts: &MachineFacts) -> Res<Report> {
         "sign-in: {} concurrent attempts, {:.0}+{:.0} s...",
         args.sign_in_concurrency, args.warmup, args.seconds
     );
-    let creds = Arc::new(creds);
-    let counter = Arc::new(AtomicU64::new(0));
-    let sign_ins = {
-        let http = http.clone();
-        let fapi = keys.frontend.clone();
-        closed_loop(
-            args.sign_in_concurrency,
-            warmup,
-            window,
-            server.pid,
-            args.server_cpu,
-            move |_, _| {
-                let http = http.clone();
-                let fapi = fapi.clone();
-                let n = counter.fetch_add(1, Ordering::Relaxed) as usize;
-                let (email, password) = creds[n % creds.len()].clone();
-                async move { sign_in(&http, &fapi, &email, &password).await }
-            },
-        )
-        .await
-    };
+    let sign_ins = sign_in_load(&http, &keys.frontend, &creds, args, server.pid).await;
     eprintln!(
         "  {:.1} sign-ins/s, {} errors",
         sign_ins.rate(),
@@ -1208,12 +1189,17 @@ async fn run(args: &Args, orbit: &Path, _facts: &MachineFacts) -> Res<Report> {
     let compilers_at_end = compilers_running();
     drop(server);
     eprintln!("stopped the server");
+    let postgres = match &args.postgres {
+        Some(base) => Some(postgres_phase(orbit, args, base).await?),
+        None => None,
+    };
     let flood = if args.flood_concurrency > 0 {
         Some(flood(orbit, args).await?)
     } else {
         None
     };
     Ok(Report {
+        postgres,
         flood,
         server_pin,
         idle_rss,
@@ -1228,6 +1214,87 @@ async fn run(args: &Args, orbit: &Path, _facts: &MachineFacts) -> Res<Report> {
         end_hwm,
         compilers_at_end,
     })
+}
+
+/// `closed_loop` with the warm-up and window of the command line, against the server's CPU.
+async fn window_loop<F, Fut>(concurrency: usize, args: &Args, server_pid: u32, op: F) -> LoadResult
+where
+    F: Fn(usize, u64) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), String>> + Send + 'static,
+{
+    closed_loop(
+        concurrency,
+        Duration::from_secs_f64(args.warmup),
+        Duration::from_secs_f64(args.seconds),
+        server_pid,
+        args.server_cpu,
+        op,
+    )
+    .await
+}
+
+/// One user with one session per in-flight token request.
+async fn token_sessions(bapi: &Bapi, args: &Args) -> Res<Arc<Vec<String>>> {
+    let mut sessions = Vec::new();
+    for i in 0..args.token_concurrency {
+        let user = bapi
+            .create_user(&format!("token-{i}@example.com"), None)
+            .await?;
+        sessions.push(bapi.create_session(&user).await?);
+    }
+    Ok(Arc::new(sessions))
+}
+
+/// The token-mint window: each worker mints for its own session, back to back.
+async fn token_load(
+    bapi: &Bapi,
+    sessions: &Arc<Vec<String>>,
+    args: &Args,
+    server_pid: u32,
+) -> LoadResult {
+    let bapi = bapi.clone();
+    let sessions = sessions.clone();
+    window_loop(args.token_concurrency, args, server_pid, move |w, _| {
+        let bapi = bapi.clone();
+        let sid = sessions[w % sessions.len()].clone();
+        async move { mint(&bapi, &sid).await.map(|_| ()) }
+    })
+    .await
+}
+
+/// Users with a password for the sign-in window: (email, password).
+async fn sign_in_users(bapi: &Bapi, args: &Args) -> Res<Arc<Vec<(String, String)>>> {
+    eprintln!("creating {} users with passwords...", args.sign_in_users);
+    let mut creds = Vec::new();
+    for i in 0..args.sign_in_users {
+        let email = format!("signin-{i}@example.com");
+        let password = format!("Orbit-bench-pass-{i}-q7Zx");
+        bapi.create_user(&email, Some(&password)).await?;
+        creds.push((email, password));
+    }
+    Ok(Arc::new(creds))
+}
+
+/// The sign-in window: workers sign the users in round robin, each with a fresh cookie jar.
+async fn sign_in_load(
+    http: &reqwest::Client,
+    fapi: &str,
+    creds: &Arc<Vec<(String, String)>>,
+    args: &Args,
+    server_pid: u32,
+) -> LoadResult {
+    let http = http.clone();
+    let fapi = fapi.to_owned();
+    let creds = creds.clone();
+    let counter = Arc::new(AtomicU64::new(0));
+    window_loop(args.sign_in_concurrency, args, server_pid, move |_, _| {
+        let http = http.clone();
+        let fapi = fapi.clone();
+        let n = counter.fetch_add(1, Ordering::Relaxed) as usize;
+        let (email, password) = creds[n % creds.len()].clone();
+        async move { sign_in(&http, &fapi, &email, &password).await }
+    })
+    .await
 }
 
 async fn create_users(bapi: &Bapi, args: &Args, server: &Server) -> Res<MemoryResult> {
@@ -1537,7 +1604,7 @@ fn percentile(v: &[Duration], p: f64) -> Option<Duration> {
 async fn flood(orbit: &Path, args: &Args) -> Res<FloodResult> {
     const HONEST_EMAIL: &str = "owner@example.com";
     const HONEST_PASSWORD: &str = "Orbit-flood-owner-Zq81";
-    let mut server = start_server(orbit, args, Limits::DefaultsBehindProxy)?;
+    let mut server = start_server(orbit, args, Limits::DefaultsBehindProxy, None, None)?;
     let http = http_client()?;
     let listen_base = format!("http://127.0.0.1:{}", server.port);
     wait_ready(&mut server, &http, &listen_base).await?;
@@ -1770,6 +1837,325 @@ impl FloodResult {
     }
 }
 
+// ---- PostgreSQL ---------------------------------------------------------------------------------
+
+/// The token-mint and sign-in windows against one `orbit serve` on PostgreSQL.
+struct PgResult {
+    server_pin: String,
+    /// `Cpus_allowed_list` of the PostgreSQL postmaster (not pinned by this tool).
+    pg_allowed: String,
+    tokens: LoadResult,
+    sign_ins: LoadResult,
+    /// Share of one CPU all `postgres` processes used during each window.
+    pg_cpu_tokens: Option<f64>,
+    pg_cpu_sign_ins: Option<f64>,
+    two_nodes: Option<TwoNodes>,
+    dropped: Result<(), String>,
+}
+
+/// Runs one SQL statement with `psql` against the `postgres` database of `base`.
+fn psql(base: &str, sql: &str) -> Result<(), String> {
+    let out = Command::new("psql")
+        .arg(format!("{}/postgres", base.trim_end_matches('/')))
+        .args(["-v", "ON_ERROR_STOP=1", "-q", "-c", sql])
+        .stdout(Stdio::null())
+        .output()
+        .map_err(|e| format!("running psql: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "psql `{sql}`: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+/// Every `postgres` process: their summed CPU ticks, and the allowed CPUs of the oldest one
+/// (the postmaster).
+fn postgres_processes() -> (u64, Option<String>) {
+    let mut pids: Vec<u32> = std::fs::read_dir("/proc")
+        .map(|d| {
+            d.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    pids.sort_unstable();
+    let mut ticks = 0;
+    let mut allowed = None;
+    for pid in pids {
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        if comm.trim() != "postgres" {
+            continue;
+        }
+        ticks += cpu_ticks(&format!("/proc/{pid}/stat")).unwrap_or(0);
+        if allowed.is_none() {
+            allowed = allowed_cpus(&format!("/proc/{pid}/status"));
+        }
+    }
+    (ticks, allowed)
+}
+
+/// Runs `load` and, alongside, measures the share of one CPU the `postgres` processes use
+/// during its window (after the warm-up).
+async fn with_postgres_cpu<Fut: Future<Output = LoadResult>>(
+    args: &Args,
+    other_pid: Option<u32>,
+    load: Fut,
+) -> (LoadResult, Option<f64>, Option<f64>) {
+    let window_start = stopwatch() + Duration::from_secs_f64(args.warmup);
+    let end = window_start + Duration::from_secs_f64(args.seconds);
+    let sampler = tokio::spawn(async move {
+        tokio::time::sleep_until(window_start.into()).await;
+        let other = other_pid.map(|p| format!("/proc/{p}/stat"));
+        let other_ticks = || other.as_deref().and_then(cpu_ticks);
+        let ((a, _), o0) = (postgres_processes(), other_ticks());
+        let t0 = stopwatch();
+        tokio::time::sleep_until(end.into()).await;
+        let ((b, _), o1) = (postgres_processes(), other_ticks());
+        let wall = t0.elapsed().as_secs_f64();
+        let share = |x: u64, y: u64| {
+            (wall > 0.0).then(|| y.saturating_sub(x) as f64 / clock_ticks_per_sec() / wall)
+        };
+        let pg = if a > 0 { share(a, b) } else { None };
+        let other = o0.zip(o1).and_then(|(x, y)| share(x, y));
+        (pg, other)
+    });
+    let result = load.await;
+    let (pg, other) = sampler.await.unwrap_or((None, None));
+    (result, pg, other)
+}
+
+/// Creates a fresh database on the PostgreSQL server at `base`, runs the token-mint and
+/// sign-in windows against an `orbit serve` on it, and drops the database.
+async fn postgres_phase(orbit: &Path, args: &Args, base: &str) -> Res<PgResult> {
+    let base = base.trim_end_matches('/');
+    let db = format!("orbit_bench_{}", std::process::id());
+    psql(base, &format!("CREATE DATABASE {db}"))?;
+    eprintln!("created the PostgreSQL database {db}");
+    let result = postgres_windows(orbit, args, &format!("{base}/{db}")).await;
+    let dropped = psql(base, &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"));
+    match &dropped {
+        Ok(()) => eprintln!("dropped the PostgreSQL database {db}"),
+        Err(e) => eprintln!("warning: {e}"),
+    }
+    result.map(|r| PgResult { dropped, ..r })
+}
+
+async fn postgres_windows(orbit: &Path, args: &Args, url: &str) -> Res<PgResult> {
+    let mut server = start_server(orbit, args, Limits::Raised, Some(url), None)?;
+    eprintln!(
+        "started `taskset -c {} orbit serve --database-url {url}` (pid {})",
+        args.server_cpu, server.pid
+    );
+    let http = http_client()?;
+    let listen_base = format!("http://127.0.0.1:{}", server.port);
+    wait_ready(&mut server, &http, &listen_base).await?;
+    let keys = instance_keys(orbit, args, &server)?;
+    let server_pin =
+        allowed_cpus(&format!("/proc/{}/status", server.pid)).unwrap_or_else(|| "unknown".into());
+    let bapi = Bapi {
+        http: http.clone(),
+        base: keys.backend.clone(),
+        auth: format!("Bearer {}", keys.secret_key),
+    };
+    let sessions = token_sessions(&bapi, args).await?;
+    eprintln!("PostgreSQL token mint...");
+    let (tokens, pg_cpu_tokens, _) =
+        with_postgres_cpu(args, None, token_load(&bapi, &sessions, args, server.pid)).await;
+    eprintln!("  {:.0} tokens/s, {} errors", tokens.rate(), tokens.errors);
+    let creds = sign_in_users(&bapi, args).await?;
+    eprintln!("PostgreSQL sign-in...");
+    let (sign_ins, pg_cpu_sign_ins, _) = with_postgres_cpu(
+        args,
+        None,
+        sign_in_load(&http, &keys.frontend, &creds, args, server.pid),
+    )
+    .await;
+    eprintln!(
+        "  {:.1} sign-ins/s, {} errors",
+        sign_ins.rate(),
+        sign_ins.errors
+    );
+    let (_, pg_allowed) = postgres_processes();
+    let two_nodes = if args.postgres_two_nodes {
+        Some(two_nodes(orbit, args, url, &server, &keys, &sessions).await?)
+    } else {
+        None
+    };
+    drop(server);
+    Ok(PgResult {
+        server_pin,
+        pg_allowed: pg_allowed.unwrap_or_else(|| "unknown (no `postgres` process found)".into()),
+        tokens,
+        sign_ins,
+        pg_cpu_tokens,
+        pg_cpu_sign_ins,
+        two_nodes,
+        dropped: Ok(()),
+    })
+}
+
+/// The token window against node A (the phase's server, on --server-cpu) and a node B started on
+/// the same database with A's master.key and moved to --bench-cpu; worker w uses node w % 2.
+async fn two_nodes(
+    orbit: &Path,
+    args: &Args,
+    url: &str,
+    a: &Server,
+    keys: &Keys,
+    sessions: &Arc<Vec<String>>,
+) -> Res<TwoNodes> {
+    let key = a.data_dir.join("master.key");
+    let mut b = start_server(orbit, args, Limits::Raised, Some(url), Some(&key))?;
+    let http = http_client()?;
+    let b_base = format!("http://127.0.0.1:{}", b.port);
+    wait_ready(&mut b, &http, &b_base).await?;
+    let cpu = args.bench_cpu.to_string();
+    let moved = Command::new("taskset")
+        .args(["-a", "-p", "-c", &cpu, &b.pid.to_string()])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    let b_pin = allowed_cpus(&format!("/proc/{}/status", b.pid)).unwrap_or_default();
+    eprintln!(
+        "node B (pid {}) ready, moved: {moved}, allowed CPUs {b_pin}",
+        b.pid
+    );
+    let on_b = |u: &str| u.replace(&format!(":{}", a.port), &format!(":{}", b.port));
+    let bapis: Arc<Vec<Bapi>> = Arc::new(
+        [keys.backend.clone(), on_b(&keys.backend)]
+            .into_iter()
+            .map(|base| Bapi {
+                http: http.clone(),
+                base,
+                auth: format!("Bearer {}", keys.secret_key),
+            })
+            .collect(),
+    );
+    eprintln!("two nodes: token mint...");
+    let (tokens, pg_tokens, b_tokens) = {
+        let sessions = sessions.clone();
+        let bapis = bapis.clone();
+        with_postgres_cpu(
+            args,
+            Some(b.pid),
+            window_loop(args.token_concurrency, args, a.pid, move |w, _| {
+                let bapi = bapis[w % 2].clone();
+                let sid = sessions[w % sessions.len()].clone();
+                async move { mint(&bapi, &sid).await.map(|_| ()) }
+            }),
+        )
+        .await
+    };
+    eprintln!("  {:.0} tokens/s, {} errors", tokens.rate(), tokens.errors);
+    Ok(TwoNodes {
+        b_pin,
+        tokens,
+        cpu_tokens: (pg_tokens, b_tokens),
+    })
+}
+
+/// The two-node token window; `cpu_tokens`: (all `postgres` processes, node B) in shares of
+/// one CPU. No sign-in window: the hosted portal answers only on the Host it was created with
+/// (node A's address), so node B's loopback port gets 404 without a shared front address.
+struct TwoNodes {
+    b_pin: String,
+    tokens: LoadResult,
+    cpu_tokens: (Option<f64>, Option<f64>),
+}
+
+impl PgResult {
+    fn markdown(
+        &self,
+        args: &Args,
+        sqlite_tokens: &LoadResult,
+        sqlite_sign_ins: &LoadResult,
+        sqlite_pin: &str,
+    ) -> String {
+        let mut o = String::new();
+        let _ = writeln!(o, "### SQLite vs PostgreSQL, one node\n");
+        let _ = writeln!(
+            o,
+            "- `orbit serve` allowed CPUs: {sqlite_pin} (SQLite), {} (PostgreSQL); load generator on CPU {}; PostgreSQL (not pinned) allowed CPUs {}",
+            self.server_pin, args.bench_cpu, self.pg_allowed
+        );
+        let _ = writeln!(
+            o,
+            "- CPU use per process during each window, in shares of one CPU (from /proc/<pid>/stat; `postgres` is the sum over all its processes)\n"
+        );
+        let _ = writeln!(
+            o,
+            "| Phase | Database | Rate | p50 / p99 | Errors | CPU: orbit | CPU: postgres | CPU: load generator |"
+        );
+        let _ = writeln!(o, "|---|---|---|---|---|---|---|---|");
+        let share = |v: Option<f64>| v.map_or("n/a".into(), |v| format!("{:.0}%", v * 100.0));
+        let rows = [
+            ("Token mint", "SQLite", sqlite_tokens, None, "tokens/s"),
+            (
+                "Token mint",
+                "PostgreSQL",
+                &self.tokens,
+                Some(self.pg_cpu_tokens),
+                "tokens/s",
+            ),
+            ("Sign-in", "SQLite", sqlite_sign_ins, None, "sign-ins/s"),
+            (
+                "Sign-in",
+                "PostgreSQL",
+                &self.sign_ins,
+                Some(self.pg_cpu_sign_ins),
+                "sign-ins/s",
+            ),
+        ];
+        for (phase, db, r, pg_cpu, unit) in rows {
+            let _ = writeln!(
+                o,
+                "| {phase} | {db} | {:.1} {unit} | {} / {} | {} | {} | {} | {} |",
+                r.rate(),
+                ms(r.percentile(50.0)),
+                ms(r.percentile(99.0)),
+                r.errors,
+                share(r.server_cpu.map(|c| c.own)),
+                pg_cpu.map_or("— (in-process)".into(), share),
+                share(r.bench_cpu)
+            );
+        }
+        if let Some(t) = &self.two_nodes {
+            let (r, (pg, b)) = (&t.tokens, t.cpu_tokens);
+            let _ = writeln!(
+                o,
+                "| Token mint | PostgreSQL, 2 nodes (A on CPU {}, B on CPU {}), round robin | {:.1} tokens/s | {} / {} | {} | A {}, B {} | {} | {} |",
+                self.server_pin,
+                t.b_pin,
+                r.rate(),
+                ms(r.percentile(50.0)),
+                ms(r.percentile(99.0)),
+                r.errors,
+                share(r.server_cpu.map(|c| c.own)),
+                share(b),
+                share(pg),
+                share(r.bench_cpu)
+            );
+            for e in &r.error_samples {
+                let _ = writeln!(o, "- 2-node token error sample: {e}");
+            }
+        }
+        for (what, samples) in [
+            ("PostgreSQL token", &self.tokens.error_samples),
+            ("PostgreSQL sign-in", &self.sign_ins.error_samples),
+        ] {
+            for e in samples {
+                let _ = writeln!(o, "- {what} error sample: {e}");
+            }
+        }
+        if let Err(e) = &self.dropped {
+            let _ = writeln!(o, "- WARNING: the bench database was not dropped: {e}");
+        }
+        o
+    }
+}
+
 // ---- the report -----------------------------------------------------------------------------
 
 fn ms(d: Option<Duration>) -> String {
@@ -1984,6 +2370,10 @@ impl Report {
             for e in samples {
                 let _ = writeln!(o, "- {what} error sample: {e}");
             }
+        }
+        if let Some(pg) = &self.postgres {
+            let _ = writeln!(o);
+            o.push_str(&pg.markdown(args, &self.tokens, &self.sign_ins, &self.server_pin));
         }
         if let Some(flood) = &self.flood {
             let _ = writeln!(o);
