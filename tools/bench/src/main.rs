@@ -1473,11 +1473,17 @@ async fn sign_in(
 }
 
 fn sets_client_cookie(resp: &reqwest::Response) -> bool {
+    set_cookie(resp, "__client").is_some_and(|v| !v.is_empty())
+}
+
+/// The value of the cookie `name` that `resp` sets, if it sets one.
+fn set_cookie(resp: &reqwest::Response, name: &str) -> Option<String> {
     resp.headers()
         .get_all(SET_COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .any(|c| c.starts_with("__client=") && c.len() > "__client=;".len())
+        .find_map(|c| c.strip_prefix(name)?.strip_prefix('='))
+        .map(|rest| rest.split(';').next().unwrap_or_default().to_owned())
 }
 
 async fn describe_failure(resp: reqwest::Response, has_client: bool) -> String {
@@ -1516,16 +1522,8 @@ async fn sign_in_attempt(
     if page.status() != StatusCode::OK {
         return Err(format!("GET /sign-in: HTTP {}", page.status()));
     }
-    let csrf_cookie = page
-        .headers()
-        .get_all(SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|c| {
-            c.strip_prefix("__orbit_csrf=")
-                .map(|rest| rest.split(';').next().unwrap_or_default().to_owned())
-        })
-        .ok_or("GET /sign-in set no __orbit_csrf cookie")?;
+    let csrf_cookie =
+        set_cookie(&page, "__orbit_csrf").ok_or("GET /sign-in set no __orbit_csrf cookie")?;
     let html = page
         .text()
         .await
@@ -1641,13 +1639,7 @@ async fn flood(orbit: &Path, args: &Args) -> Res<FloodResult> {
                 .await?;
                 let took = t0.elapsed();
                 let has_client = sets_client_cookie(&resp);
-                let device = resp
-                    .headers()
-                    .get_all(SET_COOKIE)
-                    .iter()
-                    .filter_map(|v| v.to_str().ok())
-                    .find_map(|c| c.strip_prefix("__orbit_device="))
-                    .map(|c| c.split(';').next().unwrap_or_default().to_owned());
+                let device = set_cookie(&resp, "__orbit_device");
                 if resp.status() == StatusCode::SEE_OTHER && has_client {
                     Ok((took, device))
                 } else {

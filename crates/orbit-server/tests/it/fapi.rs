@@ -115,13 +115,7 @@ async fn fapi_posts_need_an_allowed_origin() {
     }
     // Nothing was ended: the session still mints from the FAPI host itself and from the app.
     for origin in [server.base.as_str(), "http://localhost:3000"] {
-        let r = browser
-            .http
-            .post(server.url(&format!("/v1/client/sessions/{sid}/tokens")))
-            .header("origin", origin)
-            .send()
-            .await
-            .unwrap();
+        let r = browser.mint_as(&server.base, &sid, origin).await;
         assert_eq!(r.status(), StatusCode::OK, "{origin}");
         let jwt = r.json::<Value>().await.unwrap()["jwt"]
             .as_str()

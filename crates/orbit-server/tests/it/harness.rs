@@ -436,9 +436,14 @@ impl Browser {
     /// `POST /v1/client/sessions/{sid}/tokens` at `fapi` (a base URL) as a page of
     /// `self.origin` sends it.
     pub async fn mint(&self, fapi: &str, sid: &str) -> reqwest::Response {
+        self.mint_as(fapi, sid, &self.origin).await
+    }
+
+    /// The same, with `Origin: origin`.
+    pub async fn mint_as(&self, fapi: &str, sid: &str, origin: &str) -> reqwest::Response {
         self.http
             .post(format!("{fapi}/v1/client/sessions/{sid}/tokens"))
-            .header(ORIGIN, &self.origin)
+            .header(ORIGIN, origin)
             .send()
             .await
             .unwrap()

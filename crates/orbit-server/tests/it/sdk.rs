@@ -481,13 +481,7 @@ async fn token_for_origin(server: &TestServer, origin: &str) -> String {
     b.sign_in("ada@example.com", GOOD_PASSWORD).await;
     let sessions = server.sessions_of_the_user("&status=active").await;
     let sid = sessions[0]["id"].as_str().unwrap();
-    let r = b
-        .http
-        .post(server.url(&format!("/v1/client/sessions/{sid}/tokens")))
-        .header("origin", origin)
-        .send()
-        .await
-        .unwrap();
+    let r = b.mint_as(&server.base, sid, origin).await;
     r.json::<serde_json::Value>().await.unwrap()["jwt"]
         .as_str()
         .unwrap()
