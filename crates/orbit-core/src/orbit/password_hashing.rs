@@ -82,18 +82,15 @@ impl HashPool {
         }
     }
 
-    /// A shared permit now; else, for a known device, its own lane; else a place in the
-    /// lane's bounded queue; else `Overloaded`.
+    /// A shared permit now; else a place in the lane's bounded queue (known devices have
+    /// their own); else `Overloaded`.
     async fn permit(&self, lane: Lane) -> Result<OwnedSemaphorePermit> {
         if let Some(permit) = self.shared.try_now()? {
             return Ok(permit);
         }
         match lane {
             Lane::Anyone => self.shared.wait().await,
-            Lane::KnownDevice => match self.known_devices.try_now()? {
-                Some(permit) => Ok(permit),
-                None => self.known_devices.wait().await,
-            },
+            Lane::KnownDevice => self.known_devices.wait().await,
         }
     }
 }
