@@ -27,7 +27,7 @@ fn compat_dir() -> PathBuf {
 }
 
 /// The Node process running `@clerk/backend`: one per test, one request at a time.
-struct NodeSdk {
+pub(crate) struct NodeSdk {
     child: Child,
     stdin: Option<ChildStdin>,
     lines: mpsc::UnboundedReceiver<String>,
@@ -37,11 +37,11 @@ struct NodeSdk {
 
 /// What the SDK decided about one request (`authenticateRequest`'s request state).
 #[derive(Debug)]
-struct AuthResult {
+pub(crate) struct AuthResult {
     status: String,
     reason: Option<String>,
     user_id: Option<String>,
-    session_id: Option<String>,
+    pub(crate) session_id: Option<String>,
     headers: Vec<(String, String)>,
     raw: Value,
 }
@@ -63,7 +63,7 @@ impl AuthResult {
             .map(|(_, v)| v.as_str())
             .collect()
     }
-    fn assert_signed_in(&self, user_id: &str) {
+    pub(crate) fn assert_signed_in(&self, user_id: &str) {
         assert_eq!(self.status, "signed-in", "{:#}", self.raw);
         assert_eq!(self.user_id.as_deref(), Some(user_id), "{:#}", self.raw);
         assert!(
@@ -185,7 +185,7 @@ impl NodeSdk {
     }
 
     /// `createClerkClient(options).authenticateRequest(new Request(url, {headers}), auth_options)`.
-    async fn authenticate(
+    pub(crate) async fn authenticate(
         &mut self,
         options: &Value,
         auth_options: &Value,
@@ -279,7 +279,7 @@ fn query(url: &Url, key: &str) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
-fn jwt_claims(jwt: &str) -> Value {
+pub(crate) fn jwt_claims(jwt: &str) -> Value {
     use base64::Engine;
     let payload = jwt.split('.').nth(1).unwrap();
     serde_json::from_slice(
@@ -293,7 +293,7 @@ fn jwt_claims(jwt: &str) -> Value {
 // ---- production ---------------------------------------------------------------------------
 
 /// The driver for `world`, and the client options for its production instance.
-async fn prod_sdk(world: &ProdWorld) -> (NodeSdk, Value) {
+pub(crate) async fn prod_sdk(world: &ProdWorld) -> (NodeSdk, Value) {
     let options = json!({"secretKey": world.secret_key, "publishableKey": world.publishable_key, "apiUrl": world.bapi_url()});
     (NodeSdk::start(Some(world)).await, options)
 }

@@ -10,7 +10,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 /// Text of the element with `id`, from the example apps' simple HTML.
-fn element(body: &str, id: &str) -> Option<String> {
+pub(crate) fn element(body: &str, id: &str) -> Option<String> {
     let marker = format!("id=\"{id}\"");
     let at = body.find(&marker)?;
     let start = at + body[at..].find('>')? + 1;
@@ -19,11 +19,11 @@ fn element(body: &str, id: &str) -> Option<String> {
 }
 
 /// The example app's page shows the user `email`.
-fn assert_shows(body: &str, email: &str) {
+pub(crate) fn assert_shows(body: &str, email: &str) {
     assert_eq!(element(body, "email").as_deref(), Some(email), "{body}");
 }
 
-fn link(body: &str, id: &str) -> String {
+pub(crate) fn link(body: &str, id: &str) -> String {
     let marker = format!("id=\"{id}\" href=\"");
     let start = body
         .find(&marker)
@@ -582,9 +582,16 @@ pub async fn dev_seed() -> DevSeed {
 pub async fn prod_seed_apps(
     world: &ProdWorld,
 ) -> (Vec<(&'static str, std::net::IpAddr)>, Vec<AppServer>) {
+    prod_seed_apps_with(world, world.sdk_http_client()).await
+}
+
+/// The same, with the apps' SDKs reaching Orbit's BAPI through `http`.
+pub async fn prod_seed_apps_with(
+    world: &ProdWorld,
+    http: reqwest::Client,
+) -> (Vec<(&'static str, std::net::IpAddr)>, Vec<AppServer>) {
     world.add_satellite("satellite.test", true).await;
     world.add_satellite("satellite2.test", true).await;
-    let http = world.sdk_http_client();
     // The keys and the Backend API URL every app is configured with.
     let config = || {
         OrbitConfig::builder(&world.publishable_key)

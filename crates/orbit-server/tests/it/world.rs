@@ -59,6 +59,27 @@ pub fn make_certs(names: &[&str]) -> Certs {
     }
 }
 
+/// Boots a server on port 443 of the first free loopback address 127.0.0.N (FAPI hosts carry no
+/// port in production); `config` makes its configuration for a fresh data directory and that
+/// address.
+async fn boot_on_free_loopback(
+    what: &str,
+    deps: &orbit_server::ServeDeps,
+    config: impl Fn(&std::path::Path, SocketAddr) -> orbit_server::config::Config,
+) -> TestServer {
+    for n in 2..=254u8 {
+        let dir = tempfile::tempdir().unwrap();
+        let listen = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(127, 0, 0, n)), 443);
+        let config = config(dir.path(), listen);
+        match TestServer::try_boot_with(dir, config, deps.clone()).await {
+            Ok(s) => return s,
+            Err((_, orbit_server::serve::StartError::Bind { .. })) => continue,
+            Err((_, e)) => panic!("{what}: {e}"),
+        }
+    }
+    panic!("{what}: no free 127.0.0.N:443");
+}
+
 pub struct ProdWorld {
     pub server: TestServer,
     /// The DNS server the production instance checks CNAMEs against (kept running).
@@ -103,12 +124,9 @@ impl ProdWorld {
         let key = cert_dir.path().join("key.pem");
         std::fs::write(&cert, &certs.cert_pem).unwrap();
         std::fs::write(&key, &certs.key_pem).unwrap();
-        // Port 443 on the first free loopback address: FAPI hosts carry no port in production.
-        let mut server = None;
-        for n in 2..=254u8 {
-            let dir = tempfile::tempdir().unwrap();
-            let mut config = orbit_server::config::Config::for_test(dir.path());
-            config.listen = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(127, 0, 0, n)), 443);
+        let server = boot_on_free_loopback("the world's server", &deps, |dir, listen| {
+            let mut config = orbit_server::config::Config::for_test(dir);
+            config.listen = listen;
             config.public_url = Some("https://orbit.test".into());
             config.tls_cert = Some(cert.clone());
             config.tls_key = Some(key.clone());
@@ -116,16 +134,9 @@ impl ProdWorld {
             config.dns_timeout_ms = 300;
             config.dns_check_interval_secs = 0;
             tweak(&mut config);
-            match TestServer::try_boot_with(dir, config, deps.clone()).await {
-                Ok(s) => {
-                    server = Some(s);
-                    break;
-                }
-                Err((_, orbit_server::serve::StartError::Bind { .. })) => continue,
-                Err((_, e)) => panic!("server start: {e}"),
-            }
-        }
-        let server = server.expect("a free 127.0.0.N:443");
+            config
+        })
+        .await;
         let ip = server.config.listen.ip();
         let orbit = server.orbit();
         let instance = orbit
@@ -171,22 +182,43 @@ impl ProdWorld {
         }
     }
 
+    /// Another node serving this world: a server with the same configuration and master key
+    /// (so it opens the sealed keys) on a data directory of its own and the next free
+    /// 127.0.0.N:443. The world must share its store with it (`database_url`).
+    pub async fn another_node(&self) -> TestServer {
+        let master = self.server.config.data_dir.join("master.key");
+        boot_on_free_loopback("another node", &self.server.deps, |dir, listen| {
+            std::fs::copy(&master, dir.join("master.key")).unwrap();
+            let mut config = self.server.config.clone();
+            config.data_dir = dir.to_owned();
+            config.listen = listen;
+            config
+        })
+        .await
+    }
+
     fn client_builder(&self) -> reqwest::ClientBuilder {
         self.client_builder_to(self.ip)
     }
 
     /// A client whose DNS maps every test host to `ip` (another node serving this world).
     fn client_builder_to(&self, ip: IpAddr) -> reqwest::ClientBuilder {
-        let mut b = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .add_root_certificate(
-                reqwest::Certificate::from_pem(self.certs.ca_pem.as_bytes()).unwrap(),
-            )
-            .user_agent("Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0 Safari/537.36");
+        let mut b = self.tls_client_builder();
         for h in HOSTS {
             b = b.resolve(h, SocketAddr::new(ip, 443));
         }
         b
+    }
+
+    /// A browser-like client that trusts the test CA and follows no redirects; which address a
+    /// test host has is the caller's to say.
+    pub fn tls_client_builder(&self) -> reqwest::ClientBuilder {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .add_root_certificate(
+                reqwest::Certificate::from_pem(self.certs.ca_pem.as_bytes()).unwrap(),
+            )
+            .user_agent("Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0 Safari/537.36")
     }
 
     pub fn bapi_url(&self) -> String {
@@ -194,8 +226,13 @@ impl ProdWorld {
     }
 
     pub fn backend(&self) -> Backend {
+        self.backend_via(self.ip)
+    }
+
+    /// BAPI of the node serving this world on `ip`.
+    pub fn backend_via(&self, ip: IpAddr) -> Backend {
         Backend {
-            http: self.client_builder().build().unwrap(),
+            http: self.client_builder_to(ip).build().unwrap(),
             base: self.bapi_url(),
             key: self.secret_key.clone(),
         }
@@ -326,6 +363,27 @@ pub struct Hop {
 }
 
 impl Hop {
+    async fn of(url: &str, r: reqwest::Response) -> Hop {
+        let status = r.status();
+        let location = r
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let set_cookies = r
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect();
+        Hop {
+            url: url.to_owned(),
+            status,
+            location,
+            set_cookies,
+            body: r.text().await.unwrap(),
+        }
+    }
+
     /// The `Set-Cookie` value of this hop for the cookie `name`.
     pub fn set_cookie(&self, name: &str) -> &str {
         let prefix = format!("{name}=");
@@ -358,24 +416,57 @@ impl WorldBrowser {
             .send()
             .await
             .unwrap_or_else(|e| panic!("GET {url}: {e:?}"));
-        let status = r.status();
-        let location = r
-            .headers()
-            .get("location")
-            .map(|v| v.to_str().unwrap().to_owned());
-        let set_cookies = r
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .map(|v| v.to_str().unwrap().to_owned())
-            .collect();
-        Hop {
-            url: url.to_owned(),
-            status,
-            location,
-            set_cookies,
-            body: r.text().await.unwrap(),
+        Hop::of(url, r).await
+    }
+
+    /// Follows every redirect from `start`, through Orbit's hosts and the apps', until a
+    /// response that is not one. Returns every hop.
+    pub async fn browse(&self, start: &str) -> Vec<Hop> {
+        let mut hops = vec![self.get(start).await];
+        self.browse_on(&mut hops).await;
+        hops
+    }
+
+    async fn browse_on(&self, hops: &mut Vec<Hop>) {
+        for _ in 0..20 {
+            let last = hops.last().unwrap();
+            let Some(next) = &last.location else { return };
+            let next = Url::parse(&last.url).unwrap().join(next).unwrap();
+            hops.push(self.get(next.as_str()).await);
         }
+        panic!("redirect loop: {hops:#?}");
+    }
+
+    /// Opens the form page at `page_url` (following redirects) and submits it as a browser
+    /// does: its CSRF token, its `redirect_url` and `fields`, to `action` on the page's origin,
+    /// then follows the redirects. Returns every hop, those to the page first.
+    pub async fn submit(&self, page_url: &str, action: &str, fields: &[(&str, &str)]) -> Vec<Hop> {
+        let mut hops = self.browse(page_url).await;
+        let page = hops.last().unwrap();
+        assert_eq!(page.status, StatusCode::OK, "{hops:#?}");
+        let csrf = hidden(&page.body, "csrf_token")
+            .unwrap_or_else(|| panic!("a form at {}: {}", page.url, page.body));
+        let redirect_url = hidden(&page.body, "redirect_url")
+            .unwrap_or_default()
+            .replace("&amp;", "&");
+        let at = Url::parse(&page.url).unwrap();
+        let mut form = vec![
+            ("csrf_token", csrf.as_str()),
+            ("redirect_url", redirect_url.as_str()),
+        ];
+        form.extend_from_slice(fields);
+        let url = at.join(action).unwrap().to_string();
+        let r = self
+            .http
+            .post(&url)
+            .header("origin", at.origin().ascii_serialization())
+            .form(&form)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST {url}: {e:?}"));
+        hops.push(Hop::of(&url, r).await);
+        self.browse_on(&mut hops).await;
+        hops
     }
 
     /// Follows redirects through Orbit's hosts (`clerk.*`, `orbit.test`) until one leaves them
