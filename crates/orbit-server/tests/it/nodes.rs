@@ -3,20 +3,30 @@
 //! master key) and one public URL, that of an in-test TCP load balancer. Browsers and the SDK see
 //! that one origin; the balancer spreads connections round robin, at random or to one node, and
 //! retries the next node when a node refuses the connection (it was killed).
+//!
+//! The production proofs (satellite sync, the seed's scenario, key rotation) run `world.rs`'s
+//! production world on in-process nodes instead (`ProdNodes`), each on port 443 of its own
+//! loopback address, since FAPI hosts carry no port there; the test routes each request by name
+//! resolution (`RoutedDns`) with the same spreads.
 
 use crate::cli::{banner_value, serve_with_env, ServeProcess};
+use crate::compat_node::NodeSdk;
 use crate::harness::*;
-use crate::world::{handshake_url, Hop, ProdWorld};
+use crate::sdk::{assert_shows, link};
+use crate::world::{handshake_url, Hop, ProdWorld, WorldBrowser, HOSTS};
 use orbit_sdk::{Orbit as Sdk, OrbitConfig};
 use orbit_storage::postgres::scratch::ScratchSchema;
-use reqwest::header::ORIGIN;
+use reqwest::cookie::Jar;
+use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, ORIGIN};
 use reqwest::{redirect, StatusCode};
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::collections::BTreeSet;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
+use url::Url;
 
 /// How the balancer picks the node for a new connection.
 #[derive(Clone, Copy, Debug)]
@@ -39,10 +49,78 @@ struct Routing {
     refused: usize,
 }
 
+/// Which node gets the next connection: one routing table that the balancer and the routed
+/// name resolution below share.
+#[derive(Clone)]
+struct Routes(Arc<Mutex<Routing>>);
+
+impl Routes {
+    fn new(nodes: Vec<SocketAddr>, spread: Spread) -> Self {
+        Routes(Arc::new(Mutex::new(Routing {
+            served: vec![0; nodes.len()],
+            nodes,
+            spread,
+            rng: 0x9e37_79b9_7f4a_7c15,
+            next: 0,
+            refused: 0,
+        })))
+    }
+
+    /// The nodes, the one the spread picks for the next connection, and whether the others may
+    /// be tried when it refuses.
+    fn pick(&self) -> Option<(Vec<SocketAddr>, usize, bool)> {
+        let mut r = self.0.lock().unwrap();
+        let n = r.nodes.len();
+        if n == 0 {
+            return None;
+        }
+        let (first, retry) = match r.spread {
+            Spread::RoundRobin => {
+                r.next += 1;
+                (r.next % n, true)
+            }
+            Spread::Random => {
+                r.rng ^= r.rng << 13;
+                r.rng ^= r.rng >> 7;
+                r.rng ^= r.rng << 17;
+                ((r.rng % n as u64) as usize, true)
+            }
+            Spread::Pinned(i) => (i, false),
+        };
+        Some((r.nodes.clone(), first, retry))
+    }
+
+    fn count_served(&self, i: usize) {
+        self.0.lock().unwrap().served[i] += 1;
+    }
+
+    fn count_refused(&self) {
+        self.0.lock().unwrap().refused += 1;
+    }
+
+    fn set_nodes(&self, nodes: Vec<SocketAddr>) {
+        let mut r = self.0.lock().unwrap();
+        r.served = vec![0; nodes.len()];
+        r.nodes = nodes;
+    }
+
+    fn spread(&self, spread: Spread) {
+        self.0.lock().unwrap().spread = spread;
+    }
+
+    fn served(&self) -> Vec<usize> {
+        self.0.lock().unwrap().served.clone()
+    }
+
+    fn refused(&self) -> usize {
+        self.0.lock().unwrap().refused
+    }
+}
+
 /// A layer-4 load balancer on 127.0.0.1:0: each client connection is piped to one node.
 struct Balancer {
     addr: SocketAddr,
-    routing: Arc<Mutex<Routing>>,
+    routes: Routes,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -56,89 +134,40 @@ impl Balancer {
     async fn start() -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let routing = Arc::new(Mutex::new(Routing {
-            nodes: Vec::new(),
-            spread: Spread::RoundRobin,
-            rng: 0x9e37_79b9_7f4a_7c15,
-            next: 0,
-            served: Vec::new(),
-            refused: 0,
-        }));
-        let shared = routing.clone();
+        let routes = Routes::new(Vec::new(), Spread::RoundRobin);
+        let shared = routes.clone();
         let task = tokio::spawn(async move {
             loop {
                 let Ok((mut down, _)) = listener.accept().await else {
                     continue;
                 };
-                let routing = shared.clone();
+                let routes = shared.clone();
                 tokio::spawn(async move {
-                    let Some(mut up) = Self::connect(&routing).await else {
+                    let Some(mut up) = Self::connect(&routes).await else {
                         return;
                     };
                     let _ = tokio::io::copy_bidirectional(&mut down, &mut up).await;
                 });
             }
         });
-        Balancer {
-            addr,
-            routing,
-            task,
-        }
+        Balancer { addr, routes, task }
     }
 
     /// Connects to the node the spread picks, or to the next ones in turn if it refuses.
-    async fn connect(routing: &Mutex<Routing>) -> Option<TcpStream> {
-        let (nodes, first, retry) = {
-            let mut r = routing.lock().unwrap();
-            let n = r.nodes.len();
-            if n == 0 {
-                return None;
-            }
-            let (first, retry) = match r.spread {
-                Spread::RoundRobin => {
-                    r.next += 1;
-                    (r.next % n, true)
-                }
-                Spread::Random => {
-                    r.rng ^= r.rng << 13;
-                    r.rng ^= r.rng >> 7;
-                    r.rng ^= r.rng << 17;
-                    ((r.rng % n as u64) as usize, true)
-                }
-                Spread::Pinned(i) => (i, false),
-            };
-            (r.nodes.clone(), first, retry)
-        };
+    async fn connect(routes: &Routes) -> Option<TcpStream> {
+        let (nodes, first, retry) = routes.pick()?;
         let tries = if retry { nodes.len() } else { 1 };
         for k in 0..tries {
             let i = (first + k) % nodes.len();
             match TcpStream::connect(nodes[i]).await {
                 Ok(up) => {
-                    routing.lock().unwrap().served[i] += 1;
+                    routes.count_served(i);
                     return Some(up);
                 }
-                Err(_) => routing.lock().unwrap().refused += 1,
+                Err(_) => routes.count_refused(),
             }
         }
         None
-    }
-
-    fn set_nodes(&self, nodes: Vec<SocketAddr>) {
-        let mut r = self.routing.lock().unwrap();
-        r.served = vec![0; nodes.len()];
-        r.nodes = nodes;
-    }
-
-    fn spread(&self, spread: Spread) {
-        self.routing.lock().unwrap().spread = spread;
-    }
-
-    fn served(&self) -> Vec<usize> {
-        self.routing.lock().unwrap().served.clone()
-    }
-
-    fn refused(&self) -> usize {
-        self.routing.lock().unwrap().refused
     }
 }
 
@@ -194,7 +223,7 @@ impl Cluster {
         for node in &nodes[1..] {
             assert_eq!(banner_value(&node.banner, "Secret key:"), secret_key);
         }
-        balancer.set_nodes(addrs.clone());
+        balancer.routes.set_nodes(addrs.clone());
         Cluster {
             balancer,
             nodes,
@@ -287,7 +316,7 @@ async fn jwt_of(r: reqwest::Response) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_nodes_share_users_sessions_keys_and_single_use_nonces() {
     let cluster = Cluster::start(3).await;
-    let lb = &cluster.balancer;
+    let lb = &cluster.balancer.routes;
     let fapi = cluster.fapi.as_str();
 
     // Sign up through node A.
@@ -510,7 +539,7 @@ async fn kill_9_of_a_node_under_load_loses_no_session() {
     const ROUNDS: usize = 8;
     const KILL_AFTER: usize = 10;
     let mut cluster = Cluster::start(2).await;
-    cluster.balancer.spread(Spread::RoundRobin);
+    cluster.balancer.routes.spread(Spread::RoundRobin);
     let mut victim = cluster.nodes.remove(0);
     let cluster = Arc::new(cluster);
     let mut users = Vec::new();
@@ -600,14 +629,14 @@ async fn kill_9_of_a_node_under_load_loses_no_session() {
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
     victim.kill();
-    let served_at_kill = cluster.balancer.served();
+    let served_at_kill = cluster.balancer.routes.served();
     let mut seen = Vec::new();
     for w in workers {
         seen.push(w.await.unwrap());
     }
-    let served = cluster.balancer.served();
+    let served = cluster.balancer.routes.served();
     let lost: usize = seen.iter().map(|s| s.lost_connections).sum();
-    let refused = cluster.balancer.refused();
+    let refused = cluster.balancer.routes.refused();
     println!(
         "sign-ins {}, mints {}, connections served {served_at_kill:?} at the kill, {served:?} in all, refused and retried {refused}, \
          lost in flight {lost}",
@@ -642,40 +671,182 @@ async fn kill_9_of_a_node_under_load_loses_no_session() {
     assert_eq!(keys_before, keys_after, "no key changed");
 }
 
+// ---- a production world on several in-process nodes ---------------------------------------
+
+/// `ProdWorld` on a PostgreSQL scratch schema, served by `n` in-process nodes: the world's own
+/// server (node 0) and `n - 1` others (`ProdWorld::another_node`), each on port 443 of its own
+/// loopback address.
+struct ProdNodes {
+    world: ProdWorld,
+    others: Vec<TestServer>,
+    _schema: ScratchSchema,
+}
+
+impl ProdNodes {
+    async fn start(n: usize) -> Self {
+        let schema = ScratchSchema::create().await.unwrap();
+        let url = orbit_storage::DatabaseUrl::parse(&schema.url()).unwrap();
+        let world = ProdWorld::start_on(None, |c| c.database_url = Some(url.clone())).await;
+        let mut others = Vec::new();
+        for _ in 1..n {
+            others.push(world.another_node().await);
+        }
+        ProdNodes {
+            world,
+            others,
+            _schema: schema,
+        }
+    }
+
+    fn len(&self) -> usize {
+        1 + self.others.len()
+    }
+
+    fn node(&self, i: usize) -> &TestServer {
+        match i {
+            0 => &self.world.server,
+            _ => &self.others[i - 1],
+        }
+    }
+
+    fn ip(&self, i: usize) -> IpAddr {
+        self.node(i).config.listen.ip()
+    }
+
+    /// A routing table over the nodes, starting with `spread`.
+    fn routes(&self, spread: Spread) -> Routes {
+        let nodes = (0..self.len())
+            .map(|i| SocketAddr::new(self.ip(i), 443))
+            .collect();
+        Routes::new(nodes, spread)
+    }
+
+    /// A browser whose every request goes to the node `routes` picks for it (each request opens
+    /// a connection, so looks its host up again); `apps` are the apps' hosts and addresses. It
+    /// sends what a browser sends on page loads, and follows no redirect by itself.
+    fn browser(&self, routes: &Routes, apps: &[(&str, IpAddr)]) -> WorldBrowser {
+        let jar = Arc::new(Jar::default());
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            ACCEPT,
+            HeaderValue::from_static("text/html,application/xhtml+xml"),
+        );
+        headers.insert("sec-fetch-dest", HeaderValue::from_static("document"));
+        let http = self
+            .world
+            .tls_client_builder()
+            .dns_resolver(Arc::new(RoutedDns::new(routes, apps)))
+            .pool_max_idle_per_host(0)
+            .default_headers(headers)
+            .cookie_provider(jar.clone())
+            .build()
+            .unwrap();
+        WorldBrowser { http, jar }
+    }
+
+    /// An HTTP client for an SDK whose every BAPI request goes to the node `routes` picks.
+    fn sdk_http_client(&self, routes: &Routes) -> reqwest::Client {
+        reqwest::Client::builder()
+            .add_root_certificate(
+                reqwest::Certificate::from_pem(self.world.certs.ca_pem.as_bytes()).unwrap(),
+            )
+            .dns_resolver(Arc::new(RoutedDns::new(routes, &[])))
+            .pool_max_idle_per_host(0)
+            .build()
+            .unwrap()
+    }
+
+    /// BAPI of node `i` alone.
+    fn backend_on(&self, i: usize) -> Backend {
+        self.world.backend_via(self.ip(i))
+    }
+
+    /// The kids of node `i`'s JWKS (BAPI, where the SDKs fetch it).
+    async fn kids_on(&self, i: usize) -> BTreeSet<String> {
+        let (s, jwks) = self.backend_on(i).get("/v1/jwks").await;
+        assert_eq!(s, StatusCode::OK, "node {i}: {jwks}");
+        jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["kid"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    /// The kids every node's JWKS lists.
+    async fn kids_everywhere(&self) -> BTreeSet<String> {
+        let mut all = self.kids_on(0).await;
+        for i in 1..self.len() {
+            let on = self.kids_on(i).await;
+            all.retain(|k| on.contains(k));
+        }
+        all
+    }
+}
+
+/// Name resolution by `Routes`: each lookup of one of the world's hosts gets the address of the
+/// node the spread picks (counted as served by it); an app's host gets the app's address.
+struct RoutedDns {
+    routes: Routes,
+    apps: Vec<(String, IpAddr)>,
+}
+
+impl RoutedDns {
+    fn new(routes: &Routes, apps: &[(&str, IpAddr)]) -> Self {
+        RoutedDns {
+            routes: routes.clone(),
+            apps: apps.iter().map(|(h, ip)| ((*h).to_owned(), *ip)).collect(),
+        }
+    }
+}
+
+impl reqwest::dns::Resolve for RoutedDns {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_owned();
+        let addr = match self.apps.iter().find(|(h, _)| *h == host) {
+            Some((_, ip)) => Some(SocketAddr::new(*ip, 443)),
+            None if HOSTS.contains(&host.as_str()) => self.routes.pick().map(|(nodes, i, _)| {
+                self.routes.count_served(i);
+                nodes[i]
+            }),
+            None => None,
+        };
+        Box::pin(async move {
+            match addr {
+                Some(a) => Ok(Box::new(std::iter::once(a)) as reqwest::dns::Addrs),
+                None => Err(format!("{host} is not a host of the test world").into()),
+            }
+        })
+    }
+}
+
+/// `host/path` of each of `hops` that Orbit served (its FAPI and portal hosts), in order.
+fn orbit_paths(hops: &[Hop]) -> Vec<String> {
+    hops.iter()
+        .filter_map(|h| {
+            let u = Url::parse(&h.url).unwrap();
+            let host = u.host_str()?;
+            (host.starts_with("clerk.") || host == "orbit.test")
+                .then(|| format!("{host}{}", u.path()))
+        })
+        .collect()
+}
+
+/// Requests each node served between two readings of `Routes::served`.
+fn grew(before: &[usize], after: &[usize]) -> Vec<usize> {
+    before.iter().zip(after).map(|(b, a)| a - b).collect()
+}
+
 /// A production world (TLS, FAPI hosts `clerk.*.test`, a verified satellite) on PostgreSQL,
 /// served by two in-process nodes on their own loopback addresses: a pending sync consumed on one
 /// node, and a sync token redeemed on one, are refused on the other.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_tokens_and_pending_syncs_are_single_use_across_nodes() {
-    let schema = ScratchSchema::create().await.unwrap();
-    let url = orbit_storage::DatabaseUrl::parse(&schema.url()).unwrap();
-    let world = ProdWorld::start_on(None, |c| c.database_url = Some(url.clone())).await;
+    let nodes = ProdNodes::start(2).await;
+    let world = &nodes.world;
     world.add_satellite("satellite.test", true).await;
-    // Node B: the same configuration and master key on the next free 127.0.0.N:443.
-    let mut node_b = None;
-    for n in 2..=254u8 {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::copy(
-            world.server.config.data_dir.join("master.key"),
-            dir.path().join("master.key"),
-        )
-        .unwrap();
-        let mut config = world.server.config.clone();
-        config.data_dir = dir.path().to_owned();
-        config.listen = SocketAddr::new(std::net::Ipv4Addr::new(127, 0, 0, n).into(), 443);
-        match TestServer::try_boot_with(dir, config, world.server.deps.clone()).await {
-            Ok(s) => {
-                node_b = Some(s);
-                break;
-            }
-            Err((_, orbit_server::serve::StartError::Bind { .. })) => continue,
-            Err((_, e)) => panic!("node B: {e}"),
-        }
-    }
-    let node_b = node_b.expect("a free 127.0.0.N:443");
     let (on_a, _) = world.signed_in_browser("ada@example.com").await;
-    let on_b = world.same_browser_via(&on_a, node_b.config.listen.ip());
-
+    let on_b = world.same_browser_via(&on_a, nodes.ip(1));
     // docs/design/satellite-sync.md: hop 2 (the primary) reads the pending sync and issues a
     // sync token; hop 3 (the link) consumes both. Hop 1 on node A, hop 2 on A and again on B.
     let start = handshake_url(
@@ -706,4 +877,333 @@ fn refused(hop: &Hop) {
     assert_eq!(hop.status, StatusCode::BAD_REQUEST, "{hop:?}");
     assert!(hop.location.is_none(), "{hop:?}");
     assert!(hop.set_cookies.is_empty(), "{hop:?}");
+}
+
+/// The seed's scenario (docs/seed.md) on three nodes of one production world, with the seed's
+/// apps (the Rust SDK) and every request of the browser and of the apps' SDKs sent to a node of
+/// the test's choosing: sign up on node A, sync the satellite through node B, sign out through
+/// node C. The signing key is rotated on node C between the sign-up and the sync, and tokens are
+/// minted on every node, round robin and at random, until every node signs with the new key.
+/// Each token's kid was in every node's JWKS before the token was minted, and each token
+/// verifies with the Rust SDK and with `@clerk/backend`, both holding a JWKS fetched before the
+/// rotation. The wait is the real `key_publish_lead` (15 s): the configuration does not expose
+/// `key_cache_ttl`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_nodes_run_the_seeds_scenario_with_a_key_rotation_mid_run() {
+    const A: usize = 0;
+    const B: usize = 1;
+    const C: usize = 2;
+    let started = stopwatch();
+    let nodes = ProdNodes::start(3).await;
+    let world = &nodes.world;
+    // The apps' SDKs call BAPI on each node in turn.
+    let app_routes = nodes.routes(Spread::RoundRobin);
+    let (apps, _servers) =
+        crate::sdk::prod_seed_apps_with(world, nodes.sdk_http_client(&app_routes)).await;
+    let routes = nodes.routes(Spread::Pinned(A));
+    let browser = nodes.browser(&routes, &apps);
+    // The Rust SDK's verifier calls BAPI on each node in turn; `verifier_routes` counts its
+    // JWKS fetches. `@clerk/backend` fetches it from node A.
+    let verifier_routes = nodes.routes(Spread::RoundRobin);
+    let config = OrbitConfig::builder(&world.publishable_key)
+        .secret_key(&world.secret_key)
+        .api_url(world.bapi_url())
+        .build()
+        .unwrap();
+    let sdk = Sdk::with_http_client(config, nodes.sdk_http_client(&verifier_routes)).unwrap();
+    let (node_sdk, node_options) = crate::compat_node::prod_sdk(world).await;
+
+    // (1) Sign up on node A, from the primary's home page, back on it signed in.
+    let home = browser.browse("https://primary.test/").await;
+    let sign_up = link(&home.last().unwrap().body, "sign-up");
+    let fields = [
+        ("first_name", "Grace"),
+        ("email_address", "grace@example.com"),
+        ("password", GOOD_PASSWORD),
+    ];
+    let hops = browser.submit(&sign_up, "/sign-up", &fields).await;
+    let end = hops.last().unwrap();
+    assert_eq!(end.url, "https://primary.test/", "{hops:#?}");
+    assert!(end.body.contains("You are signed in"), "{}", end.body);
+    let on_orbit = orbit_paths(&hops);
+    assert_eq!(
+        on_orbit,
+        [
+            "clerk.primary.test/sign-up",
+            "clerk.primary.test/sign-up",
+            "clerk.primary.test/v1/client/handshake"
+        ],
+        "{hops:#?}"
+    );
+    assert_eq!(routes.served(), [on_orbit.len(), 0, 0]);
+    let (_, users) = nodes.backend_on(B).get("/v1/users").await;
+    let user_id = users[0]["id"].as_str().unwrap().to_owned();
+    let (_, sessions) = nodes
+        .backend_on(C)
+        .get(&format!("/v1/sessions?user_id={user_id}&status=active"))
+        .await;
+    let sid = the_new_one(&BTreeSet::new(), &ids(&sessions));
+    let mut tokens = Tokens {
+        nodes: &nodes,
+        browser: Browser {
+            http: browser.http.clone(),
+            origin: "https://primary.test".into(),
+        },
+        sdk: &sdk,
+        node_sdk,
+        node_options,
+        user_id: user_id.clone(),
+        sid: sid.clone(),
+    };
+
+    // (2) Before the rotation: one key, which both verifiers fetch now.
+    routes.spread(Spread::RoundRobin);
+    let (old_kid, _) = tokens.mint(PRIMARY).await;
+    assert_eq!(
+        nodes.kids_everywhere().await,
+        BTreeSet::from([old_kid.clone()])
+    );
+    assert_eq!(
+        verifier_routes.served().iter().sum::<usize>(),
+        1,
+        "the Rust SDK fetched the JWKS for the first token"
+    );
+
+    // (3) Rotate on node C: published there at once.
+    let rotated = stopwatch();
+    let new_kid = nodes
+        .node(C)
+        .orbit()
+        .rotate_signing_key(&world.instance.id)
+        .await
+        .unwrap();
+    assert!(nodes.kids_on(C).await.contains(&new_kid));
+
+    // (4) Sync the satellite through node B: its protected page sends the browser to the
+    // primary's sign-in, which is signed in already and sends it back; the satellite's
+    // handshake, the primary's sync, the satellite's link; back on the page, signed in.
+    routes.spread(Spread::Pinned(B));
+    let before = routes.served();
+    let hops = browser.browse("https://satellite.test/profile").await;
+    let end = hops.last().unwrap();
+    assert_eq!(
+        end.url, "https://satellite.test/profile?__clerk_synced=true",
+        "{hops:#?}"
+    );
+    assert_shows(&end.body, "grace@example.com");
+    let on_orbit = orbit_paths(&hops);
+    assert_eq!(
+        on_orbit,
+        [
+            "clerk.primary.test/sign-in",
+            "clerk.satellite.test/v1/client/handshake",
+            "clerk.primary.test/v1/client/sync",
+            "clerk.satellite.test/v1/client/link"
+        ],
+        "{hops:#?}"
+    );
+    assert_eq!(grew(&before, &routes.served()), [0, on_orbit.len(), 0]);
+    // The app redeemed the link's handshake nonce through BAPI: no node takes it again.
+    let link_hop = hops
+        .iter()
+        .find(|h| h.url.contains("/v1/client/link"))
+        .unwrap();
+    let nonce = link_hop.set_cookie("__clerk_handshake_nonce")["__clerk_handshake_nonce=".len()..]
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    for i in [A, B, C] {
+        let path = format!("/v1/clients/handshake_payload?nonce={nonce}");
+        let (s, body) = nodes.backend_on(i).get(&path).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "node {i}: {body}");
+    }
+
+    // (5) Tokens from the primary's FAPI host and the satellite's, on every node, round robin
+    // and at random, until each node has signed one with the new key.
+    let mut minted: Vec<(usize, String)> = Vec::new();
+    let mut first_new = None;
+    for k in 0.. {
+        routes.spread(if k % 2 == 0 {
+            Spread::RoundRobin
+        } else {
+            Spread::Random
+        });
+        let before = routes.served();
+        let (kid, _) = tokens
+            .mint(if k / 2 % 2 == 0 { PRIMARY } else { SATELLITE })
+            .await;
+        let node = grew(&before, &routes.served())
+            .iter()
+            .position(|&n| n == 1)
+            .unwrap();
+        assert!(kid == old_kid || kid == new_kid, "{kid}");
+        if kid == new_kid && first_new.is_none() {
+            first_new = Some(rotated.elapsed());
+        }
+        minted.push((node, kid));
+        let signing_new: BTreeSet<usize> = minted
+            .iter()
+            .filter(|(_, kid)| *kid == new_kid)
+            .map(|(n, _)| *n)
+            .collect();
+        if signing_new.len() == nodes.len() {
+            break;
+        }
+        // Generous: every node signs with the new key from key_publish_lead (15 s) on.
+        assert!(
+            rotated.elapsed() < Duration::from_secs(45),
+            "45 s after the rotation, not every node signs with {new_kid}: {minted:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let old_after_rotation = minted.iter().filter(|(_, kid)| *kid == old_kid).count();
+    assert!(
+        old_after_rotation > 0,
+        "the new key signed at once: {minted:?}"
+    );
+    assert_eq!(
+        verifier_routes.served().iter().sum::<usize>(),
+        2,
+        "the Rust SDK fetched the JWKS before the rotation and once more, for the new kid"
+    );
+
+    // (6) The satellite app takes a token signed with the new key, set on its domain as
+    // clerk-js sets a refreshed token: its protected page, at once.
+    routes.spread(Spread::Random);
+    let (kid, jwt) = tokens.mint(SATELLITE).await;
+    assert_eq!(kid, new_kid);
+    browser.jar.add_cookie_str(
+        &format!("__session={jwt}; Path=/; Secure"),
+        &Url::parse("https://satellite.test/").unwrap(),
+    );
+    let hops = browser.browse("https://satellite.test/profile").await;
+    assert_eq!(hops.len(), 1, "{hops:#?}");
+    assert_shows(&hops[0].body, "grace@example.com");
+
+    // (7) Sign out through node C, from the satellite's sign-out link: Orbit's page, the form,
+    // the primary's `signed_out`; back on the satellite, whose next request goes through the
+    // handshake and ends signed out.
+    routes.spread(Spread::Pinned(C));
+    let before = routes.served();
+    let sign_out = link(&hops[0].body, "sign-out");
+    let hops = browser.submit(&sign_out, "/sign-out", &[]).await;
+    let end = hops.last().unwrap();
+    assert_eq!(
+        end.url, "https://satellite.test/?__clerk_synced=true",
+        "{hops:#?}"
+    );
+    assert!(end.body.contains("You are signed out"), "{}", end.body);
+    let on_orbit = orbit_paths(&hops);
+    assert_eq!(
+        on_orbit,
+        [
+            "clerk.satellite.test/sign-out",
+            "clerk.satellite.test/sign-out",
+            "clerk.primary.test/v1/client/signed_out",
+            "clerk.satellite.test/v1/client/handshake"
+        ],
+        "{hops:#?}"
+    );
+    assert_eq!(grew(&before, &routes.served()), [0, 0, on_orbit.len()]);
+    // At random over the nodes: the satellite's protected page goes to the primary's sign-in,
+    // the primary is signed out too, and no node mints for the session any more.
+    routes.spread(Spread::Random);
+    let hops = browser.browse("https://satellite.test/profile").await;
+    let end = hops.last().unwrap();
+    assert!(
+        end.url
+            .starts_with("https://clerk.primary.test/sign-in?redirect_url="),
+        "{hops:#?}"
+    );
+    let hops = browser.browse("https://primary.test/").await;
+    let end = hops.last().unwrap();
+    assert!(end.body.contains("You are signed out"), "{hops:#?}");
+    for i in [A, B, C] {
+        routes.spread(Spread::Pinned(i));
+        for (fapi, app) in [PRIMARY, SATELLITE] {
+            let r = tokens.browser.mint_as(fapi, &sid, app).await;
+            assert!(
+                r.status().is_client_error(),
+                "node {i}, {fapi}: {}",
+                r.status()
+            );
+        }
+    }
+    println!(
+        "{} tokens after the rotation ({old_after_rotation} with the old key); the new key \
+         first signed {:?} after it; browser requests per node {:?}; the apps' BAPI calls per \
+         node {:?}; {:?} in all",
+        minted.len(),
+        first_new.unwrap(),
+        routes.served(),
+        app_routes.served(),
+        started.elapsed()
+    );
+}
+
+/// The primary's and the satellite's FAPI hosts, each with the origin of its app.
+const PRIMARY: (&str, &str) = ("https://clerk.primary.test", "https://primary.test");
+const SATELLITE: (&str, &str) = ("https://clerk.satellite.test", "https://satellite.test");
+
+/// Mints the session's tokens from a browser and checks each the way apps would take it.
+struct Tokens<'a> {
+    nodes: &'a ProdNodes,
+    browser: Browser,
+    sdk: &'a Sdk,
+    node_sdk: NodeSdk,
+    node_options: Value,
+    user_id: String,
+    sid: String,
+}
+
+impl Tokens<'_> {
+    /// A token from `fapi` for a page of `app`: its kid was in every node's JWKS before the
+    /// mint, and the Rust SDK and `@clerk/backend` take it for the session, with `app` the one
+    /// authorized party. Returns the kid and the token.
+    async fn mint(&mut self, (fapi, app): (&str, &str)) -> (String, String) {
+        let published = self.nodes.kids_everywhere().await;
+        let (s, token) = json_of(self.browser.mint_as(fapi, &self.sid, app).await).await;
+        assert_eq!(s, StatusCode::OK, "{fapi}: {token}");
+        let jwt = token["jwt"].as_str().unwrap().to_owned();
+        let header: Value = orbit_proto::jwt::UnverifiedJwt::parse(&jwt)
+            .unwrap()
+            .header()
+            .unwrap();
+        let kid = header["kid"].as_str().unwrap().to_owned();
+        assert!(
+            published.contains(&kid),
+            "{fapi} signed with {kid}, which not every node published before: {published:?}"
+        );
+        let claims = self
+            .sdk
+            .verifier()
+            .verify(&jwt, &[app.to_owned()])
+            .await
+            .unwrap_or_else(|e| panic!("the Rust SDK refuses a token signed with {kid}: {e}"));
+        assert_eq!(
+            (claims.sub.as_str(), claims.sid.as_str()),
+            (&*self.user_id, &*self.sid)
+        );
+        let api = [
+            (
+                "host",
+                Url::parse(app).unwrap().host_str().unwrap().to_owned(),
+            ),
+            ("accept", "application/json".to_owned()),
+            ("authorization", format!("Bearer {jwt}")),
+        ];
+        let r = self
+            .node_sdk
+            .authenticate(
+                &self.node_options,
+                &json!({"authorizedParties": [app]}),
+                &format!("{app}/api/me"),
+                &api,
+            )
+            .await;
+        r.assert_signed_in(&self.user_id);
+        assert_eq!(r.session_id.as_deref(), Some(&*self.sid));
+        (kid, jwt)
+    }
 }
