@@ -2,7 +2,7 @@
 //! cannot avoid, on the same machine in the same run.
 //!
 //! The server runs as a child process pinned to one CPU (`taskset -c 0`); this process pins
-//! itself (its load-generating threads) to another CPU. Three measurements:
+//! itself (its load-generating threads) to another CPU. The measurements:
 //!
 //! 1. Session token mint through the Backend API, against RSA-2048 PKCS#1 v1.5 SHA-256
 //!    signatures per second with aws-lc-rs on one thread on the server's CPU.
@@ -11,6 +11,9 @@
 //! 3. Resident memory of the server, idle and after creating many users with a session each.
 //! 4. A sign-in flood against a second server with the default abuse limits: how many attempts
 //!    it answers, how many it sheds, and how long an honest sign-in takes meanwhile.
+//! 5. With `--postgres`: 1 and 2 again on PostgreSQL, on one node and (`--postgres-two-nodes`)
+//!    two, through a proxy that counts the database round trips per operation, with the CPU of
+//!    the nodes and of PostgreSQL per operation and what that predicts for N nodes.
 //!
 //! The report is a Markdown table on stdout; progress goes to stderr. See BENCHMARKS.md.
 
@@ -2561,71 +2564,44 @@ impl PgResult {
     ) -> String {
         let mut o = String::new();
         let two = self.two_nodes.as_ref();
-        let pg = |phase, unit, setup: &str, load, db| PgRow {
-            phase,
-            unit,
-            setup: setup.to_owned(),
-            load,
-            db: Some(db),
-            two_nodes: false,
-        };
         let two_setup = two.map(|t| {
             format!(
                 "PostgreSQL, 2 nodes (A on CPU {}, B on CPU {})",
                 self.server_pin, t.b_pin
             )
         });
-        let mut rows = vec![
-            PgRow {
-                phase: "Token mint",
-                unit: "tokens/s",
-                setup: "SQLite, 1 node".into(),
-                load: sqlite_tokens,
-                db: None,
-                two_nodes: false,
-            },
-            pg(
+        // Per phase: SQLite, PostgreSQL on one node, then on two nodes if they ran.
+        let phases = [
+            (
                 "Token mint",
                 "tokens/s",
-                "PostgreSQL, 1 node",
-                &self.tokens,
-                &self.db_tokens,
+                sqlite_tokens,
+                (&self.tokens, &self.db_tokens),
+                two.map(|t| (&t.tokens, &t.db_tokens)),
+            ),
+            (
+                "Sign-in",
+                "sign-ins/s",
+                sqlite_sign_ins,
+                (&self.sign_ins, &self.db_sign_ins),
+                two.map(|t| (&t.sign_ins, &t.db_sign_ins)),
             ),
         ];
-        if let (Some(t), Some(setup)) = (two, &two_setup) {
-            rows.push(PgRow {
-                phase: "Token mint",
-                unit: "tokens/s",
-                setup: setup.clone(),
-                load: &t.tokens,
-                db: Some(&t.db_tokens),
-                two_nodes: true,
-            });
-        }
-        rows.push(PgRow {
-            phase: "Sign-in",
-            unit: "sign-ins/s",
-            setup: "SQLite, 1 node".into(),
-            load: sqlite_sign_ins,
-            db: None,
-            two_nodes: false,
-        });
-        rows.push(pg(
-            "Sign-in",
-            "sign-ins/s",
-            "PostgreSQL, 1 node",
-            &self.sign_ins,
-            &self.db_sign_ins,
-        ));
-        if let (Some(t), Some(setup)) = (two, &two_setup) {
-            rows.push(PgRow {
-                phase: "Sign-in",
-                unit: "sign-ins/s",
-                setup: setup.clone(),
-                load: &t.sign_ins,
-                db: Some(&t.db_sign_ins),
-                two_nodes: true,
-            });
+        let mut rows = Vec::new();
+        for (phase, unit, sqlite, (one, db_one), on_two) in phases {
+            let row = |setup: String, load, db, two_nodes| PgRow {
+                phase,
+                unit,
+                setup,
+                load,
+                db,
+                two_nodes,
+            };
+            rows.push(row("SQLite, 1 node".into(), sqlite, None, false));
+            rows.push(row("PostgreSQL, 1 node".into(), one, Some(db_one), false));
+            if let (Some((load, db)), Some(setup)) = (on_two, &two_setup) {
+                rows.push(row(setup.clone(), load, Some(db), true));
+            }
         }
 
         let _ = writeln!(o, "### SQLite vs PostgreSQL, 1 node vs 2 nodes\n");
@@ -2746,7 +2722,8 @@ impl PgResult {
         );
         let _ = writeln!(o, "|---|---|---|---|{}", "---|".repeat(ns.len()));
         for r in rows.iter().filter(|r| r.db.is_some() && !r.two_nodes) {
-            let (Some(node), Some(pgm)) = (r.node_ms(), r.pg_ms()) else {
+            let positive = |v: Option<f64>| v.filter(|v| *v > 0.0);
+            let (Some(node), Some(pgm)) = (positive(r.node_ms()), positive(r.pg_ms())) else {
                 let _ = writeln!(
                     o,
                     "| {} | n/a | n/a | n/a |{}",
@@ -2755,9 +2732,6 @@ impl PgResult {
                 );
                 continue;
             };
-            if node <= 0.0 || pgm <= 0.0 {
-                continue;
-            }
             let (node_rate, pg_rate) = (1000.0 / node, 1000.0 / pgm);
             let cells: Vec<String> = ns
                 .iter()
