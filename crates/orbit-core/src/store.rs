@@ -3,6 +3,7 @@
 
 use crate::clock::Millis;
 pub use crate::limits::FailedSignIn;
+use crate::limits::{Admission, Micros, RateLimit};
 use crate::model::*;
 use async_trait::async_trait;
 
@@ -195,6 +196,39 @@ pub trait AttemptStore: Send + Sync {
 /// A sign-in attempt in progress, as the store names it.
 pub type SignInAttemptId = i64;
 
+/// The state of the rate limits that must hold across every node sharing the database: token
+/// buckets (per source, per instance) and the pacing of accounts past their hourly ceiling
+/// (docs/design/sessions-and-tokens.md "Abuse limits"). The arithmetic is orbit-core's
+/// (`limits.rs`); the store keeps the state and changes it atomically.
+#[async_trait]
+pub trait LimitStore: Send + Sync {
+    /// Takes one token from the bucket `bucket` of the instance under `limit` at `now`
+    /// (`RateLimit::take`), in one atomic step: of racing takes on one bucket, from any node,
+    /// no more are admitted than the bucket holds.
+    async fn take_token(
+        &self,
+        instance_id: &str,
+        bucket: &str,
+        limit: RateLimit,
+        now: Micros,
+    ) -> StoreResult<Admission>;
+    /// Admits an attempt on the account `identifier` from `source` under its pacing
+    /// (`AccountPace::admit`), reading and writing the account's pacing state under the
+    /// account's lock, so racing attempts on one account each see the slots the others took.
+    async fn pace_account_attempt(
+        &self,
+        instance_id: &str,
+        identifier: &str,
+        source: &str,
+        newest_failure: Millis,
+        pace: Millis,
+        now: Millis,
+    ) -> StoreResult<Admission>;
+    /// Deletes the state that limits nothing any more at `now`: buckets full again, paces
+    /// drained. Returns how many rows.
+    async fn prune_limits(&self, now: Millis) -> StoreResult<u64>;
+}
+
 /// Short-lived, single-use handshake state. Every `take_*` consumes atomically: of any number
 /// of concurrent calls for one key, exactly one gets the row, and a consumed row stays consumed
 /// across restarts.
@@ -294,7 +328,14 @@ pub enum Readiness {
 }
 
 pub trait Store:
-    InstanceStore + UserStore + SessionStore + AttemptStore + HandshakeStore + SignUpStore + NodeStore
+    InstanceStore
+    + UserStore
+    + SessionStore
+    + AttemptStore
+    + LimitStore
+    + HandshakeStore
+    + SignUpStore
+    + NodeStore
 {
 }
 impl<
@@ -302,6 +343,7 @@ impl<
             + UserStore
             + SessionStore
             + AttemptStore
+            + LimitStore
             + HandshakeStore
             + SignUpStore
             + NodeStore,

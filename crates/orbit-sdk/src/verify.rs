@@ -1,6 +1,6 @@
 //! Networkless session-token verification (docs/protocol.md "Session token claims"): RS256 against
-//! the instance's JWKS (fetched once from BAPI and cached; refetched on an unknown `kid`, at most
-//! once every few seconds) or the `jwt_key` PEM; `exp`/`nbf`/`iat` with clock skew; `azp`. Handshake
+//! the instance's JWKS (fetched from BAPI and cached for `jwks_cache_max_age`; refetched earlier
+//! on an unknown `kid`, at most once every few seconds) or the `jwt_key` PEM; `exp`/`nbf`/`iat` with clock skew; `azp`. Handshake
 //! tokens get the same signature and time checks.
 
 use crate::bapi::BapiClient;
@@ -83,8 +83,16 @@ struct Header {
 }
 
 /// Minimum time between two JWKS fetches caused by unknown `kid`s, so forged tokens cannot make
-/// the SDK hammer the server.
+/// the SDK hammer the server (shorter when the cache's max age is).
 const REFETCH_INTERVAL: Duration = Duration::from_secs(5);
+
+/// The JWKS as last fetched.
+#[derive(Default)]
+struct CachedJwks {
+    keys: HashMap<String, Arc<ParsedPublicKey>>,
+    /// When the fetch that brought `keys` started; `None` before the first.
+    fetched_at: Option<Instant>,
+}
 
 #[derive(Clone)]
 pub struct TokenVerifier {
@@ -93,7 +101,10 @@ pub struct TokenVerifier {
 
 struct VerifierInner {
     pem_key: Option<ParsedPublicKey>,
-    keys: RwLock<HashMap<String, Arc<ParsedPublicKey>>>,
+    jwks: RwLock<CachedJwks>,
+    /// Past this age the cached JWKS is not trusted: a key that left the instance's JWKS stops
+    /// verifying within it, even when no unknown `kid` makes the SDK fetch again.
+    max_age: Duration,
     last_fetch: tokio::sync::Mutex<Option<Instant>>,
     bapi: BapiClient,
     skew: i64,
@@ -145,7 +156,8 @@ impl TokenVerifier {
         Ok(Self {
             inner: Arc::new(VerifierInner {
                 pem_key,
-                keys: RwLock::new(HashMap::new()),
+                jwks: RwLock::new(CachedJwks::default()),
+                max_age: config.jwks_cache_max_age(),
                 last_fetch: tokio::sync::Mutex::new(None),
                 bapi,
                 skew: i64::try_from(config.clock_skew().as_secs()).unwrap_or(5),
@@ -153,15 +165,25 @@ impl TokenVerifier {
         })
     }
 
-    fn cached(&self, kid: &str) -> Option<Arc<ParsedPublicKey>> {
-        self.inner.keys.read().ok()?.get(kid).cloned()
+    /// The key `kid` of the cached JWKS, unless the JWKS is older than its max age at `now`.
+    fn cached(&self, kid: &str, now: Instant) -> Option<Arc<ParsedPublicKey>> {
+        let jwks = self.inner.jwks.read().ok()?;
+        let fresh = jwks
+            .fetched_at
+            .is_some_and(|t| now.saturating_duration_since(t) < self.inner.max_age);
+        if !fresh {
+            return None;
+        }
+        jwks.keys.get(kid).cloned()
     }
 
-    /// Fetches the JWKS from BAPI unless it was fetched less than `REFETCH_INTERVAL` ago.
+    /// Fetches the JWKS from BAPI unless a fetch started less than `REFETCH_INTERVAL` (or the
+    /// max age, if shorter) ago.
     async fn refresh(&self) -> Result<(), VerifyError> {
         let mut last = self.inner.last_fetch.lock().await;
         let now = monotonic_now();
-        if last.is_some_and(|t| now.saturating_duration_since(t) < REFETCH_INTERVAL) {
+        let throttle = REFETCH_INTERVAL.min(self.inner.max_age);
+        if last.is_some_and(|t| now.saturating_duration_since(t) < throttle) {
             return Ok(());
         }
         *last = Some(now);
@@ -179,8 +201,11 @@ impl TokenVerifier {
                 }
             }
         }
-        if let Ok(mut keys) = self.inner.keys.write() {
-            *keys = map;
+        if let Ok(mut jwks) = self.inner.jwks.write() {
+            *jwks = CachedJwks {
+                keys: map,
+                fetched_at: Some(now),
+            };
         }
         Ok(())
     }
@@ -204,11 +229,12 @@ impl TokenVerifier {
                 .is_ok(),
             None => {
                 let kid = header.kid.ok_or(VerifyError::UnknownKid)?;
-                let key = match self.cached(&kid) {
+                let key = match self.cached(&kid, monotonic_now()) {
                     Some(k) => k,
                     None => {
                         self.refresh().await?;
-                        self.cached(&kid).ok_or(VerifyError::UnknownKid)?
+                        self.cached(&kid, monotonic_now())
+                            .ok_or(VerifyError::UnknownKid)?
                     }
                 };
                 key.verify_sig(jwt.signing_input.as_bytes(), &jwt.signature)

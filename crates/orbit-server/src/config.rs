@@ -439,6 +439,9 @@ impl Config {
                 "must be at least 1",
             ));
         }
+        if self.limits.per_ip_per_minute == 0 {
+            return Err(invalid("sign_in_per_ip_per_minute", "must be at least 1"));
+        }
         if self.limits.per_instance_per_minute == 0 {
             return Err(invalid(
                 "sign_in_per_instance_per_minute",
@@ -606,6 +609,17 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().starts_with("trusted_proxies:"), "{e}");
+        // A bucket that never refills has no interval to hold it to.
+        let e = Config::load(
+            None,
+            env(&[("ORBIT_SIGN_IN_PER_IP_PER_MINUTE", "0")]),
+            ConfigLayer::default(),
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().starts_with("sign_in_per_ip_per_minute:"),
+            "{e}"
+        );
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("orbit.toml");
         std::fs::write(&file, "lisen = \"x\"\n").unwrap();

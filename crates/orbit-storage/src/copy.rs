@@ -27,6 +27,8 @@ pub const TABLES: &[&str] = &[
     "dev_browsers",
     "pending_sign_ups",
     "failed_sign_ins",
+    "rate_limits",
+    "account_pacing",
     "pending_syncs",
     "sync_tokens",
     "handshake_nonces",

@@ -21,7 +21,7 @@ use crate::cache::TtlCache;
 use crate::clock::{Clock, Millis, HOUR, MINUTE, SECOND};
 use crate::error::{Error, Result};
 use crate::keys::{MasterKey, SigningKey};
-use crate::limits::{AccountPacer, KeyedRateLimiter, SignInLimits};
+use crate::limits::SignInLimits;
 use crate::model::*;
 use crate::password::{HashParams, PasswordHasher, PasswordPolicy};
 use crate::random::Random;
@@ -110,11 +110,6 @@ pub struct Orbit {
     master: MasterKey,
     hasher: PasswordHasher,
     settings: OrbitSettings,
-    ip_limiter: KeyedRateLimiter,
-    /// The per-instance ceiling on password attempts, after the per-IP limit.
-    instance_limiter: KeyedRateLimiter,
-    /// Paces attempts on accounts past their hourly ceiling of failures.
-    account_pacer: AccountPacer,
     /// Signing keys by instance, re-read after `key_cache_ttl` or earlier when a retired key
     /// must leave the JWKS.
     keys: TtlCache<Arc<InstanceKeys>>,
@@ -144,7 +139,6 @@ impl Orbit {
     ) -> Result<Self> {
         let hasher = PasswordHasher::new(settings.hash_params, random.as_ref())
             .map_err(|e| Error::Internal(e.to_string()))?;
-        let limits = settings.sign_in_limits;
         let ttl = settings.key_cache_ttl;
         Ok(Self {
             store,
@@ -152,12 +146,6 @@ impl Orbit {
             random,
             master,
             hasher,
-            ip_limiter: KeyedRateLimiter::new(limits.per_ip_burst, limits.per_ip_per_minute),
-            instance_limiter: KeyedRateLimiter::new(
-                limits.per_instance_per_minute,
-                limits.per_instance_per_minute,
-            ),
-            account_pacer: AccountPacer::default(),
             settings,
             keys: TtlCache::new(ttl, CACHE_CAPACITY),
             hash_pool: password_hashing::HashPool::new(

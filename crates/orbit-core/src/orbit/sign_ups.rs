@@ -37,7 +37,7 @@ impl Orbit {
         client_ip: &str,
         new: NewUser,
     ) -> Result<SignUpOutcome> {
-        self.check_ip_rate(instance, client_ip)?;
+        self.check_ip_rate(instance, client_ip).await?;
         if new.password.as_deref().is_none_or(str::is_empty) {
             return Err(Error::PasswordMissing);
         }
@@ -100,7 +100,7 @@ impl Orbit {
         token: &str,
         code: &str,
     ) -> Result<User> {
-        self.check_ip_rate(instance, client_ip)?;
+        self.check_ip_rate(instance, client_ip).await?;
         let hash = token_hash(token);
         let Some(pending) = self
             .store

@@ -6,6 +6,7 @@ use super::{NewUser, Orbit};
 use crate::clock::{Millis, HOUR};
 use crate::email;
 use crate::error::{Error, Result};
+use crate::limits::{Admission, RateLimit};
 use crate::model::*;
 use crate::password::Verification;
 use crate::store::{SignInAttemptId, StoreError};
@@ -105,31 +106,47 @@ impl Orbit {
 
     /// The per-IP budget that sign-ins and sign-ups share: "that email is taken" answers would
     /// otherwise let one source test unlimited addresses for existing accounts.
-    pub(super) fn check_ip_rate(&self, instance: &Instance, client_ip: &str) -> Result<()> {
-        self.check_source_rate(instance, client_ip)?;
-        self.check_instance_ceiling(instance)
+    pub(super) async fn check_ip_rate(&self, instance: &Instance, client_ip: &str) -> Result<()> {
+        self.check_source_rate(instance, client_ip).await?;
+        self.check_instance_ceiling(instance).await
     }
 
-    /// The source's own budget (an IPv4 address or an IPv6 /64).
-    fn check_source_rate(&self, instance: &Instance, client_ip: &str) -> Result<()> {
-        self.ip_limiter
-            .check(
-                &format!("{}/{}", instance.id, crate::limits::ip_source(client_ip)),
-                self.now(),
-            )
-            .map_err(|wait| Error::TooManyAttempts {
+    /// The source's own budget (an IPv4 address or an IPv6 /64), kept in the store so that it
+    /// is one budget on every node.
+    async fn check_source_rate(&self, instance: &Instance, client_ip: &str) -> Result<()> {
+        let bucket = format!("ip {}", crate::limits::ip_source(client_ip));
+        let limit = self.settings.sign_in_limits.per_source_rate();
+        match self.take_token(instance, &bucket, limit).await? {
+            Admission::Admitted => Ok(()),
+            Admission::Wait(wait) => Err(Error::TooManyAttempts {
                 retry_after_secs: ceil_secs(wait),
-            })
+            }),
+        }
     }
 
     /// The instance's ceiling, which only attempts within their source's budget reach, so one
     /// source over its limit cannot use up everyone's.
-    fn check_instance_ceiling(&self, instance: &Instance) -> Result<()> {
-        self.instance_limiter
-            .check(&instance.id, self.now())
-            .map_err(|wait| Error::Overloaded {
+    async fn check_instance_ceiling(&self, instance: &Instance) -> Result<()> {
+        let limit = self.settings.sign_in_limits.per_instance_rate();
+        match self.take_token(instance, "instance", limit).await? {
+            Admission::Admitted => Ok(()),
+            Admission::Wait(wait) => Err(Error::Overloaded {
                 retry_after_secs: ceil_secs(wait),
-            })
+            }),
+        }
+    }
+
+    async fn take_token(
+        &self,
+        instance: &Instance,
+        bucket: &str,
+        limit: RateLimit,
+    ) -> Result<Admission> {
+        let now = self.now().saturating_mul(1000);
+        Ok(self
+            .store
+            .take_token(&instance.id, bucket, limit, now)
+            .await?)
     }
 
     /// Starts an attempt on the account `identifier` from `client_ip` under the per-account
@@ -152,25 +169,33 @@ impl Orbit {
             .store
             .start_sign_in_attempt(&instance.id, identifier, &source, now, now - HOUR)
             .await?;
-        let wait = limits
-            .source_retry_after(&failures, &source, now)
-            .or_else(|| {
-                if lane == Lane::KnownDevice
-                    || failures.len() < limits.per_account_per_hour as usize
-                {
-                    return None;
+        let mut wait = limits.source_retry_after(&failures, &source, now);
+        if wait.is_none()
+            && lane == Lane::Anyone
+            && failures.len() >= limits.per_account_per_hour as usize
+        {
+            let newest = failures.iter().map(|f| f.at).max().unwrap_or(now);
+            let paced = self
+                .store
+                .pace_account_attempt(
+                    &instance.id,
+                    identifier,
+                    &source,
+                    newest,
+                    limits.account_pace(),
+                    now,
+                )
+                .await;
+            match paced {
+                Ok(Admission::Admitted) => {}
+                Ok(Admission::Wait(w)) => wait = Some(w),
+                Err(e) => {
+                    // Not an answer on the account: the attempt must not count as a failure.
+                    self.store.forget_sign_in_attempt(attempt).await?;
+                    return Err(e.into());
                 }
-                let newest = failures.iter().map(|f| f.at).max().unwrap_or(now);
-                self.account_pacer
-                    .admit(
-                        &format!("{}/{identifier}", instance.id),
-                        &source,
-                        newest,
-                        limits.account_pace(),
-                        now,
-                    )
-                    .err()
-            });
+            }
+        }
         if let Some(wait) = wait {
             self.store.forget_sign_in_attempt(attempt).await?;
             return Err(Error::TooManyAttempts {
@@ -211,7 +236,7 @@ impl Orbit {
         password: &str,
         device: Option<&str>,
     ) -> Result<User> {
-        self.check_source_rate(instance, client_ip)?;
+        self.check_source_rate(instance, client_ip).await?;
         let now = self.now();
         // A malformed email cannot be an account: treat it as one, with the same cost.
         let identifier =
@@ -225,7 +250,7 @@ impl Orbit {
             _ => Lane::Anyone,
         };
         if lane == Lane::Anyone {
-            self.check_instance_ceiling(instance)?;
+            self.check_instance_ceiling(instance).await?;
         }
         let attempt = self
             .start_account_attempt(instance, identifier, client_ip, lane)
@@ -276,7 +301,7 @@ impl Orbit {
         current: &str,
         new: &str,
     ) -> Result<()> {
-        self.check_ip_rate(instance, client_ip)?;
+        self.check_ip_rate(instance, client_ip).await?;
         let user = self.user(&instance.id, user_id).await?;
         let attempt = self
             .start_account_attempt(

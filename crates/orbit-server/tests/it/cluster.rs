@@ -395,6 +395,48 @@ async fn database_outage_gets_503_with_retry_after_and_the_node_recovers() {
     }
 }
 
+/// A rate limit the database cannot check in time answers like any unavailable database: 503
+/// with `Retry-After`, not 500. Here the limits' table alone is held by a stuck session past
+/// the statement timeout (SQLSTATE 57014), so the page, its host and the instance are read as
+/// usual and the sign-in fails at its source's bucket, the first thing it asks of the store.
+#[tokio::test]
+async fn a_rate_limit_the_database_cannot_check_in_time_gets_503() {
+    let schema = ScratchSchema::create().await.unwrap();
+    let shared = tempfile::tempdir().unwrap();
+    let key = key_file(shared.path(), KEY);
+    let d = tempfile::tempdir().unwrap();
+    let mut config = node_config(d.path(), &schema.url(), &key);
+    config.database.statement_timeout = Duration::from_millis(1500);
+    let server = node(config, ServeDeps::system()).await;
+    server.create_user("ada@example.com", GOOD_PASSWORD).await;
+    let browser = server.browser();
+    let sign_in = server.url("/sign-in");
+    let csrf = browser.get(&sign_in).await.csrf();
+    let fields = [
+        ("csrf_token", csrf.as_str()),
+        ("email_address", "ada@example.com"),
+        ("password", GOOD_PASSWORD),
+    ];
+
+    let stuck = schema.lock_table("rate_limits").await.unwrap();
+    let page = browser.post_form(&sign_in, &fields).await;
+    assert_eq!(
+        page.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        page.body
+    );
+    assert_eq!(page.headers["retry-after"], "5");
+    // The page and BAPI answer meanwhile: only the limit could not be checked.
+    assert_eq!(browser.get(&sign_in).await.status, StatusCode::OK);
+    let (s, _) = server.backend().get("/v1/users").await;
+    assert_eq!(s, StatusCode::OK);
+
+    stuck.release().await.unwrap();
+    let page = browser.post_form(&sign_in, &fields).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+}
+
 /// `orbit <args> --data-dir <data>` with extra environment; (success, stdout, stderr).
 async fn cli(data: &Path, args: &[&str], env: &[(&str, &Path)]) -> (bool, String, String) {
     let mut command = crate::cli::orbit();

@@ -187,23 +187,32 @@ struct Cluster {
 
 impl Cluster {
     async fn start(n: usize) -> Self {
+        Self::start_with_env(n, &[]).await
+    }
+
+    /// `n` nodes whose environment also has `env` (which wins over the raised per-IP limits).
+    async fn start_with_env(n: usize, env: &[(&str, &str)]) -> Self {
         let schema = ScratchSchema::create().await.unwrap();
         let url = schema.url();
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().to_str().unwrap().to_owned();
         let balancer = Balancer::start().await;
         let public = format!("http://{}", balancer.addr);
-        // Every sign-in of these tests comes from 127.0.0.1 (the balancer).
-        let env = [
+        // Every sign-in of these tests comes from 127.0.0.1 (the balancer): unless a test says
+        // otherwise, the per-IP limits must not get in the way.
+        let mut all = vec![
             ("ORBIT_SIGN_IN_PER_IP_BURST", "10000"),
             ("ORBIT_SIGN_IN_PER_IP_PER_MINUTE", "10000"),
         ];
+        all.retain(|(k, _)| !env.iter().any(|(key, _)| key == k));
+        all.extend_from_slice(env);
+        let env = all.as_slice();
         let args = ["--database-url", &url, "--public-url", &public];
         // The first node bootstraps the instance and writes the master key the others read.
-        let mut nodes = vec![serve_with_env(&data, &args, &env)];
+        let mut nodes = vec![serve_with_env(&data, &args, env)];
         nodes.extend(std::thread::scope(|s| {
             let starting: Vec<_> = (1..n)
-                .map(|_| s.spawn(|| serve_with_env(&data, &args, &env)))
+                .map(|_| s.spawn(|| serve_with_env(&data, &args, env)))
                 .collect();
             starting
                 .into_iter()
@@ -1205,5 +1214,86 @@ impl Tokens<'_> {
         r.assert_signed_in(&self.user_id);
         assert_eq!(r.session_id.as_deref(), Some(&*self.sid));
         (kid, jwt)
+    }
+}
+
+/// The per-IP budget is one budget across nodes (issue 9): with a burst of 4, the fifth attempt
+/// from one source is refused whichever node answers it. Were the buckets per node, each of the
+/// two nodes would let 4 through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_per_ip_budget_holds_across_nodes() {
+    let cluster = Cluster::start_with_env(
+        2,
+        &[
+            ("ORBIT_SIGN_IN_PER_IP_BURST", "4"),
+            ("ORBIT_SIGN_IN_PER_IP_PER_MINUTE", "1"),
+        ],
+    )
+    .await;
+    let lb = &cluster.balancer.routes;
+    cluster
+        .backend_on(0)
+        .create_user("ada@example.com", GOOD_PASSWORD)
+        .await;
+    let browser = cluster.browser();
+    let sign_in = format!("{}/sign-in", cluster.fapi);
+    lb.spread(Spread::Pinned(0));
+    let mut csrf = browser.get(&sign_in).await.csrf();
+    // Round robin: the attempts alternate between the nodes.
+    lb.spread(Spread::RoundRobin);
+    let mut answers = Vec::new();
+    for (n, password) in ["wrong one", "wrong two", "wrong three", "wrong four"]
+        .into_iter()
+        .chain(["wrong five", GOOD_PASSWORD, "wrong six", GOOD_PASSWORD])
+        .enumerate()
+    {
+        let before = lb.served();
+        let page = browser
+            .post_form(
+                &sign_in,
+                &[
+                    ("csrf_token", csrf.as_str()),
+                    ("email_address", "ada@example.com"),
+                    ("password", password),
+                ],
+            )
+            .await;
+        let after = lb.served();
+        let node = (0..2).find(|&i| after[i] > before[i]).unwrap();
+        let retry_after = page
+            .headers
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap().parse::<u64>().unwrap());
+        println!(
+            "attempt {}: node {node}, {}, Retry-After {retry_after:?}",
+            n + 1,
+            page.status
+        );
+        if let Some(fresh) = hidden(&page.body, "csrf_token") {
+            csrf = fresh;
+        }
+        answers.push((node, page.status, retry_after));
+    }
+    let through: Vec<_> = answers[..4].iter().map(|a| (a.1, a.2)).collect();
+    assert_eq!(
+        through,
+        [(StatusCode::UNPROCESSABLE_ENTITY, None); 4],
+        "the burst of 4 reaches the password check: {answers:?}"
+    );
+    for (node, status, retry_after) in &answers[4..] {
+        assert_eq!(
+            *status,
+            StatusCode::TOO_MANY_REQUESTS,
+            "node {node}, past the shared burst: {answers:?}"
+        );
+        // One token a minute: the next one is at most a minute away.
+        assert!(
+            retry_after.is_some_and(|s| (1..=60).contains(&s)),
+            "node {node}: {answers:?}"
+        );
+    }
+    for part in [&answers[..4], &answers[4..]] {
+        let nodes: BTreeSet<usize> = part.iter().map(|a| a.0).collect();
+        assert_eq!(nodes.len(), 2, "both nodes answered: {answers:?}");
     }
 }
