@@ -43,6 +43,16 @@ impl ScratchSchema {
     pub fn name(&self) -> &str {
         &self.name
     }
+
+    /// The first column of every row `sql` returns, read in this schema on a connection of its
+    /// own: for tests that check what servers left in the database. Cast to text in the query
+    /// (`SELECT count(*)::text ..`).
+    pub async fn column(&self, sql: &str) -> Result<Vec<String>, sqlx::Error> {
+        let mut conn = PgConnection::connect(&self.url()).await?;
+        let rows = sqlx::query_scalar(sql).fetch_all(&mut conn).await?;
+        conn.close().await?;
+        Ok(rows)
+    }
 }
 
 impl Drop for ScratchSchema {
