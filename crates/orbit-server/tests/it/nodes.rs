@@ -2,25 +2,29 @@
 //! processes on a scratch schema, each on its own loopback port, sharing one data directory (the
 //! master key) and one public URL, that of an in-test TCP load balancer. Browsers and the SDK see
 //! that one origin; the balancer spreads connections round robin, at random or to one node, and
-//! retries the next node when a node refuses the connection (it was killed).
+//! retries the next node when a node refuses the connection (it was killed). A cluster can also
+//! run as production does (`Cluster::start_tls`): TLS, the balancer on port 443, a production
+//! instance with a verified satellite, so satellite syncs go through it.
 
 use crate::cli::{banner_value, serve_with_env, ServeProcess};
+use crate::dns_server::{Answer, LocalDns};
 use crate::harness::*;
-use crate::world::{handshake_url, Hop, ProdWorld};
+use crate::world::{cookie_in, directive_value, handshake_url, make_certs, Certs, Hop, ProdWorld};
 use orbit_sdk::{Orbit as Sdk, OrbitConfig};
 use orbit_storage::postgres::scratch::ScratchSchema;
+use reqwest::cookie::Jar;
 use reqwest::header::ORIGIN;
 use reqwest::{redirect, StatusCode};
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::net::{TcpListener, TcpStream};
 
 /// How the balancer picks the node for a new connection.
 #[derive(Clone, Copy, Debug)]
-enum Spread {
+pub(crate) enum Spread {
     RoundRobin,
     /// A fixed-seed xorshift: random-looking, the same every run.
     Random,
@@ -39,9 +43,10 @@ struct Routing {
     refused: usize,
 }
 
-/// A layer-4 load balancer on 127.0.0.1:0: each client connection is piped to one node.
-struct Balancer {
-    addr: SocketAddr,
+/// A layer-4 load balancer on 127.0.0.1:0: each client connection is piped to one node (round
+/// robin until told otherwise).
+pub(crate) struct Balancer {
+    pub(crate) addr: SocketAddr,
     routing: Arc<Mutex<Routing>>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -53,8 +58,21 @@ impl Drop for Balancer {
 }
 
 impl Balancer {
-    async fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    pub(crate) async fn start() -> Self {
+        Self::serve(TcpListener::bind("127.0.0.1:0").await.unwrap())
+    }
+
+    /// On port 443 of the first free 127.0.0.N, as production FAPI hosts carry no port.
+    async fn start_on_443() -> Self {
+        for n in 2..=254u8 {
+            if let Ok(l) = TcpListener::bind((Ipv4Addr::new(127, 0, 0, n), 443)).await {
+                return Self::serve(l);
+            }
+        }
+        panic!("no free 127.0.0.N:443");
+    }
+
+    fn serve(listener: TcpListener) -> Self {
         let addr = listener.local_addr().unwrap();
         let routing = Arc::new(Mutex::new(Routing {
             nodes: Vec::new(),
@@ -123,13 +141,13 @@ impl Balancer {
         None
     }
 
-    fn set_nodes(&self, nodes: Vec<SocketAddr>) {
+    pub(crate) fn set_nodes(&self, nodes: Vec<SocketAddr>) {
         let mut r = self.routing.lock().unwrap();
         r.served = vec![0; nodes.len()];
         r.nodes = nodes;
     }
 
-    fn spread(&self, spread: Spread) {
+    pub(crate) fn spread(&self, spread: Spread) {
         self.routing.lock().unwrap().spread = spread;
     }
 
@@ -142,34 +160,112 @@ impl Balancer {
     }
 }
 
+/// What a cluster needs to run as production does: the balancer on port 443 of its own loopback
+/// address, the nodes on other ports of that address (so one name maps to both), certificates
+/// from a test CA for `world::HOSTS`, and the DNS server the satellites' CNAMEs are checked
+/// against.
+struct Tls {
+    ip: IpAddr,
+    certs: Certs,
+    dns: LocalDns,
+    cert: String,
+    key: String,
+    _files: tempfile::TempDir,
+}
+
+impl Tls {
+    async fn new(ip: IpAddr) -> Self {
+        let certs = make_certs(crate::world::HOSTS);
+        let files = tempfile::tempdir().unwrap();
+        let cert = files.path().join("cert.pem");
+        let key = files.path().join("key.pem");
+        std::fs::write(&cert, &certs.cert_pem).unwrap();
+        std::fs::write(&key, &certs.key_pem).unwrap();
+        let dns = LocalDns::start(&[(SATELLITE_FAPI, Answer::Cname("orbit.test"))]).await;
+        Tls {
+            ip,
+            certs,
+            dns,
+            cert: cert.to_str().unwrap().to_owned(),
+            key: key.to_str().unwrap().to_owned(),
+            _files: files,
+        }
+    }
+}
+
+/// The production instance of a TLS cluster: primary `primary.test`, satellite `satellite.test`.
+const PRIMARY_FAPI: &str = "https://clerk.primary.test";
+const SATELLITE_FAPI: &str = "clerk.satellite.test";
+
+/// A production instance's keys.
+struct Production {
+    publishable_key: String,
+    secret_key: String,
+}
+
 /// `n` `orbit serve` processes on one scratch schema behind one balancer.
 struct Cluster {
     balancer: Balancer,
     nodes: Vec<ServeProcess>,
-    /// `http://127.0.0.1:<port>` of each node, for BAPI calls aimed at one node.
+    /// Each node's own base URL, for BAPI calls aimed at one node.
     node_urls: Vec<String>,
     /// The public URL: the balancer, which is the development instance's FAPI host.
     fapi: String,
     publishable_key: String,
     secret_key: String,
-    _data: tempfile::TempDir,
+    tls: Option<Tls>,
+    database_url: String,
+    data: tempfile::TempDir,
     _schema: ScratchSchema,
 }
 
 impl Cluster {
+    /// Plain http, the balancer on 127.0.0.1.
     async fn start(n: usize) -> Self {
+        Self::start_with(n, false).await
+    }
+
+    /// TLS, the public URL `https://orbit.test` on the balancer's port 443.
+    async fn start_tls(n: usize) -> Self {
+        Self::start_with(n, true).await
+    }
+
+    async fn start_with(n: usize, tls: bool) -> Self {
         let schema = ScratchSchema::create().await.unwrap();
         let url = schema.url();
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().to_str().unwrap().to_owned();
-        let balancer = Balancer::start().await;
-        let public = format!("http://{}", balancer.addr);
+        let (balancer, tls) = if tls {
+            let balancer = Balancer::start_on_443().await;
+            let tls = Tls::new(balancer.addr.ip()).await;
+            (balancer, Some(tls))
+        } else {
+            (Balancer::start().await, None)
+        };
+        let public = match &tls {
+            Some(_) => "https://orbit.test".to_owned(),
+            None => format!("http://{}", balancer.addr),
+        };
+        let mut args = vec!["--database-url".to_owned(), url.clone()];
+        args.extend(["--public-url".to_owned(), public.clone()]);
         // Every sign-in of these tests comes from 127.0.0.1 (the balancer).
-        let env = [
-            ("ORBIT_SIGN_IN_PER_IP_BURST", "10000"),
-            ("ORBIT_SIGN_IN_PER_IP_PER_MINUTE", "10000"),
+        let mut env = vec![
+            ("ORBIT_SIGN_IN_PER_IP_BURST", "10000".to_owned()),
+            ("ORBIT_SIGN_IN_PER_IP_PER_MINUTE", "10000".to_owned()),
         ];
-        let args = ["--database-url", &url, "--public-url", &public];
+        if let Some(t) = &tls {
+            args.extend([
+                "--listen".to_owned(),
+                format!("{}:0", t.ip),
+                "--tls-cert".to_owned(),
+                t.cert.clone(),
+                "--tls-key".to_owned(),
+                t.key.clone(),
+            ]);
+            env.push(("ORBIT_DNS_SERVERS", t.dns.addr.to_string()));
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
         // The first node bootstraps the instance and writes the master key the others read.
         let mut nodes = vec![serve_with_env(&data, &args, &env)];
         nodes.extend(std::thread::scope(|s| {
@@ -181,12 +277,15 @@ impl Cluster {
                 .map(|t| t.join().unwrap())
                 .collect::<Vec<_>>()
         }));
+        // A development instance's Frontend API URL says http (`Orbit::fapi_url`), whatever
+        // serves it.
+        let dev_fapi = public.replacen("https://", "http://", 1);
         let mut addrs = Vec::new();
         for node in &nodes {
             let listening = banner_value(&node.banner, "Orbit is listening on");
             let addr: SocketAddr = listening.split(' ').next().unwrap().parse().unwrap();
             addrs.push(addr);
-            assert_eq!(banner_value(&node.banner, "Frontend API:"), public);
+            assert_eq!(banner_value(&node.banner, "Frontend API:"), dev_fapi);
         }
         let b = &nodes[0].banner;
         let publishable_key = banner_value(b, "Publishable key:");
@@ -195,61 +294,137 @@ impl Cluster {
             assert_eq!(banner_value(&node.banner, "Secret key:"), secret_key);
         }
         balancer.set_nodes(addrs.clone());
+        let node_urls = addrs
+            .iter()
+            .map(|a| match &tls {
+                // `client_builder` maps orbit.test to the nodes' address.
+                Some(_) => format!("https://orbit.test:{}", a.port()),
+                None => format!("http://{a}"),
+            })
+            .collect();
         Cluster {
             balancer,
             nodes,
-            node_urls: addrs.iter().map(|a| format!("http://{a}")).collect(),
+            node_urls,
             fapi: public,
             publishable_key,
             secret_key,
-            _data: dir,
+            tls,
+            database_url: url,
+            data: dir,
             _schema: schema,
         }
     }
 
-    /// A browser on the public origin that opens a connection per request, so that the
-    /// balancer's spread applies to each request.
+    /// A client that opens a connection per request, so that the balancer's spread applies to
+    /// each request, and that reaches the test's host names over TLS when the cluster has it.
+    fn client_builder(&self) -> reqwest::ClientBuilder {
+        let mut b = reqwest::Client::builder()
+            .redirect(redirect::Policy::none())
+            .pool_max_idle_per_host(0);
+        if let Some(t) = &self.tls {
+            b = b.add_root_certificate(
+                reqwest::Certificate::from_pem(t.certs.ca_pem.as_bytes()).unwrap(),
+            );
+            for h in crate::world::HOSTS {
+                b = b.resolve(h, SocketAddr::new(t.ip, 443));
+            }
+        }
+        b
+    }
+
+    /// A browser on the public origin.
     fn browser(&self) -> Browser {
         Browser {
-            http: reqwest::Client::builder()
-                .cookie_store(true)
-                .redirect(redirect::Policy::none())
-                .pool_max_idle_per_host(0)
-                .build()
-                .unwrap(),
+            http: self.client_builder().cookie_store(true).build().unwrap(),
             origin: self.fapi.clone(),
         }
     }
 
-    /// BAPI through the balancer.
-    fn backend(&self) -> Backend {
-        self.backend_at(&self.fapi)
+    /// A browser of the production instance's primary, with a cookie jar the test reads (the
+    /// handshake nonce is a cookie on the satellite's domain).
+    fn production_browser(&self) -> (Browser, Arc<Jar>) {
+        let jar = Arc::new(Jar::default());
+        let http = self
+            .client_builder()
+            .cookie_provider(jar.clone())
+            .build()
+            .unwrap();
+        let browser = Browser {
+            http,
+            origin: PRIMARY_FAPI.into(),
+        };
+        (browser, jar)
     }
 
     /// BAPI of node `i` alone.
     fn backend_on(&self, i: usize) -> Backend {
-        self.backend_at(&self.node_urls[i])
+        self.bapi(&self.node_urls[i], &self.secret_key)
     }
 
-    fn backend_at(&self, base: &str) -> Backend {
+    /// BAPI at `base` with the secret key `key`.
+    fn bapi(&self, base: &str, key: &str) -> Backend {
         Backend {
-            http: reqwest::Client::builder()
-                .pool_max_idle_per_host(0)
-                .build()
-                .unwrap(),
+            http: self.client_builder().build().unwrap(),
             base: format!("{base}/bapi"),
-            key: self.secret_key.clone(),
+            key: key.to_owned(),
         }
     }
 
     /// The Rust SDK, whose BAPI (and so JWKS) is node `i`.
     fn sdk_on(&self, i: usize) -> Sdk {
-        let config = OrbitConfig::builder(&self.publishable_key)
-            .secret_key(&self.secret_key)
+        self.sdk_with(i, &self.publishable_key, &self.secret_key)
+    }
+
+    /// The Rust SDK of the instance with these keys, whose BAPI (and so JWKS) is node `i`.
+    fn sdk_with(&self, i: usize, publishable_key: &str, secret_key: &str) -> Sdk {
+        let config = OrbitConfig::builder(publishable_key)
+            .secret_key(secret_key)
             .api_url(format!("{}/bapi", self.node_urls[i]))
             .build()
             .unwrap();
-        Sdk::new(config).unwrap()
+        Sdk::with_http_client(config, self.client_builder().build().unwrap()).unwrap()
+    }
+
+    /// `orbit <args>` on the cluster's data directory and database, as an operator runs it
+    /// while the nodes serve; its stdout.
+    async fn cli(&self, args: &[&str]) -> String {
+        let mut command = crate::cli::orbit();
+        command
+            .args(args)
+            .arg("--data-dir")
+            .arg(self.data.path())
+            .args(["--database-url", &self.database_url])
+            .env("ORBIT_PUBLIC_URL", &self.fapi);
+        if let Some(t) = &self.tls {
+            command.env("ORBIT_DNS_SERVERS", t.dns.addr.to_string());
+        }
+        let (ok, out, err) = crate::cli::output_of(command).await;
+        assert!(ok, "orbit {args:?}: {err}");
+        out
+    }
+
+    /// A production instance for `primary.test` with the satellite `satellite.test`, its CNAME
+    /// verified: made with the CLI, as an operator would, while the nodes run.
+    async fn production(&self) -> Production {
+        assert!(
+            self.tls.is_some(),
+            "production instances need a TLS cluster"
+        );
+        let out = self
+            .cli(&["instance", "create-production", "--domain", "primary.test"])
+            .await;
+        let id = out.split_whitespace().nth(3).unwrap().to_owned();
+        let on = |args: &[&'static str]| [args, &["--instance", &id]].concat();
+        self.cli(&on(&["domain", "add-satellite", "satellite.test"]))
+            .await;
+        self.cli(&on(&["domain", "verify", "satellite.test"])).await;
+        let shown: Value =
+            serde_json::from_str(&self.cli(&on(&["instance", "show", "--json"])).await).unwrap();
+        Production {
+            publishable_key: shown["publishable_key"].as_str().unwrap().to_owned(),
+            secret_key: shown["secret_key"].as_str().unwrap().to_owned(),
+        }
     }
 
     /// Ids of the user's sessions with `status` (BAPI, through node `i`).
@@ -444,11 +619,22 @@ async fn dev_handshake_nonce(cluster: &Cluster) -> String {
         .into_owned()
 }
 
+/// A satellite sync that completed, and what it spent.
+struct Synced {
+    /// Hop 2, the primary's `/v1/client/sync`: its pending sync was consumed by the link.
+    to_primary: String,
+    /// Hop 3, the satellite's `/v1/client/link` with its sync token.
+    link: String,
+    /// The handshake nonce the app redeemed.
+    nonce: String,
+}
+
 /// What one worker of the load loop saw.
 #[derive(Default)]
 struct Seen {
     /// (browser, session id) of each sign-in whose answer arrived.
     sessions: Vec<(Browser, String)>,
+    syncs: Vec<Synced>,
     /// Requests that got no answer (the node died under them); the operation was retried.
     lost_connections: usize,
     mints: usize,
@@ -504,35 +690,125 @@ async fn try_mint(b: &Browser, sid: &str) -> Result<String, reqwest::Error> {
     Ok(token["jwt"].as_str().unwrap().to_owned())
 }
 
+/// One hop of `b`, its redirect not followed.
+async fn try_hop(b: &Browser, url: &str) -> Result<Hop, reqwest::Error> {
+    let r = b.http.get(url).send().await?;
+    let status = r.status();
+    let location = r
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let set_cookies = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    Ok(Hop {
+        url: url.to_owned(),
+        status,
+        location,
+        set_cookies,
+        body: r.text().await?,
+    })
+}
+
+/// Where `hop`, a 307, sends the browser; it must contain `to`.
+fn redirect_of(hop: &Hop, to: &str) -> String {
+    assert_eq!(hop.status, StatusCode::TEMPORARY_REDIRECT, "{hop:?}");
+    let location = hop.location.clone().unwrap();
+    assert!(location.contains(to), "{hop:?}");
+    location
+}
+
+/// A satellite sync of `b` as `@clerk/backend` on satellite.test starts it (docs/design/
+/// satellite-sync.md: hops 1-3 through the balancer), then the app's redemption of the handshake
+/// nonce through BAPI; what it spent and the session id of the token the app got. An error is a
+/// request without answer, and the caller starts over: what the lost request spent stays spent.
+async fn try_sync(
+    b: &Browser,
+    jar: &Jar,
+    bapi: &Backend,
+    jwks: &Value,
+) -> Result<(Synced, String), reqwest::Error> {
+    let start = handshake_url(
+        SATELLITE_FAPI,
+        "https://satellite.test/?__clerk_synced=false",
+        "satellite-needs-syncing",
+    );
+    let to_primary = redirect_of(&try_hop(b, &start).await?, "/v1/client/sync?");
+    let link = redirect_of(&try_hop(b, &to_primary).await?, "/v1/client/link?");
+    let back = redirect_of(&try_hop(b, &link).await?, "https://satellite.test/");
+    assert!(back.contains("__clerk_synced=true"), "{back}");
+    let nonce = cookie_in(jar, "https://satellite.test/", "__clerk_handshake_nonce")
+        .expect("a handshake nonce cookie on the satellite's domain");
+    let r = bapi
+        .http
+        .get(format!(
+            "{}/v1/clients/handshake_payload?nonce={nonce}",
+            bapi.base
+        ))
+        .bearer_auth(&bapi.key)
+        .send()
+        .await?;
+    assert_eq!(r.status(), StatusCode::OK);
+    let payload: Value = r.json().await?;
+    let directives: Vec<String> = payload["directives"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_str().unwrap().to_owned())
+        .collect();
+    let token = directive_value(&directives, "__session=").expect("a session token");
+    let (_, claims) = crate::bapi::verify_with_jwks(&token, jwks);
+    let synced = Synced {
+        to_primary,
+        link,
+        nonce,
+    };
+    Ok((synced, claims["sid"].as_str().unwrap().to_owned()))
+}
+
+/// Issue 9: `kill -9` of a node under load. Two nodes serve a production instance over TLS
+/// behind the balancer; workers sign in on the primary's hosted page, mint session tokens, and
+/// sync the satellite (handshake, sync, link, nonce redeemed through BAPI) while node A dies.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_of_a_node_under_load_loses_no_session() {
     const WORKERS: usize = 4;
     const ROUNDS: usize = 8;
     const KILL_AFTER: usize = 10;
-    let mut cluster = Cluster::start(2).await;
+    let mut cluster = Cluster::start_tls(2).await;
     cluster.balancer.spread(Spread::RoundRobin);
+    let prod = cluster.production().await;
     let mut victim = cluster.nodes.remove(0);
     let cluster = Arc::new(cluster);
+    let survivor = 1;
+    let backend = cluster.bapi(&cluster.fapi, &prod.secret_key);
     let mut users = Vec::new();
     for w in 0..WORKERS {
         let email = format!("load{w}@example.com");
-        let user = cluster.backend().create_user(&email, GOOD_PASSWORD).await;
+        let user = backend.create_user(&email, GOOD_PASSWORD).await;
         users.push((email, user["id"].as_str().unwrap().to_owned()));
     }
-    let (_, keys_before) = cluster.backend_on(1).get("/v1/jwks").await;
-    let sdk = cluster.sdk_on(1);
+    let on_survivor = cluster.bapi(&cluster.node_urls[survivor], &prod.secret_key);
+    let (_, keys_before) = on_survivor.get("/v1/jwks").await;
+    let (_, dev_keys_before) = cluster.backend_on(survivor).get("/v1/jwks").await;
+    let sdk = cluster.sdk_with(survivor, &prod.publishable_key, &prod.secret_key);
     let sign_ins = Arc::new(AtomicUsize::new(0));
+    let syncs = Arc::new(AtomicUsize::new(0));
 
-    // Each worker signs its user in from a fresh browser and mints tokens, ROUNDS times; the
-    // session's id comes from BAPI (the sessions that were not there before).
+    // Each worker signs its user in from a fresh browser, mints tokens and syncs the satellite,
+    // ROUNDS times; the session's id comes from BAPI (the sessions that were not there before).
     let mut workers = Vec::new();
     for (email, user_id) in users.clone() {
-        let sign_ins = sign_ins.clone();
+        let (sign_ins, syncs) = (sign_ins.clone(), syncs.clone());
         let sdk = sdk.clone();
         let cluster = cluster.clone();
+        let keys = keys_before.clone();
+        let secret_key = prod.secret_key.clone();
         workers.push(tokio::spawn(async move {
             let mut seen = Seen::default();
-            let backend = cluster.backend();
+            let backend = cluster.bapi(&cluster.fapi, &secret_key);
             let active = async |lost: &mut usize| -> BTreeSet<String> {
                 let path = format!("/v1/sessions?user_id={user_id}&status=active");
                 let list = retried(lost, || async {
@@ -550,11 +826,11 @@ async fn kill_9_of_a_node_under_load_loses_no_session() {
             };
             for _ in 0..ROUNDS {
                 let before = active(&mut seen.lost_connections).await;
-                let browser = retried(&mut seen.lost_connections, || async {
-                    let b = cluster.browser();
+                let (browser, jar) = retried(&mut seen.lost_connections, || async {
+                    let (b, jar) = cluster.production_browser();
                     let status = try_sign_in(&b, &email).await?;
                     assert_eq!(status, StatusCode::SEE_OTHER);
-                    Ok(b)
+                    Ok((b, jar))
                 })
                 .await;
                 sign_ins.fetch_add(1, Ordering::SeqCst);
@@ -590,6 +866,13 @@ async fn kill_9_of_a_node_under_load_loses_no_session() {
                     assert_eq!(claims.sid, sid);
                     seen.mints += 1;
                 }
+                let (synced, synced_sid) = retried(&mut seen.lost_connections, || {
+                    try_sync(&browser, &jar, &backend, &keys)
+                })
+                .await;
+                assert_eq!(synced_sid, sid, "the satellite got the browser's session");
+                syncs.fetch_add(1, Ordering::SeqCst);
+                seen.syncs.push(synced);
                 seen.sessions.push((browser, sid));
             }
             seen
@@ -601,27 +884,33 @@ async fn kill_9_of_a_node_under_load_loses_no_session() {
     }
     victim.kill();
     let served_at_kill = cluster.balancer.served();
+    let synced_at_kill = syncs.load(Ordering::SeqCst);
     let mut seen = Vec::new();
     for w in workers {
         seen.push(w.await.unwrap());
     }
     let served = cluster.balancer.served();
     let lost: usize = seen.iter().map(|s| s.lost_connections).sum();
-    let refused = cluster.balancer.refused();
+    let retried_on_refusal = cluster.balancer.refused();
     println!(
-        "sign-ins {}, mints {}, connections served {served_at_kill:?} at the kill, {served:?} in all, refused and retried {refused}, \
-         lost in flight {lost}",
+        "sign-ins {}, mints {}, syncs {} ({synced_at_kill} before the kill), connections served \
+         {served_at_kill:?} at the kill, {served:?} in all, refused and retried \
+         {retried_on_refusal}, lost in \
+         flight {lost}",
         WORKERS * ROUNDS,
-        seen.iter().map(|s| s.mints).sum::<usize>()
+        seen.iter().map(|s| s.mints).sum::<usize>(),
+        seen.iter().map(|s| s.syncs.len()).sum::<usize>(),
     );
-    assert!(refused > 0, "the balancer retried on the live node");
+    assert!(
+        retried_on_refusal > 0,
+        "the balancer retried on the live node"
+    );
     assert!(lost <= 2 * WORKERS, "{lost} requests lost");
+    assert!(synced_at_kill > 0, "no sync before the kill");
 
     // No session lost: every one is active on the surviving node and mints.
-    let survivor = 1;
     for (w, (_, user_id)) in users.iter().enumerate() {
-        let (s, all) = cluster
-            .backend_on(survivor)
+        let (s, all) = on_survivor
             .get(&format!("/v1/sessions?user_id={user_id}"))
             .await;
         assert_eq!(s, StatusCode::OK);
@@ -638,8 +927,29 @@ async fn kill_9_of_a_node_under_load_loses_no_session() {
             assert_eq!(sdk.verifier().verify(&jwt, &[]).await.unwrap().sid, *sid);
         }
     }
-    let (_, keys_after) = cluster.backend_on(survivor).get("/v1/jwks").await;
+    // Nothing a sync spent, on either node, works again on the survivor: not its sync token,
+    // not its pending sync, not the handshake nonce the app redeemed.
+    cluster.balancer.spread(Spread::Pinned(survivor));
+    let (replayer, _) = cluster.production_browser();
+    for synced in seen.iter().flat_map(|s| &s.syncs) {
+        let hop = try_hop(&replayer, &synced.link).await.unwrap();
+        refused(&hop);
+        assert!(hop.body.contains("already used"), "{hop:?}");
+        let hop = try_hop(&replayer, &synced.to_primary).await.unwrap();
+        refused(&hop);
+        assert!(hop.body.contains("Sync not started"), "{hop:?}");
+        let path = format!("/v1/clients/handshake_payload?nonce={}", synced.nonce);
+        let (s, body) = on_survivor.get(&path).await;
+        assert_eq!(
+            (s, body["errors"][0]["code"].as_str()),
+            (StatusCode::NOT_FOUND, Some("handshake_nonce_invalid")),
+            "{body}"
+        );
+    }
+    let (_, keys_after) = on_survivor.get("/v1/jwks").await;
     assert_eq!(keys_before, keys_after, "no key changed");
+    let (_, dev_keys_after) = cluster.backend_on(survivor).get("/v1/jwks").await;
+    assert_eq!(dev_keys_before, dev_keys_after, "no key changed");
 }
 
 /// A production world (TLS, FAPI hosts `clerk.*.test`, a verified satellite) on PostgreSQL,
