@@ -33,8 +33,7 @@ pub enum SignUpOutcome {
 impl Orbit {
     /// Signs up from `browser`: the per-IP limit sign-ins share, a password required, the
     /// password policy; then either the user is created with its first session in one write
-    /// (`Orbit::start_session`'s, so an outage never leaves an account without the session its
-    /// sign-up was answered with, or one that was answered 503), or (with
+    /// (so no outage leaves an account without its session), or (with
     /// `sign_up.email_verification`) a pending sign-up is stored and a code mailed. Every
     /// browser sign-up path goes through here.
     pub async fn sign_up(
