@@ -21,7 +21,7 @@ pub mod text;
 pub use clock::{Clock, Millis, DAY, HOUR, MINUTE, SECOND};
 pub use error::{Error, Result};
 pub use orbit::{
-    HostContext, InstanceCredentials, NewUser, Orbit, OrbitSettings, Round, SessionOwner,
-    SessionStart, SignUpOutcome, CLIENT_IDLE_LIFETIME, DEVICE_LIFETIME,
+    HostContext, InstanceCredentials, NewUser, Orbit, OrbitSettings, Round, SessionBrowser,
+    SessionOwner, SessionStart, SignUpOutcome, CLIENT_IDLE_LIFETIME, DEVICE_LIFETIME,
 };
 pub use random::Random;

@@ -15,7 +15,9 @@ pub enum StoreError {
     Backend(String),
     /// The database cannot be reached or did not answer in time (connection refused or lost,
     /// no pooled connection within the timeout, a statement cancelled by its timeout): the
-    /// request may succeed later, and nothing of it was written.
+    /// request may succeed later. The write that failed is not half done: each is one statement
+    /// or one transaction, so it happened entirely (a commit whose answer was lost) or not at
+    /// all.
     #[error("the database is unavailable: {0}")]
     Unavailable(String),
 }
@@ -146,11 +148,13 @@ pub trait SessionStore: Send + Sync {
     /// `retired` names the browser's earlier client, that client is retired first: its active
     /// sessions end, every credential it had (its token on each FAPI host, its development
     /// browsers) is deleted and it is touched; the client row and its sessions stay as history.
-    /// Then `client` is created, the session inserted and `token_hash` bound as the client's
-    /// token for `fapi_host`.
+    /// Then `new_user` (a sign-up's account) is created, `Conflict` if its email is taken;
+    /// `client` is created, the session inserted and `token_hash` bound as the client's token
+    /// for `fapi_host`.
     async fn start_session(
         &self,
         retired: Option<&str>,
+        new_user: Option<&User>,
         client: &Client,
         session: &Session,
         fapi_host: &str,

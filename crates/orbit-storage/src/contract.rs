@@ -949,7 +949,14 @@ pub async fn start_session_is_one_write(store: &dyn Store) {
     let (instance, ann) = fixture(store).await;
     let first = session(&instance, "sess_1", "client_1", &ann.id);
     store
-        .start_session(None, &client(&instance, "client_1"), &first, "h.test", "t1")
+        .start_session(
+            None,
+            None,
+            &client(&instance, "client_1"),
+            &first,
+            "h.test",
+            "t1",
+        )
         .await
         .unwrap();
     assert!(store
@@ -983,6 +990,7 @@ pub async fn start_session_is_one_write(store: &dyn Store) {
     store
         .start_session(
             Some("client_1"),
+            None,
             &client(&instance, "client_2"),
             &second,
             "h.test",
@@ -1021,6 +1029,7 @@ pub async fn start_session_is_one_write(store: &dyn Store) {
     assert!(store
         .start_session(
             Some("client_2"),
+            None,
             &client(&instance, "client_3"),
             &clash,
             "h.test",
@@ -1029,6 +1038,85 @@ pub async fn start_session_is_one_write(store: &dyn Store) {
         .await
         .is_err());
     second_started().await;
+}
+
+/// A sign-up's `start_session` creates the account in the same write: the user with its client,
+/// session and token, or none of them. An email that is taken is `Conflict`, and then nothing of
+/// the start happens, not even the retirement of the browser's earlier client.
+pub async fn sign_up_session_is_one_write(store: &dyn Store) {
+    let (instance, ann) = fixture(store).await;
+    let first = session(&instance, "sess_1", "client_1", &ann.id);
+    store
+        .start_session(
+            None,
+            None,
+            &client(&instance, "client_1"),
+            &first,
+            "h.test",
+            "t1",
+        )
+        .await
+        .unwrap();
+    let ins = instance.id.as_str();
+
+    let bob = user(&instance, "user_2", "bob@example.com");
+    let bobs = session(&instance, "sess_2", "client_2", &bob.id);
+    store
+        .start_session(
+            Some("client_1"),
+            Some(&bob),
+            &client(&instance, "client_2"),
+            &bobs,
+            "h.test",
+            "t2",
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.user(ins, "user_2").await.unwrap().unwrap(), bob);
+    assert_eq!(
+        store.session(ins, "sess_2").await.unwrap().unwrap().user_id,
+        "user_2"
+    );
+    let bobs_client = store.client_by_token("h.test", "t2").await.unwrap();
+    assert_eq!(bobs_client.unwrap().id, "client_2");
+    assert_eq!(
+        store.session(ins, "sess_1").await.unwrap().unwrap().status,
+        SessionStatus::Ended
+    );
+
+    // Another account for bob's address, from bob's browser.
+    let again = user(&instance, "user_3", "bob@example.com");
+    let clash = session(&instance, "sess_3", "client_3", &again.id);
+    let e = store
+        .start_session(
+            Some("client_2"),
+            Some(&again),
+            &client(&instance, "client_3"),
+            &clash,
+            "h.test",
+            "t3",
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(e, StoreError::Conflict(_)), "{e:?}");
+    assert!(store.user(ins, "user_3").await.unwrap().is_none());
+    assert!(store.session(ins, "sess_3").await.unwrap().is_none());
+    assert!(store.client("client_3").await.unwrap().is_none());
+    assert!(store
+        .client_by_token("h.test", "t3")
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        store.session(ins, "sess_2").await.unwrap().unwrap().status,
+        SessionStatus::Active,
+        "bob's browser stays signed in"
+    );
+    assert!(store
+        .client_by_token("h.test", "t2")
+        .await
+        .unwrap()
+        .is_some());
 }
 
 fn new_instance(id: &str, primary: &str) -> NewInstance {
@@ -1433,6 +1521,7 @@ macro_rules! contract_tests {
             account_pacing,
             domain_dns_checks,
             start_session_is_one_write,
+            sign_up_session_is_one_write,
             instance_creation_is_one_write,
             idle_clients_are_pruned,
             pending_sign_ups,

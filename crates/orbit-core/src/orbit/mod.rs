@@ -94,6 +94,16 @@ pub struct NewUser {
     pub last_name: Option<String>,
 }
 
+/// The browser a session starts in (a sign-in or a sign-up).
+#[derive(Debug, Clone)]
+pub struct SessionBrowser {
+    /// The client the browser has; the start retires it.
+    pub client: Option<Client>,
+    /// The FAPI host the browser's new client token is for.
+    pub fapi_host: String,
+    pub user_agent: Option<String>,
+}
+
 /// What a sign-in hands to the browser: the session and a fresh `__client` token.
 #[derive(Debug, Clone)]
 pub struct SessionStart {

@@ -16,17 +16,13 @@ impl Orbit {
     /// the address (BAPI, `orbit user create`), so it counts as verified by `admin`, as in
     /// Clerk's BAPI.
     pub async fn create_user(&self, instance: &Instance, new: NewUser) -> Result<User> {
-        self.create_user_verified_by(instance, new, EmailVerification::Admin)
+        let valid = self.valid_user(new).await?;
+        self.insert_user(instance, valid, EmailVerification::Admin)
             .await
     }
 
-    /// `create_user` with the address verified by `verification`.
-    pub(super) async fn create_user_verified_by(
-        &self,
-        instance: &Instance,
-        new: NewUser,
-        verification: EmailVerification,
-    ) -> Result<User> {
+    /// `new` normalised and checked against the password policy, its password hashed.
+    pub(super) async fn valid_user(&self, new: NewUser) -> Result<ValidUser> {
         let email = email::normalize(&new.email)?;
         let first_name = clean_name(new.first_name, "first_name")?;
         let last_name = clean_name(new.last_name, "last_name")?;
@@ -37,28 +33,23 @@ impl Orbit {
             }
             None => None,
         };
-        self.insert_user(
-            instance,
-            ValidUser {
-                email,
-                first_name,
-                last_name,
-                password_hash,
-            },
-            verification,
-        )
-        .await
+        Ok(ValidUser {
+            email,
+            first_name,
+            last_name,
+            password_hash,
+        })
     }
 
-    /// Stores a user whose fields are already normalised and checked.
-    pub(super) async fn insert_user(
+    /// The new user `valid` describes, not stored yet.
+    pub(super) fn user_row(
         &self,
         instance: &Instance,
         valid: ValidUser,
         verification: EmailVerification,
-    ) -> Result<User> {
+    ) -> User {
         let now = self.now();
-        let user = User {
+        User {
             id: self.random.id("user"),
             instance_id: instance.id.clone(),
             email_id: self.random.id("idn"),
@@ -72,7 +63,17 @@ impl Orbit {
             last_active_at: None,
             email_verification: verification,
             email_verified_at: (verification != EmailVerification::Unverified).then_some(now),
-        };
+        }
+    }
+
+    /// Stores a user whose fields are already normalised and checked.
+    async fn insert_user(
+        &self,
+        instance: &Instance,
+        valid: ValidUser,
+        verification: EmailVerification,
+    ) -> Result<User> {
+        let user = self.user_row(instance, valid, verification);
         match self.store.create_user(&user).await {
             Ok(()) => Ok(user),
             Err(StoreError::Conflict(_)) => Err(Error::EmailTaken),

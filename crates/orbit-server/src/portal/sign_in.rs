@@ -15,7 +15,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use orbit_core::model::User;
 use orbit_core::text::without_bidi_controls;
-use orbit_core::Error;
+use orbit_core::{Error, SessionBrowser, SessionStart};
 use orbit_proto::wire::cookie as name;
 use serde::Deserialize;
 
@@ -106,30 +106,50 @@ pub(super) async fn submit(
     start_session(&state, &browser, &headers, &user, &redirect_url).await
 }
 
-/// Starts the session on a fresh client for this browser, sets its `__client`, and redirects:
-/// shared by sign-in and sign-up.
-pub(super) async fn start_session(
+/// Starts the session on a fresh client for this browser, sets its `__client`, and redirects.
+async fn start_session(
     state: &AppState,
     browser: &BrowserClient,
     headers: &HeaderMap,
     user: &User,
     redirect_url: &str,
 ) -> Result<Response, PageError> {
-    let fapi = &browser.fapi;
-    let ua = headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let b = session_browser(browser, headers);
     let start = state
         .orbit
         .start_session(
-            &fapi.ctx.instance,
-            browser.client.clone(),
+            &browser.fapi.ctx.instance,
+            b.client,
             user,
-            &fapi.host(),
-            ua,
+            &b.fapi_host,
+            b.user_agent,
         )
         .await?;
+    signed_in(state, browser, user, &start, redirect_url).await
+}
+
+/// The browser a session starts in, as core takes it.
+pub(super) fn session_browser(browser: &BrowserClient, headers: &HeaderMap) -> SessionBrowser {
+    SessionBrowser {
+        client: browser.client.clone(),
+        fapi_host: browser.fapi.host(),
+        user_agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+    }
+}
+
+/// The answer to a sign-in or sign-up that started `start`: the new `__client`, the device
+/// cookie, `__client_uat` for the app, and the redirect.
+pub(super) async fn signed_in(
+    state: &AppState,
+    browser: &BrowserClient,
+    user: &User,
+    start: &SessionStart,
+    redirect_url: &str,
+) -> Result<Response, PageError> {
+    let fapi = &browser.fapi;
     let target = redirect_target(state, fapi, Some(redirect_url), "/user").await?;
     let target = with_dev_browser(state, fapi, Some(&start.client), target).await?;
     let mut set: Vec<HeaderValue> = cookies::client(&start.client_token, fapi.secure)

@@ -117,9 +117,10 @@ impl Routes {
     }
 }
 
-/// A layer-4 load balancer on 127.0.0.1:0: each client connection is piped to one node.
-struct Balancer {
-    addr: SocketAddr,
+/// A layer-4 load balancer on 127.0.0.1:0: each client connection is piped to one node (round
+/// robin until told otherwise).
+pub(crate) struct Balancer {
+    pub(crate) addr: SocketAddr,
     routes: Routes,
     task: tokio::task::JoinHandle<()>,
 }
@@ -131,7 +132,7 @@ impl Drop for Balancer {
 }
 
 impl Balancer {
-    async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let routes = Routes::new(Vec::new(), Spread::RoundRobin);
@@ -168,6 +169,10 @@ impl Balancer {
             }
         }
         None
+    }
+
+    pub(crate) fn set_nodes(&self, nodes: Vec<SocketAddr>) {
+        self.routes.set_nodes(nodes);
     }
 }
 

@@ -44,6 +44,16 @@ impl ScratchSchema {
         &self.name
     }
 
+    /// The first column of every row `sql` returns, read in this schema on a connection of its
+    /// own: for tests that check what servers left in the database. Cast to text in the query
+    /// (`SELECT count(*)::text ..`).
+    pub async fn column(&self, sql: &str) -> Result<Vec<String>, sqlx::Error> {
+        let mut conn = PgConnection::connect(&self.url()).await?;
+        let rows = sqlx::query_scalar(sql).fetch_all(&mut conn).await?;
+        conn.close().await?;
+        Ok(rows)
+    }
+
     /// Locks `table` of this schema against every other session, readers too, as a stuck
     /// transaction would, until [`TableLock::release`] (or the value is dropped and its
     /// connection closes): what requests get while one table does not answer.

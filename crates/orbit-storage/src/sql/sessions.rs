@@ -105,6 +105,7 @@ impl SessionStore for SqlStore {
     async fn start_session(
         &self,
         retired: Option<&str>,
+        new_user: Option<&User>,
         client: &Client,
         s: &Session,
         fapi_host: &str,
@@ -125,6 +126,9 @@ impl SessionStore for SqlStore {
                 let q = if with_time { q.bind(at) } else { q };
                 q.execute(&mut *tx).await.map_err(backend)?;
             }
+        }
+        if let Some(user) = new_user {
+            insert_in(&mut tx, user).await?;
         }
         insert_in(&mut tx, client).await?;
         insert_in(&mut tx, s).await?;
