@@ -1,6 +1,7 @@
 //! Networkless session-token verification (docs/protocol.md "Session token claims"): RS256 against
 //! the instance's JWKS (fetched from BAPI and cached for `jwks_cache_max_age`; refetched earlier
-//! on an unknown `kid`, at most once every few seconds) or the `jwt_key` PEM; `exp`/`nbf`/`iat` with clock skew; `azp`. Handshake
+//! on an unknown `kid`, at most once every few seconds; kept for `jwks_stale_if_error` longer
+//! while BAPI cannot be reached) or the `jwt_key` PEM; `exp`/`nbf`/`iat` with clock skew; `azp`. Handshake
 //! tokens get the same signature and time checks.
 
 use crate::bapi::BapiClient;
@@ -92,6 +93,9 @@ struct CachedJwks {
     keys: HashMap<String, Arc<ParsedPublicKey>>,
     /// When the fetch that brought `keys` started; `None` before the first.
     fetched_at: Option<Instant>,
+    /// The last fetch failed (BAPI unreachable or erring): until one succeeds, keys past their
+    /// max age stay usable for the stale-if-error window.
+    refresh_failed: bool,
 }
 
 #[derive(Clone)]
@@ -105,6 +109,8 @@ struct VerifierInner {
     /// Past this age the cached JWKS is not trusted: a key that left the instance's JWKS stops
     /// verifying within it, even when no unknown `kid` makes the SDK fetch again.
     max_age: Duration,
+    /// How long past `max_age` the cached keys still verify while the JWKS cannot be fetched.
+    stale_if_error: Duration,
     last_fetch: tokio::sync::Mutex<Option<Instant>>,
     bapi: BapiClient,
     skew: i64,
@@ -158,6 +164,7 @@ impl TokenVerifier {
                 pem_key,
                 jwks: RwLock::new(CachedJwks::default()),
                 max_age: config.jwks_cache_max_age(),
+                stale_if_error: config.jwks_stale_if_error(),
                 last_fetch: tokio::sync::Mutex::new(None),
                 bapi,
                 skew: i64::try_from(config.clock_skew().as_secs()).unwrap_or(5),
@@ -177,6 +184,22 @@ impl TokenVerifier {
         jwks.keys.get(kid).cloned()
     }
 
+    /// The key `kid` of a JWKS past its max age, while the last fetch failed and the JWKS is
+    /// within the stale-if-error window: an outage of the Backend API (or of its database) does
+    /// not sign every user out of the app. A key removed meanwhile cannot be learned of anyway
+    /// until a fetch succeeds; the window bounds how long that lasts.
+    fn stale(&self, kid: &str, now: Instant) -> Option<Arc<ParsedPublicKey>> {
+        let jwks = self.inner.jwks.read().ok()?;
+        let usable = jwks.refresh_failed
+            && jwks.fetched_at.is_some_and(|t| {
+                now.saturating_duration_since(t) < self.inner.max_age + self.inner.stale_if_error
+            });
+        if !usable {
+            return None;
+        }
+        jwks.keys.get(kid).cloned()
+    }
+
     /// Fetches the JWKS from BAPI unless a fetch started less than `REFETCH_INTERVAL` (or the
     /// max age, if shorter) ago.
     async fn refresh(&self) -> Result<(), VerifyError> {
@@ -187,12 +210,15 @@ impl TokenVerifier {
             return Ok(());
         }
         *last = Some(now);
-        let jwks = self
-            .inner
-            .bapi
-            .jwks()
-            .await
-            .map_err(|e| VerifyError::Jwks(e.to_string()))?;
+        let jwks = match self.inner.bapi.jwks().await {
+            Ok(jwks) => jwks,
+            Err(e) => {
+                if let Ok(mut cached) = self.inner.jwks.write() {
+                    cached.refresh_failed = true;
+                }
+                return Err(VerifyError::Jwks(e.to_string()));
+            }
+        };
         let mut map = HashMap::new();
         for k in jwks.keys {
             if k.kty == "RSA" {
@@ -205,6 +231,7 @@ impl TokenVerifier {
             *jwks = CachedJwks {
                 keys: map,
                 fetched_at: Some(now),
+                refresh_failed: false,
             };
         }
         Ok(())
@@ -232,9 +259,15 @@ impl TokenVerifier {
                 let key = match self.cached(&kid, monotonic_now()) {
                     Some(k) => k,
                     None => {
-                        self.refresh().await?;
-                        self.cached(&kid, monotonic_now())
-                            .ok_or(VerifyError::UnknownKid)?
+                        let refreshed = self.refresh().await;
+                        let now = monotonic_now();
+                        match self.cached(&kid, now).or_else(|| self.stale(&kid, now)) {
+                            Some(k) => k,
+                            None => {
+                                refreshed?;
+                                return Err(VerifyError::UnknownKid);
+                            }
+                        }
                     }
                 };
                 key.verify_sig(jwt.signing_input.as_bytes(), &jwt.signature)

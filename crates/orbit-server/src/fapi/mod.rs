@@ -35,7 +35,11 @@ async fn jwks(State(state): State<AppState>, fapi: Fapi) -> Result<Response, Api
     let mut resp = Json(jwks).into_response();
     resp.headers_mut().insert(
         header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=60"),
+        HeaderValue::from_str(&format!(
+            "public, max-age={}",
+            orbit_core::keys::JWKS_HTTP_MAX_AGE / orbit_core::clock::SECOND
+        ))
+        .expect("a header value"),
     );
     resp.headers_mut().insert(
         header::ACCESS_CONTROL_ALLOW_ORIGIN,

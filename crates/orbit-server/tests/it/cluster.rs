@@ -1006,3 +1006,60 @@ async fn the_cli_reads_master_key_file_from_its_flag_and_the_environment() {
     assert!(ok, "{err}");
     assert!(out.contains(&server.secret_key), "{out}");
 }
+
+/// The Rust SDK through an outage longer than its JWKS max age: the keys it fetched keep
+/// verifying for `jwks_stale_if_error` while BAPI cannot be reached, and not at all with a zero
+/// window; a `kid` it never saw is refused with the fetch's error; once BAPI answers again the
+/// fresh JWKS is used.
+#[tokio::test]
+async fn the_sdk_verifies_from_a_stale_jwks_while_the_backend_api_is_unreachable() {
+    let server = TestServer::start().await;
+    let upstream = server.base.trim_start_matches("http://").to_owned();
+    let link = Link::start(upstream).await;
+    let max_age = Duration::from_millis(300);
+    let sdk = |stale: Duration| {
+        let config = orbit_sdk::OrbitConfig::builder(&server.publishable_key)
+            .secret_key(&server.secret_key)
+            .api_url(format!("http://{}/bapi", link.addr))
+            .jwks_cache_max_age(max_age)
+            .jwks_stale_if_error(stale)
+            .build()
+            .unwrap();
+        orbit_sdk::Orbit::new(config).unwrap()
+    };
+    let riding_out = sdk(Duration::from_secs(600));
+    let strict = sdk(Duration::ZERO);
+    let user = server.create_user("ada@example.com", GOOD_PASSWORD).await;
+    let token = server
+        .backend()
+        .mint_session_token(user["id"].as_str().unwrap())
+        .await;
+    for s in [&riding_out, &strict] {
+        s.verifier().verify(&token, &[]).await.unwrap();
+    }
+
+    link.cut();
+    tokio::time::sleep(max_age + Duration::from_millis(100)).await;
+    let claims = riding_out.verifier().verify(&token, &[]).await.unwrap();
+    assert_eq!(claims.sub, user["id"].as_str().unwrap());
+    // Again, within the refetch throttle: still the stale keys, not a bare "unknown kid".
+    riding_out.verifier().verify(&token, &[]).await.unwrap();
+    let err = strict.verifier().verify(&token, &[]).await.unwrap_err();
+    assert_eq!(err.reason(), "jwk-remote-failed-to-load", "{err}");
+    // A key it never fetched is not trusted from a stale JWKS.
+    let mut forged = token.split('.').map(str::to_owned).collect::<Vec<_>>();
+    let header = serde_json::json!({"alg": "RS256", "kid": "ins_key_never_seen", "typ": "JWT"});
+    forged[0] = base64::Engine::encode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        header.to_string(),
+    );
+    let forged = forged.join(".");
+    assert!(riding_out.verifier().verify(&forged, &[]).await.is_err());
+
+    link.restore();
+    // Past the refetch throttle (5 s, or the max age if shorter): both fetch again and verify.
+    tokio::time::sleep(max_age).await;
+    for s in [&riding_out, &strict] {
+        s.verifier().verify(&token, &[]).await.unwrap();
+    }
+}

@@ -900,7 +900,7 @@ fn refused(hop: &Hop) {
 /// minted on every node, round robin and at random, until every node signs with the new key.
 /// Each token's kid was in every node's JWKS before the token was minted, and each token
 /// verifies with the Rust SDK and with `@clerk/backend`, both holding a JWKS fetched before the
-/// rotation. The wait is the real `key_publish_lead` (15 s): the configuration does not expose
+/// rotation. The wait is the real `key_publish_lead` (20 s): the configuration does not expose
 /// `key_cache_ttl`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_nodes_run_the_seeds_scenario_with_a_key_rotation_mid_run() {
@@ -1064,7 +1064,7 @@ async fn three_nodes_run_the_seeds_scenario_with_a_key_rotation_mid_run() {
         if signing_new.len() == nodes.len() {
             break;
         }
-        // Generous: every node signs with the new key from key_publish_lead (15 s) on.
+        // Generous: every node signs with the new key from key_publish_lead (20 s) on.
         assert!(
             rotated.elapsed() < Duration::from_secs(45),
             "45 s after the rotation, not every node signs with {new_kid}: {minted:?}"
