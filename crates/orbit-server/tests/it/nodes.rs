@@ -748,7 +748,8 @@ impl ProdNodes {
         headers.insert("sec-fetch-dest", HeaderValue::from_static("document"));
         let http = self
             .world
-            .tls_client_builder()
+            .certs
+            .client_builder()
             .dns_resolver(Arc::new(RoutedDns::new(routes, apps)))
             .pool_max_idle_per_host(0)
             .default_headers(headers)
