@@ -1,6 +1,7 @@
 //! One typed configuration, loaded in layers: defaults < file < environment (`ORBIT_*`) <
 //! command line; validated at start-up with errors that name the offending key.
 
+use crate::assets::npm::{Registry, Source, NPM_REGISTRY};
 use orbit_core::limits::SignInLimits;
 use orbit_core::password::HashParams;
 use orbit_core::{OrbitSettings, MINUTE, SECOND};
@@ -58,6 +59,12 @@ pub struct Config {
     pub tls_key: Option<PathBuf>,
     /// The SMTP server that sign-up codes go through (`sign_up.email_verification`).
     pub smtp: SmtpConfig,
+    /// The npm registry Clerk's browser bundles are fetched from (`orbit assets fetch`, and on
+    /// first use) unless `assets_dir` is set.
+    pub npm_registry: Registry,
+    /// A directory of the pinned packages' tarballs as `npm pack` names them, for servers
+    /// without access to a registry: when set, no registry is asked.
+    pub assets_dir: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -85,7 +92,16 @@ impl Default for Config {
             tls_cert: None,
             tls_key: None,
             smtp: SmtpConfig::default(),
+            npm_registry: default_registry(),
+            assets_dir: None,
         }
+    }
+}
+
+fn default_registry() -> Registry {
+    match Registry::parse(NPM_REGISTRY) {
+        Ok(r) => r,
+        Err(e) => unreachable!("the default registry URL parses: {e}"),
     }
 }
 
@@ -147,6 +163,8 @@ pub struct ConfigLayer {
     pub smtp_from: Option<String>,
     pub smtp_username: Option<String>,
     pub smtp_password: Option<Secret>,
+    pub npm_registry: Option<String>,
+    pub assets_dir: Option<PathBuf>,
 }
 
 /// Environment variable for each layer key: `ORBIT_` + upper-case key.
@@ -185,6 +203,8 @@ const ENV_KEYS: &[&str] = &[
     "smtp_from",
     "smtp_username",
     "smtp_password",
+    "npm_registry",
+    "assets_dir",
 ];
 
 impl ConfigLayer {
@@ -381,6 +401,12 @@ impl ConfigLayer {
         if let Some(v) = self.smtp_password {
             config.smtp.password = Some(v);
         }
+        if let Some(v) = self.npm_registry {
+            config.npm_registry = Registry::parse(&v).map_err(|e| invalid("npm_registry", e))?;
+        }
+        if let Some(v) = self.assets_dir {
+            config.assets_dir = Some(v);
+        }
         Ok(())
     }
 }
@@ -496,6 +522,17 @@ impl Config {
             return Err(invalid("header_read_timeout_secs", "must be at least 1"));
         }
         crate::mail::check(&self.smtp).map_err(|(key, message)| invalid(key, message))?;
+        if let Some(dir) = &self.assets_dir {
+            if !dir.is_dir() {
+                return Err(invalid(
+                    "assets_dir",
+                    format!(
+                        "{} is not a directory; it should hold the tarballs `npm pack` writes (README \"Browser bundles\")",
+                        dir.display()
+                    ),
+                ));
+            }
+        }
         if self.dev_primary_domain.trim().is_empty() || self.dev_primary_domain.contains('/') {
             return Err(invalid(
                 "dev_primary_domain",
@@ -515,6 +552,14 @@ impl Config {
                 .saturating_mul(SECOND),
             mail: crate::mail::transport(&self.smtp).ok().flatten(),
             ..OrbitSettings::default()
+        }
+    }
+
+    /// Where Clerk's browser bundles come from: `assets_dir` when set, else `npm_registry`.
+    pub fn bundle_source(&self) -> Source {
+        match &self.assets_dir {
+            Some(dir) => Source::Directory(dir.clone()),
+            None => Source::Registry(self.npm_registry.clone()),
         }
     }
 
