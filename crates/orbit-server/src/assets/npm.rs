@@ -321,7 +321,7 @@ fn http_client() -> Result<reqwest::Client, String> {
         .timeout(REQUEST_TIMEOUT)
         .user_agent(concat!("orbit/", env!("CARGO_PKG_VERSION")))
         .build()
-        .map_err(|e| error_chain(e))
+        .map_err(error_chain)
 }
 
 /// `e` and its causes, without the URL reqwest puts in (it may carry credentials; callers name

@@ -343,7 +343,10 @@ fn content_type(file: &str) -> &'static str {
 mod tests {
     use super::*;
 
-    fn status(path: &str) -> Result<(&'static str, Naming, String), (StatusCode, &'static str)> {
+    /// The pinned version, naming and file a path asks for, or the status and code refusing it.
+    type Parsed = Result<(&'static str, Naming, String), (StatusCode, &'static str)>;
+
+    fn status(path: &str) -> Parsed {
         parse(path)
             .map(|r| (r.pin.version, r.naming, r.file))
             .map_err(|e| (e.status, e.code))
@@ -353,7 +356,7 @@ mod tests {
     fn paths() {
         use Naming::*;
         let ok = |v: &'static str, n, f: &str| Ok((v, n, f.to_owned()));
-        let rows: &[(&str, Result<(&str, Naming, String), (StatusCode, &str)>)] = &[
+        let rows: &[(&str, Parsed)] = &[
             (
                 "/npm/@clerk/clerk-js@6/dist/clerk.browser.js",
                 ok("6.40.0", Floating, "clerk.browser.js"),
