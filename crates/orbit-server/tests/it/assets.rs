@@ -212,7 +212,9 @@ async fn the_development_fapi_host_serves_the_pinned_bundles() {
     // A lazy chunk, as clerk-js asks for it: by its exact version.
     let chunk = names
         .iter()
-        .find(|n| n.starts_with("vendors_clerk.browser_") && n.ends_with("_6.40.0.js"))
+        .find(|n| {
+            n.starts_with("vendors_clerk.browser_") && n.ends_with(&format!("_{}.js", v6.version))
+        })
         .expect("a vendors chunk in clerk-js 6");
     let rows: [(&str, &Pin, &str, &str); 8] = [
         (
@@ -240,7 +242,7 @@ async fn the_development_fapi_host_serves_the_pinned_bundles() {
             FLOATING,
         ),
         (
-            &format!("/npm/@clerk/clerk-js@6.40.0/dist/{chunk}"),
+            &format!("/npm/@clerk/clerk-js@{}/dist/{chunk}", v6.version),
             v6,
             chunk,
             IMMUTABLE,
@@ -252,7 +254,7 @@ async fn the_development_fapi_host_serves_the_pinned_bundles() {
             FLOATING,
         ),
         (
-            "/npm/@clerk/ui@1.36.0/dist/ui.browser.js",
+            &format!("/npm/@clerk/ui@{}/dist/ui.browser.js", ui.version),
             ui,
             "ui.browser.js",
             IMMUTABLE,
@@ -366,7 +368,10 @@ async fn production_and_satellite_fapi_hosts_serve_them_and_other_hosts_do_not()
         check_served(
             &http,
             shared,
-            &format!("https://{host}/npm/@clerk/ui@1.36.0/dist/ui.browser.js"),
+            &format!(
+                "https://{host}/npm/@clerk/ui@{}/dist/ui.browser.js",
+                ui.version
+            ),
             ui,
             "ui.browser.js",
             IMMUTABLE,
@@ -437,7 +442,7 @@ async fn hostile_paths_never_leave_dist() {
         .is_file());
     let long_name = "a".repeat(4000);
     let long_spec = "6".repeat(5000);
-    let e = "/npm/@clerk/clerk-js@6.40.0";
+    let e = &format!("/npm/@clerk/clerk-js@{}", v6.version);
     let rows: Vec<(String, u16, &str)> = vec![
         (format!("{e}/dist/../integrity"), 404, "resource_not_found"),
         (
@@ -493,15 +498,11 @@ async fn hostile_paths_never_leave_dist() {
             "bundle_path_invalid",
         ),
         (
-            "/npm/@clerk/clerk-js@6.40.0%2f..%2f..%2f..%2fetc/dist/passwd".into(),
+            format!("{e}%2f..%2f..%2f..%2fetc/dist/passwd"),
             400,
             "bundle_path_invalid",
         ),
-        (
-            "/npm/@clerk/clerk-js@6.40.0/../../integrity".into(),
-            404,
-            "resource_not_found",
-        ),
+        (format!("{e}/../../integrity"), 404, "resource_not_found"),
         (
             format!("{e}/gzip/clerk.browser.js.gz"),
             404,
@@ -551,7 +552,7 @@ async fn hostile_paths_never_leave_dist() {
             "bundle_version_not_served",
         ),
         (
-            "/npm/@clerk/clerk-js@6.40.0.1/dist/clerk.browser.js".into(),
+            format!("{e}.1/dist/clerk.browser.js"),
             400,
             "bundle_version_invalid",
         ),
@@ -595,11 +596,15 @@ async fn hostile_paths_never_leave_dist() {
     // The refusals name what is served.
     let (_, body) = raw_get(addr, &host, "/npm/@clerk/clerk-js@7/dist/clerk.browser.js").await;
     assert!(
-        body.contains("@6 (6.40.0") && body.contains("@5 (5.128.0"),
+        body.contains(&format!("@6 ({}", v6.version))
+            && body.contains(&format!("@5 ({}", pin(Package::ClerkJs, 5).version)),
         "{body}"
     );
     let (_, body) = raw_get(addr, &host, "/npm/@clerk/ui@2/dist/ui.browser.js").await;
-    assert!(body.contains("@1 (1.36.0"), "{body}");
+    assert!(
+        body.contains(&format!("@1 ({}", pin(Package::Ui, 1).version)),
+        "{body}"
+    );
     let (_, body) = raw_get(addr, &host, "/npm/@clerk/nextjs@7/dist/index.js").await;
     assert!(
         body.contains("@clerk/clerk-js@<version>") && body.contains("@clerk/ui@<version>"),
@@ -777,7 +782,7 @@ async fn fetch_refuses_a_tarball_that_does_not_match_the_pin() {
     assert!(!ok, "{out}");
     let line = err
         .lines()
-        .find(|l| l.starts_with("error: @clerk/clerk-js@6.40.0"))
+        .find(|l| l.starts_with(&format!("error: {}", v6.id())))
         .unwrap_or_else(|| panic!("{err}"));
     assert!(
         line.contains(v6.integrity) && line.contains(&actual),
@@ -787,7 +792,7 @@ async fn fetch_refuses_a_tarball_that_does_not_match_the_pin() {
     assert_eq!(registry.tarball_hits(v6), 1);
     // The other pins are not on this registry: named, not installed.
     assert!(
-        err.contains("error: @clerk/ui@1.36.0") && err.contains("404"),
+        err.contains(&format!("error: {}", pin(Package::Ui, 1).id())) && err.contains("404"),
         "{err}"
     );
     assert!(out.contains("0 of 3 browser bundles cached"), "{out}");
@@ -806,7 +811,7 @@ async fn fetch_refuses_a_registry_that_publishes_another_integrity() {
     assert!(!ok, "{out}");
     let line = err
         .lines()
-        .find(|l| l.starts_with("error: @clerk/clerk-js@6.40.0"))
+        .find(|l| l.starts_with(&format!("error: {}", v6.id())))
         .unwrap_or_else(|| panic!("{err}"));
     assert!(
         line.contains(&published) && line.contains(v6.integrity),
@@ -872,9 +877,9 @@ async fn fetch_from_assets_dir_needs_no_registry_and_is_idempotent() {
     )
     .await;
     assert!(!ok);
+    let v6 = pin(Package::ClerkJs, 6);
     assert!(
-        err.contains("npm pack @clerk/clerk-js@6.40.0")
-            && err.contains("clerk-clerk-js-6.40.0.tgz"),
+        err.contains(&format!("npm pack {}", v6.id())) && err.contains(&v6.tarball_name()),
         "{err}"
     );
 }
@@ -904,12 +909,12 @@ async fn first_use_fetches_once_for_concurrent_requests() {
             FLOATING,
         ),
         (
-            format!("/npm/@clerk/clerk-js@6.40.0/dist/{chunk}"),
+            format!("/npm/@clerk/clerk-js@{}/dist/{chunk}", v6.version),
             chunk.clone(),
             IMMUTABLE,
         ),
         (
-            "/npm/@clerk/clerk-js@6.40.0/dist/clerk.browser.js".to_owned(),
+            format!("/npm/@clerk/clerk-js@{}/dist/clerk.browser.js", v6.version),
             "clerk.browser.js".to_owned(),
             IMMUTABLE,
         ),
@@ -979,7 +984,7 @@ async fn first_use_answers_503_and_backs_off_while_the_registry_fails() {
                 .unwrap()
                 .to_owned();
             for hint in [
-                "@clerk/clerk-js@6.40.0",
+                &pin(Package::ClerkJs, 6).id(),
                 "orbit assets fetch",
                 "assets_dir",
                 "npm pack",
@@ -1062,8 +1067,8 @@ async fn serve_says_whether_the_bundles_are_cached() {
     let missing = line(&first.banner);
     first.kill();
     for expected in [
-        "@clerk/clerk-js@6.40.0",
-        "@clerk/ui@1.36.0",
+        &pin(Package::ClerkJs, 6).id(),
+        &pin(Package::Ui, 1).id(),
         "not cached",
         "orbit assets fetch",
         "assets_dir",
