@@ -1,7 +1,8 @@
 //! One typed configuration, loaded in layers: defaults < file < environment (`ORBIT_*`) <
 //! command line; validated at start-up with errors that name the offending key.
 
-use crate::assets::npm::{Registry, Source, NPM_REGISTRY};
+use crate::assets::npm::{Registry, Source};
+use crate::assets::npm_config::{NpmEnvironment, RegistrySetting};
 use orbit_core::limits::SignInLimits;
 use orbit_core::password::HashParams;
 use orbit_core::{OrbitSettings, MINUTE, SECOND};
@@ -9,6 +10,7 @@ use orbit_storage::{DatabaseUrl, StoreSettings};
 use serde::Deserialize;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 pub use crate::mail::{Secret, SmtpConfig, SmtpTls};
 
@@ -60,8 +62,9 @@ pub struct Config {
     /// The SMTP server that sign-up codes go through (`sign_up.email_verification`).
     pub smtp: SmtpConfig,
     /// The npm registry Clerk's browser bundles are fetched from (`orbit assets fetch`, and on
-    /// first use) unless `assets_dir` is set.
-    pub npm_registry: Registry,
+    /// first use) unless `assets_dir` is set. `None`: the registry npm is configured with,
+    /// looked up when first needed (`assets::npm_config`).
+    pub npm_registry: Option<Registry>,
     /// A directory of the pinned packages' tarballs as `npm pack` names them, for servers
     /// without access to a registry: when set, no registry is asked.
     pub assets_dir: Option<PathBuf>,
@@ -92,16 +95,9 @@ impl Default for Config {
             tls_cert: None,
             tls_key: None,
             smtp: SmtpConfig::default(),
-            npm_registry: default_registry(),
+            npm_registry: None,
             assets_dir: None,
         }
-    }
-}
-
-fn default_registry() -> Registry {
-    match Registry::parse(NPM_REGISTRY) {
-        Ok(r) => r,
-        Err(e) => unreachable!("the default registry URL parses: {e}"),
     }
 }
 
@@ -402,7 +398,8 @@ impl ConfigLayer {
             config.smtp.password = Some(v);
         }
         if let Some(v) = self.npm_registry {
-            config.npm_registry = Registry::parse(&v).map_err(|e| invalid("npm_registry", e))?;
+            let registry = Registry::parse(&v).map_err(|e| invalid("npm_registry", e))?;
+            config.npm_registry = Some(registry);
         }
         if let Some(v) = self.assets_dir {
             config.assets_dir = Some(v);
@@ -555,11 +552,16 @@ impl Config {
         }
     }
 
-    /// Where Clerk's browser bundles come from: `assets_dir` when set, else `npm_registry`.
+    /// Where Clerk's browser bundles come from: `assets_dir` when set, else `npm_registry`,
+    /// else the registry npm is configured with in this process's environment (looked up on
+    /// the first fetch, so that no start-up waits for npm).
     pub fn bundle_source(&self) -> Source {
         match &self.assets_dir {
             Some(dir) => Source::Directory(dir.clone()),
-            None => Source::Registry(self.npm_registry.clone()),
+            None => Source::Registry(Arc::new(RegistrySetting::new(
+                self.npm_registry.clone(),
+                NpmEnvironment::inherited(),
+            ))),
         }
     }
 
@@ -728,5 +730,43 @@ mod tests {
         .unwrap();
         assert_eq!(c.trusted_proxies.len(), 2);
         assert_eq!(c.password_hash.memory_kib, 8192);
+    }
+
+    #[test]
+    fn npm_registry_is_unset_unless_configured() {
+        let c = Config::load(None, env(&[]), ConfigLayer::default()).unwrap();
+        assert_eq!(c.npm_registry, None, "npm's own configuration decides");
+        assert_eq!(
+            c.bundle_source().to_string(),
+            "the registry npm is configured with"
+        );
+        let flags = ConfigLayer {
+            npm_registry: Some("https://npm.internal/flag/".into()),
+            ..Default::default()
+        };
+        let c = Config::load(
+            None,
+            env(&[("ORBIT_NPM_REGISTRY", "https://npm.internal/env/")]),
+            flags,
+        )
+        .unwrap();
+        assert_eq!(
+            c.npm_registry,
+            Some(Registry::parse("https://npm.internal/flag/").unwrap()),
+            "the flag beats the environment"
+        );
+        assert_eq!(
+            c.bundle_source().to_string(),
+            "the registry https://npm.internal/flag"
+        );
+        let e = Config::load(
+            None,
+            env(&[("ORBIT_NPM_REGISTRY", "ftp://ci:hunter2@npm.internal/")]),
+            ConfigLayer::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.starts_with("npm_registry:"), "{e}");
+        assert!(!e.contains("hunter2"), "{e}");
     }
 }

@@ -1,10 +1,12 @@
 //! Clerk's browser bundles, which every FAPI host serves under `/npm/` as Clerk's CDN does
 //! (docs/design/browser-bundles.md): `pins` (the one table of pinned versions and their
 //! integrity), `npm` (fetching, verifying and unpacking into the cache; the tool behind
-//! `orbit assets fetch`), and here [`Bundles`], the server's view of the cache with its fetch
+//! `orbit assets fetch`), `npm_config` (which registry, when `npm_registry` is not set: the one
+//! npm is configured with), and here [`Bundles`], the server's view of the cache with its fetch
 //! on first use. No HTTP serving here: `fapi/bundles.rs` answers the requests.
 
 pub mod npm;
+pub mod npm_config;
 pub mod pins;
 
 use npm::{Cache, FetchError, Outcome, Source};

@@ -5,17 +5,16 @@
 //! (docs/design/browser-bundles.md "Fetching"). Used by `orbit assets fetch` and by the server
 //! on first use; it knows nothing of HTTP serving.
 
+use super::npm_config::{RegistryError, RegistrySetting};
 use super::pins::Pin;
 use base64::Engine;
 use sha2::{Digest, Sha512};
 use std::fmt;
 use std::io::{BufReader, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
-
-/// The default registry, `npm_registry`'s default.
-pub const NPM_REGISTRY: &str = "https://registry.npmjs.org";
 
 /// Larger downloads are cut off: the pinned tarballs are under 8 MiB.
 const MAX_TARBALL_BYTES: u64 = 64 * 1024 * 1024;
@@ -29,8 +28,8 @@ const INTEGRITY_FILE: &str = "integrity";
 /// Where packages come from.
 #[derive(Debug, Clone)]
 pub enum Source {
-    /// An npm registry (`npm_registry`).
-    Registry(Registry),
+    /// An npm registry: `npm_registry`, else the one npm is configured with.
+    Registry(Arc<RegistrySetting>),
     /// A directory of tarballs named as `npm pack` names them (`assets_dir`); no network.
     Directory(PathBuf),
 }
@@ -38,7 +37,7 @@ pub enum Source {
 impl fmt::Display for Source {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Source::Registry(r) => write!(f, "the registry {r}"),
+            Source::Registry(r) => r.fmt(f),
             Source::Directory(d) => write!(f, "assets_dir {}", d.display()),
         }
     }
@@ -49,8 +48,8 @@ impl fmt::Display for Source {
 pub struct Registry(url::Url);
 
 impl Registry {
-    /// An http(s) URL without query or fragment, e.g. `https://registry.npmjs.org` or a mirror's
-    /// `https://npm.internal/repository/npm/`.
+    /// An http(s) URL without query or fragment, e.g. what `npm config get registry` prints
+    /// or a mirror's `https://npm.internal/repository/npm/`.
     pub fn parse(s: &str) -> Result<Self, String> {
         let url = url::Url::parse(s.trim()).map_err(|e| format!("{:?}: {e}", redact(s)))?;
         if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
@@ -60,6 +59,12 @@ impl Registry {
             return Err(format!("{:?} must not have a query or fragment", redact(s)));
         }
         Ok(Registry(url))
+    }
+
+    /// Where the registry keeps `pin`'s tarball by convention (its version document names
+    /// the actual place).
+    pub fn tarball_url(&self, pin: &Pin) -> String {
+        self.join(&pin.tarball_path())
     }
 
     /// `<base>/<path>`, whether or not the base ends with a slash.
@@ -99,6 +104,8 @@ pub enum FetchError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("{pin}: {source}")]
+    NoRegistry { pin: String, source: RegistryError },
     #[error("{pin}: fetching {url} failed: {message}")]
     Registry {
         pin: String,
@@ -251,7 +258,17 @@ impl Cache {
             .map_err(io_at(&self.root))?;
         let tarball = work.path().join("package.tgz");
         let (actual, bytes, from) = match source {
-            Source::Registry(registry) => download(registry, pin, &tarball, progress).await?,
+            Source::Registry(setting) => {
+                let registry = &setting
+                    .get()
+                    .await
+                    .map_err(|source| FetchError::NoRegistry {
+                        pin: pin.id(),
+                        source,
+                    })?
+                    .registry;
+                download(registry, pin, &tarball, progress).await?
+            }
             Source::Directory(dir) => copy_from_dir(dir, pin, &tarball, progress).await?,
         };
         if actual != pin.integrity {
@@ -396,7 +413,7 @@ async fn download(
                 format!("dist.tarball {u:?} is not an http(s) URL"),
             ))
         }
-        None => registry.join(&pin.tarball_path()),
+        None => registry.tarball_url(pin),
     };
     progress(Step::Downloading { url: &tarball_url });
     let mut resp = http

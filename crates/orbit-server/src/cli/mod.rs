@@ -74,7 +74,8 @@ pub enum AssetsCommand {
     /// for it.
     Fetch {
         /// The npm registry (or a mirror of it) to download from [env: ORBIT_NPM_REGISTRY]
-        /// [default: https://registry.npmjs.org]. Not used when assets_dir is set.
+        /// [default: the registry npm is configured with (`npm config get registry`)]. Not used
+        /// when assets_dir is set.
         #[arg(long, value_name = "URL")]
         registry: Option<String>,
         /// A directory holding the tarballs as `npm pack @clerk/clerk-js@<version>` writes them
@@ -550,12 +551,23 @@ async fn domain_command(global: &GlobalArgs, cmd: DomainCommand) -> CliResult {
 /// `orbit assets fetch`: every pin into the cache, progress on stderr, a summary on stdout.
 /// Goes on with the other packages when one fails, then fails naming each.
 async fn assets_fetch(config: &Config) -> CliResult {
-    use crate::assets::npm::{Cache, Outcome};
+    use crate::assets::npm::{Cache, Outcome, Source};
+    use crate::assets::npm_config::RegistryOrigin;
     use crate::assets::pins::PINS;
     let cache = Cache::in_data_dir(&config.data_dir);
     let source = config.bundle_source();
     std::fs::create_dir_all(cache.root())
         .map_err(|e| format!("{}: {e}", cache.root().display()))?;
+    if let Source::Registry(setting) = &source {
+        // Looked up once here rather than failing once per package; not at all when every
+        // package is cached.
+        if PINS.iter().any(|pin| !cache.is_installed(pin)) {
+            let resolved = setting.get().await.map_err(|e| e.to_string())?;
+            if resolved.origin != RegistryOrigin::Configured {
+                eprintln!("npm registry from {}", resolved.origin);
+            }
+        }
+    }
     eprintln!(
         "Browser bundles from {source} into {}:",
         cache.root().display()

@@ -4,19 +4,20 @@
 //! tarballs, hostile paths, and the fetch on first use (once for many requests, 503 and back-off
 //! when the registry fails).
 //!
-//! [`clerk_bundles`] fetches the real pinned tarballs from the npm registry once per target
-//! directory (a file lock makes parallel test binaries share one download) and unpacks them
+//! [`clerk_bundles`] fetches the real pinned tarballs once per target directory, from the
+//! registry Orbit would use (`ORBIT_NPM_REGISTRY`, else the one npm is configured with) (a file lock makes parallel test binaries share one download) and unpacks them
 //! into a shared cache; servers under test link it with [`link_clerk_bundles`] or read the
 //! tarballs as their `assets_dir`.
 
-use crate::cli::{orbit, output_of, serve_with};
+use crate::cli::{banner_value, orbit, output_of, serve_with, serve_with_env};
 use crate::harness::*;
 use crate::world::ProdWorld;
 use axum::extract::State;
 use axum::http::{StatusCode as AxumStatus, Uri};
 use axum::response::IntoResponse;
 use orbit_core::clock::{ManualClock, SECOND};
-use orbit_server::assets::npm::{integrity_of, Cache, Registry, Source, NPM_REGISTRY};
+use orbit_server::assets::npm::{integrity_of, Cache, Registry, Source};
+use orbit_server::assets::npm_config::{NpmEnvironment, RegistrySetting};
 use orbit_server::assets::pins::{Package, Pin, PINS};
 use orbit_server::config::Config;
 use reqwest::StatusCode;
@@ -38,9 +39,10 @@ pub struct SharedBundles {
 
 static SHARED: tokio::sync::OnceCell<SharedBundles> = tokio::sync::OnceCell::const_new();
 
-/// The real pinned tarballs, each checked against its pinned integrity, downloaded from the npm
-/// registry on the first call of a test run into `target/tmp/orbit-test-assets` (kept across
-/// runs) and unpacked there into a shared cache.
+/// The real pinned tarballs, each checked against its pinned integrity, downloaded on the first
+/// call of a test run into `target/tmp/orbit-test-assets` (kept across runs) and unpacked there
+/// into a shared cache. The registry is found as `orbit serve` finds it: `ORBIT_NPM_REGISTRY`,
+/// else the one npm is configured with (looked up only when a tarball is missing).
 pub async fn clerk_bundles() -> &'static SharedBundles {
     SHARED
         .get_or_init(|| async {
@@ -53,13 +55,22 @@ pub async fn clerk_bundles() -> &'static SharedBundles {
                 .await
                 .unwrap();
             let http = reqwest::Client::new();
+            let configured = std::env::var("ORBIT_NPM_REGISTRY")
+                .ok()
+                .map(|url| Registry::parse(&url).unwrap());
+            let registry = RegistrySetting::new(configured, NpmEnvironment::inherited());
             for pin in PINS {
                 let path = tarballs.join(pin.tarball_name());
                 let ok = std::fs::read(&path).is_ok_and(|b| integrity_of(&b) == pin.integrity);
                 if ok {
                     continue;
                 }
-                let url = format!("{NPM_REGISTRY}/{}", pin.tarball_path());
+                let registry = &registry
+                    .get()
+                    .await
+                    .unwrap_or_else(|e| panic!("the tests need the npm registry once: {e}"))
+                    .registry;
+                let url = registry.tarball_url(pin);
                 let resp = http.get(&url).send().await.unwrap_or_else(|e| {
                     panic!("downloading {url} (the tests need the npm registry once): {e}")
                 });
@@ -888,7 +899,8 @@ async fn fetch_from_assets_dir_needs_no_registry_and_is_idempotent() {
 async fn first_use_fetches_once_for_concurrent_requests() {
     let shared = clerk_bundles().await;
     let (registry, url) = TestRegistry::real(shared).await;
-    let server = TestServer::start_with(|c| c.npm_registry = Registry::parse(&url).unwrap()).await;
+    let server =
+        TestServer::start_with(|c| c.npm_registry = Some(Registry::parse(&url).unwrap())).await;
     let (v6, ui) = (pin(Package::ClerkJs, 6), pin(Package::Ui, 1));
     let (_, names) = from_tarball(shared, v6, "clerk.browser.js");
     let chunk = names
@@ -965,7 +977,7 @@ async fn first_use_answers_503_and_backs_off_while_the_registry_fails() {
     registry.broken.store(true, Ordering::SeqCst);
     let clock = ManualClock::new(1_800_000_000_000);
     let server = TestServer::start_with_clock_and(&clock, |c| {
-        c.npm_registry = Registry::parse(&url).unwrap()
+        c.npm_registry = Some(Registry::parse(&url).unwrap())
     })
     .await;
     let http = reqwest::Client::new();
@@ -1031,9 +1043,10 @@ async fn first_use_answers_503_and_backs_off_while_the_registry_fails() {
 
 #[tokio::test]
 async fn first_use_with_an_unreachable_registry_answers_503() {
-    let server =
-        TestServer::start_with(|c| c.npm_registry = Registry::parse("http://127.0.0.1:1").unwrap())
-            .await;
+    let server = TestServer::start_with(|c| {
+        c.npm_registry = Some(Registry::parse("http://127.0.0.1:1").unwrap())
+    })
+    .await;
     let r = reqwest::get(server.url("/npm/@clerk/ui@1/dist/ui.browser.js"))
         .await
         .unwrap();
@@ -1088,4 +1101,98 @@ async fn serve_says_whether_the_bundles_are_cached() {
         cached.contains("cached in") && !cached.contains("not cached"),
         "{cached}"
     );
+}
+
+/// `orbit assets fetch` without `--registry`, in a temporary HOME (with `npmrc` as its
+/// `.npmrc`) and with no npm on PATH: only what the test gives decides the registry.
+async fn assets_fetch_in_home(data: &Path, npmrc: Option<&str>) -> (bool, String, String) {
+    let home = tempfile::tempdir().unwrap();
+    if let Some(text) = npmrc {
+        std::fs::write(home.path().join(".npmrc"), text).unwrap();
+    }
+    let no_npm = tempfile::tempdir().unwrap();
+    let mut cmd = orbit();
+    cmd.args(["assets", "fetch", "--data-dir"])
+        .arg(data)
+        .env("HOME", home.path())
+        .env("PATH", no_npm.path())
+        .env_remove("npm_config_registry")
+        .env_remove("NPM_CONFIG_REGISTRY");
+    output_of(cmd).await
+}
+
+#[tokio::test]
+async fn fetch_uses_the_registry_npm_is_configured_with() {
+    let shared = clerk_bundles().await;
+    let (registry, url) = TestRegistry::real(shared).await;
+    let data = tempfile::tempdir().unwrap();
+    let npmrc = format!("fund=false\nregistry={url}/\n");
+    let (ok, out, err) = assets_fetch_in_home(data.path(), Some(&npmrc)).await;
+    assert!(ok, "{err}");
+    assert!(out.contains("(3 fetched now)"), "{out}");
+    assert!(
+        err.contains("npm registry from the registry= line of") && err.contains(".npmrc"),
+        "says where the registry came from: {err}"
+    );
+    for p in PINS {
+        assert_eq!(registry.tarball_hits(p), 1, "{}", p.id());
+    }
+    // All cached: no registry is needed, so none is looked up.
+    let (ok, out, err) = assets_fetch_in_home(data.path(), None).await;
+    assert!(ok, "{err}");
+    assert!(out.contains("(0 fetched now)"), "{out}");
+}
+
+#[tokio::test]
+async fn fetch_without_any_registry_says_what_to_set() {
+    let data = tempfile::tempdir().unwrap();
+    let (ok, out, err) = assets_fetch_in_home(data.path(), Some("fund=false\n")).await;
+    assert!(!ok, "{out}");
+    assert!(
+        err.starts_with("error: no npm registry configured: set npm_registry (ORBIT_NPM_REGISTRY) to your npm registry's URL, e.g. the output of `npm config get registry`, or set assets_dir for an air-gapped install"),
+        "{err}"
+    );
+    assert!(
+        err.contains("no registry= line") && err.contains("npm: not on PATH"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "said once, not per package: {err}");
+    assert!(cache_contents(data.path()).is_empty(), "nothing written");
+}
+
+#[tokio::test]
+async fn first_use_finds_the_registry_npm_is_configured_with() {
+    let shared = clerk_bundles().await;
+    let (registry, url) = TestRegistry::real(shared).await;
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(home.path().join(".npmrc"), format!("registry={url}\n")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("HOME", home.path().to_str().unwrap()),
+        // Empty is unset, for npm and for Orbit.
+        ("npm_config_registry", ""),
+        ("NPM_CONFIG_REGISTRY", ""),
+    ];
+    let server = serve_with_env(dir.path().to_str().unwrap(), &[], &env);
+    let line = server
+        .banner
+        .lines()
+        .find(|l| l.starts_with("Browser bundles:"))
+        .unwrap();
+    assert!(
+        line.contains("fetched from the registry npm is configured with on first use"),
+        "{line}"
+    );
+    let fapi = banner_value(&server.banner, "Frontend API:");
+    let v6 = pin(Package::ClerkJs, 6);
+    check_served(
+        &reqwest::Client::new(),
+        shared,
+        &format!("{fapi}/npm/@clerk/clerk-js@6/dist/clerk.browser.js"),
+        v6,
+        "clerk.browser.js",
+        FLOATING,
+    )
+    .await;
+    assert_eq!(registry.tarball_hits(v6), 1);
 }

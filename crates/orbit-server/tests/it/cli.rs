@@ -142,7 +142,7 @@ pub(crate) fn serve_with(data_dir: &str, extra: &[&str]) -> ServeProcess {
     serve_with_env(data_dir, extra, &[])
 }
 
-/// `serve_with`, with extra `ORBIT_*` environment.
+/// `serve_with`, with extra environment variables.
 pub(crate) fn serve_with_env(data_dir: &str, extra: &[&str], env: &[(&str, &str)]) -> ServeProcess {
     let listen = if extra.contains(&"--listen") {
         &[][..]
