@@ -1,7 +1,9 @@
 //! Frontend API: the browser-facing JSON API of each FAPI host (docs/protocol.md "Concepts").
-//! Sessions and tokens here, the handshake and the satellite sync in `handshake.rs`. Built on
-//! the browser layer (`crate::browser`).
+//! Sessions and tokens here, the handshake and the satellite sync in `handshake.rs`, Clerk's
+//! browser bundles under `/npm/` in `bundles.rs` (from the cache `crate::assets` keeps). Built
+//! on the browser layer (`crate::browser`).
 
+mod bundles;
 mod handshake;
 
 use crate::browser::redirect::{redirect_target, with_cookies};
@@ -27,6 +29,7 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/dev_browser", post(dev_browser))
         .route("/v1/client/signed_out", get(signed_out))
         .merge(handshake::routes())
+        .merge(bundles::routes())
 }
 
 /// `GET /.well-known/jwks.json`: public keys of the instance, current and recently retired.
