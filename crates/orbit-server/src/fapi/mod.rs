@@ -1,32 +1,43 @@
-//! Frontend API: the browser-facing JSON API of each FAPI host (docs/protocol.md "Concepts").
-//! Sessions and tokens here, the handshake and the satellite sync in `handshake.rs`. Built on
-//! the browser layer (`crate::browser`).
+//! Frontend API: the browser-facing JSON API of each FAPI host (docs/protocol.md "Concepts",
+//! docs/design/frontend-api.md). Sessions and tokens here, the handshake and the satellite sync
+//! in `handshake.rs`, what every clerk-js call shares (method override, CORS and CSRF, the
+//! caller) in `request.rs`. Built on the browser layer (`crate::browser`).
 
 mod handshake;
+pub mod request;
 
 use crate::browser::redirect::{redirect_target, with_cookies};
 use crate::browser::{cookies, BrowserClient, Fapi};
 use crate::error::ApiError;
+use crate::extract::FormOrJson;
 use crate::AppState;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{delete, get, post};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use orbit_core::model::{InstanceKind, SessionStatus};
 use orbit_core::SessionOwner;
 use orbit_proto::fapi::{DevBrowser, EndedSession, SignedOutClient};
 use orbit_proto::resources::Token;
+use request::AllowedOrigin;
 
-pub fn routes() -> Router<AppState> {
+pub fn routes(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/.well-known/jwks.json", get(jwks))
+        .route("/v1/client/signed_out", get(signed_out))
+        .merge(handshake::routes())
+        .merge(api_routes().layer(from_fn_with_state(state, request::guard)))
+}
+
+/// The JSON endpoints clerk-js calls: each behind the origin check (`request::guard`).
+fn api_routes() -> Router<AppState> {
+    Router::new()
         .route("/v1/client/sessions/{id}/tokens", post(session_token))
         .route("/v1/client/sessions/{id}/end", post(end_session))
         .route("/v1/client/sessions", delete(sign_out))
         .route("/v1/dev_browser", post(dev_browser))
-        .route("/v1/client/signed_out", get(signed_out))
-        .merge(handshake::routes())
 }
 
 /// `GET /.well-known/jwks.json`: public keys of the instance, current and recently retired.
@@ -42,71 +53,6 @@ async fn jwks(State(state): State<AppState>, fapi: Fapi) -> Result<Response, Api
         HeaderValue::from_static("*"),
     );
     Ok(resp)
-}
-
-fn request_origin(headers: &HeaderMap) -> Option<&str> {
-    headers.get(header::ORIGIN).and_then(|v| v.to_str().ok())
-}
-
-/// Whether `origin` may read FAPI responses with credentials: this host itself or an origin the
-/// instance may redirect to.
-async fn origin_allowed(state: &AppState, fapi: &Fapi, origin: &str) -> Result<bool, ApiError> {
-    if origin == fapi.origin {
-        return Ok(true);
-    }
-    let policy = state.orbit.redirect_policy(&fapi.ctx.instance).await?;
-    Ok(policy
-        .check(origin, None)
-        .is_ok_and(|t| t.origin() == origin))
-}
-
-fn origin_refused(long_message: String) -> ApiError {
-    ApiError::new(
-        StatusCode::FORBIDDEN,
-        "origin_invalid",
-        "Origin not allowed",
-        long_message,
-    )
-}
-
-/// The request's `Origin` when it is this host or an origin of the instance; otherwise a 403
-/// that names the problem. Every FAPI POST (and the sign-out DELETE) needs one
-/// (docs/design/sessions-and-tokens.md "Origin"): they change state or hand out credentials,
-/// and browsers always send `Origin` on them, so a request without one did not come from a page
-/// of the instance. A cross-site form must not sign anyone out, nor mint a token.
-async fn require_allowed_origin<'h>(
-    state: &AppState,
-    fapi: &Fapi,
-    headers: &'h HeaderMap,
-) -> Result<&'h str, ApiError> {
-    match request_origin(headers) {
-        None => Err(origin_refused(
-            "This request has no Origin header. Send it from a page of one of the instance's domains; browsers add the header themselves.".into(),
-        )),
-        Some(o) if origin_allowed(state, fapi, o).await? => Ok(o),
-        Some("null") => Err(origin_refused(
-            "The request's Origin is null (a sandboxed page, a file or a privacy redirect). Send it from a page of one of the instance's domains.".into(),
-        )),
-        Some(o) => Err(origin_refused(format!(
-            "The origin {o} is not a domain of this instance nor in its allowed redirect origins."
-        ))),
-    }
-}
-
-/// CORS for the request's origin (which passed the origin check), never cached.
-fn with_cors(mut resp: Response, headers: &HeaderMap) -> Response {
-    if let Some(o) = headers.get(header::ORIGIN).cloned() {
-        let h = resp.headers_mut();
-        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, o);
-        h.insert(
-            header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
-            HeaderValue::from_static("true"),
-        );
-        h.insert(header::VARY, HeaderValue::from_static("Origin"));
-    }
-    resp.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    resp
 }
 
 fn signed_out_error(long_message: &str) -> ApiError {
@@ -128,16 +74,26 @@ fn session_not_found() -> ApiError {
     )
 }
 
+/// What clerk-js posts with a token request (`Session.ts` `#createTokenResolver`): no
+/// organizations here, and the tab's state is only a hint; both are read and ignored.
+#[derive(Debug, Default, serde::Deserialize)]
+struct TokenParams {
+    #[allow(dead_code)]
+    organization_id: Option<String>,
+    #[allow(dead_code)]
+    tab_state: Option<String>,
+}
+
 /// `POST /v1/client/sessions/{id}/tokens`: a fresh session token for a session of this
-/// browser's client, for an allowed `Origin`, which becomes `azp`.
+/// browser's client, for an allowed `Origin` (`request::guard`), which becomes `azp`.
 async fn session_token(
     State(state): State<AppState>,
     browser: BrowserClient,
     Path(session_id): Path<String>,
-    headers: HeaderMap,
+    Extension(AllowedOrigin(origin)): Extension<AllowedOrigin>,
+    FormOrJson(_): FormOrJson<TokenParams>,
 ) -> Result<Response, ApiError> {
     let fapi = &browser.fapi;
-    let origin = require_allowed_origin(&state, fapi, &headers).await?;
     let Some(client) = &browser.client else {
         return Err(signed_out_error(
             "This browser has no signed-in client on this host.",
@@ -151,17 +107,13 @@ async fn session_token(
         .ok_or_else(session_not_found)?;
     let jwt = state
         .orbit
-        .mint_session_token(instance, &session_id, Some(origin))
+        .mint_session_token(instance, &session_id, Some(&origin))
         .await?;
-    // `origin` passed the check above: CORS for it alone.
-    Ok(with_cors(
-        Json(Token {
-            object: "token".into(),
-            jwt,
-        })
-        .into_response(),
-        &headers,
-    ))
+    Ok(Json(Token {
+        object: "token".into(),
+        jwt,
+    })
+    .into_response())
 }
 
 /// `DELETE /v1/client/sessions`: signs the browser's client out on every linked domain
@@ -169,10 +121,8 @@ async fn session_token(
 async fn sign_out(
     State(state): State<AppState>,
     browser: BrowserClient,
-    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let fapi = &browser.fapi;
-    require_allowed_origin(&state, fapi, &headers).await?;
     let ended = match &browser.client {
         Some(c) => {
             state
@@ -182,13 +132,10 @@ async fn sign_out(
         }
         None => 0,
     };
-    let resp = with_cors(
-        Json(SignedOutClient::new(
-            u64::try_from(ended).unwrap_or(u64::MAX),
-        ))
-        .into_response(),
-        &headers,
-    );
+    let resp = Json(SignedOutClient::new(
+        u64::try_from(ended).unwrap_or(u64::MAX),
+    ))
+    .into_response();
     Ok(with_cookies(
         resp,
         cookies::client_uat_for_app(&state, fapi, 0).await,
@@ -200,10 +147,8 @@ async fn end_session(
     State(state): State<AppState>,
     browser: BrowserClient,
     Path(id): Path<String>,
-    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let fapi = &browser.fapi;
-    require_allowed_origin(&state, fapi, &headers).await?;
     let Some(client) = &browser.client else {
         return Err(signed_out_error("This browser has no client on this host."));
     };
@@ -217,10 +162,7 @@ async fn end_session(
         .orbit
         .end_session(instance, &id, SessionStatus::Ended)
         .await?;
-    let resp = with_cors(
-        Json(EndedSession::new(s.id, s.status.as_str().to_owned())).into_response(),
-        &headers,
-    );
+    let resp = Json(EndedSession::new(s.id, s.status.as_str().to_owned())).into_response();
     let signed_out = state
         .orbit
         .active_sessions(instance, &client.id)
@@ -239,7 +181,6 @@ async fn end_session(
 async fn dev_browser(
     State(state): State<AppState>,
     browser: BrowserClient,
-    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let fapi = &browser.fapi;
     if fapi.ctx.instance.kind != InstanceKind::Development {
@@ -251,17 +192,13 @@ async fn dev_browser(
         ));
     }
     // It hands out a bearer credential: only pages of the instance may ask (clerk-js posts
-    // from the app's origin, which the instance allows).
-    require_allowed_origin(&state, fapi, &headers).await?;
+    // from the app's origin, which the instance allows; `request::guard` checked it).
     // For the browser's client, or for none yet: no client is created for a visit.
     let token = state
         .orbit
         .new_dev_browser(&fapi.ctx.instance, browser.client.as_ref())
         .await?;
-    Ok(with_cors(
-        Json(DevBrowser::new(token)).into_response(),
-        &headers,
-    ))
+    Ok(Json(DevBrowser::new(token)).into_response())
 }
 
 #[derive(Debug, serde::Deserialize)]

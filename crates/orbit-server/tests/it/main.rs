@@ -23,6 +23,7 @@ mod compat_node;
 mod cookies;
 mod dns_recheck;
 mod fapi;
+mod fapi_clerkjs;
 mod migrate;
 mod nodes;
 mod portal;
