@@ -4,24 +4,6 @@
 
 use serde::{Deserialize, Serialize};
 
-/// `DELETE /v1/client/sessions`: the browser's client signed out on every linked domain.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SignedOutClient {
-    /// `client`.
-    pub object: String,
-    /// How many sessions ended.
-    pub sessions_ended: u64,
-}
-
-impl SignedOutClient {
-    pub fn new(sessions_ended: u64) -> Self {
-        Self {
-            object: "client".into(),
-            sessions_ended,
-        }
-    }
-}
-
 /// `POST /v1/client/sessions/{id}/end`: the session that ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EndedSession {
@@ -68,14 +50,6 @@ mod tests {
 
     use super::*;
     use crate::test_support::assert_wire;
-
-    #[test]
-    fn signed_out_client() {
-        assert_wire(
-            &SignedOutClient::new(2),
-            r#"{"object":"client","sessions_ended":2}"#,
-        );
-    }
 
     #[test]
     fn ended_session() {

@@ -5,6 +5,7 @@ mod housekeeping;
 mod instances;
 pub(crate) use instances::redirect_policy_of;
 mod devices;
+mod frontend;
 mod password_hashing;
 mod sessions;
 mod sign_ups;

@@ -3,8 +3,10 @@
 //! in `handshake.rs`, what every clerk-js call shares (method override, CORS and CSRF, the
 //! caller) in `request.rs`. Built on the browser layer (`crate::browser`).
 
+mod client;
 mod handshake;
 pub mod request;
+mod resources;
 
 use crate::browser::redirect::{redirect_target, with_cookies};
 use crate::browser::{cookies, BrowserClient, Fapi};
@@ -19,7 +21,7 @@ use axum::routing::{delete, get, post};
 use axum::{Extension, Json, Router};
 use orbit_core::model::{InstanceKind, SessionStatus};
 use orbit_core::SessionOwner;
-use orbit_proto::fapi::{DevBrowser, EndedSession, SignedOutClient};
+use orbit_proto::fapi::{DevBrowser, EndedSession};
 use orbit_proto::resources::Token;
 use request::AllowedOrigin;
 
@@ -36,7 +38,15 @@ fn api_routes() -> Router<AppState> {
     Router::new()
         .route("/v1/client/sessions/{id}/tokens", post(session_token))
         .route("/v1/client/sessions/{id}/end", post(end_session))
-        .route("/v1/client/sessions", delete(sign_out))
+        .route(
+            "/v1/environment",
+            get(client::environment).patch(client::environment),
+        )
+        .route(
+            "/v1/client",
+            get(client::get_client).delete(client::sign_out),
+        )
+        .route("/v1/client/sessions", delete(client::sign_out))
         .route("/v1/dev_browser", post(dev_browser))
 }
 
@@ -114,32 +124,6 @@ async fn session_token(
         jwt,
     })
     .into_response())
-}
-
-/// `DELETE /v1/client/sessions`: signs the browser's client out on every linked domain
-/// (docs/protocol.md "Satellite sync": sign-out on any domain ends the client's sessions).
-async fn sign_out(
-    State(state): State<AppState>,
-    browser: BrowserClient,
-) -> Result<Response, ApiError> {
-    let fapi = &browser.fapi;
-    let ended = match &browser.client {
-        Some(c) => {
-            state
-                .orbit
-                .sign_out_client(&fapi.ctx.instance, &c.id)
-                .await?
-        }
-        None => 0,
-    };
-    let resp = Json(SignedOutClient::new(
-        u64::try_from(ended).unwrap_or(u64::MAX),
-    ))
-    .into_response();
-    Ok(with_cookies(
-        resp,
-        cookies::client_uat_for_app(&state, fapi, 0).await,
-    ))
 }
 
 /// `POST /v1/client/sessions/{id}/end`: ends one session of the browser's client.

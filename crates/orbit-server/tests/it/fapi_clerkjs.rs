@@ -2,6 +2,7 @@
 //! `_method` overrides, the query parameters it always adds, form bodies, CORS with credentials
 //! for the instance's origins, and the hostile versions of each call.
 
+use crate::bapi::verify_with_jwks;
 use crate::harness::*;
 use reqwest::header::ORIGIN;
 use reqwest::{Method, StatusCode};
@@ -79,7 +80,6 @@ impl ClerkJs {
     }
 
     /// A GET from the page (cross-origin fetches carry `Origin`).
-    #[allow(dead_code)]
     pub async fn get(&self, path: &str) -> Answer {
         self.send(self.http.get(self.url(path)).header(ORIGIN, &self.origin))
             .await
@@ -299,4 +299,155 @@ async fn malformed_and_oversized_bodies_are_refused() {
         .await;
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(r.error_code(), "request_body_too_large");
+}
+
+#[tokio::test]
+async fn the_environment_comes_from_the_instances_settings() {
+    let server = TestServer::start().await;
+    let js = ClerkJs::new(&server, APP);
+    let r = js.get("/environment").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.cors(), Some(APP));
+    let env = &r.body;
+    // A bare resource, as clerk-js reads it.
+    assert!(env.get("response").is_none(), "{env}");
+    let display = &env["display_config"];
+    assert_eq!(display["instance_environment_type"], "development");
+    assert_eq!(display["application_name"], "My application");
+    // No sign-in URL configured: the hosted pages on the primary's FAPI host.
+    assert_eq!(display["sign_in_url"], format!("{}/sign-in", server.base));
+    assert_eq!(display["sign_up_url"], format!("{}/sign-up", server.base));
+    assert_eq!(display["user_profile_url"], format!("{}/user", server.base));
+    assert_eq!(display["home_url"], "http://localhost:3000");
+    assert_eq!(display["captcha_public_key"], Value::Null);
+    assert_eq!(env["auth_config"]["single_session_mode"], true);
+    let attributes = &env["user_settings"]["attributes"];
+    assert_eq!(attributes["email_address"]["used_for_first_factor"], true);
+    assert_eq!(attributes["email_address"]["verify_at_sign_up"], false);
+    assert_eq!(attributes["password"]["required"], true);
+    assert_eq!(attributes["first_name"]["enabled"], true);
+    assert_eq!(attributes["phone_number"]["enabled"], false);
+    assert_eq!(
+        env["user_settings"]["password_settings"]["min_length"],
+        serde_json::json!(orbit_core::password::PasswordPolicy::default().min_chars)
+    );
+
+    // The development "touch": `POST /v1/environment?_method=PATCH`, empty body: the same.
+    let touched = js.call(Method::PATCH, "/environment", &[]).await;
+    assert_eq!(touched.status, StatusCode::OK, "{}", touched.body);
+    assert_eq!(touched.body, r.body);
+    // Another site may read nothing and touch nothing.
+    let evil = ClerkJs::new(&server, "https://evil.example");
+    let r = evil.get("/environment").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.cors(), None);
+    let r = evil.call(Method::PATCH, "/environment", &[]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(r.error_code(), "origin_invalid");
+}
+
+#[tokio::test]
+async fn the_client_as_clerk_js_loads_it() {
+    let server = TestServer::start().await;
+    // A browser that never signed in: `null`, not an error (a 4xx would stop clerk-js).
+    let stranger = ClerkJs::new(&server, APP);
+    let r = stranger.get("/client").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(
+        r.body,
+        serde_json::json!({"response": null, "client": null})
+    );
+
+    let (js, sid) = signed_in(&server).await;
+    let r = js.get("/client").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["client"], Value::Null);
+    let client = &r.body["response"];
+    assert_eq!(client["object"], "client");
+    assert!(client["id"].as_str().unwrap().starts_with("client_"));
+    assert_eq!(client["last_active_session_id"], sid.as_str());
+    // No cookie expiry within 8 days: clerk-js would detour every navigation otherwise.
+    assert_eq!(client["cookie_expires_at"], Value::Null);
+    let sessions = client["sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 1);
+    let session = &sessions[0];
+    assert_eq!(session["id"], sid.as_str());
+    assert_eq!(session["status"], "active");
+    assert_eq!(session["public_user_data"]["identifier"], "ada@example.com");
+    assert_eq!(
+        session["user"]["email_addresses"][0]["email_address"],
+        "ada@example.com"
+    );
+    assert_eq!(
+        session["user"]["primary_email_address_id"],
+        session["user"]["email_addresses"][0]["id"]
+    );
+    assert_eq!(session["user"]["password_enabled"], true);
+    assert!(session["user"].get("private_metadata").is_none());
+    // A fresh token for the page that asked, which clerk-js uses without minting.
+    let jwt = session["last_active_token"]["jwt"].as_str().unwrap();
+    let (_, claims) = verify_with_jwks(jwt, &server.jwks().await);
+    assert_eq!(claims["sid"], sid.as_str());
+    assert_eq!(claims["azp"], APP);
+
+    // Without an allowed Origin the client is shown without a token (no credential for a
+    // page the instance does not know), and a foreign page cannot read it at all.
+    let r = js.send(js.http.get(js.url("/client"))).await;
+    assert_eq!(
+        r.body["response"]["sessions"][0]["last_active_token"],
+        Value::Null
+    );
+    let evil = ClerkJs {
+        http: js.http.clone(),
+        fapi: js.fapi.clone(),
+        origin: "https://evil.example".into(),
+    };
+    let r = evil.get("/client").await;
+    assert_eq!(r.cors(), None);
+    assert_eq!(
+        r.body["response"]["sessions"][0]["last_active_token"],
+        Value::Null
+    );
+}
+
+#[tokio::test]
+async fn sign_out_as_clerk_js_sends_it() {
+    let server = TestServer::start().await;
+    // `Client.removeSessions` and `Client.destroy`.
+    for path in ["/client/sessions", "/client"] {
+        let server_user = format!("{}@example.com", path.replace('/', "_"));
+        server.create_user(&server_user, GOOD_PASSWORD).await;
+        let js = ClerkJs::new(&server, APP);
+        let b = Browser {
+            http: js.http.clone(),
+            origin: server.base.clone(),
+        };
+        b.sign_in(&server_user, GOOD_PASSWORD).await;
+        let sid = js.get("/client").await.body["response"]["last_active_session_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let r = js.call(Method::DELETE, path, &[]).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.body);
+        // The client stays, without sessions, in both places clerk-js reads.
+        for c in [&r.body["response"], &r.body["client"]] {
+            assert_eq!(c["sessions"], serde_json::json!([]), "{path}: {}", r.body);
+            assert_eq!(c["last_active_session_id"], Value::Null);
+        }
+        let r = js
+            .post(&format!("/client/sessions/{sid}/tokens"), &[])
+            .await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}");
+        let r = js.get("/client").await;
+        assert_eq!(r.body["response"]["sessions"], serde_json::json!([]));
+    }
+    // Signing out a browser that has no client is no error.
+    let r = ClerkJs::new(&server, APP)
+        .call(Method::DELETE, "/client/sessions", &[])
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(
+        r.body,
+        serde_json::json!({"response": null, "client": null})
+    );
 }

@@ -1,0 +1,120 @@
+//! Domain objects in the Frontend API's JSON shapes (`orbit_proto::frontend`), as clerk-js
+//! reads them.
+
+use orbit_core::clock::{Millis, MINUTE};
+use orbit_core::model::{Client, Instance, Session, User};
+use orbit_proto::frontend as f;
+use orbit_proto::resources::Token;
+use serde_json::json;
+
+pub fn user_json(u: &User) -> f::User {
+    f::User {
+        id: u.id.clone(),
+        object: "user".into(),
+        username: None,
+        first_name: u.first_name.clone(),
+        last_name: u.last_name.clone(),
+        image_url: String::new(),
+        has_image: false,
+        primary_email_address_id: Some(u.email_id.clone()),
+        primary_phone_number_id: None,
+        primary_web3_wallet_id: None,
+        password_enabled: u.password_hash.is_some(),
+        two_factor_enabled: false,
+        totp_enabled: false,
+        backup_code_enabled: false,
+        email_addresses: vec![u.email_address_resource()],
+        phone_numbers: vec![],
+        web3_wallets: vec![],
+        passkeys: vec![],
+        organization_memberships: vec![],
+        external_accounts: vec![],
+        saml_accounts: vec![],
+        enterprise_accounts: vec![],
+        public_metadata: json!({}),
+        unsafe_metadata: json!({}),
+        external_id: None,
+        last_sign_in_at: u.last_sign_in_at,
+        banned: false,
+        locked: false,
+        lockout_expires_in_seconds: None,
+        verification_attempts_remaining: None,
+        // Deleting accounts from the browser is not offered (`<UserProfile/>` hides it).
+        delete_self_enabled: false,
+        create_organization_enabled: false,
+        last_active_at: u.last_active_at,
+        mfa_enabled_at: None,
+        mfa_disabled_at: None,
+        legal_accepted_at: None,
+        created_at: u.created_at,
+        updated_at: u.updated_at,
+    }
+}
+
+/// A session with its user; `token`, when given, pre-fills clerk-js's token cache.
+pub fn session_json(
+    s: &Session,
+    user: &User,
+    instance: &Instance,
+    token: Option<String>,
+    now: Millis,
+) -> f::Session {
+    f::Session {
+        object: "session".into(),
+        id: s.id.clone(),
+        status: s.status.as_str().into(),
+        expire_at: s.expire_at(&instance.settings),
+        abandon_at: s.abandon_at,
+        last_active_at: s.last_active_at,
+        last_active_token: token.map(|jwt| Token {
+            object: "token".into(),
+            jwt,
+        }),
+        last_active_organization_id: None,
+        actor: None,
+        tasks: None,
+        public_user_data: f::PublicUserData {
+            first_name: user.first_name.clone(),
+            last_name: user.last_name.clone(),
+            image_url: String::new(),
+            has_image: false,
+            identifier: user.email.clone(),
+            user_id: Some(user.id.clone()),
+        },
+        user: user_json(user),
+        // As the session token's `fva`: the password was checked when the session started.
+        factor_verification_age: vec![(now - s.created_at).div_euclid(MINUTE), -1],
+        created_at: s.created_at,
+        updated_at: s.updated_at,
+    }
+}
+
+/// The browser's client: `client` (none before the first sign-in) with its active sessions
+/// (newest first; the first is the current one) and its attempts in progress. `None` when
+/// there is nothing to show.
+pub fn client_json(
+    client: Option<&Client>,
+    sessions: Vec<f::Session>,
+    sign_in: Option<f::SignIn>,
+    sign_up: Option<f::SignUp>,
+    now: Millis,
+) -> Option<f::Client> {
+    if client.is_none() && sign_in.is_none() && sign_up.is_none() {
+        return None;
+    }
+    Some(f::Client {
+        object: "client".into(),
+        id: client.map(|c| c.id.clone()).unwrap_or_default(),
+        last_active_session_id: sessions.first().map(|s| s.id.clone()),
+        sessions,
+        sign_in,
+        sign_up,
+        last_authentication_strategy: None,
+        // `null`: the `__client` cookie is renewed at every sign-in, and a date within 8 days
+        // would send every navigation through `/v1/client/touch` (`Client.ts`).
+        cookie_expires_at: None,
+        captcha_bypass: false,
+        created_at: client.map_or(now, |c| c.created_at),
+        updated_at: client.map_or(now, |c| c.updated_at),
+    })
+}
