@@ -21,7 +21,8 @@ pub mod text;
 pub use clock::{Clock, Millis, DAY, HOUR, MINUTE, SECOND};
 pub use error::{Error, Result};
 pub use orbit::{
-    HostContext, InstanceCredentials, NewUser, Orbit, OrbitSettings, Round, SessionOwner,
-    SessionStart, SignUpOutcome, CLIENT_IDLE_LIFETIME, DEVICE_LIFETIME,
+    BrowserContext, HostContext, InstanceCredentials, NewSignIn, NewUser, Orbit, OrbitSettings,
+    Round, SessionOwner, SessionStart, SignUpOutcome, SignedIn, CLIENT_IDLE_LIFETIME,
+    DEVICE_LIFETIME, SIGN_IN_LIFETIME,
 };
 pub use random::Random;

@@ -268,6 +268,37 @@ pub trait SignUpStore: Send + Sync {
     async fn prune_pending_sign_ups(&self, now: Millis) -> StoreResult<u64>;
 }
 
+/// Sign-in attempts of the Frontend API (docs/design/frontend-api.md "Sign-in").
+#[async_trait]
+pub trait SignInStore: Send + Sync {
+    async fn put_sign_in(&self, attempt: &SignInAttempt) -> StoreResult<()>;
+    async fn sign_in_attempt(
+        &self,
+        instance_id: &str,
+        id: &str,
+    ) -> StoreResult<Option<SignInAttempt>>;
+    /// Completes the attempt `id` and starts its session, in one transaction or not at all:
+    /// the attempt moves to `complete` (naming `session`) only if it is still
+    /// `needs_first_factor` and unexpired at `now`; then, as `SessionStore::start_session`,
+    /// the browser's `retired` client is retired and `client` starts with `session` and its
+    /// token for `fapi_host`. Of racing calls for one attempt exactly one returns true; the
+    /// others write nothing.
+    #[allow(clippy::too_many_arguments)]
+    async fn complete_sign_in(
+        &self,
+        instance_id: &str,
+        id: &str,
+        now: Millis,
+        retired: Option<&str>,
+        client: &Client,
+        session: &Session,
+        fapi_host: &str,
+        token_hash: &str,
+    ) -> StoreResult<bool>;
+    /// Deletes attempts that expired at or before `now`. Returns how many.
+    async fn prune_sign_ins(&self, now: Millis) -> StoreResult<u64>;
+}
+
 /// Held while this node works a cluster-wide round (`NodeStore::try_round`); dropping it lets
 /// another node take the next one.
 pub trait RoundGuard: Send {}
@@ -294,7 +325,14 @@ pub enum Readiness {
 }
 
 pub trait Store:
-    InstanceStore + UserStore + SessionStore + AttemptStore + HandshakeStore + SignUpStore + NodeStore
+    InstanceStore
+    + UserStore
+    + SessionStore
+    + AttemptStore
+    + HandshakeStore
+    + SignUpStore
+    + SignInStore
+    + NodeStore
 {
 }
 impl<
@@ -304,6 +342,7 @@ impl<
             + AttemptStore
             + HandshakeStore
             + SignUpStore
+            + SignInStore
             + NodeStore,
     > Store for T
 {

@@ -75,6 +75,30 @@ impl Orbit {
         fapi_host: &str,
         user_agent: Option<String>,
     ) -> Result<SessionStart> {
+        let (retired, start) = self.new_session_start(instance, client, user, user_agent);
+        // One write: the earlier client is retired and the new one starts with its session and
+        // token together, or none of it happens.
+        self.store
+            .start_session(
+                retired.as_ref().map(|c| c.id.as_str()),
+                &start.client,
+                &start.session,
+                fapi_host,
+                &token_hash(&start.client_token),
+            )
+            .await?;
+        Ok(start)
+    }
+
+    /// What a session start writes, not written yet: the browser's client to retire (of this
+    /// instance), and a fresh client with the session and a new client token.
+    pub(super) fn new_session_start(
+        &self,
+        instance: &Instance,
+        client: Option<Client>,
+        user: &User,
+        user_agent: Option<String>,
+    ) -> (Option<Client>, SessionStart) {
         let now = self.now();
         let retired = client.filter(|c| c.instance_id == instance.id);
         let client = self.client_of(instance, now);
@@ -90,23 +114,12 @@ impl Orbit {
             abandon_at: now + instance.settings.session_lifetime_ms,
             user_agent: user_agent.map(|ua| ua.chars().take(256).collect()),
         };
-        let client_token = self.random.token(32);
-        // One write: the earlier client is retired and the new one starts with its session and
-        // token together, or none of it happens.
-        self.store
-            .start_session(
-                retired.as_ref().map(|c| c.id.as_str()),
-                &client,
-                &session,
-                fapi_host,
-                &token_hash(&client_token),
-            )
-            .await?;
-        Ok(SessionStart {
+        let start = SessionStart {
             client,
             session,
-            client_token,
-        })
+            client_token: self.random.token(32),
+        };
+        (retired, start)
     }
 
     /// A session for `user_id` on a new client, for test tooling (BAPI `POST /v1/sessions`).

@@ -22,8 +22,14 @@ pub enum SignUpOutcome {
     /// The account exists (email verification is off for the instance).
     Created(User),
     /// A message went to `email`: a code, or, when the address has an account, a notice saying
-    /// so. The two are indistinguishable here; the browser goes on with `token`.
-    CodeSent { token: String, email: String },
+    /// so. The two are indistinguishable here; the browser goes on with `token`. `id` names the
+    /// pending sign-up (`sua_...`), and it is answered until `expires_at`.
+    CodeSent {
+        id: String,
+        token: String,
+        email: String,
+        expires_at: Millis,
+    },
 }
 
 impl Orbit {
@@ -64,6 +70,7 @@ impl Orbit {
             .is_some();
         let now = self.now();
         let pending = PendingSignUp {
+            id: self.random.id("sua"),
             token_hash: token_hash(&token),
             instance_id: instance.id.clone(),
             email: email.clone(),
@@ -87,7 +94,12 @@ impl Orbit {
             mail::sign_up_code(&to, &code, SIGN_UP_CODE_LIFETIME / MINUTE)
         };
         mail.send(message).await.map_err(Error::MailFailed)?;
-        Ok(SignUpOutcome::CodeSent { token, email })
+        Ok(SignUpOutcome::CodeSent {
+            id: pending.id,
+            token,
+            email,
+            expires_at: pending.expires_at,
+        })
     }
 
     /// Completes a pending sign-up with the code from the mail: each try counts (atomically,

@@ -2,7 +2,7 @@
 //! the environment, the browser's client, and the client's sign-out.
 
 use super::request::Caller;
-use super::resources::{client_json, session_json};
+use super::resources::{client_json, session_json, sign_in_json};
 use crate::browser::redirect::with_cookies;
 use crate::browser::{cookies, Fapi};
 use crate::error::ApiError;
@@ -10,8 +10,10 @@ use crate::AppState;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use orbit_core::model::Client;
+use orbit_core::model::{Client, User};
+use orbit_core::SessionStart;
 use orbit_proto::frontend::{self as f, ClientWrapped, Environment};
+use orbit_proto::wire;
 
 /// `GET /v1/environment`, and the `PATCH` clerk-js sends instead in development (a "touch"
 /// that Clerk uses to learn the app's origin; Orbit knows its origins, so both answer alike).
@@ -61,13 +63,48 @@ pub(super) async fn client_view(
     ))
 }
 
+/// The answer to a call that started a session (a completed sign-in or sign-up): `response`
+/// wrapped with the new client, which holds the session (clerk-js's `setActive` looks it up
+/// there) and `attempts`; and the cookies of a session start.
+pub(super) async fn signed_in_answer<T: serde::Serialize>(
+    state: &AppState,
+    caller: &Caller,
+    start: &SessionStart,
+    user: &User,
+    attempts: (Option<f::SignIn>, Option<f::SignUp>),
+    response: T,
+) -> Result<Response, ApiError> {
+    let view = client_view(state, caller, Some(&start.client), attempts.0, attempts.1).await?;
+    let resp = Json(ClientWrapped::new(response, view)).into_response();
+    let set = cookies::session_started(state, &caller.fapi, start, user).await?;
+    Ok(with_cookies(resp, set))
+}
+
+/// The attempts in progress this browser's cookies name, as the client shows them.
+async fn attempts(
+    state: &AppState,
+    caller: &Caller,
+) -> Result<(Option<f::SignIn>, Option<f::SignUp>), ApiError> {
+    let instance = &caller.fapi.ctx.instance;
+    let sign_in = match super::sign_in::attempt_cookie(caller, wire::cookie::SIGN_IN) {
+        Some((id, token)) => state
+            .orbit
+            .sign_in_attempt(instance, &id, &token)
+            .await?
+            .map(|a| sign_in_json(&a)),
+        None => None,
+    };
+    Ok((sign_in, None))
+}
+
 /// `GET /v1/client`: `{response: Client | null, client: null}` (spec `ClientWrappedClient`).
 /// A browser without a client gets `null`, never an error: a 4xx here stops clerk-js loading.
 pub(super) async fn get_client(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<ClientWrapped<Option<f::Client>>>, ApiError> {
-    let view = client_view(&state, &caller, caller.client.as_ref(), None, None).await?;
+    let (sign_in, sign_up) = attempts(&state, &caller).await?;
+    let view = client_view(&state, &caller, caller.client.as_ref(), sign_in, sign_up).await?;
     Ok(Json(ClientWrapped::new(view, None)))
 }
 

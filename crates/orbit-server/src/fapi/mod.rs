@@ -7,6 +7,7 @@ mod client;
 mod handshake;
 pub mod request;
 mod resources;
+mod sign_in;
 
 use crate::browser::redirect::{redirect_target, with_cookies};
 use crate::browser::{cookies, BrowserClient, Fapi};
@@ -47,6 +48,11 @@ fn api_routes() -> Router<AppState> {
             get(client::get_client).delete(client::sign_out),
         )
         .route("/v1/client/sessions", delete(client::sign_out))
+        .route("/v1/client/sign_ins", post(sign_in::create))
+        .route(
+            "/v1/client/sign_ins/{id}/attempt_first_factor",
+            post(sign_in::attempt_first_factor),
+        )
         .route("/v1/dev_browser", post(dev_browser))
 }
 

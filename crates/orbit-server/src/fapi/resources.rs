@@ -2,7 +2,7 @@
 //! reads them.
 
 use orbit_core::clock::{Millis, MINUTE};
-use orbit_core::model::{Client, Instance, Session, User};
+use orbit_core::model::{Client, Instance, Session, SignInAttempt, SignInStatus, User};
 use orbit_proto::frontend as f;
 use orbit_proto::resources::Token;
 use serde_json::json;
@@ -117,4 +117,31 @@ pub fn client_json(
         created_at: client.map_or(now, |c| c.created_at),
         updated_at: client.map_or(now, |c| c.updated_at),
     })
+}
+
+/// A sign-in attempt. The same for every identifier, with or without an account: the password
+/// is the one factor offered and `user_data` names nobody.
+pub fn sign_in_json(a: &SignInAttempt) -> f::SignIn {
+    let complete = a.status == SignInStatus::Complete;
+    f::SignIn {
+        object: "sign_in_attempt".into(),
+        id: a.id.clone(),
+        status: a.status.as_str().into(),
+        supported_identifiers: vec!["email_address".into()],
+        identifier: Some(a.identifier.clone()),
+        supported_first_factors: Some(vec![f::SignInFactor {
+            strategy: f::strategy::PASSWORD.into(),
+        }]),
+        supported_second_factors: None,
+        first_factor_verification: complete.then(f::AttemptVerification::password_verified),
+        second_factor_verification: None,
+        user_data: Some(f::UserData {
+            first_name: None,
+            last_name: None,
+            image_url: String::new(),
+            has_image: false,
+        }),
+        created_session_id: a.created_session_id.clone(),
+        abandon_at: a.expires_at,
+    }
 }

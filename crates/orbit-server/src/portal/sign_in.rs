@@ -15,7 +15,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use orbit_core::model::User;
 use orbit_core::text::without_bidi_controls;
-use orbit_core::Error;
+use orbit_core::{BrowserContext, Error, SessionStart};
 use orbit_proto::wire::cookie as name;
 use serde::Deserialize;
 
@@ -75,18 +75,32 @@ pub(super) async fn submit(
         return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &view, Vec::new()));
     }
     let device = cookie(&headers, name::DEVICE.name(fapi.secure));
-    let user = match state
-        .orbit
-        .sign_in(
-            &fapi.ctx.instance,
-            &ip.to_string(),
-            &email,
-            &password,
-            device.as_deref(),
-        )
-        .await
-    {
-        Ok(u) => u,
+    let ip = ip.to_string();
+    let instance = &fapi.ctx.instance;
+    // The Frontend API's two steps in one request: the same rules and limits.
+    let signed_in = match state.orbit.create_sign_in(instance, &ip, &email).await {
+        Ok(new) => {
+            state
+                .orbit
+                .attempt_sign_in_password(
+                    instance,
+                    &new.attempt.id,
+                    &new.browser_token,
+                    &password,
+                    BrowserContext {
+                        client_ip: &ip,
+                        client: browser.client.clone(),
+                        fapi_host: &fapi.host(),
+                        user_agent: user_agent(&headers),
+                        device: device.as_deref(),
+                    },
+                )
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    let done = match signed_in {
+        Ok(done) => done,
         Err(Error::InvalidCredentials) => {
             view.form_error = Some("The email address or password is incorrect.".into());
             return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &view, Vec::new()));
@@ -103,11 +117,17 @@ pub(super) async fn submit(
         }
         Err(e) => return Err(e.into()),
     };
-    start_session(&state, &browser, &headers, &user, &redirect_url).await
+    session_started(&state, &browser, &done.start, &done.user, &redirect_url).await
 }
 
-/// Starts the session on a fresh client for this browser, sets its `__client`, and redirects:
-/// shared by sign-in and sign-up.
+pub(super) fn user_agent(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// Starts the session on a fresh client for this browser (sign-up), then as `session_started`.
 pub(super) async fn start_session(
     state: &AppState,
     browser: &BrowserClient,
@@ -116,10 +136,6 @@ pub(super) async fn start_session(
     redirect_url: &str,
 ) -> Result<Response, PageError> {
     let fapi = &browser.fapi;
-    let ua = headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
     let start = state
         .orbit
         .start_session(
@@ -127,21 +143,25 @@ pub(super) async fn start_session(
             browser.client.clone(),
             user,
             &fapi.host(),
-            ua,
+            user_agent(headers),
         )
         .await?;
+    session_started(state, browser, &start, user, redirect_url).await
+}
+
+/// A session started for this browser: its cookies, and a redirect to `redirect_url` (in
+/// development carrying the development browser of the new client).
+async fn session_started(
+    state: &AppState,
+    browser: &BrowserClient,
+    start: &SessionStart,
+    user: &User,
+    redirect_url: &str,
+) -> Result<Response, PageError> {
+    let fapi = &browser.fapi;
     let target = redirect_target(state, fapi, Some(redirect_url), "/user").await?;
     let target = with_dev_browser(state, fapi, Some(&start.client), target).await?;
-    let mut set: Vec<HeaderValue> = cookies::client(&start.client_token, fapi.secure)
-        .into_iter()
-        .collect();
-    set.extend(cookies::device(
-        &state.orbit.device_token(&fapi.ctx.instance, user)?,
-        fapi.secure,
-    ));
-    set.extend(
-        cookies::client_uat_for_app(state, fapi, start.client.updated_at.div_euclid(1000)).await,
-    );
+    let set = cookies::session_started(state, fapi, start, user).await?;
     Ok(see_other(&target, set))
 }
 

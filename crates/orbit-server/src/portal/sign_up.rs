@@ -98,7 +98,7 @@ pub(super) async fn submit(
         Ok(SignUpOutcome::Created(user)) => {
             return start_session(&state, &browser, &headers, &user, &redirect_url).await
         }
-        Ok(SignUpOutcome::CodeSent { token, email }) => {
+        Ok(SignUpOutcome::CodeSent { token, email, .. }) => {
             let page = VerifyPage {
                 form: EntryForm::new(csrf, redirect_url, SignUpPage::OTHER),
                 sign_up: token,

@@ -58,6 +58,7 @@ mod handshakes;
 mod instances;
 mod node;
 mod sessions;
+mod sign_ins;
 mod sign_ups;
 mod users;
 

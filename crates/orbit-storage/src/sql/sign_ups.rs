@@ -9,7 +9,7 @@ use orbit_core::model::*;
 use orbit_core::store::*;
 
 plain_row!(PendingSignUp in "pending_sign_ups":
-    token_hash, instance_id, email, first_name, last_name, password_hash, code_hash, attempts as i64,
+    id, token_hash, instance_id, email, first_name, last_name, password_hash, code_hash, attempts as i64,
     created_at, expires_at,
 );
 
