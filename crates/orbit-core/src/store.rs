@@ -262,6 +262,23 @@ pub trait SignUpStore: Send + Sync {
         now: Millis,
         max_attempts: u32,
     ) -> StoreResult<Option<PendingSignUp>>;
+    /// The pending sign-up whose token hashes to `token_hash`, expired or not (until pruned).
+    async fn pending_sign_up(
+        &self,
+        instance_id: &str,
+        token_hash: &str,
+    ) -> StoreResult<Option<PendingSignUp>>;
+    /// Gives a pending sign-up that has not expired at `now` a new code: `code_hash` (unless
+    /// its own is empty: an address with an account never gets a code that matches), no tries
+    /// used, and `expires_at`. Returns it as it is now; `None` when there was none to renew.
+    async fn renew_pending_sign_up(
+        &self,
+        instance_id: &str,
+        token_hash: &str,
+        code_hash: &str,
+        now: Millis,
+        expires_at: Millis,
+    ) -> StoreResult<Option<PendingSignUp>>;
     /// Consumes the pending sign-up; of concurrent calls exactly one gets true.
     async fn take_pending_sign_up(&self, instance_id: &str, token_hash: &str) -> StoreResult<bool>;
     /// Deletes pending sign-ups that expired at or before `now`. Returns how many.

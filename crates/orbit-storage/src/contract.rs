@@ -1047,6 +1047,49 @@ pub async fn pending_sign_ups(store: &dyn Store) {
             .is_none(),
         "another instance's"
     );
+    // Read back expired or not; renewed (new code, tries reset, new expiry) only while alive.
+    assert_eq!(
+        store
+            .pending_sign_up(&instance.id, "h2")
+            .await
+            .unwrap()
+            .unwrap()
+            .expires_at,
+        50
+    );
+    assert!(store
+        .pending_sign_up("ins_other", "h1")
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store
+        .renew_pending_sign_up(&instance.id, "h2", "new", 50, 700)
+        .await
+        .unwrap()
+        .is_none());
+    let renewed = store
+        .renew_pending_sign_up(&instance.id, "h1", "new", 10, 100)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((renewed.code_hash.as_str(), renewed.attempts), ("new", 0));
+    assert_eq!(renewed.email, p.email);
+    // An address with an account keeps its empty code hash: no code ever matches.
+    let taken = PendingSignUp {
+        code_hash: String::new(),
+        ..pending_sign_up(&instance, "h3", 100)
+    };
+    store.put_pending_sign_up(&taken).await.unwrap();
+    let renewed = store
+        .renew_pending_sign_up(&instance.id, "h3", "new", 10, 100)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(renewed.code_hash, "");
+    assert!(store
+        .take_pending_sign_up(&instance.id, "h3")
+        .await
+        .unwrap());
     assert!(!store.take_pending_sign_up("ins_other", "h1").await.unwrap());
     assert!(store
         .take_pending_sign_up(&instance.id, "h1")

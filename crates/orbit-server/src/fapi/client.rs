@@ -2,7 +2,7 @@
 //! the environment, the browser's client, and the client's sign-out.
 
 use super::request::Caller;
-use super::resources::{client_json, session_json, sign_in_json};
+use super::resources::{client_json, pending_sign_up_json, session_json, sign_in_json};
 use crate::browser::redirect::with_cookies;
 use crate::browser::{cookies, Fapi};
 use crate::error::ApiError;
@@ -94,7 +94,16 @@ async fn attempts(
             .map(|a| sign_in_json(&a)),
         None => None,
     };
-    Ok((sign_in, None))
+    let sign_up = match super::sign_in::attempt_cookie(caller, wire::cookie::SIGN_UP) {
+        Some((id, token)) => state
+            .orbit
+            .sign_up_attempt(instance, &id, &token)
+            .await?
+            .filter(|p| p.expires_at > state.orbit.now())
+            .map(|p| pending_sign_up_json(&p)),
+        None => None,
+    };
+    Ok((sign_in, sign_up))
 }
 
 /// `GET /v1/client`: `{response: Client | null, client: null}` (spec `ClientWrappedClient`).

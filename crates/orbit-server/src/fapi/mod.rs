@@ -8,6 +8,7 @@ mod handshake;
 pub mod request;
 mod resources;
 mod sign_in;
+mod sign_up;
 
 use crate::browser::redirect::{redirect_target, with_cookies};
 use crate::browser::{cookies, BrowserClient, Fapi};
@@ -52,6 +53,15 @@ fn api_routes() -> Router<AppState> {
         .route(
             "/v1/client/sign_ins/{id}/attempt_first_factor",
             post(sign_in::attempt_first_factor),
+        )
+        .route("/v1/client/sign_ups", post(sign_up::create))
+        .route(
+            "/v1/client/sign_ups/{id}/prepare_verification",
+            post(sign_up::prepare_verification),
+        )
+        .route(
+            "/v1/client/sign_ups/{id}/attempt_verification",
+            post(sign_up::attempt_verification),
         )
         .route("/v1/dev_browser", post(dev_browser))
 }

@@ -2,7 +2,9 @@
 //! reads them.
 
 use orbit_core::clock::{Millis, MINUTE};
-use orbit_core::model::{Client, Instance, Session, SignInAttempt, SignInStatus, User};
+use orbit_core::model::{
+    Client, Instance, PendingSignUp, Session, SignInAttempt, SignInStatus, User,
+};
 use orbit_proto::frontend as f;
 use orbit_proto::resources::Token;
 use serde_json::json;
@@ -144,4 +146,100 @@ pub fn sign_in_json(a: &SignInAttempt) -> f::SignIn {
         created_session_id: a.created_session_id.clone(),
         abandon_at: a.expires_at,
     }
+}
+
+/// A sign-up with everything but its id and state: what it asked for and holds.
+fn sign_up_base(id: String, email: &str, first: Option<String>, last: Option<String>) -> f::SignUp {
+    f::SignUp {
+        object: "sign_up_attempt".into(),
+        id,
+        status: f::sign_up_status::MISSING_REQUIREMENTS.into(),
+        required_fields: vec!["email_address".into(), "password".into()],
+        optional_fields: vec!["first_name".into(), "last_name".into()],
+        missing_fields: vec![],
+        unverified_fields: vec![],
+        verifications: f::SignUpVerifications {
+            email_address: None,
+            phone_number: None,
+            web3_wallet: None,
+            external_account: None,
+        },
+        username: None,
+        email_address: Some(email.to_owned()),
+        phone_number: None,
+        web3_wallet: None,
+        password_enabled: true,
+        has_password: true,
+        first_name: first,
+        last_name: last,
+        unsafe_metadata: json!({}),
+        public_metadata: json!({}),
+        custom_action: false,
+        external_id: None,
+        created_session_id: None,
+        created_user_id: None,
+        abandon_at: 0,
+        legal_accepted_at: None,
+    }
+}
+
+fn email_code_verification(
+    status: &str,
+    attempts: Option<u32>,
+    expire_at: Option<Millis>,
+) -> f::SignUpVerification {
+    f::SignUpVerification {
+        object: "verification_otp".into(),
+        status: status.into(),
+        strategy: Some(f::strategy::EMAIL_CODE.into()),
+        attempts,
+        expire_at,
+        next_action: if status == "verified" {
+            ""
+        } else {
+            "needs_attempt"
+        }
+        .into(),
+        supported_strategies: vec![f::strategy::EMAIL_CODE.into()],
+    }
+}
+
+/// A sign-up waiting for the code mailed to its address (or, for an address that has an
+/// account, for a code that never comes: the answer is the same). The verification says a
+/// code was sent, so clerk-js shows the code form without asking for another
+/// (`SignUpEmailCodeCard.tsx`).
+pub fn pending_sign_up_json(p: &PendingSignUp) -> f::SignUp {
+    let mut s = sign_up_base(
+        p.id.clone(),
+        &p.email,
+        p.first_name.clone(),
+        p.last_name.clone(),
+    );
+    s.unverified_fields = vec!["email_address".into()];
+    s.verifications.email_address = Some(email_code_verification(
+        "unverified",
+        Some(p.attempts),
+        Some(p.expires_at),
+    ));
+    s.abandon_at = p.expires_at;
+    s
+}
+
+/// A sign-up that created `user` and started `session`; `id` names it (a pending sign-up's,
+/// or a fresh one when no code was needed).
+pub fn completed_sign_up_json(id: String, user: &User, session: &Session) -> f::SignUp {
+    let mut s = sign_up_base(
+        id,
+        &user.email,
+        user.first_name.clone(),
+        user.last_name.clone(),
+    );
+    s.status = f::sign_up_status::COMPLETE.into();
+    if user.email_verified_at.is_some() {
+        s.verifications.email_address = Some(email_code_verification("verified", None, None));
+    }
+    s.created_user_id = Some(user.id.clone());
+    s.created_session_id = Some(session.id.clone());
+    s.abandon_at = session.created_at;
+    s
 }

@@ -25,6 +25,7 @@ mod dns_recheck;
 mod fapi;
 mod fapi_clerkjs;
 mod fapi_sign_in;
+mod fapi_sign_up;
 mod migrate;
 mod nodes;
 mod portal;
