@@ -17,6 +17,7 @@ pub mod redirect;
 pub mod satellite;
 pub mod store;
 pub mod text;
+pub mod user_agent;
 
 pub use clock::{Clock, Millis, DAY, HOUR, MINUTE, SECOND};
 pub use error::{Error, Result};

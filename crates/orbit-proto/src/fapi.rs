@@ -4,26 +4,6 @@
 
 use serde::{Deserialize, Serialize};
 
-/// `POST /v1/client/sessions/{id}/end`: the session that ended.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EndedSession {
-    pub id: String,
-    /// `session`.
-    pub object: String,
-    /// The session's status after ending it, e.g. `ended`.
-    pub status: String,
-}
-
-impl EndedSession {
-    pub fn new(id: String, status: String) -> Self {
-        Self {
-            id,
-            object: "session".into(),
-            status,
-        }
-    }
-}
-
 /// `POST /v1/dev_browser` (development instances): a development browser token, as both `id`
 /// and `token`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,14 +30,6 @@ mod tests {
 
     use super::*;
     use crate::test_support::assert_wire;
-
-    #[test]
-    fn ended_session() {
-        assert_wire(
-            &EndedSession::new("sess_1".into(), "ended".into()),
-            r#"{"id":"sess_1","object":"session","status":"ended"}"#,
-        );
-    }
 
     #[test]
     fn dev_browser() {

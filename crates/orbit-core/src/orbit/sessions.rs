@@ -38,6 +38,31 @@ impl Orbit {
         Ok((owned && session.status == SessionStatus::Active).then_some(session))
     }
 
+    /// Records activity on an active session of the client `client_id` (clerk-js touches the
+    /// current session when a tab gets focus or the session is made current), written at most
+    /// once per `session_touch_interval` like a token mint. `None` when the session is not an
+    /// active one of that client.
+    pub async fn touch_client_session(
+        &self,
+        instance: &Instance,
+        client_id: &str,
+        id: &str,
+    ) -> Result<Option<Session>> {
+        let Some(mut s) = self
+            .owned_session(instance, SessionOwner::Client(client_id), id)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let now = self.now();
+        if now - s.last_active_at >= self.settings.session_touch_interval {
+            self.store.touch_session(&s.id, now).await?;
+            s.last_active_at = now;
+            s.updated_at = now;
+        }
+        Ok(Some(s))
+    }
+
     /// The client a `__client` cookie on `fapi_host` stands for.
     pub async fn client_for_token(&self, fapi_host: &str, token: &str) -> Result<Option<Client>> {
         if token.is_empty() || token.len() > 128 {

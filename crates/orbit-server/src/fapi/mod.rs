@@ -7,6 +7,7 @@ mod client;
 mod handshake;
 pub mod request;
 mod resources;
+mod sessions;
 mod sign_in;
 mod sign_up;
 
@@ -21,9 +22,9 @@ use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{delete, get, post};
 use axum::{Extension, Json, Router};
-use orbit_core::model::{InstanceKind, SessionStatus};
+use orbit_core::model::InstanceKind;
 use orbit_core::SessionOwner;
-use orbit_proto::fapi::{DevBrowser, EndedSession};
+use orbit_proto::fapi::DevBrowser;
 use orbit_proto::resources::Token;
 use request::AllowedOrigin;
 
@@ -39,7 +40,13 @@ pub fn routes(state: AppState) -> Router<AppState> {
 fn api_routes() -> Router<AppState> {
     Router::new()
         .route("/v1/client/sessions/{id}/tokens", post(session_token))
-        .route("/v1/client/sessions/{id}/end", post(end_session))
+        .route("/v1/client/sessions/{id}/end", post(sessions::end))
+        .route("/v1/client/sessions/{id}/remove", post(sessions::remove))
+        .route("/v1/client/sessions/{id}/touch", post(sessions::touch))
+        .route("/v1/me", get(sessions::get_me).patch(sessions::patch_me))
+        .route("/v1/me/change_password", post(sessions::change_password))
+        .route("/v1/me/sessions/active", get(sessions::active_sessions))
+        .route("/v1/me/sessions/{id}/revoke", post(sessions::revoke))
         .route(
             "/v1/environment",
             get(client::environment).patch(client::environment),
@@ -140,40 +147,6 @@ async fn session_token(
         jwt,
     })
     .into_response())
-}
-
-/// `POST /v1/client/sessions/{id}/end`: ends one session of the browser's client.
-async fn end_session(
-    State(state): State<AppState>,
-    browser: BrowserClient,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    let fapi = &browser.fapi;
-    let Some(client) = &browser.client else {
-        return Err(signed_out_error("This browser has no client on this host."));
-    };
-    let instance = &fapi.ctx.instance;
-    state
-        .orbit
-        .owned_session(instance, SessionOwner::Client(&client.id), &id)
-        .await?
-        .ok_or_else(session_not_found)?;
-    let s = state
-        .orbit
-        .end_session(instance, &id, SessionStatus::Ended)
-        .await?;
-    let resp = Json(EndedSession::new(s.id, s.status.as_str().to_owned())).into_response();
-    let signed_out = state
-        .orbit
-        .active_sessions(instance, &client.id)
-        .await?
-        .is_empty();
-    let set = if signed_out {
-        cookies::client_uat_for_app(&state, fapi, 0).await
-    } else {
-        Vec::new()
-    };
-    Ok(with_cookies(resp, set))
 }
 
 /// `POST /v1/dev_browser` (development instances): a development browser token for this

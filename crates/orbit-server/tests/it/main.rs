@@ -24,6 +24,7 @@ mod cookies;
 mod dns_recheck;
 mod fapi;
 mod fapi_clerkjs;
+mod fapi_sessions;
 mod fapi_sign_in;
 mod fapi_sign_up;
 mod migrate;
