@@ -27,6 +27,7 @@ mod fapi_clerkjs;
 mod fapi_sessions;
 mod fapi_sign_in;
 mod fapi_sign_up;
+mod fapi_sync;
 mod migrate;
 mod nodes;
 mod portal;
