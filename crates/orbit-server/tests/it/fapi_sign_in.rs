@@ -14,7 +14,7 @@ use serde_json::Value;
 const ADA: &str = "ada@example.com";
 
 /// The value of the cookie `name` the answer sets (`None` when it sets none).
-fn set_cookie<'a>(r: &'a Answer, name: &str) -> Option<String> {
+fn set_cookie(r: &Answer, name: &str) -> Option<String> {
     r.set_cookies()
         .into_iter()
         .find(|c| c.starts_with(&format!("{name}=")))

@@ -135,7 +135,10 @@ async fn the_sync_returns_only_to_the_satellites_own_pages() {
             Some("https://evil.example/"),
             "Redirect origin not registered",
         ),
-        (Some("http://satellite.test/"), "Redirect origin not registered"),
+        (
+            Some("http://satellite.test/"),
+            "Redirect origin not registered",
+        ),
         (Some("/relative"), "Invalid redirect_url"),
     ] {
         let hop = browser.get(&clerk_js_sync(redirect_url)).await;
@@ -149,4 +152,134 @@ async fn the_sync_returns_only_to_the_satellites_own_pages() {
         assert!(hop.set_cookies.is_empty(), "{hop:?}");
         assert!(hop.body.contains(says), "{redirect_url:?}: {}", hop.body);
     }
+}
+
+/// clerk-js on the production primary's app: the environment of a production instance, a
+/// sign-in through the primary's FAPI host, and the sign-out. FAPI writes `__client_uat` on the
+/// registrable domain itself (clerk-js never does in production), plain and suffixed; its own
+/// cookies carry the `__Host-` prefix.
+#[tokio::test]
+async fn production_sign_in_sets_client_uat_on_the_registrable_domain() {
+    let world = ProdWorld::start().await;
+    world.add_satellite("satellite.test", true).await;
+    world
+        .backend()
+        .create_user("ada@example.com", crate::harness::GOOD_PASSWORD)
+        .await;
+    let browser = world.browser();
+    let fapi = "https://clerk.primary.test";
+    let call = async |path: &str, form: &[(&str, &str)], origin: &str| {
+        let r = browser
+            .http
+            .post(format!("{fapi}/v1{path}"))
+            .header("origin", origin)
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        let cookies: Vec<String> = r
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect();
+        let cors = r
+            .headers()
+            .get("access-control-allow-origin")
+            .map(|v| v.to_str().unwrap().to_owned());
+        (r.status(), cookies, cors, r.json::<Value>().await.unwrap())
+    };
+
+    let env: Value = browser
+        .http
+        .get(format!("{fapi}/v1/environment"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let display = &env["display_config"];
+    assert_eq!(display["instance_environment_type"], "production");
+    assert_eq!(display["sign_in_url"], "https://clerk.primary.test/sign-in");
+    assert_eq!(display["home_url"], "https://primary.test");
+    // The instance's setting (this world has no mail server, so it is off).
+    let (_, instance) = world.backend().get("/v1/instance").await;
+    assert_eq!(
+        env["user_settings"]["attributes"]["email_address"]["verify_at_sign_up"],
+        instance["sign_up"]["email_verification"]
+    );
+
+    // clerk-js on a satellite's page may call the primary's FAPI too: its origin is allowed.
+    let (status, cookies, cors, body) = call(
+        "/client/sign_ins",
+        &[("identifier", "ada@example.com")],
+        "https://satellite.test",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(cors.as_deref(), Some("https://satellite.test"));
+    let bound = cookies
+        .iter()
+        .find(|c| c.starts_with("__Host-orbit_sign_in="))
+        .expect("the attempt's cookie, __Host- on https");
+    assert!(
+        bound.contains("Secure") && !bound.contains("Domain"),
+        "{bound}"
+    );
+    let id = body["response"]["id"].as_str().unwrap().to_owned();
+
+    let (status, cookies, _, body) = call(
+        &format!("/client/sign_ins/{id}/attempt_first_factor"),
+        &[
+            ("strategy", "password"),
+            ("password", crate::harness::GOOD_PASSWORD),
+        ],
+        "https://primary.test",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let uat: Vec<&String> = cookies
+        .iter()
+        .filter(|c| c.starts_with("__client_uat"))
+        .collect();
+    assert_eq!(uat.len(), 2, "plain and suffixed: {cookies:?}");
+    for c in &uat {
+        assert!(
+            c.contains("Domain=primary.test") && c.contains("Secure") && c.contains("SameSite=Lax"),
+            "{c}"
+        );
+        assert!(!c.contains("=0;"), "signed in: {c}");
+    }
+    assert!(cookies.iter().any(|c| c.starts_with("__Host-client=")));
+    assert!(cookies
+        .iter()
+        .any(|c| c.starts_with("__Host-orbit_sign_in=;")));
+    let updated_secs = body["client"]["updated_at"].as_i64().unwrap() / 1000;
+    assert!(
+        uat[0].starts_with(&format!("__client_uat={updated_secs};")),
+        "{}",
+        uat[0]
+    );
+
+    // The app's server sees the sign-in at its next request: a handshake answers signed in.
+    let (_, view) = world.refresh_on_primary(&browser).await;
+    assert!(view.claims.is_some());
+
+    // clerk-js's sign-out: `__client_uat=0` on the same domain.
+    let (status, cookies, _, _) = call(
+        "/client/sessions?_method=DELETE",
+        &[],
+        "https://primary.test",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        cookies
+            .iter()
+            .any(|c| c.starts_with("__client_uat=0;") && c.contains("Domain=primary.test")),
+        "{cookies:?}"
+    );
+    let (_, view) = world.refresh_on_primary(&browser).await;
+    assert!(view.claims.is_none());
 }

@@ -154,7 +154,7 @@ impl SessionStore for SqlStore {
         token_hash: &str,
     ) -> R<()> {
         let mut tx = self.write(&client_lock(retired, client)).await?;
-        start_session_in(&mut *tx, retired, client, s, fapi_host, token_hash).await?;
+        start_session_in(&mut tx, retired, client, s, fapi_host, token_hash).await?;
         tx.commit().await.map_err(backend)
     }
 
