@@ -451,3 +451,77 @@ async fn sign_out_as_clerk_js_sends_it() {
         serde_json::json!({"response": null, "client": null})
     );
 }
+
+/// Every call of the Frontend API that is not a GET, as clerk-js sends it, refuses a missing,
+/// `null` or foreign `Origin` before anything is read or changed: no CORS, no cookie, no row.
+#[tokio::test]
+async fn every_state_change_needs_an_allowed_origin() {
+    let server = TestServer::start().await;
+    let (js, sid) = signed_in(&server).await;
+    let calls: Vec<(Method, String)> = vec![
+        (Method::PATCH, "/environment".into()),
+        (Method::DELETE, "/client".into()),
+        (Method::DELETE, "/client/sessions".into()),
+        (Method::POST, "/client/sign_ins".into()),
+        (
+            Method::POST,
+            "/client/sign_ins/sia_x/attempt_first_factor".into(),
+        ),
+        (Method::POST, "/client/sign_ups".into()),
+        (
+            Method::POST,
+            "/client/sign_ups/sua_x/prepare_verification".into(),
+        ),
+        (
+            Method::POST,
+            "/client/sign_ups/sua_x/attempt_verification".into(),
+        ),
+        (Method::POST, format!("/client/sessions/{sid}/touch")),
+        (Method::POST, format!("/client/sessions/{sid}/tokens")),
+        (Method::POST, format!("/client/sessions/{sid}/end")),
+        (Method::POST, format!("/client/sessions/{sid}/remove")),
+        (Method::PATCH, format!("/me?_clerk_session_id={sid}")),
+        (Method::POST, "/me/change_password".into()),
+        (Method::POST, format!("/me/sessions/{sid}/revoke")),
+    ];
+    let form = [
+        ("identifier", "ada@example.com"),
+        ("email_address", "new@example.com"),
+        ("password", GOOD_PASSWORD),
+        ("strategy", "password"),
+        ("first_name", "Pwned"),
+        ("current_password", GOOD_PASSWORD),
+        ("new_password", "a brand new passphrase"),
+    ];
+    let before = crate::fapi::row_counts(&server).await;
+    for (method, path) in &calls {
+        for origin in [None, Some("null"), Some("https://evil.example")] {
+            let url = if *method == Method::POST {
+                js.url(path)
+            } else {
+                let sep = if path.contains('?') { '&' } else { '?' };
+                js.url(&format!("{path}{sep}_method={method}"))
+            };
+            let mut req = js.http.post(url).form(&form);
+            if let Some(o) = origin {
+                req = req.header(ORIGIN, o);
+            }
+            let r = js.send(req).await;
+            assert_eq!(
+                r.status,
+                StatusCode::FORBIDDEN,
+                "{method} {path} {origin:?}"
+            );
+            assert_eq!(r.error_code(), "origin_invalid", "{method} {path}");
+            assert_eq!(r.cors(), None, "{method} {path}");
+            assert!(r.set_cookies().is_empty(), "{method} {path} {origin:?}");
+        }
+    }
+    assert_eq!(crate::fapi::row_counts(&server).await, before);
+    let r = js
+        .post(&format!("/client/sessions/{sid}/tokens"), &[])
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "still signed in");
+    let r = js.get(&format!("/me?_clerk_session_id={sid}")).await;
+    assert_eq!(r.body["response"]["first_name"], Value::Null, "not renamed");
+}
