@@ -20,6 +20,10 @@ pub const SESSION_TOKEN_LIFETIME_SECS: i64 = 60;
 /// Added to `key_cache_ttl` before a rotated key signs (`Orbit::key_publish_lead`): the
 /// clock difference between nodes this tolerates.
 pub const KEY_PUBLISH_MARGIN: Millis = 5 * SECOND;
+/// How long HTTP caches may keep FAPI's `/.well-known/jwks.json` (`Cache-Control: max-age`): part
+/// of the publish lead, so that a verifier reading the JWKS through an HTTP cache has the new
+/// key too before any node signs with it.
+pub const JWKS_HTTP_MAX_AGE: Millis = 5 * SECOND;
 /// A retired signing key stays in the JWKS until every token it signed has expired, plus the
 /// clock skew verifiers allow.
 pub const RETIRED_KEY_RETENTION: Millis = (SESSION_TOKEN_LIFETIME_SECS + 5) * SECOND;

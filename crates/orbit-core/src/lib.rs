@@ -23,7 +23,7 @@ pub use clock::{Clock, Millis, DAY, HOUR, MINUTE, SECOND};
 pub use error::{Error, Result};
 pub use orbit::{
     BrowserContext, HostContext, InstanceCredentials, NewSignIn, NewUser, Orbit, OrbitSettings,
-    Round, SessionOwner, SessionStart, SignUpOutcome, SignedIn, CLIENT_IDLE_LIFETIME,
-    DEVICE_LIFETIME, SIGN_IN_LIFETIME, SIGN_UP_CODE_LIFETIME,
+    Round, SessionBrowser, SessionOwner, SessionStart, SignUpOutcome, SignedIn,
+    CLIENT_IDLE_LIFETIME, DEVICE_LIFETIME, SIGN_IN_LIFETIME, SIGN_UP_CODE_LIFETIME,
 };
 pub use random::Random;

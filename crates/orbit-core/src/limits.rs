@@ -1,15 +1,16 @@
 //! Abuse limits for sign-in (issue 2 §10, issue 8 §8).
 //!
-//! Per client IP: an in-memory token bucket (a per-node limit is enough to slow a single source).
-//! Per account: failures are kept in the store, keyed by the normalised identifier whether or not
+//! Every limit's state lives in the store, so that it holds across every node on one database
+//! (docs/design/storage.md "Several nodes"); this module is the limits' arithmetic, as functions
+//! over that state. Per client IP and per instance: token buckets (`RateLimit`). Per account:
+//! failures are kept in the store, keyed by the normalised identifier whether or not
 //! an account exists, so that a limit never tells an attacker which emails are registered, and by
 //! source, so that a stranger's failures brake the stranger and not the owner
 //! (docs/design/sessions-and-tokens.md "Abuse limits").
 
 use crate::clock::{Millis, HOUR, MINUTE, SECOND};
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
 
 /// The source a per-IP limit counts: an IPv4 address, or the /64 of an IPv6 address (one
 /// subscriber usually holds a whole /64, so per-address buckets would give an attacker 2^64 of
@@ -97,120 +98,135 @@ impl SignInLimits {
     }
 }
 
+/// The outcome of a limit: admitted, or refused with how long to wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    Admitted,
+    /// Refused; worth trying again after this long.
+    Wait(Millis),
+}
+
+/// Microseconds since the Unix epoch: the unit of a token bucket's theoretical arrival time, so
+/// that rates such as 7000 a minute keep their precision.
+pub type Micros = i64;
+
+const MINUTE_US: Micros = MINUTE * 1000;
+
+/// A token bucket (`burst` tokens, `per_minute` back each minute) as a generic cell rate
+/// algorithm: its whole state is one number, the theoretical arrival time (`tat`) of the next
+/// attempt, which the store keeps in one row per bucket and moves in one statement
+/// (`LimitStore::take_token`). A take at `now` is admitted when `max(tat, now) - now` is at most
+/// `tolerance`, and then moves `tat` to `max(tat, now) + interval`. So a fresh bucket admits
+/// `burst` attempts at once and then one per `interval`, exactly like the bucket; a bucket whose
+/// `tat` is at or before `now` is full, the same as no row at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Time for one token to come back.
+    pub interval: Micros,
+    /// `(burst - 1) * interval`: how far ahead of now `tat` may be for a take to pass.
+    pub tolerance: Micros,
+}
+
+impl RateLimit {
+    /// `burst` attempts at once, `per_minute` sustained; a zero counts as one (configuration
+    /// refuses zeros).
+    pub fn new(burst: u32, per_minute: u32) -> Self {
+        let interval = (MINUTE_US / Micros::from(per_minute.max(1))).max(1);
+        Self {
+            interval,
+            tolerance: interval.saturating_mul(Micros::from(burst.max(1) - 1)),
+        }
+    }
+
+    /// One take on a bucket whose arrival time is `tat` (`None`: no row, a full bucket): the new
+    /// arrival time, or how long to wait. What the store's statement does, as a function.
+    pub fn take(&self, tat: Option<Micros>, now: Micros) -> Result<Micros, Millis> {
+        let from = tat.map_or(now, |t| t.max(now));
+        if from - now <= self.tolerance {
+            Ok(from.saturating_add(self.interval))
+        } else {
+            Err(self.retry_after(from, now))
+        }
+    }
+
+    /// How long a take refused by the arrival time `tat` waits: until `tat - tolerance`, at
+    /// least a second (`Retry-After` counts whole seconds).
+    pub fn retry_after(&self, tat: Micros, now: Micros) -> Millis {
+        let wait_us = tat - self.tolerance - now;
+        ((wait_us + 999).div_euclid(1000)).max(SECOND)
+    }
+}
+
+impl SignInLimits {
+    /// The bucket of one source (an IPv4 address or an IPv6 /64) of an instance.
+    pub fn per_source_rate(&self) -> RateLimit {
+        RateLimit::new(self.per_ip_burst, self.per_ip_per_minute)
+    }
+
+    /// The instance's ceiling, all sources together: its burst is its rate.
+    pub fn per_instance_rate(&self) -> RateLimit {
+        RateLimit::new(self.per_instance_per_minute, self.per_instance_per_minute)
+    }
+}
+
 /// The per-account ceiling, all sources together: once an account has `per_account_per_hour`
 /// failures in the last hour, attempts on it are admitted one per `account_pace`. A source that
 /// comes too early is given the next free slot and told how long to wait (`Retry-After`); the slot
 /// stays its own for one pace, so however many sources an attacker brings, each later arrival
 /// (the owner) waits a bounded time and then gets in, while guesses stay at one per pace.
-/// In memory, per node, like the per-IP buckets; the store's newest failure spaces the first
-/// slot after a restart.
-#[derive(Debug, Default)]
-pub struct AccountPacer {
-    accounts: Mutex<HashMap<String, Paced>>,
-}
-
-#[derive(Debug, Default)]
-struct Paced {
+///
+/// This is the state of one account; the store keeps it per account and changes it under the
+/// account's lock (`LimitStore::pace_account_attempt`), so the pace holds across every node.
+/// The store's newest failure spaces the first slot when there is no state yet.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountPace {
     /// The first slot nobody holds.
-    next_free: Millis,
+    pub next_free: Millis,
     /// Slots handed out: source -> its time.
-    held: HashMap<String, Millis>,
+    pub held: BTreeMap<String, Millis>,
 }
 
 /// At most this many slots are held per account; later arrivals are told to come back when the
 /// queue has moved on, without a slot.
-const MAX_HELD_SLOTS: usize = 1000;
+pub const MAX_HELD_SLOTS: usize = 1000;
 
-impl AccountPacer {
-    /// Admits an attempt on `account` from `source` under the ceiling, or says how long to wait.
+impl AccountPace {
+    /// Admits an attempt from `source` under the ceiling, or says how long to wait.
     pub fn admit(
-        &self,
-        account: &str,
+        &mut self,
         source: &str,
         newest_failure: Millis,
         pace: Millis,
         now: Millis,
-    ) -> Result<(), Millis> {
-        let mut accounts = match self.accounts.lock() {
-            Ok(a) => a,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        if accounts.len() > 10_000 {
-            // Forget accounts whose queue has drained so memory stays bounded.
-            accounts.retain(|_, p| p.next_free > now || p.held.values().any(|t| t + pace > now));
-        }
-        let p = accounts.entry(account.to_owned()).or_default();
+    ) -> Admission {
         // A slot not used within a pace is given up.
-        p.held.retain(|_, t| *t + pace > now);
-        if let Some(slot) = p.held.get(source).copied() {
+        self.held.retain(|_, t| *t + pace > now);
+        if let Some(slot) = self.held.get(source).copied() {
             if slot <= now {
-                p.held.remove(source);
-                return Ok(());
+                self.held.remove(source);
+                return Admission::Admitted;
             }
-            return Err(slot - now);
+            return Admission::Wait(slot - now);
         }
-        let slot = p.next_free.max(newest_failure + pace).max(now);
+        let slot = self.next_free.max(newest_failure + pace).max(now);
         if slot <= now {
-            p.next_free = now + pace;
-            return Ok(());
+            self.next_free = now + pace;
+            return Admission::Admitted;
         }
-        if p.held.len() < MAX_HELD_SLOTS {
-            p.held.insert(source.to_owned(), slot);
-            p.next_free = slot + pace;
+        if self.held.len() < MAX_HELD_SLOTS {
+            self.held.insert(source.to_owned(), slot);
+            self.next_free = slot + pace;
         }
-        Err((slot - now).max(SECOND))
-    }
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Bucket {
-    tokens: f64,
-    updated: Millis,
-}
-
-/// Token buckets keyed by a string (the client IP).
-#[derive(Debug)]
-pub struct KeyedRateLimiter {
-    burst: f64,
-    per_ms: f64,
-    buckets: Mutex<HashMap<String, Bucket>>,
-}
-
-impl KeyedRateLimiter {
-    pub fn new(burst: u32, per_minute: u32) -> Self {
-        Self {
-            burst: f64::from(burst.max(1)),
-            per_ms: f64::from(per_minute) / MINUTE as f64,
-            buckets: Mutex::new(HashMap::new()),
-        }
+        Admission::Wait((slot - now).max(SECOND))
     }
 
-    /// Takes one token for `key`; on refusal returns how long until one is available.
-    pub fn check(&self, key: &str, now: Millis) -> Result<(), Millis> {
-        let mut buckets = match self.buckets.lock() {
-            Ok(b) => b,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        if buckets.len() > 100_000 {
-            // Forget full buckets so memory stays bounded under a spray of addresses.
-            let (burst, per_ms) = (self.burst, self.per_ms);
-            buckets.retain(|_, b| b.tokens + (now - b.updated) as f64 * per_ms < burst);
-        }
-        let b = buckets.entry(key.to_owned()).or_insert(Bucket {
-            tokens: self.burst,
-            updated: now,
-        });
-        let elapsed = (now - b.updated).max(0) as f64;
-        b.tokens = (b.tokens + elapsed * self.per_ms).min(self.burst);
-        b.updated = now;
-        if b.tokens >= 1.0 {
-            b.tokens -= 1.0;
-            Ok(())
-        } else if self.per_ms <= 0.0 {
-            Err(HOUR)
-        } else {
-            Err((((1.0 - b.tokens) / self.per_ms).ceil() as Millis).max(SECOND))
-        }
+    /// From when on this state limits nothing (no slot to keep free, every held slot given up),
+    /// so forgetting it changes no answer: the store prunes it then.
+    pub fn drained_at(&self, pace: Millis) -> Millis {
+        self.held
+            .values()
+            .map(|t| t + pace)
+            .fold(self.next_free, Millis::max)
     }
 }
 
@@ -233,17 +249,91 @@ mod tests {
         }
     }
 
+    /// Takes from one bucket of `limit` at each time in `at` (ms), in order; what each got.
+    fn takes(limit: RateLimit, tat: &mut Option<Micros>, at: &[Millis]) -> Vec<Result<(), Millis>> {
+        at.iter()
+            .map(|&t| {
+                limit.take(*tat, t * 1000).map(|next| {
+                    *tat = Some(next);
+                })
+            })
+            .collect()
+    }
+
     #[test]
     fn bucket_refills() {
-        let l = KeyedRateLimiter::new(3, 60);
-        assert!(l.check("ip", 0).is_ok());
-        assert!(l.check("ip", 0).is_ok());
-        assert!(l.check("ip", 0).is_ok());
-        let wait = l.check("ip", 0).unwrap_err();
-        assert_eq!(wait, SECOND);
-        assert!(l.check("other", 0).is_ok());
-        assert!(l.check("ip", SECOND).is_ok());
-        assert!(l.check("ip", SECOND).is_err());
+        let l = RateLimit::new(3, 60);
+        let mut ip = None;
+        assert_eq!(
+            takes(l, &mut ip, &[0, 0, 0, 0]),
+            [Ok(()), Ok(()), Ok(()), Err(SECOND)]
+        );
+        let mut other = None;
+        assert_eq!(takes(l, &mut other, &[0]), [Ok(())]);
+        assert_eq!(takes(l, &mut ip, &[SECOND, SECOND]), [Ok(()), Err(SECOND)]);
+        // Half a second early: told the rest, rounded up to the whole second Retry-After says.
+        assert_eq!(takes(l, &mut ip, &[2 * SECOND - 500]), [Err(SECOND)]);
+        // Refused takes cost nothing; after a quiet minute the burst is back.
+        assert_eq!(
+            takes(l, &mut ip, &[2 * SECOND, MINUTE, MINUTE, MINUTE, MINUTE]),
+            [Ok(()), Ok(()), Ok(()), Ok(()), Err(SECOND)]
+        );
+        // A bucket whose arrival time has passed is full: the same as no row.
+        let full = RateLimit::new(3, 60).take(Some(5_000), 9_000_000);
+        assert_eq!(full, RateLimit::new(3, 60).take(None, 9_000_000));
+    }
+
+    #[test]
+    fn slow_rates_and_odd_rates_keep_their_interval() {
+        // 7000 a minute is 8571 us apart, not the 8 ms a millisecond clock would round to.
+        assert_eq!(RateLimit::new(1, 7000).interval, 8571);
+        let l = RateLimit::new(1, 1);
+        let mut tat = None;
+        assert_eq!(takes(l, &mut tat, &[0, 0]), [Ok(()), Err(MINUTE)]);
+        assert_eq!(
+            takes(l, &mut tat, &[MINUTE - 1, MINUTE]),
+            [Err(SECOND), Ok(())]
+        );
+        // Zeros (refused by the configuration) count as one.
+        assert_eq!(RateLimit::new(0, 0), RateLimit::new(1, 1));
+    }
+
+    /// The token bucket the GCRA stands for, in whole microseconds of tokens (one token is
+    /// `interval` of them), so the comparison is exact.
+    struct Bucket {
+        tokens: Micros,
+        updated: Micros,
+    }
+
+    proptest::proptest! {
+        /// Every admission and every wait of `RateLimit` is the token bucket's with the same
+        /// burst and rate.
+        #[test]
+        fn the_gcra_is_the_token_bucket(
+            burst in 1u32..40,
+            per_minute in 1u32..100_000,
+            gaps in proptest::collection::vec(0i64..5_000, 1..200),
+        ) {
+            let limit = RateLimit::new(burst, per_minute);
+            let full = limit.interval * Micros::from(burst);
+            let mut bucket = Bucket { tokens: full, updated: 0 };
+            let mut tat = None;
+            let mut now = 0;
+            for gap in gaps {
+                now += gap * 1000;
+                bucket.tokens = (bucket.tokens + (now - bucket.updated)).min(full);
+                bucket.updated = now;
+                let expected = if bucket.tokens >= limit.interval {
+                    bucket.tokens -= limit.interval;
+                    Ok(())
+                } else {
+                    let wait_us = limit.interval - bucket.tokens;
+                    Err(((wait_us + 999) / 1000).max(SECOND))
+                };
+                let got = limit.take(tat, now).map(|next| tat = Some(next));
+                proptest::prop_assert_eq!(got, expected, "at {} us", now);
+            }
+        }
     }
 
     fn failures(list: &[(Millis, &str)]) -> Vec<FailedSignIn> {
@@ -286,9 +376,34 @@ mod tests {
         assert_eq!(off.source_retry_after(&failures(&ten), "a", now), None);
     }
 
+    /// The pacing states of several accounts, as the store keeps them.
+    #[derive(Default)]
+    struct Accounts(std::collections::HashMap<&'static str, AccountPace>);
+
+    impl Accounts {
+        fn admit(
+            &mut self,
+            account: &'static str,
+            source: &str,
+            newest_failure: Millis,
+            pace: Millis,
+            now: Millis,
+        ) -> Result<(), Millis> {
+            match self
+                .0
+                .entry(account)
+                .or_default()
+                .admit(source, newest_failure, pace, now)
+            {
+                Admission::Admitted => Ok(()),
+                Admission::Wait(wait) => Err(wait),
+            }
+        }
+    }
+
     #[test]
     fn the_pacer_spaces_attempts_and_keeps_each_arrival_its_slot() {
-        let pacer = AccountPacer::default();
+        let mut pacer = Accounts::default();
         let pace = SignInLimits::default().account_pace();
         assert_eq!(pace, 36 * SECOND);
         let t0 = 10 * HOUR;
@@ -323,5 +438,48 @@ mod tests {
             pacer.admit("idle", "o2", t0 - 2 * pace, pace, t0),
             Err(pace)
         );
+    }
+
+    #[test]
+    fn a_drained_pace_answers_like_no_state() {
+        let pace = 36 * SECOND;
+        let t0 = 10 * HOUR;
+        let mut state = AccountPace::default();
+        assert_eq!(state.admit("x1", t0, pace, t0), Admission::Wait(pace));
+        assert_eq!(state.admit("x2", t0, pace, t0), Admission::Wait(2 * pace));
+        // x2's slot is at t0 + 2 pace and is kept for a pace; the next free one is t0 + 3 pace.
+        let drained = state.drained_at(pace);
+        assert_eq!(drained, t0 + 3 * pace);
+        for (source, newest) in [("x1", t0), ("new", t0), ("new", drained - pace / 2)] {
+            let mut kept = state.clone();
+            let mut forgotten = AccountPace::default();
+            assert_eq!(
+                kept.admit(source, newest, pace, drained),
+                forgotten.admit(source, newest, pace, drained),
+                "{source} at the drain"
+            );
+        }
+        // Before it drains, the state still limits: forgetting it would admit.
+        let mut kept = state.clone();
+        let before = drained - SECOND;
+        assert_eq!(kept.admit("new", t0, pace, before), Admission::Wait(SECOND));
+        assert_eq!(
+            AccountPace::default().admit("new", t0, pace, before),
+            Admission::Admitted
+        );
+        assert_eq!(AccountPace::default().drained_at(pace), 0);
+    }
+
+    #[test]
+    fn held_slots_are_bounded() {
+        let pace = SECOND;
+        let mut state = AccountPace::default();
+        for i in 0..MAX_HELD_SLOTS + 10 {
+            assert!(matches!(
+                state.admit(&format!("s{i}"), 0, pace, 0),
+                Admission::Wait(_)
+            ));
+        }
+        assert_eq!(state.held.len(), MAX_HELD_SLOTS);
     }
 }

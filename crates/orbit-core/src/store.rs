@@ -3,6 +3,7 @@
 
 use crate::clock::Millis;
 pub use crate::limits::FailedSignIn;
+use crate::limits::{Admission, Micros, RateLimit};
 use crate::model::*;
 use async_trait::async_trait;
 
@@ -14,7 +15,9 @@ pub enum StoreError {
     Backend(String),
     /// The database cannot be reached or did not answer in time (connection refused or lost,
     /// no pooled connection within the timeout, a statement cancelled by its timeout): the
-    /// request may succeed later, and nothing of it was written.
+    /// request may succeed later. The write that failed is not half done: each is one statement
+    /// or one transaction, so it happened entirely (a commit whose answer was lost) or not at
+    /// all.
     #[error("the database is unavailable: {0}")]
     Unavailable(String),
 }
@@ -145,11 +148,13 @@ pub trait SessionStore: Send + Sync {
     /// `retired` names the browser's earlier client, that client is retired first: its active
     /// sessions end, every credential it had (its token on each FAPI host, its development
     /// browsers) is deleted and it is touched; the client row and its sessions stay as history.
-    /// Then `client` is created, the session inserted and `token_hash` bound as the client's
-    /// token for `fapi_host`.
+    /// Then `new_user` (a sign-up's account) is created, `Conflict` if its email is taken;
+    /// `client` is created, the session inserted and `token_hash` bound as the client's token
+    /// for `fapi_host`.
     async fn start_session(
         &self,
         retired: Option<&str>,
+        new_user: Option<&User>,
         client: &Client,
         session: &Session,
         fapi_host: &str,
@@ -194,6 +199,39 @@ pub trait AttemptStore: Send + Sync {
 
 /// A sign-in attempt in progress, as the store names it.
 pub type SignInAttemptId = i64;
+
+/// The state of the rate limits that must hold across every node sharing the database: token
+/// buckets (per source, per instance) and the pacing of accounts past their hourly ceiling
+/// (docs/design/sessions-and-tokens.md "Abuse limits"). The arithmetic is orbit-core's
+/// (`limits.rs`); the store keeps the state and changes it atomically.
+#[async_trait]
+pub trait LimitStore: Send + Sync {
+    /// Takes one token from the bucket `bucket` of the instance under `limit` at `now`
+    /// (`RateLimit::take`), in one atomic step: of racing takes on one bucket, from any node,
+    /// no more are admitted than the bucket holds.
+    async fn take_token(
+        &self,
+        instance_id: &str,
+        bucket: &str,
+        limit: RateLimit,
+        now: Micros,
+    ) -> StoreResult<Admission>;
+    /// Admits an attempt on the account `identifier` from `source` under its pacing
+    /// (`AccountPace::admit`), reading and writing the account's pacing state under the
+    /// account's lock, so racing attempts on one account each see the slots the others took.
+    async fn pace_account_attempt(
+        &self,
+        instance_id: &str,
+        identifier: &str,
+        source: &str,
+        newest_failure: Millis,
+        pace: Millis,
+        now: Millis,
+    ) -> StoreResult<Admission>;
+    /// Deletes the state that limits nothing any more at `now`: buckets full again, paces
+    /// drained. Returns how many rows.
+    async fn prune_limits(&self, now: Millis) -> StoreResult<u64>;
+}
 
 /// Short-lived, single-use handshake state. Every `take_*` consumes atomically: of any number
 /// of concurrent calls for one key, exactly one gets the row, and a consumed row stays consumed
@@ -346,6 +384,7 @@ pub trait Store:
     + UserStore
     + SessionStore
     + AttemptStore
+    + LimitStore
     + HandshakeStore
     + SignUpStore
     + SignInStore
@@ -357,6 +396,7 @@ impl<
             + UserStore
             + SessionStore
             + AttemptStore
+            + LimitStore
             + HandshakeStore
             + SignUpStore
             + SignInStore

@@ -67,8 +67,19 @@ pub(crate) struct ConfigInner {
     pub proxy_url: Option<String>,
     pub jwt_key: Option<String>,
     pub clock_skew: Duration,
+    pub jwks_cache_max_age: Duration,
+    pub jwks_stale_if_error: Duration,
     pub trust_forwarded_headers: bool,
 }
+
+/// How long the JWKS fetched from the Backend API is trusted before it is fetched again, unless
+/// the builder says otherwise: `@clerk/backend`'s 5 minutes.
+pub const DEFAULT_JWKS_CACHE_MAX_AGE: Duration = Duration::from_secs(5 * 60);
+
+/// How long past its max age the cached JWKS still verifies tokens while the Backend API cannot
+/// be reached, unless the builder says otherwise: long enough to ride out a database failover or
+/// a restart of Orbit, short enough that a key removed meanwhile does not verify for long.
+pub const DEFAULT_JWKS_STALE_IF_ERROR: Duration = Duration::from_secs(10 * 60);
 
 /// Validated configuration. Cheap to clone.
 #[derive(Clone)]
@@ -107,6 +118,8 @@ pub struct OrbitConfigBuilder {
     proxy_url: Option<String>,
     jwt_key: Option<String>,
     clock_skew: Option<Duration>,
+    jwks_cache_max_age: Option<Duration>,
+    jwks_stale_if_error: Option<Duration>,
     trust_forwarded_headers: bool,
 }
 
@@ -187,6 +200,20 @@ impl OrbitConfigBuilder {
     }
     pub fn clock_skew(mut self, v: Duration) -> Self {
         self.clock_skew = Some(v);
+        self
+    }
+    /// How long the JWKS is trusted after it was fetched (default
+    /// [`DEFAULT_JWKS_CACHE_MAX_AGE`]): a key that has left the instance's JWKS (retired, or
+    /// removed after a leak) stops verifying at most this long after it left.
+    pub fn jwks_cache_max_age(mut self, v: Duration) -> Self {
+        self.jwks_cache_max_age = Some(v);
+        self
+    }
+    /// How long past its max age the cached JWKS still verifies while fetching it fails (default
+    /// [`DEFAULT_JWKS_STALE_IF_ERROR`]; zero: never). Only a failed fetch opens the window: a
+    /// JWKS fetched successfully is always the one used.
+    pub fn jwks_stale_if_error(mut self, v: Duration) -> Self {
+        self.jwks_stale_if_error = Some(v);
         self
     }
     /// The app runs behind a proxy that sets `X-Forwarded-Host` and `X-Forwarded-Proto`
@@ -329,6 +356,12 @@ impl OrbitConfigBuilder {
                 proxy_url: self.proxy_url,
                 jwt_key: self.jwt_key,
                 clock_skew: self.clock_skew.unwrap_or(Duration::from_secs(5)),
+                jwks_cache_max_age: self
+                    .jwks_cache_max_age
+                    .unwrap_or(DEFAULT_JWKS_CACHE_MAX_AGE),
+                jwks_stale_if_error: self
+                    .jwks_stale_if_error
+                    .unwrap_or(DEFAULT_JWKS_STALE_IF_ERROR),
                 trust_forwarded_headers: self.trust_forwarded_headers,
             }),
         })
@@ -461,6 +494,14 @@ impl OrbitConfig {
 
     pub fn clock_skew(&self) -> Duration {
         self.inner.clock_skew
+    }
+
+    pub fn jwks_cache_max_age(&self) -> Duration {
+        self.inner.jwks_cache_max_age
+    }
+
+    pub fn jwks_stale_if_error(&self) -> Duration {
+        self.inner.jwks_stale_if_error
     }
 
     /// Whether the request's origin is taken from `X-Forwarded-Host` / `X-Forwarded-Proto`.

@@ -29,7 +29,10 @@ mod axum_ext;
 
 pub use authenticate::{Auth, AuthStatus, RequestState};
 pub use bapi::{BapiClient, BapiError};
-pub use config::{ConfigError, DomainSetting, OrbitConfig, OrbitConfigBuilder, SatelliteSetting};
+pub use config::{
+    ConfigError, DomainSetting, OrbitConfig, OrbitConfigBuilder, SatelliteSetting,
+    DEFAULT_JWKS_CACHE_MAX_AGE,
+};
 pub use layer::{OrbitLayer, OrbitService};
 pub use orbit_proto::SessionClaims;
 pub use routes::RouteMatcher;

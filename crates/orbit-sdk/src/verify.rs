@@ -1,6 +1,7 @@
 //! Networkless session-token verification (docs/protocol.md "Session token claims"): RS256 against
-//! the instance's JWKS (fetched once from BAPI and cached; refetched on an unknown `kid`, at most
-//! once every few seconds) or the `jwt_key` PEM; `exp`/`nbf`/`iat` with clock skew; `azp`. Handshake
+//! the instance's JWKS (fetched from BAPI and cached for `jwks_cache_max_age`; refetched earlier
+//! on an unknown `kid`, at most once every few seconds; kept for `jwks_stale_if_error` longer
+//! while BAPI cannot be reached) or the `jwt_key` PEM; `exp`/`nbf`/`iat` with clock skew; `azp`. Handshake
 //! tokens get the same signature and time checks.
 
 use crate::bapi::BapiClient;
@@ -83,8 +84,19 @@ struct Header {
 }
 
 /// Minimum time between two JWKS fetches caused by unknown `kid`s, so forged tokens cannot make
-/// the SDK hammer the server.
+/// the SDK hammer the server (shorter when the cache's max age is).
 const REFETCH_INTERVAL: Duration = Duration::from_secs(5);
+
+/// The JWKS as last fetched.
+#[derive(Default)]
+struct CachedJwks {
+    keys: HashMap<String, Arc<ParsedPublicKey>>,
+    /// When the fetch that brought `keys` started; `None` before the first.
+    fetched_at: Option<Instant>,
+    /// The last fetch failed (BAPI unreachable or erring): until one succeeds, keys past their
+    /// max age stay usable for the stale-if-error window.
+    refresh_failed: bool,
+}
 
 #[derive(Clone)]
 pub struct TokenVerifier {
@@ -93,7 +105,12 @@ pub struct TokenVerifier {
 
 struct VerifierInner {
     pem_key: Option<ParsedPublicKey>,
-    keys: RwLock<HashMap<String, Arc<ParsedPublicKey>>>,
+    jwks: RwLock<CachedJwks>,
+    /// Past this age the cached JWKS is not trusted: a key that left the instance's JWKS stops
+    /// verifying within it, even when no unknown `kid` makes the SDK fetch again.
+    max_age: Duration,
+    /// How long past `max_age` the cached keys still verify while the JWKS cannot be fetched.
+    stale_if_error: Duration,
     last_fetch: tokio::sync::Mutex<Option<Instant>>,
     bapi: BapiClient,
     skew: i64,
@@ -145,7 +162,9 @@ impl TokenVerifier {
         Ok(Self {
             inner: Arc::new(VerifierInner {
                 pem_key,
-                keys: RwLock::new(HashMap::new()),
+                jwks: RwLock::new(CachedJwks::default()),
+                max_age: config.jwks_cache_max_age(),
+                stale_if_error: config.jwks_stale_if_error(),
                 last_fetch: tokio::sync::Mutex::new(None),
                 bapi,
                 skew: i64::try_from(config.clock_skew().as_secs()).unwrap_or(5),
@@ -153,24 +172,53 @@ impl TokenVerifier {
         })
     }
 
-    fn cached(&self, kid: &str) -> Option<Arc<ParsedPublicKey>> {
-        self.inner.keys.read().ok()?.get(kid).cloned()
+    /// The key `kid` of the cached JWKS, unless the JWKS is older than its max age at `now`.
+    fn cached(&self, kid: &str, now: Instant) -> Option<Arc<ParsedPublicKey>> {
+        let jwks = self.inner.jwks.read().ok()?;
+        let fresh = jwks
+            .fetched_at
+            .is_some_and(|t| now.saturating_duration_since(t) < self.inner.max_age);
+        if !fresh {
+            return None;
+        }
+        jwks.keys.get(kid).cloned()
     }
 
-    /// Fetches the JWKS from BAPI unless it was fetched less than `REFETCH_INTERVAL` ago.
+    /// The key `kid` of a JWKS past its max age, while the last fetch failed and the JWKS is
+    /// within the stale-if-error window: an outage of the Backend API (or of its database) does
+    /// not sign every user out of the app. A key removed meanwhile cannot be learned of anyway
+    /// until a fetch succeeds; the window bounds how long that lasts.
+    fn stale(&self, kid: &str, now: Instant) -> Option<Arc<ParsedPublicKey>> {
+        let jwks = self.inner.jwks.read().ok()?;
+        let usable = jwks.refresh_failed
+            && jwks.fetched_at.is_some_and(|t| {
+                now.saturating_duration_since(t) < self.inner.max_age + self.inner.stale_if_error
+            });
+        if !usable {
+            return None;
+        }
+        jwks.keys.get(kid).cloned()
+    }
+
+    /// Fetches the JWKS from BAPI unless a fetch started less than `REFETCH_INTERVAL` (or the
+    /// max age, if shorter) ago.
     async fn refresh(&self) -> Result<(), VerifyError> {
         let mut last = self.inner.last_fetch.lock().await;
         let now = monotonic_now();
-        if last.is_some_and(|t| now.saturating_duration_since(t) < REFETCH_INTERVAL) {
+        let throttle = REFETCH_INTERVAL.min(self.inner.max_age);
+        if last.is_some_and(|t| now.saturating_duration_since(t) < throttle) {
             return Ok(());
         }
         *last = Some(now);
-        let jwks = self
-            .inner
-            .bapi
-            .jwks()
-            .await
-            .map_err(|e| VerifyError::Jwks(e.to_string()))?;
+        let jwks = match self.inner.bapi.jwks().await {
+            Ok(jwks) => jwks,
+            Err(e) => {
+                if let Ok(mut cached) = self.inner.jwks.write() {
+                    cached.refresh_failed = true;
+                }
+                return Err(VerifyError::Jwks(e.to_string()));
+            }
+        };
         let mut map = HashMap::new();
         for k in jwks.keys {
             if k.kty == "RSA" {
@@ -179,8 +227,12 @@ impl TokenVerifier {
                 }
             }
         }
-        if let Ok(mut keys) = self.inner.keys.write() {
-            *keys = map;
+        if let Ok(mut jwks) = self.inner.jwks.write() {
+            *jwks = CachedJwks {
+                keys: map,
+                fetched_at: Some(now),
+                refresh_failed: false,
+            };
         }
         Ok(())
     }
@@ -204,11 +256,18 @@ impl TokenVerifier {
                 .is_ok(),
             None => {
                 let kid = header.kid.ok_or(VerifyError::UnknownKid)?;
-                let key = match self.cached(&kid) {
+                let key = match self.cached(&kid, monotonic_now()) {
                     Some(k) => k,
                     None => {
-                        self.refresh().await?;
-                        self.cached(&kid).ok_or(VerifyError::UnknownKid)?
+                        let refreshed = self.refresh().await;
+                        let now = monotonic_now();
+                        match self.cached(&kid, now).or_else(|| self.stale(&kid, now)) {
+                            Some(k) => k,
+                            None => {
+                                refreshed?;
+                                return Err(VerifyError::UnknownKid);
+                            }
+                        }
                     }
                 };
                 key.verify_sig(jwt.signing_input.as_bytes(), &jwt.signature)

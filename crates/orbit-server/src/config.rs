@@ -1,6 +1,8 @@
 //! One typed configuration, loaded in layers: defaults < file < environment (`ORBIT_*`) <
 //! command line; validated at start-up with errors that name the offending key.
 
+use crate::assets::npm::{Registry, Source};
+use crate::assets::npm_config::{NpmEnvironment, RegistrySetting};
 use orbit_core::limits::SignInLimits;
 use orbit_core::password::HashParams;
 use orbit_core::{OrbitSettings, MINUTE, SECOND};
@@ -8,6 +10,7 @@ use orbit_storage::{DatabaseUrl, StoreSettings};
 use serde::Deserialize;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 pub use crate::mail::{Secret, SmtpConfig, SmtpTls};
 
@@ -58,6 +61,13 @@ pub struct Config {
     pub tls_key: Option<PathBuf>,
     /// The SMTP server that sign-up codes go through (`sign_up.email_verification`).
     pub smtp: SmtpConfig,
+    /// The npm registry Clerk's browser bundles are fetched from (`orbit assets fetch`, and on
+    /// first use) unless `assets_dir` is set. `None`: the registry npm is configured with,
+    /// looked up when first needed (`assets::npm_config`).
+    pub npm_registry: Option<Registry>,
+    /// A directory of the pinned packages' tarballs as `npm pack` names them, for servers
+    /// without access to a registry: when set, no registry is asked.
+    pub assets_dir: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -85,6 +95,8 @@ impl Default for Config {
             tls_cert: None,
             tls_key: None,
             smtp: SmtpConfig::default(),
+            npm_registry: None,
+            assets_dir: None,
         }
     }
 }
@@ -147,6 +159,8 @@ pub struct ConfigLayer {
     pub smtp_from: Option<String>,
     pub smtp_username: Option<String>,
     pub smtp_password: Option<Secret>,
+    pub npm_registry: Option<String>,
+    pub assets_dir: Option<PathBuf>,
 }
 
 /// Environment variable for each layer key: `ORBIT_` + upper-case key.
@@ -185,6 +199,8 @@ const ENV_KEYS: &[&str] = &[
     "smtp_from",
     "smtp_username",
     "smtp_password",
+    "npm_registry",
+    "assets_dir",
 ];
 
 impl ConfigLayer {
@@ -381,6 +397,13 @@ impl ConfigLayer {
         if let Some(v) = self.smtp_password {
             config.smtp.password = Some(v);
         }
+        if let Some(v) = self.npm_registry {
+            let registry = Registry::parse(&v).map_err(|e| invalid("npm_registry", e))?;
+            config.npm_registry = Some(registry);
+        }
+        if let Some(v) = self.assets_dir {
+            config.assets_dir = Some(v);
+        }
         Ok(())
     }
 }
@@ -439,6 +462,9 @@ impl Config {
                 "must be at least 1",
             ));
         }
+        if self.limits.per_ip_per_minute == 0 {
+            return Err(invalid("sign_in_per_ip_per_minute", "must be at least 1"));
+        }
         if self.limits.per_instance_per_minute == 0 {
             return Err(invalid(
                 "sign_in_per_instance_per_minute",
@@ -496,6 +522,17 @@ impl Config {
             return Err(invalid("header_read_timeout_secs", "must be at least 1"));
         }
         crate::mail::check(&self.smtp).map_err(|(key, message)| invalid(key, message))?;
+        if let Some(dir) = &self.assets_dir {
+            if !dir.is_dir() {
+                return Err(invalid(
+                    "assets_dir",
+                    format!(
+                        "{} is not a directory; it should hold the tarballs `npm pack` writes (README \"Browser bundles\")",
+                        dir.display()
+                    ),
+                ));
+            }
+        }
         if self.dev_primary_domain.trim().is_empty() || self.dev_primary_domain.contains('/') {
             return Err(invalid(
                 "dev_primary_domain",
@@ -515,6 +552,19 @@ impl Config {
                 .saturating_mul(SECOND),
             mail: crate::mail::transport(&self.smtp).ok().flatten(),
             ..OrbitSettings::default()
+        }
+    }
+
+    /// Where Clerk's browser bundles come from: `assets_dir` when set, else `npm_registry`,
+    /// else the registry npm is configured with in this process's environment (looked up on
+    /// the first fetch, so that no start-up waits for npm).
+    pub fn bundle_source(&self) -> Source {
+        match &self.assets_dir {
+            Some(dir) => Source::Directory(dir.clone()),
+            None => Source::Registry(Arc::new(RegistrySetting::new(
+                self.npm_registry.clone(),
+                NpmEnvironment::inherited(),
+            ))),
         }
     }
 
@@ -606,6 +656,17 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().starts_with("trusted_proxies:"), "{e}");
+        // A bucket that never refills has no interval to hold it to.
+        let e = Config::load(
+            None,
+            env(&[("ORBIT_SIGN_IN_PER_IP_PER_MINUTE", "0")]),
+            ConfigLayer::default(),
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().starts_with("sign_in_per_ip_per_minute:"),
+            "{e}"
+        );
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("orbit.toml");
         std::fs::write(&file, "lisen = \"x\"\n").unwrap();
@@ -683,5 +744,43 @@ mod tests {
         .unwrap();
         assert_eq!(c.trusted_proxies.len(), 2);
         assert_eq!(c.password_hash.memory_kib, 8192);
+    }
+
+    #[test]
+    fn npm_registry_is_unset_unless_configured() {
+        let c = Config::load(None, env(&[]), ConfigLayer::default()).unwrap();
+        assert_eq!(c.npm_registry, None, "npm's own configuration decides");
+        assert_eq!(
+            c.bundle_source().to_string(),
+            "the registry npm is configured with"
+        );
+        let flags = ConfigLayer {
+            npm_registry: Some("https://npm.internal/flag/".into()),
+            ..Default::default()
+        };
+        let c = Config::load(
+            None,
+            env(&[("ORBIT_NPM_REGISTRY", "https://npm.internal/env/")]),
+            flags,
+        )
+        .unwrap();
+        assert_eq!(
+            c.npm_registry,
+            Some(Registry::parse("https://npm.internal/flag/").unwrap()),
+            "the flag beats the environment"
+        );
+        assert_eq!(
+            c.bundle_source().to_string(),
+            "the registry https://npm.internal/flag"
+        );
+        let e = Config::load(
+            None,
+            env(&[("ORBIT_NPM_REGISTRY", "ftp://ci:hunter2@npm.internal/")]),
+            ConfigLayer::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.starts_with("npm_registry:"), "{e}");
+        assert!(!e.contains("hunter2"), "{e}");
     }
 }

@@ -114,8 +114,8 @@ impl ApiError {
         err
     }
 
-    /// The database is unreachable or too slow: nothing was done, come back shortly. The
-    /// cause is logged, never shown.
+    /// The database is unreachable or too slow: the request did not complete, come back
+    /// shortly. The cause is logged, never shown.
     pub fn database_unavailable(cause: impl std::fmt::Display) -> Self {
         let id = request_id();
         tracing::warn!(request_id = %id, "database unavailable: {cause}");
@@ -123,7 +123,7 @@ impl ApiError {
             StatusCode::SERVICE_UNAVAILABLE,
             "service_unavailable",
             "Service temporarily unavailable",
-            format!("The server cannot reach its database; nothing was changed. Try again in {DATABASE_RETRY_AFTER_SECS} seconds (request id {id})."),
+            format!("The server cannot reach its database, so this request did not complete. Try again in {DATABASE_RETRY_AFTER_SECS} seconds (request id {id})."),
         );
         err.retry_after = Some(DATABASE_RETRY_AFTER_SECS);
         err

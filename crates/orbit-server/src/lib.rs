@@ -1,8 +1,10 @@
 //! The Orbit server: HTTP only. `browser/` (the browser layer: FAPI host, client, cookies,
 //! redirects, pages), `fapi/` (browser-facing API per domain host), `portal/` (hosted sign-in,
-//! sign-up, profile pages), `bapi/` (backend API, secret key), `cli/` (the `orbit` command).
+//! sign-up, profile pages), `bapi/` (backend API, secret key), `assets/` (Clerk's browser
+//! bundles under `/npm/`), `cli/` (the `orbit` command).
 //! The domain lives in orbit-core; this crate translates (ARCHITECTURE.md has the module map).
 
+pub mod assets;
 pub mod bapi;
 pub mod browser;
 pub mod cli;
@@ -33,6 +35,8 @@ pub struct AppState {
     pub resolver: Arc<dyn orbit_core::satellite::CnameResolver>,
     /// Where production satellites' CNAME records must point.
     pub cname_target: String,
+    /// Clerk's browser bundles: the cache in the data directory, fetched on first use.
+    pub bundles: Arc<assets::Bundles>,
 }
 
 pub use serve::{start, start_with, Running, ServeDeps};

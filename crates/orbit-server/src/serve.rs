@@ -2,7 +2,7 @@
 
 use crate::config::Config;
 use crate::error::{ApiError, REQUEST_ID};
-use crate::{bapi, data_dir, fapi, portal, AppState};
+use crate::{assets, bapi, data_dir, fapi, portal, AppState};
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{header, HeaderValue};
 use axum::middleware::{self, Next};
@@ -136,6 +136,8 @@ pub struct Running {
     pub orbit: Arc<Orbit>,
     /// Credentials of the development instance created on first start, if this start created it.
     pub created: Option<InstanceCredentials>,
+    /// Clerk's browser bundles this server serves.
+    pub bundles: Arc<assets::Bundles>,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
     background: Vec<JoinHandle<()>>,
@@ -176,6 +178,7 @@ pub enum StartError {
     Tls(String),
     #[error("DNS resolver: {0}")]
     Dns(String),
+
     #[error("instance {0} has sign_up.email_verification on, but no SMTP server is configured: set smtp_host and smtp_from (README \"Configuration\"), or turn verification off with `orbit instance set --instance {0} --sign-up-email-verification off`")]
     NoMailForVerification(String),
 }
@@ -272,7 +275,13 @@ pub async fn start_with(config: Config, deps: ServeDeps) -> Result<Running, Star
         Some(r) => r,
         None => resolver(&config).map_err(StartError::Dns)?,
     };
+    let bundles = Arc::new(assets::Bundles::new(
+        assets::npm::Cache::in_data_dir(&config.data_dir),
+        config.bundle_source(),
+        orbit.clock().clone(),
+    ));
     let state = AppState {
+        bundles: bundles.clone(),
         orbit: orbit.clone(),
         cname_target: config.cname_target(&public_base),
         config: Arc::new(config),
@@ -315,6 +324,7 @@ pub async fn start_with(config: Config, deps: ServeDeps) -> Result<Running, Star
         public_base,
         orbit,
         created,
+        bundles,
         shutdown: Some(tx),
         task,
         background,

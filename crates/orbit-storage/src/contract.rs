@@ -770,6 +770,178 @@ pub async fn failed_sign_ins(store: &dyn Store) {
     assert_eq!(seen(&before), [(40, "192.0.2.3".to_owned())]);
 }
 
+/// A model of the store's token buckets: `RateLimit::take` on the arrival time it returned.
+#[derive(Default)]
+struct BucketModel(std::collections::HashMap<(&'static str, &'static str), i64>);
+
+impl BucketModel {
+    /// Takes from the store and from the model; they must agree.
+    async fn take(
+        &mut self,
+        store: &dyn Store,
+        limit: orbit_core::limits::RateLimit,
+        (instance, bucket): (&'static str, &'static str),
+        at_ms: Millis,
+    ) -> orbit_core::limits::Admission {
+        use orbit_core::limits::Admission;
+        let now = at_ms * 1000;
+        let expected = match limit.take(self.0.get(&(instance, bucket)).copied(), now) {
+            Ok(next) => {
+                self.0.insert((instance, bucket), next);
+                Admission::Admitted
+            }
+            Err(wait) => Admission::Wait(wait),
+        };
+        let got = store
+            .take_token(instance, bucket, limit, now)
+            .await
+            .unwrap();
+        assert_eq!(got, expected, "{instance} {bucket} at {at_ms} ms");
+        got
+    }
+}
+
+/// Token buckets answer as `RateLimit::take` does on the arrival time it returns, per instance
+/// and bucket; pruning forgets only full buckets, which answers nothing differently.
+pub async fn rate_limit_buckets(store: &dyn Store) {
+    use orbit_core::limits::{Admission, RateLimit};
+    let limit = RateLimit::new(3, 60);
+    let mut model = BucketModel::default();
+    let busy = ("ins_1", "ip 192.0.2.1");
+    let t0 = 1_700_000_000_000;
+    for _ in 0..3 {
+        assert_eq!(
+            model.take(store, limit, busy, t0).await,
+            Admission::Admitted
+        );
+    }
+    assert_eq!(
+        model.take(store, limit, busy, t0).await,
+        Admission::Wait(1000)
+    );
+    // Another bucket, or the same bucket of another instance, is its own.
+    let other = ("ins_1", "ip 192.0.2.2");
+    assert_eq!(
+        model.take(store, limit, other, t0).await,
+        Admission::Admitted
+    );
+    let elsewhere = ("ins_2", "ip 192.0.2.1");
+    assert_eq!(
+        model.take(store, limit, elsewhere, t0).await,
+        Admission::Admitted
+    );
+    for at in [
+        t0 + 400,
+        t0 + 1000,
+        t0 + 1000,
+        t0 + 2500,
+        t0 + 2600,
+        t0 + 9000,
+    ] {
+        model.take(store, limit, busy, at).await;
+    }
+    // At t0 + 5 s the two buckets taken once at t0 are full again; the busy one is not.
+    assert_eq!(store.prune_limits(t0 + 5000).await.unwrap(), 2);
+    model.0.retain(|k, _| *k == busy);
+    assert_eq!(
+        model.take(store, limit, other, t0 + 5000).await,
+        Admission::Admitted
+    );
+    for _ in 0..4 {
+        model.take(store, limit, busy, t0 + 9000).await;
+    }
+    assert_eq!(store.prune_limits(t0 + 60_000).await.unwrap(), 2);
+    assert_eq!(store.prune_limits(t0 + 60_000).await.unwrap(), 0);
+}
+
+/// A model of the store's account pacing: `AccountPace::admit` on the state it keeps.
+#[derive(Default)]
+struct PaceModel(std::collections::HashMap<&'static str, orbit_core::limits::AccountPace>);
+
+const PACE: Millis = 36_000;
+
+impl PaceModel {
+    /// Admits from the store and from the model; they must agree.
+    async fn admit(
+        &mut self,
+        store: &dyn Store,
+        account: &'static str,
+        source: &str,
+        newest: Millis,
+        now: Millis,
+    ) -> orbit_core::limits::Admission {
+        let expected = self
+            .0
+            .entry(account)
+            .or_default()
+            .admit(source, newest, PACE, now);
+        let got = store
+            .pace_account_attempt("ins_1", account, source, newest, PACE, now)
+            .await
+            .unwrap();
+        assert_eq!(got, expected, "{account} from {source} at {now}");
+        got
+    }
+}
+
+/// Account pacing answers as `AccountPace::admit` does on the state it keeps, per account;
+/// pruning forgets drained paces only.
+pub async fn account_pacing(store: &dyn Store) {
+    use orbit_core::limits::Admission;
+    let t0 = 1_700_000_000_000;
+    let mut m = PaceModel::default();
+    assert_eq!(
+        m.admit(store, "ann", "x1", t0, t0).await,
+        Admission::Wait(PACE)
+    );
+    assert_eq!(
+        m.admit(store, "ann", "x2", t0, t0).await,
+        Admission::Wait(2 * PACE)
+    );
+    assert_eq!(
+        m.admit(store, "ann", "owner", t0, t0).await,
+        Admission::Wait(3 * PACE)
+    );
+    assert_eq!(
+        m.admit(store, "bob", "x1", t0 - PACE, t0).await,
+        Admission::Admitted
+    );
+    assert_eq!(
+        m.admit(store, "ann", "x1", t0, t0 + PACE).await,
+        Admission::Admitted
+    );
+    assert_eq!(
+        m.admit(store, "ann", "owner", t0 + PACE, t0 + 3 * PACE)
+            .await,
+        Admission::Admitted
+    );
+    // Held slots of many sources survive the round trip through the store.
+    for i in 0..50 {
+        m.admit(store, "cy", &format!("2001:db8:{i:x}::/64"), t0, t0)
+            .await;
+    }
+    assert_eq!(
+        m.admit(store, "cy", "2001:db8:7::/64", t0, t0 + 8 * PACE)
+            .await,
+        Admission::Admitted
+    );
+    // bob's pace drained a pace after its one attempt; ann's not until her queue moved on.
+    assert_eq!(store.prune_limits(t0 + PACE).await.unwrap(), 1);
+    m.0.remove("bob");
+    assert_eq!(
+        m.admit(store, "bob", "x1", t0, t0 + PACE).await,
+        Admission::Admitted
+    );
+    let drained = m.0["ann"].drained_at(PACE).max(m.0["bob"].drained_at(PACE));
+    assert!(drained < m.0["cy"].drained_at(PACE));
+    assert_eq!(store.prune_limits(drained).await.unwrap(), 2);
+    m.0.retain(|k, _| *k == "cy");
+    assert_eq!(
+        m.admit(store, "ann", "x9", t0, drained).await,
+        Admission::Admitted
+    );
+}
+
 /// `start_session` is one write: it retires the browser's earlier client (sessions ended,
 /// every credential deleted, another client's kept), starts the new client with its session and
 /// token together, and a failure leaves everything as it was.
@@ -777,7 +949,14 @@ pub async fn start_session_is_one_write(store: &dyn Store) {
     let (instance, ann) = fixture(store).await;
     let first = session(&instance, "sess_1", "client_1", &ann.id);
     store
-        .start_session(None, &client(&instance, "client_1"), &first, "h.test", "t1")
+        .start_session(
+            None,
+            None,
+            &client(&instance, "client_1"),
+            &first,
+            "h.test",
+            "t1",
+        )
         .await
         .unwrap();
     assert!(store
@@ -811,6 +990,7 @@ pub async fn start_session_is_one_write(store: &dyn Store) {
     store
         .start_session(
             Some("client_1"),
+            None,
             &client(&instance, "client_2"),
             &second,
             "h.test",
@@ -849,6 +1029,7 @@ pub async fn start_session_is_one_write(store: &dyn Store) {
     assert!(store
         .start_session(
             Some("client_2"),
+            None,
             &client(&instance, "client_3"),
             &clash,
             "h.test",
@@ -857,6 +1038,85 @@ pub async fn start_session_is_one_write(store: &dyn Store) {
         .await
         .is_err());
     second_started().await;
+}
+
+/// A sign-up's `start_session` creates the account in the same write: the user with its client,
+/// session and token, or none of them. An email that is taken is `Conflict`, and then nothing of
+/// the start happens, not even the retirement of the browser's earlier client.
+pub async fn sign_up_session_is_one_write(store: &dyn Store) {
+    let (instance, ann) = fixture(store).await;
+    let first = session(&instance, "sess_1", "client_1", &ann.id);
+    store
+        .start_session(
+            None,
+            None,
+            &client(&instance, "client_1"),
+            &first,
+            "h.test",
+            "t1",
+        )
+        .await
+        .unwrap();
+    let ins = instance.id.as_str();
+
+    let bob = user(&instance, "user_2", "bob@example.com");
+    let bobs = session(&instance, "sess_2", "client_2", &bob.id);
+    store
+        .start_session(
+            Some("client_1"),
+            Some(&bob),
+            &client(&instance, "client_2"),
+            &bobs,
+            "h.test",
+            "t2",
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.user(ins, "user_2").await.unwrap().unwrap(), bob);
+    assert_eq!(
+        store.session(ins, "sess_2").await.unwrap().unwrap().user_id,
+        "user_2"
+    );
+    let bobs_client = store.client_by_token("h.test", "t2").await.unwrap();
+    assert_eq!(bobs_client.unwrap().id, "client_2");
+    assert_eq!(
+        store.session(ins, "sess_1").await.unwrap().unwrap().status,
+        SessionStatus::Ended
+    );
+
+    // Another account for bob's address, from bob's browser.
+    let again = user(&instance, "user_3", "bob@example.com");
+    let clash = session(&instance, "sess_3", "client_3", &again.id);
+    let e = store
+        .start_session(
+            Some("client_2"),
+            Some(&again),
+            &client(&instance, "client_3"),
+            &clash,
+            "h.test",
+            "t3",
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(e, StoreError::Conflict(_)), "{e:?}");
+    assert!(store.user(ins, "user_3").await.unwrap().is_none());
+    assert!(store.session(ins, "sess_3").await.unwrap().is_none());
+    assert!(store.client("client_3").await.unwrap().is_none());
+    assert!(store
+        .client_by_token("h.test", "t3")
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        store.session(ins, "sess_2").await.unwrap().unwrap().status,
+        SessionStatus::Active,
+        "bob's browser stays signed in"
+    );
+    assert!(store
+        .client_by_token("h.test", "t2")
+        .await
+        .unwrap()
+        .is_some());
 }
 
 fn new_instance(id: &str, primary: &str) -> NewInstance {
@@ -1143,6 +1403,7 @@ pub async fn sign_in_attempts(store: &dyn Store) {
     store
         .start_session(
             None,
+            None,
             &old,
             &session(&instance, "sess_old", &old.id, &user.id),
             "h.test",
@@ -1334,6 +1595,53 @@ pub async fn racing_sign_in_attempts_count_atomically(store: Arc<dyn Store>) {
     assert_eq!(counts, (0..40).collect::<Vec<_>>());
 }
 
+/// Racing takes on one bucket (as from several nodes): a burst of 5 admits exactly 5 of 20.
+pub async fn racing_token_takes_admit_exactly_the_burst(store: Arc<dyn Store>) {
+    use orbit_core::limits::{Admission, RateLimit};
+    // One a minute: nothing comes back while the race runs.
+    let limit = RateLimit::new(5, 1);
+    let now = 1_700_000_000_000_000;
+    let answers = race(&store, 20, |s, _| async move {
+        s.take_token("ins", "ip 192.0.2.1", limit, now)
+            .await
+            .unwrap()
+    })
+    .await;
+    let admitted = answers
+        .iter()
+        .filter(|a| **a == Admission::Admitted)
+        .count();
+    assert_eq!(admitted, 5, "{answers:?}");
+    assert!(
+        answers
+            .iter()
+            .all(|a| matches!(a, Admission::Admitted | Admission::Wait(60_000))),
+        "each refused take waits for the next token: {answers:?}"
+    );
+}
+
+/// Racing attempts on a paced account from 20 sources: one takes the free slot, every other
+/// gets a slot of its own, one pace apart.
+pub async fn racing_paced_attempts_get_one_slot_each(store: Arc<dyn Store>) {
+    use orbit_core::limits::Admission;
+    let (pace, now) = (36_000, 1_700_000_000_000);
+    let mut answers = race(&store, 20, |s, i| async move {
+        let source = format!("192.0.2.{i}");
+        match s
+            .pace_account_attempt("ins", "ann@example.com", &source, now - pace, pace, now)
+            .await
+            .unwrap()
+        {
+            Admission::Admitted => 0,
+            Admission::Wait(wait) => wait,
+        }
+    })
+    .await;
+    answers.sort_unstable();
+    let expected: Vec<Millis> = (0..20).map(|k| k * pace).collect();
+    assert_eq!(answers, expected);
+}
+
 /// Racing first starts (several nodes bootstrapping one empty database): one instance.
 pub async fn racing_first_instance_creation_creates_one(store: Arc<dyn Store>) {
     let created = race(&store, 8, |s, i| async move {
@@ -1390,6 +1698,8 @@ macro_rules! race_tests {
             $make;
             concurrent_nonce_redemption_has_one_winner,
             racing_sign_in_attempts_count_atomically,
+            racing_token_takes_admit_exactly_the_burst,
+            racing_paced_attempts_get_one_slot_each,
             racing_first_instance_creation_creates_one,
             racing_key_rotations_leave_one_current,
             racing_sign_in_completions_start_one_session,
@@ -1432,8 +1742,11 @@ macro_rules! contract_tests {
             pending_sync_read_does_not_consume,
             dev_browsers_expire_by_last_use,
             failed_sign_ins,
+            rate_limit_buckets,
+            account_pacing,
             domain_dns_checks,
             start_session_is_one_write,
+            sign_up_session_is_one_write,
             instance_creation_is_one_write,
             idle_clients_are_pruned,
             pending_sign_ups,

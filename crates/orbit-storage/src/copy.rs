@@ -28,6 +28,8 @@ pub const TABLES: &[&str] = &[
     "pending_sign_ups",
     "sign_in_attempts",
     "failed_sign_ins",
+    "rate_limits",
+    "account_pacing",
     "pending_syncs",
     "sync_tokens",
     "handshake_nonces",

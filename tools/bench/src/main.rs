@@ -2,7 +2,7 @@
 //! cannot avoid, on the same machine in the same run.
 //!
 //! The server runs as a child process pinned to one CPU (`taskset -c 0`); this process pins
-//! itself (its load-generating threads) to another CPU. Three measurements:
+//! itself (its load-generating threads) to another CPU. The measurements:
 //!
 //! 1. Session token mint through the Backend API, against RSA-2048 PKCS#1 v1.5 SHA-256
 //!    signatures per second with aws-lc-rs on one thread on the server's CPU.
@@ -11,6 +11,9 @@
 //! 3. Resident memory of the server, idle and after creating many users with a session each.
 //! 4. A sign-in flood against a second server with the default abuse limits: how many attempts
 //!    it answers, how many it sheds, and how long an honest sign-in takes meanwhile.
+//! 5. With `--postgres`: 1 and 2 again on PostgreSQL, on one node and (`--postgres-two-nodes`)
+//!    two, through a proxy that counts the database round trips per operation, with the CPU of
+//!    the nodes and of PostgreSQL per operation and what that predicts for N nodes.
 //!
 //! The report is a Markdown table on stdout; progress goes to stderr. See BENCHMARKS.md.
 
@@ -18,11 +21,12 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use clap::Parser;
 use orbit_core::clock::{Clock as _, SystemClock};
-use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, LOCATION, ORIGIN, SET_COOKIE};
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, HOST, LOCATION, ORIGIN, SET_COOKIE};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::fmt::{Display, Write as _};
 use std::future::Future;
+use std::net::{SocketAddr, ToSocketAddrs as _};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -88,12 +92,13 @@ struct Args {
     /// Also run the token-mint and sign-in phases against a server on PostgreSQL, for a
     /// SQLite-vs-PostgreSQL table in the same run: `postgres://user@host:port` of a server
     /// where this user may CREATE DATABASE (a fresh `orbit_bench_<pid>` is created and dropped
-    /// with `psql`). PostgreSQL itself is not pinned.
+    /// with `psql`). The server reaches the database through a counting TCP proxy in this
+    /// process (round trips per operation). PostgreSQL itself is not pinned.
     #[arg(long, value_name = "URL")]
     postgres: Option<String>,
-    /// With --postgres: also run the token window against two `orbit serve` on the one
-    /// database (the second reads the first's master.key and runs on --bench-cpu), load round
-    /// robin.
+    /// With --postgres: also run the token-mint and sign-in windows against two `orbit serve` on
+    /// the one database (the second reads the first's master.key, has the first's public URL and
+    /// runs on --bench-cpu): token worker w on node w % 2, sign-in attempt n on node n % 2.
     #[arg(long, requires = "postgres")]
     postgres_two_nodes: bool,
 }
@@ -333,14 +338,18 @@ fn pin_process(cpu: usize) -> Result<String, String> {
     }
 }
 
-/// Pins the calling thread to `cpu` (through `taskset -p` on its thread id).
-fn pin_current_thread(cpu: usize) -> Result<String, String> {
+/// The calling thread's id, from /proc/thread-self.
+fn current_tid() -> Result<String, String> {
     let link =
         std::fs::read_link("/proc/thread-self").map_err(|e| format!("/proc/thread-self: {e}"))?;
-    let tid = link
-        .file_name()
+    link.file_name()
         .map(|s| s.to_string_lossy().into_owned())
-        .ok_or("no thread id")?;
+        .ok_or_else(|| "no thread id".to_owned())
+}
+
+/// Pins the calling thread to `cpu` (through `taskset -p` on its thread id).
+fn pin_current_thread(cpu: usize) -> Result<String, String> {
+    let tid = current_tid()?;
     let cpu_s = cpu.to_string();
     let out = Command::new("taskset")
         .args(["-p", "-c", &cpu_s, &tid])
@@ -567,6 +576,7 @@ fn start_server(
     limits: Limits,
     database_url: Option<&str>,
     master_key_file: Option<&Path>,
+    public_url: Option<&str>,
 ) -> Res<Server> {
     let nanos = SystemClock.now_ms();
     let root = std::env::temp_dir().join(format!("orbit-bench-{}-{nanos:x}", std::process::id()));
@@ -589,6 +599,9 @@ fn start_server(
     }
     if let Some(key) = master_key_file {
         cmd.arg("--master-key-file").arg(key);
+    }
+    if let Some(public) = public_url {
+        cmd.arg("--public-url").arg(public);
     }
     match limits {
         Limits::Raised => {
@@ -1067,7 +1080,7 @@ struct Report {
 async fn run(args: &Args, orbit: &Path, _facts: &MachineFacts) -> Res<Report> {
     let warmup = Duration::from_secs_f64(args.warmup);
     let window = Duration::from_secs_f64(args.seconds);
-    let mut server = start_server(orbit, args, Limits::Raised, None, None)?;
+    let mut server = start_server(orbit, args, Limits::Raised, None, None, None)?;
     eprintln!(
         "started `taskset -c {} orbit serve` (pid {}) in {}",
         args.server_cpu,
@@ -1159,7 +1172,14 @@ async fn run(args: &Args, orbit: &Path, _facts: &MachineFacts) -> Res<Report> {
         "sign-in: {} concurrent attempts, {:.0}+{:.0} s...",
         args.sign_in_concurrency, args.warmup, args.seconds
     );
-    let sign_ins = sign_in_load(&http, &keys.frontend, &creds, args, server.pid).await;
+    let (sign_ins, _) = sign_in_load(
+        &http,
+        &[Portal::direct(&keys.frontend)],
+        &creds,
+        args,
+        server.pid,
+    )
+    .await;
     eprintln!(
         "  {:.1} sign-ins/s, {} errors",
         sign_ins.rate(),
@@ -1275,26 +1295,38 @@ async fn sign_in_users(bapi: &Bapi, args: &Args) -> Res<Arc<Vec<(String, String)
     Ok(Arc::new(creds))
 }
 
-/// The sign-in window: workers sign the users in round robin, each with a fresh cookie jar.
+/// The sign-in window: attempt n signs in user n % users with a fresh cookie jar, on node
+/// n % nodes (its GET and POST both). Also returns the sign-ins each node completed (warm-up
+/// included).
 async fn sign_in_load(
     http: &reqwest::Client,
-    fapi: &str,
+    portals: &[Portal],
     creds: &Arc<Vec<(String, String)>>,
     args: &Args,
     server_pid: u32,
-) -> LoadResult {
+) -> (LoadResult, Vec<u64>) {
     let http = http.clone();
-    let fapi = fapi.to_owned();
+    let portals: Arc<Vec<Portal>> = Arc::new(portals.to_vec());
     let creds = creds.clone();
     let counter = Arc::new(AtomicU64::new(0));
-    window_loop(args.sign_in_concurrency, args, server_pid, move |_, _| {
+    let served: Arc<Vec<AtomicU64>> = Arc::new(portals.iter().map(|_| AtomicU64::new(0)).collect());
+    let per_node = served.clone();
+    let result = window_loop(args.sign_in_concurrency, args, server_pid, move |_, _| {
         let http = http.clone();
-        let fapi = fapi.clone();
         let n = counter.fetch_add(1, Ordering::Relaxed) as usize;
+        let node = n % portals.len();
+        let portal = portals[node].clone();
+        let served = served.clone();
         let (email, password) = creds[n % creds.len()].clone();
-        async move { sign_in(&http, &fapi, &email, &password).await }
+        async move {
+            sign_in(&http, &portal, &email, &password).await?;
+            served[node].fetch_add(1, Ordering::Relaxed);
+            Ok(())
+        }
     })
-    .await
+    .await;
+    let served = per_node.iter().map(|n| n.load(Ordering::Relaxed)).collect();
+    (result, served)
 }
 
 async fn create_users(bapi: &Bapi, args: &Args, server: &Server) -> Res<MemoryResult> {
@@ -1455,15 +1487,35 @@ async fn verify_one_token(bapi: &Bapi, session_id: &str) -> Result<(), String> {
     Err("a minted token does not verify against the JWKS".into())
 }
 
+/// Where a browser's portal requests go: the public origin the instance was created with (its
+/// FAPI host, sent as `Host` and `Origin`), and the node that answers them. With several nodes
+/// the bench connects to each node directly with that `Host`, as a layer-4 balancer in front of
+/// them would deliver it, without a balancer's copying on the load generator's CPU.
+#[derive(Debug, Clone)]
+struct Portal {
+    origin: String,
+    node: String,
+}
+
+impl Portal {
+    /// The origin's own address answers (one node, no public URL of its own).
+    fn direct(fapi: &str) -> Self {
+        Self {
+            origin: fapi.to_owned(),
+            node: fapi.to_owned(),
+        }
+    }
+}
+
 /// One complete portal sign-in with a fresh cookie jar: GET /sign-in (CSRF cookie and form
 /// token), then POST /sign-in. Success is a 303 that sets `__client`; anything else is an error.
 async fn sign_in(
     http: &reqwest::Client,
-    fapi: &str,
+    portal: &Portal,
     email: &str,
     password: &str,
 ) -> Result<(), String> {
-    let resp = sign_in_attempt(http, fapi, email, password, None, None).await?;
+    let resp = sign_in_attempt(http, portal, email, password, None, None).await?;
     let status = resp.status();
     let has_client = sets_client_cookie(&resp);
     if status == StatusCode::SEE_OTHER && has_client {
@@ -1508,17 +1560,31 @@ async fn describe_failure(resp: reqwest::Response, has_client: bool) -> String {
 /// GET + POST `/sign-in`, optionally as `X-Forwarded-For: forwarded_for`; the POST's response.
 async fn sign_in_attempt(
     http: &reqwest::Client,
-    fapi: &str,
+    portal: &Portal,
     email: &str,
     password: &str,
     forwarded_for: Option<&str>,
     device: Option<&str>,
 ) -> Result<reqwest::Response, String> {
-    let page = http
-        .get(format!("{fapi}/sign-in"))
-        .send()
-        .await
-        .map_err(|e| format!("GET /sign-in: {e}"))?;
+    let fapi = portal.origin.as_str();
+    let url = format!("{}/sign-in", portal.node);
+    // The `Host` the instance expects when the node is not the origin's own address (reqwest
+    // keeps a `Host` header it is given).
+    let host = (portal.node != portal.origin)
+        .then(|| url::Url::parse(fapi).ok())
+        .flatten()
+        .and_then(|u| {
+            let host = u.host_str()?.to_owned();
+            Some(match u.port() {
+                Some(port) => format!("{host}:{port}"),
+                None => host,
+            })
+        });
+    let mut get = http.get(&url);
+    if let Some(h) = &host {
+        get = get.header(HOST, h);
+    }
+    let page = get.send().await.map_err(|e| format!("GET /sign-in: {e}"))?;
     if page.status() != StatusCode::OK {
         return Err(format!("GET /sign-in: HTTP {}", page.status()));
     }
@@ -1540,7 +1606,7 @@ async fn sign_in_attempt(
         .append_pair("password", password)
         .finish();
     let mut post = http
-        .post(format!("{fapi}/sign-in"))
+        .post(&url)
         .header(ORIGIN, fapi)
         .header(
             COOKIE,
@@ -1550,6 +1616,9 @@ async fn sign_in_attempt(
             },
         )
         .header(CONTENT_TYPE, "application/x-www-form-urlencoded");
+    if let Some(h) = &host {
+        post = post.header(HOST, h);
+    }
     if let Some(ip) = forwarded_for {
         post = post.header("x-forwarded-for", ip);
     }
@@ -1602,7 +1671,7 @@ fn percentile(v: &[Duration], p: f64) -> Option<Duration> {
 async fn flood(orbit: &Path, args: &Args) -> Res<FloodResult> {
     const HONEST_EMAIL: &str = "owner@example.com";
     const HONEST_PASSWORD: &str = "Orbit-flood-owner-Zq81";
-    let mut server = start_server(orbit, args, Limits::DefaultsBehindProxy, None, None)?;
+    let mut server = start_server(orbit, args, Limits::DefaultsBehindProxy, None, None, None)?;
     let http = http_client()?;
     let listen_base = format!("http://127.0.0.1:{}", server.port);
     wait_ready(&mut server, &http, &listen_base).await?;
@@ -1619,18 +1688,18 @@ async fn flood(orbit: &Path, args: &Args) -> Res<FloodResult> {
     let honest_source = Arc::new(AtomicU64::new(1));
     let honest_once = {
         let http = http.clone();
-        let fapi = keys.frontend.clone();
+        let portal = Portal::direct(&keys.frontend);
         let source = honest_source.clone();
         move |device: Option<String>| {
             let http = http.clone();
-            let fapi = fapi.clone();
+            let portal = portal.clone();
             let n = source.fetch_add(1, Ordering::Relaxed);
             async move {
                 let ip = format!("198.51.{}.{}", n / 250, 1 + n % 250);
                 let t0 = stopwatch();
                 let resp = sign_in_attempt(
                     &http,
-                    &fapi,
+                    &portal,
                     HONEST_EMAIL,
                     HONEST_PASSWORD,
                     Some(&ip),
@@ -1673,7 +1742,7 @@ async fn flood(orbit: &Path, args: &Args) -> Res<FloodResult> {
     let mut attackers = Vec::new();
     for w in 0..args.flood_concurrency {
         let http = http.clone();
-        let fapi = keys.frontend.clone();
+        let portal = Portal::direct(&keys.frontend);
         attackers.push(tokio::spawn(async move {
             let mut by_status = std::collections::BTreeMap::<u16, u64>::new();
             let mut transport_errors = 0u64;
@@ -1682,8 +1751,9 @@ async fn flood(orbit: &Path, args: &Args) -> Res<FloodResult> {
                 i += 1;
                 let ip = format!("2001:db8:{w:x}:{:x}::1", i & 0xffff);
                 let email = format!("nobody-{w}-{i}@example.com");
-                let r = sign_in_attempt(&http, &fapi, &email, "wrong-password-1", Some(&ip), None)
-                    .await;
+                let r =
+                    sign_in_attempt(&http, &portal, &email, "wrong-password-1", Some(&ip), None)
+                        .await;
                 let t = stopwatch();
                 if t < window_start || t > end {
                     continue;
@@ -1831,16 +1901,18 @@ impl FloodResult {
 
 // ---- PostgreSQL ---------------------------------------------------------------------------------
 
-/// The token-mint and sign-in windows against one `orbit serve` on PostgreSQL.
+/// The token-mint and sign-in windows against `orbit serve` on PostgreSQL: one node, then
+/// (with --postgres-two-nodes) two.
 struct PgResult {
     server_pin: String,
     /// `Cpus_allowed_list` of the PostgreSQL postmaster (not pinned by this tool).
     pg_allowed: String,
+    /// Where the counting proxy listened, and the PostgreSQL address behind it.
+    proxy: String,
     tokens: LoadResult,
     sign_ins: LoadResult,
-    /// Share of one CPU all `postgres` processes used during each window.
-    pg_cpu_tokens: Option<f64>,
-    pg_cpu_sign_ins: Option<f64>,
+    db_tokens: DbWindow,
+    db_sign_ins: DbWindow,
     two_nodes: Option<TwoNodes>,
     dropped: Result<(), String>,
 }
@@ -1888,44 +1960,317 @@ fn postgres_processes() -> (u64, Option<String>) {
     (ticks, allowed)
 }
 
-/// Runs `load` and, alongside, measures the share of one CPU the `postgres` processes use
-/// during its window (after the warm-up).
-async fn with_postgres_cpu<Fut: Future<Output = LoadResult>>(
+/// The address of the PostgreSQL server `base` names (TCP only: the proxy needs one).
+fn pg_upstream(base: &str) -> Res<SocketAddr> {
+    let u = url::Url::parse(base).context(format!("--postgres {base:?}"))?;
+    let port = u.port().unwrap_or(5432);
+    match u.host() {
+        Some(url::Host::Ipv4(ip)) => Ok(SocketAddr::from((ip, port))),
+        Some(url::Host::Ipv6(ip)) => Ok(SocketAddr::from((ip, port))),
+        Some(url::Host::Domain(name)) if !name.is_empty() => (name, port)
+            .to_socket_addrs()
+            .context(format!("resolving {name}"))?
+            .next()
+            .context(format!("{name} has no address")),
+        _ => Err(format!(
+            "--postgres {base:?} names no TCP host; the bench reaches PostgreSQL through a counting TCP proxy"
+        )
+        .into()),
+    }
+}
+
+/// `base` with its host and port replaced by `addr` and its database by `db`.
+fn pg_url_via(base: &str, addr: SocketAddr, db: &str) -> Res<String> {
+    let mut u = url::Url::parse(base).context(format!("--postgres {base:?}"))?;
+    u.set_ip_host(addr.ip())
+        .map_err(|()| format!("--postgres {base:?}: cannot set its host"))?;
+    u.set_port(Some(addr.port()))
+        .map_err(|()| format!("--postgres {base:?}: cannot set its port"))?;
+    u.set_path(&format!("/{db}"));
+    Ok(u.to_string())
+}
+
+// ---- the counting proxy in front of PostgreSQL ----------------------------------------------------
+
+/// PostgreSQL's Sync message alone, which ReadyForQuery answers: how sqlx pings a pooled
+/// connection, when it takes it from the idle pool (`test_before_acquire`, on by default) and
+/// when it gets it back (always, in a task of its own after the caller let go).
+const PG_SYNC_ALONE: &[u8] = b"S\0\0\0\x04";
+
+/// Traffic a `DbProxy` counted since it started; `since` gives a window's share.
+#[derive(Debug, Clone, Copy, Default)]
+struct DbTraffic {
+    /// Client connections accepted (connections a node's pool opened, `orbit instance show`).
+    connections: u64,
+    /// Request/response exchanges: each time a client sends after having received, or sends
+    /// first on its connection, is one.
+    round_trips: u64,
+    /// Of those, the exchanges whose request was a lone Sync: sqlx's pings, two per checkout.
+    pings: u64,
+}
+
+impl DbTraffic {
+    fn since(self, earlier: DbTraffic) -> DbTraffic {
+        DbTraffic {
+            connections: self.connections.saturating_sub(earlier.connections),
+            round_trips: self.round_trips.saturating_sub(earlier.round_trips),
+            pings: self.pings.saturating_sub(earlier.pings),
+        }
+    }
+}
+
+#[derive(Default)]
+struct DbCounters {
+    connections: AtomicU64,
+    round_trips: AtomicU64,
+    pings: AtomicU64,
+}
+
+impl DbCounters {
+    fn read(&self) -> DbTraffic {
+        DbTraffic {
+            connections: self.connections.load(Ordering::SeqCst),
+            round_trips: self.round_trips.load(Ordering::SeqCst),
+            pings: self.pings.load(Ordering::SeqCst),
+        }
+    }
+}
+
+/// A TCP proxy on 127.0.0.1 between the node(s) and PostgreSQL that counts round trips. It runs
+/// on a thread of its own (a current-thread runtime), so that its CPU time can be told apart
+/// from the load generator's; that thread inherits this process's pinning (--bench-cpu).
+struct DbProxy {
+    addr: SocketAddr,
+    upstream: SocketAddr,
+    counters: Arc<DbCounters>,
+    /// `/proc/self/task/<tid>/stat` of the proxy's thread.
+    stat_path: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for DbProxy {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl DbProxy {
+    fn start(upstream: SocketAddr) -> Res<Self> {
+        let listener =
+            std::net::TcpListener::bind("127.0.0.1:0").context("binding the database proxy")?;
+        listener
+            .set_nonblocking(true)
+            .context("setting up the database proxy")?;
+        let addr = listener
+            .local_addr()
+            .context("reading the database proxy's address")?;
+        let counters = Arc::new(DbCounters::default());
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let (tid_tx, tid_rx) = std::sync::mpsc::channel();
+        let shared = counters.clone();
+        let thread = std::thread::Builder::new()
+            .name("orbit-bench-db-proxy".into())
+            .spawn(move || {
+                let started = current_tid().and_then(|tid| {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_io()
+                        .build()
+                        .map_err(|e| format!("starting its runtime: {e}"))?;
+                    Ok((tid, rt))
+                });
+                let rt = match started {
+                    Ok((tid, rt)) => {
+                        let _ = tid_tx.send(Ok(tid));
+                        rt
+                    }
+                    Err(e) => {
+                        let _ = tid_tx.send(Err(e));
+                        return;
+                    }
+                };
+                rt.block_on(async move {
+                    let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = stop_rx => {}
+                        _ = proxy_accept(listener, upstream, shared) => {}
+                    }
+                });
+            })
+            .context("starting the database proxy thread")?;
+        let tid = tid_rx
+            .recv()
+            .context("the database proxy thread died")?
+            .context("the database proxy")?;
+        Ok(Self {
+            addr,
+            upstream,
+            counters,
+            stat_path: format!("/proc/self/task/{tid}/stat"),
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        })
+    }
+}
+
+async fn proxy_accept(
+    listener: tokio::net::TcpListener,
+    upstream: SocketAddr,
+    counters: Arc<DbCounters>,
+) {
+    loop {
+        let Ok((down, _)) = listener.accept().await else {
+            continue;
+        };
+        let counters = counters.clone();
+        tokio::spawn(async move {
+            // The client sees its connection closed, as if PostgreSQL had refused it.
+            let Ok(up) = tokio::net::TcpStream::connect(upstream).await else {
+                return;
+            };
+            // The protocol's messages are small: with Nagle's algorithm a message could wait
+            // for the acknowledgement of the previous one, a delay the direct path lacks.
+            let _ = down.set_nodelay(true);
+            let _ = up.set_nodelay(true);
+            counters.connections.fetch_add(1, Ordering::SeqCst);
+            proxy_connection(down, up, &counters).await;
+        });
+    }
+}
+
+/// Pipes one connection both ways and counts its round trips.
+async fn proxy_connection(
+    down: tokio::net::TcpStream,
+    up: tokio::net::TcpStream,
+    counters: &DbCounters,
+) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let (mut down_r, mut down_w) = down.into_split();
+    let (mut up_r, mut up_w) = up.into_split();
+    // Whether the client has sent since it last received. The response side clears it before
+    // forwarding, so the client's next request (which it sends only after reading that
+    // response) always finds it cleared.
+    let sent = std::sync::atomic::AtomicBool::new(false);
+    let requests = async {
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            let n = match down_r.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            let chunk = &buf[..n];
+            if !sent.swap(true, Ordering::SeqCst) {
+                counters.round_trips.fetch_add(1, Ordering::SeqCst);
+                if chunk == PG_SYNC_ALONE {
+                    counters.pings.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+            if up_w.write_all(chunk).await.is_err() {
+                break;
+            }
+        }
+        let _ = up_w.shutdown().await;
+    };
+    let responses = async {
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            let n = match up_r.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            sent.store(false, Ordering::SeqCst);
+            if down_w.write_all(&buf[..n]).await.is_err() {
+                break;
+            }
+        }
+        let _ = down_w.shutdown().await;
+    };
+    tokio::join!(requests, responses);
+}
+
+/// What the database side did during one window (after its warm-up).
+#[derive(Debug, Clone, Copy, Default)]
+struct DbWindow {
+    /// Share of one CPU all `postgres` processes used.
+    pg_cpu: Option<f64>,
+    /// Share of one CPU node B used (two-node windows).
+    node_b_cpu: Option<f64>,
+    /// Share of one CPU the counting proxy's thread used.
+    proxy_cpu: Option<f64>,
+    traffic: DbTraffic,
+}
+
+/// Runs `load` and, alongside, measures over its window (after the warm-up) the CPU of the
+/// `postgres` processes, of `other_pid` (node B) and of the proxy, and the proxy's counts.
+async fn with_db_meters<Fut: Future<Output = T>, T>(
     args: &Args,
     other_pid: Option<u32>,
+    proxy: &DbProxy,
     load: Fut,
-) -> (LoadResult, Option<f64>, Option<f64>) {
+) -> (T, DbWindow) {
     let window_start = stopwatch() + Duration::from_secs_f64(args.warmup);
     let end = window_start + Duration::from_secs_f64(args.seconds);
+    let counters = proxy.counters.clone();
+    let proxy_stat = proxy.stat_path.clone();
     let sampler = tokio::spawn(async move {
         tokio::time::sleep_until(window_start.into()).await;
         let other = other_pid.map(|p| format!("/proc/{p}/stat"));
         let other_ticks = || other.as_deref().and_then(cpu_ticks);
-        let ((a, _), o0) = (postgres_processes(), other_ticks());
+        let snap = || {
+            (
+                postgres_processes().0,
+                other_ticks(),
+                cpu_ticks(&proxy_stat),
+                counters.read(),
+            )
+        };
+        let (pg0, o0, p0, c0) = snap();
         let t0 = stopwatch();
         tokio::time::sleep_until(end.into()).await;
-        let ((b, _), o1) = (postgres_processes(), other_ticks());
+        let (pg1, o1, p1, c1) = snap();
         let wall = t0.elapsed().as_secs_f64();
         let share = |x: u64, y: u64| {
             (wall > 0.0).then(|| y.saturating_sub(x) as f64 / clock_ticks_per_sec() / wall)
         };
-        let pg = if a > 0 { share(a, b) } else { None };
-        let other = o0.zip(o1).and_then(|(x, y)| share(x, y));
-        (pg, other)
+        DbWindow {
+            pg_cpu: if pg0 > 0 { share(pg0, pg1) } else { None },
+            node_b_cpu: o0.zip(o1).and_then(|(x, y)| share(x, y)),
+            proxy_cpu: p0.zip(p1).and_then(|(x, y)| share(x, y)),
+            traffic: c1.since(c0),
+        }
     });
     let result = load.await;
-    let (pg, other) = sampler.await.unwrap_or((None, None));
-    (result, pg, other)
+    let db = sampler.await.unwrap_or_default();
+    (result, db)
 }
 
 /// Creates a fresh database on the PostgreSQL server at `base`, runs the token-mint and
-/// sign-in windows against an `orbit serve` on it, and drops the database.
+/// sign-in windows against `orbit serve` on it through the counting proxy, and drops the
+/// database.
 async fn postgres_phase(orbit: &Path, args: &Args, base: &str) -> Res<PgResult> {
     let base = base.trim_end_matches('/');
+    let upstream = pg_upstream(base)?;
     let db = format!("orbit_bench_{}", std::process::id());
     psql(base, &format!("CREATE DATABASE {db}"))?;
     eprintln!("created the PostgreSQL database {db}");
-    let result = postgres_windows(orbit, args, &format!("{base}/{db}")).await;
+    let result = async {
+        let proxy = DbProxy::start(upstream)?;
+        eprintln!(
+            "counting proxy for PostgreSQL {} on {}",
+            proxy.upstream, proxy.addr
+        );
+        let url = pg_url_via(base, proxy.addr, &db)?;
+        // The nodes stop inside; the proxy after them.
+        postgres_windows(orbit, args, &url, &proxy).await
+    }
+    .await;
     let dropped = psql(base, &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"));
     match &dropped {
         Ok(()) => eprintln!("dropped the PostgreSQL database {db}"),
@@ -1934,11 +2279,11 @@ async fn postgres_phase(orbit: &Path, args: &Args, base: &str) -> Res<PgResult> 
     result.map(|r| PgResult { dropped, ..r })
 }
 
-async fn postgres_windows(orbit: &Path, args: &Args, url: &str) -> Res<PgResult> {
-    let mut server = start_server(orbit, args, Limits::Raised, Some(url), None)?;
+async fn postgres_windows(orbit: &Path, args: &Args, url: &str, proxy: &DbProxy) -> Res<PgResult> {
+    let mut server = start_server(orbit, args, Limits::Raised, Some(url), None, None)?;
     eprintln!(
-        "started `taskset -c {} orbit serve --database-url {url}` (pid {})",
-        args.server_cpu, server.pid
+        "started `taskset -c {} orbit serve` on PostgreSQL through {} (pid {})",
+        args.server_cpu, proxy.addr, server.pid
     );
     let http = http_client()?;
     let listen_base = format!("http://127.0.0.1:{}", server.port);
@@ -1953,25 +2298,48 @@ async fn postgres_windows(orbit: &Path, args: &Args, url: &str) -> Res<PgResult>
     };
     let sessions = token_sessions(&bapi, args).await?;
     eprintln!("PostgreSQL token mint...");
-    let (tokens, pg_cpu_tokens, _) =
-        with_postgres_cpu(args, None, token_load(&bapi, &sessions, args, server.pid)).await;
-    eprintln!("  {:.0} tokens/s, {} errors", tokens.rate(), tokens.errors);
-    let creds = sign_in_users(&bapi, args).await?;
-    eprintln!("PostgreSQL sign-in...");
-    let (sign_ins, pg_cpu_sign_ins, _) = with_postgres_cpu(
+    let (tokens, db_tokens) = with_db_meters(
         args,
         None,
-        sign_in_load(&http, &keys.frontend, &creds, args, server.pid),
+        proxy,
+        token_load(&bapi, &sessions, args, server.pid),
     )
     .await;
     eprintln!(
-        "  {:.1} sign-ins/s, {} errors",
+        "  {:.0} tokens/s, {} errors, {} round trips",
+        tokens.rate(),
+        tokens.errors,
+        db_tokens.traffic.round_trips
+    );
+    let creds = sign_in_users(&bapi, args).await?;
+    eprintln!("PostgreSQL sign-in...");
+    let ((sign_ins, _), db_sign_ins) = with_db_meters(
+        args,
+        None,
+        proxy,
+        sign_in_load(
+            &http,
+            &[Portal::direct(&keys.frontend)],
+            &creds,
+            args,
+            server.pid,
+        ),
+    )
+    .await;
+    eprintln!(
+        "  {:.1} sign-ins/s, {} errors, {} round trips",
         sign_ins.rate(),
-        sign_ins.errors
+        sign_ins.errors,
+        db_sign_ins.traffic.round_trips
     );
     let (_, pg_allowed) = postgres_processes();
     let two_nodes = if args.postgres_two_nodes {
-        Some(two_nodes(orbit, args, url, &server, &keys, &sessions).await?)
+        let work = NodeWork {
+            keys: &keys,
+            sessions: &sessions,
+            creds: &creds,
+        };
+        Some(two_nodes(orbit, args, url, &server, work, proxy).await?)
     } else {
         None
     };
@@ -1979,27 +2347,45 @@ async fn postgres_windows(orbit: &Path, args: &Args, url: &str) -> Res<PgResult>
     Ok(PgResult {
         server_pin,
         pg_allowed: pg_allowed.unwrap_or_else(|| "unknown (no `postgres` process found)".into()),
+        proxy: format!("127.0.0.1:{} → {}", proxy.addr.port(), proxy.upstream),
         tokens,
         sign_ins,
-        pg_cpu_tokens,
-        pg_cpu_sign_ins,
+        db_tokens,
+        db_sign_ins,
         two_nodes,
         dropped: Ok(()),
     })
 }
 
-/// The token window against node A (the phase's server, on --server-cpu) and a node B started on
-/// the same database with A's master.key and moved to --bench-cpu; worker w uses node w % 2.
+/// What the one-node windows set up and the two-node windows reuse.
+struct NodeWork<'a> {
+    keys: &'a Keys,
+    sessions: &'a Arc<Vec<String>>,
+    creds: &'a Arc<Vec<(String, String)>>,
+}
+
+/// The token-mint and sign-in windows against node A (the phase's server, on --server-cpu) and
+/// a node B started on the same database with A's master.key and A's public URL, then moved to
+/// --bench-cpu. Tokens: worker w mints on node w % 2. Sign-ins: attempt n goes to node n % 2,
+/// GET and POST both, with the `Host` the instance was created with (A's address).
 async fn two_nodes(
     orbit: &Path,
     args: &Args,
     url: &str,
     a: &Server,
-    keys: &Keys,
-    sessions: &Arc<Vec<String>>,
+    work: NodeWork<'_>,
+    proxy: &DbProxy,
 ) -> Res<TwoNodes> {
+    let keys = work.keys;
     let key = a.data_dir.join("master.key");
-    let mut b = start_server(orbit, args, Limits::Raised, Some(url), Some(&key))?;
+    let mut b = start_server(
+        orbit,
+        args,
+        Limits::Raised,
+        Some(url),
+        Some(&key),
+        Some(&keys.frontend),
+    )?;
     let http = http_client()?;
     let b_base = format!("http://127.0.0.1:{}", b.port);
     wait_ready(&mut b, &http, &b_base).await?;
@@ -2026,12 +2412,13 @@ async fn two_nodes(
             .collect(),
     );
     eprintln!("two nodes: token mint...");
-    let (tokens, pg_tokens, b_tokens) = {
-        let sessions = sessions.clone();
+    let (tokens, db_tokens) = {
+        let sessions = work.sessions.clone();
         let bapis = bapis.clone();
-        with_postgres_cpu(
+        with_db_meters(
             args,
             Some(b.pid),
+            proxy,
             window_loop(args.token_concurrency, args, a.pid, move |w, _| {
                 let bapi = bapis[w % 2].clone();
                 let sid = sessions[w % sessions.len()].clone();
@@ -2041,20 +2428,130 @@ async fn two_nodes(
         .await
     };
     eprintln!("  {:.0} tokens/s, {} errors", tokens.rate(), tokens.errors);
+    eprintln!("two nodes: sign-in...");
+    let portals = [
+        Portal::direct(&keys.frontend),
+        Portal {
+            origin: keys.frontend.clone(),
+            node: b_base,
+        },
+    ];
+    let ((sign_ins, sign_ins_per_node), db_sign_ins) = with_db_meters(
+        args,
+        Some(b.pid),
+        proxy,
+        sign_in_load(&http, &portals, work.creds, args, a.pid),
+    )
+    .await;
+    eprintln!(
+        "  {:.1} sign-ins/s, {} errors (node A {}, node B {})",
+        sign_ins.rate(),
+        sign_ins.errors,
+        sign_ins_per_node.first().copied().unwrap_or(0),
+        sign_ins_per_node.get(1).copied().unwrap_or(0)
+    );
+    drop(b);
     Ok(TwoNodes {
         b_pin,
         tokens,
-        cpu_tokens: (pg_tokens, b_tokens),
+        db_tokens,
+        sign_ins,
+        db_sign_ins,
+        sign_ins_per_node,
     })
 }
 
-/// The two-node token window; `cpu_tokens`: (all `postgres` processes, node B) in shares of
-/// one CPU. No sign-in window: the hosted portal answers only on the Host it was created with
-/// (node A's address), so node B's loopback port gets 404 without a shared front address.
+/// The two-node windows; `db_*.node_b_cpu` is node B's CPU, the `LoadResult`s' `server_cpu`
+/// node A's.
 struct TwoNodes {
     b_pin: String,
     tokens: LoadResult,
-    cpu_tokens: (Option<f64>, Option<f64>),
+    db_tokens: DbWindow,
+    sign_ins: LoadResult,
+    db_sign_ins: DbWindow,
+    /// Sign-ins each node completed, warm-up included (A, B).
+    sign_ins_per_node: Vec<u64>,
+}
+
+/// One row of the PostgreSQL section's tables.
+struct PgRow<'a> {
+    phase: &'static str,
+    unit: &'static str,
+    setup: String,
+    load: &'a LoadResult,
+    /// `None`: SQLite (in-process, no proxy).
+    db: Option<&'a DbWindow>,
+    two_nodes: bool,
+}
+
+impl PgRow<'_> {
+    fn secs(&self) -> f64 {
+        self.load.window.as_secs_f64()
+    }
+
+    /// Node CPU over the window in shares of one CPU: A, and B on two nodes.
+    fn node_shares(&self) -> (Option<f64>, Option<f64>) {
+        let a = self.load.server_cpu.map(|c| c.own);
+        let b = if self.two_nodes {
+            self.db.and_then(|d| d.node_b_cpu)
+        } else {
+            None
+        };
+        (a, b)
+    }
+
+    /// CPU time per completed operation, in ms, of a share of one CPU over the window.
+    fn per_op_ms(&self, share: Option<f64>) -> Option<f64> {
+        let ops = self.load.ok;
+        share
+            .filter(|_| ops > 0)
+            .map(|s| s * self.secs() / ops as f64 * 1000.0)
+    }
+
+    /// Node CPU per operation (A + B on two nodes), in ms.
+    fn node_ms(&self) -> Option<f64> {
+        let (a, b) = self.node_shares();
+        let total = if self.two_nodes {
+            a.zip(b).map(|(a, b)| a + b)
+        } else {
+            a
+        };
+        self.per_op_ms(total)
+    }
+
+    fn pg_ms(&self) -> Option<f64> {
+        self.per_op_ms(self.db.and_then(|d| d.pg_cpu))
+    }
+
+    /// "1.00 (+ 2.00 pings)" per completed operation.
+    fn round_trips(&self) -> String {
+        let Some(db) = self.db else {
+            return "— (in-process)".into();
+        };
+        let ops = self.load.ok;
+        if ops == 0 {
+            return "n/a".into();
+        }
+        let t = db.traffic;
+        let per = |n: u64| n as f64 / ops as f64;
+        format!(
+            "{:.2} (+ {:.2} pings)",
+            per(t.round_trips.saturating_sub(t.pings)),
+            per(t.pings)
+        )
+    }
+}
+
+fn ms_cpu(v: Option<f64>) -> String {
+    v.map_or("n/a".into(), |v| format!("{v:.3} ms"))
+}
+
+fn per_sec(v: f64) -> String {
+    if v >= 100.0 {
+        thousands(v.round() as u64)
+    } else {
+        format!("{v:.1}")
+    }
 }
 
 impl PgResult {
@@ -2066,77 +2563,211 @@ impl PgResult {
         sqlite_pin: &str,
     ) -> String {
         let mut o = String::new();
-        let _ = writeln!(o, "### SQLite vs PostgreSQL, one node\n");
-        let _ = writeln!(
-            o,
-            "- `orbit serve` allowed CPUs: {sqlite_pin} (SQLite), {} (PostgreSQL); load generator on CPU {}; PostgreSQL (not pinned) allowed CPUs {}",
-            self.server_pin, args.bench_cpu, self.pg_allowed
-        );
-        let _ = writeln!(
-            o,
-            "- CPU use per process during each window, in shares of one CPU (from /proc/<pid>/stat; `postgres` is the sum over all its processes)\n"
-        );
-        let _ = writeln!(
-            o,
-            "| Phase | Database | Rate | p50 / p99 | Errors | CPU: orbit | CPU: postgres | CPU: load generator |"
-        );
-        let _ = writeln!(o, "|---|---|---|---|---|---|---|---|");
-        let share = |v: Option<f64>| v.map_or("n/a".into(), |v| format!("{:.0}%", v * 100.0));
-        let rows = [
-            ("Token mint", "SQLite", sqlite_tokens, None, "tokens/s"),
+        let two = self.two_nodes.as_ref();
+        let two_setup = two.map(|t| {
+            format!(
+                "PostgreSQL, 2 nodes (A on CPU {}, B on CPU {})",
+                self.server_pin, t.b_pin
+            )
+        });
+        // Per phase: SQLite, PostgreSQL on one node, then on two nodes if they ran.
+        let phases = [
             (
                 "Token mint",
-                "PostgreSQL",
-                &self.tokens,
-                Some(self.pg_cpu_tokens),
                 "tokens/s",
+                sqlite_tokens,
+                (&self.tokens, &self.db_tokens),
+                two.map(|t| (&t.tokens, &t.db_tokens)),
             ),
-            ("Sign-in", "SQLite", sqlite_sign_ins, None, "sign-ins/s"),
             (
                 "Sign-in",
-                "PostgreSQL",
-                &self.sign_ins,
-                Some(self.pg_cpu_sign_ins),
                 "sign-ins/s",
+                sqlite_sign_ins,
+                (&self.sign_ins, &self.db_sign_ins),
+                two.map(|t| (&t.sign_ins, &t.db_sign_ins)),
             ),
         ];
-        for (phase, db, r, pg_cpu, unit) in rows {
-            let _ = writeln!(
-                o,
-                "| {phase} | {db} | {:.1} {unit} | {} / {} | {} | {} | {} | {} |",
-                r.rate(),
-                ms(r.percentile(50.0)),
-                ms(r.percentile(99.0)),
-                r.errors,
-                share(r.server_cpu.map(|c| c.own)),
-                pg_cpu.map_or("— (in-process)".into(), share),
-                share(r.bench_cpu)
-            );
-        }
-        if let Some(t) = &self.two_nodes {
-            let (r, (pg, b)) = (&t.tokens, t.cpu_tokens);
-            let _ = writeln!(
-                o,
-                "| Token mint | PostgreSQL, 2 nodes (A on CPU {}, B on CPU {}), round robin | {:.1} tokens/s | {} / {} | {} | A {}, B {} | {} | {} |",
-                self.server_pin,
-                t.b_pin,
-                r.rate(),
-                ms(r.percentile(50.0)),
-                ms(r.percentile(99.0)),
-                r.errors,
-                share(r.server_cpu.map(|c| c.own)),
-                share(b),
-                share(pg),
-                share(r.bench_cpu)
-            );
-            for e in &r.error_samples {
-                let _ = writeln!(o, "- 2-node token error sample: {e}");
+        let mut rows = Vec::new();
+        for (phase, unit, sqlite, (one, db_one), on_two) in phases {
+            let row = |setup: String, load, db, two_nodes| PgRow {
+                phase,
+                unit,
+                setup,
+                load,
+                db,
+                two_nodes,
+            };
+            rows.push(row("SQLite, 1 node".into(), sqlite, None, false));
+            rows.push(row("PostgreSQL, 1 node".into(), one, Some(db_one), false));
+            if let (Some((load, db)), Some(setup)) = (on_two, &two_setup) {
+                rows.push(row(setup.clone(), load, Some(db), true));
             }
         }
-        for (what, samples) in [
-            ("PostgreSQL token", &self.tokens.error_samples),
-            ("PostgreSQL sign-in", &self.sign_ins.error_samples),
-        ] {
+
+        let _ = writeln!(o, "### SQLite vs PostgreSQL, 1 node vs 2 nodes\n");
+        let _ = writeln!(
+            o,
+            "- `orbit serve` allowed CPUs: {sqlite_pin} (SQLite), {} (PostgreSQL, node A){}; load generator on CPU {}; PostgreSQL (not pinned) allowed CPUs {}",
+            self.server_pin,
+            two.map_or(String::new(), |t| format!(", {} (node B)", t.b_pin)),
+            args.bench_cpu,
+            self.pg_allowed
+        );
+        let _ = writeln!(
+            o,
+            "- The nodes reach PostgreSQL through the bench's counting proxy ({}), a thread of the load generator",
+            self.proxy
+        );
+        let _ = writeln!(
+            o,
+            "- CPU use per process during each window, in shares of one CPU (from /proc/<pid>/stat; `postgres` is the sum over all its processes; the load generator's column leaves out the proxy's thread)\n"
+        );
+        let _ = writeln!(
+            o,
+            "| Phase | Setup | Rate | p50 / p99 | Errors | DB round trips per op (+ sqlx pings) | CPU: orbit | CPU: postgres | CPU: load generator | CPU: DB proxy |"
+        );
+        let _ = writeln!(o, "|---|---|---|---|---|---|---|---|---|---|");
+        let share = |v: Option<f64>| v.map_or("n/a".into(), |v| format!("{:.0}%", v * 100.0));
+        for r in &rows {
+            let (a, b) = r.node_shares();
+            let orbit_cpu = if r.two_nodes {
+                format!("A {}, B {}", share(a), share(b))
+            } else {
+                share(a)
+            };
+            let proxy_cpu = r.db.and_then(|d| d.proxy_cpu);
+            let load_cpu = match (r.load.bench_cpu, r.db) {
+                (Some(all), Some(_)) => proxy_cpu.map(|p| (all - p).max(0.0)),
+                (all, None) => all,
+                _ => None,
+            };
+            let _ = writeln!(
+                o,
+                "| {} | {} | {:.1} {} | {} / {} | {} | {} | {} | {} | {} | {} |",
+                r.phase,
+                r.setup,
+                r.load.rate(),
+                r.unit,
+                ms(r.load.percentile(50.0)),
+                ms(r.load.percentile(99.0)),
+                r.load.errors,
+                r.round_trips(),
+                orbit_cpu,
+                r.db.map_or("— (in-process)".into(), |d| share(d.pg_cpu)),
+                share(load_cpu),
+                r.db.map_or("—".into(), |_| share(proxy_cpu)),
+            );
+        }
+        let _ = writeln!(o);
+        for r in rows.iter().filter(|r| r.db.is_some()) {
+            let t = r.db.map(|d| d.traffic).unwrap_or_default();
+            let _ = writeln!(
+                o,
+                "- {}, {}: {} operations in the window, {} round trips through the proxy ({} of them pings), {} new connections",
+                r.phase,
+                r.setup,
+                r.load.ok,
+                t.round_trips,
+                t.pings,
+                t.connections
+            );
+        }
+        if let Some(t) = two {
+            let _ = writeln!(
+                o,
+                "- 2 nodes: token workers {} on node A and {} on node B; sign-ins completed per node (warm-up included): A {}, B {}",
+                args.token_concurrency.div_ceil(2),
+                args.token_concurrency / 2,
+                t.sign_ins_per_node.first().copied().unwrap_or(0),
+                t.sign_ins_per_node.get(1).copied().unwrap_or(0)
+            );
+        }
+
+        // CPU per operation and what it predicts for more cores.
+        let _ = writeln!(o, "\n### CPU per operation (PostgreSQL)\n");
+        let _ = writeln!(
+            o,
+            "| Phase | Setup | orbit CPU per op (all nodes) | postgres CPU per op | postgres ÷ orbit |"
+        );
+        let _ = writeln!(o, "|---|---|---|---|---|");
+        for r in rows.iter().filter(|r| r.db.is_some()) {
+            let ratio = r
+                .pg_ms()
+                .zip(r.node_ms())
+                .filter(|(_, n)| *n > 0.0)
+                .map_or("n/a".into(), |(p, n)| format!("{:.2}", p / n));
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} | {} | {} |",
+                r.phase,
+                r.setup,
+                ms_cpu(r.node_ms()),
+                ms_cpu(r.pg_ms()),
+                ratio
+            );
+        }
+        let _ = writeln!(
+            o,
+            "\nOn paper, from the one-node PostgreSQL rows: N nodes on N cores of their own, PostgreSQL on cores of its own. A node core completes 1 ÷ (orbit CPU per op) operations a second; a PostgreSQL core serves 1 ÷ (postgres CPU per op); so one PostgreSQL core keeps up with (orbit CPU per op) ÷ (postgres CPU per op) nodes.\n"
+        );
+        let ns = [1u32, 2, 4, 8, 16];
+        let header: Vec<String> = ns
+            .iter()
+            .map(|n| format!("{n} node{}", if *n == 1 { "" } else { "s" }))
+            .collect();
+        let _ = writeln!(
+            o,
+            "| Phase | per node core | per PostgreSQL core | nodes per PostgreSQL core | {} |",
+            header.join(" | ")
+        );
+        let _ = writeln!(o, "|---|---|---|---|{}", "---|".repeat(ns.len()));
+        for r in rows.iter().filter(|r| r.db.is_some() && !r.two_nodes) {
+            let positive = |v: Option<f64>| v.filter(|v| *v > 0.0);
+            let (Some(node), Some(pgm)) = (positive(r.node_ms()), positive(r.pg_ms())) else {
+                let _ = writeln!(
+                    o,
+                    "| {} | n/a | n/a | n/a |{}",
+                    r.phase,
+                    " n/a |".repeat(ns.len())
+                );
+                continue;
+            };
+            let (node_rate, pg_rate) = (1000.0 / node, 1000.0 / pgm);
+            let cells: Vec<String> = ns
+                .iter()
+                .map(|n| {
+                    let rate = f64::from(*n) * node_rate;
+                    format!(
+                        "{} {} ({:.2} PostgreSQL cores)",
+                        per_sec(rate),
+                        r.unit,
+                        rate / pg_rate
+                    )
+                })
+                .collect();
+            let _ = writeln!(
+                o,
+                "| {} | {} {} | {} {} | {:.1} | {} |",
+                r.phase,
+                per_sec(node_rate),
+                r.unit,
+                per_sec(pg_rate),
+                r.unit,
+                node / pgm,
+                cells.join(" | ")
+            );
+        }
+        let _ = writeln!(o);
+
+        let mut samples: Vec<(String, &Vec<String>)> = vec![
+            ("PostgreSQL token".into(), &self.tokens.error_samples),
+            ("PostgreSQL sign-in".into(), &self.sign_ins.error_samples),
+        ];
+        if let Some(t) = two {
+            samples.push(("2-node token".into(), &t.tokens.error_samples));
+            samples.push(("2-node sign-in".into(), &t.sign_ins.error_samples));
+        }
+        for (what, samples) in samples {
             for e in samples {
                 let _ = writeln!(o, "- {what} error sample: {e}");
             }

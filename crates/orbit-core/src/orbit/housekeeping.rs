@@ -48,6 +48,7 @@ impl Orbit {
         let outcomes = [
             ("handshake state", self.prune_expired_handshakes().await),
             ("failed sign-ins", self.prune_failed_sign_ins().await),
+            ("rate limits", self.prune_limits().await),
             ("development browsers", self.prune_dev_browsers().await),
             // After the development browsers, whose clients it keeps.
             ("clients", self.prune_clients().await),
@@ -81,6 +82,12 @@ impl Orbit {
             .store
             .prune_clients(now - CLIENT_IDLE_LIFETIME, now)
             .await?)
+    }
+
+    /// Forgets the rate limits' state that limits nothing any more: token buckets full again,
+    /// account paces drained. Returns how many rows.
+    pub async fn prune_limits(&self) -> Result<u64> {
+        Ok(self.store.prune_limits(self.now()).await?)
     }
 
     /// Forgets failed sign-ins older than the hour `sign_in` counts. Returns how many.

@@ -24,7 +24,7 @@ use crate::cache::TtlCache;
 use crate::clock::{Clock, Millis, HOUR, MINUTE, SECOND};
 use crate::error::{Error, Result};
 use crate::keys::{MasterKey, SigningKey};
-use crate::limits::{AccountPacer, KeyedRateLimiter, SignInLimits};
+use crate::limits::SignInLimits;
 use crate::model::*;
 use crate::password::{HashParams, PasswordHasher, PasswordPolicy};
 use crate::random::Random;
@@ -97,6 +97,16 @@ pub struct NewUser {
     pub last_name: Option<String>,
 }
 
+/// The browser a session starts in (a sign-in or a sign-up).
+#[derive(Debug, Clone)]
+pub struct SessionBrowser {
+    /// The client the browser has; the start retires it.
+    pub client: Option<Client>,
+    /// The FAPI host the browser's new client token is for.
+    pub fapi_host: String,
+    pub user_agent: Option<String>,
+}
+
 /// What a sign-in hands to the browser: the session and a fresh `__client` token.
 #[derive(Debug, Clone)]
 pub struct SessionStart {
@@ -113,11 +123,6 @@ pub struct Orbit {
     master: MasterKey,
     hasher: PasswordHasher,
     settings: OrbitSettings,
-    ip_limiter: KeyedRateLimiter,
-    /// The per-instance ceiling on password attempts, after the per-IP limit.
-    instance_limiter: KeyedRateLimiter,
-    /// Paces attempts on accounts past their hourly ceiling of failures.
-    account_pacer: AccountPacer,
     /// Signing keys by instance, re-read after `key_cache_ttl` or earlier when a retired key
     /// must leave the JWKS.
     keys: TtlCache<Arc<InstanceKeys>>,
@@ -147,7 +152,6 @@ impl Orbit {
     ) -> Result<Self> {
         let hasher = PasswordHasher::new(settings.hash_params, random.as_ref())
             .map_err(|e| Error::Internal(e.to_string()))?;
-        let limits = settings.sign_in_limits;
         let ttl = settings.key_cache_ttl;
         Ok(Self {
             store,
@@ -155,12 +159,6 @@ impl Orbit {
             random,
             master,
             hasher,
-            ip_limiter: KeyedRateLimiter::new(limits.per_ip_burst, limits.per_ip_per_minute),
-            instance_limiter: KeyedRateLimiter::new(
-                limits.per_instance_per_minute,
-                limits.per_instance_per_minute,
-            ),
-            account_pacer: AccountPacer::default(),
             settings,
             keys: TtlCache::new(ttl, CACHE_CAPACITY),
             hash_pool: password_hashing::HashPool::new(

@@ -1,11 +1,12 @@
 //! Clients and sessions: the `__client` token, starting and ending sessions, and minting
 //! session tokens.
 
-use super::{Orbit, SessionStart};
+use super::{Orbit, SessionBrowser, SessionStart};
 use crate::clock::{Millis, MINUTE};
 use crate::error::{Error, Result};
 use crate::keys::{token_hash, SESSION_TOKEN_LIFETIME_SECS};
 use crate::model::*;
+use crate::store::StoreError;
 use orbit_proto::SessionClaims;
 
 /// Who a session must belong to for an operation on it.
@@ -75,7 +76,7 @@ impl Orbit {
     }
 
     /// A new client (one browser) of `instance` at `now`, not stored yet. Clients are created
-    /// lazily, only by `start_session` (sign-in, sign-up): a browser that merely visits gets
+    /// lazily, only by `begin_session` (sign-in, sign-up): a browser that merely visits gets
     /// none (docs/design/storage.md "What anonymous requests store").
     fn client_of(&self, instance: &Instance, now: Millis) -> Client {
         Client {
@@ -100,19 +101,53 @@ impl Orbit {
         fapi_host: &str,
         user_agent: Option<String>,
     ) -> Result<SessionStart> {
-        let (retired, start) = self.new_session_start(instance, client, user, user_agent);
+        let browser = SessionBrowser {
+            client,
+            fapi_host: fapi_host.to_owned(),
+            user_agent,
+        };
+        self.begin_session(instance, user, false, browser).await
+    }
+
+    /// A new account's first session, as `start_session`: `user` is created in the same write,
+    /// so a sign-up leaves the account with its session or nothing at all, whatever happens to
+    /// the database meanwhile (`EmailTaken` when the address has an account).
+    pub(super) async fn start_first_session(
+        &self,
+        instance: &Instance,
+        user: &User,
+        browser: SessionBrowser,
+    ) -> Result<SessionStart> {
+        self.begin_session(instance, user, true, browser).await
+    }
+
+    async fn begin_session(
+        &self,
+        instance: &Instance,
+        user: &User,
+        new_user: bool,
+        browser: SessionBrowser,
+    ) -> Result<SessionStart> {
+        let (retired, start) =
+            self.new_session_start(instance, browser.client, user, browser.user_agent);
         // One write: the earlier client is retired and the new one starts with its session and
-        // token together, or none of it happens.
-        self.store
+        // token together (with its user, for a sign-up), or none of it happens.
+        let started = self
+            .store
             .start_session(
                 retired.as_ref().map(|c| c.id.as_str()),
+                new_user.then_some(user),
                 &start.client,
                 &start.session,
-                fapi_host,
+                &browser.fapi_host,
                 &token_hash(&start.client_token),
             )
-            .await?;
-        Ok(start)
+            .await;
+        match started {
+            Ok(()) => Ok(start),
+            Err(StoreError::Conflict(_)) if new_user => Err(Error::EmailTaken),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// What a session start writes, not written yet: the browser's client to retire (of this

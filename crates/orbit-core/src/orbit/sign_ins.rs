@@ -57,7 +57,7 @@ impl Orbit {
                 reason: "enter an email address".into(),
             });
         }
-        self.check_start_rate(instance, client_ip)?;
+        self.check_start_rate(instance, client_ip).await?;
         let now = self.now();
         let browser_token = self.random.token(32);
         let attempt = SignInAttempt {

@@ -3,7 +3,7 @@
 //! one-time code mailed to the address comes back.
 
 use super::users::{clean_name, ValidUser};
-use super::{NewUser, Orbit};
+use super::{NewUser, Orbit, SessionBrowser, SessionStart};
 use crate::clock::{Millis, MINUTE};
 use crate::email;
 use crate::error::{Error, Result};
@@ -19,8 +19,12 @@ pub const SIGN_UP_CODE_ATTEMPTS: u32 = 5;
 /// What a sign-up leads to.
 #[derive(Debug, Clone)]
 pub enum SignUpOutcome {
-    /// The account exists (email verification is off for the instance).
-    Created(User),
+    /// The account exists and its first session started (email verification is off for the
+    /// instance), both in one write.
+    Created {
+        user: Box<User>,
+        start: Box<SessionStart>,
+    },
     /// A message went to `email`: a code, or, when the address has an account, a notice saying
     /// so. The two are indistinguishable here; the browser goes on with `token`. `id` names the
     /// pending sign-up (`sua_...`), and it is answered until `expires_at`.
@@ -33,25 +37,30 @@ pub enum SignUpOutcome {
 }
 
 impl Orbit {
-    /// Signs up from a browser: the per-IP limit sign-ins share, a password required, the
-    /// password policy; then either the user is created, or (with `sign_up.email_verification`)
-    /// a pending sign-up is stored and a code mailed. Every browser sign-up path goes through
-    /// here.
+    /// Signs up from `browser`: the per-IP limit sign-ins share, a password required, the
+    /// password policy; then either the user is created with its first session in one write
+    /// (so no outage leaves an account without its session), or (with
+    /// `sign_up.email_verification`) a pending sign-up is stored and a code mailed. Every
+    /// browser sign-up path goes through here.
     pub async fn sign_up(
         &self,
         instance: &Instance,
         client_ip: &str,
         new: NewUser,
+        browser: SessionBrowser,
     ) -> Result<SignUpOutcome> {
-        self.check_ip_rate(instance, client_ip)?;
+        self.check_ip_rate(instance, client_ip).await?;
         if new.password.as_deref().is_none_or(str::is_empty) {
             return Err(Error::PasswordMissing);
         }
         if !instance.settings.sign_up_email_verification {
-            return self
-                .create_user_verified_by(instance, new, EmailVerification::Unverified)
-                .await
-                .map(SignUpOutcome::Created);
+            let valid = self.valid_user(new).await?;
+            let user = self.user_row(instance, valid, EmailVerification::Unverified);
+            let start = self.start_first_session(instance, &user, browser).await?;
+            return Ok(SignUpOutcome::Created {
+                user: Box::new(user),
+                start: Box::new(start),
+            });
         }
         let mail = self.settings.mail.clone().ok_or(Error::MailNotConfigured)?;
         let email = email::normalize(&new.email)?;
@@ -104,15 +113,17 @@ impl Orbit {
 
     /// Completes a pending sign-up with the code from the mail: each try counts (atomically,
     /// so racing requests get no extra tries), a right code is consumed once, and the account
-    /// is created with its address verified by `email_code`.
+    /// is created with its address verified by `email_code`, with its first session in
+    /// `browser` in the same write.
     pub async fn verify_sign_up(
         &self,
         instance: &Instance,
         client_ip: &str,
         token: &str,
         code: &str,
-    ) -> Result<User> {
-        self.check_ip_rate(instance, client_ip)?;
+        browser: SessionBrowser,
+    ) -> Result<(User, SessionStart)> {
+        self.check_ip_rate(instance, client_ip).await?;
         let hash = token_hash(token);
         let Some(pending) = self
             .store
@@ -138,7 +149,7 @@ impl Orbit {
         if !self.store.take_pending_sign_up(&instance.id, &hash).await? {
             return Err(Error::VerificationCodeExpired);
         }
-        self.insert_user(
+        let user = self.user_row(
             instance,
             ValidUser {
                 email: pending.email,
@@ -147,8 +158,9 @@ impl Orbit {
                 password_hash: pending.password_hash,
             },
             EmailVerification::EmailCode,
-        )
-        .await
+        );
+        let start = self.start_first_session(instance, &user, browser).await?;
+        Ok((user, start))
     }
 
     /// The pending sign-up `id` if `token` is its browser's, expired or not (`verify_sign_up`
@@ -177,7 +189,7 @@ impl Orbit {
         client_ip: &str,
         token: &str,
     ) -> Result<PendingSignUp> {
-        self.check_ip_rate(instance, client_ip)?;
+        self.check_ip_rate(instance, client_ip).await?;
         let mail = self.settings.mail.clone().ok_or(Error::MailNotConfigured)?;
         let code = six_digits(self.random.as_ref());
         let now = self.now();

@@ -3,7 +3,7 @@
 use super::{InstanceKeys, Orbit};
 use crate::clock::Millis;
 use crate::error::{Error, Result};
-use crate::keys::{self, SigningKey, KEY_PUBLISH_MARGIN, RETIRED_KEY_RETENTION};
+use crate::keys::{self, SigningKey, JWKS_HTTP_MAX_AGE, KEY_PUBLISH_MARGIN, RETIRED_KEY_RETENTION};
 use crate::model::*;
 use orbit_proto::resources::Jwks;
 use std::sync::Arc;
@@ -29,10 +29,11 @@ impl Orbit {
     }
 
     /// How long a rotated key is published before it signs: every node re-reads its keys
-    /// within `key_cache_ttl`, plus `KEY_PUBLISH_MARGIN` for clocks that disagree, so no node
-    /// signs with a key that another node's JWKS does not list yet.
+    /// within `key_cache_ttl`, an HTTP cache keeps the public JWKS `JWKS_HTTP_MAX_AGE`, plus
+    /// `KEY_PUBLISH_MARGIN` for clocks that disagree: no node signs with a key that another
+    /// node's JWKS, or a cached copy of it, does not list yet.
     pub fn key_publish_lead(&self) -> Millis {
-        self.settings.key_cache_ttl + KEY_PUBLISH_MARGIN
+        self.settings.key_cache_ttl + JWKS_HTTP_MAX_AGE + KEY_PUBLISH_MARGIN
     }
 
     /// A new signing key of the instance, sealed to store.

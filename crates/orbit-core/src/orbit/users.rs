@@ -6,6 +6,7 @@ use super::{NewUser, Orbit};
 use crate::clock::{Millis, HOUR};
 use crate::email;
 use crate::error::{Error, Result};
+use crate::limits::{Admission, RateLimit};
 use crate::model::*;
 use crate::password::Verification;
 use crate::store::{SignInAttemptId, StoreError};
@@ -15,17 +16,13 @@ impl Orbit {
     /// the address (BAPI, `orbit user create`), so it counts as verified by `admin`, as in
     /// Clerk's BAPI.
     pub async fn create_user(&self, instance: &Instance, new: NewUser) -> Result<User> {
-        self.create_user_verified_by(instance, new, EmailVerification::Admin)
+        let valid = self.valid_user(new).await?;
+        self.insert_user(instance, valid, EmailVerification::Admin)
             .await
     }
 
-    /// `create_user` with the address verified by `verification`.
-    pub(super) async fn create_user_verified_by(
-        &self,
-        instance: &Instance,
-        new: NewUser,
-        verification: EmailVerification,
-    ) -> Result<User> {
+    /// `new` normalised and checked against the password policy, its password hashed.
+    pub(super) async fn valid_user(&self, new: NewUser) -> Result<ValidUser> {
         let email = email::normalize(&new.email)?;
         let first_name = clean_name(new.first_name, "first_name")?;
         let last_name = clean_name(new.last_name, "last_name")?;
@@ -36,28 +33,23 @@ impl Orbit {
             }
             None => None,
         };
-        self.insert_user(
-            instance,
-            ValidUser {
-                email,
-                first_name,
-                last_name,
-                password_hash,
-            },
-            verification,
-        )
-        .await
+        Ok(ValidUser {
+            email,
+            first_name,
+            last_name,
+            password_hash,
+        })
     }
 
-    /// Stores a user whose fields are already normalised and checked.
-    pub(super) async fn insert_user(
+    /// The new user `valid` describes, not stored yet.
+    pub(super) fn user_row(
         &self,
         instance: &Instance,
         valid: ValidUser,
         verification: EmailVerification,
-    ) -> Result<User> {
+    ) -> User {
         let now = self.now();
-        let user = User {
+        User {
             id: self.random.id("user"),
             instance_id: instance.id.clone(),
             email_id: self.random.id("idn"),
@@ -71,7 +63,17 @@ impl Orbit {
             last_active_at: None,
             email_verification: verification,
             email_verified_at: (verification != EmailVerification::Unverified).then_some(now),
-        };
+        }
+    }
+
+    /// Stores a user whose fields are already normalised and checked.
+    async fn insert_user(
+        &self,
+        instance: &Instance,
+        valid: ValidUser,
+        verification: EmailVerification,
+    ) -> Result<User> {
+        let user = self.user_row(instance, valid, verification);
         match self.store.create_user(&user).await {
             Ok(()) => Ok(user),
             Err(StoreError::Conflict(_)) => Err(Error::EmailTaken),
@@ -105,48 +107,65 @@ impl Orbit {
 
     /// The per-IP budget that sign-ins and sign-ups share: "that email is taken" answers would
     /// otherwise let one source test unlimited addresses for existing accounts.
-    pub(super) fn check_ip_rate(&self, instance: &Instance, client_ip: &str) -> Result<()> {
-        self.check_source_rate(instance, client_ip)?;
-        self.check_instance_ceiling(instance)
+    pub(super) async fn check_ip_rate(&self, instance: &Instance, client_ip: &str) -> Result<()> {
+        self.check_source_rate(instance, client_ip).await?;
+        self.check_instance_ceiling(instance).await
     }
 
     /// Starting a sign-in attempt (a row stored, nothing checked): a budget of the source's own,
-    /// the per-IP one's size, so that starting attempts does not use up the sign-ins.
-    pub(super) fn check_start_rate(&self, instance: &Instance, client_ip: &str) -> Result<()> {
-        self.ip_limiter
-            .check(
-                &format!(
-                    "{}/start/{}",
-                    instance.id,
-                    crate::limits::ip_source(client_ip)
-                ),
-                self.now(),
-            )
-            .map_err(|wait| Error::TooManyAttempts {
+    /// the per-IP one's size, so that starting attempts does not use up the sign-ins. In the
+    /// store like the per-IP one, so it too is one budget on every node.
+    pub(super) async fn check_start_rate(
+        &self,
+        instance: &Instance,
+        client_ip: &str,
+    ) -> Result<()> {
+        let bucket = format!("start ip {}", crate::limits::ip_source(client_ip));
+        let limit = self.settings.sign_in_limits.per_source_rate();
+        match self.take_token(instance, &bucket, limit).await? {
+            Admission::Admitted => Ok(()),
+            Admission::Wait(wait) => Err(Error::TooManyAttempts {
                 retry_after_secs: ceil_secs(wait),
-            })
+            }),
+        }
     }
 
-    /// The source's own budget (an IPv4 address or an IPv6 /64).
-    fn check_source_rate(&self, instance: &Instance, client_ip: &str) -> Result<()> {
-        self.ip_limiter
-            .check(
-                &format!("{}/{}", instance.id, crate::limits::ip_source(client_ip)),
-                self.now(),
-            )
-            .map_err(|wait| Error::TooManyAttempts {
+    /// The source's own budget (an IPv4 address or an IPv6 /64), kept in the store so that it
+    /// is one budget on every node.
+    async fn check_source_rate(&self, instance: &Instance, client_ip: &str) -> Result<()> {
+        let bucket = format!("ip {}", crate::limits::ip_source(client_ip));
+        let limit = self.settings.sign_in_limits.per_source_rate();
+        match self.take_token(instance, &bucket, limit).await? {
+            Admission::Admitted => Ok(()),
+            Admission::Wait(wait) => Err(Error::TooManyAttempts {
                 retry_after_secs: ceil_secs(wait),
-            })
+            }),
+        }
     }
 
     /// The instance's ceiling, which only attempts within their source's budget reach, so one
     /// source over its limit cannot use up everyone's.
-    fn check_instance_ceiling(&self, instance: &Instance) -> Result<()> {
-        self.instance_limiter
-            .check(&instance.id, self.now())
-            .map_err(|wait| Error::Overloaded {
+    async fn check_instance_ceiling(&self, instance: &Instance) -> Result<()> {
+        let limit = self.settings.sign_in_limits.per_instance_rate();
+        match self.take_token(instance, "instance", limit).await? {
+            Admission::Admitted => Ok(()),
+            Admission::Wait(wait) => Err(Error::Overloaded {
                 retry_after_secs: ceil_secs(wait),
-            })
+            }),
+        }
+    }
+
+    async fn take_token(
+        &self,
+        instance: &Instance,
+        bucket: &str,
+        limit: RateLimit,
+    ) -> Result<Admission> {
+        let now = self.now().saturating_mul(1000);
+        Ok(self
+            .store
+            .take_token(&instance.id, bucket, limit, now)
+            .await?)
     }
 
     /// Starts an attempt on the account `identifier` from `client_ip` under the per-account
@@ -169,25 +188,33 @@ impl Orbit {
             .store
             .start_sign_in_attempt(&instance.id, identifier, &source, now, now - HOUR)
             .await?;
-        let wait = limits
-            .source_retry_after(&failures, &source, now)
-            .or_else(|| {
-                if lane == Lane::KnownDevice
-                    || failures.len() < limits.per_account_per_hour as usize
-                {
-                    return None;
+        let mut wait = limits.source_retry_after(&failures, &source, now);
+        if wait.is_none()
+            && lane == Lane::Anyone
+            && failures.len() >= limits.per_account_per_hour as usize
+        {
+            let newest = failures.iter().map(|f| f.at).max().unwrap_or(now);
+            let paced = self
+                .store
+                .pace_account_attempt(
+                    &instance.id,
+                    identifier,
+                    &source,
+                    newest,
+                    limits.account_pace(),
+                    now,
+                )
+                .await;
+            match paced {
+                Ok(Admission::Admitted) => {}
+                Ok(Admission::Wait(w)) => wait = Some(w),
+                Err(e) => {
+                    // Not an answer on the account: the attempt must not count as a failure.
+                    self.store.forget_sign_in_attempt(attempt).await?;
+                    return Err(e.into());
                 }
-                let newest = failures.iter().map(|f| f.at).max().unwrap_or(now);
-                self.account_pacer
-                    .admit(
-                        &format!("{}/{identifier}", instance.id),
-                        &source,
-                        newest,
-                        limits.account_pace(),
-                        now,
-                    )
-                    .err()
-            });
+            }
+        }
         if let Some(wait) = wait {
             self.store.forget_sign_in_attempt(attempt).await?;
             return Err(Error::TooManyAttempts {
@@ -228,7 +255,7 @@ impl Orbit {
         password: &str,
         device: Option<&str>,
     ) -> Result<User> {
-        self.check_source_rate(instance, client_ip)?;
+        self.check_source_rate(instance, client_ip).await?;
         let now = self.now();
         let identifier = account_identifier(email_input);
         let identifier = identifier.as_str();
@@ -238,7 +265,7 @@ impl Orbit {
             _ => Lane::Anyone,
         };
         if lane == Lane::Anyone {
-            self.check_instance_ceiling(instance)?;
+            self.check_instance_ceiling(instance).await?;
         }
         let attempt = self
             .start_account_attempt(instance, identifier, client_ip, lane)
@@ -289,7 +316,7 @@ impl Orbit {
         current: &str,
         new: &str,
     ) -> Result<()> {
-        self.check_ip_rate(instance, client_ip)?;
+        self.check_ip_rate(instance, client_ip).await?;
         let user = self.user(&instance.id, user_id).await?;
         let attempt = self
             .start_account_attempt(

@@ -60,6 +60,30 @@ pub enum Command {
     /// Move the data to another database (e.g. from SQLite to PostgreSQL).
     #[command(subcommand)]
     Migrate(MigrateCommand),
+    /// Clerk's browser bundles (clerk-js, @clerk/ui) that every Frontend API host serves.
+    #[command(subcommand)]
+    Assets(AssetsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AssetsCommand {
+    /// Download the pinned versions of @clerk/clerk-js and @clerk/ui from the npm registry (or
+    /// read them from --assets-dir), check each tarball against the sha512 integrity pinned in
+    /// Orbit, and unpack their browser files into <data-dir>/assets. Packages already there are
+    /// left alone. Without it, the server fetches a missing package when a page first asks
+    /// for it.
+    Fetch {
+        /// The npm registry (or a mirror of it) to download from [env: ORBIT_NPM_REGISTRY]
+        /// [default: the registry npm is configured with (`npm config get registry`)]. Not used
+        /// when assets_dir is set.
+        #[arg(long, value_name = "URL")]
+        registry: Option<String>,
+        /// A directory holding the tarballs as `npm pack @clerk/clerk-js@<version>` writes them
+        /// (clerk-clerk-js-<version>.tgz, clerk-ui-<version>.tgz), for servers without network
+        /// access; no registry is asked [env: ORBIT_ASSETS_DIR]
+        #[arg(long, value_name = "DIR")]
+        assets_dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -139,6 +163,10 @@ pub struct ServeArgs {
     /// PEM private key for --tls-cert [env: ORBIT_TLS_KEY]
     #[arg(long, requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// A directory of the browser bundles' tarballs (see `orbit assets fetch --help`) to unpack
+    /// from instead of the npm registry [env: ORBIT_ASSETS_DIR]
+    #[arg(long, value_name = "DIR")]
+    pub assets_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -237,6 +265,7 @@ pub async fn run(cli: Cli) -> CliResult {
                 log: args.log,
                 tls_cert: args.tls_cert,
                 tls_key: args.tls_key,
+                assets_dir: args.assets_dir,
                 ..Default::default()
             };
             serve(load_config(&cli.global, flags)?).await
@@ -327,6 +356,17 @@ pub async fn run(cli: Cli) -> CliResult {
             Ok(())
         }
         Command::Domain(cmd) => domain_command(&cli.global, cmd).await,
+        Command::Assets(AssetsCommand::Fetch {
+            registry,
+            assets_dir,
+        }) => {
+            let flags = ConfigLayer {
+                npm_registry: registry,
+                assets_dir,
+                ..Default::default()
+            };
+            assets_fetch(&load_config(&cli.global, flags)?).await
+        }
         Command::Migrate(MigrateCommand::Copy {
             from,
             to,
@@ -505,6 +545,56 @@ async fn domain_command(global: &GlobalArgs, cmd: DomainCommand) -> CliResult {
             println!("Removed satellite {}.", d.name);
             Ok(())
         }
+    }
+}
+
+/// `orbit assets fetch`: every pin into the cache, progress on stderr, a summary on stdout.
+/// Goes on with the other packages when one fails, then fails naming each.
+async fn assets_fetch(config: &Config) -> CliResult {
+    use crate::assets::npm::{Cache, Outcome, Source};
+    use crate::assets::npm_config::RegistryOrigin;
+    use crate::assets::pins::PINS;
+    let cache = Cache::in_data_dir(&config.data_dir);
+    let source = config.bundle_source();
+    std::fs::create_dir_all(cache.root())
+        .map_err(|e| format!("{}: {e}", cache.root().display()))?;
+    if let Source::Registry(setting) = &source {
+        // Looked up once here rather than failing once per package; not at all when every
+        // package is cached.
+        if PINS.iter().any(|pin| !cache.is_installed(pin)) {
+            let resolved = setting.get().await.map_err(|e| e.to_string())?;
+            if resolved.origin != RegistryOrigin::Configured {
+                eprintln!("npm registry from {}", resolved.origin);
+            }
+        }
+    }
+    eprintln!(
+        "Browser bundles from {source} into {}:",
+        cache.root().display()
+    );
+    let (mut fetched, mut failed) = (0, Vec::new());
+    for pin in PINS {
+        let id = pin.id();
+        let mut report = |step: crate::assets::npm::Step<'_>| eprintln!("  {id}: {step}");
+        match cache.install(pin, &source, &mut report).await {
+            Ok(Outcome::AlreadyCached) => eprintln!("  {id}: already cached"),
+            Ok(Outcome::Installed { .. }) => fetched += 1,
+            Err(e) => {
+                eprintln!("  {id}: failed");
+                failed.push(e.to_string());
+            }
+        }
+    }
+    let cached = PINS.len() - failed.len();
+    println!(
+        "{cached} of {} browser bundles cached in {} ({fetched} fetched now).",
+        PINS.len(),
+        cache.root().display()
+    );
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(failed.join("\nerror: "))
     }
 }
 
@@ -755,6 +845,7 @@ async fn serve(config: Config) -> CliResult {
             config.data_dir.display()
         );
     }
+    println!("{}", running.bundles.status_line());
     let instances = running.orbit.instances().await.map_err(|e| e.to_string())?;
     for instance in &instances {
         let s = instance_summary(&running.orbit, &config, instance).await?;

@@ -1,8 +1,10 @@
 //! Frontend API: the browser-facing JSON API of each FAPI host (docs/protocol.md "Concepts",
 //! docs/design/frontend-api.md). Sessions and tokens here, the handshake and the satellite sync
 //! in `handshake.rs`, what every clerk-js call shares (method override, CORS and CSRF, the
-//! caller) in `request.rs`. Built on the browser layer (`crate::browser`).
+//! caller) in `request.rs`, Clerk's browser bundles under `/npm/` in `bundles.rs` (from the
+//! cache `crate::assets` keeps). Built on the browser layer (`crate::browser`).
 
+mod bundles;
 mod client;
 mod handshake;
 pub mod request;
@@ -33,6 +35,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/.well-known/jwks.json", get(jwks))
         .route("/v1/client/signed_out", get(signed_out))
         .merge(handshake::routes())
+        .merge(bundles::routes())
         .merge(api_routes().layer(from_fn_with_state(state, request::guard)))
 }
 
@@ -76,11 +79,14 @@ fn api_routes() -> Router<AppState> {
 /// `GET /.well-known/jwks.json`: public keys of the instance, current and recently retired.
 async fn jwks(State(state): State<AppState>, fapi: Fapi) -> Result<Response, ApiError> {
     let jwks = state.orbit.jwks(&fapi.ctx.instance.id).await?;
+    let cache_control = HeaderValue::from_str(&format!(
+        "public, max-age={}",
+        orbit_core::keys::JWKS_HTTP_MAX_AGE / orbit_core::clock::SECOND
+    ))
+    .map_err(|_| ApiError::internal("the JWKS Cache-Control header"))?;
     let mut resp = Json(jwks).into_response();
-    resp.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=60"),
-    );
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, cache_control);
     resp.headers_mut().insert(
         header::ACCESS_CONTROL_ALLOW_ORIGIN,
         HeaderValue::from_static("*"),

@@ -17,7 +17,9 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use orbit_core::model::User;
-use orbit_core::{Error, NewUser, SignUpOutcome, SIGN_UP_CODE_LIFETIME};
+use orbit_core::{
+    Error, NewUser, SessionBrowser, SessionStart, SignUpOutcome, SIGN_UP_CODE_LIFETIME,
+};
 use orbit_proto::error::code;
 use orbit_proto::frontend::{strategy, ClientWrapped};
 use orbit_proto::wire;
@@ -77,12 +79,17 @@ fn not_found(id: String) -> ApiError {
     .into()
 }
 
-fn user_agent(caller: &Caller) -> Option<String> {
-    caller
-        .headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
+/// The browser the new account's first session starts in: this caller's, on this FAPI host.
+fn session_browser(caller: &Caller) -> SessionBrowser {
+    SessionBrowser {
+        client: caller.client.clone(),
+        fapi_host: caller.fapi.host(),
+        user_agent: caller
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+    }
 }
 
 /// `POST /v1/client/sign_ups`: `Orbit::sign_up` with the hosted page's rules. Without email
@@ -109,12 +116,13 @@ pub(super) async fn create(
                 first_name: body.first_name,
                 last_name: body.last_name,
             },
+            session_browser(&caller),
         )
         .await?;
     match outcome {
-        SignUpOutcome::Created(user) => {
+        SignUpOutcome::Created { user, start } => {
             let id = state.orbit.random().id("sua");
-            signed_up(&state, &caller, id, &user).await
+            signed_up(&state, &caller, id, &user, &start).await
         }
         SignUpOutcome::CodeSent { id, token, .. } => {
             let pending = state
@@ -216,11 +224,17 @@ pub(super) async fn attempt_verification(
     {
         return Err(not_found(id));
     }
-    let user = state
+    let (user, start) = state
         .orbit
-        .verify_sign_up(instance, &ip.to_string(), &token, &code)
+        .verify_sign_up(
+            instance,
+            &ip.to_string(),
+            &token,
+            &code,
+            session_browser(&caller),
+        )
         .await?;
-    let resp = signed_up(&state, &caller, id, &user).await?;
+    let resp = signed_up(&state, &caller, id, &user, &start).await?;
     Ok(with_cookies(
         resp,
         cookies::clear_attempt(wire::cookie::SIGN_UP, caller.fapi.secure)
@@ -229,30 +243,20 @@ pub(super) async fn attempt_verification(
     ))
 }
 
-/// A session for the new `user` on a fresh client (as after sign-in), and the completed
-/// sign-up `id` wrapped with that client.
+/// The new `user`, created with its first session on a fresh client in one write (as after
+/// sign-in), and the completed sign-up `id` wrapped with that client.
 async fn signed_up(
     state: &AppState,
     caller: &Caller,
     id: String,
     user: &User,
+    start: &SessionStart,
 ) -> Result<Response, ApiError> {
-    let fapi = &caller.fapi;
-    let start = state
-        .orbit
-        .start_session(
-            &fapi.ctx.instance,
-            caller.client.clone(),
-            user,
-            &fapi.host(),
-            user_agent(caller),
-        )
-        .await?;
     let sign_up = completed_sign_up_json(id, user, &start.session);
     signed_in_answer(
         state,
         caller,
-        &start,
+        start,
         user,
         (None, Some(sign_up.clone())),
         sign_up,

@@ -15,7 +15,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use orbit_core::model::User;
 use orbit_core::text::without_bidi_controls;
-use orbit_core::{BrowserContext, Error, SessionStart};
+use orbit_core::{BrowserContext, Error, SessionBrowser, SessionStart};
 use orbit_proto::wire::cookie as name;
 use serde::Deserialize;
 
@@ -78,7 +78,7 @@ pub(super) async fn submit(
     let ip = ip.to_string();
     let instance = &fapi.ctx.instance;
     // The Frontend API's two steps in one request: the same rules and limits.
-    let signed_in = match state.orbit.create_sign_in(instance, &ip, &email).await {
+    let outcome = match state.orbit.create_sign_in(instance, &ip, &email).await {
         Ok(new) => {
             state
                 .orbit
@@ -99,7 +99,7 @@ pub(super) async fn submit(
         }
         Err(e) => Err(e),
     };
-    let done = match signed_in {
+    let done = match outcome {
         Ok(done) => done,
         Err(Error::InvalidCredentials) => {
             view.form_error = Some("The email address or password is incorrect.".into());
@@ -117,45 +117,33 @@ pub(super) async fn submit(
         }
         Err(e) => return Err(e.into()),
     };
-    session_started(&state, &browser, &done.start, &done.user, &redirect_url).await
+    signed_in(&state, &browser, &done.user, &done.start, &redirect_url).await
 }
 
-pub(super) fn user_agent(headers: &HeaderMap) -> Option<String> {
+fn user_agent(headers: &HeaderMap) -> Option<String> {
     headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
 }
 
-/// Starts the session on a fresh client for this browser (sign-up), then as `session_started`.
-pub(super) async fn start_session(
-    state: &AppState,
-    browser: &BrowserClient,
-    headers: &HeaderMap,
-    user: &User,
-    redirect_url: &str,
-) -> Result<Response, PageError> {
-    let fapi = &browser.fapi;
-    let start = state
-        .orbit
-        .start_session(
-            &fapi.ctx.instance,
-            browser.client.clone(),
-            user,
-            &fapi.host(),
-            user_agent(headers),
-        )
-        .await?;
-    session_started(state, browser, &start, user, redirect_url).await
+/// The browser a session starts in, as core takes it.
+pub(super) fn session_browser(browser: &BrowserClient, headers: &HeaderMap) -> SessionBrowser {
+    SessionBrowser {
+        client: browser.client.clone(),
+        fapi_host: browser.fapi.host(),
+        user_agent: user_agent(headers),
+    }
 }
 
-/// A session started for this browser: its cookies, and a redirect to `redirect_url` (in
-/// development carrying the development browser of the new client).
-async fn session_started(
+/// The answer to a sign-in or sign-up that started `start`: the new `__client`, the device
+/// cookie, `__client_uat` for the app, and the redirect (in development carrying the
+/// development browser of the new client).
+pub(super) async fn signed_in(
     state: &AppState,
     browser: &BrowserClient,
-    start: &SessionStart,
     user: &User,
+    start: &SessionStart,
     redirect_url: &str,
 ) -> Result<Response, PageError> {
     let fapi = &browser.fapi;

@@ -1,9 +1,10 @@
-//! `/sign-up`: a new account with email and password, then a session as after sign-in. The
+//! `/sign-up`: a new account with email and password, and its first session as after sign-in,
+//! created together in one write (never an account without its session). The
 //! per-IP limit is part of core's sign-up, so every sign-up path shares it. With
 //! `sign_up.email_verification`, the form leads to `/sign-up/verify`, where the code mailed to
 //! the address creates the account (docs/design/accounts.md "Email verification").
 
-use super::sign_in::start_session;
+use super::sign_in::{session_browser, signed_in};
 use super::{csrf, EntryForm, EntryPage};
 use crate::browser::page::{render, sentence};
 use crate::browser::{BrowserClient, PageError};
@@ -92,11 +93,16 @@ pub(super) async fn submit(
     };
     match state
         .orbit
-        .sign_up(&fapi.ctx.instance, &ip.to_string(), new)
+        .sign_up(
+            &fapi.ctx.instance,
+            &ip.to_string(),
+            new,
+            session_browser(&browser, &headers),
+        )
         .await
     {
-        Ok(SignUpOutcome::Created(user)) => {
-            return start_session(&state, &browser, &headers, &user, &redirect_url).await
+        Ok(SignUpOutcome::Created { user, start }) => {
+            return signed_in(&state, &browser, &user, &start, &redirect_url).await
         }
         Ok(SignUpOutcome::CodeSent { token, email, .. }) => {
             let page = VerifyPage {
@@ -156,10 +162,13 @@ pub(super) async fn verify(
             &ip.to_string(),
             &token,
             form.code.as_deref().unwrap_or_default(),
+            session_browser(&browser, &headers),
         )
         .await
     {
-        Ok(user) => return start_session(&state, &browser, &headers, &user, &redirect_url).await,
+        Ok((user, start)) => {
+            return signed_in(&state, &browser, &user, &start, &redirect_url).await
+        }
         Err(Error::VerificationCodeIncorrect { attempts_left }) => {
             view.sign_up = token;
             view.code_error = Some(format!(

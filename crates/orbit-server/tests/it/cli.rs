@@ -67,7 +67,7 @@ fn fails(data: &str, args: &[&str]) -> String {
 fn help_everywhere() {
     let (ok, out, _) = run(&["--help"]);
     assert!(ok);
-    for cmd in ["serve", "instance", "keys", "user"] {
+    for cmd in ["serve", "instance", "keys", "user", "assets"] {
         assert!(out.contains(cmd), "--help lists {cmd}: {out}");
     }
     for sub in [
@@ -78,6 +78,8 @@ fn help_everywhere() {
         &["keys", "rotate", "--help"],
         &["user", "--help"],
         &["user", "create", "--help"],
+        &["assets", "--help"],
+        &["assets", "fetch", "--help"],
     ] {
         let (ok, out, err) = run(sub);
         assert!(ok, "{sub:?}: {err}");
@@ -140,7 +142,7 @@ pub(crate) fn serve_with(data_dir: &str, extra: &[&str]) -> ServeProcess {
     serve_with_env(data_dir, extra, &[])
 }
 
-/// `serve_with`, with extra `ORBIT_*` environment.
+/// `serve_with`, with extra environment variables.
 pub(crate) fn serve_with_env(data_dir: &str, extra: &[&str], env: &[(&str, &str)]) -> ServeProcess {
     let listen = if extra.contains(&"--listen") {
         &[][..]

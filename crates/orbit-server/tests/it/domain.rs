@@ -150,11 +150,15 @@ async fn rotation_publishes_the_new_key_before_it_signs_and_keeps_the_old_one_un
         "published at once by the rotating node"
     );
     let lead = a.key_publish_lead();
-    assert_eq!(lead, 15 * SECOND, "key_cache_ttl 10 s + 5 s margin");
+    assert_eq!(
+        lead,
+        20 * SECOND,
+        "key_cache_ttl 10 s + the public JWKS's 5 s HTTP cache + 5 s margin"
+    );
 
-    // Every second for 70 s: whatever either node signs with, both nodes' JWKS list it.
+    // Every second for 75 s: whatever either node signs with, both nodes' JWKS list it.
     let mut switched_at = None;
-    for _ in 0..70 {
+    for _ in 0..75 {
         for node in [&a, &b] {
             let kid = mint(node).await;
             for verifier in [&a, &b] {
@@ -173,8 +177,8 @@ async fn rotation_publishes_the_new_key_before_it_signs_and_keeps_the_old_one_un
     }
     assert_eq!(switched_at, Some(lead), "the new key signs from `lead` on");
 
-    // The old key signed until rotation + 15 s; its tokens live 60 s + 5 s skew: it is
-    // published until rotation + 80 s and gone after.
+    // The old key signed until rotation + 20 s; its tokens live 60 s + 5 s skew: it is
+    // published until rotation + 85 s and gone after.
     clock.set_ms(rotated_at + lead + 65 * SECOND - 1);
     let c = orbit_on(store.clone(), &clock, settings());
     assert_eq!(kids(&c, &instance.id).await.len(), 2);

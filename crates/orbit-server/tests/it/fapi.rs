@@ -133,6 +133,8 @@ async fn jwks_shape_and_unknown_hosts() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
+    // An HTTP cache may keep it 5 s, which the publish lead of a rotated key includes.
+    assert_eq!(r.headers()["cache-control"], "public, max-age=5");
     let jwks: Value = r.json().await.unwrap();
     let keys = jwks["keys"].as_array().unwrap();
     assert_eq!(keys.len(), 1);

@@ -13,6 +13,7 @@ mod domain;
 mod account_limits;
 mod accounts;
 mod architecture;
+mod assets;
 mod bapi;
 mod browser;
 mod browser_seed;

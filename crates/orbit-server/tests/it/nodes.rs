@@ -2,7 +2,9 @@
 //! processes on a scratch schema, each on its own loopback port, sharing one data directory (the
 //! master key) and one public URL, that of an in-test TCP load balancer. Browsers and the SDK see
 //! that one origin; the balancer spreads connections round robin, at random or to one node, and
-//! retries the next node when a node refuses the connection (it was killed).
+//! retries the next node when a node refuses the connection (it was killed). A cluster can also
+//! run as production does (`Cluster::start_tls`): TLS, the balancer on port 443, a production
+//! instance with a verified satellite, so satellite syncs go through it.
 //!
 //! The production proofs (satellite sync, the seed's scenario, key rotation) run `world.rs`'s
 //! production world on in-process nodes instead (`ProdNodes`), each on port 443 of its own
@@ -11,9 +13,13 @@
 
 use crate::cli::{banner_value, serve_with_env, ServeProcess};
 use crate::compat_node::NodeSdk;
+use crate::dns_server::LocalDns;
 use crate::harness::*;
 use crate::sdk::{assert_shows, link};
-use crate::world::{handshake_url, Hop, ProdWorld, WorldBrowser, HOSTS};
+use crate::world::{
+    cookie_in, directive_value, handshake_url, make_certs, world_dns, CertFiles, Certs, Hop,
+    ProdWorld, WorldBrowser, HOSTS,
+};
 use orbit_sdk::{Orbit as Sdk, OrbitConfig};
 use orbit_storage::postgres::scratch::ScratchSchema;
 use reqwest::cookie::Jar;
@@ -21,7 +27,7 @@ use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, ORIGIN};
 use reqwest::{redirect, StatusCode};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -117,9 +123,10 @@ impl Routes {
     }
 }
 
-/// A layer-4 load balancer on 127.0.0.1:0: each client connection is piped to one node.
-struct Balancer {
-    addr: SocketAddr,
+/// A layer-4 load balancer on 127.0.0.1:0: each client connection is piped to one node (round
+/// robin until told otherwise).
+pub(crate) struct Balancer {
+    pub(crate) addr: SocketAddr,
     routes: Routes,
     task: tokio::task::JoinHandle<()>,
 }
@@ -131,8 +138,21 @@ impl Drop for Balancer {
 }
 
 impl Balancer {
-    async fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    pub(crate) async fn start() -> Self {
+        Self::serve(TcpListener::bind("127.0.0.1:0").await.unwrap())
+    }
+
+    /// On port 443 of the first free 127.0.0.N, as production FAPI hosts carry no port.
+    async fn start_on_443() -> Self {
+        for n in 2..=254u8 {
+            if let Ok(l) = TcpListener::bind((Ipv4Addr::new(127, 0, 0, n), 443)).await {
+                return Self::serve(l);
+            }
+        }
+        panic!("no free 127.0.0.N:443");
+    }
+
+    fn serve(listener: TcpListener) -> Self {
         let addr = listener.local_addr().unwrap();
         let routes = Routes::new(Vec::new(), Spread::RoundRobin);
         let shared = routes.clone();
@@ -169,53 +189,133 @@ impl Balancer {
         }
         None
     }
+
+    pub(crate) fn set_nodes(&self, nodes: Vec<SocketAddr>) {
+        self.routes.set_nodes(nodes);
+    }
+}
+
+/// What a cluster needs to run as production does: the balancer on port 443 of its own loopback
+/// address, the nodes on other ports of that address (so one name maps to both), certificates
+/// from a test CA for `world::HOSTS`, and the DNS the satellites' CNAMEs are checked against.
+struct Tls {
+    ip: IpAddr,
+    certs: Certs,
+    files: CertFiles,
+    dns: LocalDns,
+}
+
+impl Tls {
+    async fn new(ip: IpAddr) -> Self {
+        let certs = make_certs(HOSTS);
+        let files = certs.write();
+        Tls {
+            ip,
+            certs,
+            files,
+            dns: world_dns().await,
+        }
+    }
+}
+
+/// A production instance's keys.
+struct Production {
+    publishable_key: String,
+    secret_key: String,
 }
 
 /// `n` `orbit serve` processes on one scratch schema behind one balancer.
 struct Cluster {
     balancer: Balancer,
     nodes: Vec<ServeProcess>,
-    /// `http://127.0.0.1:<port>` of each node, for BAPI calls aimed at one node.
+    /// Each node's own base URL, for BAPI calls aimed at one node.
     node_urls: Vec<String>,
     /// The public URL: the balancer, which is the development instance's FAPI host.
     fapi: String,
     publishable_key: String,
     secret_key: String,
-    _data: tempfile::TempDir,
+    tls: Option<Tls>,
+    database_url: String,
+    data: tempfile::TempDir,
     _schema: ScratchSchema,
 }
 
 impl Cluster {
+    /// Plain http, the balancer on 127.0.0.1.
     async fn start(n: usize) -> Self {
+        Self::start_with(n, false, &[]).await
+    }
+
+    /// TLS, the public URL `https://orbit.test` on the balancer's port 443.
+    async fn start_tls(n: usize) -> Self {
+        Self::start_with(n, true, &[]).await
+    }
+
+    /// `n` nodes whose environment also has `env` (which wins over the raised per-IP limits).
+    async fn start_with_env(n: usize, env: &[(&str, &str)]) -> Self {
+        Self::start_with(n, false, env).await
+    }
+
+    async fn start_with(n: usize, tls: bool, env: &[(&str, &str)]) -> Self {
         let schema = ScratchSchema::create().await.unwrap();
         let url = schema.url();
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().to_str().unwrap().to_owned();
-        let balancer = Balancer::start().await;
-        let public = format!("http://{}", balancer.addr);
-        // Every sign-in of these tests comes from 127.0.0.1 (the balancer).
-        let env = [
-            ("ORBIT_SIGN_IN_PER_IP_BURST", "10000"),
-            ("ORBIT_SIGN_IN_PER_IP_PER_MINUTE", "10000"),
+        let (balancer, tls) = if tls {
+            let balancer = Balancer::start_on_443().await;
+            let tls = Tls::new(balancer.addr.ip()).await;
+            (balancer, Some(tls))
+        } else {
+            (Balancer::start().await, None)
+        };
+        let public = match &tls {
+            Some(_) => "https://orbit.test".to_owned(),
+            None => format!("http://{}", balancer.addr),
+        };
+        let mut args = vec!["--database-url".to_owned(), url.clone()];
+        args.extend(["--public-url".to_owned(), public.clone()]);
+        // Every sign-in of these tests comes from 127.0.0.1 (the balancer): unless a test says
+        // otherwise, the per-IP limits must not get in the way.
+        let mut all = vec![
+            ("ORBIT_SIGN_IN_PER_IP_BURST", "10000".to_owned()),
+            ("ORBIT_SIGN_IN_PER_IP_PER_MINUTE", "10000".to_owned()),
         ];
-        let args = ["--database-url", &url, "--public-url", &public];
+        all.retain(|(k, _)| !env.iter().any(|(key, _)| key == k));
+        all.extend(env.iter().map(|(k, v)| (*k, (*v).to_owned())));
+        if let Some(t) = &tls {
+            args.extend([
+                "--listen".to_owned(),
+                format!("{}:0", t.ip),
+                "--tls-cert".to_owned(),
+                t.files.cert.to_str().unwrap().to_owned(),
+                "--tls-key".to_owned(),
+                t.files.key.to_str().unwrap().to_owned(),
+            ]);
+            all.push(("ORBIT_DNS_SERVERS", t.dns.addr.to_string()));
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let env: Vec<(&str, &str)> = all.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let (args, env) = (args.as_slice(), env.as_slice());
         // The first node bootstraps the instance and writes the master key the others read.
-        let mut nodes = vec![serve_with_env(&data, &args, &env)];
+        let mut nodes = vec![serve_with_env(&data, args, env)];
         nodes.extend(std::thread::scope(|s| {
             let starting: Vec<_> = (1..n)
-                .map(|_| s.spawn(|| serve_with_env(&data, &args, &env)))
+                .map(|_| s.spawn(|| serve_with_env(&data, args, env)))
                 .collect();
             starting
                 .into_iter()
                 .map(|t| t.join().unwrap())
                 .collect::<Vec<_>>()
         }));
+        // A development instance's Frontend API URL says http (`Orbit::fapi_url`), whatever
+        // serves it.
+        let dev_fapi = public.replacen("https://", "http://", 1);
         let mut addrs = Vec::new();
         for node in &nodes {
             let listening = banner_value(&node.banner, "Orbit is listening on");
             let addr: SocketAddr = listening.split(' ').next().unwrap().parse().unwrap();
             addrs.push(addr);
-            assert_eq!(banner_value(&node.banner, "Frontend API:"), public);
+            assert_eq!(banner_value(&node.banner, "Frontend API:"), dev_fapi);
         }
         let b = &nodes[0].banner;
         let publishable_key = banner_value(b, "Publishable key:");
@@ -224,61 +324,135 @@ impl Cluster {
             assert_eq!(banner_value(&node.banner, "Secret key:"), secret_key);
         }
         balancer.routes.set_nodes(addrs.clone());
+        let node_urls = addrs
+            .iter()
+            .map(|a| match &tls {
+                // `client_builder` maps orbit.test to the nodes' address.
+                Some(_) => format!("https://orbit.test:{}", a.port()),
+                None => format!("http://{a}"),
+            })
+            .collect();
         Cluster {
             balancer,
             nodes,
-            node_urls: addrs.iter().map(|a| format!("http://{a}")).collect(),
+            node_urls,
             fapi: public,
             publishable_key,
             secret_key,
-            _data: dir,
+            tls,
+            database_url: url,
+            data: dir,
             _schema: schema,
         }
     }
 
-    /// A browser on the public origin that opens a connection per request, so that the
-    /// balancer's spread applies to each request.
+    /// A client that opens a connection per request, so that the balancer's spread applies to
+    /// each request, and that reaches the test's host names over TLS when the cluster has it.
+    fn client_builder(&self) -> reqwest::ClientBuilder {
+        let Some(t) = &self.tls else {
+            return reqwest::Client::builder()
+                .redirect(redirect::Policy::none())
+                .pool_max_idle_per_host(0);
+        };
+        let mut b = t.certs.client_builder().pool_max_idle_per_host(0);
+        for h in HOSTS {
+            b = b.resolve(h, SocketAddr::new(t.ip, 443));
+        }
+        b
+    }
+
+    /// A browser on the public origin.
     fn browser(&self) -> Browser {
         Browser {
-            http: reqwest::Client::builder()
-                .cookie_store(true)
-                .redirect(redirect::Policy::none())
-                .pool_max_idle_per_host(0)
-                .build()
-                .unwrap(),
+            http: self.client_builder().cookie_store(true).build().unwrap(),
             origin: self.fapi.clone(),
         }
     }
 
-    /// BAPI through the balancer.
-    fn backend(&self) -> Backend {
-        self.backend_at(&self.fapi)
+    /// A browser of the production instance's primary, with a cookie jar the test reads (the
+    /// handshake nonce is a cookie on the satellite's domain).
+    fn production_browser(&self) -> (Browser, Arc<Jar>) {
+        let jar = Arc::new(Jar::default());
+        let http = self
+            .client_builder()
+            .cookie_provider(jar.clone())
+            .build()
+            .unwrap();
+        let browser = Browser {
+            http,
+            origin: PRIMARY.0.into(),
+        };
+        (browser, jar)
     }
 
     /// BAPI of node `i` alone.
     fn backend_on(&self, i: usize) -> Backend {
-        self.backend_at(&self.node_urls[i])
+        self.backend_at(&self.node_urls[i], &self.secret_key)
     }
 
-    fn backend_at(&self, base: &str) -> Backend {
+    /// BAPI at `base` with the secret key `key`.
+    fn backend_at(&self, base: &str, key: &str) -> Backend {
         Backend {
-            http: reqwest::Client::builder()
-                .pool_max_idle_per_host(0)
-                .build()
-                .unwrap(),
+            http: self.client_builder().build().unwrap(),
             base: format!("{base}/bapi"),
-            key: self.secret_key.clone(),
+            key: key.to_owned(),
         }
     }
 
     /// The Rust SDK, whose BAPI (and so JWKS) is node `i`.
     fn sdk_on(&self, i: usize) -> Sdk {
-        let config = OrbitConfig::builder(&self.publishable_key)
-            .secret_key(&self.secret_key)
+        self.sdk_with(i, &self.publishable_key, &self.secret_key)
+    }
+
+    /// The Rust SDK of the instance with these keys, whose BAPI (and so JWKS) is node `i`.
+    fn sdk_with(&self, i: usize, publishable_key: &str, secret_key: &str) -> Sdk {
+        let config = OrbitConfig::builder(publishable_key)
+            .secret_key(secret_key)
             .api_url(format!("{}/bapi", self.node_urls[i]))
             .build()
             .unwrap();
-        Sdk::new(config).unwrap()
+        Sdk::with_http_client(config, self.client_builder().build().unwrap()).unwrap()
+    }
+
+    /// `orbit <args>` on the cluster's data directory and database, as an operator runs it
+    /// while the nodes serve; its stdout.
+    async fn cli(&self, args: &[&str]) -> String {
+        let mut command = crate::cli::orbit();
+        command
+            .args(args)
+            .arg("--data-dir")
+            .arg(self.data.path())
+            .args(["--database-url", &self.database_url])
+            .env("ORBIT_PUBLIC_URL", &self.fapi);
+        if let Some(t) = &self.tls {
+            command.env("ORBIT_DNS_SERVERS", t.dns.addr.to_string());
+        }
+        let (ok, out, err) = crate::cli::output_of(command).await;
+        assert!(ok, "orbit {args:?}: {err}");
+        out
+    }
+
+    /// A production instance for `primary.test` with the satellite `satellite.test`, its CNAME
+    /// verified: made with the CLI, as an operator would, while the nodes run.
+    async fn production(&self) -> Production {
+        assert!(
+            self.tls.is_some(),
+            "production instances need a TLS cluster"
+        );
+        let out = self
+            .cli(&["instance", "create-production", "--domain", "primary.test"])
+            .await;
+        let id = out.split_whitespace().nth(3).unwrap().to_owned();
+        let on = |args: &[&'static str]| [args, &["--instance", &id]].concat();
+        self.cli(&on(&["domain", "add-satellite", "satellite.test"]))
+            .await;
+        self.cli(&on(&["domain", "verify", "satellite.test"])).await;
+        let shown: Value =
+            serde_json::from_str(&self.cli(&on(&["instance", "show", "--json"])).await).unwrap();
+        Production {
+            publishable_key: shown["publishable_key"].as_str().unwrap().to_owned(),
+            secret_key: shown["secret_key"].as_str().unwrap().to_owned(),
+        }
     }
 
     /// Ids of the user's sessions with `status` (BAPI, through node `i`).
@@ -473,11 +647,22 @@ async fn dev_handshake_nonce(cluster: &Cluster) -> String {
         .into_owned()
 }
 
+/// A satellite sync that completed, and what it spent.
+struct Synced {
+    /// Hop 2, the primary's `/v1/client/sync`: its pending sync was consumed by the link.
+    to_primary: String,
+    /// Hop 3, the satellite's `/v1/client/link` with its sync token.
+    link: String,
+    /// The handshake nonce the app redeemed.
+    nonce: String,
+}
+
 /// What one worker of the load loop saw.
 #[derive(Default)]
 struct Seen {
     /// (browser, session id) of each sign-in whose answer arrived.
     sessions: Vec<(Browser, String)>,
+    syncs: Vec<Synced>,
     /// Requests that got no answer (the node died under them); the operation was retried.
     lost_connections: usize,
     mints: usize,
@@ -533,35 +718,108 @@ async fn try_mint(b: &Browser, sid: &str) -> Result<String, reqwest::Error> {
     Ok(token["jwt"].as_str().unwrap().to_owned())
 }
 
+/// Where `hop`, a 307, sends the browser; it must contain `to`.
+fn redirect_of(hop: &Hop, to: &str) -> String {
+    assert_eq!(hop.status, StatusCode::TEMPORARY_REDIRECT, "{hop:?}");
+    let location = hop.location.clone().unwrap();
+    assert!(location.contains(to), "{hop:?}");
+    location
+}
+
+/// A satellite sync of `b` as `@clerk/backend` on satellite.test starts it (docs/design/
+/// satellite-sync.md: hops 1-3 through the balancer), then the app's redemption of the handshake
+/// nonce through BAPI; what it spent and the session id of the token the app got. An error is a
+/// request without answer, and the caller starts over: what the lost request spent stays spent.
+async fn try_sync(
+    b: &Browser,
+    jar: &Jar,
+    bapi: &Backend,
+    jwks: &Value,
+) -> Result<(Synced, String), reqwest::Error> {
+    let start = handshake_url(
+        "clerk.satellite.test",
+        "https://satellite.test/?__clerk_synced=false",
+        "satellite-needs-syncing",
+    );
+    let to_primary = redirect_of(&Hop::try_get(&b.http, &start).await?, "/v1/client/sync?");
+    let link = redirect_of(
+        &Hop::try_get(&b.http, &to_primary).await?,
+        "/v1/client/link?",
+    );
+    let back = redirect_of(
+        &Hop::try_get(&b.http, &link).await?,
+        "https://satellite.test/",
+    );
+    assert!(back.contains("__clerk_synced=true"), "{back}");
+    let nonce = cookie_in(jar, "https://satellite.test/", "__clerk_handshake_nonce")
+        .expect("a handshake nonce cookie on the satellite's domain");
+    let r = bapi
+        .http
+        .get(format!(
+            "{}/v1/clients/handshake_payload?nonce={nonce}",
+            bapi.base
+        ))
+        .bearer_auth(&bapi.key)
+        .send()
+        .await?;
+    assert_eq!(r.status(), StatusCode::OK);
+    let payload: Value = r.json().await?;
+    let directives: Vec<String> = payload["directives"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_str().unwrap().to_owned())
+        .collect();
+    let token = directive_value(&directives, "__session=").expect("a session token");
+    let (_, claims) = crate::bapi::verify_with_jwks(&token, jwks);
+    let synced = Synced {
+        to_primary,
+        link,
+        nonce,
+    };
+    Ok((synced, claims["sid"].as_str().unwrap().to_owned()))
+}
+
+/// Issue 9: `kill -9` of a node under load. Two nodes serve a production instance over TLS
+/// behind the balancer; workers sign in on the primary's hosted page, mint session tokens, and
+/// sync the satellite (handshake, sync, link, nonce redeemed through BAPI) while node A dies.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_of_a_node_under_load_loses_no_session() {
     const WORKERS: usize = 4;
     const ROUNDS: usize = 8;
     const KILL_AFTER: usize = 10;
-    let mut cluster = Cluster::start(2).await;
+    let mut cluster = Cluster::start_tls(2).await;
     cluster.balancer.routes.spread(Spread::RoundRobin);
+    let prod = cluster.production().await;
     let mut victim = cluster.nodes.remove(0);
     let cluster = Arc::new(cluster);
+    let survivor = 1;
+    let backend = cluster.backend_at(&cluster.fapi, &prod.secret_key);
     let mut users = Vec::new();
     for w in 0..WORKERS {
         let email = format!("load{w}@example.com");
-        let user = cluster.backend().create_user(&email, GOOD_PASSWORD).await;
+        let user = backend.create_user(&email, GOOD_PASSWORD).await;
         users.push((email, user["id"].as_str().unwrap().to_owned()));
     }
-    let (_, keys_before) = cluster.backend_on(1).get("/v1/jwks").await;
-    let sdk = cluster.sdk_on(1);
+    let on_survivor = cluster.backend_at(&cluster.node_urls[survivor], &prod.secret_key);
+    let (_, keys_before) = on_survivor.get("/v1/jwks").await;
+    let (_, dev_keys_before) = cluster.backend_on(survivor).get("/v1/jwks").await;
+    let sdk = cluster.sdk_with(survivor, &prod.publishable_key, &prod.secret_key);
     let sign_ins = Arc::new(AtomicUsize::new(0));
+    let syncs = Arc::new(AtomicUsize::new(0));
 
-    // Each worker signs its user in from a fresh browser and mints tokens, ROUNDS times; the
-    // session's id comes from BAPI (the sessions that were not there before).
+    // Each worker signs its user in from a fresh browser, mints tokens and syncs the satellite,
+    // ROUNDS times; the session's id comes from BAPI (the sessions that were not there before).
     let mut workers = Vec::new();
     for (email, user_id) in users.clone() {
-        let sign_ins = sign_ins.clone();
+        let (sign_ins, syncs) = (sign_ins.clone(), syncs.clone());
         let sdk = sdk.clone();
         let cluster = cluster.clone();
+        let keys = keys_before.clone();
+        let secret_key = prod.secret_key.clone();
         workers.push(tokio::spawn(async move {
             let mut seen = Seen::default();
-            let backend = cluster.backend();
+            let backend = cluster.backend_at(&cluster.fapi, &secret_key);
             let active = async |lost: &mut usize| -> BTreeSet<String> {
                 let path = format!("/v1/sessions?user_id={user_id}&status=active");
                 let list = retried(lost, || async {
@@ -579,11 +837,11 @@ async fn kill_9_of_a_node_under_load_loses_no_session() {
             };
             for _ in 0..ROUNDS {
                 let before = active(&mut seen.lost_connections).await;
-                let browser = retried(&mut seen.lost_connections, || async {
-                    let b = cluster.browser();
+                let (browser, jar) = retried(&mut seen.lost_connections, || async {
+                    let (b, jar) = cluster.production_browser();
                     let status = try_sign_in(&b, &email).await?;
                     assert_eq!(status, StatusCode::SEE_OTHER);
-                    Ok(b)
+                    Ok((b, jar))
                 })
                 .await;
                 sign_ins.fetch_add(1, Ordering::SeqCst);
@@ -619,6 +877,13 @@ async fn kill_9_of_a_node_under_load_loses_no_session() {
                     assert_eq!(claims.sid, sid);
                     seen.mints += 1;
                 }
+                let (synced, synced_sid) = retried(&mut seen.lost_connections, || {
+                    try_sync(&browser, &jar, &backend, &keys)
+                })
+                .await;
+                assert_eq!(synced_sid, sid, "the satellite got the browser's session");
+                syncs.fetch_add(1, Ordering::SeqCst);
+                seen.syncs.push(synced);
                 seen.sessions.push((browser, sid));
             }
             seen
@@ -630,27 +895,33 @@ async fn kill_9_of_a_node_under_load_loses_no_session() {
     }
     victim.kill();
     let served_at_kill = cluster.balancer.routes.served();
+    let synced_at_kill = syncs.load(Ordering::SeqCst);
     let mut seen = Vec::new();
     for w in workers {
         seen.push(w.await.unwrap());
     }
     let served = cluster.balancer.routes.served();
     let lost: usize = seen.iter().map(|s| s.lost_connections).sum();
-    let refused = cluster.balancer.routes.refused();
+    let retried_on_refusal = cluster.balancer.routes.refused();
     println!(
-        "sign-ins {}, mints {}, connections served {served_at_kill:?} at the kill, {served:?} in all, refused and retried {refused}, \
-         lost in flight {lost}",
+        "sign-ins {}, mints {}, syncs {} ({synced_at_kill} before the kill), connections served \
+         {served_at_kill:?} at the kill, {served:?} in all, refused and retried \
+         {retried_on_refusal}, lost in \
+         flight {lost}",
         WORKERS * ROUNDS,
-        seen.iter().map(|s| s.mints).sum::<usize>()
+        seen.iter().map(|s| s.mints).sum::<usize>(),
+        seen.iter().map(|s| s.syncs.len()).sum::<usize>(),
     );
-    assert!(refused > 0, "the balancer retried on the live node");
+    assert!(
+        retried_on_refusal > 0,
+        "the balancer retried on the live node"
+    );
     assert!(lost <= 2 * WORKERS, "{lost} requests lost");
+    assert!(synced_at_kill > 0, "no sync before the kill");
 
     // No session lost: every one is active on the surviving node and mints.
-    let survivor = 1;
     for (w, (_, user_id)) in users.iter().enumerate() {
-        let (s, all) = cluster
-            .backend_on(survivor)
+        let (s, all) = on_survivor
             .get(&format!("/v1/sessions?user_id={user_id}"))
             .await;
         assert_eq!(s, StatusCode::OK);
@@ -667,8 +938,31 @@ async fn kill_9_of_a_node_under_load_loses_no_session() {
             assert_eq!(sdk.verifier().verify(&jwt, &[]).await.unwrap().sid, *sid);
         }
     }
-    let (_, keys_after) = cluster.backend_on(survivor).get("/v1/jwks").await;
+    // Nothing a sync spent, on either node, works again on the survivor: not its sync token,
+    // not its pending sync, not the handshake nonce the app redeemed.
+    cluster.balancer.routes.spread(Spread::Pinned(survivor));
+    let (replayer, _) = cluster.production_browser();
+    for synced in seen.iter().flat_map(|s| &s.syncs) {
+        let hop = Hop::try_get(&replayer.http, &synced.link).await.unwrap();
+        refused(&hop);
+        assert!(hop.body.contains("already used"), "{hop:?}");
+        let hop = Hop::try_get(&replayer.http, &synced.to_primary)
+            .await
+            .unwrap();
+        refused(&hop);
+        assert!(hop.body.contains("Sync not started"), "{hop:?}");
+        let path = format!("/v1/clients/handshake_payload?nonce={}", synced.nonce);
+        let (s, body) = on_survivor.get(&path).await;
+        assert_eq!(
+            (s, body["errors"][0]["code"].as_str()),
+            (StatusCode::NOT_FOUND, Some("handshake_nonce_invalid")),
+            "{body}"
+        );
+    }
+    let (_, keys_after) = on_survivor.get("/v1/jwks").await;
     assert_eq!(keys_before, keys_after, "no key changed");
+    let (_, dev_keys_after) = cluster.backend_on(survivor).get("/v1/jwks").await;
+    assert_eq!(dev_keys_before, dev_keys_after, "no key changed");
 }
 
 // ---- a production world on several in-process nodes ---------------------------------------
@@ -734,7 +1028,8 @@ impl ProdNodes {
         headers.insert("sec-fetch-dest", HeaderValue::from_static("document"));
         let http = self
             .world
-            .tls_client_builder()
+            .certs
+            .client_builder()
             .dns_resolver(Arc::new(RoutedDns::new(routes, apps)))
             .pool_max_idle_per_host(0)
             .default_headers(headers)
@@ -886,7 +1181,7 @@ fn refused(hop: &Hop) {
 /// minted on every node, round robin and at random, until every node signs with the new key.
 /// Each token's kid was in every node's JWKS before the token was minted, and each token
 /// verifies with the Rust SDK and with `@clerk/backend`, both holding a JWKS fetched before the
-/// rotation. The wait is the real `key_publish_lead` (15 s): the configuration does not expose
+/// rotation. The wait is the real `key_publish_lead` (20 s): the configuration does not expose
 /// `key_cache_ttl`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_nodes_run_the_seeds_scenario_with_a_key_rotation_mid_run() {
@@ -1050,7 +1345,7 @@ async fn three_nodes_run_the_seeds_scenario_with_a_key_rotation_mid_run() {
         if signing_new.len() == nodes.len() {
             break;
         }
-        // Generous: every node signs with the new key from key_publish_lead (15 s) on.
+        // Generous: every node signs with the new key from key_publish_lead (20 s) on.
         assert!(
             rotated.elapsed() < Duration::from_secs(45),
             "45 s after the rotation, not every node signs with {new_kid}: {minted:?}"
@@ -1205,5 +1500,86 @@ impl Tokens<'_> {
         r.assert_signed_in(&self.user_id);
         assert_eq!(r.session_id.as_deref(), Some(&*self.sid));
         (kid, jwt)
+    }
+}
+
+/// The per-IP budget is one budget across nodes (issue 9): with a burst of 4, the fifth attempt
+/// from one source is refused whichever node answers it. Were the buckets per node, each of the
+/// two nodes would let 4 through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_per_ip_budget_holds_across_nodes() {
+    let cluster = Cluster::start_with_env(
+        2,
+        &[
+            ("ORBIT_SIGN_IN_PER_IP_BURST", "4"),
+            ("ORBIT_SIGN_IN_PER_IP_PER_MINUTE", "1"),
+        ],
+    )
+    .await;
+    let lb = &cluster.balancer.routes;
+    cluster
+        .backend_on(0)
+        .create_user("ada@example.com", GOOD_PASSWORD)
+        .await;
+    let browser = cluster.browser();
+    let sign_in = format!("{}/sign-in", cluster.fapi);
+    lb.spread(Spread::Pinned(0));
+    let mut csrf = browser.get(&sign_in).await.csrf();
+    // Round robin: the attempts alternate between the nodes.
+    lb.spread(Spread::RoundRobin);
+    let mut answers = Vec::new();
+    for (n, password) in ["wrong one", "wrong two", "wrong three", "wrong four"]
+        .into_iter()
+        .chain(["wrong five", GOOD_PASSWORD, "wrong six", GOOD_PASSWORD])
+        .enumerate()
+    {
+        let before = lb.served();
+        let page = browser
+            .post_form(
+                &sign_in,
+                &[
+                    ("csrf_token", csrf.as_str()),
+                    ("email_address", "ada@example.com"),
+                    ("password", password),
+                ],
+            )
+            .await;
+        let after = lb.served();
+        let node = (0..2).find(|&i| after[i] > before[i]).unwrap();
+        let retry_after = page
+            .headers
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap().parse::<u64>().unwrap());
+        println!(
+            "attempt {}: node {node}, {}, Retry-After {retry_after:?}",
+            n + 1,
+            page.status
+        );
+        if let Some(fresh) = hidden(&page.body, "csrf_token") {
+            csrf = fresh;
+        }
+        answers.push((node, page.status, retry_after));
+    }
+    let through: Vec<_> = answers[..4].iter().map(|a| (a.1, a.2)).collect();
+    assert_eq!(
+        through,
+        [(StatusCode::UNPROCESSABLE_ENTITY, None); 4],
+        "the burst of 4 reaches the password check: {answers:?}"
+    );
+    for (node, status, retry_after) in &answers[4..] {
+        assert_eq!(
+            *status,
+            StatusCode::TOO_MANY_REQUESTS,
+            "node {node}, past the shared burst: {answers:?}"
+        );
+        // One token a minute: the next one is at most a minute away.
+        assert!(
+            retry_after.is_some_and(|s| (1..=60).contains(&s)),
+            "node {node}: {answers:?}"
+        );
+    }
+    for part in [&answers[..4], &answers[4..]] {
+        let nodes: BTreeSet<usize> = part.iter().map(|a| a.0).collect();
+        assert_eq!(nodes.len(), 2, "both nodes answered: {answers:?}");
     }
 }

@@ -474,6 +474,58 @@ async fn sdk_checks_azp_and_accepts_a_jwt_key_pem() {
     assert_signed_in(&ok, "an allowed redirect origin");
 }
 
+/// The SDK's JWKS cache is bounded in staleness (docs/design/storage.md "Caches and how stale
+/// they can be"): once the cache is older than `jwks_cache_max_age`, a key that has left the
+/// instance's JWKS no longer verifies, though no unknown `kid` made the SDK fetch again.
+#[tokio::test]
+async fn a_key_that_left_the_jwks_stops_verifying_after_the_cache_max_age() {
+    use orbit_core::clock::{Clock, ManualClock, SystemClock, SECOND};
+    use orbit_core::keys::RETIRED_KEY_RETENTION;
+    let clock = ManualClock::new(SystemClock.now_ms());
+    let server = TestServer::start_with_clock(&clock).await;
+    let (_, old_token) = token_for(&server, "ada@example.com").await;
+    let max_age = std::time::Duration::from_millis(300);
+    let sdk = Orbit::new(
+        OrbitConfig::builder(&server.publishable_key)
+            .secret_key(&server.secret_key)
+            .jwks_cache_max_age(max_age)
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    sdk.verifier().verify(&old_token, &[]).await.unwrap();
+    let old_kid = server.jwks().await["keys"][0]["kid"].clone();
+
+    // A rotation, then past the new key's publish lead and the old key's retention: the server
+    // no longer publishes the old key. (The token's own `exp` is the SDK's wall clock's business,
+    // and a minute away there.)
+    let orbit = server.orbit();
+    let instance = orbit.instances().await.unwrap().remove(0);
+    orbit.rotate_signing_key(&instance.id).await.unwrap();
+    clock.advance_ms(orbit.key_publish_lead() + RETIRED_KEY_RETENTION + SECOND);
+    let published = server.jwks().await;
+    let kids: Vec<_> = published["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].clone())
+        .collect();
+    assert!(!kids.contains(&old_kid), "{published}");
+
+    tokio::time::sleep(max_age).await;
+    assert_eq!(
+        sdk.verifier().verify(&old_token, &[]).await.unwrap_err(),
+        orbit_sdk::VerifyError::UnknownKid
+    );
+    // The key that replaced it verifies, from the JWKS fetched again (at the server's time:
+    // the new token was issued on the advanced clock).
+    let (_, new_token) = token_for(&server, "bea@example.com").await;
+    sdk.verifier()
+        .verify_at(&new_token, &[], clock.now_secs(), 5)
+        .await
+        .unwrap();
+}
+
 /// A token that FAPI mints for a new user's session asked from `origin` (its `azp`).
 async fn token_for_origin(server: &TestServer, origin: &str) -> String {
     token_for(server, "ada@example.com").await;

@@ -10,6 +10,7 @@ use reqwest::cookie::{CookieStore, Jar};
 use reqwest::StatusCode;
 use serde_json::Value;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 use std::sync::Arc;
 use url::Url;
 
@@ -29,6 +30,38 @@ pub struct Certs {
     pub ca_pem: String,
     pub cert_pem: String,
     pub key_pem: String,
+}
+
+impl Certs {
+    /// A browser-like client that trusts the test CA and follows no redirects; which address a
+    /// test host has is the caller's to say.
+    pub fn client_builder(&self) -> reqwest::ClientBuilder {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .add_root_certificate(reqwest::Certificate::from_pem(self.ca_pem.as_bytes()).unwrap())
+            .user_agent("Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0 Safari/537.36")
+    }
+
+    /// The certificate and its key in files, for a server's `tls_cert` and `tls_key`.
+    pub fn write(&self) -> CertFiles {
+        let dir = tempfile::tempdir().unwrap();
+        let cert = dir.path().join("cert.pem");
+        let key = dir.path().join("key.pem");
+        std::fs::write(&cert, &self.cert_pem).unwrap();
+        std::fs::write(&key, &self.key_pem).unwrap();
+        CertFiles {
+            cert,
+            key,
+            _dir: dir,
+        }
+    }
+}
+
+/// `Certs::write`'s files, removed on drop.
+pub struct CertFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    _dir: tempfile::TempDir,
 }
 
 /// A CA and a certificate for `names`, signed by it.
@@ -80,6 +113,19 @@ async fn boot_on_free_loopback(
     panic!("{what}: no free 127.0.0.N:443");
 }
 
+/// The DNS the worlds' satellites are checked against: `clerk.satellite.test` and
+/// `clerk.satellite2.test` point at `orbit.test`; the other names fail each in its own way.
+pub async fn world_dns() -> LocalDns {
+    LocalDns::start(&[
+        ("clerk.satellite.test", Answer::Cname("orbit.test")),
+        ("clerk.satellite2.test", Answer::Cname("ORBIT.test.")),
+        ("clerk.wrong.test", Answer::Cname("elsewhere.test")),
+        ("clerk.norecord.test", Answer::AOnly),
+        ("clerk.slow.test", Answer::Silent),
+    ])
+    .await
+}
+
 pub struct ProdWorld {
     pub server: TestServer,
     /// The DNS server the production instance checks CNAMEs against (kept running).
@@ -89,7 +135,7 @@ pub struct ProdWorld {
     pub instance: Instance,
     pub publishable_key: String,
     pub secret_key: String,
-    _cert_dir: tempfile::TempDir,
+    _cert_files: CertFiles,
 }
 
 impl ProdWorld {
@@ -110,26 +156,15 @@ impl ProdWorld {
             },
             ..orbit_server::ServeDeps::system()
         };
-        let dns = LocalDns::start(&[
-            ("clerk.satellite.test", Answer::Cname("orbit.test")),
-            ("clerk.satellite2.test", Answer::Cname("ORBIT.test.")),
-            ("clerk.wrong.test", Answer::Cname("elsewhere.test")),
-            ("clerk.norecord.test", Answer::AOnly),
-            ("clerk.slow.test", Answer::Silent),
-        ])
-        .await;
+        let dns = world_dns().await;
         let certs = make_certs(HOSTS);
-        let cert_dir = tempfile::tempdir().unwrap();
-        let cert = cert_dir.path().join("cert.pem");
-        let key = cert_dir.path().join("key.pem");
-        std::fs::write(&cert, &certs.cert_pem).unwrap();
-        std::fs::write(&key, &certs.key_pem).unwrap();
+        let cert_files = certs.write();
         let server = boot_on_free_loopback("the world's server", &deps, |dir, listen| {
             let mut config = orbit_server::config::Config::for_test(dir);
             config.listen = listen;
             config.public_url = Some("https://orbit.test".into());
-            config.tls_cert = Some(cert.clone());
-            config.tls_key = Some(key.clone());
+            config.tls_cert = Some(cert_files.cert.clone());
+            config.tls_key = Some(cert_files.key.clone());
             config.dns_servers = vec![dns.addr];
             config.dns_timeout_ms = 300;
             config.dns_check_interval_secs = 0;
@@ -169,7 +204,7 @@ impl ProdWorld {
             instance,
             publishable_key: creds.publishable_key,
             secret_key: creds.secret_key,
-            _cert_dir: cert_dir,
+            _cert_files: cert_files,
         }
     }
 
@@ -203,22 +238,11 @@ impl ProdWorld {
 
     /// A client whose DNS maps every test host to `ip` (another node serving this world).
     fn client_builder_to(&self, ip: IpAddr) -> reqwest::ClientBuilder {
-        let mut b = self.tls_client_builder();
+        let mut b = self.certs.client_builder();
         for h in HOSTS {
             b = b.resolve(h, SocketAddr::new(ip, 443));
         }
         b
-    }
-
-    /// A browser-like client that trusts the test CA and follows no redirects; which address a
-    /// test host has is the caller's to say.
-    pub fn tls_client_builder(&self) -> reqwest::ClientBuilder {
-        reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .add_root_certificate(
-                reqwest::Certificate::from_pem(self.certs.ca_pem.as_bytes()).unwrap(),
-            )
-            .user_agent("Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0 Safari/537.36")
     }
 
     pub fn bapi_url(&self) -> String {
@@ -363,7 +387,14 @@ pub struct Hop {
 }
 
 impl Hop {
-    async fn of(url: &str, r: reqwest::Response) -> Hop {
+    /// `GET url` with `http`, its redirect not followed; an error is a request that got no
+    /// answer.
+    pub async fn try_get(http: &reqwest::Client, url: &str) -> Result<Hop, reqwest::Error> {
+        let r = http.get(url).send().await?;
+        Hop::of(url, r).await
+    }
+
+    async fn of(url: &str, r: reqwest::Response) -> Result<Hop, reqwest::Error> {
         let status = r.status();
         let location = r
             .headers()
@@ -375,13 +406,13 @@ impl Hop {
             .iter()
             .map(|v| v.to_str().unwrap().to_owned())
             .collect();
-        Hop {
+        Ok(Hop {
             url: url.to_owned(),
             status,
             location,
             set_cookies,
-            body: r.text().await.unwrap(),
-        }
+            body: r.text().await?,
+        })
     }
 
     /// The `Set-Cookie` value of this hop for the cookie `name`.
@@ -410,13 +441,9 @@ impl WorldBrowser {
     }
 
     pub async fn get(&self, url: &str) -> Hop {
-        let r = self
-            .http
-            .get(url)
-            .send()
+        Hop::try_get(&self.http, url)
             .await
-            .unwrap_or_else(|e| panic!("GET {url}: {e:?}"));
-        Hop::of(url, r).await
+            .unwrap_or_else(|e| panic!("GET {url}: {e:?}"))
     }
 
     /// Follows every redirect from `start`, through Orbit's hosts and the apps', until a
@@ -464,7 +491,11 @@ impl WorldBrowser {
             .send()
             .await
             .unwrap_or_else(|e| panic!("POST {url}: {e:?}"));
-        hops.push(Hop::of(&url, r).await);
+        hops.push(
+            Hop::of(&url, r)
+                .await
+                .unwrap_or_else(|e| panic!("POST {url}: {e:?}")),
+        );
         self.browse_on(&mut hops).await;
         hops
     }

@@ -33,6 +33,8 @@ mod dialect {
     pub const MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations \
          (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)";
     pub const NOW_SECONDS: &str = "CAST(EXTRACT(EPOCH FROM now()) AS BIGINT)";
+    /// The larger of its arguments (`max` is only the aggregate here).
+    pub const GREATEST: &str = "GREATEST";
     pub const LIST_TABLES: &str =
         "SELECT tablename::text FROM pg_tables WHERE schemaname = current_schema()";
     pub use super::migrations::MIGRATIONS;

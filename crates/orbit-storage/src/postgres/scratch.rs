@@ -43,6 +43,44 @@ impl ScratchSchema {
     pub fn name(&self) -> &str {
         &self.name
     }
+
+    /// The first column of every row `sql` returns, read in this schema on a connection of its
+    /// own: for tests that check what servers left in the database. Cast to text in the query
+    /// (`SELECT count(*)::text ..`).
+    pub async fn column(&self, sql: &str) -> Result<Vec<String>, sqlx::Error> {
+        let mut conn = PgConnection::connect(&self.url()).await?;
+        let rows = sqlx::query_scalar(sql).fetch_all(&mut conn).await?;
+        conn.close().await?;
+        Ok(rows)
+    }
+
+    /// Locks `table` of this schema against every other session, readers too, as a stuck
+    /// transaction would, until [`TableLock::release`] (or the value is dropped and its
+    /// connection closes): what requests get while one table does not answer.
+    pub async fn lock_table(&self, table: &str) -> Result<TableLock, sqlx::Error> {
+        let mut conn = PgConnection::connect(&self.url()).await?;
+        sqlx::raw_sql(&format!(
+            "BEGIN; LOCK TABLE \"{}\" IN ACCESS EXCLUSIVE MODE",
+            table.replace('"', "\"\"")
+        ))
+        .execute(&mut conn)
+        .await?;
+        Ok(TableLock { conn })
+    }
+}
+
+/// A session holding a table lock (`ScratchSchema::lock_table`).
+#[derive(Debug)]
+pub struct TableLock {
+    conn: PgConnection,
+}
+
+impl TableLock {
+    /// Ends the transaction, and with it the lock.
+    pub async fn release(mut self) -> Result<(), sqlx::Error> {
+        sqlx::raw_sql("ROLLBACK").execute(&mut self.conn).await?;
+        self.conn.close().await
+    }
 }
 
 impl Drop for ScratchSchema {

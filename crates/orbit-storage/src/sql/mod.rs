@@ -6,11 +6,12 @@
 //! (`#[path = "../sql/mod.rs"] mod sql;` in `sqlite/mod.rs` and `postgres/mod.rs`), against the
 //! names its parent defines: `Db` (the sqlx database), `Row`, `Conn`, `SqlStore` (the adapter's
 //! store type, holding `pool`) and `dialect`, the few things the dialects say differently (how a
-//! write transaction begins and takes its lock, the migrations). So every query is written once
+//! write transaction begins and takes its lock, the migrations, the name of the two-argument
+//! maximum). So every query is written once
 //! and type-checked against both drivers, with no generic bounds to carry.
 //!
-//! One file per store trait (`instances`, `users`, `sessions`, `attempts`, `handshakes`,
-//! `sign_ups`); this module holds the row helpers they share and the migration runner.
+//! One file per store trait (`instances`, `users`, `sessions`, `attempts`, `limits`,
+//! `handshakes`, `sign_ups`, `node`); this module holds the row helpers they share and the migration runner.
 
 /// `FromRow` and `IntoRow` for a model whose fields are the columns of `$table`, under the same
 /// names: what `#[derive(sqlx::FromRow)]` would give, were the models allowed to know sqlx. The
@@ -56,6 +57,7 @@ macro_rules! plain_row {
 mod attempts;
 mod handshakes;
 mod instances;
+mod limits;
 mod node;
 mod sessions;
 mod sign_ins;

@@ -60,10 +60,13 @@ pub(super) fn client_lock(retired: Option<&str>, client: &Client) -> String {
 
 /// `SessionStore::start_session`'s writes, inside the caller's transaction: retire the
 /// browser's earlier client (end its active sessions, delete its tokens and development
-/// browsers, touch it), then create `client` with its session and its token for `fapi_host`.
+/// browsers, touch it), then create `new_user` if any (a sign-up's account), and `client`
+/// with its session and its token for `fapi_host`.
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn start_session_in(
     tx: &mut Conn,
     retired: Option<&str>,
+    new_user: Option<&User>,
     client: &Client,
     s: &Session,
     fapi_host: &str,
@@ -82,6 +85,9 @@ pub(super) async fn start_session_in(
             let q = if with_time { q.bind(at) } else { q };
             q.execute(&mut *tx).await.map_err(backend)?;
         }
+    }
+    if let Some(user) = new_user {
+        insert_in(&mut *tx, user).await?;
     }
     insert_in(&mut *tx, client).await?;
     insert_in(&mut *tx, s).await?;
@@ -148,13 +154,14 @@ impl SessionStore for SqlStore {
     async fn start_session(
         &self,
         retired: Option<&str>,
+        new_user: Option<&User>,
         client: &Client,
         s: &Session,
         fapi_host: &str,
         token_hash: &str,
     ) -> R<()> {
         let mut tx = self.write(&client_lock(retired, client)).await?;
-        start_session_in(&mut tx, retired, client, s, fapi_host, token_hash).await?;
+        start_session_in(&mut tx, retired, new_user, client, s, fapi_host, token_hash).await?;
         tx.commit().await.map_err(backend)
     }
 

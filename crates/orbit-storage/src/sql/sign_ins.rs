@@ -83,7 +83,10 @@ impl SignInStore for SqlStore {
             tx.rollback().await.map_err(backend)?;
             return Ok(false);
         }
-        start_session_in(&mut tx, retired, client, session, fapi_host, token_hash).await?;
+        start_session_in(
+            &mut tx, retired, None, client, session, fapi_host, token_hash,
+        )
+        .await?;
         tx.commit().await.map_err(backend)?;
         Ok(true)
     }

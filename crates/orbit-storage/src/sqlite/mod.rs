@@ -38,6 +38,8 @@ mod dialect {
     pub const MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations \
          (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)";
     pub const NOW_SECONDS: &str = "strftime('%s','now')";
+    /// The larger of its arguments (SQLite's scalar `max` with two or more arguments).
+    pub const GREATEST: &str = "MAX";
     pub const LIST_TABLES: &str =
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'";
     pub use super::migrations::MIGRATIONS;
