@@ -698,3 +698,50 @@ async fn sign_in_attempts_wait_thirty_minutes_belong_to_one_browser_and_complete
     ));
     assert_eq!(orbit.prune_sign_ins().await.unwrap(), 3);
 }
+
+/// Starting sign-in attempts takes the source's attempt-start budget, a token bucket in the
+/// store: two nodes on one database give a source one burst of starts, not one each, and the
+/// starts leave the source's sign-in budget alone.
+#[tokio::test]
+async fn the_attempt_start_budget_is_one_bucket_in_the_store_for_every_node() {
+    let limits = SignInLimits {
+        per_ip_burst: 3,
+        per_ip_per_minute: 1,
+        ..SignInLimits::default()
+    };
+    let settings = OrbitSettings {
+        sign_in_limits: limits,
+        ..settings()
+    };
+    let (node_a, clock, store, instance) = setup(settings.clone()).await;
+    let node_b = orbit_on(store, &clock, settings);
+    user(&node_a, &instance, ADA).await;
+    let nodes = [&node_a, &node_b];
+    for n in 0..3 {
+        let r = nodes[n % 2].create_sign_in(&instance, IP, ADA).await;
+        assert!(r.is_ok(), "start {} of the burst of 3: {r:?}", n + 1);
+    }
+    // With a bucket per node, node b would still have two starts of its own left.
+    for node in nodes {
+        let r = node.create_sign_in(&instance, IP, ADA).await;
+        assert!(
+            matches!(r, Err(Error::TooManyAttempts { retry_after_secs }) if retry_after_secs > 0),
+            "the fourth start, on either node: {r:?}"
+        );
+    }
+    // Another source has its own starts.
+    assert!(node_b
+        .create_sign_in(&instance, "198.51.100.9", ADA)
+        .await
+        .is_ok());
+    // The starts used none of the source's sign-in budget.
+    for node in nodes {
+        let r = node.sign_in(&instance, IP, ADA, PASSWORD, None).await;
+        assert!(r.is_ok(), "a sign-in after the starts: {r:?}");
+    }
+    // The bucket refills at its rate, on every node.
+    clock.advance_ms(60 * SECOND);
+    assert!(node_b.create_sign_in(&instance, IP, ADA).await.is_ok());
+    let r = node_a.create_sign_in(&instance, IP, ADA).await;
+    assert!(matches!(r, Err(Error::TooManyAttempts { .. })), "{r:?}");
+}
