@@ -40,6 +40,9 @@ pub enum Error {
     MailFailed(String),
     #[error("the current password is incorrect")]
     CurrentPasswordIncorrect,
+    /// A sign-in attempt that already started its session (replayed, or lost a race).
+    #[error("this sign-in is already complete")]
+    SignInComplete,
     #[error("{field} is invalid: {reason}")]
     Invalid { field: &'static str, reason: String },
     #[error("no {resource} with id {id}")]

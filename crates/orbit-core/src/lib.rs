@@ -17,11 +17,13 @@ pub mod redirect;
 pub mod satellite;
 pub mod store;
 pub mod text;
+pub mod user_agent;
 
 pub use clock::{Clock, Millis, DAY, HOUR, MINUTE, SECOND};
 pub use error::{Error, Result};
 pub use orbit::{
-    HostContext, InstanceCredentials, NewUser, Orbit, OrbitSettings, Round, SessionBrowser,
-    SessionOwner, SessionStart, SignUpOutcome, CLIENT_IDLE_LIFETIME, DEVICE_LIFETIME,
+    BrowserContext, HostContext, InstanceCredentials, NewSignIn, NewUser, Orbit, OrbitSettings,
+    Round, SessionBrowser, SessionOwner, SessionStart, SignUpOutcome, SignedIn,
+    CLIENT_IDLE_LIFETIME, DEVICE_LIFETIME, SIGN_IN_LIFETIME, SIGN_UP_CODE_LIFETIME,
 };
 pub use random::Random;

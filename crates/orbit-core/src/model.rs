@@ -200,6 +200,28 @@ pub enum EmailVerification {
     EmailCode,
 }
 
+impl User {
+    /// The user's one email address in Clerk's shape, with how it was verified (the Backend
+    /// and the Frontend API show the same object).
+    pub fn email_address_resource(&self) -> orbit_proto::resources::EmailAddress {
+        use orbit_proto::resources::Verification;
+        orbit_proto::resources::EmailAddress {
+            id: self.email_id.clone(),
+            object: "email_address".into(),
+            email_address: self.email.clone(),
+            reserved: false,
+            verification: Some(match self.email_verification {
+                EmailVerification::Unverified => Verification::unverified(),
+                EmailVerification::EmailCode => Verification::verified_by_email_code(),
+                EmailVerification::Admin => Verification::verified_by_admin(),
+            }),
+            linked_to: vec![],
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+    }
+}
+
 impl EmailVerification {
     pub fn as_str(self) -> &'static str {
         match self {
@@ -223,6 +245,8 @@ impl EmailVerification {
 /// token, so the stored rows alone give neither. Single use, at most `MAX_ATTEMPTS` codes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingSignUp {
+    /// `sua_...`: the id clerk-js names the sign-up by.
+    pub id: String,
     pub token_hash: String,
     pub instance_id: String,
     /// Normalised.
@@ -237,6 +261,51 @@ pub struct PendingSignUp {
     pub attempts: u32,
     pub created_at: Millis,
     pub expires_at: Millis,
+}
+
+/// A sign-in in progress from one browser (docs/design/frontend-api.md "Sign-in"): created
+/// with an identifier, completed by its password. The browser holds a random token; the store
+/// keeps its hash, so an attempt's id alone is worth nothing in another browser.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignInAttempt {
+    /// `sia_...`: the id clerk-js names the attempt by.
+    pub id: String,
+    pub instance_id: String,
+    /// SHA-256 of the browser's token.
+    pub browser_hash: String,
+    /// As normalised for the account limits (an email through `email::normalize`, else trimmed
+    /// and lower-cased), at most 320 bytes.
+    pub identifier: String,
+    pub status: SignInStatus,
+    /// Set when the attempt completed.
+    pub created_session_id: Option<String>,
+    pub created_at: Millis,
+    pub expires_at: Millis,
+}
+
+/// Where a sign-in attempt stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignInStatus {
+    /// Waiting for the password.
+    NeedsFirstFactor,
+    /// A session was started; nothing more can happen to the attempt.
+    Complete,
+}
+
+impl SignInStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignInStatus::NeedsFirstFactor => "needs_first_factor",
+            SignInStatus::Complete => "complete",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "needs_first_factor" => SignInStatus::NeedsFirstFactor,
+            "complete" => SignInStatus::Complete,
+            _ => return None,
+        })
+    }
 }
 
 /// One browser.

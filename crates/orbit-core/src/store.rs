@@ -300,10 +300,58 @@ pub trait SignUpStore: Send + Sync {
         now: Millis,
         max_attempts: u32,
     ) -> StoreResult<Option<PendingSignUp>>;
+    /// The pending sign-up whose token hashes to `token_hash`, expired or not (until pruned).
+    async fn pending_sign_up(
+        &self,
+        instance_id: &str,
+        token_hash: &str,
+    ) -> StoreResult<Option<PendingSignUp>>;
+    /// Gives a pending sign-up that has not expired at `now` a new code: `code_hash` (unless
+    /// its own is empty: an address with an account never gets a code that matches), no tries
+    /// used, and `expires_at`. Returns it as it is now; `None` when there was none to renew.
+    async fn renew_pending_sign_up(
+        &self,
+        instance_id: &str,
+        token_hash: &str,
+        code_hash: &str,
+        now: Millis,
+        expires_at: Millis,
+    ) -> StoreResult<Option<PendingSignUp>>;
     /// Consumes the pending sign-up; of concurrent calls exactly one gets true.
     async fn take_pending_sign_up(&self, instance_id: &str, token_hash: &str) -> StoreResult<bool>;
     /// Deletes pending sign-ups that expired at or before `now`. Returns how many.
     async fn prune_pending_sign_ups(&self, now: Millis) -> StoreResult<u64>;
+}
+
+/// Sign-in attempts of the Frontend API (docs/design/frontend-api.md "Sign-in").
+#[async_trait]
+pub trait SignInStore: Send + Sync {
+    async fn put_sign_in(&self, attempt: &SignInAttempt) -> StoreResult<()>;
+    async fn sign_in_attempt(
+        &self,
+        instance_id: &str,
+        id: &str,
+    ) -> StoreResult<Option<SignInAttempt>>;
+    /// Completes the attempt `id` and starts its session, in one transaction or not at all:
+    /// the attempt moves to `complete` (naming `session`) only if it is still
+    /// `needs_first_factor` and unexpired at `now`; then, as `SessionStore::start_session`,
+    /// the browser's `retired` client is retired and `client` starts with `session` and its
+    /// token for `fapi_host`. Of racing calls for one attempt exactly one returns true; the
+    /// others write nothing.
+    #[allow(clippy::too_many_arguments)]
+    async fn complete_sign_in(
+        &self,
+        instance_id: &str,
+        id: &str,
+        now: Millis,
+        retired: Option<&str>,
+        client: &Client,
+        session: &Session,
+        fapi_host: &str,
+        token_hash: &str,
+    ) -> StoreResult<bool>;
+    /// Deletes attempts that expired at or before `now`. Returns how many.
+    async fn prune_sign_ins(&self, now: Millis) -> StoreResult<u64>;
 }
 
 /// Held while this node works a cluster-wide round (`NodeStore::try_round`); dropping it lets
@@ -339,6 +387,7 @@ pub trait Store:
     + LimitStore
     + HandshakeStore
     + SignUpStore
+    + SignInStore
     + NodeStore
 {
 }
@@ -350,6 +399,7 @@ impl<
             + LimitStore
             + HandshakeStore
             + SignUpStore
+            + SignInStore
             + NodeStore,
     > Store for T
 {

@@ -4,44 +4,6 @@
 
 use serde::{Deserialize, Serialize};
 
-/// `DELETE /v1/client/sessions`: the browser's client signed out on every linked domain.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SignedOutClient {
-    /// `client`.
-    pub object: String,
-    /// How many sessions ended.
-    pub sessions_ended: u64,
-}
-
-impl SignedOutClient {
-    pub fn new(sessions_ended: u64) -> Self {
-        Self {
-            object: "client".into(),
-            sessions_ended,
-        }
-    }
-}
-
-/// `POST /v1/client/sessions/{id}/end`: the session that ended.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EndedSession {
-    pub id: String,
-    /// `session`.
-    pub object: String,
-    /// The session's status after ending it, e.g. `ended`.
-    pub status: String,
-}
-
-impl EndedSession {
-    pub fn new(id: String, status: String) -> Self {
-        Self {
-            id,
-            object: "session".into(),
-            status,
-        }
-    }
-}
-
 /// `POST /v1/dev_browser` (development instances): a development browser token, as both `id`
 /// and `token`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,22 +30,6 @@ mod tests {
 
     use super::*;
     use crate::test_support::assert_wire;
-
-    #[test]
-    fn signed_out_client() {
-        assert_wire(
-            &SignedOutClient::new(2),
-            r#"{"object":"client","sessions_ended":2}"#,
-        );
-    }
-
-    #[test]
-    fn ended_session() {
-        assert_wire(
-            &EndedSession::new("sess_1".into(), "ended".into()),
-            r#"{"id":"sess_1","object":"session","status":"ended"}"#,
-        );
-    }
 
     #[test]
     fn dev_browser() {

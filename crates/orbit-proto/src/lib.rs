@@ -5,6 +5,7 @@
 pub mod claims;
 pub mod error;
 pub mod fapi;
+pub mod frontend;
 pub mod jwt;
 pub mod keys;
 pub mod resources;

@@ -41,6 +41,18 @@ pub mod cookie {
         plain: "__orbit_device",
         https: "__Host-orbit_device",
     };
+    /// Binds a Frontend API sign-in attempt to the browser that started it (host-only, Orbit's
+    /// own): an attempt id alone is worth nothing in another browser.
+    pub const SIGN_IN: OwnCookie = OwnCookie {
+        plain: "__orbit_sign_in",
+        https: "__Host-orbit_sign_in",
+    };
+    /// Binds a Frontend API sign-up attempt to the browser that started it (host-only, Orbit's
+    /// own).
+    pub const SIGN_UP: OwnCookie = OwnCookie {
+        plain: "__orbit_sign_up",
+        https: "__Host-orbit_sign_up",
+    };
 
     /// One of Orbit's own FAPI cookies, which no SDK reads by name. On https it carries the
     /// `__Host-` prefix, so browsers accept it only host-only, `Secure` and on `Path=/`: a
@@ -102,6 +114,15 @@ pub mod query {
     pub const PENDING_SYNC: &str = "__orbit_sync";
     /// The handshake payload's nonce (BAPI `/v1/clients/handshake_payload`).
     pub const NONCE: &str = "nonce";
+    /// The method a clerk-js POST stands for (`PATCH`, `PUT`, `DELETE`): clerk-js sends only
+    /// GET and POST, so that no request needs a CORS preflight (`core/fapiClient.ts`).
+    pub const METHOD: &str = "_method";
+    /// The clerk-js version, on every Frontend API call (not checked).
+    pub const CLERK_JS_VERSION: &str = "_clerk_js_version";
+    /// The session a `/v1/me/...` or `/v1/environment` call is made for.
+    pub const SESSION_ID: &str = "_clerk_session_id";
+    /// Which retry of a GET this is (not checked).
+    pub const RETRY_ATTEMPT: &str = "_clerk_retry_attempt";
 }
 
 /// Header names beyond the standard ones.

@@ -229,6 +229,12 @@ impl From<Error> for ApiError {
                 "The current password is incorrect.",
             )
             .with_param("current_password"),
+            Error::SignInComplete => ApiError::new(
+                S::BAD_REQUEST,
+                orbit_proto::error::code::VERIFICATION_ALREADY_VERIFIED,
+                "This sign-in is complete",
+                "This sign-in already started its session. Start a new sign-in to sign in again.",
+            ),
             Error::Invalid { field, reason } => ApiError::new(
                 S::UNPROCESSABLE_ENTITY,
                 "form_param_format_invalid",

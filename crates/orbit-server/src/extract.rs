@@ -207,6 +207,54 @@ where
     }
 }
 
+/// A request body as clerk-js sends it (`application/x-www-form-urlencoded`, snake_case keys)
+/// or as a script may (`application/json`); a body without a content type is read as a form,
+/// so an empty one is an empty form. Unknown fields are ignored: clerk-js adds its own (`locale`,
+/// Protect fields) to sign-in and sign-up posts.
+pub struct FormOrJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for FormOrJson<T>
+where
+    AppState: FromRef<S>,
+{
+    type Rejection = ApiError;
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let limit = AppState::from_ref(state).config.max_body_bytes;
+        let content_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|v| v.trim().to_ascii_lowercase())
+            .unwrap_or_default();
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|_| ApiError::payload_too_large(limit))?;
+        let invalid = |e: String| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "form_param_format_invalid",
+                "Invalid request body",
+                e,
+            )
+        };
+        match content_type.as_str() {
+            "application/json" => serde_json::from_slice(&bytes)
+                .map(FormOrJson)
+                .map_err(|e| invalid(format!("The JSON body cannot be read: {e}."))),
+            "" | "application/x-www-form-urlencoded" => serde_urlencoded::from_bytes(&bytes)
+                .map(FormOrJson)
+                .map_err(|e| invalid(format!("The form body cannot be read: {e}."))),
+            other => Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_content_type",
+                "Unsupported body",
+                format!("Send the body as application/x-www-form-urlencoded or application/json, not {other}."),
+            )),
+        }
+    }
+}
+
 /// A request's query parameters, read by their wire names (`orbit_proto::wire::query`). A
 /// parameter given twice is refused rather than guessed at (parameter pollution).
 #[derive(Debug, Clone, Default)]

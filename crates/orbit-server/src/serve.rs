@@ -23,16 +23,22 @@ use tokio::task::JoinHandle;
 
 pub fn router(state: AppState) -> Router {
     let limit = state.config.max_body_bytes;
-    Router::new()
-        .merge(fapi::routes())
+    let routes = Router::new()
+        .merge(fapi::routes(state.clone()))
         .merge(portal::routes())
         .nest("/bapi", bapi::routes(state.clone()))
         .route("/health", axum::routing::get(|| async { "ok" }))
         .route("/ready", axum::routing::get(ready))
         .fallback(|| async { ApiError::not_found_route() })
         .layer(DefaultBodyLimit::max(limit))
-        .layer(middleware::from_fn_with_state(state.clone(), guard))
-        .with_state(state)
+        .with_state(state.clone());
+    // Around the routes rather than on them: a router's own layers run after it picked a route,
+    // and `_method` must change the method before that (docs/design/frontend-api.md).
+    let app = tower::ServiceBuilder::new()
+        .layer(middleware::from_fn_with_state(state, guard))
+        .layer(middleware::from_fn(fapi::request::method_override))
+        .service(routes);
+    Router::new().fallback_service(app)
 }
 
 /// How long `/ready` waits for the database before answering 503.

@@ -26,6 +26,7 @@ pub const TABLES: &[&str] = &[
     "sessions",
     "dev_browsers",
     "pending_sign_ups",
+    "sign_in_attempts",
     "failed_sign_ins",
     "rate_limits",
     "account_pacing",

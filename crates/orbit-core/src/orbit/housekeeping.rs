@@ -53,6 +53,7 @@ impl Orbit {
             // After the development browsers, whose clients it keeps.
             ("clients", self.prune_clients().await),
             ("pending sign-ups", self.prune_pending_sign_ups().await),
+            ("sign-in attempts", self.prune_sign_ins().await),
         ];
         outcomes
             .into_iter()

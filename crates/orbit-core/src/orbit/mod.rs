@@ -5,14 +5,17 @@ mod housekeeping;
 mod instances;
 pub(crate) use instances::redirect_policy_of;
 mod devices;
+mod frontend;
 mod password_hashing;
 mod sessions;
+mod sign_ins;
 mod sign_ups;
 mod signing_keys;
 mod users;
 
 pub use devices::DEVICE_LIFETIME;
 pub use housekeeping::{Round, CLIENT_IDLE_LIFETIME};
+pub use sign_ins::{BrowserContext, NewSignIn, SignedIn, SIGN_IN_LIFETIME};
 pub use sign_ups::{SignUpOutcome, SIGN_UP_CODE_ATTEMPTS, SIGN_UP_CODE_LIFETIME};
 
 pub use sessions::SessionOwner;

@@ -39,6 +39,31 @@ impl Orbit {
         Ok((owned && session.status == SessionStatus::Active).then_some(session))
     }
 
+    /// Records activity on an active session of the client `client_id` (clerk-js touches the
+    /// current session when a tab gets focus or the session is made current), written at most
+    /// once per `session_touch_interval` like a token mint. `None` when the session is not an
+    /// active one of that client.
+    pub async fn touch_client_session(
+        &self,
+        instance: &Instance,
+        client_id: &str,
+        id: &str,
+    ) -> Result<Option<Session>> {
+        let Some(mut s) = self
+            .owned_session(instance, SessionOwner::Client(client_id), id)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let now = self.now();
+        if now - s.last_active_at >= self.settings.session_touch_interval {
+            self.store.touch_session(&s.id, now).await?;
+            s.last_active_at = now;
+            s.updated_at = now;
+        }
+        Ok(Some(s))
+    }
+
     /// The client a `__client` cookie on `fapi_host` stands for.
     pub async fn client_for_token(&self, fapi_host: &str, token: &str) -> Result<Option<Client>> {
         if token.is_empty() || token.len() > 128 {
@@ -103,8 +128,39 @@ impl Orbit {
         new_user: bool,
         browser: SessionBrowser,
     ) -> Result<SessionStart> {
+        let (retired, start) =
+            self.new_session_start(instance, browser.client, user, browser.user_agent);
+        // One write: the earlier client is retired and the new one starts with its session and
+        // token together (with its user, for a sign-up), or none of it happens.
+        let started = self
+            .store
+            .start_session(
+                retired.as_ref().map(|c| c.id.as_str()),
+                new_user.then_some(user),
+                &start.client,
+                &start.session,
+                &browser.fapi_host,
+                &token_hash(&start.client_token),
+            )
+            .await;
+        match started {
+            Ok(()) => Ok(start),
+            Err(StoreError::Conflict(_)) if new_user => Err(Error::EmailTaken),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// What a session start writes, not written yet: the browser's client to retire (of this
+    /// instance), and a fresh client with the session and a new client token.
+    pub(super) fn new_session_start(
+        &self,
+        instance: &Instance,
+        client: Option<Client>,
+        user: &User,
+        user_agent: Option<String>,
+    ) -> (Option<Client>, SessionStart) {
         let now = self.now();
-        let retired = browser.client.filter(|c| c.instance_id == instance.id);
+        let retired = client.filter(|c| c.instance_id == instance.id);
         let client = self.client_of(instance, now);
         let session = Session {
             id: self.random.id("sess"),
@@ -116,31 +172,14 @@ impl Orbit {
             updated_at: now,
             last_active_at: now,
             abandon_at: now + instance.settings.session_lifetime_ms,
-            user_agent: browser.user_agent.map(|ua| ua.chars().take(256).collect()),
+            user_agent: user_agent.map(|ua| ua.chars().take(256).collect()),
         };
-        let client_token = self.random.token(32);
-        // One write: the earlier client is retired and the new one starts with its session and
-        // token together (with its user, for a sign-up), or none of it happens.
-        let started = self
-            .store
-            .start_session(
-                retired.as_ref().map(|c| c.id.as_str()),
-                new_user.then_some(user),
-                &client,
-                &session,
-                &browser.fapi_host,
-                &token_hash(&client_token),
-            )
-            .await;
-        match started {
-            Ok(()) => Ok(SessionStart {
-                client,
-                session,
-                client_token,
-            }),
-            Err(StoreError::Conflict(_)) if new_user => Err(Error::EmailTaken),
-            Err(e) => Err(e.into()),
-        }
+        let start = SessionStart {
+            client,
+            session,
+            client_token: self.random.token(32),
+        };
+        (retired, start)
     }
 
     /// A session for `user_id` on a new client, for test tooling (BAPI `POST /v1/sessions`).

@@ -26,8 +26,14 @@ pub enum SignUpOutcome {
         start: Box<SessionStart>,
     },
     /// A message went to `email`: a code, or, when the address has an account, a notice saying
-    /// so. The two are indistinguishable here; the browser goes on with `token`.
-    CodeSent { token: String, email: String },
+    /// so. The two are indistinguishable here; the browser goes on with `token`. `id` names the
+    /// pending sign-up (`sua_...`), and it is answered until `expires_at`.
+    CodeSent {
+        id: String,
+        token: String,
+        email: String,
+        expires_at: Millis,
+    },
 }
 
 impl Orbit {
@@ -73,6 +79,7 @@ impl Orbit {
             .is_some();
         let now = self.now();
         let pending = PendingSignUp {
+            id: self.random.id("sua"),
             token_hash: token_hash(&token),
             instance_id: instance.id.clone(),
             email: email.clone(),
@@ -96,7 +103,12 @@ impl Orbit {
             mail::sign_up_code(&to, &code, SIGN_UP_CODE_LIFETIME / MINUTE)
         };
         mail.send(message).await.map_err(Error::MailFailed)?;
-        Ok(SignUpOutcome::CodeSent { token, email })
+        Ok(SignUpOutcome::CodeSent {
+            id: pending.id,
+            token,
+            email,
+            expires_at: pending.expires_at,
+        })
     }
 
     /// Completes a pending sign-up with the code from the mail: each try counts (atomically,
@@ -149,6 +161,57 @@ impl Orbit {
         );
         let start = self.start_first_session(instance, &user, browser).await?;
         Ok((user, start))
+    }
+
+    /// The pending sign-up `id` if `token` is its browser's, expired or not (`verify_sign_up`
+    /// says which); `None` whether it is unknown, another browser's or used.
+    pub async fn sign_up_attempt(
+        &self,
+        instance: &Instance,
+        id: &str,
+        token: &str,
+    ) -> Result<Option<PendingSignUp>> {
+        Ok(self
+            .store
+            .pending_sign_up(&instance.id, &token_hash(token))
+            .await?
+            .filter(|p| constant_time_eq(p.id.as_bytes(), id.as_bytes())))
+    }
+
+    /// A new code for the pending sign-up of `token` (clerk-js's "Resend", the Frontend API's
+    /// `prepare_verification`): the per-IP budget sign-ups take, then a fresh code, its tries
+    /// and its ten minutes, and the mail. An address that has an account gets the notice again
+    /// and still no code that can match, so the answer tells nothing. A pending sign-up that
+    /// expired or was used cannot be renewed (`VerificationCodeExpired`).
+    pub async fn resend_sign_up_code(
+        &self,
+        instance: &Instance,
+        client_ip: &str,
+        token: &str,
+    ) -> Result<PendingSignUp> {
+        self.check_ip_rate(instance, client_ip).await?;
+        let mail = self.settings.mail.clone().ok_or(Error::MailNotConfigured)?;
+        let code = six_digits(self.random.as_ref());
+        let now = self.now();
+        let pending = self
+            .store
+            .renew_pending_sign_up(
+                &instance.id,
+                &token_hash(token),
+                &code_hash(token, &code),
+                now,
+                now + SIGN_UP_CODE_LIFETIME,
+            )
+            .await?
+            .ok_or(Error::VerificationCodeExpired)?;
+        let to = email::for_delivery(&pending.email);
+        let message = if pending.code_hash.is_empty() {
+            mail::account_exists(&to)
+        } else {
+            mail::sign_up_code(&to, &code, SIGN_UP_CODE_LIFETIME / MINUTE)
+        };
+        mail.send(message).await.map_err(Error::MailFailed)?;
+        Ok(pending)
     }
 
     /// Deletes pending sign-ups whose code expired. Returns how many.

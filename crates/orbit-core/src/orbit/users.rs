@@ -112,6 +112,24 @@ impl Orbit {
         self.check_instance_ceiling(instance).await
     }
 
+    /// Starting a sign-in attempt (a row stored, nothing checked): a budget of the source's own,
+    /// the per-IP one's size, so that starting attempts does not use up the sign-ins. In the
+    /// store like the per-IP one, so it too is one budget on every node.
+    pub(super) async fn check_start_rate(
+        &self,
+        instance: &Instance,
+        client_ip: &str,
+    ) -> Result<()> {
+        let bucket = format!("start ip {}", crate::limits::ip_source(client_ip));
+        let limit = self.settings.sign_in_limits.per_source_rate();
+        match self.take_token(instance, &bucket, limit).await? {
+            Admission::Admitted => Ok(()),
+            Admission::Wait(wait) => Err(Error::TooManyAttempts {
+                retry_after_secs: ceil_secs(wait),
+            }),
+        }
+    }
+
     /// The source's own budget (an IPv4 address or an IPv6 /64), kept in the store so that it
     /// is one budget on every node.
     async fn check_source_rate(&self, instance: &Instance, client_ip: &str) -> Result<()> {
@@ -239,12 +257,8 @@ impl Orbit {
     ) -> Result<User> {
         self.check_source_rate(instance, client_ip).await?;
         let now = self.now();
-        // A malformed email cannot be an account: treat it as one, with the same cost.
-        let identifier =
-            email::normalize(email_input).unwrap_or_else(|_| email_input.trim().to_lowercase());
-        // The failure record is keyed by what was typed: bound it, so a megabyte "email" costs
-        // no more to store than a real one.
-        let identifier = bounded_identifier(&identifier);
+        let identifier = account_identifier(email_input);
+        let identifier = identifier.as_str();
         let user = self.store.user_by_email(&instance.id, identifier).await?;
         let lane = match &user {
             Some(u) if self.is_known_device(instance, &u.id, device) => Lane::KnownDevice,
@@ -447,6 +461,14 @@ pub(super) fn clean_name(name: Option<String>, field: &'static str) -> Result<Op
 /// The longest identifier a failed sign-in is recorded under, in bytes (an email address is at
 /// most 320 characters of ASCII: 64 for the local part, 255 for the domain, and the `@`).
 pub(crate) const MAX_IDENTIFIER_BYTES: usize = 320;
+
+/// The account a sign-in names, as the limits and the lookup key it: a malformed email cannot
+/// be an account, but is treated as one, with the same cost; and the failure record is keyed by
+/// what was typed, bounded, so a megabyte "email" costs no more to store than a real one.
+pub(super) fn account_identifier(input: &str) -> String {
+    let normalized = email::normalize(input).unwrap_or_else(|_| input.trim().to_lowercase());
+    bounded_identifier(&normalized).to_owned()
+}
 
 /// `identifier` cut to at most `MAX_IDENTIFIER_BYTES`, on a character boundary.
 fn bounded_identifier(identifier: &str) -> &str {

@@ -1,6 +1,6 @@
 //! Domain objects in BAPI's JSON shapes.
 
-use orbit_core::model::{EmailVerification, Instance, Session, User};
+use orbit_core::model::{Instance, Session, User};
 use orbit_proto::resources as r;
 use serde_json::json;
 
@@ -21,20 +21,7 @@ pub fn user_json(u: &User) -> r::User {
         two_factor_enabled: false,
         totp_enabled: false,
         backup_code_enabled: false,
-        email_addresses: vec![r::EmailAddress {
-            id: u.email_id.clone(),
-            object: "email_address".into(),
-            email_address: u.email.clone(),
-            reserved: false,
-            verification: Some(match u.email_verification {
-                EmailVerification::Unverified => r::Verification::unverified(),
-                EmailVerification::EmailCode => r::Verification::verified_by_email_code(),
-                EmailVerification::Admin => r::Verification::verified_by_admin(),
-            }),
-            linked_to: vec![],
-            created_at: u.created_at,
-            updated_at: u.updated_at,
-        }],
+        email_addresses: vec![u.email_address_resource()],
         phone_numbers: vec![],
         web3_wallets: vec![],
         passkeys: vec![],

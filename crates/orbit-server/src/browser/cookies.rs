@@ -110,6 +110,44 @@ pub fn device(token: &str, secure: bool) -> Option<HeaderValue> {
         .header()
 }
 
+/// The browser's binding to a Frontend API sign-in or sign-up attempt (`wire::cookie::SIGN_IN`,
+/// `SIGN_UP`): `<attempt id>.<token>`, living as long as the attempt.
+pub fn attempt(
+    name: OwnCookie,
+    value: &str,
+    secure: bool,
+    max_age_secs: i64,
+) -> Option<HeaderValue> {
+    SetCookie::own(name, value, secure)
+        .max_age(max_age_secs)
+        .header()
+}
+
+/// Clears an attempt's binding once the attempt completed.
+pub fn clear_attempt(name: OwnCookie, secure: bool) -> Option<HeaderValue> {
+    SetCookie::own(name, "", secure).max_age(0).header()
+}
+
+/// What a browser gets when a session starts for it (a sign-in or sign-up, on the hosted pages
+/// or through the Frontend API alike): the new client's `__client`, the device token of `user`,
+/// and in production `__client_uat` for the app's domain.
+pub async fn session_started(
+    state: &AppState,
+    fapi: &Fapi,
+    start: &orbit_core::SessionStart,
+    user: &orbit_core::model::User,
+) -> orbit_core::Result<Vec<HeaderValue>> {
+    let mut set: Vec<HeaderValue> = client(&start.client_token, fapi.secure)
+        .into_iter()
+        .collect();
+    set.extend(device(
+        &state.orbit.device_token(&fapi.ctx.instance, user)?,
+        fapi.secure,
+    ));
+    set.extend(client_uat_for_app(state, fapi, start.client.updated_at.div_euclid(1000)).await);
+    Ok(set)
+}
+
 /// The hosted pages' CSRF token (a session cookie).
 pub fn csrf(token: &str, secure: bool) -> Option<HeaderValue> {
     SetCookie::own(name::CSRF, token, secure).header()

@@ -29,6 +29,10 @@ where
 {
     type Rejection = FapiRejection;
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, FapiRejection> {
+        // A middleware that resolved the host already (`fapi::request::guard`) left it here.
+        if let Some(fapi) = parts.extensions.get::<Fapi>() {
+            return Ok(fapi.clone());
+        }
         Self::resolve(parts, state)
             .await
             .map_err(|error| FapiRejection::new(parts, error))

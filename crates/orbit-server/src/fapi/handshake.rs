@@ -243,6 +243,29 @@ async fn start_sync(
     Ok(temporary(&location, set))
 }
 
+/// The sync clerk-js starts on a production satellite (docs/design/frontend-api.md "What
+/// clerk-js does"): `redirect_url` must be a page of this satellite; the browser then goes
+/// through steps 2 to 4 as a handshake asking for a sync would (the pending sync answers with a
+/// handshake nonce, which the app's middleware redeems, and both cookie names), and comes back
+/// with `__clerk_synced=true` in place of `false`, so clerk-js does not sync again.
+async fn satellite_sync(
+    state: &AppState,
+    fapi: &Fapi,
+    q: &QueryParams,
+) -> Result<Response, PageError> {
+    let target = state
+        .orbit
+        .handshake_target(&fapi.ctx.instance, param(q, wire::query::REDIRECT_URL)?)
+        .await?
+        .map_err(target_error)?;
+    if target.domain.id != fapi.ctx.domain.id {
+        return Err(sync_request_error(
+            SyncRequestError::RedirectNotOnSatellite(fapi.ctx.domain.name.clone()),
+        ));
+    }
+    Ok(start_sync(state, fapi, &target, HandshakeFormat::Nonce, true).await?)
+}
+
 fn sync_request_error(e: SyncRequestError) -> PageError {
     use SyncRequestError as E;
     let (title, message) = match e {
@@ -260,6 +283,9 @@ fn sync_request_error(e: SyncRequestError) -> PageError {
 /// `GET /v1/client/sync` on the primary (step 3): a single-use token for this browser's client,
 /// sent to the satellite's link endpoint. A browser signed out on the primary gets a token that
 /// links nothing, and no client is created for it (docs/design/storage.md).
+///
+/// On a production satellite's own host, without `link_domain`, it is the sync clerk-js starts
+/// (`clerk.ts` `#buildSyncUrlForProductionInstances`: `redirect_url` only), served as step 2.
 async fn sync(
     State(state): State<AppState>,
     browser: BrowserClient,
@@ -267,6 +293,9 @@ async fn sync(
 ) -> Result<Response, PageError> {
     let fapi = &browser.fapi;
     let instance = &fapi.ctx.instance;
+    if fapi.ctx.domain.is_satellite && param(&q, wire::query::LINK_DOMAIN)?.is_none() {
+        return satellite_sync(&state, fapi, &q).await;
+    }
     let request = state
         .orbit
         .sync_request(

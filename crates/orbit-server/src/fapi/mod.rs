@@ -1,119 +1,97 @@
-//! Frontend API: the browser-facing JSON API of each FAPI host (docs/protocol.md "Concepts").
-//! Sessions and tokens here, the handshake and the satellite sync in `handshake.rs`, Clerk's
-//! browser bundles under `/npm/` in `bundles.rs` (from the cache `crate::assets` keeps). Built
-//! on the browser layer (`crate::browser`).
+//! Frontend API: the browser-facing JSON API of each FAPI host (docs/protocol.md "Concepts",
+//! docs/design/frontend-api.md). Sessions and tokens here, the handshake and the satellite sync
+//! in `handshake.rs`, what every clerk-js call shares (method override, CORS and CSRF, the
+//! caller) in `request.rs`, Clerk's browser bundles under `/npm/` in `bundles.rs` (from the
+//! cache `crate::assets` keeps). Built on the browser layer (`crate::browser`).
 
 mod bundles;
+mod client;
 mod handshake;
+pub mod request;
+mod resources;
+mod sessions;
+mod sign_in;
+mod sign_up;
 
 use crate::browser::redirect::{redirect_target, with_cookies};
 use crate::browser::{cookies, BrowserClient, Fapi};
 use crate::error::ApiError;
+use crate::extract::FormOrJson;
 use crate::AppState;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{delete, get, post};
-use axum::{Json, Router};
-use orbit_core::model::{InstanceKind, SessionStatus};
+use axum::{Extension, Json, Router};
+use orbit_core::model::InstanceKind;
 use orbit_core::SessionOwner;
-use orbit_proto::fapi::{DevBrowser, EndedSession, SignedOutClient};
+use orbit_proto::fapi::DevBrowser;
 use orbit_proto::resources::Token;
+use request::AllowedOrigin;
 
-pub fn routes() -> Router<AppState> {
+pub fn routes(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/.well-known/jwks.json", get(jwks))
-        .route("/v1/client/sessions/{id}/tokens", post(session_token))
-        .route("/v1/client/sessions/{id}/end", post(end_session))
-        .route("/v1/client/sessions", delete(sign_out))
-        .route("/v1/dev_browser", post(dev_browser))
         .route("/v1/client/signed_out", get(signed_out))
         .merge(handshake::routes())
         .merge(bundles::routes())
+        .merge(api_routes().layer(from_fn_with_state(state, request::guard)))
+}
+
+/// The JSON endpoints clerk-js calls: each behind the origin check (`request::guard`).
+fn api_routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/client/sessions/{id}/tokens", post(session_token))
+        .route("/v1/client/sessions/{id}/end", post(sessions::end))
+        .route("/v1/client/sessions/{id}/remove", post(sessions::remove))
+        .route("/v1/client/sessions/{id}/touch", post(sessions::touch))
+        .route("/v1/me", get(sessions::get_me).patch(sessions::patch_me))
+        .route("/v1/me/change_password", post(sessions::change_password))
+        .route("/v1/me/sessions/active", get(sessions::active_sessions))
+        .route("/v1/me/sessions/{id}/revoke", post(sessions::revoke))
+        .route(
+            "/v1/environment",
+            get(client::environment).patch(client::environment),
+        )
+        .route(
+            "/v1/client",
+            get(client::get_client).delete(client::sign_out),
+        )
+        .route("/v1/client/sessions", delete(client::sign_out))
+        .route("/v1/client/sign_ins", post(sign_in::create))
+        .route(
+            "/v1/client/sign_ins/{id}/attempt_first_factor",
+            post(sign_in::attempt_first_factor),
+        )
+        .route("/v1/client/sign_ups", post(sign_up::create))
+        .route(
+            "/v1/client/sign_ups/{id}/prepare_verification",
+            post(sign_up::prepare_verification),
+        )
+        .route(
+            "/v1/client/sign_ups/{id}/attempt_verification",
+            post(sign_up::attempt_verification),
+        )
+        .route("/v1/dev_browser", post(dev_browser))
 }
 
 /// `GET /.well-known/jwks.json`: public keys of the instance, current and recently retired.
 async fn jwks(State(state): State<AppState>, fapi: Fapi) -> Result<Response, ApiError> {
     let jwks = state.orbit.jwks(&fapi.ctx.instance.id).await?;
+    let cache_control = HeaderValue::from_str(&format!(
+        "public, max-age={}",
+        orbit_core::keys::JWKS_HTTP_MAX_AGE / orbit_core::clock::SECOND
+    ))
+    .map_err(|_| ApiError::internal("the JWKS Cache-Control header"))?;
     let mut resp = Json(jwks).into_response();
-    resp.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_str(&format!(
-            "public, max-age={}",
-            orbit_core::keys::JWKS_HTTP_MAX_AGE / orbit_core::clock::SECOND
-        ))
-        .expect("a header value"),
-    );
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, cache_control);
     resp.headers_mut().insert(
         header::ACCESS_CONTROL_ALLOW_ORIGIN,
         HeaderValue::from_static("*"),
     );
     Ok(resp)
-}
-
-fn request_origin(headers: &HeaderMap) -> Option<&str> {
-    headers.get(header::ORIGIN).and_then(|v| v.to_str().ok())
-}
-
-/// Whether `origin` may read FAPI responses with credentials: this host itself or an origin the
-/// instance may redirect to.
-async fn origin_allowed(state: &AppState, fapi: &Fapi, origin: &str) -> Result<bool, ApiError> {
-    if origin == fapi.origin {
-        return Ok(true);
-    }
-    let policy = state.orbit.redirect_policy(&fapi.ctx.instance).await?;
-    Ok(policy
-        .check(origin, None)
-        .is_ok_and(|t| t.origin() == origin))
-}
-
-fn origin_refused(long_message: String) -> ApiError {
-    ApiError::new(
-        StatusCode::FORBIDDEN,
-        "origin_invalid",
-        "Origin not allowed",
-        long_message,
-    )
-}
-
-/// The request's `Origin` when it is this host or an origin of the instance; otherwise a 403
-/// that names the problem. Every FAPI POST (and the sign-out DELETE) needs one
-/// (docs/design/sessions-and-tokens.md "Origin"): they change state or hand out credentials,
-/// and browsers always send `Origin` on them, so a request without one did not come from a page
-/// of the instance. A cross-site form must not sign anyone out, nor mint a token.
-async fn require_allowed_origin<'h>(
-    state: &AppState,
-    fapi: &Fapi,
-    headers: &'h HeaderMap,
-) -> Result<&'h str, ApiError> {
-    match request_origin(headers) {
-        None => Err(origin_refused(
-            "This request has no Origin header. Send it from a page of one of the instance's domains; browsers add the header themselves.".into(),
-        )),
-        Some(o) if origin_allowed(state, fapi, o).await? => Ok(o),
-        Some("null") => Err(origin_refused(
-            "The request's Origin is null (a sandboxed page, a file or a privacy redirect). Send it from a page of one of the instance's domains.".into(),
-        )),
-        Some(o) => Err(origin_refused(format!(
-            "The origin {o} is not a domain of this instance nor in its allowed redirect origins."
-        ))),
-    }
-}
-
-/// CORS for the request's origin (which passed the origin check), never cached.
-fn with_cors(mut resp: Response, headers: &HeaderMap) -> Response {
-    if let Some(o) = headers.get(header::ORIGIN).cloned() {
-        let h = resp.headers_mut();
-        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, o);
-        h.insert(
-            header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
-            HeaderValue::from_static("true"),
-        );
-        h.insert(header::VARY, HeaderValue::from_static("Origin"));
-    }
-    resp.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    resp
 }
 
 fn signed_out_error(long_message: &str) -> ApiError {
@@ -135,16 +113,26 @@ fn session_not_found() -> ApiError {
     )
 }
 
+/// What clerk-js posts with a token request (`Session.ts` `#createTokenResolver`): no
+/// organizations here, and the tab's state is only a hint; both are read and ignored.
+#[derive(Debug, Default, serde::Deserialize)]
+struct TokenParams {
+    #[allow(dead_code)]
+    organization_id: Option<String>,
+    #[allow(dead_code)]
+    tab_state: Option<String>,
+}
+
 /// `POST /v1/client/sessions/{id}/tokens`: a fresh session token for a session of this
-/// browser's client, for an allowed `Origin`, which becomes `azp`.
+/// browser's client, for an allowed `Origin` (`request::guard`), which becomes `azp`.
 async fn session_token(
     State(state): State<AppState>,
     browser: BrowserClient,
     Path(session_id): Path<String>,
-    headers: HeaderMap,
+    Extension(AllowedOrigin(origin)): Extension<AllowedOrigin>,
+    FormOrJson(_): FormOrJson<TokenParams>,
 ) -> Result<Response, ApiError> {
     let fapi = &browser.fapi;
-    let origin = require_allowed_origin(&state, fapi, &headers).await?;
     let Some(client) = &browser.client else {
         return Err(signed_out_error(
             "This browser has no signed-in client on this host.",
@@ -158,87 +146,13 @@ async fn session_token(
         .ok_or_else(session_not_found)?;
     let jwt = state
         .orbit
-        .mint_session_token(instance, &session_id, Some(origin))
+        .mint_session_token(instance, &session_id, Some(&origin))
         .await?;
-    // `origin` passed the check above: CORS for it alone.
-    Ok(with_cors(
-        Json(Token {
-            object: "token".into(),
-            jwt,
-        })
-        .into_response(),
-        &headers,
-    ))
-}
-
-/// `DELETE /v1/client/sessions`: signs the browser's client out on every linked domain
-/// (docs/protocol.md "Satellite sync": sign-out on any domain ends the client's sessions).
-async fn sign_out(
-    State(state): State<AppState>,
-    browser: BrowserClient,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let fapi = &browser.fapi;
-    require_allowed_origin(&state, fapi, &headers).await?;
-    let ended = match &browser.client {
-        Some(c) => {
-            state
-                .orbit
-                .sign_out_client(&fapi.ctx.instance, &c.id)
-                .await?
-        }
-        None => 0,
-    };
-    let resp = with_cors(
-        Json(SignedOutClient::new(
-            u64::try_from(ended).unwrap_or(u64::MAX),
-        ))
-        .into_response(),
-        &headers,
-    );
-    Ok(with_cookies(
-        resp,
-        cookies::client_uat_for_app(&state, fapi, 0).await,
-    ))
-}
-
-/// `POST /v1/client/sessions/{id}/end`: ends one session of the browser's client.
-async fn end_session(
-    State(state): State<AppState>,
-    browser: BrowserClient,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let fapi = &browser.fapi;
-    require_allowed_origin(&state, fapi, &headers).await?;
-    let Some(client) = &browser.client else {
-        return Err(signed_out_error("This browser has no client on this host."));
-    };
-    let instance = &fapi.ctx.instance;
-    state
-        .orbit
-        .owned_session(instance, SessionOwner::Client(&client.id), &id)
-        .await?
-        .ok_or_else(session_not_found)?;
-    let s = state
-        .orbit
-        .end_session(instance, &id, SessionStatus::Ended)
-        .await?;
-    let resp = with_cors(
-        Json(EndedSession::new(s.id, s.status.as_str().to_owned())).into_response(),
-        &headers,
-    );
-    let signed_out = state
-        .orbit
-        .active_sessions(instance, &client.id)
-        .await?
-        .is_empty();
-    let set = if signed_out {
-        cookies::client_uat_for_app(&state, fapi, 0).await
-    } else {
-        Vec::new()
-    };
-    Ok(with_cookies(resp, set))
+    Ok(Json(Token {
+        object: "token".into(),
+        jwt,
+    })
+    .into_response())
 }
 
 /// `POST /v1/dev_browser` (development instances): a development browser token for this
@@ -246,7 +160,6 @@ async fn end_session(
 async fn dev_browser(
     State(state): State<AppState>,
     browser: BrowserClient,
-    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let fapi = &browser.fapi;
     if fapi.ctx.instance.kind != InstanceKind::Development {
@@ -258,17 +171,13 @@ async fn dev_browser(
         ));
     }
     // It hands out a bearer credential: only pages of the instance may ask (clerk-js posts
-    // from the app's origin, which the instance allows).
-    require_allowed_origin(&state, fapi, &headers).await?;
+    // from the app's origin, which the instance allows; `request::guard` checked it).
     // For the browser's client, or for none yet: no client is created for a visit.
     let token = state
         .orbit
         .new_dev_browser(&fapi.ctx.instance, browser.client.as_ref())
         .await?;
-    Ok(with_cors(
-        Json(DevBrowser::new(token)).into_response(),
-        &headers,
-    ))
+    Ok(Json(DevBrowser::new(token)).into_response())
 }
 
 #[derive(Debug, serde::Deserialize)]

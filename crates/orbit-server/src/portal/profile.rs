@@ -52,32 +52,11 @@ struct UserPage {
 }
 
 fn device_name(ua: Option<&str>) -> String {
-    let Some(ua) = ua else {
-        return "Unknown device".into();
-    };
-    let browser = ["Edg/", "Firefox/", "Chrome/", "Safari/"]
-        .iter()
-        .find(|b| ua.contains(*b))
-        .map(|b| match *b {
-            "Edg/" => "Edge",
-            "Firefox/" => "Firefox",
-            "Chrome/" => "Chrome",
-            _ => "Safari",
-        })
-        .unwrap_or("Browser");
-    let os = [
-        ("Windows", "Windows"),
-        ("Android", "Android"),
-        ("iPhone", "iOS"),
-        ("Mac OS", "macOS"),
-        ("Linux", "Linux"),
-    ]
-    .iter()
-    .find(|(k, _)| ua.contains(k))
-    .map(|(_, v)| *v);
-    match os {
-        Some(os) => format!("{browser} on {os}"),
-        None => browser.to_owned(),
+    let device = orbit_core::user_agent::describe(ua);
+    match (ua, device.browser, device.os) {
+        (None, _, _) => "Unknown device".into(),
+        (_, browser, Some(os)) => format!("{} on {os}", browser.unwrap_or("Browser")),
+        (_, browser, None) => browser.unwrap_or("Browser").to_owned(),
     }
 }
 

@@ -15,7 +15,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use orbit_core::model::User;
 use orbit_core::text::without_bidi_controls;
-use orbit_core::{Error, SessionBrowser, SessionStart};
+use orbit_core::{BrowserContext, Error, SessionBrowser, SessionStart};
 use orbit_proto::wire::cookie as name;
 use serde::Deserialize;
 
@@ -75,18 +75,32 @@ pub(super) async fn submit(
         return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &view, Vec::new()));
     }
     let device = cookie(&headers, name::DEVICE.name(fapi.secure));
-    let user = match state
-        .orbit
-        .sign_in(
-            &fapi.ctx.instance,
-            &ip.to_string(),
-            &email,
-            &password,
-            device.as_deref(),
-        )
-        .await
-    {
-        Ok(u) => u,
+    let ip = ip.to_string();
+    let instance = &fapi.ctx.instance;
+    // The Frontend API's two steps in one request: the same rules and limits.
+    let outcome = match state.orbit.create_sign_in(instance, &ip, &email).await {
+        Ok(new) => {
+            state
+                .orbit
+                .attempt_sign_in_password(
+                    instance,
+                    &new.attempt.id,
+                    &new.browser_token,
+                    &password,
+                    BrowserContext {
+                        client_ip: &ip,
+                        client: browser.client.clone(),
+                        fapi_host: &fapi.host(),
+                        user_agent: user_agent(&headers),
+                        device: device.as_deref(),
+                    },
+                )
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    let done = match outcome {
+        Ok(done) => done,
         Err(Error::InvalidCredentials) => {
             view.form_error = Some("The email address or password is incorrect.".into());
             return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &view, Vec::new()));
@@ -103,29 +117,14 @@ pub(super) async fn submit(
         }
         Err(e) => return Err(e.into()),
     };
-    start_session(&state, &browser, &headers, &user, &redirect_url).await
+    signed_in(&state, &browser, &done.user, &done.start, &redirect_url).await
 }
 
-/// Starts the session on a fresh client for this browser, sets its `__client`, and redirects.
-async fn start_session(
-    state: &AppState,
-    browser: &BrowserClient,
-    headers: &HeaderMap,
-    user: &User,
-    redirect_url: &str,
-) -> Result<Response, PageError> {
-    let b = session_browser(browser, headers);
-    let start = state
-        .orbit
-        .start_session(
-            &browser.fapi.ctx.instance,
-            b.client,
-            user,
-            &b.fapi_host,
-            b.user_agent,
-        )
-        .await?;
-    signed_in(state, browser, user, &start, redirect_url).await
+fn user_agent(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
 }
 
 /// The browser a session starts in, as core takes it.
@@ -133,15 +132,13 @@ pub(super) fn session_browser(browser: &BrowserClient, headers: &HeaderMap) -> S
     SessionBrowser {
         client: browser.client.clone(),
         fapi_host: browser.fapi.host(),
-        user_agent: headers
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned),
+        user_agent: user_agent(headers),
     }
 }
 
 /// The answer to a sign-in or sign-up that started `start`: the new `__client`, the device
-/// cookie, `__client_uat` for the app, and the redirect.
+/// cookie, `__client_uat` for the app, and the redirect (in development carrying the
+/// development browser of the new client).
 pub(super) async fn signed_in(
     state: &AppState,
     browser: &BrowserClient,
@@ -152,16 +149,7 @@ pub(super) async fn signed_in(
     let fapi = &browser.fapi;
     let target = redirect_target(state, fapi, Some(redirect_url), "/user").await?;
     let target = with_dev_browser(state, fapi, Some(&start.client), target).await?;
-    let mut set: Vec<HeaderValue> = cookies::client(&start.client_token, fapi.secure)
-        .into_iter()
-        .collect();
-    set.extend(cookies::device(
-        &state.orbit.device_token(&fapi.ctx.instance, user)?,
-        fapi.secure,
-    ));
-    set.extend(
-        cookies::client_uat_for_app(state, fapi, start.client.updated_at.div_euclid(1000)).await,
-    );
+    let set = cookies::session_started(state, fapi, start, user).await?;
     Ok(see_other(&target, set))
 }
 

@@ -104,7 +104,7 @@ pub(super) async fn submit(
         Ok(SignUpOutcome::Created { user, start }) => {
             return signed_in(&state, &browser, &user, &start, &redirect_url).await
         }
-        Ok(SignUpOutcome::CodeSent { token, email }) => {
+        Ok(SignUpOutcome::CodeSent { token, email, .. }) => {
             let page = VerifyPage {
                 form: EntryForm::new(csrf, redirect_url, SignUpPage::OTHER),
                 sign_up: token,

@@ -9,7 +9,7 @@ use orbit_server::config::{Config, SmtpConfig, SmtpTls};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-fn use_smtp(c: &mut Config, smtp: &SmtpServer) {
+pub fn use_smtp(c: &mut Config, smtp: &SmtpServer) {
     c.smtp = SmtpConfig {
         host: Some("127.0.0.1".into()),
         port: Some(smtp.addr.port()),
@@ -34,7 +34,7 @@ async fn set_verification(server: &TestServer, on: bool) -> (StatusCode, Value) 
 }
 
 /// A server with an SMTP server and `sign_up.email_verification` on (set through BAPI).
-async fn verifying_server(clock: Option<&ManualClock>) -> (TestServer, SmtpServer) {
+pub async fn verifying_server(clock: Option<&ManualClock>) -> (TestServer, SmtpServer) {
     let smtp = SmtpServer::start().await;
     let server = match clock {
         Some(clock) => TestServer::start_with_clock_and(clock, |c| use_smtp(c, &smtp)).await,

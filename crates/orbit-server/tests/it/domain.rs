@@ -564,3 +564,184 @@ async fn satellite_names_are_validated() {
         }
     }
 }
+
+fn browser<'a>(client: Option<orbit_core::model::Client>) -> orbit_core::BrowserContext<'a> {
+    orbit_core::BrowserContext {
+        client_ip: IP,
+        client,
+        fapi_host: "127.0.0.1:4000",
+        user_agent: None,
+        device: None,
+    }
+}
+
+/// The sign-in state machine (docs/design/frontend-api.md "Sign-in"): an attempt waits 30
+/// minutes for its password, belongs to the browser holding its token, completes once, and
+/// starts its session on a fresh client, retiring the browser's earlier one.
+#[tokio::test]
+async fn sign_in_attempts_wait_thirty_minutes_belong_to_one_browser_and_complete_once() {
+    use orbit_core::model::SignInStatus;
+    let (orbit, clock, _, instance) = setup(settings()).await;
+    let u = user(&orbit, &instance, ADA).await;
+    let earlier = orbit
+        .start_session(&instance, None, &u, "127.0.0.1:4000", None)
+        .await
+        .unwrap();
+
+    // The identifier is normalised as the account limits key it.
+    let new = orbit
+        .create_sign_in(&instance, IP, "  ADA@Example.COM ")
+        .await
+        .unwrap();
+    let a = &new.attempt;
+    assert_eq!(a.identifier, ADA);
+    assert_eq!(a.status, SignInStatus::NeedsFirstFactor);
+    assert_eq!(a.expires_at, T0 + 30 * 60 * SECOND);
+    assert!(matches!(
+        orbit.create_sign_in(&instance, IP, "   ").await,
+        Err(Error::Invalid {
+            field: "identifier",
+            ..
+        })
+    ));
+
+    let attempt = |token: &str, password: &str| {
+        let (id, token, password) = (a.id.clone(), token.to_owned(), password.to_owned());
+        let (orbit, instance) = (&orbit, &instance);
+        let client = Some(earlier.client.clone());
+        async move {
+            orbit
+                .attempt_sign_in_password(instance, &id, &token, &password, browser(client))
+                .await
+        }
+    };
+    // Another browser's token: as if there were no such attempt.
+    assert!(matches!(
+        attempt("not-the-token", PASSWORD).await,
+        Err(Error::NotFound { .. })
+    ));
+    assert!(matches!(
+        attempt(&new.browser_token, "wrong password").await,
+        Err(Error::InvalidCredentials)
+    ));
+    let done = attempt(&new.browser_token, PASSWORD).await.unwrap();
+    assert_eq!(done.attempt.status, SignInStatus::Complete);
+    assert_eq!(
+        done.attempt.created_session_id.as_deref(),
+        Some(done.start.session.id.as_str())
+    );
+    assert_eq!(done.user.id, u.id);
+    assert_ne!(done.start.client.id, earlier.client.id, "a fresh client");
+    assert_eq!(
+        status(&orbit, &instance, &earlier.session.id).await,
+        SessionStatus::Ended
+    );
+    assert!(orbit
+        .client_for_token("127.0.0.1:4000", &earlier.client_token)
+        .await
+        .unwrap()
+        .is_none());
+    // Once complete, it completes nothing again, even with the right password.
+    assert!(matches!(
+        attempt(&new.browser_token, PASSWORD).await,
+        Err(Error::SignInComplete)
+    ));
+    assert_eq!(
+        orbit.user_sessions(&instance, &u.id).await.unwrap().len(),
+        2
+    );
+
+    // Unknown identifiers get an attempt like any other and fail at the password, as wrong
+    // passwords do.
+    let nobody = orbit
+        .create_sign_in(&instance, IP, "nobody@example.com")
+        .await
+        .unwrap();
+    assert!(matches!(
+        orbit
+            .attempt_sign_in_password(
+                &instance,
+                &nobody.attempt.id,
+                &nobody.browser_token,
+                PASSWORD,
+                browser(None)
+            )
+            .await,
+        Err(Error::InvalidCredentials)
+    ));
+
+    // Thirty minutes on, an open attempt is gone, and housekeeping deletes it.
+    let late = orbit.create_sign_in(&instance, IP, ADA).await.unwrap();
+    clock.advance_ms(30 * 60 * SECOND - 1);
+    assert!(orbit
+        .sign_in_attempt(&instance, &late.attempt.id, &late.browser_token)
+        .await
+        .unwrap()
+        .is_some());
+    clock.advance_ms(1);
+    assert!(orbit
+        .sign_in_attempt(&instance, &late.attempt.id, &late.browser_token)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(matches!(
+        orbit
+            .attempt_sign_in_password(
+                &instance,
+                &late.attempt.id,
+                &late.browser_token,
+                PASSWORD,
+                browser(None)
+            )
+            .await,
+        Err(Error::NotFound { .. })
+    ));
+    assert_eq!(orbit.prune_sign_ins().await.unwrap(), 3);
+}
+
+/// Starting sign-in attempts takes the source's attempt-start budget, a token bucket in the
+/// store: two nodes on one database give a source one burst of starts, not one each, and the
+/// starts leave the source's sign-in budget alone.
+#[tokio::test]
+async fn the_attempt_start_budget_is_one_bucket_in_the_store_for_every_node() {
+    let limits = SignInLimits {
+        per_ip_burst: 3,
+        per_ip_per_minute: 1,
+        ..SignInLimits::default()
+    };
+    let settings = OrbitSettings {
+        sign_in_limits: limits,
+        ..settings()
+    };
+    let (node_a, clock, store, instance) = setup(settings.clone()).await;
+    let node_b = orbit_on(store, &clock, settings);
+    user(&node_a, &instance, ADA).await;
+    let nodes = [&node_a, &node_b];
+    for n in 0..3 {
+        let r = nodes[n % 2].create_sign_in(&instance, IP, ADA).await;
+        assert!(r.is_ok(), "start {} of the burst of 3: {r:?}", n + 1);
+    }
+    // With a bucket per node, node b would still have two starts of its own left.
+    for node in nodes {
+        let r = node.create_sign_in(&instance, IP, ADA).await;
+        assert!(
+            matches!(r, Err(Error::TooManyAttempts { retry_after_secs }) if retry_after_secs > 0),
+            "the fourth start, on either node: {r:?}"
+        );
+    }
+    // Another source has its own starts.
+    assert!(node_b
+        .create_sign_in(&instance, "198.51.100.9", ADA)
+        .await
+        .is_ok());
+    // The starts used none of the source's sign-in budget.
+    for node in nodes {
+        let r = node.sign_in(&instance, IP, ADA, PASSWORD, None).await;
+        assert!(r.is_ok(), "a sign-in after the starts: {r:?}");
+    }
+    // The bucket refills at its rate, on every node.
+    clock.advance_ms(60 * SECOND);
+    assert!(node_b.create_sign_in(&instance, IP, ADA).await.is_ok());
+    let r = node_a.create_sign_in(&instance, IP, ADA).await;
+    assert!(matches!(r, Err(Error::TooManyAttempts { .. })), "{r:?}");
+}

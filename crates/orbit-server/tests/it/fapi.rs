@@ -230,7 +230,7 @@ async fn the_server_runs_on_the_clock_it_is_given() {
 }
 
 /// Rows in the server's database, by table, read through a second handle on its file.
-async fn row_counts(server: &TestServer) -> std::collections::BTreeMap<String, i64> {
+pub async fn row_counts(server: &TestServer) -> std::collections::BTreeMap<String, i64> {
     let db = server.dir.path().join("orbit.db");
     let store = orbit_storage::SqliteStore::open(&db).await.unwrap();
     let counts = store.row_counts().await.unwrap();

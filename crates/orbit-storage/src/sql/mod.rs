@@ -60,6 +60,7 @@ mod instances;
 mod limits;
 mod node;
 mod sessions;
+mod sign_ins;
 mod sign_ups;
 mod users;
 

@@ -1,8 +1,8 @@
 //! `SessionStore`: clients, their tokens per FAPI host, and sessions.
 
 use super::{
-    backend, columns_of, get, get_enum, insert_in, select, FromRow, IntoRow, Query, Row, SqlStore,
-    R,
+    backend, columns_of, get, get_enum, insert_in, select, Conn, FromRow, IntoRow, Query, Row,
+    SqlStore, R,
 };
 use async_trait::async_trait;
 use orbit_core::clock::Millis;
@@ -52,6 +52,55 @@ impl IntoRow for Session {
 const SET_CLIENT_TOKEN: &str =
     "INSERT INTO client_tokens (client_id, fapi_host, token_hash, created_at) VALUES ($1, $2, $3, $4) \
      ON CONFLICT (client_id, fapi_host) DO UPDATE SET token_hash = excluded.token_hash, created_at = excluded.created_at";
+
+/// The lock a session start takes: the retired client's, else the new one's.
+pub(super) fn client_lock(retired: Option<&str>, client: &Client) -> String {
+    format!("orbit client {}", retired.unwrap_or(&client.id))
+}
+
+/// `SessionStore::start_session`'s writes, inside the caller's transaction: retire the
+/// browser's earlier client (end its active sessions, delete its tokens and development
+/// browsers, touch it), then create `new_user` if any (a sign-up's account), and `client`
+/// with its session and its token for `fapi_host`.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn start_session_in(
+    tx: &mut Conn,
+    retired: Option<&str>,
+    new_user: Option<&User>,
+    client: &Client,
+    s: &Session,
+    fapi_host: &str,
+    token_hash: &str,
+) -> R<()> {
+    let at = s.created_at;
+    if let Some(old) = retired {
+        for (sql, with_time) in [
+            ("UPDATE sessions SET status = 'ended', updated_at = $2 WHERE client_id = $1 AND status = 'active'", true),
+            ("DELETE FROM client_tokens WHERE client_id = $1", false),
+            ("DELETE FROM dev_browsers WHERE client_id = $1", false),
+            ("UPDATE clients SET updated_at = $2 WHERE id = $1", true),
+        ] {
+            // PostgreSQL refuses arguments a statement does not use.
+            let q = sqlx::query(sql).bind(old);
+            let q = if with_time { q.bind(at) } else { q };
+            q.execute(&mut *tx).await.map_err(backend)?;
+        }
+    }
+    if let Some(user) = new_user {
+        insert_in(&mut *tx, user).await?;
+    }
+    insert_in(&mut *tx, client).await?;
+    insert_in(&mut *tx, s).await?;
+    sqlx::query(SET_CLIENT_TOKEN)
+        .bind(&client.id)
+        .bind(fapi_host)
+        .bind(token_hash)
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+    Ok(())
+}
 
 #[async_trait]
 impl SessionStore for SqlStore {
@@ -111,35 +160,8 @@ impl SessionStore for SqlStore {
         fapi_host: &str,
         token_hash: &str,
     ) -> R<()> {
-        let at = s.created_at;
-        let key = format!("orbit client {}", retired.unwrap_or(&client.id));
-        let mut tx = self.write(&key).await?;
-        if let Some(old) = retired {
-            for (sql, with_time) in [
-                ("UPDATE sessions SET status = 'ended', updated_at = $2 WHERE client_id = $1 AND status = 'active'", true),
-                ("DELETE FROM client_tokens WHERE client_id = $1", false),
-                ("DELETE FROM dev_browsers WHERE client_id = $1", false),
-                ("UPDATE clients SET updated_at = $2 WHERE id = $1", true),
-            ] {
-                // PostgreSQL refuses arguments a statement does not use.
-                let q = sqlx::query(sql).bind(old);
-                let q = if with_time { q.bind(at) } else { q };
-                q.execute(&mut *tx).await.map_err(backend)?;
-            }
-        }
-        if let Some(user) = new_user {
-            insert_in(&mut tx, user).await?;
-        }
-        insert_in(&mut tx, client).await?;
-        insert_in(&mut tx, s).await?;
-        sqlx::query(SET_CLIENT_TOKEN)
-            .bind(&client.id)
-            .bind(fapi_host)
-            .bind(token_hash)
-            .bind(at)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
+        let mut tx = self.write(&client_lock(retired, client)).await?;
+        start_session_in(&mut tx, retired, new_user, client, s, fapi_host, token_hash).await?;
         tx.commit().await.map_err(backend)
     }
 
