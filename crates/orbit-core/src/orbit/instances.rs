@@ -214,15 +214,32 @@ impl Orbit {
     }
 
     /// Which instance and domain a FAPI host serves.
+    ///
+    /// A development FAPI host on a loopback address (`127.0.0.1:4000`) is also reached as
+    /// `localhost:<same port>`: the published SDKs refuse a publishable key whose host has no
+    /// dot, so the key names `127.0.0.1`, while the apps run on `localhost:3000` and its FAPI
+    /// cookies (`SameSite=Lax`) only travel with the apps' requests from the same site, i.e.
+    /// through `proxyUrl: http://localhost:4000` (docs/design/frontend-api.md "Development").
     pub async fn resolve_host(&self, fapi_host: &str) -> Result<Option<HostContext>> {
-        let Some(domain) = self
-            .store
-            .domain_by_fapi_host(&fapi_host.to_ascii_lowercase())
-            .await?
-        else {
+        let host = fapi_host.to_ascii_lowercase();
+        let mut found = self.store.domain_by_fapi_host(&host).await?;
+        let mut via_alias = false;
+        if found.is_none() {
+            if let Some(port) = host.strip_prefix("localhost:") {
+                found = self
+                    .store
+                    .domain_by_fapi_host(&format!("127.0.0.1:{port}"))
+                    .await?;
+                via_alias = true;
+            }
+        }
+        let Some(domain) = found else {
             return Ok(None);
         };
         let instance = self.instance(&domain.instance_id).await?;
+        if via_alias && instance.kind != InstanceKind::Development {
+            return Ok(None);
+        }
         Ok(Some(HostContext { instance, domain }))
     }
 
