@@ -4,6 +4,7 @@
 //! bundles under `/npm/`), `cli/` (the `orbit` command).
 //! The domain lives in orbit-core; this crate translates (ARCHITECTURE.md has the module map).
 
+pub mod app_env;
 pub mod assets;
 pub mod bapi;
 pub mod browser;

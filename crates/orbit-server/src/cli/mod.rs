@@ -794,6 +794,17 @@ fn print_summary(s: &serde_json::Value) {
             );
         }
     }
+    let env = crate::app_env::nextjs(s);
+    println!("  Next.js apps (.env.local of the primary and of each satellite):");
+    for (k, v) in &env.shared {
+        println!("    {k}={v}");
+    }
+    for (domain, vars) in &env.satellites {
+        println!("  ...and the satellite {domain} adds:");
+        for (k, v) in vars {
+            println!("    {k}={v}");
+        }
+    }
 }
 
 fn on_off(s: &str) -> Result<bool, String> {

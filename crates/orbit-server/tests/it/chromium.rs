@@ -114,6 +114,8 @@ pub async fn chromium_session(
 ) -> Client {
     let mut caps = serde_json::json!({
         "browserName": "chrome",
+        // Every console message, for `Page::console_entries` (the default keeps fewer).
+        "goog:loggingPrefs": {"browser": "ALL"},
         "goog:chromeOptions": {
             "binary": CHROMIUM,
             "args": [
@@ -284,6 +286,36 @@ impl Page {
                 })
                 .unwrap_or_else(|| v.to_string()),
             Err(e) => format!("  <no browser log: {e}>"),
+        }
+    }
+
+    /// The console entries (`{level, message, source, timestamp}`) Chromium logged since the
+    /// last call (of this or of `describe`, which shows and drains them too).
+    pub async fn console_entries(&self) -> Vec<serde_json::Value> {
+        match self.c.issue_cmd(BrowserLog).await {
+            Ok(serde_json::Value::Array(a)) => a,
+            Ok(v) => panic!("chromedriver's browser log is not a list: {v}"),
+            Err(e) => panic!("chromedriver's browser log: {e}"),
+        }
+    }
+
+    /// Waits until the page's text contains `text`; on timeout, fails with what it shows.
+    pub async fn wait_for_text(&self, text: &str, step: &str) {
+        let deadline = stopwatch() + PAGE_TIMEOUT;
+        loop {
+            if let Ok(body) = self.c.find(Locator::Css("body")).await {
+                if body.text().await.is_ok_and(|t| t.contains(text)) {
+                    return;
+                }
+            }
+            if stopwatch() > deadline {
+                self.failure_shot().await;
+                panic!(
+                    "{step}: the page never said {text:?}\n{}",
+                    self.describe().await
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 

@@ -30,6 +30,7 @@ mod fapi_sign_in;
 mod fapi_sign_up;
 mod fapi_sync;
 mod migrate;
+mod nextjs;
 mod nodes;
 mod portal;
 mod postgres;

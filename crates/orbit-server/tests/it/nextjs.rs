@@ -1,0 +1,666 @@
+//! The seed's Next.js App Router apps (`examples/nextjs/primary` and `.../satellite`, Clerk's
+//! published `@clerk/nextjs` 7 with the clerk-js and `@clerk/ui` bundles Orbit serves) against
+//! Orbit in real Chromium, in development and production-like setups (issue 10 §4):
+//!
+//! 1. sign up on the primary through `<SignUp/>`; `<UserButton/>` shows the user;
+//! 2. the satellite's protected page: signed in with no credentials typed, `<UserProfile/>` shows
+//!    the same email;
+//! 3. the name changed in `<UserProfile/>` on the satellite shows on the primary;
+//! 4. sign-out through `<UserButton/>` on the satellite signs the primary out too;
+//! 5. signed out, the satellite's protected page goes to the primary's `<SignIn/>` and back;
+//! 6. no console error from Clerk's SDK in any step (collected after each step).
+//!
+//! The tests run what a user runs: `npm ci` in `examples/nextjs` (once per test run), `next build`
+//! of each app with the variables `orbit serve` prints (once per setup and test run: the
+//! publishable key is baked into the build), `next start`. Development: Orbit's plain-http
+//! development server, the apps on `localhost` ports. Production-like: `ProdWorld` (TLS on 443 of
+//! loopback addresses, the test CA, the local DNS server), each app behind a TLS-terminating
+//! proxy on its own address, Chromium's DNS mapped with `--host-resolver-rules`; the apps get keys
+//! and URLs only. Screenshots: `target/screenshots/nextjs-dev/`, `.../nextjs-prod/`.
+//!
+//! Needs Node >= 20.9 and npm, Chromium and chromedriver (`.ci/run` installs them).
+
+// Helpers of a test: a failed step should panic with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use crate::assets::{clerk_bundles, link_clerk_bundles};
+use crate::chromium::{in_chromium, Page};
+use crate::harness::*;
+use crate::world::*;
+use base64::Engine as _;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+// ---- the apps: install, build, start ------------------------------------------------------
+
+/// `examples/nextjs`: one npm workspace holding both apps.
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/nextjs")
+        .canonicalize()
+        .unwrap()
+}
+
+/// Runs `cmd` to completion; on failure, panics with its output and `what`.
+fn run(mut cmd: Command, what: &str) {
+    let started = stopwatch();
+    let out = cmd.output().unwrap_or_else(|e| {
+        panic!("{what}: cannot start it ({e}); Node >= 20.9 and npm must be on PATH")
+    });
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\n{}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("{what}: {:.1?}", started.elapsed());
+}
+
+/// `npm ci` in `examples/nextjs`, once per test run (both setups share the install).
+fn npm_ci_once() {
+    static DONE: OnceLock<()> = OnceLock::new();
+    DONE.get_or_init(|| {
+        let mut cmd = Command::new("npm");
+        cmd.args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(workspace());
+        run(cmd, "npm ci in examples/nextjs");
+    });
+}
+
+/// Variables of one app, for its build and its server alike.
+type Env = BTreeMap<String, String>;
+
+/// What every run of Next.js gets besides the app's variables: no telemetry (neither Next's nor
+/// clerk-js's, which would post to hosts this machine cannot reach) and a build directory of the
+/// setup's own (`.next-dev`, `.next-prod`; next.config.mjs).
+fn next_command(app: &str, dist: &str, env: &Env, args: &[&str]) -> Command {
+    let dir = workspace().join(app);
+    let mut cmd = Command::new("node");
+    cmd.arg(workspace().join("node_modules/next/dist/bin/next"))
+        .args(args)
+        .current_dir(&dir)
+        .env("NEXT_TELEMETRY_DISABLED", "1")
+        .env("NEXT_PUBLIC_CLERK_TELEMETRY_DISABLED", "1")
+        .env("CLERK_TELEMETRY_DISABLED", "1")
+        .env("ORBIT_NEXT_DIST_DIR", dist)
+        .envs(env);
+    cmd
+}
+
+/// `next build` of `app` into `dist`. Builds of one app wait for each other: they share the app's
+/// `next-env.d.ts` and TypeScript build info.
+async fn build(app: &'static str, dist: &'static str, env: Env) {
+    static LOCKS: [Mutex<()>; 2] = [Mutex::new(()), Mutex::new(())];
+    tokio::task::spawn_blocking(move || {
+        let _one_at_a_time = LOCKS[usize::from(app == "satellite")].lock();
+        run(
+            next_command(app, dist, &env, &["build"]),
+            &format!("next build of the {app} ({dist})"),
+        );
+    })
+    .await
+    .unwrap();
+}
+
+/// `next start -H localhost -p <port>` of a built app, in its own process group (killed on
+/// drop), its output in a log file shown when it fails.
+struct NextServer {
+    child: Child,
+    port: u16,
+    log: PathBuf,
+    what: String,
+}
+
+impl NextServer {
+    async fn start(app: &str, dist: &str, env: &Env, node: &[(String, String)], port: u16) -> Self {
+        let what = format!("next start of the {app} ({dist}) on localhost:{port}");
+        let log =
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("next-{app}-{dist}-{port}.log"));
+        let out = std::fs::File::create(&log).unwrap();
+        // `-H localhost`: with `-H 127.0.0.1`, Next.js answers 500 behind the middleware (it
+        // fetches its own rewrite from `localhost` and takes it for an external URL).
+        let child = next_command(
+            app,
+            dist,
+            env,
+            &["start", "-H", "localhost", "-p", &port.to_string()],
+        )
+        .envs(node.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(out.try_clone().unwrap())
+        .stderr(out)
+        .process_group(0)
+        .spawn()
+        .unwrap_or_else(|e| panic!("{what}: {e}"));
+        let mut server = NextServer {
+            child,
+            port,
+            log,
+            what,
+        };
+        server.wait_ready().await;
+        server
+    }
+
+    async fn wait_ready(&mut self) {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(5))
+            .build()
+            .unwrap();
+        let deadline = stopwatch() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!("{} exited ({status}):\n{}", self.what, self.output());
+            }
+            if http
+                .get(format!("http://localhost:{}/", self.port))
+                .send()
+                .await
+                .is_ok()
+            {
+                return;
+            }
+            assert!(
+                stopwatch() < deadline,
+                "{} not ready after 60 s:\n{}",
+                self.what,
+                self.output()
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    fn output(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for NextServer {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn free_port() -> u16 {
+    tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The variables `orbit serve` / `orbit instance show` print for the instance's Next.js apps:
+/// the shared ones, and the satellite `satellite`'s.
+async fn printed_env(server: &TestServer, satellite: &str) -> (Env, Env) {
+    let orbit = server.orbit();
+    let instance = orbit
+        .instance_for_secret_key(&server.secret_key)
+        .await
+        .unwrap()
+        .unwrap();
+    let summary = orbit_server::cli::instance_summary(orbit, &server.config, &instance)
+        .await
+        .unwrap();
+    let env = orbit_server::app_env::nextjs(&summary);
+    let shared: Env = env.shared.into_iter().collect();
+    let (_, sat) = env
+        .satellites
+        .into_iter()
+        .find(|(name, _)| name == satellite)
+        .unwrap_or_else(|| panic!("no variables printed for the satellite {satellite}: {summary}"));
+    (shared, sat.into_iter().collect())
+}
+
+/// The primary's variables: the shared ones, the seed's primary `.env` (`/sign-in`,
+/// `/sign-up`), and the satellite it may send users back to (`allowedRedirectOrigins`).
+fn primary_env(shared: &Env, satellite_url: &str) -> Env {
+    let mut env = shared.clone();
+    env.insert("NEXT_PUBLIC_CLERK_SIGN_IN_URL".into(), "/sign-in".into());
+    env.insert("NEXT_PUBLIC_CLERK_SIGN_UP_URL".into(), "/sign-up".into());
+    env.insert("SATELLITE_URL".into(), satellite_url.into());
+    env
+}
+
+// ---- development --------------------------------------------------------------------------
+
+#[tokio::test]
+async fn seed_nextjs_apps_in_chromium_development() {
+    // Next.js needs its port before Orbit creates the development instance for it.
+    let (p1, p2) = (free_port().await, free_port().await);
+    let shared_bundles = clerk_bundles().await;
+    let server = TestServer::start_with(|c| {
+        c.dev_primary_domain = format!("localhost:{p1}");
+        link_clerk_bundles(c, shared_bundles);
+    })
+    .await;
+    server
+        .backend()
+        .add_satellite(&format!("localhost:{p2}"))
+        .await;
+    let (shared, sat) = printed_env(&server, &format!("localhost:{p2}")).await;
+    // As printed: the publishable key names 127.0.0.1, the browser SDK reaches Orbit as
+    // `localhost` (same-site with the apps, so FAPI's cookies travel with its calls).
+    let orbit_port = url::Url::parse(&server.base).unwrap().port().unwrap();
+    assert_eq!(
+        shared["NEXT_PUBLIC_CLERK_PROXY_URL"],
+        format!("http://localhost:{orbit_port}")
+    );
+    let mut satellite = shared.clone();
+    satellite.extend(sat);
+    let primary = primary_env(&shared, &format!("http://localhost:{p2}"));
+
+    let started = stopwatch();
+    let apps = build_and_start("dev", primary, satellite, &[], (p1, p2)).await;
+    eprintln!("Next.js apps built and started: {:.1?}", started.elapsed());
+
+    let setup = Setup {
+        primary: format!("http://localhost:{p1}"),
+        satellite: format!("http://localhost:{p2}"),
+        email: "ada@example.com",
+        first_name: "Ada",
+        last_name: "Lovelace",
+    };
+    in_chromium(
+        "seed's Next.js apps in Chromium (nextjs-dev)",
+        "nextjs-dev",
+        &[],
+        move |page| journey(page, setup),
+    )
+    .await;
+    drop(apps);
+    drop(server);
+}
+
+/// Builds both apps of a setup (the two at once) and starts them on `ports` (primary,
+/// satellite).
+async fn build_and_start(
+    dist: &'static str,
+    primary: Env,
+    satellite: Env,
+    node: &[(String, String)],
+    ports: (u16, u16),
+) -> (NextServer, NextServer) {
+    tokio::task::spawn_blocking(npm_ci_once).await.unwrap();
+    tokio::join!(
+        build("primary", dist, primary.clone()),
+        build("satellite", dist, satellite.clone())
+    );
+    let p = NextServer::start("primary", dist, &primary, node, ports.0).await;
+    let s = NextServer::start("satellite", dist, &satellite, node, ports.1).await;
+    (p, s)
+}
+
+// ---- production-like ----------------------------------------------------------------------
+
+#[tokio::test]
+async fn seed_nextjs_apps_in_chromium_production_like() {
+    let shared_bundles = clerk_bundles().await;
+    let world = ProdWorld::start_on(None, |c| link_clerk_bundles(c, shared_bundles)).await;
+    world.add_satellite("satellite.test", true).await;
+    let (shared, sat) = printed_env(&world.server, "satellite.test").await;
+    // Keys and URLs only.
+    assert_eq!(
+        shared.keys().map(String::as_str).collect::<Vec<_>>(),
+        [
+            "CLERK_API_URL",
+            "CLERK_SECRET_KEY",
+            "NEXT_PUBLIC_CLERK_PUBLISHABLE_KEY"
+        ]
+    );
+    assert_eq!(shared["CLERK_API_URL"], world.bapi_url());
+    let mut satellite = shared.clone();
+    satellite.extend(sat);
+    let primary = primary_env(&shared, "https://satellite.test");
+
+    // The apps' servers reach Orbit's Backend API at orbit.test: Node trusts the test CA and
+    // resolves `*.test` to the world's address (compat/node/resolve-test-hosts.mjs).
+    let ca = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(ca.path(), &world.certs.ca_pem).unwrap();
+    let preload = url::Url::from_file_path(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../compat/node/resolve-test-hosts.mjs"),
+    )
+    .unwrap();
+    let node = vec![
+        ("NODE_OPTIONS".to_owned(), format!("--import={preload}")),
+        (
+            "NODE_EXTRA_CA_CERTS".to_owned(),
+            ca.path().display().to_string(),
+        ),
+        ("ORBIT_TEST_IP".to_owned(), world.ip.to_string()),
+    ];
+    let started = stopwatch();
+    let (p, s) = build_and_start(
+        "prod",
+        primary,
+        satellite,
+        &node,
+        (free_port().await, free_port().await),
+    )
+    .await;
+    eprintln!("Next.js apps built and started: {:.1?}", started.elapsed());
+    // Each app over TLS on its own address, as behind a TLS-terminating proxy.
+    let primary_app = world.serve_app(reverse_proxy(p.port)).await;
+    let satellite_app = world.serve_app(reverse_proxy(s.port)).await;
+
+    let rules = [
+        format!("MAP primary.test {}", primary_app.ip),
+        format!("MAP satellite.test {}", satellite_app.ip),
+        format!("MAP *.test {}", world.ip),
+        "EXCLUDE localhost".into(),
+    ];
+    let spki = rcgen::KeyPair::from_pem(&world.certs.key_pem)
+        .unwrap()
+        .public_key_der();
+    let spki_hash = base64::engine::general_purpose::STANDARD
+        .encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &spki).as_ref());
+    let args = vec![
+        format!("--host-resolver-rules={}", rules.join(",")),
+        format!("--ignore-certificate-errors-spki-list={spki_hash}"),
+    ];
+    let setup = Setup {
+        primary: "https://primary.test".into(),
+        satellite: "https://satellite.test".into(),
+        email: "grace@example.com",
+        first_name: "Grace",
+        last_name: "Hopper",
+    };
+    in_chromium(
+        "seed's Next.js apps in Chromium (nextjs-prod)",
+        "nextjs-prod",
+        &args,
+        move |page| journey(page, setup),
+    )
+    .await;
+    drop((primary_app, satellite_app, p, s, ca));
+    drop(world);
+}
+
+/// An app behind a TLS-terminating proxy: forwards every request to `next start` on
+/// `localhost:<port>` with its `Host` (and `X-Forwarded-Host`; `serve_app` adds
+/// `X-Forwarded-Proto: https`), and answers with what the app answered, redirects included.
+fn reverse_proxy(port: u16) -> axum::Router {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    axum::Router::new().fallback(move |req: axum::extract::Request| {
+        let http = http.clone();
+        async move {
+            let (parts, body) = req.into_parts();
+            let host = parts
+                .headers
+                .get(axum::http::header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .map(str::to_owned)
+                .or_else(|| parts.uri.authority().map(|a| a.to_string()))
+                .unwrap_or_default();
+            let path = parts
+                .uri
+                .path_and_query()
+                .map(|p| p.as_str())
+                .unwrap_or("/");
+            let body = axum::body::to_bytes(body, 16 << 20).await.unwrap();
+            let mut headers = reqwest::header::HeaderMap::new();
+            for (k, v) in &parts.headers {
+                if !matches!(
+                    k.as_str(),
+                    "host" | "connection" | "keep-alive" | "transfer-encoding" | "te" | "upgrade"
+                ) {
+                    headers.append(k.clone(), v.clone());
+                }
+            }
+            headers.insert("host", host.parse().unwrap());
+            headers.insert("x-forwarded-host", host.parse().unwrap());
+            let resp = http
+                .request(parts.method, format!("http://localhost:{port}{path}"))
+                .headers(headers)
+                .body(body)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("proxy to localhost:{port}: {e}"));
+            let mut out = axum::http::Response::builder().status(resp.status());
+            for (k, v) in resp.headers() {
+                if !matches!(
+                    k.as_str(),
+                    "connection" | "keep-alive" | "transfer-encoding"
+                ) {
+                    out = out.header(k, v);
+                }
+            }
+            out.body(axum::body::Body::from(resp.bytes().await.unwrap()))
+                .unwrap()
+        }
+    })
+}
+
+// ---- the journey --------------------------------------------------------------------------
+
+struct Setup {
+    primary: String,
+    satellite: String,
+    email: &'static str,
+    first_name: &'static str,
+    last_name: &'static str,
+}
+
+/// The browser's tab with the journey's checks; console errors from Clerk's SDK are collected
+/// after every step.
+struct Tab {
+    page: Page,
+    /// Console errors that did not come from Clerk's SDK, shown at the end.
+    other_errors: Vec<String>,
+}
+
+impl Tab {
+    /// Ends a step: a screenshot, and no console error from Clerk's SDK since the last step.
+    async fn step_done(&mut self, name: &str) {
+        self.page.screenshot(name).await;
+        let entries = self.page.console_entries().await;
+        let (clerk, other) = classify_console_errors(&entries);
+        assert!(
+            clerk.is_empty(),
+            "step {name:?}: Clerk's SDK logged errors:\n{}",
+            clerk.join("\n")
+        );
+        self.other_errors
+            .extend(other.into_iter().map(|e| format!("{name}: {e}")));
+    }
+
+    /// Opens `<UserButton/>`'s popover and returns its text.
+    async fn user_button_popover(&self, step: &str) -> String {
+        self.page.wait_for(".cl-userButtonTrigger", step).await;
+        self.page.click(".cl-userButtonTrigger").await;
+        self.page.wait_for(".cl-userButtonPopoverCard", step).await;
+        self.page.text(".cl-userButtonPopoverCard").await
+    }
+
+    async fn assert_at(&self, origin: &str, path: &str, step: &str) {
+        let url = self.page.url().await;
+        assert_eq!(
+            url.origin().ascii_serialization(),
+            origin,
+            "{step}: at {url}"
+        );
+        assert_eq!(url.path(), path, "{step}: at {url}");
+    }
+
+    /// Clicks the card's primary button ("Continue", "Save").
+    async fn submit(&self) {
+        self.page.click(".cl-formButtonPrimary").await;
+    }
+}
+
+/// Console entries at level SEVERE, split into those from Clerk's SDK (logged by its scripts
+/// under `/npm/@clerk/`, naming Clerk, or a failed Frontend API call) and the others.
+fn classify_console_errors(entries: &[Value]) -> (Vec<String>, Vec<String>) {
+    let mut clerk = Vec::new();
+    let mut other = Vec::new();
+    for e in entries {
+        if e["level"] != json!("SEVERE") {
+            continue;
+        }
+        let message = e["message"].as_str().unwrap_or_default();
+        let source = e["source"].as_str().unwrap_or_default();
+        let fapi_call = source == "network" && message.contains("/v1/");
+        if message.contains("/npm/@clerk/") || message.contains("Clerk") || fapi_call {
+            clerk.push(format!("[{source}] {message}"));
+        } else {
+            other.push(format!("[{source}] {message}"));
+        }
+    }
+    (clerk, other)
+}
+
+async fn journey(page: Page, s: Setup) {
+    let mut tab = Tab {
+        page,
+        other_errors: Vec::new(),
+    };
+    let name = format!("{} {}", s.first_name, s.last_name);
+    let profile = format!("{}/profile", s.satellite);
+
+    // (1) Sign up on the primary through <SignUp/>; <UserButton/> shows the user.
+    tab.page.goto(&format!("{}/sign-up", s.primary)).await;
+    tab.page
+        .wait_for("input[name=emailAddress]", "the primary's <SignUp/>")
+        .await;
+    tab.step_done("primary-sign-up-form").await;
+    tab.page.fill("input[name=emailAddress]", s.email).await;
+    tab.page.fill("input[name=password]", GOOD_PASSWORD).await;
+    tab.submit().await;
+    tab.page
+        .wait_for("#signed-in", "the primary's home after sign-up")
+        .await;
+    tab.assert_at(&s.primary, "/", "after sign-up").await;
+    let popover = tab.user_button_popover("the primary's <UserButton/>").await;
+    assert!(popover.contains(s.email), "<UserButton/> shows {popover:?}");
+    tab.step_done("primary-signed-up-user-button").await;
+    // The primary's server renders the same user (its middleware verified the session token).
+    tab.page.goto(&format!("{}/", s.primary)).await;
+    tab.page.wait_for("#signed-in", "the primary's home").await;
+    let server_view = tab.page.text("#server-user").await;
+    assert!(
+        server_view.starts_with("Server sees user_"),
+        "{server_view}"
+    );
+
+    // (2) The satellite's protected page: signed in, no credentials typed.
+    tab.page.goto(&profile).await;
+    tab.page
+        .wait_for_text(
+            s.email,
+            "the satellite's <UserProfile/> after sign-up on the primary",
+        )
+        .await;
+    tab.assert_at(&s.satellite, "/profile", "the satellite's protected page")
+        .await;
+    tab.page
+        .wait_for(".cl-userProfile-root", "<UserProfile/>")
+        .await;
+    tab.step_done("satellite-user-profile").await;
+
+    // (3) Change the name in <UserProfile/> on the satellite; the primary shows it.
+    tab.page
+        .click(".cl-profileSectionPrimaryButton__profile")
+        .await;
+    tab.page
+        .wait_for("input[name=firstName]", "<UserProfile/>'s profile form")
+        .await;
+    tab.page.fill("input[name=firstName]", s.first_name).await;
+    tab.page.fill("input[name=lastName]", s.last_name).await;
+    tab.step_done("satellite-profile-form").await;
+    tab.submit().await;
+    tab.page
+        .wait_for_text(&name, "<UserProfile/> after saving the name")
+        .await;
+    tab.step_done("satellite-name-saved").await;
+    tab.page.goto(&format!("{}/", s.primary)).await;
+    tab.page.wait_for("#signed-in", "the primary's home").await;
+    let popover = tab.user_button_popover("the primary's <UserButton/>").await;
+    assert!(
+        popover.contains(&name),
+        "the primary's <UserButton/> shows the new name: {popover:?}"
+    );
+    tab.step_done("primary-shows-new-name").await;
+
+    // (4) Sign out through <UserButton/> on the satellite; the primary is signed out too.
+    tab.page.goto(&profile).await;
+    tab.user_button_popover("the satellite's <UserButton/>")
+        .await;
+    tab.page
+        .click(".cl-userButtonPopoverActionButton__signOut")
+        .await;
+    tab.page
+        .wait_for("#signed-out", "the satellite's home after sign-out")
+        .await;
+    tab.assert_at(&s.satellite, "/", "after sign-out").await;
+    tab.step_done("satellite-signed-out").await;
+    // The session ended on the server, so the primary's clerk-js finds no session on its first
+    // load (its /v1/client), at the latest; its server, which reads the session token, sees no
+    // user once that load has cleared the token (checked on the next page view).
+    tab.page.goto(&format!("{}/", s.primary)).await;
+    tab.page
+        .wait_for("#signed-out", "the primary after sign-out on the satellite")
+        .await;
+    tab.step_done("primary-signed-out-too").await;
+    tab.page.goto(&format!("{}/", s.primary)).await;
+    tab.page.wait_for("#signed-out", "the primary's home").await;
+    assert_eq!(tab.page.text("#server-user").await, "Server sees no user");
+
+    // (5) Signed out, the satellite's protected page: the primary's <SignIn/>, then back.
+    tab.page.goto(&profile).await;
+    tab.page
+        .wait_for(
+            "input[name=identifier]",
+            "the primary's <SignIn/> for the satellite",
+        )
+        .await;
+    tab.assert_at(&s.primary, "/sign-in", "signing in for the satellite")
+        .await;
+    tab.step_done("primary-sign-in-for-satellite").await;
+    tab.page.fill("input[name=identifier]", s.email).await;
+    tab.submit().await;
+    tab.page
+        .wait_for_text("Enter your password", "<SignIn/>'s password step")
+        .await;
+    tab.page.fill("input[name=password]", GOOD_PASSWORD).await;
+    tab.step_done("primary-sign-in-password").await;
+    tab.submit().await;
+    tab.page
+        .wait_for(
+            ".cl-userProfile-root",
+            "the satellite's <UserProfile/> after signing in",
+        )
+        .await;
+    tab.page
+        .wait_for_text(s.email, "the satellite's <UserProfile/> after signing in")
+        .await;
+    tab.assert_at(
+        &s.satellite,
+        "/profile",
+        "back on the satellite's protected page",
+    )
+    .await;
+    tab.page.wait_for_text(&name, "the same user").await;
+    tab.step_done("satellite-profile-after-sign-in").await;
+
+    // (6) is checked after every step; what else the console said, for the log.
+    if !tab.other_errors.is_empty() {
+        eprintln!(
+            "console errors not from Clerk's SDK:\n{}",
+            tab.other_errors.join("\n")
+        );
+    }
+}
