@@ -201,12 +201,12 @@ async fn free_port() -> u16 {
         .port()
 }
 
-/// The variables `orbit serve` / `orbit instance show` print for the instance's Next.js apps:
-/// the shared ones, and the satellite `satellite`'s.
-async fn printed_env(server: &TestServer, satellite: &str) -> (Env, Env) {
+/// The variables `orbit serve` / `orbit instance show` print for the Next.js apps of the
+/// instance of `secret_key`: the shared ones, and the satellite `satellite`'s.
+async fn printed_env(server: &TestServer, secret_key: &str, satellite: &str) -> (Env, Env) {
     let orbit = server.orbit();
     let instance = orbit
-        .instance_for_secret_key(&server.secret_key)
+        .instance_for_secret_key(secret_key)
         .await
         .unwrap()
         .unwrap();
@@ -249,7 +249,7 @@ async fn seed_nextjs_apps_in_chromium_development() {
         .backend()
         .add_satellite(&format!("localhost:{p2}"))
         .await;
-    let (shared, sat) = printed_env(&server, &format!("localhost:{p2}")).await;
+    let (shared, sat) = printed_env(&server, &server.secret_key, &format!("localhost:{p2}")).await;
     // As printed: the publishable key names 127.0.0.1, the browser SDK reaches Orbit as
     // `localhost` (same-site with the apps, so FAPI's cookies travel with its calls).
     let orbit_port = url::Url::parse(&server.base).unwrap().port().unwrap();
@@ -309,7 +309,7 @@ async fn seed_nextjs_apps_in_chromium_production_like() {
     let shared_bundles = clerk_bundles().await;
     let world = ProdWorld::start_on(None, |c| link_clerk_bundles(c, shared_bundles)).await;
     world.add_satellite("satellite.test", true).await;
-    let (shared, sat) = printed_env(&world.server, "satellite.test").await;
+    let (shared, sat) = printed_env(&world.server, &world.secret_key, "satellite.test").await;
     // Keys and URLs only.
     assert_eq!(
         shared.keys().map(String::as_str).collect::<Vec<_>>(),
@@ -369,6 +369,11 @@ async fn seed_nextjs_apps_in_chromium_production_like() {
         format!("--host-resolver-rules={}", rules.join(",")),
         format!("--ignore-certificate-errors-spki-list={spki_hash}"),
     ];
+    if let Ok(secs) = std::env::var("ORBIT_TEST_HOLD_SECS") {
+        // For debugging by hand: the world stays up this long before the journey.
+        eprintln!("HOLD chromium args: {args:?}");
+        tokio::time::sleep(Duration::from_secs(secs.parse().unwrap())).await;
+    }
     let setup = Setup {
         primary: "https://primary.test".into(),
         satellite: "https://satellite.test".into(),
