@@ -273,11 +273,169 @@ pub struct HandshakePayload {
 }
 
 #[cfg(test)]
-mod tests {
-    //! Each type against the bytes the server wrote with `json!` before these types existed.
+pub(crate) mod tests {
+    //! Each type against the bytes the server wrote with `json!` before these types existed,
+    //! and the users, sessions and email addresses against the JSON the server writes.
 
     use super::*;
-    use crate::test_support::assert_wire;
+    use crate::test_support::{assert_json, assert_wire, with_fields};
+    use serde_json::json;
+
+    pub(crate) fn email() -> EmailAddress {
+        EmailAddress {
+            id: "idn_1".into(),
+            object: "email_address".into(),
+            email_address: "ada@example.com".into(),
+            reserved: false,
+            verification: Some(Verification::verified_by_email_code()),
+            linked_to: vec![],
+            created_at: 1,
+            updated_at: 2,
+        }
+    }
+
+    /// `email()` as both APIs write it.
+    pub(crate) fn email_wire() -> Value {
+        json!({
+            "id": "idn_1",
+            "object": "email_address",
+            "email_address": "ada@example.com",
+            "reserved": false,
+            "verification": {
+                "object": "verification_otp",
+                "status": "verified",
+                "strategy": "email_code",
+                "attempts": null,
+                "expire_at": null
+            },
+            "linked_to": [],
+            "created_at": 1,
+            "updated_at": 2
+        })
+    }
+
+    #[test]
+    fn email_address_json() {
+        assert_json(&email(), email_wire());
+    }
+
+    #[test]
+    fn user_json() {
+        let user = User {
+            id: "user_1".into(),
+            object: "user".into(),
+            external_id: Some("ext_1".into()),
+            username: Some("ada".into()),
+            first_name: Some("Ada".into()),
+            last_name: Some("Lovelace".into()),
+            image_url: "https://img.example/ada.png".into(),
+            has_image: true,
+            primary_email_address_id: Some("idn_1".into()),
+            primary_phone_number_id: None,
+            primary_web3_wallet_id: Some("w3w_1".into()),
+            password_enabled: true,
+            two_factor_enabled: false,
+            totp_enabled: false,
+            backup_code_enabled: false,
+            email_addresses: vec![email()],
+            phone_numbers: vec![],
+            web3_wallets: vec![],
+            passkeys: vec![json!({"id": "pk_1"})],
+            external_accounts: vec![],
+            saml_accounts: vec![],
+            enterprise_accounts: vec![json!({"id": "eac_1"})],
+            public_metadata: json!({"plan": "pro"}),
+            private_metadata: json!({"tier": 2}),
+            unsafe_metadata: json!({"theme": "dark"}),
+            banned: false,
+            locked: true,
+            lockout_expires_in_seconds: Some(600),
+            verification_attempts_remaining: Some(2),
+            delete_self_enabled: true,
+            create_organization_enabled: false,
+            last_sign_in_at: Some(3),
+            last_active_at: Some(4),
+            created_at: 1,
+            updated_at: 2,
+        };
+        assert_json(
+            &user,
+            with_fields(
+                user_base_wire(),
+                json!({"private_metadata": {"tier": 2}, "delete_self_enabled": true}),
+            ),
+        );
+    }
+
+    /// The fields of the sample user that both APIs write alike.
+    pub(crate) fn user_base_wire() -> Value {
+        json!({
+            "id": "user_1",
+            "object": "user",
+            "external_id": "ext_1",
+            "username": "ada",
+            "first_name": "Ada",
+            "last_name": "Lovelace",
+            "image_url": "https://img.example/ada.png",
+            "has_image": true,
+            "primary_email_address_id": "idn_1",
+            "primary_phone_number_id": null,
+            "primary_web3_wallet_id": "w3w_1",
+            "password_enabled": true,
+            "two_factor_enabled": false,
+            "totp_enabled": false,
+            "backup_code_enabled": false,
+            "email_addresses": [email_wire()],
+            "phone_numbers": [],
+            "web3_wallets": [],
+            "passkeys": [{"id": "pk_1"}],
+            "external_accounts": [],
+            "saml_accounts": [],
+            "enterprise_accounts": [{"id": "eac_1"}],
+            "public_metadata": {"plan": "pro"},
+            "unsafe_metadata": {"theme": "dark"},
+            "banned": false,
+            "locked": true,
+            "lockout_expires_in_seconds": 600,
+            "verification_attempts_remaining": 2,
+            "create_organization_enabled": false,
+            "last_sign_in_at": 3,
+            "last_active_at": 4,
+            "created_at": 1,
+            "updated_at": 2
+        })
+    }
+
+    #[test]
+    fn session_json() {
+        let session = Session {
+            id: "sess_1".into(),
+            object: "session".into(),
+            client_id: "client_1".into(),
+            user_id: "user_1".into(),
+            status: "active".into(),
+            last_active_at: 5,
+            expire_at: 10,
+            abandon_at: 20,
+            created_at: 1,
+            updated_at: 2,
+        };
+        assert_json(
+            &session,
+            json!({
+                "id": "sess_1",
+                "object": "session",
+                "client_id": "client_1",
+                "user_id": "user_1",
+                "status": "active",
+                "last_active_at": 5,
+                "expire_at": 10,
+                "abandon_at": 20,
+                "created_at": 1,
+                "updated_at": 2
+            }),
+        );
+    }
 
     fn primary() -> Domain {
         Domain {

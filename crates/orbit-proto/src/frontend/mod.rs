@@ -178,8 +178,9 @@ pub(crate) mod tests {
     //! clerk-js `fromJSON` reads, and small ones byte for byte.
 
     use super::*;
-    use crate::resources::Verification;
-    use crate::test_support::assert_wire;
+    use crate::resources::tests::{email, user_base_wire};
+    use crate::test_support::{assert_json, assert_wire, with_fields};
+    use serde_json::json;
 
     /// `value`'s JSON object has exactly these keys (the spec's required list, plus the
     /// optional fields clerk-js reads, which the caller lists too).
@@ -193,31 +194,18 @@ pub(crate) mod tests {
         assert_eq!(have, want);
     }
 
-    pub(crate) fn email() -> EmailAddress {
-        EmailAddress {
-            id: "idn_1".into(),
-            object: "email_address".into(),
-            email_address: "ada@example.com".into(),
-            reserved: false,
-            verification: Some(Verification::verified_by_email_code()),
-            linked_to: vec![],
-            created_at: 1,
-            updated_at: 2,
-        }
-    }
-
     pub(crate) fn user() -> User {
         User {
             id: "user_1".into(),
             object: "user".into(),
-            username: None,
+            username: Some("ada".into()),
             first_name: Some("Ada".into()),
             last_name: Some("Lovelace".into()),
-            image_url: String::new(),
-            has_image: false,
+            image_url: "https://img.example/ada.png".into(),
+            has_image: true,
             primary_email_address_id: Some("idn_1".into()),
             primary_phone_number_id: None,
-            primary_web3_wallet_id: None,
+            primary_web3_wallet_id: Some("w3w_1".into()),
             password_enabled: true,
             two_factor_enabled: false,
             totp_enabled: false,
@@ -225,25 +213,25 @@ pub(crate) mod tests {
             email_addresses: vec![email()],
             phone_numbers: vec![],
             web3_wallets: vec![],
-            passkeys: vec![],
-            organization_memberships: vec![],
+            passkeys: vec![json!({"id": "pk_1"})],
+            organization_memberships: vec![json!({"id": "orgmem_1"})],
             external_accounts: vec![],
             saml_accounts: vec![],
-            enterprise_accounts: vec![],
-            public_metadata: serde_json::json!({}),
-            unsafe_metadata: serde_json::json!({}),
-            external_id: None,
+            enterprise_accounts: vec![json!({"id": "eac_1"})],
+            public_metadata: json!({"plan": "pro"}),
+            unsafe_metadata: json!({"theme": "dark"}),
+            external_id: Some("ext_1".into()),
             last_sign_in_at: Some(3),
             banned: false,
-            locked: false,
-            lockout_expires_in_seconds: None,
-            verification_attempts_remaining: None,
+            locked: true,
+            lockout_expires_in_seconds: Some(600),
+            verification_attempts_remaining: Some(2),
             delete_self_enabled: false,
             create_organization_enabled: false,
-            last_active_at: None,
-            mfa_enabled_at: None,
+            last_active_at: Some(4),
+            mfa_enabled_at: Some(5),
             mfa_disabled_at: None,
-            legal_accepted_at: None,
+            legal_accepted_at: Some(6),
             created_at: 1,
             updated_at: 2,
         }
@@ -293,6 +281,57 @@ pub(crate) mod tests {
             created_at: 1,
             updated_at: 2,
         }
+    }
+
+    /// `user()` as the Frontend API writes it: the Backend API's fields but
+    /// `private_metadata`, and its own.
+    fn user_wire() -> Value {
+        with_fields(
+            user_base_wire(),
+            json!({
+                "organization_memberships": [{"id": "orgmem_1"}],
+                "delete_self_enabled": false,
+                "mfa_enabled_at": 5,
+                "mfa_disabled_at": null,
+                "legal_accepted_at": 6
+            }),
+        )
+    }
+
+    #[test]
+    fn user_json() {
+        assert_json(&user(), user_wire());
+    }
+
+    #[test]
+    fn session_json() {
+        assert_json(
+            &session(),
+            json!({
+                "object": "session",
+                "id": "sess_1",
+                "status": "active",
+                "expire_at": 10,
+                "abandon_at": 20,
+                "last_active_at": 5,
+                "last_active_token": {"object": "token", "jwt": "h.p.s"},
+                "last_active_organization_id": null,
+                "actor": null,
+                "tasks": null,
+                "user": user_wire(),
+                "public_user_data": {
+                    "first_name": "Ada",
+                    "last_name": "Lovelace",
+                    "image_url": "",
+                    "has_image": false,
+                    "identifier": "ada@example.com",
+                    "user_id": "user_1"
+                },
+                "factor_verification_age": [0, -1],
+                "created_at": 1,
+                "updated_at": 2
+            }),
+        );
     }
 
     #[test]
