@@ -4,16 +4,17 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// An email address's `verification` (bapi/2026-05-12.yml `verification_otp` and
-/// `verification_admin`, told apart by `object`).
+/// A `verification`: an email address's (bapi/2026-05-12.yml `verification_otp` and
+/// `verification_admin`) or a sign-in factor's (fapi/2026-05-12.yml
+/// `Stubs.Verification.Password`), told apart by `object`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Verification {
-    /// `verification_otp` or `verification_admin`.
+    /// `verification_otp`, `verification_admin` or `verification_password`.
     #[serde(default)]
     pub object: String,
     /// `unverified` or `verified` (Clerk's OTP verifications may also be `failed`, `expired`).
     pub status: String,
-    /// `email_code` or `admin`.
+    /// `email_code`, `admin` or `password`.
     pub strategy: String,
     pub attempts: Option<u32>,
     pub expire_at: Option<i64>,
@@ -36,6 +37,17 @@ impl Verification {
             object: "verification_admin".into(),
             status: "verified".into(),
             strategy: "admin".into(),
+            attempts: None,
+            expire_at: None,
+        }
+    }
+
+    /// The password of a completed sign-in (its `first_factor_verification`).
+    pub fn verified_by_password() -> Self {
+        Self {
+            object: "verification_password".into(),
+            status: "verified".into(),
+            strategy: "password".into(),
             attempts: None,
             expire_at: None,
         }
@@ -64,9 +76,12 @@ pub struct EmailAddress {
     pub updated_at: i64,
 }
 
+/// What the Backend and the Frontend API's users share, field for field and value for value:
+/// both `User`s (this one and `frontend::User`) flatten it and add what differs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct User {
+pub struct UserBase {
     pub id: String,
+    /// `user`.
     pub object: String,
     pub external_id: Option<String>,
     pub username: Option<String>,
@@ -89,13 +104,11 @@ pub struct User {
     pub saml_accounts: Vec<Value>,
     pub enterprise_accounts: Vec<Value>,
     pub public_metadata: Value,
-    pub private_metadata: Value,
     pub unsafe_metadata: Value,
     pub banned: bool,
     pub locked: bool,
     pub lockout_expires_in_seconds: Option<i64>,
     pub verification_attempts_remaining: Option<i64>,
-    pub delete_self_enabled: bool,
     pub create_organization_enabled: bool,
     pub last_sign_in_at: Option<i64>,
     pub last_active_at: Option<i64>,
@@ -103,16 +116,40 @@ pub struct User {
     pub updated_at: i64,
 }
 
+/// A user as the Backend API shows it: the shared fields and `private_metadata`, which the
+/// Frontend API never sends.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Session {
-    pub id: String,
+pub struct User {
+    #[serde(flatten)]
+    pub base: UserBase,
+    pub private_metadata: Value,
+    /// `true` here, `false` in the Frontend API's user.
+    pub delete_self_enabled: bool,
+}
+
+/// What every session resource shares (fapi/2026-05-12.yml `Client.SessionBase`): the
+/// Backend API's `Session` and the Frontend API's `Session` and `SessionWithActivities` flatten
+/// it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionBase {
+    /// `session`.
     pub object: String,
-    pub client_id: String,
-    pub user_id: String,
+    pub id: String,
+    /// `active`, `ended`, `removed`, `revoked`, `expired` (clerk-js treats only `active` and
+    /// `pending` as signed in).
     pub status: String,
-    pub last_active_at: i64,
     pub expire_at: i64,
     pub abandon_at: i64,
+    pub last_active_at: i64,
+}
+
+/// A session as the Backend API shows it: the shared fields and whose it is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    #[serde(flatten)]
+    pub base: SessionBase,
+    pub client_id: String,
+    pub user_id: String,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -319,9 +356,9 @@ pub(crate) mod tests {
         assert_json(&email(), email_wire());
     }
 
-    #[test]
-    fn user_json() {
-        let user = User {
+    /// The fields of the sample user that both APIs share.
+    pub(crate) fn user_base() -> UserBase {
+        UserBase {
             id: "user_1".into(),
             object: "user".into(),
             external_id: Some("ext_1".into()),
@@ -345,18 +382,25 @@ pub(crate) mod tests {
             saml_accounts: vec![],
             enterprise_accounts: vec![json!({"id": "eac_1"})],
             public_metadata: json!({"plan": "pro"}),
-            private_metadata: json!({"tier": 2}),
             unsafe_metadata: json!({"theme": "dark"}),
             banned: false,
             locked: true,
             lockout_expires_in_seconds: Some(600),
             verification_attempts_remaining: Some(2),
-            delete_self_enabled: true,
             create_organization_enabled: false,
             last_sign_in_at: Some(3),
             last_active_at: Some(4),
             created_at: 1,
             updated_at: 2,
+        }
+    }
+
+    #[test]
+    fn user_json() {
+        let user = User {
+            base: user_base(),
+            private_metadata: json!({"tier": 2}),
+            delete_self_enabled: true,
         };
         assert_json(
             &user,
@@ -406,17 +450,24 @@ pub(crate) mod tests {
         })
     }
 
+    /// The fields of the sample session that every session resource shares.
+    pub(crate) fn session_base() -> SessionBase {
+        SessionBase {
+            object: "session".into(),
+            id: "sess_1".into(),
+            status: "active".into(),
+            expire_at: 10,
+            abandon_at: 20,
+            last_active_at: 5,
+        }
+    }
+
     #[test]
     fn session_json() {
         let session = Session {
-            id: "sess_1".into(),
-            object: "session".into(),
+            base: session_base(),
             client_id: "client_1".into(),
             user_id: "user_1".into(),
-            status: "active".into(),
-            last_active_at: 5,
-            expire_at: 10,
-            abandon_at: 20,
             created_at: 1,
             updated_at: 2,
         };
@@ -536,6 +587,10 @@ pub(crate) mod tests {
         assert_wire(
             &Verification::verified_by_admin(),
             r#"{"object":"verification_admin","status":"verified","strategy":"admin","attempts":null,"expire_at":null}"#,
+        );
+        assert_wire(
+            &Verification::verified_by_password(),
+            r#"{"object":"verification_password","status":"verified","strategy":"password","attempts":null,"expire_at":null}"#,
         );
     }
 
