@@ -200,28 +200,6 @@ pub enum EmailVerification {
     EmailCode,
 }
 
-impl User {
-    /// The user's one email address in Clerk's shape, with how it was verified (the Backend
-    /// and the Frontend API show the same object).
-    pub fn email_address_resource(&self) -> orbit_proto::resources::EmailAddress {
-        use orbit_proto::resources::Verification;
-        orbit_proto::resources::EmailAddress {
-            id: self.email_id.clone(),
-            object: "email_address".into(),
-            email_address: self.email.clone(),
-            reserved: false,
-            verification: Some(match self.email_verification {
-                EmailVerification::Unverified => Verification::unverified(),
-                EmailVerification::EmailCode => Verification::verified_by_email_code(),
-                EmailVerification::Admin => Verification::verified_by_admin(),
-            }),
-            linked_to: vec![],
-            created_at: self.created_at,
-            updated_at: self.updated_at,
-        }
-    }
-}
-
 impl EmailVerification {
     pub fn as_str(self) -> &'static str {
         match self {

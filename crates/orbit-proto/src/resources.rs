@@ -4,16 +4,17 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// An email address's `verification` (bapi/2026-05-12.yml `verification_otp` and
-/// `verification_admin`, told apart by `object`).
+/// A `verification`: an email address's (bapi/2026-05-12.yml `verification_otp` and
+/// `verification_admin`) or a sign-in factor's (fapi/2026-05-12.yml
+/// `Stubs.Verification.Password`), told apart by `object`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Verification {
-    /// `verification_otp` or `verification_admin`.
+    /// `verification_otp`, `verification_admin` or `verification_password`.
     #[serde(default)]
     pub object: String,
     /// `unverified` or `verified` (Clerk's OTP verifications may also be `failed`, `expired`).
     pub status: String,
-    /// `email_code` or `admin`.
+    /// `email_code`, `admin` or `password`.
     pub strategy: String,
     pub attempts: Option<u32>,
     pub expire_at: Option<i64>,
@@ -36,6 +37,17 @@ impl Verification {
             object: "verification_admin".into(),
             status: "verified".into(),
             strategy: "admin".into(),
+            attempts: None,
+            expire_at: None,
+        }
+    }
+
+    /// The password of a completed sign-in (its `first_factor_verification`).
+    pub fn verified_by_password() -> Self {
+        Self {
+            object: "verification_password".into(),
+            status: "verified".into(),
+            strategy: "password".into(),
             attempts: None,
             expire_at: None,
         }
@@ -64,9 +76,12 @@ pub struct EmailAddress {
     pub updated_at: i64,
 }
 
+/// What the Backend and the Frontend API's users share, field for field and value for value:
+/// both `User`s (this one and `frontend::User`) flatten it and add what differs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct User {
+pub struct UserBase {
     pub id: String,
+    /// `user`.
     pub object: String,
     pub external_id: Option<String>,
     pub username: Option<String>,
@@ -89,13 +104,11 @@ pub struct User {
     pub saml_accounts: Vec<Value>,
     pub enterprise_accounts: Vec<Value>,
     pub public_metadata: Value,
-    pub private_metadata: Value,
     pub unsafe_metadata: Value,
     pub banned: bool,
     pub locked: bool,
     pub lockout_expires_in_seconds: Option<i64>,
     pub verification_attempts_remaining: Option<i64>,
-    pub delete_self_enabled: bool,
     pub create_organization_enabled: bool,
     pub last_sign_in_at: Option<i64>,
     pub last_active_at: Option<i64>,
@@ -103,16 +116,40 @@ pub struct User {
     pub updated_at: i64,
 }
 
+/// A user as the Backend API shows it: the shared fields and `private_metadata`, which the
+/// Frontend API never sends.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Session {
-    pub id: String,
+pub struct User {
+    #[serde(flatten)]
+    pub base: UserBase,
+    pub private_metadata: Value,
+    /// `true` here, `false` in the Frontend API's user.
+    pub delete_self_enabled: bool,
+}
+
+/// What every session resource shares (fapi/2026-05-12.yml `Client.SessionBase`): the
+/// Backend API's `Session` and the Frontend API's `Session` and `SessionWithActivities` flatten
+/// it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionBase {
+    /// `session`.
     pub object: String,
-    pub client_id: String,
-    pub user_id: String,
+    pub id: String,
+    /// `active`, `ended`, `removed`, `revoked`, `expired` (clerk-js treats only `active` and
+    /// `pending` as signed in).
     pub status: String,
-    pub last_active_at: i64,
     pub expire_at: i64,
     pub abandon_at: i64,
+    pub last_active_at: i64,
+}
+
+/// A session as the Backend API shows it: the shared fields and whose it is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    #[serde(flatten)]
+    pub base: SessionBase,
+    pub client_id: String,
+    pub user_id: String,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -273,11 +310,183 @@ pub struct HandshakePayload {
 }
 
 #[cfg(test)]
-mod tests {
-    //! Each type against the bytes the server wrote with `json!` before these types existed.
+pub(crate) mod tests {
+    //! Each type against the bytes the server wrote with `json!` before these types existed,
+    //! and the users, sessions and email addresses against the JSON the server writes.
 
     use super::*;
-    use crate::test_support::assert_wire;
+    use crate::test_support::{assert_json, assert_wire, with_fields};
+    use serde_json::json;
+
+    pub(crate) fn email() -> EmailAddress {
+        EmailAddress {
+            id: "idn_1".into(),
+            object: "email_address".into(),
+            email_address: "ada@example.com".into(),
+            reserved: false,
+            verification: Some(Verification::verified_by_email_code()),
+            linked_to: vec![],
+            created_at: 1,
+            updated_at: 2,
+        }
+    }
+
+    /// `email()` as both APIs write it.
+    pub(crate) fn email_wire() -> Value {
+        json!({
+            "id": "idn_1",
+            "object": "email_address",
+            "email_address": "ada@example.com",
+            "reserved": false,
+            "verification": {
+                "object": "verification_otp",
+                "status": "verified",
+                "strategy": "email_code",
+                "attempts": null,
+                "expire_at": null
+            },
+            "linked_to": [],
+            "created_at": 1,
+            "updated_at": 2
+        })
+    }
+
+    #[test]
+    fn email_address_json() {
+        assert_json(&email(), email_wire());
+    }
+
+    /// The fields of the sample user that both APIs share.
+    pub(crate) fn user_base() -> UserBase {
+        UserBase {
+            id: "user_1".into(),
+            object: "user".into(),
+            external_id: Some("ext_1".into()),
+            username: Some("ada".into()),
+            first_name: Some("Ada".into()),
+            last_name: Some("Lovelace".into()),
+            image_url: "https://img.example/ada.png".into(),
+            has_image: true,
+            primary_email_address_id: Some("idn_1".into()),
+            primary_phone_number_id: None,
+            primary_web3_wallet_id: Some("w3w_1".into()),
+            password_enabled: true,
+            two_factor_enabled: false,
+            totp_enabled: false,
+            backup_code_enabled: false,
+            email_addresses: vec![email()],
+            phone_numbers: vec![],
+            web3_wallets: vec![],
+            passkeys: vec![json!({"id": "pk_1"})],
+            external_accounts: vec![],
+            saml_accounts: vec![],
+            enterprise_accounts: vec![json!({"id": "eac_1"})],
+            public_metadata: json!({"plan": "pro"}),
+            unsafe_metadata: json!({"theme": "dark"}),
+            banned: false,
+            locked: true,
+            lockout_expires_in_seconds: Some(600),
+            verification_attempts_remaining: Some(2),
+            create_organization_enabled: false,
+            last_sign_in_at: Some(3),
+            last_active_at: Some(4),
+            created_at: 1,
+            updated_at: 2,
+        }
+    }
+
+    #[test]
+    fn user_json() {
+        let user = User {
+            base: user_base(),
+            private_metadata: json!({"tier": 2}),
+            delete_self_enabled: true,
+        };
+        assert_json(
+            &user,
+            with_fields(
+                user_base_wire(),
+                json!({"private_metadata": {"tier": 2}, "delete_self_enabled": true}),
+            ),
+        );
+    }
+
+    /// The fields of the sample user that both APIs write alike.
+    pub(crate) fn user_base_wire() -> Value {
+        json!({
+            "id": "user_1",
+            "object": "user",
+            "external_id": "ext_1",
+            "username": "ada",
+            "first_name": "Ada",
+            "last_name": "Lovelace",
+            "image_url": "https://img.example/ada.png",
+            "has_image": true,
+            "primary_email_address_id": "idn_1",
+            "primary_phone_number_id": null,
+            "primary_web3_wallet_id": "w3w_1",
+            "password_enabled": true,
+            "two_factor_enabled": false,
+            "totp_enabled": false,
+            "backup_code_enabled": false,
+            "email_addresses": [email_wire()],
+            "phone_numbers": [],
+            "web3_wallets": [],
+            "passkeys": [{"id": "pk_1"}],
+            "external_accounts": [],
+            "saml_accounts": [],
+            "enterprise_accounts": [{"id": "eac_1"}],
+            "public_metadata": {"plan": "pro"},
+            "unsafe_metadata": {"theme": "dark"},
+            "banned": false,
+            "locked": true,
+            "lockout_expires_in_seconds": 600,
+            "verification_attempts_remaining": 2,
+            "create_organization_enabled": false,
+            "last_sign_in_at": 3,
+            "last_active_at": 4,
+            "created_at": 1,
+            "updated_at": 2
+        })
+    }
+
+    /// The fields of the sample session that every session resource shares.
+    pub(crate) fn session_base() -> SessionBase {
+        SessionBase {
+            object: "session".into(),
+            id: "sess_1".into(),
+            status: "active".into(),
+            expire_at: 10,
+            abandon_at: 20,
+            last_active_at: 5,
+        }
+    }
+
+    #[test]
+    fn session_json() {
+        let session = Session {
+            base: session_base(),
+            client_id: "client_1".into(),
+            user_id: "user_1".into(),
+            created_at: 1,
+            updated_at: 2,
+        };
+        assert_json(
+            &session,
+            json!({
+                "id": "sess_1",
+                "object": "session",
+                "client_id": "client_1",
+                "user_id": "user_1",
+                "status": "active",
+                "last_active_at": 5,
+                "expire_at": 10,
+                "abandon_at": 20,
+                "created_at": 1,
+                "updated_at": 2
+            }),
+        );
+    }
 
     fn primary() -> Domain {
         Domain {
@@ -378,6 +587,10 @@ mod tests {
         assert_wire(
             &Verification::verified_by_admin(),
             r#"{"object":"verification_admin","status":"verified","strategy":"admin","attempts":null,"expire_at":null}"#,
+        );
+        assert_wire(
+            &Verification::verified_by_password(),
+            r#"{"object":"verification_password","status":"verified","strategy":"password","attempts":null,"expire_at":null}"#,
         );
     }
 

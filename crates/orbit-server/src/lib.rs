@@ -1,7 +1,8 @@
 //! The Orbit server: HTTP only. `browser/` (the browser layer: FAPI host, client, cookies,
 //! redirects, pages), `fapi/` (browser-facing API per domain host), `portal/` (hosted sign-in,
-//! sign-up, profile pages), `bapi/` (backend API, secret key), `assets/` (Clerk's browser
-//! bundles under `/npm/`), `cli/` (the `orbit` command).
+//! sign-up, profile pages), `bapi/` (backend API, secret key), `resources.rs` (the JSON shapes
+//! fapi and bapi share), `assets/` (Clerk's browser bundles under `/npm/`), `cli/` (the
+//! `orbit` command).
 //! The domain lives in orbit-core; this crate translates (ARCHITECTURE.md has the module map).
 
 pub mod app_env;
@@ -17,6 +18,7 @@ pub mod extract;
 pub mod fapi;
 pub mod mail;
 pub mod portal;
+pub mod resources;
 pub mod serve;
 
 use config::Config;

@@ -37,12 +37,13 @@ async fn profile(State(orbit): State<Orbit>, auth: Auth) -> Html<String> {
     let user_id = auth.user_id().unwrap_or_default();
     let body = match orbit.bapi().get_user(user_id).await {
         Ok(u) => {
-            let name = [u.first_name, u.last_name]
+            let name = [u.base.first_name, u.base.last_name]
                 .into_iter()
                 .flatten()
                 .collect::<Vec<_>>()
                 .join(" ");
             let email = u
+                .base
                 .email_addresses
                 .first()
                 .map(|e| e.email_address.clone())

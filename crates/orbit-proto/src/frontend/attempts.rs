@@ -1,6 +1,7 @@
 //! Sign-in and sign-up attempts (`Client.SignIn`, `Client.SignUp`), the state clerk-js's
 //! `<SignIn/>` and `<SignUp/>` move through (`resources/SignIn.ts`, `resources/SignUp.ts`).
 
+use crate::resources::Verification;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -40,8 +41,8 @@ pub struct SignIn {
     pub identifier: Option<String>,
     pub supported_first_factors: Option<Vec<SignInFactor>>,
     pub supported_second_factors: Option<Vec<SignInFactor>>,
-    pub first_factor_verification: Option<AttemptVerification>,
-    pub second_factor_verification: Option<AttemptVerification>,
+    pub first_factor_verification: Option<Verification>,
+    pub second_factor_verification: Option<Verification>,
     /// What the factor-one card shows of the account. Orbit sends no names: the same answer
     /// whether or not the identifier has an account.
     pub user_data: Option<UserData>,
@@ -53,31 +54,6 @@ pub struct SignIn {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignInFactor {
     pub strategy: String,
-}
-
-/// A factor's verification (`Stubs.Verification.Password`, `Stubs.Verification.OTP`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AttemptVerification {
-    /// `verification_password` or `verification_otp`.
-    pub object: String,
-    /// `unverified` or `verified`.
-    pub status: String,
-    pub strategy: String,
-    pub attempts: Option<u32>,
-    pub expire_at: Option<i64>,
-}
-
-impl AttemptVerification {
-    /// The password of a completed sign-in.
-    pub fn password_verified() -> Self {
-        Self {
-            object: "verification_password".into(),
-            status: "verified".into(),
-            strategy: super::strategy::PASSWORD.into(),
-            attempts: None,
-            expire_at: None,
-        }
-    }
 }
 
 /// `user_data` of a sign-in (`UserData.ts`).
@@ -209,7 +185,7 @@ mod tests {
     fn completed_sign_in() {
         let done = SignIn {
             status: sign_in_status::COMPLETE.into(),
-            first_factor_verification: Some(AttemptVerification::password_verified()),
+            first_factor_verification: Some(Verification::verified_by_password()),
             created_session_id: Some("sess_1".into()),
             ..needs_password()
         };

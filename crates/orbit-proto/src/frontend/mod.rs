@@ -15,7 +15,7 @@ mod environment;
 pub use attempts::*;
 pub use environment::*;
 
-use crate::resources::{EmailAddress, Token};
+use crate::resources::{SessionBase, Token, UserBase};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -60,15 +60,8 @@ pub struct Client {
 /// `Client.Session`: a session of the client, with its user.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Session {
-    /// `session`.
-    pub object: String,
-    pub id: String,
-    /// `active`, `ended`, `removed`, `revoked`, `expired` (clerk-js treats only `active` and
-    /// `pending` as signed in).
-    pub status: String,
-    pub expire_at: i64,
-    pub abandon_at: i64,
-    pub last_active_at: i64,
+    #[serde(flatten)]
+    pub base: SessionBase,
     /// A fresh session token, which pre-fills clerk-js's token cache; `null` makes it mint one.
     pub last_active_token: Option<Token>,
     pub last_active_organization_id: Option<String>,
@@ -95,62 +88,27 @@ pub struct PublicUserData {
     pub user_id: Option<String>,
 }
 
-/// `Client.User`: the signed-in user as `<UserProfile/>` shows and edits it. Unlike the
-/// Backend API's user it has no `private_metadata`.
+/// `Client.User`: the signed-in user as `<UserProfile/>` shows and edits it: the fields both
+/// APIs share (`UserBase`) and those only clerk-js reads. Unlike the Backend API's user it has
+/// no `private_metadata`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct User {
-    pub id: String,
-    /// `user`.
-    pub object: String,
-    pub username: Option<String>,
-    pub first_name: Option<String>,
-    pub last_name: Option<String>,
-    pub image_url: String,
-    pub has_image: bool,
-    pub primary_email_address_id: Option<String>,
-    pub primary_phone_number_id: Option<String>,
-    pub primary_web3_wallet_id: Option<String>,
-    pub password_enabled: bool,
-    pub two_factor_enabled: bool,
-    pub totp_enabled: bool,
-    pub backup_code_enabled: bool,
-    pub email_addresses: Vec<EmailAddress>,
-    pub phone_numbers: Vec<Value>,
-    pub web3_wallets: Vec<Value>,
-    pub passkeys: Vec<Value>,
+    #[serde(flatten)]
+    pub base: UserBase,
     pub organization_memberships: Vec<Value>,
-    pub external_accounts: Vec<Value>,
-    pub saml_accounts: Vec<Value>,
-    pub enterprise_accounts: Vec<Value>,
-    pub public_metadata: Value,
-    pub unsafe_metadata: Value,
-    pub external_id: Option<String>,
-    pub last_sign_in_at: Option<i64>,
-    pub banned: bool,
-    pub locked: bool,
-    pub lockout_expires_in_seconds: Option<i64>,
-    pub verification_attempts_remaining: Option<i64>,
+    /// `false`: deleting accounts from the browser is not offered (`<UserProfile/>` hides it).
     pub delete_self_enabled: bool,
-    pub create_organization_enabled: bool,
-    pub last_active_at: Option<i64>,
     pub mfa_enabled_at: Option<i64>,
     pub mfa_disabled_at: Option<i64>,
     pub legal_accepted_at: Option<i64>,
-    pub created_at: i64,
-    pub updated_at: i64,
 }
 
 /// One entry of `GET /v1/me/sessions/active` (`Client.ActiveSession`), a bare array
 /// clerk-js reads in `SessionWithActivities.ts`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SessionWithActivities {
-    /// `session`.
-    pub object: String,
-    pub id: String,
-    pub status: String,
-    pub expire_at: i64,
-    pub abandon_at: i64,
-    pub last_active_at: i64,
+    #[serde(flatten)]
+    pub base: SessionBase,
     pub last_active_token: Option<Token>,
     pub actor: Option<Value>,
     pub latest_activity: SessionActivity,
@@ -178,8 +136,9 @@ pub(crate) mod tests {
     //! clerk-js `fromJSON` reads, and small ones byte for byte.
 
     use super::*;
-    use crate::resources::Verification;
-    use crate::test_support::assert_wire;
+    use crate::resources::tests::{email, session_base, user_base, user_base_wire};
+    use crate::test_support::{assert_json, assert_wire, with_fields};
+    use serde_json::json;
 
     /// `value`'s JSON object has exactly these keys (the spec's required list, plus the
     /// optional fields clerk-js reads, which the caller lists too).
@@ -193,70 +152,20 @@ pub(crate) mod tests {
         assert_eq!(have, want);
     }
 
-    pub(crate) fn email() -> EmailAddress {
-        EmailAddress {
-            id: "idn_1".into(),
-            object: "email_address".into(),
-            email_address: "ada@example.com".into(),
-            reserved: false,
-            verification: Some(Verification::verified_by_email_code()),
-            linked_to: vec![],
-            created_at: 1,
-            updated_at: 2,
-        }
-    }
-
     pub(crate) fn user() -> User {
         User {
-            id: "user_1".into(),
-            object: "user".into(),
-            username: None,
-            first_name: Some("Ada".into()),
-            last_name: Some("Lovelace".into()),
-            image_url: String::new(),
-            has_image: false,
-            primary_email_address_id: Some("idn_1".into()),
-            primary_phone_number_id: None,
-            primary_web3_wallet_id: None,
-            password_enabled: true,
-            two_factor_enabled: false,
-            totp_enabled: false,
-            backup_code_enabled: false,
-            email_addresses: vec![email()],
-            phone_numbers: vec![],
-            web3_wallets: vec![],
-            passkeys: vec![],
-            organization_memberships: vec![],
-            external_accounts: vec![],
-            saml_accounts: vec![],
-            enterprise_accounts: vec![],
-            public_metadata: serde_json::json!({}),
-            unsafe_metadata: serde_json::json!({}),
-            external_id: None,
-            last_sign_in_at: Some(3),
-            banned: false,
-            locked: false,
-            lockout_expires_in_seconds: None,
-            verification_attempts_remaining: None,
+            base: user_base(),
+            organization_memberships: vec![json!({"id": "orgmem_1"})],
             delete_self_enabled: false,
-            create_organization_enabled: false,
-            last_active_at: None,
-            mfa_enabled_at: None,
+            mfa_enabled_at: Some(5),
             mfa_disabled_at: None,
-            legal_accepted_at: None,
-            created_at: 1,
-            updated_at: 2,
+            legal_accepted_at: Some(6),
         }
     }
 
     pub(crate) fn session() -> Session {
         Session {
-            object: "session".into(),
-            id: "sess_1".into(),
-            status: "active".into(),
-            expire_at: 10,
-            abandon_at: 20,
-            last_active_at: 5,
+            base: session_base(),
             last_active_token: Some(Token {
                 object: "token".into(),
                 jwt: "h.p.s".into(),
@@ -293,6 +202,57 @@ pub(crate) mod tests {
             created_at: 1,
             updated_at: 2,
         }
+    }
+
+    /// `user()` as the Frontend API writes it: the Backend API's fields but
+    /// `private_metadata`, and its own.
+    fn user_wire() -> Value {
+        with_fields(
+            user_base_wire(),
+            json!({
+                "organization_memberships": [{"id": "orgmem_1"}],
+                "delete_self_enabled": false,
+                "mfa_enabled_at": 5,
+                "mfa_disabled_at": null,
+                "legal_accepted_at": 6
+            }),
+        )
+    }
+
+    #[test]
+    fn user_json() {
+        assert_json(&user(), user_wire());
+    }
+
+    #[test]
+    fn session_json() {
+        assert_json(
+            &session(),
+            json!({
+                "object": "session",
+                "id": "sess_1",
+                "status": "active",
+                "expire_at": 10,
+                "abandon_at": 20,
+                "last_active_at": 5,
+                "last_active_token": {"object": "token", "jwt": "h.p.s"},
+                "last_active_organization_id": null,
+                "actor": null,
+                "tasks": null,
+                "user": user_wire(),
+                "public_user_data": {
+                    "first_name": "Ada",
+                    "last_name": "Lovelace",
+                    "image_url": "",
+                    "has_image": false,
+                    "identifier": "ada@example.com",
+                    "user_id": "user_1"
+                },
+                "factor_verification_age": [0, -1],
+                "created_at": 1,
+                "updated_at": 2
+            }),
+        );
     }
 
     #[test]
@@ -435,12 +395,7 @@ pub(crate) mod tests {
         assert_wire(&none, r#"{"response":null,"client":null}"#);
 
         let active = SessionWithActivities {
-            object: "session".into(),
-            id: "sess_1".into(),
-            status: "active".into(),
-            expire_at: 10,
-            abandon_at: 20,
-            last_active_at: 5,
+            base: session_base(),
             last_active_token: None,
             actor: None,
             latest_activity: SessionActivity {

@@ -1,55 +1,24 @@
 //! Domain objects in the Frontend API's JSON shapes (`orbit_proto::frontend`), as clerk-js
 //! reads them.
 
+use crate::resources::{session_base, user_base};
 use orbit_core::clock::{Millis, MINUTE};
 use orbit_core::model::{
     Client, Instance, PendingSignUp, Session, SignInAttempt, SignInStatus, User,
 };
 use orbit_proto::frontend as f;
-use orbit_proto::resources::Token;
+use orbit_proto::resources::{Token, Verification};
 use serde_json::json;
 
 pub fn user_json(u: &User) -> f::User {
     f::User {
-        id: u.id.clone(),
-        object: "user".into(),
-        username: None,
-        first_name: u.first_name.clone(),
-        last_name: u.last_name.clone(),
-        image_url: String::new(),
-        has_image: false,
-        primary_email_address_id: Some(u.email_id.clone()),
-        primary_phone_number_id: None,
-        primary_web3_wallet_id: None,
-        password_enabled: u.password_hash.is_some(),
-        two_factor_enabled: false,
-        totp_enabled: false,
-        backup_code_enabled: false,
-        email_addresses: vec![u.email_address_resource()],
-        phone_numbers: vec![],
-        web3_wallets: vec![],
-        passkeys: vec![],
+        base: user_base(u),
         organization_memberships: vec![],
-        external_accounts: vec![],
-        saml_accounts: vec![],
-        enterprise_accounts: vec![],
-        public_metadata: json!({}),
-        unsafe_metadata: json!({}),
-        external_id: None,
-        last_sign_in_at: u.last_sign_in_at,
-        banned: false,
-        locked: false,
-        lockout_expires_in_seconds: None,
-        verification_attempts_remaining: None,
         // Deleting accounts from the browser is not offered (`<UserProfile/>` hides it).
         delete_self_enabled: false,
-        create_organization_enabled: false,
-        last_active_at: u.last_active_at,
         mfa_enabled_at: None,
         mfa_disabled_at: None,
         legal_accepted_at: None,
-        created_at: u.created_at,
-        updated_at: u.updated_at,
     }
 }
 
@@ -62,12 +31,7 @@ pub fn session_json(
     now: Millis,
 ) -> f::Session {
     f::Session {
-        object: "session".into(),
-        id: s.id.clone(),
-        status: s.status.as_str().into(),
-        expire_at: s.expire_at(&instance.settings),
-        abandon_at: s.abandon_at,
-        last_active_at: s.last_active_at,
+        base: session_base(s, instance),
         last_active_token: token.map(|jwt| Token {
             object: "token".into(),
             jwt,
@@ -107,7 +71,7 @@ pub fn client_json(
     Some(f::Client {
         object: "client".into(),
         id: client.map(|c| c.id.clone()).unwrap_or_default(),
-        last_active_session_id: sessions.first().map(|s| s.id.clone()),
+        last_active_session_id: sessions.first().map(|s| s.base.id.clone()),
         sessions,
         sign_in,
         sign_up,
@@ -135,7 +99,7 @@ pub fn sign_in_json(a: &SignInAttempt) -> f::SignIn {
             strategy: f::strategy::PASSWORD.into(),
         }]),
         supported_second_factors: None,
-        first_factor_verification: complete.then(f::AttemptVerification::password_verified),
+        first_factor_verification: complete.then(Verification::verified_by_password),
         second_factor_verification: None,
         user_data: Some(f::UserData {
             first_name: None,

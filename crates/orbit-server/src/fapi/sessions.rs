@@ -10,6 +10,7 @@ use crate::browser::cookies;
 use crate::browser::redirect::with_cookies;
 use crate::error::ApiError;
 use crate::extract::{ClientIp, FormOrJson};
+use crate::resources::session_base;
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -278,12 +279,7 @@ pub(super) async fn active_sessions(
             .map(|s| {
                 let device = orbit_core::user_agent::describe(s.user_agent.as_deref());
                 f::SessionWithActivities {
-                    object: "session".into(),
-                    id: s.id.clone(),
-                    status: s.status.as_str().into(),
-                    expire_at: s.expire_at(&instance.settings),
-                    abandon_at: s.abandon_at,
-                    last_active_at: s.last_active_at,
+                    base: session_base(s, instance),
                     last_active_token: None,
                     actor: None,
                     latest_activity: f::SessionActivity {

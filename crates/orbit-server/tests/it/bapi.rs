@@ -63,6 +63,53 @@ async fn users_crud_and_validation() {
     assert_eq!(user["password_enabled"], true);
     let id = user["id"].as_str().unwrap().to_owned();
     assert!(id.starts_with("user_"));
+    // Every field, with the values that vary (ids, times) taken from the answer.
+    let mut want = json!({
+        "object": "user",
+        "external_id": null,
+        "username": null,
+        "first_name": "Ada",
+        "last_name": "Lovelace",
+        "image_url": "",
+        "has_image": false,
+        "primary_phone_number_id": null,
+        "primary_web3_wallet_id": null,
+        "password_enabled": true,
+        "two_factor_enabled": false,
+        "totp_enabled": false,
+        "backup_code_enabled": false,
+        "email_addresses": [{
+            "object": "email_address",
+            "email_address": "ada@example.com",
+            "reserved": false,
+            "verification": {"object": "verification_admin", "status": "verified", "strategy": "admin", "attempts": null, "expire_at": null},
+            "linked_to": []
+        }],
+        "phone_numbers": [],
+        "web3_wallets": [],
+        "passkeys": [],
+        "external_accounts": [],
+        "saml_accounts": [],
+        "enterprise_accounts": [],
+        "public_metadata": {},
+        "private_metadata": {},
+        "unsafe_metadata": {},
+        "banned": false,
+        "locked": false,
+        "lockout_expires_in_seconds": null,
+        "verification_attempts_remaining": null,
+        "delete_self_enabled": true,
+        "create_organization_enabled": false,
+        "last_sign_in_at": null,
+        "last_active_at": null
+    });
+    for k in ["id", "primary_email_address_id", "created_at", "updated_at"] {
+        want[k] = user[k].clone();
+    }
+    for k in ["id", "created_at", "updated_at"] {
+        want["email_addresses"][0][k] = user["email_addresses"][0][k].clone();
+    }
+    assert_eq!(user, want);
 
     // Table of bad inputs: (body, status, code, param)
     let cases = [
@@ -272,6 +319,20 @@ async fn sessions_and_tokens() {
     assert_eq!(session["status"], "active");
     assert_eq!(session["user_id"], user_id);
     let sid = session["id"].as_str().unwrap();
+    // Every field, with the values that vary (ids, times) taken from the answer.
+    let mut want = json!({"object": "session", "user_id": user_id, "status": "active"});
+    for k in [
+        "id",
+        "client_id",
+        "last_active_at",
+        "expire_at",
+        "abandon_at",
+        "created_at",
+        "updated_at",
+    ] {
+        want[k] = session[k].clone();
+    }
+    assert_eq!(session, want);
     let tokens_path = format!("/v1/sessions/{sid}/tokens");
     let revoke_path = format!("/v1/sessions/{sid}/revoke");
     let created = session["created_at"].as_i64().unwrap();

@@ -5,7 +5,7 @@
 use crate::fapi_clerkjs::{Answer, ClerkJs, APP};
 use crate::harness::*;
 use reqwest::{Method, StatusCode};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 const ADA: &str = "ada@example.com";
 
@@ -108,6 +108,42 @@ async fn the_user_is_read_and_renamed() {
         ADA
     );
     let uid = r.body["response"]["id"].as_str().unwrap().to_owned();
+    // The Backend API's user without `private_metadata`, plus the fields clerk-js reads.
+    let (_, mut want) = server.backend().get(&format!("/v1/users/{uid}")).await;
+    let fields = want.as_object_mut().unwrap();
+    assert_eq!(fields.remove("private_metadata"), Some(json!({})));
+    fields.extend(
+        json!({
+            "organization_memberships": [],
+            "delete_self_enabled": false,
+            "mfa_enabled_at": null,
+            "mfa_disabled_at": null,
+            "legal_accepted_at": null
+        })
+        .as_object()
+        .unwrap()
+        .clone(),
+    );
+    assert_eq!(r.body["response"], want);
+    // Its session shares the Backend API session's fields but the client and user ids.
+    let session = &r.body["client"]["sessions"][0];
+    let (_, listed) = server
+        .backend()
+        .get(&format!("/v1/sessions?user_id={uid}"))
+        .await;
+    for k in [
+        "object",
+        "id",
+        "status",
+        "expire_at",
+        "abandon_at",
+        "last_active_at",
+        "created_at",
+        "updated_at",
+    ] {
+        assert_eq!(session[k], listed[0][k], "{k}");
+    }
+    assert_eq!(session["user"], want);
 
     // `<UserProfile/>`'s profile form: `POST /v1/me?_method=PATCH`.
     let r = js
