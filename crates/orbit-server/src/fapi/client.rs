@@ -111,10 +111,37 @@ async fn attempts(
 pub(super) async fn get_client(
     State(state): State<AppState>,
     caller: Caller,
-) -> Result<Json<ClientWrapped<Option<f::Client>>>, ApiError> {
+) -> Result<Response, ApiError> {
     let (sign_in, sign_up) = attempts(&state, &caller).await?;
     let view = client_view(&state, &caller, caller.client.as_ref(), sign_in, sign_up).await?;
-    Ok(Json(ClientWrapped::new(view, None)))
+    let signed_out = view
+        .as_ref()
+        .is_none_or(|c| c.last_active_session_id.is_none());
+    let resp = Json(ClientWrapped::new(view, None)).into_response();
+    // A session ended elsewhere (sign-out on a satellite, a revoked session) leaves this app's
+    // `__client_uat` saying "signed in", and its server would trust its session token until
+    // that expires. Like a sign-out, the answer says 0, so the app's next request handshakes.
+    if signed_out && app_says_signed_in(&caller) {
+        return Ok(with_cookies(
+            resp,
+            cookies::client_uat_for_app(&state, &caller.fapi, 0).await,
+        ));
+    }
+    Ok(resp)
+}
+
+/// Whether the request carries a `__client_uat` (plain or suffixed) other than 0: the app
+/// believes the browser signed in. The cookie is the app's, on its registrable domain, which
+/// this FAPI host (`clerk.<domain>`) receives.
+fn app_says_signed_in(caller: &Caller) -> bool {
+    caller
+        .headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| cookie::Cookie::split_parse(v.to_owned()))
+        .filter_map(Result::ok)
+        .any(|c| c.name().starts_with(wire::cookie::CLIENT_UAT) && c.value() != "0")
 }
 
 /// `DELETE /v1/client/sessions` (clerk-js's sign-out, sent as `POST ...?_method=DELETE`) and

@@ -525,3 +525,89 @@ async fn every_state_change_needs_an_allowed_origin() {
     let r = js.get(&format!("/me?_clerk_session_id={sid}")).await;
     assert_eq!(r.body["response"]["first_name"], Value::Null, "not renamed");
 }
+
+/// The development FAPI host `127.0.0.1:<port>` also answers as `localhost:<port>` (the proxy
+/// URL `orbit serve` prints, same-site with apps on `localhost` ports); no other name, nor
+/// another port, reaches an instance, and a production instance has no such alias.
+#[tokio::test]
+async fn the_development_fapi_answers_as_localhost_on_its_own_port_only() {
+    let server = TestServer::start().await;
+    let port = url::Url::parse(&server.base).unwrap().port().unwrap();
+    let http = reqwest::Client::new();
+    let environment = |host: String| {
+        http.get(server.url("/v1/environment"))
+            .header("host", host)
+            .send()
+    };
+    let r = environment(format!("localhost:{port}")).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let env: Value = r.json().await.unwrap();
+    assert_eq!(
+        env["display_config"]["instance_environment_type"],
+        "development"
+    );
+    for host in [
+        format!("localhost:{}", port.wrapping_add(1)),
+        "localhost".into(),
+        format!("LOCALHOST.:{port}"),
+        format!("127.0.0.2:{port}"),
+        format!("evil.localhost:{port}"),
+    ] {
+        let r = environment(host.clone()).await.unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{host}");
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["errors"][0]["code"], "host_not_found", "{host}");
+    }
+    // A browser signing in through the alias gets its client there, and it works there.
+    let mut clerk = ClerkJs::new(&server, APP);
+    clerk.fapi = format!("http://localhost:{port}");
+    server.create_user("ada@example.com", GOOD_PASSWORD).await;
+    let a = clerk
+        .call(
+            Method::POST,
+            "/client/sign_ins",
+            &[
+                ("identifier", "ada@example.com"),
+                ("password", GOOD_PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert_eq!(a.body["response"]["status"], "complete");
+    let c = clerk.get("/client").await;
+    assert_eq!(
+        c.body["response"]["sessions"][0]["user"]["email_addresses"][0]["email_address"],
+        "ada@example.com",
+        "{} {:?}",
+        c.body,
+        a.set_cookies()
+    );
+}
+
+/// A production instance's FAPI hosts have no `localhost` alias, even when the server listens
+/// on a loopback address.
+#[tokio::test]
+async fn a_production_instance_has_no_localhost_alias() {
+    let server = TestServer::start().await;
+    let orbit = server.orbit();
+    let port = url::Url::parse(&server.base).unwrap().port().unwrap();
+    orbit
+        .create_application(
+            "Shop",
+            orbit_core::model::InstanceKind::Production,
+            "shop.test",
+            &format!("127.0.0.1:{}", port.wrapping_add(7)),
+        )
+        .await
+        .unwrap();
+    let found = orbit
+        .resolve_host(&format!("localhost:{}", port.wrapping_add(7)))
+        .await
+        .unwrap();
+    assert!(found.is_none());
+    assert!(orbit
+        .resolve_host(&format!("127.0.0.1:{}", port.wrapping_add(7)))
+        .await
+        .unwrap()
+        .is_some());
+}

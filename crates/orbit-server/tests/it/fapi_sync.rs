@@ -283,3 +283,99 @@ async fn production_sign_in_sets_client_uat_on_the_registrable_domain() {
     let (_, view) = world.refresh_on_primary(&browser).await;
     assert!(view.claims.is_none());
 }
+
+/// `GET /v1/client` on the primary's FAPI host, as clerk-js on the primary's page loads it:
+/// status, the `__client_uat` cookies it sets, and the body.
+async fn client_on_the_primary(browser: &WorldBrowser) -> (StatusCode, Vec<String>, Value) {
+    let r = browser
+        .http
+        .get(format!(
+            "https://clerk.primary.test/v1/client?{CLERK_JS_QUERY}"
+        ))
+        .header("origin", "https://primary.test")
+        .send()
+        .await
+        .unwrap();
+    let uat = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .filter(|c| c.starts_with("__client_uat"))
+        .collect();
+    (r.status(), uat, r.json().await.unwrap())
+}
+
+/// clerk-js signs out on a synced satellite (`DELETE /v1/client/sessions` on the satellite's
+/// host). The primary's `__client_uat` still says "signed in", so the primary's server would
+/// trust its session token until it expires; the primary's clerk-js loading its client is told
+/// there is no session and that cookie is set to 0 on the primary's registrable domain, so the
+/// primary's next request handshakes. The cookie is only ever lowered this way: a signed-in
+/// client's answer, or one that already agrees, sets nothing.
+#[tokio::test]
+async fn a_sign_out_on_the_satellite_zeroes_the_primarys_client_uat_when_its_client_loads() {
+    let world = ProdWorld::start().await;
+    world.add_satellite("satellite.test", true).await;
+    let (browser, _) = world.signed_in_browser("ada@example.com").await;
+    let uat_before = cookie_in(&browser.jar, "https://primary.test/", "__client_uat")
+        .expect("the sign-in set __client_uat on primary.test");
+    assert_ne!(uat_before, "0");
+    // Signed in: the client loads with its session and no cookie is touched.
+    let (status, uat, body) = client_on_the_primary(&browser).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(
+        body["response"]["last_active_session_id"].is_string(),
+        "{body}"
+    );
+    assert!(
+        uat.is_empty(),
+        "a signed-in client sets no __client_uat: {uat:?}"
+    );
+
+    let hops = browser
+        .follow(&clerk_js_sync(Some(
+            "https://satellite.test/?__clerk_synced=false",
+        )))
+        .await;
+    assert_eq!(
+        final_url(&hops),
+        "https://satellite.test/?__clerk_synced=true"
+    );
+    let r = browser
+        .http
+        .post(format!(
+            "https://clerk.satellite.test/v1/client/sessions?_method=DELETE&{CLERK_JS_QUERY}"
+        ))
+        .header("origin", "https://satellite.test")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        cookie_in(&browser.jar, "https://primary.test/", "__client_uat").as_deref(),
+        Some(uat_before.as_str()),
+        "the satellite's FAPI host cannot reach the primary's cookie"
+    );
+
+    let (status, uat, body) = client_on_the_primary(&browser).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(
+        body["response"]["sessions"].as_array().unwrap().is_empty(),
+        "{body}"
+    );
+    assert_eq!(uat.len(), 2, "plain and suffixed: {uat:?}");
+    for c in &uat {
+        assert!(c.contains("=0;"), "{c}");
+        assert!(
+            c.contains("Domain=primary.test") && c.contains("Secure"),
+            "{c}"
+        );
+    }
+    assert_eq!(
+        cookie_in(&browser.jar, "https://primary.test/", "__client_uat").as_deref(),
+        Some("0")
+    );
+    // Now the cookie agrees: nothing more is set.
+    let (_, uat, _) = client_on_the_primary(&browser).await;
+    assert!(uat.is_empty(), "{uat:?}");
+}

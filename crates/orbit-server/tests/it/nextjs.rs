@@ -601,7 +601,13 @@ async fn journey(page: Page, s: Setup) {
     tab.step_done("primary-shows-new-name").await;
 
     // (4) Sign out through <UserButton/> on the satellite; the primary is signed out too.
-    tab.page.goto(&profile).await;
+    // From the satellite's public home page: on its protected page, Next.js refreshes that page
+    // after the sign-out, which the middleware then sends to the primary's sign-in, racing the
+    // SDK's own navigation to `/`.
+    tab.page.goto(&format!("{}/", s.satellite)).await;
+    tab.page
+        .wait_for("#signed-in", "the satellite's home, signed in")
+        .await;
     tab.user_button_popover("the satellite's <UserButton/>")
         .await;
     tab.page
@@ -612,9 +618,10 @@ async fn journey(page: Page, s: Setup) {
         .await;
     tab.assert_at(&s.satellite, "/", "after sign-out").await;
     tab.step_done("satellite-signed-out").await;
-    // The session ended on the server, so the primary's clerk-js finds no session on its first
-    // load (its /v1/client), at the latest; its server, which reads the session token, sees no
-    // user once that load has cleared the token (checked on the next page view).
+    // The session ended on the server. The primary's clerk-js finds no session as soon as it
+    // loads the client (GET /v1/client, which in production also sets the app's
+    // `__client_uat` to 0); the primary's server, which would trust its session token until it
+    // expires (60 s), handshakes on its next request because of that cookie and sees no user.
     tab.page.goto(&format!("{}/", s.primary)).await;
     tab.page
         .wait_for("#signed-out", "the primary after sign-out on the satellite")
@@ -622,7 +629,11 @@ async fn journey(page: Page, s: Setup) {
     tab.step_done("primary-signed-out-too").await;
     tab.page.goto(&format!("{}/", s.primary)).await;
     tab.page.wait_for("#signed-out", "the primary's home").await;
-    assert_eq!(tab.page.text("#server-user").await, "Server sees no user");
+    assert_eq!(
+        tab.page.text("#server-user").await,
+        "Server sees no user",
+        "the primary's server, one page view after its clerk-js saw the sign-out"
+    );
 
     // (5) Signed out, the satellite's protected page: the primary's <SignIn/>, then back.
     tab.page.goto(&profile).await;
