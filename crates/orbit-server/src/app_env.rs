@@ -14,9 +14,11 @@ use serde_json::Value;
 pub type EnvVars = Vec<(String, String)>;
 
 /// What a Next.js app (`@clerk/nextjs` 7) of the instance needs: the variables every app of the
-/// instance shares, then, per satellite domain, the ones its app adds.
+/// instance shares, the ones the primary's app adds (the seed's: its own sign-in and sign-up
+/// pages), and, per satellite domain, the ones its app adds.
 pub struct NextjsEnv {
     pub shared: EnvVars,
+    pub primary: EnvVars,
     pub satellites: Vec<(String, EnvVars)>,
 }
 
@@ -83,7 +85,15 @@ pub fn nextjs(summary: &Value) -> NextjsEnv {
             )
         })
         .collect();
-    NextjsEnv { shared, satellites }
+    let primary = vec![
+        var("NEXT_PUBLIC_CLERK_SIGN_IN_URL", "/sign-in".into()),
+        var("NEXT_PUBLIC_CLERK_SIGN_UP_URL", "/sign-up".into()),
+    ];
+    NextjsEnv {
+        shared,
+        primary,
+        satellites,
+    }
 }
 
 #[cfg(test)]

@@ -799,6 +799,10 @@ fn print_summary(s: &serde_json::Value) {
     for (k, v) in &env.shared {
         println!("    {k}={v}");
     }
+    println!("  ...and the primary's app adds:");
+    for (k, v) in &env.primary {
+        println!("    {k}={v}");
+    }
     for (domain, vars) in &env.satellites {
         println!("  ...and the satellite {domain} adds:");
         for (k, v) in vars {

@@ -111,6 +111,7 @@ pub async fn chromium_session(
     driver: &ChromeDriver,
     profile: &Path,
     extra_args: &[String],
+    network_log: bool,
 ) -> Client {
     let mut caps = serde_json::json!({
         "browserName": "chrome",
@@ -133,6 +134,12 @@ pub async fn chromium_session(
             ],
         },
     });
+    if network_log {
+        // The DevTools `Network.*` events, read back with `Page::network_events`.
+        caps["goog:loggingPrefs"]["performance"] = "ALL".into();
+        caps["goog:chromeOptions"]["perfLoggingPrefs"] =
+            serde_json::json!({"enableNetwork": true, "enablePage": false});
+    }
     if let Some(args) = caps["goog:chromeOptions"]["args"].as_array_mut() {
         args.extend(
             extra_args
@@ -176,11 +183,37 @@ where
     F: FnOnce(Page) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
+    run_in_chromium(what, shots_name, extra_args, false, journey).await;
+}
+
+/// `in_chromium` with Chromium's network events recorded, for `Page::network_events`.
+pub async fn in_chromium_recording_network<F, Fut>(
+    what: &str,
+    shots_name: &str,
+    extra_args: &[String],
+    journey: F,
+) where
+    F: FnOnce(Page) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    run_in_chromium(what, shots_name, extra_args, true, journey).await;
+}
+
+async fn run_in_chromium<F, Fut>(
+    what: &str,
+    shots_name: &str,
+    extra_args: &[String],
+    network_log: bool,
+    journey: F,
+) where
+    F: FnOnce(Page) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
     let started = stopwatch();
     let shots = screenshot_dir(shots_name);
     let driver = ChromeDriver::start().await;
     let profile = tempfile::tempdir().unwrap();
-    let client = chromium_session(&driver, profile.path(), extra_args).await;
+    let client = chromium_session(&driver, profile.path(), extra_args, network_log).await;
     let page = Page {
         c: client.clone(),
         shots: shots.clone(),
@@ -416,6 +449,47 @@ impl Page {
 /// chromedriver's (non-W3C) `POST /session/{id}/se/log {"type": "browser"}`: the console.
 #[derive(Debug)]
 struct BrowserLog;
+
+/// The same for `{"type": "performance"}`: DevTools events, when the session records them.
+#[derive(Debug)]
+struct PerformanceLog;
+
+impl fantoccini::wd::WebDriverCompatibleCommand for PerformanceLog {
+    fn endpoint(&self, base_url: &Url, session_id: Option<&str>) -> Result<Url, url::ParseError> {
+        BrowserLog.endpoint(base_url, session_id)
+    }
+    fn method_and_body(&self, _: &Url) -> (axum::http::Method, Option<String>) {
+        (
+            axum::http::Method::POST,
+            Some(r#"{"type":"performance"}"#.into()),
+        )
+    }
+}
+
+impl Page {
+    /// The DevTools `Network.*` events Chromium recorded since the last call, each as
+    /// `(logged at, ms since the epoch; the event's {method, params})` (sessions started by
+    /// `in_chromium_recording_network` only).
+    pub async fn network_events(&self) -> Vec<(f64, serde_json::Value)> {
+        let entries = match self.c.issue_cmd(PerformanceLog).await {
+            Ok(serde_json::Value::Array(a)) => a,
+            Ok(v) => panic!("chromedriver's performance log is not a list: {v}"),
+            Err(e) => panic!("chromedriver's performance log: {e}"),
+        };
+        entries
+            .iter()
+            .filter_map(|e| {
+                let at = e["timestamp"].as_f64()?;
+                let msg: serde_json::Value = serde_json::from_str(e["message"].as_str()?).ok()?;
+                let event = msg["message"].clone();
+                event["method"]
+                    .as_str()?
+                    .starts_with("Network.")
+                    .then_some((at, event))
+            })
+            .collect()
+    }
+}
 
 impl fantoccini::wd::WebDriverCompatibleCommand for BrowserLog {
     fn endpoint(&self, base_url: &Url, session_id: Option<&str>) -> Result<Url, url::ParseError> {

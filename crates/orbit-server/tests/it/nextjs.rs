@@ -24,7 +24,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use crate::assets::{clerk_bundles, link_clerk_bundles};
-use crate::chromium::{in_chromium, Page};
+use crate::chromium::{in_chromium, in_chromium_recording_network, Page};
 use crate::harness::*;
 use crate::world::*;
 use base64::Engine as _;
@@ -202,7 +202,7 @@ async fn free_port() -> u16 {
 }
 
 /// The variables `orbit serve` / `orbit instance show` print for the Next.js apps of the
-/// instance of `secret_key`: the shared ones, and the satellite `satellite`'s.
+/// instance of `secret_key`: the primary's app's, and the satellite `satellite`'s.
 async fn printed_env(server: &TestServer, secret_key: &str, satellite: &str) -> (Env, Env) {
     let orbit = server.orbit();
     let instance = orbit
@@ -215,20 +215,22 @@ async fn printed_env(server: &TestServer, secret_key: &str, satellite: &str) -> 
         .unwrap();
     let env = orbit_server::app_env::nextjs(&summary);
     let shared: Env = env.shared.into_iter().collect();
+    let mut primary = shared.clone();
+    primary.extend(env.primary);
     let (_, sat) = env
         .satellites
         .into_iter()
         .find(|(name, _)| name == satellite)
         .unwrap_or_else(|| panic!("no variables printed for the satellite {satellite}: {summary}"));
-    (shared, sat.into_iter().collect())
+    let mut satellite = shared;
+    satellite.extend(sat);
+    (primary, satellite)
 }
 
-/// The primary's variables: the shared ones, the seed's primary `.env` (`/sign-in`,
-/// `/sign-up`), and the satellite it may send users back to (`allowedRedirectOrigins`).
-fn primary_env(shared: &Env, satellite_url: &str) -> Env {
-    let mut env = shared.clone();
-    env.insert("NEXT_PUBLIC_CLERK_SIGN_IN_URL".into(), "/sign-in".into());
-    env.insert("NEXT_PUBLIC_CLERK_SIGN_UP_URL".into(), "/sign-up".into());
+/// The primary's variables: as printed (the shared ones and the primary's), and the example's
+/// own `SATELLITE_URL`, the satellite it may send users back to (`allowedRedirectOrigins`).
+fn primary_env(printed: &Env, satellite_url: &str) -> Env {
+    let mut env = printed.clone();
     env.insert("SATELLITE_URL".into(), satellite_url.into());
     env
 }
@@ -249,17 +251,20 @@ async fn seed_nextjs_apps_in_chromium_development() {
         .backend()
         .add_satellite(&format!("localhost:{p2}"))
         .await;
-    let (shared, sat) = printed_env(&server, &server.secret_key, &format!("localhost:{p2}")).await;
+    let (printed, satellite) =
+        printed_env(&server, &server.secret_key, &format!("localhost:{p2}")).await;
     // As printed: the publishable key names 127.0.0.1, the browser SDK reaches Orbit as
     // `localhost` (same-site with the apps, so FAPI's cookies travel with its calls).
     let orbit_port = url::Url::parse(&server.base).unwrap().port().unwrap();
     assert_eq!(
-        shared["NEXT_PUBLIC_CLERK_PROXY_URL"],
+        printed["NEXT_PUBLIC_CLERK_PROXY_URL"],
         format!("http://localhost:{orbit_port}")
     );
-    let mut satellite = shared.clone();
-    satellite.extend(sat);
-    let primary = primary_env(&shared, &format!("http://localhost:{p2}"));
+    assert_eq!(
+        satellite["NEXT_PUBLIC_CLERK_SIGN_IN_URL"],
+        format!("http://localhost:{p1}/sign-in")
+    );
+    let primary = primary_env(&printed, &format!("http://localhost:{p2}"));
 
     let started = stopwatch();
     let apps = build_and_start("dev", primary, satellite, &[], (p1, p2)).await;
@@ -306,72 +311,10 @@ async fn build_and_start(
 
 #[tokio::test]
 async fn seed_nextjs_apps_in_chromium_production_like() {
-    let shared_bundles = clerk_bundles().await;
-    let world = ProdWorld::start_on(None, |c| link_clerk_bundles(c, shared_bundles)).await;
-    world.add_satellite("satellite.test", true).await;
-    let (shared, sat) = printed_env(&world.server, &world.secret_key, "satellite.test").await;
-    // Keys and URLs only.
-    assert_eq!(
-        shared.keys().map(String::as_str).collect::<Vec<_>>(),
-        [
-            "CLERK_API_URL",
-            "CLERK_SECRET_KEY",
-            "NEXT_PUBLIC_CLERK_PUBLISHABLE_KEY"
-        ]
-    );
-    assert_eq!(shared["CLERK_API_URL"], world.bapi_url());
-    let mut satellite = shared.clone();
-    satellite.extend(sat);
-    let primary = primary_env(&shared, "https://satellite.test");
-
-    // The apps' servers reach Orbit's Backend API at orbit.test: Node trusts the test CA and
-    // resolves `*.test` to the world's address (compat/node/resolve-test-hosts.mjs).
-    let ca = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(ca.path(), &world.certs.ca_pem).unwrap();
-    let preload = url::Url::from_file_path(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../compat/node/resolve-test-hosts.mjs"),
-    )
-    .unwrap();
-    let node = vec![
-        ("NODE_OPTIONS".to_owned(), format!("--import={preload}")),
-        (
-            "NODE_EXTRA_CA_CERTS".to_owned(),
-            ca.path().display().to_string(),
-        ),
-        ("ORBIT_TEST_IP".to_owned(), world.ip.to_string()),
-    ];
-    let started = stopwatch();
-    let (p, s) = build_and_start(
-        "prod",
-        primary,
-        satellite,
-        &node,
-        (free_port().await, free_port().await),
-    )
-    .await;
-    eprintln!("Next.js apps built and started: {:.1?}", started.elapsed());
-    // Each app over TLS on its own address, as behind a TLS-terminating proxy.
-    let primary_app = world.serve_app(reverse_proxy(p.port)).await;
-    let satellite_app = world.serve_app(reverse_proxy(s.port)).await;
-
-    let rules = [
-        format!("MAP primary.test {}", primary_app.ip),
-        format!("MAP satellite.test {}", satellite_app.ip),
-        format!("MAP *.test {}", world.ip),
-        "EXCLUDE localhost".into(),
-    ];
-    let spki = rcgen::KeyPair::from_pem(&world.certs.key_pem)
-        .unwrap()
-        .public_key_der();
-    let spki_hash = base64::engine::general_purpose::STANDARD
-        .encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &spki).as_ref());
-    let args = vec![
-        format!("--host-resolver-rules={}", rules.join(",")),
-        format!("--ignore-certificate-errors-spki-list={spki_hash}"),
-    ];
+    let prod = ProdNext::start().await;
     if let Ok(secs) = std::env::var("ORBIT_TEST_HOLD_SECS") {
         // For debugging by hand: the world stays up this long before the journey.
-        eprintln!("HOLD chromium args: {args:?}");
+        eprintln!("HOLD chromium args: {:?}", prod.chromium_args);
         tokio::time::sleep(Duration::from_secs(secs.parse().unwrap())).await;
     }
     let setup = Setup {
@@ -384,12 +327,101 @@ async fn seed_nextjs_apps_in_chromium_production_like() {
     in_chromium(
         "seed's Next.js apps in Chromium (nextjs-prod)",
         "nextjs-prod",
-        &args,
+        &prod.chromium_args,
         move |page| journey(page, setup),
     )
     .await;
-    drop((primary_app, satellite_app, p, s, ca));
-    drop(world);
+    drop(prod);
+}
+
+/// The production-like setup: `ProdWorld` with the verified satellite `satellite.test`, both
+/// apps built with the printed variables (keys and URLs only) and served over TLS on their own
+/// addresses, and the Chromium arguments that map the names and accept the test certificate.
+struct ProdNext {
+    chromium_args: Vec<String>,
+    _apps: (AppServer, AppServer, NextServer, NextServer),
+    _ca: tempfile::NamedTempFile,
+    world: ProdWorld,
+    /// One production-like setup at a time: its build directory is `.next-prod`.
+    _one_at_a_time: tokio::sync::MutexGuard<'static, ()>,
+}
+
+impl ProdNext {
+    async fn start() -> Self {
+        static ONE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+        let guard = ONE.lock().await;
+        let shared_bundles = clerk_bundles().await;
+        let world = ProdWorld::start_on(None, |c| link_clerk_bundles(c, shared_bundles)).await;
+        world.add_satellite("satellite.test", true).await;
+        let (printed, satellite) =
+            printed_env(&world.server, &world.secret_key, "satellite.test").await;
+        // Keys and URLs only.
+        assert_eq!(
+            printed.keys().map(String::as_str).collect::<Vec<_>>(),
+            [
+                "CLERK_API_URL",
+                "CLERK_SECRET_KEY",
+                "NEXT_PUBLIC_CLERK_PUBLISHABLE_KEY",
+                "NEXT_PUBLIC_CLERK_SIGN_IN_URL",
+                "NEXT_PUBLIC_CLERK_SIGN_UP_URL",
+            ]
+        );
+        assert_eq!(printed["CLERK_API_URL"], world.bapi_url());
+        assert_eq!(satellite["NEXT_PUBLIC_CLERK_DOMAIN"], "satellite.test");
+        let primary = primary_env(&printed, "https://satellite.test");
+
+        // The apps' servers reach Orbit's Backend API at orbit.test: Node trusts the test CA
+        // and resolves `*.test` to the world's address (compat/node/resolve-test-hosts.mjs).
+        let ca = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(ca.path(), &world.certs.ca_pem).unwrap();
+        let preload = url::Url::from_file_path(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../compat/node/resolve-test-hosts.mjs"),
+        )
+        .unwrap();
+        let node = vec![
+            ("NODE_OPTIONS".to_owned(), format!("--import={preload}")),
+            (
+                "NODE_EXTRA_CA_CERTS".to_owned(),
+                ca.path().display().to_string(),
+            ),
+            ("ORBIT_TEST_IP".to_owned(), world.ip.to_string()),
+        ];
+        let started = stopwatch();
+        let (p, s) = build_and_start(
+            "prod",
+            primary,
+            satellite,
+            &node,
+            (free_port().await, free_port().await),
+        )
+        .await;
+        eprintln!("Next.js apps built and started: {:.1?}", started.elapsed());
+        // Each app over TLS on its own address, as behind a TLS-terminating proxy.
+        let primary_app = world.serve_app(reverse_proxy(p.port)).await;
+        let satellite_app = world.serve_app(reverse_proxy(s.port)).await;
+
+        let rules = [
+            format!("MAP primary.test {}", primary_app.ip),
+            format!("MAP satellite.test {}", satellite_app.ip),
+            format!("MAP *.test {}", world.ip),
+            "EXCLUDE localhost".into(),
+        ];
+        let spki = rcgen::KeyPair::from_pem(&world.certs.key_pem)
+            .unwrap()
+            .public_key_der();
+        let spki_hash = base64::engine::general_purpose::STANDARD
+            .encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &spki).as_ref());
+        ProdNext {
+            chromium_args: vec![
+                format!("--host-resolver-rules={}", rules.join(",")),
+                format!("--ignore-certificate-errors-spki-list={spki_hash}"),
+            ],
+            _apps: (primary_app, satellite_app, p, s),
+            _ca: ca,
+            world,
+            _one_at_a_time: guard,
+        }
+    }
 }
 
 /// An app behind a TLS-terminating proxy: forwards every request to `next start` on
@@ -679,4 +711,201 @@ async fn journey(page: Page, s: Setup) {
             tab.other_errors.join("\n")
         );
     }
+}
+
+// ---- measured: a satellite's first signed-in page view -------------------------------------
+
+/// Issue 10 §5 (BENCHMARKS.md "A satellite's first signed-in page view"): a browser signed in
+/// on the primary opens the satellite's protected page for the first time; every request from
+/// the first document request to the rendered `<UserProfile/>` is counted, and the time the
+/// servers took for each (from the request sent to the response headers, as Chromium's DevTools
+/// timing reports it). Five fresh browsers; a table on stderr. Not a test of speed: run it by
+/// hand,
+///
+/// ```sh
+/// cargo test --release -p orbit-server --test it nextjs::measure_ -- --ignored --nocapture
+/// ```
+#[tokio::test]
+#[ignore = "a measurement, not a test: run it by hand (see its doc comment)"]
+async fn measure_a_satellites_first_signed_in_page_view() {
+    let prod = ProdNext::start().await;
+    prod.world
+        .backend()
+        .create_user("ada@example.com", GOOD_PASSWORD)
+        .await;
+    let mut rows = Vec::new();
+    for run in 1..=5 {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        in_chromium_recording_network(
+            &format!("first satellite view, run {run}"),
+            "nextjs-measure",
+            &prod.chromium_args,
+            move |page| async move {
+                let _ = tx.send(first_satellite_view(page).await);
+            },
+        )
+        .await;
+        let row = rx.await.unwrap();
+        if run == 1 {
+            eprintln!("run 1, every request:\n{}", row.listing);
+        }
+        rows.push(row);
+    }
+    eprintln!("{}", view_table(&rows));
+}
+
+/// One request as Chromium saw it: each redirect hop is a request of its own.
+struct Hop {
+    url: String,
+    status: u16,
+    /// From the request sent to the response headers received, ms.
+    server_ms: f64,
+}
+
+struct ViewRun {
+    hops: Vec<Hop>,
+    wall_ms: f64,
+    listing: String,
+}
+
+async fn first_satellite_view(mut page: Page) -> ViewRun {
+    // Signed in on the primary through <SignIn/>.
+    page.goto("https://primary.test/sign-in").await;
+    page.wait_for("input[name=identifier]", "<SignIn/>").await;
+    page.fill("input[name=identifier]", "ada@example.com").await;
+    page.click(".cl-formButtonPrimary").await;
+    page.wait_for_text("Enter your password", "password step")
+        .await;
+    page.fill("input[name=password]", GOOD_PASSWORD).await;
+    page.click(".cl-formButtonPrimary").await;
+    page.wait_for("#signed-in", "the primary, signed in").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    page.network_events().await;
+
+    // The satellite's protected page, first time.
+    let started_ms = epoch_ms();
+    let started = stopwatch();
+    page.goto("https://satellite.test/profile").await;
+    page.wait_for(".cl-userProfile-root", "<UserProfile/>")
+        .await;
+    page.wait_for_text("ada@example.com", "<UserProfile/> with the email")
+        .await;
+    let wall_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let done_ms = started_ms + wall_ms;
+    page.screenshot("satellite-user-profile").await;
+    let events = page.network_events().await;
+    let hops = hops_between(&events, started_ms, done_ms);
+    let listing = hops
+        .iter()
+        .map(|h| format!("  {:>3} {:>7.1} ms  {}", h.status, h.server_ms, h.url))
+        .collect::<Vec<_>>()
+        .join("\n");
+    ViewRun {
+        hops,
+        wall_ms,
+        listing,
+    }
+}
+
+fn epoch_ms() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+        * 1000.0
+}
+
+/// The requests (redirect hops included) whose response came between `from_ms` and `until_ms`
+/// (the primary's lazily loaded chunks may still arrive after its page showed).
+fn hops_between(events: &[(f64, Value)], from_ms: f64, until_ms: f64) -> Vec<Hop> {
+    let server_ms = |timing: &Value| {
+        let sent = timing["sendEnd"].as_f64().unwrap_or(0.0);
+        let headers = timing["receiveHeadersStart"]
+            .as_f64()
+            .filter(|v| *v > 0.0)
+            .or_else(|| timing["receiveHeadersEnd"].as_f64())
+            .unwrap_or(sent);
+        (headers - sent).max(0.0)
+    };
+    let mut hops = Vec::new();
+    for (at, e) in events {
+        if *at < from_ms || *at > until_ms {
+            continue;
+        }
+        let p = &e["params"];
+        let response = match e["method"].as_str() {
+            // A redirect: the hop's response arrives with the next request of the chain.
+            Some("Network.requestWillBeSent") => &p["redirectResponse"],
+            Some("Network.responseReceived") => &p["response"],
+            _ => continue,
+        };
+        let Some(url) = response["url"].as_str() else {
+            continue;
+        };
+        if url.starts_with("data:") || url.starts_with("blob:") {
+            continue;
+        }
+        hops.push(Hop {
+            url: url.chars().take(120).collect(),
+            status: response["status"].as_u64().unwrap_or(0) as u16,
+            server_ms: server_ms(&response["timing"]),
+        });
+    }
+    hops
+}
+
+/// Markdown: per run, requests and server time by kind, and the wall time; then the medians.
+fn view_table(runs: &[ViewRun]) -> String {
+    let kind = |url: &str| {
+        let host = url::Url::parse(url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_default();
+        if url.contains("/npm/@clerk/") {
+            "bundles"
+        } else if host.starts_with("clerk.") || host == "orbit.test" {
+            "orbit"
+        } else {
+            "app"
+        }
+    };
+    let mut out = String::from(
+        "| run | requests | of which Orbit (FAPI) | Orbit server ms | bundle requests | bundle server ms | app requests | app server ms | wall ms |\n|---|---|---|---|---|---|---|---|---|\n",
+    );
+    let mut cols: Vec<Vec<f64>> = vec![Vec::new(); 8];
+    for (i, r) in runs.iter().enumerate() {
+        let sum = |k: &str| -> (f64, f64) {
+            let hs: Vec<&Hop> = r.hops.iter().filter(|h| kind(&h.url) == k).collect();
+            (hs.len() as f64, hs.iter().map(|h| h.server_ms).sum())
+        };
+        let (on, oms) = sum("orbit");
+        let (bn, bms) = sum("bundles");
+        let (an, ams) = sum("app");
+        let row = [r.hops.len() as f64, on, oms, bn, bms, an, ams, r.wall_ms];
+        for (c, v) in cols.iter_mut().zip(row) {
+            c.push(v);
+        }
+        out.push_str(&format!(
+            "| {} | {} | {} | {:.0} | {} | {:.0} | {} | {:.0} | {:.0} |\n",
+            i + 1,
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            row[4],
+            row[5],
+            row[6],
+            row[7]
+        ));
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let m: Vec<f64> = cols.iter_mut().map(median).collect();
+    out.push_str(&format!(
+        "| median | {} | {} | {:.0} | {} | {:.0} | {} | {:.0} | {:.0} |\n",
+        m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7]
+    ));
+    out
 }
