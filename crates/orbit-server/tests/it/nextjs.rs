@@ -807,6 +807,9 @@ async fn first_satellite_view(mut page: Page) -> ViewRun {
     }
 }
 
+/// Wall-clock time, to compare with the timestamps chromedriver puts on its log entries (no
+/// server clock is involved).
+#[allow(clippy::disallowed_methods)]
 fn epoch_ms() -> f64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
