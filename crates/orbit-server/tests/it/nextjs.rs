@@ -33,17 +33,43 @@ use std::collections::BTreeMap;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 // ---- the apps: install, build, start ------------------------------------------------------
 
-/// `examples/nextjs`: one npm workspace holding both apps.
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../examples/nextjs")
-        .canonicalize()
-        .unwrap()
+/// One of the seed's Next.js stacks: an npm workspace under `examples/` with a `primary` and a
+/// `satellite` app that share the journey's page structure.
+#[derive(Clone, Copy)]
+pub(crate) struct Stack {
+    /// `nextjs` (App Router) or `nextjs-pages` (Pages Router), under `examples/`; also the
+    /// screenshot directories' prefix.
+    dir: &'static str,
+    /// The primary's variable for the satellite it may send users back to
+    /// (`allowedRedirectOrigins`): read at build time by a server component (App Router) or in
+    /// the browser (Pages Router, hence `NEXT_PUBLIC_`).
+    satellite_url_var: &'static str,
+}
+
+const APP_ROUTER: Stack = Stack {
+    dir: "nextjs",
+    satellite_url_var: "SATELLITE_URL",
+};
+
+const PAGES_ROUTER: Stack = Stack {
+    dir: "nextjs-pages",
+    satellite_url_var: "NEXT_PUBLIC_SATELLITE_URL",
+};
+
+impl Stack {
+    /// `examples/<dir>`: one npm workspace holding both apps.
+    fn workspace(self) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../examples")
+            .join(self.dir)
+            .canonicalize()
+            .unwrap()
+    }
 }
 
 /// Runs `cmd` to completion; on failure, panics with its output and `what`.
@@ -62,15 +88,28 @@ fn run(mut cmd: Command, what: &str) {
     eprintln!("{what}: {:.1?}", started.elapsed());
 }
 
-/// `npm ci` in `examples/nextjs`, once per test run (both setups share the install).
-fn npm_ci_once() {
-    static DONE: OnceLock<()> = OnceLock::new();
-    DONE.get_or_init(|| {
+/// A lock per name, held across a blocking step (an install, a build).
+fn named_lock(name: &str) -> Arc<Mutex<bool>> {
+    static LOCKS: Mutex<BTreeMap<String, Arc<Mutex<bool>>>> = Mutex::new(BTreeMap::new());
+    LOCKS
+        .lock()
+        .unwrap()
+        .entry(name.to_owned())
+        .or_default()
+        .clone()
+}
+
+/// `npm ci` in the stack's workspace, once per test run (both setups share the install).
+fn npm_ci_once(stack: Stack) {
+    let lock = named_lock(&format!("npm ci {}", stack.dir));
+    let mut done = lock.lock().unwrap();
+    if !*done {
         let mut cmd = Command::new("npm");
         cmd.args(["ci", "--no-audit", "--no-fund"])
-            .current_dir(workspace());
-        run(cmd, "npm ci in examples/nextjs");
-    });
+            .current_dir(stack.workspace());
+        run(cmd, &format!("npm ci in examples/{}", stack.dir));
+        *done = true;
+    }
 }
 
 /// Variables of one app, for its build and its server alike.
@@ -79,10 +118,10 @@ type Env = BTreeMap<String, String>;
 /// What every run of Next.js gets besides the app's variables: no telemetry (neither Next's nor
 /// clerk-js's, which would post to hosts this machine cannot reach) and a build directory of the
 /// setup's own (`.next-dev`, `.next-prod`; next.config.mjs).
-fn next_command(app: &str, dist: &str, env: &Env, args: &[&str]) -> Command {
-    let dir = workspace().join(app);
+fn next_command(stack: Stack, app: &str, dist: &str, env: &Env, args: &[&str]) -> Command {
+    let dir = stack.workspace().join(app);
     let mut cmd = Command::new("node");
-    cmd.arg(workspace().join("node_modules/next/dist/bin/next"))
+    cmd.arg(stack.workspace().join("node_modules/next/dist/bin/next"))
         .args(args)
         .current_dir(&dir)
         .env("NEXT_TELEMETRY_DISABLED", "1")
@@ -95,13 +134,28 @@ fn next_command(app: &str, dist: &str, env: &Env, args: &[&str]) -> Command {
 
 /// `next build` of `app` into `dist`. Builds of one app wait for each other: they share the app's
 /// `next-env.d.ts` and TypeScript build info.
-async fn build(app: &'static str, dist: &'static str, env: Env) {
-    static LOCKS: [Mutex<()>; 2] = [Mutex::new(()), Mutex::new(())];
+async fn build(stack: Stack, app: &'static str, dist: &'static str, env: Env) {
     tokio::task::spawn_blocking(move || {
-        let _one_at_a_time = LOCKS[usize::from(app == "satellite")].lock();
+        let lock = named_lock(&format!("next build {} {app}", stack.dir));
+        let _one_at_a_time = lock.lock().unwrap();
+        // The build's own tsconfig (next.config.mjs): its types only, not the other build's,
+        // whose generated declarations would clash with these.
+        let dir = stack.workspace().join(app);
+        let tsconfig = serde_json::json!({
+            "extends": "./tsconfig.json",
+            "include": [
+                "next-env.d.ts", "**/*.ts", "**/*.tsx",
+                format!("{dist}/types/**/*.ts"), format!("{dist}/dev/types/**/*.ts"),
+            ],
+            "exclude": ["node_modules", ".next", ".next-dev", ".next-prod"],
+        });
+        let name = format!("tsconfig.orbit-{}.json", dist.trim_start_matches(".next-"));
+        std::fs::write(dir.join(&name), format!("{tsconfig:#}\n")).unwrap();
+        let mut cmd = next_command(stack, app, dist, &env, &["build"]);
+        cmd.env("ORBIT_NEXT_TSCONFIG", &name);
         run(
-            next_command(app, dist, &env, &["build"]),
-            &format!("next build of the {app} ({dist})"),
+            cmd,
+            &format!("next build of examples/{}/{app} ({dist})", stack.dir),
         );
     })
     .await
@@ -118,14 +172,25 @@ struct NextServer {
 }
 
 impl NextServer {
-    async fn start(app: &str, dist: &str, env: &Env, node: &[(String, String)], port: u16) -> Self {
-        let what = format!("next start of the {app} ({dist}) on localhost:{port}");
-        let log =
-            Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("next-{app}-{dist}-{port}.log"));
+    async fn start(
+        stack: Stack,
+        app: &str,
+        dist: &str,
+        env: &Env,
+        node: &[(String, String)],
+        port: u16,
+    ) -> Self {
+        let what = format!(
+            "next start of examples/{}/{app} ({dist}) on localhost:{port}",
+            stack.dir
+        );
+        let log = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("{}-{app}-{dist}-{port}.log", stack.dir));
         let out = std::fs::File::create(&log).unwrap();
         // `-H localhost`: with `-H 127.0.0.1`, Next.js answers 500 behind the middleware (it
         // fetches its own rewrite from `localhost` and takes it for an external URL).
         let child = next_command(
+            stack,
             app,
             dist,
             env,
@@ -228,10 +293,10 @@ async fn printed_env(server: &TestServer, secret_key: &str, satellite: &str) -> 
 }
 
 /// The primary's variables: as printed (the shared ones and the primary's), and the example's
-/// own `SATELLITE_URL`, the satellite it may send users back to (`allowedRedirectOrigins`).
-fn primary_env(printed: &Env, satellite_url: &str) -> Env {
+/// own, the satellite it may send users back to (`allowedRedirectOrigins`).
+fn primary_env(stack: Stack, printed: &Env, satellite_url: &str) -> Env {
     let mut env = printed.clone();
-    env.insert("SATELLITE_URL".into(), satellite_url.into());
+    env.insert(stack.satellite_url_var.into(), satellite_url.into());
     env
 }
 
@@ -239,6 +304,15 @@ fn primary_env(printed: &Env, satellite_url: &str) -> Env {
 
 #[tokio::test]
 async fn seed_nextjs_apps_in_chromium_development() {
+    development_journey(APP_ROUTER).await;
+}
+
+#[tokio::test]
+async fn seed_nextjs_pages_apps_in_chromium_development() {
+    development_journey(PAGES_ROUTER).await;
+}
+
+async fn development_journey(stack: Stack) {
     // Next.js needs its port before Orbit creates the development instance for it.
     let (p1, p2) = (free_port().await, free_port().await);
     let shared_bundles = clerk_bundles().await;
@@ -264,10 +338,10 @@ async fn seed_nextjs_apps_in_chromium_development() {
         satellite["NEXT_PUBLIC_CLERK_SIGN_IN_URL"],
         format!("http://localhost:{p1}/sign-in")
     );
-    let primary = primary_env(&printed, &format!("http://localhost:{p2}"));
+    let primary = primary_env(stack, &printed, &format!("http://localhost:{p2}"));
 
     let started = stopwatch();
-    let apps = build_and_start("dev", primary, satellite, &[], (p1, p2)).await;
+    let apps = build_and_start(stack, ".next-dev", primary, satellite, &[], (p1, p2)).await;
     eprintln!("Next.js apps built and started: {:.1?}", started.elapsed());
 
     let setup = Setup {
@@ -277,9 +351,10 @@ async fn seed_nextjs_apps_in_chromium_development() {
         first_name: "Ada",
         last_name: "Lovelace",
     };
+    let shots = format!("{}-dev", stack.dir);
     in_chromium(
-        "seed's Next.js apps in Chromium (nextjs-dev)",
-        "nextjs-dev",
+        &format!("seed's apps in Chromium ({shots})"),
+        &shots,
         &[],
         move |page| journey(page, setup),
     )
@@ -291,19 +366,22 @@ async fn seed_nextjs_apps_in_chromium_development() {
 /// Builds both apps of a setup (the two at once) and starts them on `ports` (primary,
 /// satellite).
 async fn build_and_start(
+    stack: Stack,
     dist: &'static str,
     primary: Env,
     satellite: Env,
     node: &[(String, String)],
     ports: (u16, u16),
 ) -> (NextServer, NextServer) {
-    tokio::task::spawn_blocking(npm_ci_once).await.unwrap();
+    tokio::task::spawn_blocking(move || npm_ci_once(stack))
+        .await
+        .unwrap();
     tokio::join!(
-        build("primary", dist, primary.clone()),
-        build("satellite", dist, satellite.clone())
+        build(stack, "primary", dist, primary.clone()),
+        build(stack, "satellite", dist, satellite.clone())
     );
-    let p = NextServer::start("primary", dist, &primary, node, ports.0).await;
-    let s = NextServer::start("satellite", dist, &satellite, node, ports.1).await;
+    let p = NextServer::start(stack, "primary", dist, &primary, node, ports.0).await;
+    let s = NextServer::start(stack, "satellite", dist, &satellite, node, ports.1).await;
     (p, s)
 }
 
@@ -311,7 +389,16 @@ async fn build_and_start(
 
 #[tokio::test]
 async fn seed_nextjs_apps_in_chromium_production_like() {
-    let prod = ProdNext::start().await;
+    production_journey(APP_ROUTER).await;
+}
+
+#[tokio::test]
+async fn seed_nextjs_pages_apps_in_chromium_production_like() {
+    production_journey(PAGES_ROUTER).await;
+}
+
+async fn production_journey(stack: Stack) {
+    let prod = ProdNext::start(stack).await;
     if let Ok(secs) = std::env::var("ORBIT_TEST_HOLD_SECS") {
         // For debugging by hand: the world stays up this long before the journey.
         eprintln!("HOLD chromium args: {:?}", prod.chromium_args);
@@ -324,9 +411,10 @@ async fn seed_nextjs_apps_in_chromium_production_like() {
         first_name: "Grace",
         last_name: "Hopper",
     };
+    let shots = format!("{}-prod", stack.dir);
     in_chromium(
-        "seed's Next.js apps in Chromium (nextjs-prod)",
-        "nextjs-prod",
+        &format!("seed's apps in Chromium ({shots})"),
+        &shots,
         &prod.chromium_args,
         move |page| journey(page, setup),
     )
@@ -342,14 +430,17 @@ struct ProdNext {
     _apps: (AppServer, AppServer, NextServer, NextServer),
     _ca: tempfile::NamedTempFile,
     world: ProdWorld,
-    /// One production-like setup at a time: its build directory is `.next-prod`.
+    /// One production-like setup of a stack at a time: its build directory is `.next-prod`.
     _one_at_a_time: tokio::sync::MutexGuard<'static, ()>,
 }
 
 impl ProdNext {
-    async fn start() -> Self {
-        static ONE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-        let guard = ONE.lock().await;
+    async fn start(stack: Stack) -> Self {
+        static ONE: [tokio::sync::Mutex<()>; 2] = [
+            tokio::sync::Mutex::const_new(()),
+            tokio::sync::Mutex::const_new(()),
+        ];
+        let guard = ONE[usize::from(stack.dir == PAGES_ROUTER.dir)].lock().await;
         let shared_bundles = clerk_bundles().await;
         let world = ProdWorld::start_on(None, |c| link_clerk_bundles(c, shared_bundles)).await;
         world.add_satellite("satellite.test", true).await;
@@ -368,7 +459,7 @@ impl ProdNext {
         );
         assert_eq!(printed["CLERK_API_URL"], world.bapi_url());
         assert_eq!(satellite["NEXT_PUBLIC_CLERK_DOMAIN"], "satellite.test");
-        let primary = primary_env(&printed, "https://satellite.test");
+        let primary = primary_env(stack, &printed, "https://satellite.test");
 
         // The apps' servers reach Orbit's Backend API at orbit.test: Node trusts the test CA
         // and resolves `*.test` to the world's address (compat/node/resolve-test-hosts.mjs).
@@ -388,7 +479,8 @@ impl ProdNext {
         ];
         let started = stopwatch();
         let (p, s) = build_and_start(
-            "prod",
+            stack,
+            ".next-prod",
             primary,
             satellite,
             &node,
@@ -728,7 +820,7 @@ async fn journey(page: Page, s: Setup) {
 #[tokio::test]
 #[ignore = "a measurement, not a test: run it by hand (see its doc comment)"]
 async fn measure_a_satellites_first_signed_in_page_view() {
-    let prod = ProdNext::start().await;
+    let prod = ProdNext::start(APP_ROUTER).await;
     prod.world
         .backend()
         .create_user("ada@example.com", GOOD_PASSWORD)
