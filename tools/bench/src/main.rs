@@ -3110,19 +3110,12 @@ impl Report {
         let _ = writeln!(o, "Notes:\n");
         let _ = writeln!(
             o,
-            "- Token mint: {} tokens in a {:.1} s window after {:.1} s warm-up; {} errors; a minted token {} against the JWKS. CPU {} during the window: {}; load generator: {} of CPU {}. Raw limit: mean of {:.0} signatures/s before and {:.0} after the window ({} signatures of a 600-byte message in total, one thread on CPU {}, server idle; CPU {} {}){}.",
+            "- Token mint: {} tokens {}; {} errors; a minted token {} against the JWKS. {}. Raw limit: mean of {:.0} signatures/s before and {:.0} after the window ({} signatures of a 600-byte message in total, one thread on CPU {}, server idle; CPU {} {}){}.",
             t.ok,
-            t.window.as_secs_f64(),
-            args.warmup,
+            window_span(t, args),
             t.errors,
-            match &self.token_verified {
-                Ok(()) => "verifies".to_owned(),
-                Err(e) => format!("does NOT verify ({e})"),
-            },
-            args.server_cpu,
-            t.server_cpu.map(|c| c.describe("server")).unwrap_or_else(|| "n/a".into()),
-            pct(t.bench_cpu),
-            args.bench_cpu,
+            verified_note(&self.token_verified),
+            window_cpu(t, args),
             self.rsa.before,
             self.rsa.after,
             self.rsa.count,
@@ -3134,34 +3127,23 @@ impl Report {
         let cpu_per_token = |l: &LoadResult| ms_cpu(l.cpu_per_op_ms(l.server_cpu.map(|c| c.own)));
         let _ = writeln!(
             o,
-            "- FAPI token mint: {} tokens in a {:.1} s window after {:.1} s warm-up (right after the BAPI window; the raw limit is the BAPI row's, measured before the BAPI window and after this one); {} errors; a minted token {} against the JWKS and carries `azp` {APP_ORIGIN}. Each worker is a browser with its own cookie jar, signed in beforehand through `POST /v1/client/sign_ins` (identifier, password, `strategy=password`) from `Origin: {APP_ORIGIN}`, one user with a password each; it posts an empty form to `/v1/client/sessions/{{id}}/tokens?{CLERK_JS_QUERY}` with its `__client` cookie and that `Origin`. CPU {} during the window: {}; load generator: {} of CPU {}. Server CPU per token: FAPI {}, BAPI {}.",
+            "- FAPI token mint: {} tokens {} (right after the BAPI window; the raw limit is the BAPI row's, measured before the BAPI window and after this one); {} errors; a minted token {} against the JWKS and carries `azp` {APP_ORIGIN}. Each worker is a browser with its own cookie jar, signed in beforehand through `POST /v1/client/sign_ins` (identifier, password, `strategy=password`) from `Origin: {APP_ORIGIN}`, one user with a password each; it posts an empty form to `/v1/client/sessions/{{id}}/tokens?{CLERK_JS_QUERY}` with its `__client` cookie and that `Origin`. {}. Server CPU per token: FAPI {}, BAPI {}.",
             f.ok,
-            f.window.as_secs_f64(),
-            args.warmup,
+            window_span(f, args),
             f.errors,
-            match &self.fapi_token_verified {
-                Ok(()) => "verifies".to_owned(),
-                Err(e) => format!("does NOT verify ({e})"),
-            },
-            args.server_cpu,
-            f.server_cpu.map(|c| c.describe("server")).unwrap_or_else(|| "n/a".into()),
-            pct(f.bench_cpu),
-            args.bench_cpu,
+            verified_note(&self.fapi_token_verified),
+            window_cpu(f, args),
             cpu_per_token(f),
             cpu_per_token(t),
         );
         let _ = writeln!(
             o,
-            "- Sign-in: {} completed sign-ins (303 with a `__client` cookie, each from a fresh cookie jar) in a {:.1} s window after {:.1} s warm-up, over {} users; {} errors. CPU {} during the window: {}; load generator: {} of CPU {}. Server argon2 parameters: defaults (not overridden). Raw limit: mean of {:.1} hashes/s before and {:.1} after the window ({} hashes in total, one thread on CPU {}, server idle; CPU {} {}){}.",
+            "- Sign-in: {} completed sign-ins (303 with a `__client` cookie, each from a fresh cookie jar) {}, over {} users; {} errors. {}. Server argon2 parameters: defaults (not overridden). Raw limit: mean of {:.1} hashes/s before and {:.1} after the window ({} hashes in total, one thread on CPU {}, server idle; CPU {} {}){}.",
             s.ok,
-            s.window.as_secs_f64(),
-            args.warmup,
+            window_span(s, args),
             args.sign_in_users,
             s.errors,
-            args.server_cpu,
-            s.server_cpu.map(|c| c.describe("server")).unwrap_or_else(|| "n/a".into()),
-            pct(s.bench_cpu),
-            args.bench_cpu,
+            window_cpu(s, args),
             self.argon.before,
             self.argon.after,
             self.argon.count,
@@ -3201,6 +3183,36 @@ impl Report {
             o.push_str(&flood.markdown(args, self.argon.per_sec));
         }
         o
+    }
+}
+
+/// "in a 5.0 s window after 1.0 s warm-up".
+fn window_span(load: &LoadResult, args: &Args) -> String {
+    format!(
+        "in a {:.1} s window after {:.1} s warm-up",
+        load.window.as_secs_f64(),
+        args.warmup
+    )
+}
+
+/// "CPU 0 during the window: server …; load generator: 12% of CPU 1".
+fn window_cpu(load: &LoadResult, args: &Args) -> String {
+    format!(
+        "CPU {} during the window: {}; load generator: {} of CPU {}",
+        args.server_cpu,
+        load.server_cpu
+            .map(|c| c.describe("server"))
+            .unwrap_or_else(|| "n/a".into()),
+        pct(load.bench_cpu),
+        args.bench_cpu
+    )
+}
+
+/// "verifies", or "does NOT verify (why)".
+fn verified_note(verified: &Result<(), String>) -> String {
+    match verified {
+        Ok(()) => "verifies".to_owned(),
+        Err(e) => format!("does NOT verify ({e})"),
     }
 }
 
