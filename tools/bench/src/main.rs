@@ -4,8 +4,10 @@
 //! The server runs as a child process pinned to one CPU (`taskset -c 0`); this process pins
 //! itself (its load-generating threads) to another CPU. The measurements:
 //!
-//! 1. Session token mint through the Backend API, against RSA-2048 PKCS#1 v1.5 SHA-256
-//!    signatures per second with aws-lc-rs on one thread on the server's CPU.
+//! 1. Session token mint through the Backend API, and through the Frontend API as clerk-js asks
+//!    (browsers signed in through FAPI, their `__client` cookie and the app's `Origin`), both
+//!    against RSA-2048 PKCS#1 v1.5 SHA-256 signatures per second with aws-lc-rs on one thread
+//!    on the server's CPU.
 //! 2. Password sign-in through the hosted portal (GET + POST /sign-in), against argon2id hashes
 //!    per second at the server's default parameters on one thread on the server's CPU.
 //! 3. Resident memory of the server, idle and after creating many users with a session each.
@@ -42,7 +44,7 @@ use std::time::{Duration, Instant};
     about = "Benchmarks a real `orbit serve` process: token mint, password sign-in and memory, each against a raw limit measured in the same run.",
     long_about = "Benchmarks a real `orbit serve` process (the `orbit` binary next to this one) started in a \
 fresh temporary data directory and pinned to one CPU with `taskset`.\n\n\
-Measures session tokens per second through the Backend API against RSA-2048 signatures per second (aws-lc-rs, one \
+Measures session tokens per second through the Backend API, and through the Frontend API as clerk-js asks for them, against RSA-2048 signatures per second (aws-lc-rs, one \
 thread on the server's CPU), portal password sign-ins per second against argon2id hashes per second at the server's \
 default parameters (m=19456 KiB, t=2, p=1), and the server's resident memory idle and after creating --users users \
 with one session each.\n\n\
@@ -718,39 +720,24 @@ struct Bapi {
 
 impl Bapi {
     async fn post(&self, path: &str, body: &Value) -> Result<Value, String> {
-        let resp = self
+        let sent = self
             .http
             .post(format!("{}{path}", self.base))
             .header(AUTHORIZATION, &self.auth)
             .json(body)
             .send()
-            .await
-            .map_err(|e| format!("POST {path}: {e}"))?;
-        let status = resp.status();
-        let text = resp
-            .text()
-            .await
-            .map_err(|e| format!("POST {path}: reading the body: {e}"))?;
-        if status != StatusCode::OK {
-            return Err(format!("POST {path}: HTTP {status}: {}", snippet(&text)));
-        }
-        serde_json::from_str(&text).map_err(|e| format!("POST {path}: {e}"))
+            .await;
+        json_answer(&format!("POST {path}"), sent).await
     }
 
     async fn get(&self, path: &str) -> Result<Value, String> {
-        let resp = self
+        let sent = self
             .http
             .get(format!("{}{path}", self.base))
             .header(AUTHORIZATION, &self.auth)
             .send()
-            .await
-            .map_err(|e| format!("GET {path}: {e}"))?;
-        let status = resp.status();
-        let text = resp.text().await.map_err(|e| format!("GET {path}: {e}"))?;
-        if status != StatusCode::OK {
-            return Err(format!("GET {path}: HTTP {status}: {}", snippet(&text)));
-        }
-        serde_json::from_str(&text).map_err(|e| format!("GET {path}: {e}"))
+            .await;
+        json_answer(&format!("GET {path}"), sent).await
     }
 
     async fn create_user(&self, email: &str, password: Option<&str>) -> Result<String, String> {
@@ -774,6 +761,24 @@ impl Bapi {
             .map(str::to_owned)
             .ok_or_else(|| format!("POST /v1/sessions: no id in {v}"))
     }
+}
+
+/// The JSON body of a 200 answer to the request `what` ("POST /v1/users"); a transport error,
+/// any other status or a body that is not JSON is an error.
+async fn json_answer(
+    what: &str,
+    sent: reqwest::Result<reqwest::Response>,
+) -> Result<Value, String> {
+    let resp = sent.map_err(|e| format!("{what}: {e}"))?;
+    let status = resp.status();
+    let text = resp
+        .text()
+        .await
+        .map_err(|e| format!("{what}: reading the body: {e}"))?;
+    if status != StatusCode::OK {
+        return Err(format!("{what}: HTTP {status}: {}", snippet(&text)));
+    }
+    serde_json::from_str(&text).map_err(|e| format!("{what}: {e}"))
 }
 
 fn snippet(s: &str) -> String {
@@ -804,6 +809,13 @@ struct LoadResult {
 impl LoadResult {
     fn rate(&self) -> f64 {
         self.ok as f64 / self.window.as_secs_f64()
+    }
+    /// CPU time per completed operation, in ms, of `share` of one CPU over the window.
+    fn cpu_per_op_ms(&self, share: Option<f64>) -> Option<f64> {
+        let ops = self.ok;
+        share
+            .filter(|_| ops > 0)
+            .map(|s| s * self.window.as_secs_f64() / ops as f64 * 1000.0)
     }
     fn percentile(&self, p: f64) -> Option<Duration> {
         if self.latencies.is_empty() {
@@ -1068,6 +1080,9 @@ struct Report {
     rsa: RawResult,
     tokens: LoadResult,
     token_verified: Result<(), String>,
+    /// The same window through FAPI, as clerk-js asks (between `tokens` and `rsa`'s "after").
+    fapi_tokens: LoadResult,
+    fapi_token_verified: Result<(), String>,
     argon: RawResult,
     sign_ins: LoadResult,
     end_rss: Option<u64>,
@@ -1123,8 +1138,10 @@ async fn run(args: &Args, orbit: &Path, _facts: &MachineFacts) -> Res<Report> {
     //    by the sign-in measurement's argon2 buffers).
     let memory = create_users(&bapi, args, &server).await?;
 
-    // 3. Token mint: sessions to mint for, then the raw limit while the server idles, then load.
+    // 3. Token mint: sessions to mint for (through BAPI, and browsers signed in through FAPI),
+    //    then the raw limit while the server idles, then the BAPI and FAPI windows.
     let sessions = token_sessions(&bapi, args).await?;
+    let browsers = fapi_browsers(&bapi, &keys.frontend, args).await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
     eprintln!(
         "raw limit: RSA-2048 signatures on one thread on CPU {} ({:.0}+{:.0} s)...",
@@ -1137,8 +1154,19 @@ async fn run(args: &Args, orbit: &Path, _facts: &MachineFacts) -> Res<Report> {
         "token mint: {} in flight, {:.0}+{:.0} s...",
         args.token_concurrency, args.warmup, args.seconds
     );
-    let tokens = token_load(&bapi, &sessions, args, server.pid).await;
+    let tokens = token_load(&sessions, args, server.pid).await;
     eprintln!("  {:.0} tokens/s, {} errors", tokens.rate(), tokens.errors);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    eprintln!(
+        "token mint through FAPI as clerk-js: {} in flight, {:.0}+{:.0} s...",
+        args.token_concurrency, args.warmup, args.seconds
+    );
+    let fapi_tokens = token_load(&browsers, args, server.pid).await;
+    eprintln!(
+        "  {:.0} tokens/s, {} errors",
+        fapi_tokens.rate(),
+        fapi_tokens.errors
+    );
     tokio::time::sleep(Duration::from_millis(500)).await;
     eprintln!(
         "raw limit again, server idle: RSA-2048 signatures on CPU {}...",
@@ -1157,6 +1185,7 @@ async fn run(args: &Args, orbit: &Path, _facts: &MachineFacts) -> Res<Report> {
         cpu_after: rsa_cpu2,
     };
     let token_verified = verify_one_token(&bapi, &sessions[0]).await;
+    let fapi_token_verified = verify_one_token(&bapi, &browsers[0]).await;
 
     // 4. Password sign-in.
     let creds = sign_in_users(&bapi, args).await?;
@@ -1228,6 +1257,8 @@ async fn run(args: &Args, orbit: &Path, _facts: &MachineFacts) -> Res<Report> {
         rsa,
         tokens,
         token_verified,
+        fapi_tokens,
+        fapi_token_verified,
         argon,
         sign_ins,
         end_rss,
@@ -1253,31 +1284,74 @@ where
     .await
 }
 
-/// One user with one session per in-flight token request.
-async fn token_sessions(bapi: &Bapi, args: &Args) -> Res<Arc<Vec<String>>> {
-    let mut sessions = Vec::new();
+/// One user with one session per in-flight token request, minted for through the Backend API.
+async fn token_sessions(bapi: &Bapi, args: &Args) -> Res<Arc<Vec<Minter>>> {
+    let mut minters = Vec::new();
     for i in 0..args.token_concurrency {
         let user = bapi
             .create_user(&format!("token-{i}@example.com"), None)
             .await?;
-        sessions.push(bapi.create_session(&user).await?);
+        minters.push(Minter {
+            api: TokenApi::Bapi(bapi.clone()),
+            session: bapi.create_session(&user).await?,
+        });
     }
-    Ok(Arc::new(sessions))
+    Ok(Arc::new(minters))
 }
 
-/// The token-mint window: each worker mints for its own session, back to back.
-async fn token_load(
-    bapi: &Bapi,
-    sessions: &Arc<Vec<String>>,
-    args: &Args,
-    server_pid: u32,
-) -> LoadResult {
-    let bapi = bapi.clone();
-    let sessions = sessions.clone();
+/// One browser per in-flight token request, signed in through the Frontend API as clerk-js
+/// does it: a user with a password (Backend API), then `POST /v1/client/sign_ins` with the
+/// identifier and the password from the app's page, in a cookie jar of the browser's own that
+/// keeps the `__client` cookie of the sign-in. Each browser mints for its new session.
+async fn fapi_browsers(bapi: &Bapi, fapi: &str, args: &Args) -> Res<Arc<Vec<Minter>>> {
+    eprintln!(
+        "signing in {} browsers through FAPI as clerk-js does...",
+        args.token_concurrency
+    );
+    let mut minters = Vec::new();
+    for i in 0..args.token_concurrency {
+        let email = format!("fapi-token-{i}@example.com");
+        let password = format!("Orbit-bench-fapi-{i}-q7Zx");
+        bapi.create_user(&email, Some(&password)).await?;
+        let browser = ClerkJs::new(fapi)?;
+        let v = browser
+            .post(
+                "/client/sign_ins",
+                &[
+                    ("identifier", email.as_str()),
+                    ("password", password.as_str()),
+                    ("strategy", "password"),
+                ],
+            )
+            .await?;
+        let sign_in = &v["response"];
+        let session = match (
+            sign_in["status"].as_str(),
+            sign_in["created_session_id"].as_str(),
+        ) {
+            (Some("complete"), Some(sid)) if !sid.is_empty() => sid.to_owned(),
+            _ => {
+                return Err(format!(
+                    "FAPI sign-in of {email} did not complete: {}",
+                    snippet(&sign_in.to_string())
+                )
+                .into())
+            }
+        };
+        minters.push(Minter {
+            api: TokenApi::Fapi(browser),
+            session,
+        });
+    }
+    Ok(Arc::new(minters))
+}
+
+/// A token-mint window: worker w mints for `minters[w % len]`, back to back.
+async fn token_load(minters: &Arc<Vec<Minter>>, args: &Args, server_pid: u32) -> LoadResult {
+    let minters = minters.clone();
     window_loop(args.token_concurrency, args, server_pid, move |w, _| {
-        let bapi = bapi.clone();
-        let sid = sessions[w % sessions.len()].clone();
-        async move { mint(&bapi, &sid).await.map(|_| ()) }
+        let minter = minters[w % minters.len()].clone();
+        async move { minter.mint().await.map(|_| ()) }
     })
     .await
 }
@@ -1455,36 +1529,140 @@ async fn create_users(bapi: &Bapi, args: &Args, server: &Server) -> Res<MemoryRe
     })
 }
 
-async fn mint(bapi: &Bapi, session_id: &str) -> Result<String, String> {
-    let v = bapi
-        .post(&format!("/v1/sessions/{session_id}/tokens"), &json!({}))
-        .await?;
-    match (v["object"].as_str(), v["jwt"].as_str()) {
-        (Some("token"), Some(jwt)) if jwt.split('.').count() == 3 => Ok(jwt.to_owned()),
-        _ => Err(format!(
-            "unexpected token response {}",
-            snippet(&v.to_string())
-        )),
+/// The app's origin in the development instance (its primary domain, `localhost:3000` by
+/// default): clerk-js calls FAPI from the app's pages, and FAPI refuses any call that is not a
+/// GET without an allowed `Origin`. It becomes the `azp` of the tokens it mints.
+const APP_ORIGIN: &str = "http://localhost:3000";
+
+/// The query parameters clerk-js 6.40 adds to every FAPI call (`core/fapiClient.ts`).
+const CLERK_JS_QUERY: &str = "__clerk_api_version=2026-08-20&_clerk_js_version=6.40.0";
+
+/// A browser running clerk-js on a page of the app: a cookie jar of its own (the host-only
+/// `__client` cookie of its sign-in), form bodies, `Origin: APP_ORIGIN` on every POST.
+#[derive(Clone)]
+struct ClerkJs {
+    http: reqwest::Client,
+    /// The instance's FAPI base, e.g. `http://127.0.0.1:port`.
+    fapi: String,
+}
+
+impl ClerkJs {
+    fn new(fapi: &str) -> Res<Self> {
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(120))
+            .build()
+            .context("building a browser's HTTP client")?;
+        Ok(Self {
+            http,
+            fapi: fapi.to_owned(),
+        })
+    }
+
+    /// `POST /v1{path}` with clerk-js's query parameters and `form` as the form body.
+    async fn post(&self, path: &str, form: &[(&str, &str)]) -> Result<Value, String> {
+        let sent = self
+            .http
+            .post(format!("{}/v1{path}?{CLERK_JS_QUERY}", self.fapi))
+            .header(ORIGIN, APP_ORIGIN)
+            .form(form)
+            .send()
+            .await;
+        json_answer(&format!("POST /v1{path}"), sent).await
     }
 }
 
-/// Checks one minted token's signature against the instance's JWKS.
-async fn verify_one_token(bapi: &Bapi, session_id: &str) -> Result<(), String> {
-    let jwt = mint(bapi, session_id).await?;
-    let jwks = bapi.get("/v1/jwks").await?;
-    let keys = jwks["keys"].as_array().ok_or("JWKS without keys")?;
-    for k in keys {
-        let (Some(n), Some(e)) = (k["n"].as_str(), k["e"].as_str()) else {
-            continue;
+/// Which API a token-mint worker asks.
+#[derive(Clone)]
+enum TokenApi {
+    /// `POST /v1/sessions/{id}/tokens` on the Backend API, with the secret key.
+    Bapi(Bapi),
+    /// `POST /v1/client/sessions/{id}/tokens` on the Frontend API, from a browser signed in to
+    /// that session, as clerk-js asks (empty form body).
+    Fapi(ClerkJs),
+}
+
+/// A session and the API its tokens are minted through.
+#[derive(Clone)]
+struct Minter {
+    api: TokenApi,
+    session: String,
+}
+
+impl Minter {
+    /// One fresh session token; an answer other than 200 `{"object":"token","jwt":…}` is an
+    /// error.
+    async fn mint(&self) -> Result<String, String> {
+        let session = &self.session;
+        let v = match &self.api {
+            TokenApi::Bapi(bapi) => {
+                bapi.post(&format!("/v1/sessions/{session}/tokens"), &json!({}))
+                    .await?
+            }
+            TokenApi::Fapi(browser) => {
+                browser
+                    .post(&format!("/client/sessions/{session}/tokens"), &[])
+                    .await?
+            }
         };
-        let (Ok(n), Ok(e)) = (URL_SAFE_NO_PAD.decode(n), URL_SAFE_NO_PAD.decode(e)) else {
-            continue;
-        };
-        if orbit_core::keys::verify_rs256(&jwt, &n, &e) {
-            return Ok(());
+        match (v["object"].as_str(), v["jwt"].as_str()) {
+            (Some("token"), Some(jwt)) if jwt.split('.').count() == 3 => Ok(jwt.to_owned()),
+            _ => Err(format!(
+                "unexpected token response {}",
+                snippet(&v.to_string())
+            )),
         }
     }
-    Err("a minted token does not verify against the JWKS".into())
+
+    /// The `azp` its tokens must carry: the app's origin through FAPI, none through BAPI.
+    fn azp(&self) -> Option<&'static str> {
+        match self.api {
+            TokenApi::Bapi(_) => None,
+            TokenApi::Fapi(_) => Some(APP_ORIGIN),
+        }
+    }
+}
+
+/// Checks one token `minter` mints: its signature against the instance's JWKS, its `sid`, and
+/// through FAPI its `azp`.
+async fn verify_one_token(bapi: &Bapi, minter: &Minter) -> Result<(), String> {
+    let jwt = minter.mint().await?;
+    let jwks = bapi.get("/v1/jwks").await?;
+    let keys = jwks["keys"].as_array().ok_or("JWKS without keys")?;
+    let verified = keys.iter().any(|k| {
+        let (Some(n), Some(e)) = (k["n"].as_str(), k["e"].as_str()) else {
+            return false;
+        };
+        let (Ok(n), Ok(e)) = (URL_SAFE_NO_PAD.decode(n), URL_SAFE_NO_PAD.decode(e)) else {
+            return false;
+        };
+        orbit_core::keys::verify_rs256(&jwt, &n, &e)
+    });
+    if !verified {
+        return Err("a minted token does not verify against the JWKS".into());
+    }
+    let claims: Value = jwt
+        .split('.')
+        .nth(1)
+        .and_then(|c| URL_SAFE_NO_PAD.decode(c).ok())
+        .and_then(|c| serde_json::from_slice(&c).ok())
+        .ok_or("a minted token's claims are not JSON")?;
+    if claims["sid"].as_str() != Some(minter.session.as_str()) {
+        return Err(format!(
+            "a minted token's sid is {}, not {}",
+            claims["sid"], minter.session
+        ));
+    }
+    if let Some(azp) = minter.azp() {
+        if claims["azp"].as_str() != Some(azp) {
+            return Err(format!(
+                "a minted token's azp is {}, not {azp}",
+                claims["azp"]
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Where a browser's portal requests go: the public origin the instance was created with (its
@@ -2298,13 +2476,8 @@ async fn postgres_windows(orbit: &Path, args: &Args, url: &str, proxy: &DbProxy)
     };
     let sessions = token_sessions(&bapi, args).await?;
     eprintln!("PostgreSQL token mint...");
-    let (tokens, db_tokens) = with_db_meters(
-        args,
-        None,
-        proxy,
-        token_load(&bapi, &sessions, args, server.pid),
-    )
-    .await;
+    let (tokens, db_tokens) =
+        with_db_meters(args, None, proxy, token_load(&sessions, args, server.pid)).await;
     eprintln!(
         "  {:.0} tokens/s, {} errors, {} round trips",
         tokens.rate(),
@@ -2360,7 +2533,7 @@ async fn postgres_windows(orbit: &Path, args: &Args, url: &str, proxy: &DbProxy)
 /// What the one-node windows set up and the two-node windows reuse.
 struct NodeWork<'a> {
     keys: &'a Keys,
-    sessions: &'a Arc<Vec<String>>,
+    sessions: &'a Arc<Vec<Minter>>,
     creds: &'a Arc<Vec<(String, String)>>,
 }
 
@@ -2401,32 +2574,24 @@ async fn two_nodes(
         b.pid
     );
     let on_b = |u: &str| u.replace(&format!(":{}", a.port), &format!(":{}", b.port));
-    let bapis: Arc<Vec<Bapi>> = Arc::new(
-        [keys.backend.clone(), on_b(&keys.backend)]
-            .into_iter()
-            .map(|base| Bapi {
-                http: http.clone(),
-                base,
-                auth: format!("Bearer {}", keys.secret_key),
+    let bapis = [keys.backend.clone(), on_b(&keys.backend)].map(|base| Bapi {
+        http: http.clone(),
+        base,
+        auth: format!("Bearer {}", keys.secret_key),
+    });
+    // Worker w mints on node w % 2, for the session it had on one node.
+    let sessions = work.sessions;
+    let minters: Arc<Vec<Minter>> = Arc::new(
+        (0..args.token_concurrency)
+            .map(|w| Minter {
+                api: TokenApi::Bapi(bapis[w % 2].clone()),
+                session: sessions[w % sessions.len()].session.clone(),
             })
             .collect(),
     );
     eprintln!("two nodes: token mint...");
-    let (tokens, db_tokens) = {
-        let sessions = work.sessions.clone();
-        let bapis = bapis.clone();
-        with_db_meters(
-            args,
-            Some(b.pid),
-            proxy,
-            window_loop(args.token_concurrency, args, a.pid, move |w, _| {
-                let bapi = bapis[w % 2].clone();
-                let sid = sessions[w % sessions.len()].clone();
-                async move { mint(&bapi, &sid).await.map(|_| ()) }
-            }),
-        )
-        .await
-    };
+    let (tokens, db_tokens) =
+        with_db_meters(args, Some(b.pid), proxy, token_load(&minters, args, a.pid)).await;
     eprintln!("  {:.0} tokens/s, {} errors", tokens.rate(), tokens.errors);
     eprintln!("two nodes: sign-in...");
     let portals = [
@@ -2485,10 +2650,6 @@ struct PgRow<'a> {
 }
 
 impl PgRow<'_> {
-    fn secs(&self) -> f64 {
-        self.load.window.as_secs_f64()
-    }
-
     /// Node CPU over the window in shares of one CPU: A, and B on two nodes.
     fn node_shares(&self) -> (Option<f64>, Option<f64>) {
         let a = self.load.server_cpu.map(|c| c.own);
@@ -2500,14 +2661,6 @@ impl PgRow<'_> {
         (a, b)
     }
 
-    /// CPU time per completed operation, in ms, of a share of one CPU over the window.
-    fn per_op_ms(&self, share: Option<f64>) -> Option<f64> {
-        let ops = self.load.ok;
-        share
-            .filter(|_| ops > 0)
-            .map(|s| s * self.secs() / ops as f64 * 1000.0)
-    }
-
     /// Node CPU per operation (A + B on two nodes), in ms.
     fn node_ms(&self) -> Option<f64> {
         let (a, b) = self.node_shares();
@@ -2516,11 +2669,11 @@ impl PgRow<'_> {
         } else {
             a
         };
-        self.per_op_ms(total)
+        self.load.cpu_per_op_ms(total)
     }
 
     fn pg_ms(&self) -> Option<f64> {
-        self.per_op_ms(self.db.and_then(|d| d.pg_cpu))
+        self.load.cpu_per_op_ms(self.db.and_then(|d| d.pg_cpu))
     }
 
     /// "1.00 (+ 2.00 pings)" per completed operation.
@@ -2876,6 +3029,31 @@ impl Report {
             ms(t.percentile(50.0)),
             ms(t.percentile(99.0))
         );
+        // The same through FAPI, as clerk-js asks: no target of its own.
+        let f = &self.fapi_tokens;
+        let f_ok = f.errors == 0 && self.fapi_token_verified.is_ok();
+        let f_disturbed = self.rsa.disturbed() || f.server_cpu.is_none_or(|c| c.disturbed(0.9));
+        let f_result = match (f_ok, f_disturbed) {
+            (true, false) => "info".to_owned(),
+            (true, true) => "info (CPU disturbed, see notes)".to_owned(),
+            (false, _) => verdict_noted(false, f_disturbed),
+        };
+        let _ = writeln!(
+            o,
+            "| Session token mint, FAPI `POST /v1/client/sessions/{{id}}/tokens` as clerk-js (`__client` cookie, `Origin: {APP_ORIGIN}`), server on 1 core, {} in flight | {:.0} tokens/s ({:.2} × BAPI) | {:.0} RSA-2048 signatures/s (the same) | {:.2} | — | {} |",
+            args.token_concurrency,
+            f.rate(),
+            f.rate() / t.rate(),
+            self.rsa.per_sec,
+            f.rate() / self.rsa.per_sec,
+            f_result
+        );
+        let _ = writeln!(
+            o,
+            "| FAPI token request latency p50 / p99 | {} / {} | — | — | — | info |",
+            ms(f.percentile(50.0)),
+            ms(f.percentile(99.0))
+        );
         // Sign-in.
         let s = &self.sign_ins;
         let s_ratio = s.rate() / self.argon.per_sec;
@@ -2932,19 +3110,12 @@ impl Report {
         let _ = writeln!(o, "Notes:\n");
         let _ = writeln!(
             o,
-            "- Token mint: {} tokens in a {:.1} s window after {:.1} s warm-up; {} errors; a minted token {} against the JWKS. CPU {} during the window: {}; load generator: {} of CPU {}. Raw limit: mean of {:.0} signatures/s before and {:.0} after the window ({} signatures of a 600-byte message in total, one thread on CPU {}, server idle; CPU {} {}){}.",
+            "- Token mint: {} tokens {}; {} errors; a minted token {} against the JWKS. {}. Raw limit: mean of {:.0} signatures/s before and {:.0} after the window ({} signatures of a 600-byte message in total, one thread on CPU {}, server idle; CPU {} {}){}.",
             t.ok,
-            t.window.as_secs_f64(),
-            args.warmup,
+            window_span(t, args),
             t.errors,
-            match &self.token_verified {
-                Ok(()) => "verifies".to_owned(),
-                Err(e) => format!("does NOT verify ({e})"),
-            },
-            args.server_cpu,
-            t.server_cpu.map(|c| c.describe("server")).unwrap_or_else(|| "n/a".into()),
-            pct(t.bench_cpu),
-            args.bench_cpu,
+            verified_note(&self.token_verified),
+            window_cpu(t, args),
             self.rsa.before,
             self.rsa.after,
             self.rsa.count,
@@ -2953,18 +3124,26 @@ impl Report {
             self.rsa.describe_cpu(),
             pin_note(&self.rsa.pinned),
         );
+        let cpu_per_token = |l: &LoadResult| ms_cpu(l.cpu_per_op_ms(l.server_cpu.map(|c| c.own)));
         let _ = writeln!(
             o,
-            "- Sign-in: {} completed sign-ins (303 with a `__client` cookie, each from a fresh cookie jar) in a {:.1} s window after {:.1} s warm-up, over {} users; {} errors. CPU {} during the window: {}; load generator: {} of CPU {}. Server argon2 parameters: defaults (not overridden). Raw limit: mean of {:.1} hashes/s before and {:.1} after the window ({} hashes in total, one thread on CPU {}, server idle; CPU {} {}){}.",
+            "- FAPI token mint: {} tokens {} (right after the BAPI window; the raw limit is the BAPI row's, measured before the BAPI window and after this one); {} errors; a minted token {} against the JWKS and carries `azp` {APP_ORIGIN}. Each worker is a browser with its own cookie jar, signed in beforehand through `POST /v1/client/sign_ins` (identifier, password, `strategy=password`) from `Origin: {APP_ORIGIN}`, one user with a password each; it posts an empty form to `/v1/client/sessions/{{id}}/tokens?{CLERK_JS_QUERY}` with its `__client` cookie and that `Origin`. {}. Server CPU per token: FAPI {}, BAPI {}.",
+            f.ok,
+            window_span(f, args),
+            f.errors,
+            verified_note(&self.fapi_token_verified),
+            window_cpu(f, args),
+            cpu_per_token(f),
+            cpu_per_token(t),
+        );
+        let _ = writeln!(
+            o,
+            "- Sign-in: {} completed sign-ins (303 with a `__client` cookie, each from a fresh cookie jar) {}, over {} users; {} errors. {}. Server argon2 parameters: defaults (not overridden). Raw limit: mean of {:.1} hashes/s before and {:.1} after the window ({} hashes in total, one thread on CPU {}, server idle; CPU {} {}){}.",
             s.ok,
-            s.window.as_secs_f64(),
-            args.warmup,
+            window_span(s, args),
             args.sign_in_users,
             s.errors,
-            args.server_cpu,
-            s.server_cpu.map(|c| c.describe("server")).unwrap_or_else(|| "n/a".into()),
-            pct(s.bench_cpu),
-            args.bench_cpu,
+            window_cpu(s, args),
             self.argon.before,
             self.argon.after,
             self.argon.count,
@@ -2987,6 +3166,7 @@ impl Report {
         );
         for (what, samples) in [
             ("token", &t.error_samples),
+            ("FAPI token", &f.error_samples),
             ("sign-in", &s.error_samples),
             ("user creation", &m.error_samples),
         ] {
@@ -3003,6 +3183,36 @@ impl Report {
             o.push_str(&flood.markdown(args, self.argon.per_sec));
         }
         o
+    }
+}
+
+/// "in a 5.0 s window after 1.0 s warm-up".
+fn window_span(load: &LoadResult, args: &Args) -> String {
+    format!(
+        "in a {:.1} s window after {:.1} s warm-up",
+        load.window.as_secs_f64(),
+        args.warmup
+    )
+}
+
+/// "CPU 0 during the window: server …; load generator: 12% of CPU 1".
+fn window_cpu(load: &LoadResult, args: &Args) -> String {
+    format!(
+        "CPU {} during the window: {}; load generator: {} of CPU {}",
+        args.server_cpu,
+        load.server_cpu
+            .map(|c| c.describe("server"))
+            .unwrap_or_else(|| "n/a".into()),
+        pct(load.bench_cpu),
+        args.bench_cpu
+    )
+}
+
+/// "verifies", or "does NOT verify (why)".
+fn verified_note(verified: &Result<(), String>) -> String {
+    match verified {
+        Ok(()) => "verifies".to_owned(),
+        Err(e) => format!("does NOT verify ({e})"),
     }
 }
 
