@@ -51,15 +51,6 @@ struct UserPage {
     sessions: Vec<SessionRow>,
 }
 
-fn device_name(ua: Option<&str>) -> String {
-    let device = orbit_core::user_agent::describe(ua);
-    match (ua, device.browser, device.os) {
-        (None, _, _) => "Unknown device".into(),
-        (_, browser, Some(os)) => format!("{} on {os}", browser.unwrap_or("Browser")),
-        (_, browser, None) => browser.unwrap_or("Browser").to_owned(),
-    }
-}
-
 #[derive(Default)]
 struct UserMessages {
     notice: Option<String>,
@@ -87,7 +78,7 @@ async fn render_user(
         .filter(|s| s.status == SessionStatus::Active)
         .map(|s| SessionRow {
             current: s.id == me.session.id,
-            device: device_name(s.user_agent.as_deref()),
+            device: orbit_core::user_agent::summary(s.user_agent.as_deref()),
             created: format_utc(s.created_at),
             last_active: format_utc(s.last_active_at),
             id: s.id,
@@ -307,20 +298,4 @@ async fn revoke_session(
         ));
     }
     Ok(Redirect::to("/user?notice=session").into_response())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn devices() {
-        assert_eq!(
-            device_name(Some(
-                "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/156.0 Safari/537.36"
-            )),
-            "Chrome on Linux"
-        );
-        assert_eq!(device_name(None), "Unknown device");
-    }
 }
