@@ -3,14 +3,14 @@
 
 use super::{csrf, signed_in, SignedIn};
 use crate::browser::cookies;
-use crate::browser::page::render;
+use crate::browser::page::{render, with_retry_after};
 use crate::browser::redirect::{to_primary, with_cookies, with_redirect_url};
 use crate::browser::{BrowserClient, PageError};
 use crate::extract::{ClientIp, FormBody};
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -245,11 +245,8 @@ async fn change_password(
                     "Too many attempts. Wait {retry_after_secs} seconds, then try again."
                 ));
                 let status = StatusCode::TOO_MANY_REQUESTS;
-                let mut resp = render_user(&state, &browser, &headers, &me, status, msgs).await?;
-                if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
-                    resp.headers_mut().insert(header::RETRY_AFTER, v);
-                }
-                return Ok(resp);
+                let resp = render_user(&state, &browser, &headers, &me, status, msgs).await?;
+                return Ok(with_retry_after(resp, retry_after_secs));
             }
             Err(e) => return Err(e.into()),
         }
