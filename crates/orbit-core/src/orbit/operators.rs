@@ -20,9 +20,6 @@ pub const OPERATOR_SESSION_LIFETIME: Millis = 12 * HOUR;
 pub const OPERATOR_SESSION_IDLE_TIMEOUT: Millis = 2 * HOUR;
 /// A setup link works this long after `orbit serve` printed it.
 pub const SETUP_TOKEN_LIFETIME: Millis = DAY;
-/// Ended sessions and spent setup links are kept this long (the account page shows none of
-/// them; the audit log keeps what happened).
-const OPERATOR_STATE_RETENTION: Millis = 30 * DAY;
 /// Audit entries per page, at most.
 pub const AUDIT_PAGE_MAX: u32 = 200;
 
@@ -433,12 +430,10 @@ impl Orbit {
         Ok(AuditPage { entries, next })
     }
 
-    /// Forgets operator sessions and setup links over for `OPERATOR_STATE_RETENTION`.
+    /// Forgets operator sessions and setup links that are over (ended, expired, used): nothing
+    /// reads them any more, and the audit log keeps what happened.
     pub async fn prune_operator_state(&self) -> Result<u64> {
-        Ok(self
-            .store
-            .prune_operator_state(self.now() - OPERATOR_STATE_RETENTION)
-            .await?)
+        Ok(self.store.prune_operator_state(self.now()).await?)
     }
 }
 
