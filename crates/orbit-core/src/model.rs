@@ -406,6 +406,9 @@ pub struct OperatorSetupToken {
 pub struct AuditEntry {
     /// `aud_...`.
     pub id: String,
+    /// Its place in the log, given by the store: a later entry has a larger one (entries of one
+    /// millisecond too). 0 until stored.
+    pub seq: i64,
     pub at: Millis,
     /// The operator who acted, and their address at the time; `None` for the `orbit` command
     /// line, which acts as whoever runs it on the server.

@@ -411,13 +411,9 @@ pub trait OperatorStore: Send + Sync {
     ) -> StoreResult<bool>;
 
     async fn record_audit(&self, entry: &AuditEntry) -> StoreResult<()>;
-    /// At most `limit` entries, newest first, strictly older than `before` (`(at, id)`) when
+    /// At most `limit` entries, newest first (by `seq`), those before the entry `before` when
     /// given: the page after the one that ended there.
-    async fn audit_log(
-        &self,
-        before: Option<(Millis, &str)>,
-        limit: u32,
-    ) -> StoreResult<Vec<AuditEntry>>;
+    async fn audit_log(&self, before: Option<i64>, limit: u32) -> StoreResult<Vec<AuditEntry>>;
 
     /// Deletes operator sessions that ended or expired before `before`, and setup tokens that
     /// were used or expired before it. Returns how many rows.

@@ -1689,6 +1689,7 @@ pub fn operator(id: &str, email: &str) -> Operator {
 pub fn audit(id: &str, at: Millis, action: &str) -> AuditEntry {
     AuditEntry {
         id: id.into(),
+        seq: 0,
         at,
         operator_id: Some("op_1".into()),
         operator_email: Some("root@example.com".into()),
@@ -1853,40 +1854,38 @@ pub async fn operators_and_their_sessions(store: &dyn Store) {
         .is_none());
 }
 
-/// The audit log pages newest first, on `(at, id)`, without gaps or repeats.
+/// The audit log pages newest first in the order its entries were written (whatever their
+/// ids, and within one millisecond too), without gaps or repeats.
 pub async fn audit_log_pages(store: &dyn Store) {
     for i in 0..7 {
-        // Two entries per millisecond: the id breaks the tie.
+        // Two entries per millisecond, ids that sort the other way.
         let at = 100 + i / 2;
         store
             .record_audit(&AuditEntry {
                 instance_id: (i == 3).then(|| "ins_1".to_owned()),
                 detail: format!("{{\"n\":{i}}}"),
-                ..audit(&format!("aud_{i}"), at, "operator.signed_in")
+                ..audit(&format!("aud_{}", 9 - i), at, "operator.signed_in")
             })
             .await
             .unwrap();
     }
     let mut seen = Vec::new();
-    let mut before: Option<(Millis, String)> = None;
+    let mut before = None;
     loop {
-        let page = store
-            .audit_log(before.as_ref().map(|(at, id)| (*at, id.as_str())), 3)
-            .await
-            .unwrap();
+        let page = store.audit_log(before, 3).await.unwrap();
         if page.is_empty() {
             break;
         }
         assert!(page.len() <= 3);
-        let last = page.last().unwrap();
-        before = Some((last.at, last.id.clone()));
+        before = Some(page.last().unwrap().seq);
         seen.extend(page);
     }
     let ids: Vec<&str> = seen.iter().map(|e| e.id.as_str()).collect();
     assert_eq!(
         ids,
-        ["aud_6", "aud_5", "aud_4", "aud_3", "aud_2", "aud_1", "aud_0"]
+        ["aud_3", "aud_4", "aud_5", "aud_6", "aud_7", "aud_8", "aud_9"]
     );
+    assert!(seen.windows(2).all(|w| w[0].seq > w[1].seq), "{seen:?}");
     assert_eq!(seen[3].instance_id.as_deref(), Some("ins_1"));
     assert_eq!(seen[3].detail, "{\"n\":3}");
     assert_eq!(seen[0].operator_email.as_deref(), Some("root@example.com"));
@@ -1929,7 +1928,15 @@ pub async fn setup_tokens(store: &dyn Store) {
         Some(999)
     );
     assert_eq!(store.list_operators().await.unwrap(), vec![first]);
-    assert_eq!(store.audit_log(None, 10).await.unwrap(), vec![created]);
+    let logged = store.audit_log(None, 10).await.unwrap();
+    assert_eq!(logged.len(), 1);
+    assert_eq!(
+        AuditEntry {
+            seq: 0,
+            ..logged[0].clone()
+        },
+        created
+    );
     // Used, and an operator exists: neither link creates another.
     let again = operator("op_2", "again@example.com");
     for t in ["t1", "t2"] {

@@ -84,19 +84,12 @@ impl SignedInOperator {
     }
 }
 
-/// Where an audit page ended: the next page starts after it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuditCursor {
-    pub at: Millis,
-    pub id: String,
-}
-
 /// One page of the audit log, newest first.
 #[derive(Debug, Clone)]
 pub struct AuditPage {
     pub entries: Vec<AuditEntry>,
-    /// The cursor of the next page; `None` on the last.
-    pub next: Option<AuditCursor>,
+    /// Where the next page starts (the `seq` of this page's last entry); `None` on the last.
+    pub next: Option<i64>,
 }
 
 /// Whether a session found by its token is still live at `now`: not ended, before its absolute
@@ -399,6 +392,7 @@ impl Orbit {
         };
         AuditEntry {
             id: self.random.id("aud"),
+            seq: 0,
             at: self.now(),
             operator_id,
             operator_email,
@@ -411,19 +405,13 @@ impl Orbit {
 
     /// One page of the audit log, newest first: the first with `after = None`, then each
     /// following from the previous page's `next`. `limit` is capped at `AUDIT_PAGE_MAX`.
-    pub async fn audit_log(&self, after: Option<&AuditCursor>, limit: u32) -> Result<AuditPage> {
+    pub async fn audit_log(&self, after: Option<i64>, limit: u32) -> Result<AuditPage> {
         let limit = limit.clamp(1, AUDIT_PAGE_MAX);
         // One more than asked: whether a next page exists.
-        let mut entries = self
-            .store
-            .audit_log(after.map(|c| (c.at, c.id.as_str())), limit + 1)
-            .await?;
+        let mut entries = self.store.audit_log(after, limit + 1).await?;
         let next = if entries.len() > limit as usize {
             entries.truncate(limit as usize);
-            entries.last().map(|e| AuditCursor {
-                at: e.at,
-                id: e.id.clone(),
-            })
+            entries.last().map(|e| e.seq)
         } else {
             None
         };

@@ -139,6 +139,52 @@ pub fn with_retry_after(mut resp: Response, secs: u64) -> Response {
     resp
 }
 
+/// A signed-in device as `templates/fields/sessions.html` lists it (the profile page, the
+/// dashboard's account page).
+pub struct DeviceRow {
+    pub id: String,
+    /// `user_agent::summary` of its user agent.
+    pub device: String,
+    pub created: String,
+    pub last_active: String,
+    /// The device this page was asked from.
+    pub current: bool,
+}
+
+impl DeviceRow {
+    pub fn new(
+        id: String,
+        device: String,
+        created_at: orbit_core::Millis,
+        last_active_at: orbit_core::Millis,
+        current: bool,
+    ) -> Self {
+        Self {
+            id,
+            device,
+            created: orbit_core::clock::format_utc(created_at),
+            last_active: orbit_core::clock::format_utc(last_active_at),
+            current,
+        }
+    }
+}
+
+/// What a form of an email address and a password says when one is left empty:
+/// `(email_error, password_error)`; `password_missing` asks for the current or a new one.
+pub fn blank_credentials(
+    email: &str,
+    password: &str,
+    password_missing: &str,
+) -> (Option<String>, Option<String>) {
+    (
+        email
+            .trim()
+            .is_empty()
+            .then(|| "Enter your email address.".to_owned()),
+        password.is_empty().then(|| password_missing.to_owned()),
+    )
+}
+
 /// `s` as a sentence: capital first letter, one final period.
 pub fn sentence(s: &str) -> String {
     let mut c = s.chars();

@@ -14,6 +14,7 @@
 //!   `Orbit::record_audit(&operator.me.actor(), AuditAction::..., target, instance, detail)`.
 
 mod account;
+mod credentials;
 pub mod csrf;
 mod home;
 mod layout;

@@ -1,19 +1,18 @@
 //! `/dashboard/sign-in` and `/dashboard/sign-out`: an operator's email and password, under the
 //! abuse limits end users have (core, `Orbit::operator_sign_in`), and the end of the session.
 
+use super::credentials::{self, CredentialsForm, Posted, Start};
 use super::operator::signed_in;
 use super::{csrf, CsrfForm, DashboardError, Operator, Site};
 use crate::browser::cookies;
-use crate::browser::page::{render, with_retry_after};
+use crate::browser::page::render;
 use crate::browser::redirect::with_cookies;
-use crate::extract::{user_agent, ClientIp, FormBody};
+use crate::extract::{ClientIp, FormBody};
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use orbit_core::text::without_bidi_controls;
-use orbit_core::Error;
 use serde::Deserialize;
 
 #[derive(Template, Default)]
@@ -28,6 +27,8 @@ pub(super) struct SignInPage {
     email_error: Option<String>,
     password_error: Option<String>,
 }
+
+credentials::credentials_page!(SignInPage);
 
 #[derive(Debug, Deserialize)]
 pub(super) struct SignInQuery {
@@ -54,13 +55,6 @@ pub(super) async fn page(
     Ok(render(StatusCode::OK, &page, set))
 }
 
-#[derive(Debug, Deserialize)]
-pub(super) struct SignInForm {
-    csrf_token: Option<String>,
-    email_address: Option<String>,
-    password: Option<String>,
-}
-
 /// `POST /dashboard/sign-in`: a session and its cookie, then the dashboard. A wrong password and
 /// an unknown address get the same page.
 pub(super) async fn submit(
@@ -68,53 +62,14 @@ pub(super) async fn submit(
     site: Site,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    FormBody(form): FormBody<SignInForm>,
+    FormBody(form): FormBody<CredentialsForm>,
 ) -> Result<Response, DashboardError> {
-    csrf::require_pre_session(&headers, &site, form.csrf_token.as_deref())?;
-    let email = form.email_address.unwrap_or_default();
-    let password = form.password.unwrap_or_default();
-    let (csrf, _) = csrf::pre_session(&headers, &site, state.orbit.random().as_ref());
-    let mut view = SignInPage {
-        csrf,
-        email: without_bidi_controls(email.trim()),
+    let view = |posted: &Posted| SignInPage {
+        csrf: posted.csrf.clone(),
+        email: posted.shown_email(),
         ..Default::default()
     };
-    if email.trim().is_empty() {
-        view.email_error = Some("Enter your email address.".into());
-    }
-    if password.is_empty() {
-        view.password_error = Some("Enter your password.".into());
-    }
-    if view.email_error.is_some() || view.password_error.is_some() {
-        return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &view, Vec::new()));
-    }
-    let ua = user_agent(&headers);
-    match state
-        .orbit
-        .operator_sign_in(&ip.to_string(), &email, &password, ua.as_deref())
-        .await
-    {
-        Ok(signed_in) => Ok(with_cookies(
-            Redirect::to("/dashboard").into_response(),
-            cookies::dashboard_session(&signed_in.token, site.secure)
-                .into_iter()
-                .collect(),
-        )),
-        Err(Error::InvalidCredentials) => {
-            view.form_error = Some(
-                "The email address or password is incorrect. Check both and try again.".into(),
-            );
-            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &view, Vec::new()))
-        }
-        Err(Error::TooManyAttempts { retry_after_secs }) => {
-            view.form_error = Some(format!(
-                "Too many sign-in attempts. Wait {retry_after_secs} seconds, then try again."
-            ));
-            let resp = render(StatusCode::TOO_MANY_REQUESTS, &view, Vec::new());
-            Ok(with_retry_after(resp, retry_after_secs))
-        }
-        Err(e) => Err(e.into()),
-    }
+    credentials::submit(&state, &site, ip, &headers, form, Start::SignIn, view).await
 }
 
 /// `POST /dashboard/sign-out`: ends this session, clears its cookie.

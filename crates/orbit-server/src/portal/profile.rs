@@ -3,7 +3,7 @@
 
 use super::{csrf, signed_in, SignedIn};
 use crate::browser::cookies;
-use crate::browser::page::{render, with_retry_after};
+use crate::browser::page::{render, with_retry_after, DeviceRow};
 use crate::browser::redirect::{to_primary, with_cookies, with_redirect_url};
 use crate::browser::{BrowserClient, PageError};
 use crate::extract::{ClientIp, FormBody};
@@ -14,7 +14,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use orbit_core::clock::format_utc;
 use orbit_core::model::SessionStatus;
 use orbit_core::{Error, SessionOwner};
 use serde::Deserialize;
@@ -25,14 +24,6 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/user/profile", post(update))
         .route("/user/password", post(change_password))
         .route("/user/sessions/{id}/revoke", post(revoke_session))
-}
-
-struct SessionRow {
-    id: String,
-    device: String,
-    created: String,
-    last_active: String,
-    current: bool,
 }
 
 #[derive(Template)]
@@ -48,7 +39,7 @@ struct UserPage {
     profile_error: Option<String>,
     current_password_error: Option<String>,
     new_password_error: Option<String>,
-    sessions: Vec<SessionRow>,
+    sessions: Vec<DeviceRow>,
 }
 
 #[derive(Default)]
@@ -76,12 +67,14 @@ async fn render_user(
     let rows = sessions
         .into_iter()
         .filter(|s| s.status == SessionStatus::Active)
-        .map(|s| SessionRow {
-            current: s.id == me.session.id,
-            device: orbit_core::user_agent::summary(s.user_agent.as_deref()),
-            created: format_utc(s.created_at),
-            last_active: format_utc(s.last_active_at),
-            id: s.id,
+        .map(|s| {
+            DeviceRow::new(
+                s.id.clone(),
+                orbit_core::user_agent::summary(s.user_agent.as_deref()),
+                s.created_at,
+                s.last_active_at,
+                s.id == me.session.id,
+            )
         })
         .collect();
     Ok(render(

@@ -4,7 +4,7 @@
 
 use super::{csrf, EntryForm, EntryPage};
 use crate::browser::cookies;
-use crate::browser::page::{render, with_retry_after};
+use crate::browser::page::{blank_credentials, render, with_retry_after};
 use crate::browser::redirect::{redirect_target, see_other, with_dev_browser};
 use crate::browser::{BrowserClient, PageError};
 use crate::extract::{cookie, user_agent, ClientIp, FormBody};
@@ -65,12 +65,8 @@ pub(super) async fn submit(
         email: without_bidi_controls(email.trim()),
         ..Default::default()
     };
-    if email.trim().is_empty() {
-        view.email_error = Some("Enter your email address.".into());
-    }
-    if password.is_empty() {
-        view.password_error = Some("Enter your password.".into());
-    }
+    (view.email_error, view.password_error) =
+        blank_credentials(&email, &password, "Enter your password.");
     if view.email_error.is_some() || view.password_error.is_some() {
         return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &view, Vec::new()));
     }

@@ -3,7 +3,7 @@
 //! the `orbit operators` lock, so a setup link redeemed while another operator is created (or
 //! another link redeemed) sees it and creates none.
 
-use super::{backend, insert_in, select, SqlStore, R};
+use super::{backend, get, insert_in, select, FromRow, IntoRow, Query, Row, SqlStore, R};
 use async_trait::async_trait;
 use orbit_core::clock::Millis;
 use orbit_core::model::*;
@@ -17,9 +17,40 @@ plain_row!(OperatorSession in "operator_sessions":
 
 plain_row!(OperatorSetupToken in "operator_setup_tokens": token_hash, expires_at, used_at);
 
-plain_row!(AuditEntry in "audit_log":
-    id, at, operator_id, operator_email, action, target, instance_id, detail,
-);
+/// The audit log's columns but `seq`, which the store gives: SQLite's implicit `rowid`, and
+/// PostgreSQL's identity column of that name.
+impl IntoRow for AuditEntry {
+    const TABLE: &'static str = "audit_log";
+    const COLUMNS: &'static str =
+        "id, at, operator_id, operator_email, action, target, instance_id, detail";
+    fn bind<'q>(&'q self, query: Query<'q>) -> Query<'q> {
+        query
+            .bind(&self.id)
+            .bind(self.at)
+            .bind(&self.operator_id)
+            .bind(&self.operator_email)
+            .bind(&self.action)
+            .bind(&self.target)
+            .bind(&self.instance_id)
+            .bind(&self.detail)
+    }
+}
+
+impl FromRow for AuditEntry {
+    fn from_row(row: &Row) -> R<Self> {
+        Ok(AuditEntry {
+            id: get(row, "id")?,
+            seq: get(row, "seq")?,
+            at: get(row, "at")?,
+            operator_id: get(row, "operator_id")?,
+            operator_email: get(row, "operator_email")?,
+            action: get(row, "action")?,
+            target: get(row, "target")?,
+            instance_id: get(row, "instance_id")?,
+            detail: get(row, "detail")?,
+        })
+    }
+}
 
 /// The lock every operator creation takes (`SqlStore::write`).
 const OPERATORS_LOCK: &str = "orbit operators";
@@ -156,42 +187,27 @@ impl OperatorStore for SqlStore {
         self.insert(entry).await
     }
 
-    async fn audit_log(&self, before: Option<(Millis, &str)>, limit: u32) -> R<Vec<AuditEntry>> {
-        let limit = i64::from(limit);
-        match before {
-            None => {
-                let sql = select::<AuditEntry>("ORDER BY at DESC, id DESC LIMIT $1");
-                self.fetch_all(sqlx::query(&sql).bind(limit)).await
-            }
-            Some((at, id)) => {
-                let sql = select::<AuditEntry>(
-                    "WHERE at < $1 OR (at = $1 AND id < $2) ORDER BY at DESC, id DESC LIMIT $3",
-                );
-                self.fetch_all(sqlx::query(&sql).bind(at).bind(id).bind(limit))
-                    .await
-            }
-        }
+    async fn audit_log(&self, before: Option<i64>, limit: u32) -> R<Vec<AuditEntry>> {
+        let sql = format!(
+            "SELECT rowid AS seq, {} FROM audit_log WHERE rowid < $1 ORDER BY rowid DESC LIMIT $2",
+            AuditEntry::COLUMNS
+        );
+        let q = sqlx::query(&sql)
+            .bind(before.unwrap_or(i64::MAX))
+            .bind(i64::from(limit));
+        self.fetch_all(q).await
     }
 
     async fn prune_operator_state(&self, before: Millis) -> R<u64> {
-        let sessions = self
-            .execute(
-                sqlx::query(
-                    "DELETE FROM operator_sessions \
-                     WHERE (ended_at IS NOT NULL AND ended_at < $1) OR expires_at < $1",
-                )
-                .bind(before),
-            )
-            .await?;
-        let tokens = self
-            .execute(
-                sqlx::query(
-                    "DELETE FROM operator_setup_tokens \
-                     WHERE (used_at IS NOT NULL AND used_at < $1) OR expires_at < $1",
-                )
-                .bind(before),
-            )
-            .await?;
-        Ok(sessions + tokens)
+        let mut pruned = 0;
+        for sql in [
+            "DELETE FROM operator_sessions \
+             WHERE (ended_at IS NOT NULL AND ended_at < $1) OR expires_at < $1",
+            "DELETE FROM operator_setup_tokens \
+             WHERE (used_at IS NOT NULL AND used_at < $1) OR expires_at < $1",
+        ] {
+            pruned += self.execute(sqlx::query(sql).bind(before)).await?;
+        }
+        Ok(pruned)
     }
 }

@@ -23,7 +23,10 @@ CREATE TABLE operator_setup_tokens (
     expires_at BIGINT NOT NULL,
     used_at BIGINT
 );
+-- `rowid` is named as SQLite's implicit row id (the order entries were written in), so the
+-- audit log's queries are shared.
 CREATE TABLE audit_log (
+    rowid BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE,
     id TEXT PRIMARY KEY,
     at BIGINT NOT NULL,
     operator_id TEXT,
@@ -33,4 +36,3 @@ CREATE TABLE audit_log (
     instance_id TEXT,
     detail TEXT NOT NULL
 );
-CREATE INDEX audit_log_at ON audit_log(at, id);

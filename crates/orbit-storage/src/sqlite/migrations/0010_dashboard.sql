@@ -26,7 +26,9 @@ CREATE TABLE operator_setup_tokens (
 );
 -- Who and what, kept as written: the operator's id and address at the time (no foreign key,
 -- so the entry outlives the operator), the action's name, its target, the instance it concerns
--- if any, and a JSON object of the rest.
+-- if any, and a JSON object of the rest. The log is read in the order entries were written:
+-- by the implicit `rowid` (entries are never deleted, so it only grows; PostgreSQL names its
+-- identity column alike, so the queries are shared).
 CREATE TABLE audit_log (
     id TEXT PRIMARY KEY,
     at INTEGER NOT NULL,
@@ -37,4 +39,3 @@ CREATE TABLE audit_log (
     instance_id TEXT,
     detail TEXT NOT NULL
 );
-CREATE INDEX audit_log_at ON audit_log(at, id);
