@@ -604,6 +604,22 @@ impl Config {
         }
     }
 
+    /// Where the dashboard is: on `dashboard_listen` once bound at `dashboard_bound`, else
+    /// under the public base URL.
+    pub fn dashboard_url(&self, public_base: &str, dashboard_bound: Option<SocketAddr>) -> String {
+        match dashboard_bound {
+            Some(bound) => {
+                let scheme = if self.tls_cert.is_some() {
+                    "https"
+                } else {
+                    "http"
+                };
+                format!("{scheme}://{bound}/dashboard")
+            }
+            None => format!("{public_base}/dashboard"),
+        }
+    }
+
     /// The CNAME target production satellites must point at.
     pub fn cname_target(&self, public_base: &str) -> String {
         self.cname_target.clone().unwrap_or_else(|| {
@@ -664,6 +680,14 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.dashboard_listen, Some("127.0.0.1:4001".parse().unwrap()));
+        assert_eq!(
+            c.dashboard_url("https://orbit.example.com", c.dashboard_listen),
+            "http://127.0.0.1:4001/dashboard"
+        );
+        assert_eq!(
+            c.dashboard_url("https://orbit.example.com", None),
+            "https://orbit.example.com/dashboard"
+        );
         for (value, says) in [
             ("nope", "not an address"),
             ("127.0.0.1:4000", "main listen"),

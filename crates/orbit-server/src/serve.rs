@@ -311,17 +311,7 @@ pub async fn start_with(config: Config, deps: ServeDeps) -> Result<Running, Star
             return Err(StartError::NoMailForVerification(i.id.clone()));
         }
     }
-    let dashboard_url = match &dashboard_socket {
-        Some((_, bound)) => {
-            let scheme = if config.tls_cert.is_some() {
-                "https"
-            } else {
-                "http"
-            };
-            format!("{scheme}://{bound}/dashboard")
-        }
-        None => format!("{public_base}/dashboard"),
-    };
+    let dashboard_url = config.dashboard_url(&public_base, dashboard_socket.as_ref().map(|s| s.1));
     // While no operator exists, each start prints a new one-time link that creates the first.
     let setup_link = orbit
         .issue_setup_token()

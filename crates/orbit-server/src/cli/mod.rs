@@ -388,6 +388,11 @@ pub async fn run(cli: Cli) -> CliResult {
                 AdminCommand::Create { email, .. } => {
                     let line = admin_create(&orbit, &email, &mut std::io::stdin().lock()).await?;
                     println!("{line}");
+                    let public_base = config.public_base(config.listen);
+                    println!(
+                        "Sign in at {}",
+                        config.dashboard_url(&public_base, config.dashboard_listen)
+                    );
                 }
                 AdminCommand::List => {
                     for line in admin_list(&orbit).await? {
@@ -494,7 +499,7 @@ pub async fn admin_create(
         .await
         .map_err(|e| format!("cannot create the operator: {e}"))?;
     Ok(format!(
-        "Created operator {} <{}>. Sign in to the dashboard at /dashboard.",
+        "Created operator {} <{}>.",
         operator.id, operator.email
     ))
 }

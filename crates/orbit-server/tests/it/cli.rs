@@ -436,6 +436,7 @@ async fn serve_prints_a_setup_link_until_admin_create_makes_an_operator() {
     let (ok, out, err) = run_with_stdin(data, &create, &format!("{GOOD_PASSWORD}\n"));
     assert!(ok, "{err}");
     assert!(out.contains("<root@example.com>"), "{out}");
+    assert!(out.contains("Sign in at http://"), "{out}");
     let (ok, out, _) = run_with_stdin(data, &["admin", "list"], "");
     assert!(ok && out.starts_with("root@example.com"), "{out}");
     // The running server's dashboard takes the new operator's password.
