@@ -6,15 +6,15 @@ use super::{csrf, DashboardError, Site};
 use crate::browser::cookies;
 use crate::browser::page::{blank_credentials, render, sentence, with_retry_after};
 use crate::browser::redirect::with_cookies;
-use crate::extract::user_agent;
+use crate::extract::{user_agent, ClientIp, FormBody};
 use crate::AppState;
 use askama::Template;
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use orbit_core::text::without_bidi_controls;
 use orbit_core::{Error, OperatorSignIn};
 use serde::Deserialize;
-use std::net::IpAddr;
 
 /// The fields of both forms as posted.
 #[derive(Debug, Deserialize)]
@@ -56,20 +56,19 @@ pub(super) enum Start {
     SetupLink,
 }
 
-/// Both forms' `POST`: the CSRF check, the fields filled in, then the session (its cookie and
-/// the dashboard) or the page `view` makes, again, saying what to do.
+/// Both forms' `POST` (`P` the page's): the CSRF check, the fields filled in, then the session
+/// (its cookie and the dashboard) or the page again, saying what to do.
 pub(super) async fn submit<P: CredentialsPage>(
-    state: &AppState,
-    site: &Site,
-    ip: IpAddr,
-    headers: &HeaderMap,
-    form: CredentialsForm,
-    start: Start,
-    view: impl FnOnce(&Posted) -> P,
+    State(state): State<AppState>,
+    site: Site,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    FormBody(form): FormBody<CredentialsForm>,
 ) -> Result<Response, DashboardError> {
+    let (state, site, headers) = (&state, &site, &headers);
     let posted = accept(state, site, headers, form)?;
-    let mut page = view(&posted);
-    let password_missing = match start {
+    let mut page = P::again(&posted);
+    let password_missing = match P::START {
         Start::SignIn => "Enter your password.",
         Start::SetupLink => "Choose a password.",
     };
@@ -83,7 +82,7 @@ pub(super) async fn submit<P: CredentialsPage>(
         password,
         ..
     } = &posted;
-    let outcome = match start {
+    let outcome = match P::START {
         Start::SignIn => {
             state
                 .orbit
@@ -117,26 +116,30 @@ fn accept(
     })
 }
 
-/// A page with the form's errors: the whole form's, the email field's and the password field's.
-pub(super) trait CredentialsPage: Template {
+/// A page of one of the two forms.
+pub(super) trait CredentialsPage: Template + Send + 'static {
+    /// How its form starts a session.
+    const START: Start;
+    /// The page shown again after `posted`, before its errors are filled in.
+    fn again(posted: &Posted) -> Self;
+    /// Its errors: the whole form's, the email field's and the password field's.
     fn errors(&mut self) -> [&mut Option<String>; 3];
 }
 
-/// `CredentialsPage` for a page struct with `form_error`, `email_error` and `password_error`.
-macro_rules! credentials_page {
-    ($page:ty) => {
-        impl super::credentials::CredentialsPage for $page {
-            fn errors(&mut self) -> [&mut Option<String>; 3] {
-                [
-                    &mut self.form_error,
-                    &mut self.email_error,
-                    &mut self.password_error,
-                ]
-            }
+/// `CredentialsPage::errors` of a page struct with `form_error`, `email_error` and
+/// `password_error`.
+macro_rules! errors {
+    () => {
+        fn errors(&mut self) -> [&mut Option<String>; 3] {
+            [
+                &mut self.form_error,
+                &mut self.email_error,
+                &mut self.password_error,
+            ]
         }
     };
 }
-pub(super) use credentials_page;
+pub(super) use errors;
 
 /// The page again (422), saying what to fill in, when the email address or the password is
 /// empty.

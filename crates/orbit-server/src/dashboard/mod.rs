@@ -40,10 +40,13 @@ pub fn routes(state: AppState, placement: Placement) -> Router<AppState> {
         .route("/dashboard", get(home::page))
         .route(
             "/dashboard/sign-in",
-            get(sign_in::page).post(sign_in::submit),
+            get(sign_in::page).post(credentials::submit::<sign_in::SignInPage>),
         )
         .route("/dashboard/sign-out", post(sign_in::sign_out))
-        .route("/dashboard/setup", get(setup::page).post(setup::submit))
+        .route(
+            "/dashboard/setup",
+            get(setup::page).post(credentials::submit::<setup::SetupPage>),
+        )
         .route("/dashboard/account", get(account::page))
         .route(
             "/dashboard/account/sessions/{id}/revoke",

@@ -2,12 +2,11 @@
 //! It creates the first operator (the password policy of end users) and signs them in; used,
 //! expired (24 h) or coming after an operator exists, it only says so and what to do instead.
 
-use super::credentials::{self, CredentialsForm, Posted, Start};
+use super::credentials::{self, CredentialsPage, Posted, Start};
 use super::{csrf, DashboardError, Site};
 use crate::browser::page::render;
 use crate::browser::PageError;
 use crate::error::ApiError;
-use crate::extract::{ClientIp, FormBody};
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Query, State};
@@ -18,7 +17,7 @@ use serde::Deserialize;
 
 #[derive(Template, Default)]
 #[template(path = "dashboard/setup.html")]
-struct SetupPage {
+pub(super) struct SetupPage {
     csrf: String,
     token: String,
     email: String,
@@ -27,7 +26,20 @@ struct SetupPage {
     password_error: Option<String>,
 }
 
-credentials::credentials_page!(SetupPage);
+/// `POST /dashboard/setup` (`credentials::submit`): the first operator, signed in. A link that
+/// no longer works is the error's own page (410), not the form again.
+impl CredentialsPage for SetupPage {
+    const START: Start = Start::SetupLink;
+    fn again(posted: &Posted) -> Self {
+        Self {
+            csrf: posted.csrf.clone(),
+            token: posted.token().to_owned(),
+            email: posted.shown_email(),
+            ..Default::default()
+        }
+    }
+    credentials::errors!();
+}
 
 #[derive(Debug, Deserialize)]
 pub(super) struct SetupQuery {
@@ -57,22 +69,4 @@ pub(super) async fn page(
         ..Default::default()
     };
     Ok(render(StatusCode::OK, &page, set))
-}
-
-/// `POST /dashboard/setup`: the first operator, signed in.
-pub(super) async fn submit(
-    State(state): State<AppState>,
-    site: Site,
-    ClientIp(ip): ClientIp,
-    headers: HeaderMap,
-    FormBody(form): FormBody<CredentialsForm>,
-) -> Result<Response, DashboardError> {
-    let view = |posted: &Posted| SetupPage {
-        csrf: posted.csrf.clone(),
-        token: posted.token().to_owned(),
-        email: posted.shown_email(),
-        ..Default::default()
-    };
-    // A link that no longer works is the error's own page (410), not the form again.
-    credentials::submit(&state, &site, ip, &headers, form, Start::SetupLink, view).await
 }

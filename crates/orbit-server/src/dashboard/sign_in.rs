@@ -1,13 +1,13 @@
 //! `/dashboard/sign-in` and `/dashboard/sign-out`: an operator's email and password, under the
 //! abuse limits end users have (core, `Orbit::operator_sign_in`), and the end of the session.
 
-use super::credentials::{self, CredentialsForm, Posted, Start};
+use super::credentials::{self, CredentialsPage, Posted, Start};
 use super::operator::signed_in;
 use super::{csrf, CsrfForm, DashboardError, Operator, Site};
 use crate::browser::cookies;
 use crate::browser::page::render;
 use crate::browser::redirect::with_cookies;
-use crate::extract::{ClientIp, FormBody};
+use crate::extract::FormBody;
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Query, State};
@@ -28,7 +28,19 @@ pub(super) struct SignInPage {
     password_error: Option<String>,
 }
 
-credentials::credentials_page!(SignInPage);
+/// `POST /dashboard/sign-in` (`credentials::submit`): a session and its cookie, then the
+/// dashboard. A wrong password and an unknown address get the same page.
+impl CredentialsPage for SignInPage {
+    const START: Start = Start::SignIn;
+    fn again(posted: &Posted) -> Self {
+        Self {
+            csrf: posted.csrf.clone(),
+            email: posted.shown_email(),
+            ..Default::default()
+        }
+    }
+    credentials::errors!();
+}
 
 #[derive(Debug, Deserialize)]
 pub(super) struct SignInQuery {
@@ -53,23 +65,6 @@ pub(super) async fn page(
         ..Default::default()
     };
     Ok(render(StatusCode::OK, &page, set))
-}
-
-/// `POST /dashboard/sign-in`: a session and its cookie, then the dashboard. A wrong password and
-/// an unknown address get the same page.
-pub(super) async fn submit(
-    State(state): State<AppState>,
-    site: Site,
-    ClientIp(ip): ClientIp,
-    headers: HeaderMap,
-    FormBody(form): FormBody<CredentialsForm>,
-) -> Result<Response, DashboardError> {
-    let view = |posted: &Posted| SignInPage {
-        csrf: posted.csrf.clone(),
-        email: posted.shown_email(),
-        ..Default::default()
-    };
-    credentials::submit(&state, &site, ip, &headers, form, Start::SignIn, view).await
 }
 
 /// `POST /dashboard/sign-out`: ends this session, clears its cookie.
