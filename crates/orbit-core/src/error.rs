@@ -43,6 +43,10 @@ pub enum Error {
     /// A sign-in attempt that already started its session (replayed, or lost a race).
     #[error("this sign-in is already complete")]
     SignInComplete,
+    /// A dashboard setup link that is unknown, expired or used, or that came after the first
+    /// operator was created: one answer for all four.
+    #[error("this setup link has expired or was used already")]
+    SetupLinkInvalid,
     #[error("{field} is invalid: {reason}")]
     Invalid { field: &'static str, reason: String },
     #[error("no {resource} with id {id}")]

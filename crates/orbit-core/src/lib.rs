@@ -22,8 +22,9 @@ pub mod user_agent;
 pub use clock::{Clock, Millis, DAY, HOUR, MINUTE, SECOND};
 pub use error::{Error, Result};
 pub use orbit::{
-    BrowserContext, HostContext, InstanceCredentials, NewSignIn, NewUser, Orbit, OrbitSettings,
-    Round, SessionBrowser, SessionOwner, SessionStart, SignUpOutcome, SignedIn,
-    CLIENT_IDLE_LIFETIME, DEVICE_LIFETIME, SIGN_IN_LIFETIME, SIGN_UP_CODE_LIFETIME,
+    Actor, AuditAction, BrowserContext, HostContext, InstanceCredentials, NewSignIn, NewUser,
+    OperatorSignIn, Orbit, OrbitSettings, Round, SessionBrowser, SessionOwner, SessionStart,
+    SignUpOutcome, SignedIn, SignedInOperator, CLIENT_IDLE_LIFETIME, DEVICE_LIFETIME,
+    SIGN_IN_LIFETIME, SIGN_UP_CODE_LIFETIME,
 };
 pub use random::Random;

@@ -358,6 +358,72 @@ impl Session {
     }
 }
 
+/// An operator of this deployment: someone who signs in to the dashboard (docs/design/
+/// dashboard.md). Not an end user of any instance: operators have their own table, sessions
+/// and cookie.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Operator {
+    /// `op_...`.
+    pub id: String,
+    /// Normalised as end users' addresses are (`email::normalize`); unique in the deployment.
+    pub email: String,
+    /// argon2id PHC string.
+    pub password_hash: String,
+    pub created_at: Millis,
+    pub last_sign_in_at: Option<Millis>,
+}
+
+/// A signed-in dashboard browser. The browser holds a random 256-bit token; the store keeps its
+/// SHA-256 only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OperatorSession {
+    /// `opsess_...`: what the account page names the session by.
+    pub id: String,
+    pub operator_id: String,
+    pub token_hash: String,
+    pub created_at: Millis,
+    pub last_active_at: Millis,
+    /// Absolute end of the session, whatever its activity.
+    pub expires_at: Millis,
+    /// When it was signed out or revoked; `None` while it may be live.
+    pub ended_at: Option<Millis>,
+    /// The device it was started on, as `user_agent::summary` reads its user agent ("Chrome
+    /// on Linux"): the raw string is not kept.
+    pub user_agent: Option<String>,
+}
+
+/// A one-time link that creates the first operator (`orbit serve` prints it while there is
+/// none). The link carries a random 256-bit token; the store keeps its SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OperatorSetupToken {
+    pub token_hash: String,
+    pub expires_at: Millis,
+    pub used_at: Option<Millis>,
+}
+
+/// One line of the audit log: who did what, to what, when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// `aud_...`.
+    pub id: String,
+    /// Its place in the log, given by the store: a later entry has a larger one (entries of one
+    /// millisecond too). 0 until stored.
+    pub seq: i64,
+    pub at: Millis,
+    /// The operator who acted, and their address at the time; `None` for the `orbit` command
+    /// line, which acts as whoever runs it on the server.
+    pub operator_id: Option<String>,
+    pub operator_email: Option<String>,
+    /// What was done: `AuditAction::as_str`, or an action a newer version wrote.
+    pub action: String,
+    /// What it was done to (an operator, a session, a domain ...), by id or name.
+    pub target: String,
+    /// The instance it concerns, when it concerns one.
+    pub instance_id: Option<String>,
+    /// Anything else worth keeping, as a JSON object.
+    pub detail: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

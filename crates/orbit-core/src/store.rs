@@ -354,6 +354,72 @@ pub trait SignInStore: Send + Sync {
     async fn prune_sign_ins(&self, now: Millis) -> StoreResult<u64>;
 }
 
+/// The dashboard's operators, their sessions, the one-time setup links and the audit log
+/// (docs/design/dashboard.md). Deployment-wide: nothing here belongs to an instance, except
+/// the instance an audit entry may name.
+#[async_trait]
+pub trait OperatorStore: Send + Sync {
+    /// Creates `operator` and records `audit` in one transaction. `Conflict` when the email is
+    /// taken.
+    async fn create_operator(&self, operator: &Operator, audit: &AuditEntry) -> StoreResult<()>;
+    async fn operator(&self, id: &str) -> StoreResult<Option<Operator>>;
+    /// `email` normalised.
+    async fn operator_by_email(&self, email: &str) -> StoreResult<Option<Operator>>;
+    /// Oldest first.
+    async fn list_operators(&self) -> StoreResult<Vec<Operator>>;
+    async fn count_operators(&self) -> StoreResult<u64>;
+    /// Records a sign-in at `at` (`last_sign_in_at`).
+    async fn record_operator_sign_in(&self, id: &str, at: Millis) -> StoreResult<()>;
+
+    async fn create_operator_session(&self, session: &OperatorSession) -> StoreResult<()>;
+    /// The session whose token hashes to `token_hash` if it has not ended and has not reached
+    /// its `expires_at` at `now` (inactivity is core's to judge).
+    async fn live_operator_session(
+        &self,
+        token_hash: &str,
+        now: Millis,
+    ) -> StoreResult<Option<OperatorSession>>;
+    /// The operator's sessions that have not ended and have not expired at `now`, newest first.
+    async fn operator_sessions(
+        &self,
+        operator_id: &str,
+        now: Millis,
+    ) -> StoreResult<Vec<OperatorSession>>;
+    async fn touch_operator_session(&self, id: &str, at: Millis) -> StoreResult<()>;
+    /// Ends the operator's session `id` at `at` if it has not ended. Returns false when there
+    /// was no such session of that operator, or it had ended.
+    async fn end_operator_session(
+        &self,
+        operator_id: &str,
+        id: &str,
+        at: Millis,
+    ) -> StoreResult<bool>;
+
+    async fn put_setup_token(&self, token: &OperatorSetupToken) -> StoreResult<()>;
+    /// The setup token, used or not, expired or not (until pruned).
+    async fn setup_token(&self, token_hash: &str) -> StoreResult<Option<OperatorSetupToken>>;
+    /// Redeems a setup token, in one transaction or not at all: marks it used at `now` only if
+    /// it is unused, unexpired at `now`, and the deployment has no operator; then creates
+    /// `operator` and records `audit`. Of racing redemptions (of this token or any other) at
+    /// most one returns true; the others write nothing. `Conflict` leaves the token unused.
+    async fn redeem_setup_token(
+        &self,
+        token_hash: &str,
+        now: Millis,
+        operator: &Operator,
+        audit: &AuditEntry,
+    ) -> StoreResult<bool>;
+
+    async fn record_audit(&self, entry: &AuditEntry) -> StoreResult<()>;
+    /// At most `limit` entries, newest first (by `seq`), those before the entry `before` when
+    /// given: the page after the one that ended there.
+    async fn audit_log(&self, before: Option<i64>, limit: u32) -> StoreResult<Vec<AuditEntry>>;
+
+    /// Deletes operator sessions that ended or expired before `before`, and setup tokens that
+    /// were used or expired before it. Returns how many rows.
+    async fn prune_operator_state(&self, before: Millis) -> StoreResult<u64>;
+}
+
 /// Held while this node works a cluster-wide round (`NodeStore::try_round`); dropping it lets
 /// another node take the next one.
 pub trait RoundGuard: Send {}
@@ -388,6 +454,7 @@ pub trait Store:
     + HandshakeStore
     + SignUpStore
     + SignInStore
+    + OperatorStore
     + NodeStore
 {
 }
@@ -400,6 +467,7 @@ impl<
             + HandshakeStore
             + SignUpStore
             + SignInStore
+            + OperatorStore
             + NodeStore,
     > Store for T
 {

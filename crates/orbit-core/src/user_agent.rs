@@ -47,6 +47,17 @@ pub fn describe(ua: Option<&str>) -> Device {
     }
 }
 
+/// `ua` in a few words, as pages show a session's device: "Chrome on Linux", "Firefox",
+/// "Unknown device".
+pub fn summary(ua: Option<&str>) -> String {
+    let device = describe(ua);
+    match (ua, device.browser, device.os) {
+        (None, _, _) => "Unknown device".into(),
+        (_, browser, Some(os)) => format!("{} on {os}", browser.unwrap_or("Browser")),
+        (_, browser, None) => browser.unwrap_or("Browser").to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,5 +95,17 @@ mod tests {
         );
         check(Some("curl/8.0"), None, None, false);
         check(None, None, None, false);
+    }
+
+    #[test]
+    fn summaries() {
+        assert_eq!(
+            summary(Some(
+                "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/156.0 Safari/537.36"
+            )),
+            "Chrome on Linux"
+        );
+        assert_eq!(summary(Some("curl/8.0")), "Browser");
+        assert_eq!(summary(None), "Unknown device");
     }
 }

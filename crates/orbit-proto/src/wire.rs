@@ -53,8 +53,21 @@ pub mod cookie {
         plain: "__orbit_sign_up",
         https: "__Host-orbit_sign_up",
     };
+    /// An operator's dashboard session (host-only, SameSite=Strict, Orbit's own; docs/design/
+    /// dashboard.md). Named apart from every end-user cookie: on a development deployment the
+    /// dashboard shares its host with the development instance's Frontend API.
+    pub const DASHBOARD: OwnCookie = OwnCookie {
+        plain: "orbit_dashboard",
+        https: "__Host-orbit_dashboard",
+    };
+    /// The dashboard's CSRF token before sign-in (the sign-in and setup forms); once signed
+    /// in, forms carry a token derived from the session instead.
+    pub const DASHBOARD_CSRF: OwnCookie = OwnCookie {
+        plain: "orbit_dashboard_csrf",
+        https: "__Host-orbit_dashboard_csrf",
+    };
 
-    /// One of Orbit's own FAPI cookies, which no SDK reads by name. On https it carries the
+    /// One of Orbit's own cookies, which no SDK reads by name. On https it carries the
     /// `__Host-` prefix, so browsers accept it only host-only, `Secure` and on `Path=/`: a
     /// sibling or parent domain cannot set one that shadows it (cookie tossing). Plain http
     /// (development on loopback) cannot use the prefix and keeps the plain name.

@@ -18,6 +18,10 @@ pub use crate::mail::{Secret, SmtpConfig, SmtpTls};
 pub struct Config {
     /// Address `orbit serve` listens on.
     pub listen: SocketAddr,
+    /// `dashboard_listen`: a second address that serves the operator dashboard, and then the
+    /// only one: the main listener answers `/dashboard` with 404 (docs/design/dashboard.md).
+    /// `None`: the dashboard is served on the main listener, on the host of `public_url`.
+    pub dashboard_listen: Option<SocketAddr>,
     /// Where the master key lives, and the SQLite database unless `database_url` says otherwise.
     pub data_dir: PathBuf,
     /// `database_url`: `sqlite://<path>` or `postgres://...`; `None`: `<data_dir>/orbit.db`.
@@ -74,6 +78,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 4000)),
+            dashboard_listen: None,
             data_dir: PathBuf::from("orbit-data"),
             database_url: None,
             master_key_file: None,
@@ -126,6 +131,7 @@ pub(crate) fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
 #[serde(deny_unknown_fields)]
 pub struct ConfigLayer {
     pub listen: Option<String>,
+    pub dashboard_listen: Option<String>,
     pub data_dir: Option<PathBuf>,
     pub database_url: Option<String>,
     pub master_key_file: Option<PathBuf>,
@@ -166,6 +172,7 @@ pub struct ConfigLayer {
 /// Environment variable for each layer key: `ORBIT_` + upper-case key.
 const ENV_KEYS: &[&str] = &[
     "listen",
+    "dashboard_listen",
     "data_dir",
     "database_url",
     "master_key_file",
@@ -267,6 +274,14 @@ impl ConfigLayer {
                     format!("{v:?} is not an address like 127.0.0.1:4000"),
                 )
             })?;
+        }
+        if let Some(v) = self.dashboard_listen {
+            config.dashboard_listen = Some(v.parse().map_err(|_| {
+                invalid(
+                    "dashboard_listen",
+                    format!("{v:?} is not an address like 127.0.0.1:4001"),
+                )
+            })?);
         }
         if let Some(v) = self.data_dir {
             config.data_dir = v;
@@ -446,6 +461,18 @@ impl Config {
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {
+        if self
+            .dashboard_listen
+            .is_some_and(|d| d == self.listen && d.port() != 0)
+        {
+            return Err(invalid(
+                "dashboard_listen",
+                format!(
+                    "{} is the main listen address; give the dashboard another one, or leave dashboard_listen unset to serve it on the main one",
+                    self.listen
+                ),
+            ));
+        }
         if self.max_body_bytes < 1024 {
             return Err(invalid("max_body_bytes", "must be at least 1024"));
         }
@@ -577,6 +604,22 @@ impl Config {
         }
     }
 
+    /// Where the dashboard is: on `dashboard_listen` once bound at `dashboard_bound`, else
+    /// under the public base URL.
+    pub fn dashboard_url(&self, public_base: &str, dashboard_bound: Option<SocketAddr>) -> String {
+        match dashboard_bound {
+            Some(bound) => {
+                let scheme = if self.tls_cert.is_some() {
+                    "https"
+                } else {
+                    "http"
+                };
+                format!("{scheme}://{bound}/dashboard")
+            }
+            None => format!("{public_base}/dashboard"),
+        }
+    }
+
     /// The CNAME target production satellites must point at.
     pub fn cname_target(&self, public_base: &str) -> String {
         self.cname_target.clone().unwrap_or_else(|| {
@@ -624,6 +667,43 @@ mod tests {
         assert_eq!(c.log, "trace", "flags beat env");
         assert_eq!(c.max_body_bytes, 2048, "file beats defaults");
         assert_eq!(c.data_dir, PathBuf::from("orbit-data"));
+    }
+
+    #[test]
+    fn dashboard_listen() {
+        let c = Config::load(None, env(&[]), ConfigLayer::default()).unwrap();
+        assert_eq!(c.dashboard_listen, None, "the main listener serves it");
+        let c = Config::load(
+            None,
+            env(&[("ORBIT_DASHBOARD_LISTEN", "127.0.0.1:4001")]),
+            ConfigLayer::default(),
+        )
+        .unwrap();
+        assert_eq!(c.dashboard_listen, Some("127.0.0.1:4001".parse().unwrap()));
+        assert_eq!(
+            c.dashboard_url("https://orbit.example.com", c.dashboard_listen),
+            "http://127.0.0.1:4001/dashboard"
+        );
+        assert_eq!(
+            c.dashboard_url("https://orbit.example.com", None),
+            "https://orbit.example.com/dashboard"
+        );
+        for (value, says) in [
+            ("nope", "not an address"),
+            ("127.0.0.1:4000", "main listen"),
+        ] {
+            let e = Config::load(
+                None,
+                env(&[("ORBIT_DASHBOARD_LISTEN", value)]),
+                ConfigLayer::default(),
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(
+                e.starts_with("dashboard_listen:") && e.contains(says),
+                "{e}"
+            );
+        }
     }
 
     #[test]

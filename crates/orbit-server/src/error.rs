@@ -235,6 +235,12 @@ impl From<Error> for ApiError {
                 "This sign-in is complete",
                 "This sign-in already started its session. Start a new sign-in to sign in again.",
             ),
+            Error::SetupLinkInvalid => ApiError::new(
+                S::GONE,
+                "setup_link_invalid",
+                "This setup link no longer works",
+                "The link has expired (it lives 24 hours), was used already, or an operator exists. Restart `orbit serve` for a new link while no operator exists, or create one with `orbit admin create --email E --password-stdin`.",
+            ),
             Error::Invalid { field, reason } => ApiError::new(
                 S::UNPROCESSABLE_ENTITY,
                 "form_param_format_invalid",

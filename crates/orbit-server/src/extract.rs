@@ -91,6 +91,14 @@ pub fn request_host(parts: &Parts, state: &AppState) -> Option<String> {
     Some(host.trim().to_ascii_lowercase())
 }
 
+/// The request's `User-Agent`, when it is text (sessions keep it to name their device).
+pub fn user_agent(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
 /// Reads one cookie from the request headers. A name sent more than once is read as absent:
 /// the `Cookie` header does not say which domain set which value, so a copy planted by a
 /// sibling or parent domain (cookie tossing) could come first, and neither is trusted.

@@ -1,6 +1,7 @@
 //! The Orbit server: HTTP only. `browser/` (the browser layer: FAPI host, client, cookies,
 //! redirects, pages), `fapi/` (browser-facing API per domain host), `portal/` (hosted sign-in,
-//! sign-up, profile pages), `bapi/` (backend API, secret key), `resources.rs` (the JSON shapes
+//! sign-up, profile pages), `dashboard/` (the operators' dashboard), `bapi/` (backend API,
+//! secret key), `resources.rs` (the JSON shapes
 //! fapi and bapi share), `assets/` (Clerk's browser bundles under `/npm/`), `cli/` (the
 //! `orbit` command).
 //! The domain lives in orbit-core; this crate translates (ARCHITECTURE.md has the module map).
@@ -11,6 +12,7 @@ pub mod bapi;
 pub mod browser;
 pub mod cli;
 pub mod config;
+pub mod dashboard;
 pub mod data_dir;
 pub mod dns;
 pub mod error;

@@ -1,6 +1,7 @@
 //! Building the router, binding, bootstrapping an empty data directory, and running.
 
 use crate::config::Config;
+use crate::dashboard::{self, Placement};
 use crate::error::{ApiError, REQUEST_ID};
 use crate::{assets, bapi, data_dir, fapi, portal, AppState};
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -22,13 +23,33 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub fn router(state: AppState) -> Router {
-    let limit = state.config.max_body_bytes;
-    let routes = Router::new()
+    let mut routes = Router::new()
         .merge(fapi::routes(state.clone()))
-        .merge(portal::routes())
+        .merge(portal::routes());
+    // With a listener of its own, the dashboard is served there only.
+    if state.config.dashboard_listen.is_none() {
+        routes = routes.merge(dashboard::routes(state.clone(), Placement::PublicHost));
+    }
+    let routes = routes
         .nest("/bapi", bapi::routes(state.clone()))
         .route("/health", axum::routing::get(|| async { "ok" }))
-        .route("/ready", axum::routing::get(ready))
+        .route("/ready", axum::routing::get(ready));
+    guarded(routes, state)
+}
+
+/// The router of `dashboard_listen`: the dashboard on whatever host it is reached by, and
+/// `/health`.
+pub fn dashboard_router(state: AppState) -> Router {
+    let routes = dashboard::routes(state.clone(), Placement::OwnListener)
+        .route("/health", axum::routing::get(|| async { "ok" }));
+    guarded(routes, state)
+}
+
+/// `routes` with what every listener's requests get: the JSON 404, the body limit, the
+/// per-request guard, and the Frontend API's method override.
+fn guarded(routes: Router<AppState>, state: AppState) -> Router {
+    let limit = state.config.max_body_bytes;
+    let routes = routes
         .fallback(|| async { ApiError::not_found_route() })
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state.clone());
@@ -138,8 +159,16 @@ pub struct Running {
     pub created: Option<InstanceCredentials>,
     /// Clerk's browser bundles this server serves.
     pub bundles: Arc<assets::Bundles>,
+    /// The address of `dashboard_listen`, when the dashboard has a listener of its own.
+    pub dashboard_addr: Option<SocketAddr>,
+    /// Where the dashboard is: `<public_url>/dashboard`, or on `dashboard_listen`.
+    pub dashboard_url: String,
+    /// The one-time link that creates the first operator, when this start found none
+    /// (`<dashboard>/setup?token=...`, valid `SETUP_TOKEN_LIFETIME`).
+    pub setup_link: Option<String>,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
+    dashboard_task: Option<JoinHandle<std::io::Result<()>>>,
     background: Vec<JoinHandle<()>>,
 }
 
@@ -152,14 +181,29 @@ impl Running {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
+        if let Some(d) = self.dashboard_task.take() {
+            d.await.map_err(std::io::Error::other)??;
+        }
         self.task.await.map_err(std::io::Error::other)?
     }
 
-    /// Waits until the server stops on its own (it does not, unless it fails).
+    /// Waits until the server stops on its own (it does not, unless one of its listeners
+    /// fails).
     pub async fn wait(self) -> std::io::Result<()> {
-        let Running { task, shutdown, .. } = self;
+        let Running {
+            task,
+            dashboard_task,
+            shutdown,
+            ..
+        } = self;
         let _keep_open = shutdown;
-        task.await.map_err(std::io::Error::other)?
+        match dashboard_task {
+            None => task.await.map_err(std::io::Error::other)?,
+            Some(dashboard) => tokio::select! {
+                r = task => r.map_err(std::io::Error::other)?,
+                r = dashboard => r.map_err(std::io::Error::other)?,
+            },
+        }
     }
 }
 
@@ -167,6 +211,11 @@ impl Running {
 pub enum StartError {
     #[error("cannot listen on {addr}: {source} (is another server running there? choose another with --listen)")]
     Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot listen on {addr} for the dashboard: {source} (is another server running there? choose another with --dashboard-listen)")]
+    DashboardBind {
         addr: SocketAddr,
         source: std::io::Error,
     },
@@ -238,6 +287,15 @@ pub async fn start_with(config: Config, deps: ServeDeps) -> Result<Running, Star
     let socket = bound_socket(config.listen).map_err(bind_error)?;
     let addr = socket.local_addr().map_err(bind_error)?;
     let public_base = config.public_base(addr);
+    let dashboard_socket = match config.dashboard_listen {
+        Some(d) => {
+            let bind_error = |source| StartError::DashboardBind { addr: d, source };
+            let socket = bound_socket(d).map_err(bind_error)?;
+            let bound = socket.local_addr().map_err(bind_error)?;
+            Some((socket, bound))
+        }
+        None => None,
+    };
     let created = bootstrap(&orbit, &config, &public_base)
         .await
         .map_err(|e| StartError::Bootstrap(e.to_string()))?;
@@ -253,6 +311,13 @@ pub async fn start_with(config: Config, deps: ServeDeps) -> Result<Running, Star
             return Err(StartError::NoMailForVerification(i.id.clone()));
         }
     }
+    let dashboard_url = config.dashboard_url(&public_base, dashboard_socket.as_ref().map(|s| s.1));
+    // While no operator exists, each start prints a new one-time link that creates the first.
+    let setup_link = orbit
+        .issue_setup_token()
+        .await
+        .map_err(|e| StartError::Bootstrap(e.to_string()))?
+        .map(|token| format!("{dashboard_url}/setup?token={token}"));
     let listener = socket.listen(1024).map_err(bind_error)?;
     let tls = match (&config.tls_cert, &config.tls_key) {
         (Some(cert), Some(key)) => {
@@ -294,6 +359,9 @@ pub async fn start_with(config: Config, deps: ServeDeps) -> Result<Running, Star
     if state.config.dns_check_interval_secs > 0 {
         background.push(tokio::spawn(dns_checks(state.clone())));
     }
+    let dashboard_app = dashboard_socket.as_ref().map(|_| {
+        dashboard_router(state.clone()).into_make_service_with_connect_info::<SocketAddr>()
+    });
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let (tx, rx) = oneshot::channel::<()>();
     // One server for plain and TLS listeners: hyper's HTTP/1 builder gives slow clients
@@ -303,32 +371,71 @@ pub async fn start_with(config: Config, deps: ServeDeps) -> Result<Running, Star
         .map_err(|source| StartError::Bind { addr, source })?;
     let handle = axum_server::Handle::new();
     let stopper = handle.clone();
+    let dashboard_handle = axum_server::Handle::new();
+    let dashboard_stopper = dashboard_handle.clone();
     tokio::spawn(async move {
         let _ = rx.await;
-        stopper.graceful_shutdown(Some(std::time::Duration::from_secs(5)));
+        let grace = Some(std::time::Duration::from_secs(5));
+        stopper.graceful_shutdown(grace);
+        dashboard_stopper.graceful_shutdown(grace);
     });
-    let task = match tls {
-        None => {
-            let mut server = axum_server::from_tcp(std_listener).handle(handle);
-            with_header_timeout(server.http_builder(), header_read_timeout);
-            tokio::spawn(async move { server.serve(app).await })
-        }
-        Some(tls) => {
-            let mut server = axum_server::from_tcp_rustls(std_listener, tls).handle(handle);
-            with_header_timeout(server.http_builder(), header_read_timeout);
-            tokio::spawn(async move { server.serve(app).await })
-        }
-    };
+    let task = serve_on(std_listener, tls.clone(), handle, header_read_timeout, app);
+    let mut dashboard_addr = None;
+    let mut dashboard_task = None;
+    if let (Some((socket, bound)), Some(app)) = (dashboard_socket, dashboard_app) {
+        let bind_error = |source| StartError::DashboardBind {
+            addr: bound,
+            source,
+        };
+        let listener = socket
+            .listen(1024)
+            .and_then(|l| l.into_std())
+            .map_err(bind_error)?;
+        dashboard_addr = Some(bound);
+        dashboard_task = Some(serve_on(
+            listener,
+            tls,
+            dashboard_handle,
+            header_read_timeout,
+            app,
+        ));
+    }
     Ok(Running {
         addr,
         public_base,
         orbit,
         created,
         bundles,
+        dashboard_addr,
+        dashboard_url,
+        setup_link,
         shutdown: Some(tx),
         task,
+        dashboard_task,
         background,
     })
+}
+
+/// Serves `app` on `listener` (over TLS with `tls`) until `handle` shuts it down.
+fn serve_on(
+    listener: std::net::TcpListener,
+    tls: Option<axum_server::tls_rustls::RustlsConfig>,
+    handle: axum_server::Handle,
+    header_read_timeout: std::time::Duration,
+    app: axum::extract::connect_info::IntoMakeServiceWithConnectInfo<Router, SocketAddr>,
+) -> JoinHandle<std::io::Result<()>> {
+    match tls {
+        None => {
+            let mut server = axum_server::from_tcp(listener).handle(handle);
+            with_header_timeout(server.http_builder(), header_read_timeout);
+            tokio::spawn(async move { server.serve(app).await })
+        }
+        Some(tls) => {
+            let mut server = axum_server::from_tcp_rustls(listener, tls).handle(handle);
+            with_header_timeout(server.http_builder(), header_read_timeout);
+            tokio::spawn(async move { server.serve(app).await })
+        }
+    }
 }
 
 /// Claims `round` for this node: `None` when another node sharing the database works it now

@@ -1676,6 +1676,315 @@ pub async fn racing_key_rotations_leave_one_current(store: Arc<dyn Store>) {
     assert_eq!(keys.iter().filter(|k| k.retired_at.is_none()).count(), 1);
 }
 
+pub fn operator(id: &str, email: &str) -> Operator {
+    Operator {
+        id: id.into(),
+        email: email.into(),
+        password_hash: "$argon2id$x".into(),
+        created_at: 10,
+        last_sign_in_at: None,
+    }
+}
+
+pub fn audit(id: &str, at: Millis, action: &str) -> AuditEntry {
+    AuditEntry {
+        id: id.into(),
+        seq: 0,
+        at,
+        operator_id: Some("op_1".into()),
+        operator_email: Some("root@example.com".into()),
+        action: action.into(),
+        target: "op_1".into(),
+        instance_id: None,
+        detail: "{}".into(),
+    }
+}
+
+fn operator_session(id: &str, operator_id: &str, token_hash: &str) -> OperatorSession {
+    OperatorSession {
+        id: id.into(),
+        operator_id: operator_id.into(),
+        token_hash: token_hash.into(),
+        created_at: 100,
+        last_active_at: 100,
+        expires_at: 1_000,
+        ended_at: None,
+        user_agent: Some("Chrome on Linux".into()),
+    }
+}
+
+/// Operators, their sessions (a revoked or expired one is refused) and the audit log.
+pub async fn operators_and_their_sessions(store: &dyn Store) {
+    assert_eq!(store.count_operators().await.unwrap(), 0);
+    let root = operator("op_1", "root@example.com");
+    store
+        .create_operator(&root, &audit("aud_1", 10, "operator.created"))
+        .await
+        .unwrap();
+    // The address is taken: nothing of the second write happens, its audit entry included.
+    assert!(matches!(
+        store
+            .create_operator(
+                &operator("op_2", "root@example.com"),
+                &audit("aud_2", 11, "operator.created")
+            )
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(store.count_operators().await.unwrap(), 1);
+    assert_eq!(store.audit_log(None, 10).await.unwrap().len(), 1);
+    assert_eq!(store.operator("op_1").await.unwrap().unwrap(), root);
+    assert_eq!(
+        store
+            .operator_by_email("root@example.com")
+            .await
+            .unwrap()
+            .unwrap(),
+        root
+    );
+    assert!(store
+        .operator_by_email("x@example.com")
+        .await
+        .unwrap()
+        .is_none());
+    let second = operator("op_3", "second@example.com");
+    store
+        .create_operator(&second, &audit("aud_3", 12, "operator.created"))
+        .await
+        .unwrap();
+    assert_eq!(store.list_operators().await.unwrap(), vec![root, second]);
+    store.record_operator_sign_in("op_1", 50).await.unwrap();
+    assert_eq!(
+        store
+            .operator("op_1")
+            .await
+            .unwrap()
+            .unwrap()
+            .last_sign_in_at,
+        Some(50)
+    );
+
+    let s1 = operator_session("opsess_1", "op_1", "h1");
+    let s2 = OperatorSession {
+        created_at: 200,
+        ..operator_session("opsess_2", "op_1", "h2")
+    };
+    let theirs = operator_session("opsess_3", "op_3", "h3");
+    for s in [&s1, &s2, &theirs] {
+        store.create_operator_session(s).await.unwrap();
+    }
+    assert_eq!(
+        store.live_operator_session("h1", 500).await.unwrap(),
+        Some(s1.clone())
+    );
+    assert!(store
+        .live_operator_session("nope", 500)
+        .await
+        .unwrap()
+        .is_none());
+    // Past its absolute end.
+    assert!(store
+        .live_operator_session("h1", 1_000)
+        .await
+        .unwrap()
+        .is_none());
+    store.touch_operator_session("opsess_1", 300).await.unwrap();
+    assert_eq!(
+        store
+            .live_operator_session("h1", 500)
+            .await
+            .unwrap()
+            .unwrap()
+            .last_active_at,
+        300
+    );
+    let listed: Vec<String> = store
+        .operator_sessions("op_1", 500)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(
+        listed,
+        ["opsess_2", "opsess_1"],
+        "newest first, theirs apart"
+    );
+    // Another operator's session is not one to end.
+    assert!(!store
+        .end_operator_session("op_1", "opsess_3", 400)
+        .await
+        .unwrap());
+    assert!(store
+        .end_operator_session("op_1", "opsess_1", 400)
+        .await
+        .unwrap());
+    assert!(
+        !store
+            .end_operator_session("op_1", "opsess_1", 401)
+            .await
+            .unwrap(),
+        "ended once"
+    );
+    assert!(
+        store
+            .live_operator_session("h1", 500)
+            .await
+            .unwrap()
+            .is_none(),
+        "a revoked session is refused"
+    );
+    assert_eq!(
+        store.operator_sessions("op_1", 500).await.unwrap(),
+        vec![s2]
+    );
+    assert!(store
+        .live_operator_session("h3", 500)
+        .await
+        .unwrap()
+        .is_some());
+
+    // Ended or expired before the cut: gone; the live one stays.
+    assert_eq!(store.prune_operator_state(999).await.unwrap(), 1);
+    assert_eq!(store.prune_operator_state(2_000).await.unwrap(), 2);
+    assert!(store
+        .live_operator_session("h3", 500)
+        .await
+        .unwrap()
+        .is_none());
+}
+
+/// The audit log pages newest first in the order its entries were written (whatever their
+/// ids, and within one millisecond too), without gaps or repeats.
+pub async fn audit_log_pages(store: &dyn Store) {
+    for i in 0..7 {
+        // Two entries per millisecond, ids that sort the other way.
+        let at = 100 + i / 2;
+        store
+            .record_audit(&AuditEntry {
+                instance_id: (i == 3).then(|| "ins_1".to_owned()),
+                detail: format!("{{\"n\":{i}}}"),
+                ..audit(&format!("aud_{}", 9 - i), at, "operator.signed_in")
+            })
+            .await
+            .unwrap();
+    }
+    let mut seen = Vec::new();
+    let mut before = None;
+    loop {
+        let page = store.audit_log(before, 3).await.unwrap();
+        if page.is_empty() {
+            break;
+        }
+        assert!(page.len() <= 3);
+        before = Some(page.last().unwrap().seq);
+        seen.extend(page);
+    }
+    let ids: Vec<&str> = seen.iter().map(|e| e.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["aud_3", "aud_4", "aud_5", "aud_6", "aud_7", "aud_8", "aud_9"]
+    );
+    assert!(seen.windows(2).all(|w| w[0].seq > w[1].seq), "{seen:?}");
+    assert_eq!(seen[3].instance_id.as_deref(), Some("ins_1"));
+    assert_eq!(seen[3].detail, "{\"n\":3}");
+    assert_eq!(seen[0].operator_email.as_deref(), Some("root@example.com"));
+}
+
+/// A setup link creates the first operator once, before it expires, and only while there is
+/// no operator.
+pub async fn setup_tokens(store: &dyn Store) {
+    let token = |hash: &str, expires_at| OperatorSetupToken {
+        token_hash: hash.into(),
+        expires_at,
+        used_at: None,
+    };
+    store.put_setup_token(&token("t1", 1_000)).await.unwrap();
+    store.put_setup_token(&token("t2", 1_000)).await.unwrap();
+    assert_eq!(
+        store.setup_token("t1").await.unwrap(),
+        Some(token("t1", 1_000))
+    );
+    let first = operator("op_1", "root@example.com");
+    let created = audit("aud_1", 10, "operator.created");
+    assert!(
+        !store
+            .redeem_setup_token("t1", 1_000, &first, &created)
+            .await
+            .unwrap(),
+        "expired"
+    );
+    assert!(!store
+        .redeem_setup_token("nope", 10, &first, &created)
+        .await
+        .unwrap());
+    assert_eq!(store.count_operators().await.unwrap(), 0);
+    assert!(store
+        .redeem_setup_token("t1", 999, &first, &created)
+        .await
+        .unwrap());
+    assert_eq!(
+        store.setup_token("t1").await.unwrap().unwrap().used_at,
+        Some(999)
+    );
+    assert_eq!(store.list_operators().await.unwrap(), vec![first]);
+    let logged = store.audit_log(None, 10).await.unwrap();
+    assert_eq!(logged.len(), 1);
+    assert_eq!(
+        AuditEntry {
+            seq: 0,
+            ..logged[0].clone()
+        },
+        created
+    );
+    // Used, and an operator exists: neither link creates another.
+    let again = operator("op_2", "again@example.com");
+    for t in ["t1", "t2"] {
+        assert!(!store
+            .redeem_setup_token(t, 10, &again, &audit("aud_2", 10, "operator.created"))
+            .await
+            .unwrap());
+    }
+    assert_eq!(store.count_operators().await.unwrap(), 1);
+    assert_eq!(
+        store.setup_token("t2").await.unwrap().unwrap().used_at,
+        None
+    );
+    assert_eq!(store.prune_operator_state(2_000).await.unwrap(), 2);
+    assert!(store.setup_token("t1").await.unwrap().is_none());
+}
+
+/// Racing redemptions of one setup link (a double click, two tabs), and of a second link
+/// printed by another start: one operator.
+pub async fn racing_setup_redemptions_create_one_operator(store: Arc<dyn Store>) {
+    for t in ["t1", "t2"] {
+        store
+            .put_setup_token(&OperatorSetupToken {
+                token_hash: t.into(),
+                expires_at: 1_000,
+                used_at: None,
+            })
+            .await
+            .unwrap();
+    }
+    let wins = race(&store, 20, |s, i| async move {
+        let op = operator(&format!("op_{i}"), &format!("op{i}@example.com"));
+        let token = if i % 4 == 0 { "t2" } else { "t1" };
+        s.redeem_setup_token(
+            token,
+            10,
+            &op,
+            &audit(&format!("aud_{i}"), 10, "operator.created"),
+        )
+        .await
+        .unwrap()
+    })
+    .await;
+    assert_eq!(wins.iter().filter(|w| **w).count(), 1, "{wins:?}");
+    assert_eq!(store.count_operators().await.unwrap(), 1);
+    assert_eq!(store.audit_log(None, 100).await.unwrap().len(), 1);
+}
+
 /// One `#[tokio::test]` per race, each on a fresh store from `$make` (which returns whatever
 /// must outlive the test, and the store).
 /// A migrated store is ready, and a round claimed on it is claimed.
@@ -1709,6 +2018,7 @@ macro_rules! race_tests {
             racing_first_instance_creation_creates_one,
             racing_key_rotations_leave_one_current,
             racing_sign_in_completions_start_one_session,
+            racing_setup_redemptions_create_one_operator,
         );
     };
     ($make:expr; $($name:ident),+ $(,)?) => {
@@ -1758,6 +2068,9 @@ macro_rules! contract_tests {
             pending_sign_ups,
             sign_in_attempts,
             ready_and_rounds,
+            operators_and_their_sessions,
+            audit_log_pages,
+            setup_tokens,
         );
     };
     ($make:expr; $($name:ident),+ $(,)?) => {

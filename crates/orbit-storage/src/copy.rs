@@ -33,6 +33,10 @@ pub const TABLES: &[&str] = &[
     "pending_syncs",
     "sync_tokens",
     "handshake_nonces",
+    "operators",
+    "operator_sessions",
+    "operator_setup_tokens",
+    "audit_log",
 ];
 
 /// What `orbit migrate copy` was told.
@@ -242,6 +246,10 @@ fn instance_filter(table: &str) -> &'static str {
         "applications" => "WHERE id IN (SELECT application_id FROM instances WHERE id = $1)",
         "instances" => "WHERE id = $1",
         "client_tokens" => "WHERE client_id IN (SELECT id FROM clients WHERE instance_id = $1)",
+        // The deployment's, not an instance's: a one-instance copy moves none of them.
+        "operators" | "operator_sessions" | "operator_setup_tokens" => {
+            "WHERE CAST($1 AS TEXT) IS NULL"
+        }
         _ => "WHERE instance_id = $1",
     }
 }

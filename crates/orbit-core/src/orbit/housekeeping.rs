@@ -54,6 +54,7 @@ impl Orbit {
             ("clients", self.prune_clients().await),
             ("pending sign-ups", self.prune_pending_sign_ups().await),
             ("sign-in attempts", self.prune_sign_ins().await),
+            ("operator sessions", self.prune_operator_state().await),
         ];
         outcomes
             .into_iter()

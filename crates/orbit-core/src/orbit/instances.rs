@@ -136,6 +136,11 @@ impl Orbit {
             })
     }
 
+    /// Every application of the deployment.
+    pub async fn applications(&self) -> Result<Vec<Application>> {
+        Ok(self.store.list_applications().await?)
+    }
+
     /// Every instance of the deployment, across applications.
     pub async fn instances(&self) -> Result<Vec<Instance>> {
         Ok(self.store.list_instances().await?)

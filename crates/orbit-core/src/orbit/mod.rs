@@ -6,6 +6,7 @@ mod instances;
 pub(crate) use instances::redirect_policy_of;
 mod devices;
 mod frontend;
+mod operators;
 mod password_hashing;
 mod sessions;
 mod sign_ins;
@@ -15,6 +16,10 @@ mod users;
 
 pub use devices::DEVICE_LIFETIME;
 pub use housekeeping::{Round, CLIENT_IDLE_LIFETIME};
+pub use operators::{
+    operator_session_live, Actor, AuditAction, AuditPage, OperatorSignIn, SignedInOperator,
+    AUDIT_PAGE_MAX, OPERATOR_SESSION_IDLE_TIMEOUT, OPERATOR_SESSION_LIFETIME, SETUP_TOKEN_LIFETIME,
+};
 pub use sign_ins::{BrowserContext, NewSignIn, SignedIn, SIGN_IN_LIFETIME};
 pub use sign_ups::{SignUpOutcome, SIGN_UP_CODE_ATTEMPTS, SIGN_UP_CODE_LIFETIME};
 

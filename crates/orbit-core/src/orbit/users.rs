@@ -108,7 +108,8 @@ impl Orbit {
     /// The per-IP budget that sign-ins and sign-ups share: "that email is taken" answers would
     /// otherwise let one source test unlimited addresses for existing accounts.
     pub(super) async fn check_ip_rate(&self, instance: &Instance, client_ip: &str) -> Result<()> {
-        self.check_source_rate(instance, client_ip).await?;
+        self.check_source_rate(LimitScope::instance(instance), client_ip)
+            .await?;
         self.check_instance_ceiling(instance).await
     }
 
@@ -120,9 +121,10 @@ impl Orbit {
         instance: &Instance,
         client_ip: &str,
     ) -> Result<()> {
-        let bucket = format!("start ip {}", crate::limits::ip_source(client_ip));
+        let scope = LimitScope::instance(instance);
+        let bucket = scope.bucket(&format!("start ip {}", crate::limits::ip_source(client_ip)));
         let limit = self.settings.sign_in_limits.per_source_rate();
-        match self.take_token(instance, &bucket, limit).await? {
+        match self.take_token(scope, &bucket, limit).await? {
             Admission::Admitted => Ok(()),
             Admission::Wait(wait) => Err(Error::TooManyAttempts {
                 retry_after_secs: ceil_secs(wait),
@@ -130,12 +132,16 @@ impl Orbit {
         }
     }
 
-    /// The source's own budget (an IPv4 address or an IPv6 /64), kept in the store so that it
-    /// is one budget on every node.
-    async fn check_source_rate(&self, instance: &Instance, client_ip: &str) -> Result<()> {
-        let bucket = format!("ip {}", crate::limits::ip_source(client_ip));
+    /// The source's own budget (an IPv4 address or an IPv6 /64) in `scope`, kept in the store
+    /// so that it is one budget on every node.
+    pub(super) async fn check_source_rate(
+        &self,
+        scope: LimitScope<'_>,
+        client_ip: &str,
+    ) -> Result<()> {
+        let bucket = scope.bucket(&format!("ip {}", crate::limits::ip_source(client_ip)));
         let limit = self.settings.sign_in_limits.per_source_rate();
-        match self.take_token(instance, &bucket, limit).await? {
+        match self.take_token(scope, &bucket, limit).await? {
             Admission::Admitted => Ok(()),
             Admission::Wait(wait) => Err(Error::TooManyAttempts {
                 retry_after_secs: ceil_secs(wait),
@@ -147,7 +153,8 @@ impl Orbit {
     /// source over its limit cannot use up everyone's.
     async fn check_instance_ceiling(&self, instance: &Instance) -> Result<()> {
         let limit = self.settings.sign_in_limits.per_instance_rate();
-        match self.take_token(instance, "instance", limit).await? {
+        let scope = LimitScope::instance(instance);
+        match self.take_token(scope, "instance", limit).await? {
             Admission::Admitted => Ok(()),
             Admission::Wait(wait) => Err(Error::Overloaded {
                 retry_after_secs: ceil_secs(wait),
@@ -157,15 +164,12 @@ impl Orbit {
 
     async fn take_token(
         &self,
-        instance: &Instance,
+        scope: LimitScope<'_>,
         bucket: &str,
         limit: RateLimit,
     ) -> Result<Admission> {
         let now = self.now().saturating_mul(1000);
-        Ok(self
-            .store
-            .take_token(&instance.id, bucket, limit, now)
-            .await?)
+        Ok(self.store.take_token(scope.id, bucket, limit, now).await?)
     }
 
     /// Starts an attempt on the account `identifier` from `client_ip` under the per-account
@@ -174,9 +178,9 @@ impl Orbit {
     /// recorded as a failure first, in one atomic step with reading the earlier ones, so racing
     /// attempts cannot all pass a limit; a refused attempt is forgotten again, and the caller
     /// forgets a successful one (`forget_sign_in_attempt`).
-    async fn start_account_attempt(
+    pub(super) async fn start_account_attempt(
         &self,
-        instance: &Instance,
+        scope: LimitScope<'_>,
         identifier: &str,
         client_ip: &str,
         lane: Lane,
@@ -186,7 +190,7 @@ impl Orbit {
         let limits = &self.settings.sign_in_limits;
         let (attempt, failures) = self
             .store
-            .start_sign_in_attempt(&instance.id, identifier, &source, now, now - HOUR)
+            .start_sign_in_attempt(scope.id, identifier, &source, now, now - HOUR)
             .await?;
         let mut wait = limits.source_retry_after(&failures, &source, now);
         if wait.is_none()
@@ -197,7 +201,7 @@ impl Orbit {
             let paced = self
                 .store
                 .pace_account_attempt(
-                    &instance.id,
+                    scope.id,
                     identifier,
                     &source,
                     newest,
@@ -227,7 +231,7 @@ impl Orbit {
     /// Verifies the password of a started attempt. An attempt that never got its password
     /// checked (the hash queue was full: 503) is forgotten, not counted as a failure: shedding
     /// load must not brake the account's owner.
-    async fn verify_attempt(
+    pub(super) async fn verify_attempt(
         &self,
         attempt: SignInAttemptId,
         lane: Lane,
@@ -255,7 +259,8 @@ impl Orbit {
         password: &str,
         device: Option<&str>,
     ) -> Result<User> {
-        self.check_source_rate(instance, client_ip).await?;
+        let scope = LimitScope::instance(instance);
+        self.check_source_rate(scope, client_ip).await?;
         let now = self.now();
         let identifier = account_identifier(email_input);
         let identifier = identifier.as_str();
@@ -268,7 +273,7 @@ impl Orbit {
             self.check_instance_ceiling(instance).await?;
         }
         let attempt = self
-            .start_account_attempt(instance, identifier, client_ip, lane)
+            .start_account_attempt(scope, identifier, client_ip, lane)
             .await?;
         let phc = user.as_ref().and_then(|u| u.password_hash.clone());
         match (
@@ -320,7 +325,7 @@ impl Orbit {
         let user = self.user(&instance.id, user_id).await?;
         let attempt = self
             .start_account_attempt(
-                instance,
+                LimitScope::instance(instance),
                 bounded_identifier(&user.email),
                 client_ip,
                 Lane::Anyone,
@@ -424,6 +429,38 @@ impl Orbit {
     }
 }
 
+/// Whose budgets an attempt counts against (docs/design/sessions-and-tokens.md "Abuse limits"):
+/// an instance's end users, or the deployment's operators (docs/design/dashboard.md). The store
+/// keys the limits' state by `id`, and bucket names carry `prefix`, so the two never share a
+/// budget.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct LimitScope<'a> {
+    id: &'a str,
+    prefix: &'static str,
+}
+
+impl<'a> LimitScope<'a> {
+    pub(super) fn instance(instance: &'a Instance) -> Self {
+        Self {
+            id: &instance.id,
+            prefix: "",
+        }
+    }
+
+    /// `name` as this scope's bucket.
+    fn bucket(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix)
+    }
+}
+
+impl LimitScope<'static> {
+    /// The dashboard's operators: no instance id looks like this one.
+    pub(super) const OPERATORS: Self = Self {
+        id: "orbit operators",
+        prefix: "op ",
+    };
+}
+
 /// A user's fields, normalised and checked, ready to store.
 pub(super) struct ValidUser {
     pub email: String,
@@ -479,7 +516,7 @@ fn bounded_identifier(identifier: &str) -> &str {
     &identifier[..end]
 }
 
-fn ceil_secs(ms: Millis) -> u64 {
+pub(super) fn ceil_secs(ms: Millis) -> u64 {
     u64::try_from((ms + 999).div_euclid(1000))
         .unwrap_or(1)
         .max(1)

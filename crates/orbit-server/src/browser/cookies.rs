@@ -1,8 +1,9 @@
 //! Every cookie Orbit sets, written one way (docs/protocol.md "Cookies"): `name=value; Path;
-//! Domain; Max-Age; Secure; HttpOnly; SameSite=Lax`, in that order. Orbit's own cookies
+//! Domain; Max-Age; Secure; HttpOnly; SameSite`, in that order. Orbit's own cookies
 //! (`__client`, the sync state, the CSRF token) are host-only, HttpOnly and on `Path=/`, named
 //! with the `__Host-` prefix on https (`wire::cookie::OwnCookie`); the cookies an app's SDK reads
-//! are written for the app's domain by `AppCookies`.
+//! are written for the app's domain by `AppCookies`. Every cookie is `SameSite=Lax` but the
+//! dashboard's, which no other site ever needs to send: `Strict`.
 
 use super::host::Fapi;
 use crate::AppState;
@@ -28,6 +29,16 @@ pub struct SetCookie {
     max_age: Option<i64>,
     secure: bool,
     http_only: bool,
+    same_site: SameSite,
+}
+
+/// A cookie's `SameSite` attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SameSite {
+    /// Sent on top-level navigations from other sites (a redirect back from an app).
+    Lax,
+    /// Sent only on requests a page of the same site starts.
+    Strict,
 }
 
 impl SetCookie {
@@ -42,11 +53,17 @@ impl SetCookie {
             max_age: None,
             secure,
             http_only: true,
+            same_site: SameSite::Lax,
         }
     }
 
     fn max_age(mut self, secs: i64) -> Self {
         self.max_age = Some(secs);
+        self
+    }
+
+    fn strict(mut self) -> Self {
+        self.same_site = SameSite::Strict;
         self
     }
 
@@ -70,7 +87,10 @@ impl std::fmt::Display for SetCookie {
         if self.http_only {
             f.write_str("; HttpOnly")?;
         }
-        f.write_str("; SameSite=Lax")
+        f.write_str(match self.same_site {
+            SameSite::Lax => "; SameSite=Lax",
+            SameSite::Strict => "; SameSite=Strict",
+        })
     }
 }
 
@@ -153,6 +173,30 @@ pub fn csrf(token: &str, secure: bool) -> Option<HeaderValue> {
     SetCookie::own(name::CSRF, token, secure).header()
 }
 
+/// The dashboard's session (docs/design/dashboard.md): host-only, HttpOnly, SameSite=Strict,
+/// Secure on https (named `__Host-orbit_dashboard` there), living as long as the session may.
+pub fn dashboard_session(token: &str, secure: bool) -> Option<HeaderValue> {
+    SetCookie::own(name::DASHBOARD, token, secure)
+        .strict()
+        .max_age(orbit_core::orbit::OPERATOR_SESSION_LIFETIME / 1000)
+        .header()
+}
+
+/// Clears the dashboard's session cookie (sign-out, or a session that is over).
+pub fn clear_dashboard_session(secure: bool) -> Option<HeaderValue> {
+    SetCookie::own(name::DASHBOARD, "", secure)
+        .strict()
+        .max_age(0)
+        .header()
+}
+
+/// The dashboard's CSRF token before sign-in (a session cookie, SameSite=Strict).
+pub fn dashboard_csrf(token: &str, secure: bool) -> Option<HeaderValue> {
+    SetCookie::own(name::DASHBOARD_CSRF, token, secure)
+        .strict()
+        .header()
+}
+
 /// Cookies written for an app's domain, the ones its SDK reads, each in the scope core gives it
 /// (`AppCookieScope`, docs/protocol.md "Cookies"): `__session` and `__clerk_db_jwt` host-only
 /// on the app's host, `__client_uat` on the registrable domain in production, the handshake
@@ -190,6 +234,7 @@ impl AppCookies {
             max_age,
             secure: self.secure,
             http_only,
+            same_site: SameSite::Lax,
         }
         .to_string()
     }
@@ -365,6 +410,22 @@ mod tests {
             (
                 csrf("c", false),
                 "__orbit_csrf=c; Path=/; HttpOnly; SameSite=Lax",
+            ),
+            (
+                dashboard_session("d", true),
+                "__Host-orbit_dashboard=d; Path=/; Max-Age=43200; Secure; HttpOnly; SameSite=Strict",
+            ),
+            (
+                dashboard_session("d", false),
+                "orbit_dashboard=d; Path=/; Max-Age=43200; HttpOnly; SameSite=Strict",
+            ),
+            (
+                clear_dashboard_session(true),
+                "__Host-orbit_dashboard=; Path=/; Max-Age=0; Secure; HttpOnly; SameSite=Strict",
+            ),
+            (
+                dashboard_csrf("c", false),
+                "orbit_dashboard_csrf=c; Path=/; HttpOnly; SameSite=Strict",
             ),
         ] {
             assert_eq!(c.unwrap().to_str().unwrap(), starts);

@@ -12,6 +12,22 @@ struct ErrorPage<'a> {
     title: &'a str,
     message: &'a str,
     request_id: String,
+    link: Link,
+}
+
+/// Where an error page sends a person on: a page that works whatever went wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Link {
+    pub href: &'static str,
+    pub text: &'static str,
+}
+
+impl Link {
+    /// The hosted sign-in page, where the portal's and the Frontend API's pages lead.
+    pub const SIGN_IN: Link = Link {
+        href: "/sign-in",
+        text: "Go to sign-in",
+    };
 }
 
 /// Renders `t` with `status`, no caching, no framing, a strict CSP, and `set_cookies`.
@@ -44,6 +60,8 @@ pub struct PageError {
     pub title: String,
     pub message: String,
     pub retry_after: Option<u64>,
+    /// Where the page links to (`Link::SIGN_IN` unless a surface says otherwise).
+    pub link: Link,
 }
 
 impl PageError {
@@ -53,7 +71,14 @@ impl PageError {
             title: title.into(),
             message: message.into(),
             retry_after: None,
+            link: Link::SIGN_IN,
         }
+    }
+
+    /// The same error, its page linking to `link`.
+    pub fn linking(mut self, link: Link) -> Self {
+        self.link = link;
+        self
     }
 
     pub fn bad_request(title: impl Into<String>, message: impl Into<String>) -> Self {
@@ -77,6 +102,7 @@ impl From<ApiError> for PageError {
             title: e.message,
             message: e.long_message,
             retry_after: e.retry_after,
+            link: Link::SIGN_IN,
         }
     }
 }
@@ -89,23 +115,74 @@ impl From<orbit_core::Error> for PageError {
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
-        let mut resp = render(
+        let resp = render(
             self.status,
             &ErrorPage {
                 title: &self.title,
                 message: &self.message,
                 request_id: request_id(),
+                link: self.link,
             },
             Vec::new(),
         );
-        if let Some(v) = self
-            .retry_after
-            .and_then(|s| HeaderValue::from_str(&s.to_string()).ok())
-        {
-            resp.headers_mut().insert(header::RETRY_AFTER, v);
+        match self.retry_after {
+            Some(secs) => with_retry_after(resp, secs),
+            None => resp,
         }
-        resp
     }
+}
+
+/// `resp` with `Retry-After: secs` (a limit's answer: 429, or 503 when shed).
+pub fn with_retry_after(mut resp: Response, secs: u64) -> Response {
+    resp.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    resp
+}
+
+/// A signed-in device as `templates/fields/sessions.html` lists it (the profile page, the
+/// dashboard's account page).
+pub struct DeviceRow {
+    pub id: String,
+    /// `user_agent::summary` of its user agent.
+    pub device: String,
+    pub created: String,
+    pub last_active: String,
+    /// The device this page was asked from.
+    pub current: bool,
+}
+
+impl DeviceRow {
+    pub fn new(
+        id: String,
+        device: String,
+        created_at: orbit_core::Millis,
+        last_active_at: orbit_core::Millis,
+        current: bool,
+    ) -> Self {
+        Self {
+            id,
+            device,
+            created: orbit_core::clock::format_utc(created_at),
+            last_active: orbit_core::clock::format_utc(last_active_at),
+            current,
+        }
+    }
+}
+
+/// What a form of an email address and a password says when one is left empty:
+/// `(email_error, password_error)`; `password_missing` asks for the current or a new one.
+pub fn blank_credentials(
+    email: &str,
+    password: &str,
+    password_missing: &str,
+) -> (Option<String>, Option<String>) {
+    (
+        email
+            .trim()
+            .is_empty()
+            .then(|| "Enter your email address.".to_owned()),
+        password.is_empty().then(|| password_missing.to_owned()),
+    )
 }
 
 /// `s` as a sentence: capital first letter, one final period.

@@ -54,6 +54,9 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage the operators who sign in to the dashboard (/dashboard).
+    #[command(subcommand)]
+    Admin(AdminCommand),
     /// Manage an instance's domains: satellites and their DNS verification.
     #[command(subcommand)]
     Domain(DomainCommand),
@@ -167,6 +170,11 @@ pub struct ServeArgs {
     /// from instead of the npm registry [env: ORBIT_ASSETS_DIR]
     #[arg(long, value_name = "DIR")]
     pub assets_dir: Option<PathBuf>,
+    /// Serve the operator dashboard on this address only (e.g. 127.0.0.1:4001, to keep it off
+    /// the internet) instead of under /dashboard on the public URL's host
+    /// [env: ORBIT_DASHBOARD_LISTEN]
+    #[arg(long, value_name = "ADDR")]
+    pub dashboard_listen: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -239,6 +247,22 @@ pub enum UserCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create an operator of the dashboard (not a user of any instance), under the same
+    /// password policy as users. The password is read from the first line of standard input,
+    /// so it never shows in the process list or the shell's history.
+    Create {
+        #[arg(long)]
+        email: String,
+        /// Read the password from the first line of standard input (required).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// List the dashboard's operators.
+    List,
+}
+
 pub type CliResult = Result<(), String>;
 
 fn load_config(global: &GlobalArgs, flags: ConfigLayer) -> Result<Config, String> {
@@ -266,6 +290,7 @@ pub async fn run(cli: Cli) -> CliResult {
                 tls_cert: args.tls_cert,
                 tls_key: args.tls_key,
                 assets_dir: args.assets_dir,
+                dashboard_listen: args.dashboard_listen,
                 ..Default::default()
             };
             serve(load_config(&cli.global, flags)?).await
@@ -356,6 +381,27 @@ pub async fn run(cli: Cli) -> CliResult {
             Ok(())
         }
         Command::Domain(cmd) => domain_command(&cli.global, cmd).await,
+        Command::Admin(cmd) => {
+            let config = load_config(&cli.global, ConfigLayer::default())?;
+            let orbit = open_existing(&config).await?;
+            match cmd {
+                AdminCommand::Create { email, .. } => {
+                    let line = admin_create(&orbit, &email, &mut std::io::stdin().lock()).await?;
+                    println!("{line}");
+                    let public_base = config.public_base(config.listen);
+                    println!(
+                        "Sign in at {}",
+                        config.dashboard_url(&public_base, config.dashboard_listen)
+                    );
+                }
+                AdminCommand::List => {
+                    for line in admin_list(&orbit).await? {
+                        println!("{line}");
+                    }
+                }
+            }
+            Ok(())
+        }
         Command::Assets(AssetsCommand::Fetch {
             registry,
             assets_dir,
@@ -409,13 +455,7 @@ pub async fn run(cli: Cli) -> CliResult {
             let config = load_config(&cli.global, ConfigLayer::default())?;
             let password = match (password, password_stdin) {
                 (Some(p), _) => p,
-                (None, true) => {
-                    let mut line = String::new();
-                    std::io::stdin()
-                        .read_line(&mut line)
-                        .map_err(|e| format!("reading the password from stdin: {e}"))?;
-                    line.trim_end_matches(['\r', '\n']).to_owned()
-                }
+                (None, true) => password_line(&mut std::io::stdin().lock())?,
                 (None, false) => {
                     return Err("give the password with --password or --password-stdin".into())
                 }
@@ -438,6 +478,64 @@ pub async fn run(cli: Cli) -> CliResult {
             Ok(())
         }
     }
+}
+
+/// `orbit admin create`: the operator whose password is the first line of `stdin`, created as
+/// the command line's doing in the audit log. Returns the line to print.
+pub async fn admin_create(
+    orbit: &Orbit,
+    email: &str,
+    stdin: &mut dyn std::io::BufRead,
+) -> Result<String, String> {
+    let password = password_line(stdin)?;
+    if password.is_empty() {
+        return Err(
+            "no password on standard input: pipe it in, e.g. `orbit admin create --email you@example.com --password-stdin < password.txt`"
+                .into(),
+        );
+    }
+    let operator = orbit
+        .create_operator(email, &password, &orbit_core::Actor::Cli)
+        .await
+        .map_err(|e| format!("cannot create the operator: {e}"))?;
+    Ok(format!(
+        "Created operator {} <{}>.",
+        operator.id, operator.email
+    ))
+}
+
+/// The first line of `stdin`, without its line ending (`--password-stdin`).
+fn password_line(stdin: &mut dyn std::io::BufRead) -> Result<String, String> {
+    let mut line = String::new();
+    stdin
+        .read_line(&mut line)
+        .map_err(|e| format!("reading the password from standard input: {e}"))?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+/// `orbit admin list`: one line per operator.
+pub async fn admin_list(orbit: &Orbit) -> Result<Vec<String>, String> {
+    let operators = orbit.operators().await.map_err(|e| e.to_string())?;
+    if operators.is_empty() {
+        return Ok(vec![
+            "No operators yet: `orbit admin create --email E --password-stdin`, or the setup link `orbit serve` prints.".into(),
+        ]);
+    }
+    Ok(operators
+        .iter()
+        .map(|o| {
+            let last = o
+                .last_sign_in_at
+                .map(orbit_core::clock::format_utc)
+                .unwrap_or_else(|| "never".into());
+            format!(
+                "{:<40} {}  created {}  last sign-in {last}",
+                o.email,
+                o.id,
+                orbit_core::clock::format_utc(o.created_at)
+            )
+        })
+        .collect())
 }
 
 async fn domain_command(global: &GlobalArgs, cmd: DomainCommand) -> CliResult {
@@ -872,6 +970,17 @@ async fn serve(config: Config) -> CliResult {
                 instance.id, instance.id
             );
         }
+    }
+    println!("Dashboard: {}", running.dashboard_url);
+    if let Some(link) = &running.setup_link {
+        println!(
+            "No dashboard operator exists yet. Create the first one within {} hours at this one-time link:",
+            orbit_core::orbit::SETUP_TOKEN_LIFETIME / orbit_core::HOUR
+        );
+        println!("  {link}");
+        println!(
+            "  (or on this machine: orbit admin create --email you@example.com --password-stdin)"
+        );
     }
     println!("Press Ctrl-C to stop.");
     let addr = running.addr;

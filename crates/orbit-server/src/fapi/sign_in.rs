@@ -11,7 +11,7 @@ use crate::error::ApiError;
 use crate::extract::{cookie, ClientIp, FormOrJson};
 use crate::AppState;
 use axum::extract::{Path, State};
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use orbit_core::{BrowserContext, Error, SIGN_IN_LIFETIME};
@@ -189,11 +189,7 @@ async fn password_step(
                 client_ip: ip,
                 client: caller.client.clone(),
                 fapi_host: &fapi.host(),
-                user_agent: caller
-                    .headers
-                    .get(header::USER_AGENT)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_owned),
+                user_agent: crate::extract::user_agent(&caller.headers),
                 device: device.as_deref(),
             },
         )

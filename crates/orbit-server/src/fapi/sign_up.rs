@@ -13,7 +13,7 @@ use crate::error::ApiError;
 use crate::extract::{ClientIp, FormOrJson};
 use crate::AppState;
 use axum::extract::{Path, State};
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use orbit_core::model::User;
@@ -84,11 +84,7 @@ fn session_browser(caller: &Caller) -> SessionBrowser {
     SessionBrowser {
         client: caller.client.clone(),
         fapi_host: caller.fapi.host(),
-        user_agent: caller
-            .headers
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned),
+        user_agent: crate::extract::user_agent(&caller.headers),
     }
 }
 

@@ -1,9 +1,9 @@
 //! CSRF protection for the portal's forms: a per-browser token in a host-only cookie that every
 //! form echoes (double submit), plus an Origin (or Referer) check against the FAPI origin.
 
-use crate::browser::{cookies, Fapi, PageError};
+use crate::browser::{cookies, csrf, Fapi, PageError};
 use crate::extract::cookie;
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::{HeaderMap, HeaderValue};
 use orbit_core::Random;
 use orbit_proto::wire;
 
@@ -21,26 +21,9 @@ pub fn token(headers: &HeaderMap, fapi: &Fapi, random: &dyn Random) -> (String, 
 
 /// Whether a form POST comes from this host's own pages.
 pub fn verify(headers: &HeaderMap, fapi: &Fapi, submitted: Option<&str>) -> bool {
-    let Some(expected) = cookie(headers, wire::cookie::CSRF.name(fapi.secure)) else {
-        return false;
-    };
-    let Some(submitted) = submitted else {
-        return false;
-    };
-    if expected.len() < 32
-        || !orbit_core::keys::constant_time_eq(expected.as_bytes(), submitted.as_bytes())
-    {
-        return false;
-    }
-    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
-    match origin {
-        Some(o) => o == fapi.origin,
-        None => headers
-            .get(header::REFERER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|r| url::Url::parse(r).ok())
-            .is_some_and(|u| u.origin().ascii_serialization() == fapi.origin),
-    }
+    cookie(headers, wire::cookie::CSRF.name(fapi.secure))
+        .is_some_and(|expected| csrf::tokens_match(&expected, submitted))
+        && csrf::same_origin(headers, &fapi.origin)
 }
 
 /// `verify`, as the error page a failed check shows.

@@ -3,18 +3,17 @@
 
 use super::{csrf, signed_in, SignedIn};
 use crate::browser::cookies;
-use crate::browser::page::render;
+use crate::browser::page::{render, with_retry_after, DeviceRow};
 use crate::browser::redirect::{to_primary, with_cookies, with_redirect_url};
 use crate::browser::{BrowserClient, PageError};
 use crate::extract::{ClientIp, FormBody};
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use orbit_core::clock::format_utc;
 use orbit_core::model::SessionStatus;
 use orbit_core::{Error, SessionOwner};
 use serde::Deserialize;
@@ -25,14 +24,6 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/user/profile", post(update))
         .route("/user/password", post(change_password))
         .route("/user/sessions/{id}/revoke", post(revoke_session))
-}
-
-struct SessionRow {
-    id: String,
-    device: String,
-    created: String,
-    last_active: String,
-    current: bool,
 }
 
 #[derive(Template)]
@@ -48,16 +39,7 @@ struct UserPage {
     profile_error: Option<String>,
     current_password_error: Option<String>,
     new_password_error: Option<String>,
-    sessions: Vec<SessionRow>,
-}
-
-fn device_name(ua: Option<&str>) -> String {
-    let device = orbit_core::user_agent::describe(ua);
-    match (ua, device.browser, device.os) {
-        (None, _, _) => "Unknown device".into(),
-        (_, browser, Some(os)) => format!("{} on {os}", browser.unwrap_or("Browser")),
-        (_, browser, None) => browser.unwrap_or("Browser").to_owned(),
-    }
+    sessions: Vec<DeviceRow>,
 }
 
 #[derive(Default)]
@@ -85,12 +67,14 @@ async fn render_user(
     let rows = sessions
         .into_iter()
         .filter(|s| s.status == SessionStatus::Active)
-        .map(|s| SessionRow {
-            current: s.id == me.session.id,
-            device: device_name(s.user_agent.as_deref()),
-            created: format_utc(s.created_at),
-            last_active: format_utc(s.last_active_at),
-            id: s.id,
+        .map(|s| {
+            DeviceRow::new(
+                s.id.clone(),
+                orbit_core::user_agent::summary(s.user_agent.as_deref()),
+                s.created_at,
+                s.last_active_at,
+                s.id == me.session.id,
+            )
         })
         .collect();
     Ok(render(
@@ -254,11 +238,8 @@ async fn change_password(
                     "Too many attempts. Wait {retry_after_secs} seconds, then try again."
                 ));
                 let status = StatusCode::TOO_MANY_REQUESTS;
-                let mut resp = render_user(&state, &browser, &headers, &me, status, msgs).await?;
-                if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
-                    resp.headers_mut().insert(header::RETRY_AFTER, v);
-                }
-                return Ok(resp);
+                let resp = render_user(&state, &browser, &headers, &me, status, msgs).await?;
+                return Ok(with_retry_after(resp, retry_after_secs));
             }
             Err(e) => return Err(e.into()),
         }
@@ -307,20 +288,4 @@ async fn revoke_session(
         ));
     }
     Ok(Redirect::to("/user?notice=session").into_response())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn devices() {
-        assert_eq!(
-            device_name(Some(
-                "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/156.0 Safari/537.36"
-            )),
-            "Chrome on Linux"
-        );
-        assert_eq!(device_name(None), "Unknown device");
-    }
 }

@@ -4,14 +4,14 @@
 
 use super::{csrf, EntryForm, EntryPage};
 use crate::browser::cookies;
-use crate::browser::page::render;
+use crate::browser::page::{blank_credentials, render, with_retry_after};
 use crate::browser::redirect::{redirect_target, see_other, with_dev_browser};
 use crate::browser::{BrowserClient, PageError};
-use crate::extract::{cookie, ClientIp, FormBody};
+use crate::extract::{cookie, user_agent, ClientIp, FormBody};
 use crate::AppState;
 use askama::Template;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use orbit_core::model::User;
 use orbit_core::text::without_bidi_controls;
@@ -65,12 +65,8 @@ pub(super) async fn submit(
         email: without_bidi_controls(email.trim()),
         ..Default::default()
     };
-    if email.trim().is_empty() {
-        view.email_error = Some("Enter your email address.".into());
-    }
-    if password.is_empty() {
-        view.password_error = Some("Enter your password.".into());
-    }
+    (view.email_error, view.password_error) =
+        blank_credentials(&email, &password, "Enter your password.");
     if view.email_error.is_some() || view.password_error.is_some() {
         return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &view, Vec::new()));
     }
@@ -109,22 +105,12 @@ pub(super) async fn submit(
             view.form_error = Some(format!(
                 "Too many sign-in attempts. Wait {retry_after_secs} seconds, then try again."
             ));
-            let mut resp = render(StatusCode::TOO_MANY_REQUESTS, &view, Vec::new());
-            if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
-                resp.headers_mut().insert(header::RETRY_AFTER, v);
-            }
-            return Ok(resp);
+            let resp = render(StatusCode::TOO_MANY_REQUESTS, &view, Vec::new());
+            return Ok(with_retry_after(resp, retry_after_secs));
         }
         Err(e) => return Err(e.into()),
     };
     signed_in(&state, &browser, &done.user, &done.start, &redirect_url).await
-}
-
-fn user_agent(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
 }
 
 /// The browser a session starts in, as core takes it.

@@ -1,7 +1,7 @@
 //! The invariants of ARCHITECTURE.md that a reader could break without a failing behaviour test:
-//! no module cycles in the server, fapi and portal built on the browser layer and never on each
-//! other, core free of HTTP and SQL, the SDK on orbit-proto alone, wire names spelled only in
-//! orbit-proto.
+//! no module cycles in the server, fapi, portal and dashboard built on the browser layer and
+//! never on each other (nor on bapi), core free of HTTP and SQL, the SDK on orbit-proto alone,
+//! wire names spelled only in orbit-proto.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -85,7 +85,13 @@ fn reaches(
 #[test]
 fn server_modules_have_no_cycles() {
     let graph = server_module_graph();
-    assert!(graph.contains_key("browser") && graph.contains_key("fapi"));
+    assert!(
+        ["browser", "fapi", "portal", "bapi", "dashboard"]
+            .iter()
+            .all(|m| graph.contains_key(*m)),
+        "{:?}",
+        graph.keys()
+    );
     for module in graph.keys() {
         assert!(
             !reaches(&graph, module, module, &mut BTreeSet::new()),
@@ -93,15 +99,43 @@ fn server_modules_have_no_cycles() {
             graph[module]
         );
     }
-    for (a, b) in [("fapi", "portal"), ("portal", "fapi"), ("bapi", "browser")] {
+    // The surfaces never use each other; bapi is not a browser surface at all.
+    let surfaces = ["fapi", "portal", "bapi", "dashboard"];
+    for a in surfaces {
+        for b in surfaces {
+            assert!(
+                a == b || !graph[a].contains(b),
+                "{a} must not use {b}: {:?}",
+                graph[a]
+            );
+        }
+    }
+    assert!(
+        !graph["bapi"].contains("browser"),
+        "bapi must not use browser"
+    );
+    // The dashboard builds on the browser layer's pages, cookies and CSRF checks, as the
+    // portal does.
+    assert!(
+        graph["dashboard"].contains("browser"),
+        "{:?}",
+        graph["dashboard"]
+    );
+    for layer in [
+        "browser",
+        "resources",
+        "extract",
+        "error",
+        "config",
+        "assets",
+    ] {
         assert!(
-            !graph[a].contains(b),
-            "{a} must not use {b}: {:?}",
-            graph[a]
+            !graph[layer].contains("dashboard"),
+            "{layer} must not use dashboard"
         );
     }
     for leaf in ["error", "extract"] {
-        for layer in ["browser", "fapi", "portal", "bapi"] {
+        for layer in ["browser", "fapi", "portal", "bapi", "dashboard"] {
             assert!(!graph[leaf].contains(layer), "{leaf} must not use {layer}");
         }
     }
@@ -153,6 +187,10 @@ fn wire_names_live_in_proto() {
         "\"__clerk_api_version\"",
         "\"__orbit_sync\"",
         "\"__orbit_csrf\"",
+        "\"orbit_dashboard\"",
+        "\"__Host-orbit_dashboard\"",
+        "\"orbit_dashboard_csrf\"",
+        "\"__Host-orbit_dashboard_csrf\"",
     ];
     let mut found = Vec::new();
     for dir in [

@@ -67,7 +67,7 @@ fn fails(data: &str, args: &[&str]) -> String {
 fn help_everywhere() {
     let (ok, out, _) = run(&["--help"]);
     assert!(ok);
-    for cmd in ["serve", "instance", "keys", "user", "assets"] {
+    for cmd in ["serve", "instance", "keys", "user", "admin", "assets"] {
         assert!(out.contains(cmd), "--help lists {cmd}: {out}");
     }
     for sub in [
@@ -78,6 +78,9 @@ fn help_everywhere() {
         &["keys", "rotate", "--help"],
         &["user", "--help"],
         &["user", "create", "--help"],
+        &["admin", "--help"],
+        &["admin", "create", "--help"],
+        &["admin", "list", "--help"],
         &["assets", "--help"],
         &["assets", "fetch", "--help"],
     ] {
@@ -359,4 +362,110 @@ async fn domain_commands() {
     let err = fails(data, &in_prod(&["domain", "remove", "primary.example"]));
     assert!(err.contains("primary domain cannot be removed"), "{err}");
     drop(server);
+}
+
+/// Runs `orbit <args> --data-dir <data>` with `stdin` on its standard input.
+fn run_with_stdin(data: &str, args: &[&str], stdin: &str) -> (bool, String, String) {
+    use std::io::Write;
+    let mut child = orbit()
+        .args(args)
+        .args(["--data-dir", data])
+        .env("ORBIT_ARGON2_MEMORY_KIB", "1024")
+        .env("ORBIT_ARGON2_ITERATIONS", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+#[tokio::test]
+async fn serve_prints_a_setup_link_until_admin_create_makes_an_operator() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data = data.to_str().unwrap();
+    let first = serve(data);
+    let dashboard = banner_value(&first.banner, "Dashboard:");
+    assert!(dashboard.ends_with("/dashboard"), "{}", first.banner);
+    let link = first
+        .banner
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with(&format!("{dashboard}/setup?token=")))
+        .unwrap_or_else(|| panic!("a setup link in {}", first.banner))
+        .to_owned();
+    assert!(first.banner.contains("within 24 hours"), "{}", first.banner);
+    assert!(!first.banner.to_lowercase().contains("default password"));
+    let page = reqwest::get(&link).await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    drop(first);
+
+    // Each start while no operator exists prints a new link.
+    let second = serve(data);
+    assert!(second.banner.contains("/dashboard/setup?token="));
+    assert!(!second.banner.contains(&link), "a new link each start");
+
+    let create = [
+        "admin",
+        "create",
+        "--email",
+        "root@example.com",
+        "--password-stdin",
+    ];
+    let (ok, _, err) = run_with_stdin(data, &create, "password\n");
+    assert!(!ok);
+    assert!(err.contains("commonly used"), "the policy's words: {err}");
+    let (ok, _, err) = run_with_stdin(
+        data,
+        &["admin", "create", "--email", "root@example.com"],
+        "",
+    );
+    assert!(!ok && err.contains("--password-stdin"), "{err}");
+    let (ok, out, err) = run_with_stdin(data, &create, &format!("{GOOD_PASSWORD}\n"));
+    assert!(ok, "{err}");
+    assert!(out.contains("<root@example.com>"), "{out}");
+    assert!(out.contains("Sign in at http://"), "{out}");
+    let (ok, out, _) = run_with_stdin(data, &["admin", "list"], "");
+    assert!(ok && out.starts_with("root@example.com"), "{out}");
+    // The running server's dashboard takes the new operator's password.
+    let dashboard = banner_value(&second.banner, "Dashboard:");
+    let base = dashboard.trim_end_matches("/dashboard");
+    let browser = Browser::from_origin(base);
+    let url = format!("{base}/dashboard/sign-in");
+    let signed_in = browser
+        .submit(
+            &url,
+            &url,
+            &[
+                ("email_address", "root@example.com"),
+                ("password", GOOD_PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(
+        signed_in.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        signed_in.body
+    );
+    drop(second);
+
+    let third = serve(data);
+    assert!(
+        !third.banner.contains("setup?token="),
+        "no link once an operator exists: {}",
+        third.banner
+    );
 }

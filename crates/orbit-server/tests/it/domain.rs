@@ -745,3 +745,82 @@ async fn the_attempt_start_budget_is_one_bucket_in_the_store_for_every_node() {
     let r = node_a.create_sign_in(&instance, IP, ADA).await;
     assert!(matches!(r, Err(Error::TooManyAttempts { .. })), "{r:?}");
 }
+
+#[tokio::test]
+async fn operator_sessions_end_when_idle_and_at_their_lifetime() {
+    use orbit_core::orbit::{OPERATOR_SESSION_IDLE_TIMEOUT, OPERATOR_SESSION_LIFETIME};
+    let (orbit, clock, _, _) = setup(settings()).await;
+    orbit
+        .create_operator(ADA, PASSWORD, &orbit_core::Actor::Cli)
+        .await
+        .unwrap();
+    let signed_in = orbit
+        .operator_sign_in(IP, ADA, PASSWORD, Some("curl/8.0"))
+        .await
+        .unwrap();
+    assert_eq!(signed_in.session.user_agent.as_deref(), Some("Browser"));
+    let live = |token: String| {
+        let orbit = &orbit;
+        async move { orbit.operator_for_token(&token).await.unwrap().is_some() }
+    };
+    assert!(live(signed_in.token.clone()).await);
+    clock.advance_ms(OPERATOR_SESSION_IDLE_TIMEOUT);
+    assert!(!live(signed_in.token.clone()).await, "idle");
+    // Used every hour, a session lives to its absolute end, and not past it.
+    let again = orbit
+        .operator_sign_in(IP, ADA, PASSWORD, None)
+        .await
+        .unwrap();
+    for _ in 0..(OPERATOR_SESSION_LIFETIME / HOUR - 1) {
+        clock.advance_ms(HOUR);
+        assert!(live(again.token.clone()).await);
+    }
+    clock.advance_ms(HOUR);
+    assert!(!live(again.token.clone()).await, "past its lifetime");
+    assert!(orbit.operator_for_token("").await.unwrap().is_none());
+    assert!(orbit.operator_for_token("made-up").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn operator_sign_ins_fail_alike_and_have_their_own_account_brake() {
+    let limits = SignInLimits {
+        per_account_burst: 3,
+        per_ip_burst: 10_000,
+        per_ip_per_minute: 10_000,
+        ..SignInLimits::default()
+    };
+    let (orbit, _, _, instance) = setup(OrbitSettings {
+        sign_in_limits: limits,
+        ..settings()
+    })
+    .await;
+    orbit
+        .create_operator(ADA, PASSWORD, &orbit_core::Actor::Cli)
+        .await
+        .unwrap();
+    // An end user with the operator's address and password is another account.
+    user(&orbit, &instance, ADA).await;
+    for email in ["nobody@example.com", ADA, "ADA@example.com ", ADA] {
+        let r = orbit
+            .operator_sign_in(IP, email, "wrong password", None)
+            .await;
+        assert!(
+            matches!(r, Err(Error::InvalidCredentials)),
+            "{email}: {r:?}"
+        );
+    }
+    // Three failures on the operator's account from this source, however the address was
+    // typed: the brake, even for the right password.
+    let r = orbit.operator_sign_in(IP, ADA, PASSWORD, None).await;
+    assert!(matches!(r, Err(Error::TooManyAttempts { .. })), "{r:?}");
+    // The end user's account keeps its own count.
+    assert!(orbit
+        .sign_in(&instance, IP, ADA, PASSWORD, None)
+        .await
+        .is_ok());
+    // Another source still gets in.
+    assert!(orbit
+        .operator_sign_in("198.51.100.9", ADA, PASSWORD, None)
+        .await
+        .is_ok());
+}

@@ -22,6 +22,7 @@ mod cli;
 mod cluster;
 mod compat_node;
 mod cookies;
+mod dashboard_auth;
 mod dns_recheck;
 mod fapi;
 mod fapi_clerkjs;

@@ -507,13 +507,18 @@ async fn anonymous_traffic_leaves_nothing_behind() {
         );
     }
     clock.advance_ms(31 * 24 * HOUR + CLIENT_IDLE_LIFETIME);
-    until_rows(&server, "back to the start", |r| *r == rows_before).await;
+    // The start, but for the setup link the server printed when it started (no operator
+    // exists), which expired meanwhile and is pruned too.
+    assert_eq!(rows_before["operator_setup_tokens"], 1);
+    let mut start = rows_before.clone();
+    start.insert("operator_setup_tokens".into(), 0);
+    until_rows(&server, "back to the start", |r| *r == start).await;
     let (rows_pruned, size_pruned) = db_state(&server).await;
     println!(
         "{total} anonymous requests in {elapsed:?}; rows before {rows_before:?}, {size_before} bytes; \
          after {rows_after:?}, {size_after} bytes; after housekeeping {rows_pruned:?}, {size_pruned} bytes"
     );
-    assert_eq!(rows_pruned, rows_before);
+    assert_eq!(rows_pruned, start);
 }
 
 /// Item 14, the issue's test: 10,000 anonymous `GET /v1/client/sync?link_domain=...` on a

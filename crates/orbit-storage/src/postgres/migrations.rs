@@ -7,4 +7,5 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("migrations/0002_lazy_clients.sql")),
     (3, include_str!("migrations/0003_shared_rate_limits.sql")),
     (4, include_str!("migrations/0004_sign_in_attempts.sql")),
+    (5, include_str!("migrations/0005_dashboard.sql")),
 ];

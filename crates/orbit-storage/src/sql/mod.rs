@@ -11,7 +11,8 @@
 //! and type-checked against both drivers, with no generic bounds to carry.
 //!
 //! One file per store trait (`instances`, `users`, `sessions`, `attempts`, `limits`,
-//! `handshakes`, `sign_ups`, `node`); this module holds the row helpers they share and the migration runner.
+//! `handshakes`, `sign_ups`, `sign_ins`, `operators`, `node`); this module holds the row
+//! helpers they share and the migration runner.
 
 /// `FromRow` and `IntoRow` for a model whose fields are the columns of `$table`, under the same
 /// names: what `#[derive(sqlx::FromRow)]` would give, were the models allowed to know sqlx. The
@@ -59,6 +60,7 @@ mod handshakes;
 mod instances;
 mod limits;
 mod node;
+mod operators;
 mod sessions;
 mod sign_ins;
 mod sign_ups;
