@@ -2,7 +2,7 @@ import { ClerkApp } from '@clerk/remix'
 import { rootAuthLoader } from '@clerk/remix/ssr.server'
 import { json, type LoaderFunction } from '@remix-run/node'
 import { Links, Meta, Outlet, Scripts, ScrollRestoration, useLoaderData } from '@remix-run/react'
-import { environment, getBrowserEnvironment, type BrowserEnvironment } from './environment'
+import { getBrowserEnvironment, satelliteOrigins, type BrowserEnvironment } from './environment'
 
 // The seed's primary root loader. Remix hands a loader `{ request }`, not `{ req }` as the seed
 // writes (with `req`, every page answers 500); rootAuthLoader puts the auth state on `request`.
@@ -20,7 +20,7 @@ export const loader: LoaderFunction = (args) => {
       loadUser: true,
       signInUrl: '/sign-in',
       signUpUrl: '/sign-up',
-      allowedRedirectOrigins: [environment().SATELLITE_URL],
+      allowedRedirectOrigins: satelliteOrigins(),
     } as const,
   )
 }
@@ -54,5 +54,5 @@ function App() {
 export default ClerkApp(App, {
   signInUrl: '/sign-in',
   signUpUrl: '/sign-up',
-  allowedRedirectOrigins: [environment().SATELLITE_URL],
+  allowedRedirectOrigins: satelliteOrigins(),
 })
