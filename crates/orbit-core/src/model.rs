@@ -92,7 +92,7 @@ pub struct Domain {
 /// How a handshake answer carries its directives back to the app (docs/protocol.md "The handshake").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HandshakeFormat {
-    /// A single-use nonce the app's server redeems through BAPI.
+    /// A nonce the app's server reads the directives by, through BAPI, until it expires.
     Nonce,
     /// A signed `__clerk_handshake` JWT.
     Token,

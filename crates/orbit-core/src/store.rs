@@ -233,9 +233,10 @@ pub trait LimitStore: Send + Sync {
     async fn prune_limits(&self, now: Millis) -> StoreResult<u64>;
 }
 
-/// Short-lived, single-use handshake state. Every `take_*` consumes atomically: of any number
-/// of concurrent calls for one key, exactly one gets the row, and a consumed row stays consumed
-/// across restarts.
+/// Short-lived handshake state. Every `take_*` consumes atomically: of any number of concurrent
+/// calls for one key, exactly one gets the row, and a consumed row stays consumed across
+/// restarts. Handshake nonces are the exception: several readers of one app request resolve the
+/// same nonce (`handshake_nonce_directives`), so they are read, never consumed, and expire.
 #[async_trait]
 pub trait HandshakeStore: Send + Sync {
     async fn put_pending_sync(&self, pending: &PendingSync) -> StoreResult<()>;
@@ -256,7 +257,9 @@ pub trait HandshakeStore: Send + Sync {
         directives: &[String],
         expires_at: Millis,
     ) -> StoreResult<()>;
-    async fn take_handshake_nonce(
+    /// The directives stored under the nonce if it belongs to `instance_id` and has not expired
+    /// at `now`. Reading does not consume: every reader within the lifetime gets the same list.
+    async fn handshake_nonce_directives(
         &self,
         instance_id: &str,
         nonce_hash: &str,

@@ -1,11 +1,12 @@
 //! The environment variables an app built on Clerk's published SDKs needs to run against an
 //! instance, ready to paste into its `.env`: what `orbit serve` and `orbit instance show` print
-//! (docs/design/frontend-api.md "Development", README "The seed's Next.js apps").
+//! (docs/design/frontend-api.md "Development", README "The seed's Next.js apps" and "The seed's
+//! Remix apps"), one set per stack: each SDK reads its own names.
 //!
 //! Production needs keys and URLs only. A development instance's Frontend API is plain http, and
 //! the published SDKs build `https://<host>` for it and for their script tags, so development adds
 //! the proxy URL (the FAPI reached as `localhost`, same-site with apps on `localhost` ports) and
-//! the two script URLs.
+//! the script URLs of the bundles that SDK loads.
 
 use crate::assets::pins::Package;
 use serde_json::Value;
@@ -13,14 +14,55 @@ use serde_json::Value;
 /// One app's variables, in the order they are printed.
 pub type EnvVars = Vec<(String, String)>;
 
-/// What a Next.js app (`@clerk/nextjs` 7) of the instance needs: the variables every app of the
-/// instance shares, the ones the primary's app adds (the seed's: its own sign-in and sign-up
-/// pages), and, per satellite domain, the ones its app adds.
-pub struct NextjsEnv {
+/// What the apps of one stack need: the variables every app of the instance shares, the ones the
+/// primary's app adds (the seed's: its own sign-in and sign-up pages), and, per satellite domain,
+/// the ones its app adds.
+pub struct AppEnv {
     pub shared: EnvVars,
     pub primary: EnvVars,
     pub satellites: Vec<(String, EnvVars)>,
 }
+
+/// How one SDK names its variables, and which bundles it loads in development.
+struct Names {
+    publishable_key: &'static str,
+    /// The satellite's and the primary's own (`..._SIGN_IN_URL` and the like).
+    is_satellite: &'static str,
+    domain: &'static str,
+    sign_in_url: &'static str,
+    sign_up_url: &'static str,
+    proxy_url: &'static str,
+    /// The clerk-js bundle's URL variable and the clerk-js major the SDK loads.
+    clerk_js: (&'static str, u64),
+    /// `@clerk/ui`'s bundle, for SDKs that load it apart from clerk-js.
+    ui: Option<&'static str>,
+}
+
+/// `@clerk/nextjs` 7 (App Router and Pages Router): clerk-js 6 and `@clerk/ui` 1, the browser's
+/// variables under `NEXT_PUBLIC_`.
+const NEXTJS: Names = Names {
+    publishable_key: "NEXT_PUBLIC_CLERK_PUBLISHABLE_KEY",
+    is_satellite: "NEXT_PUBLIC_CLERK_IS_SATELLITE",
+    domain: "NEXT_PUBLIC_CLERK_DOMAIN",
+    sign_in_url: "NEXT_PUBLIC_CLERK_SIGN_IN_URL",
+    sign_up_url: "NEXT_PUBLIC_CLERK_SIGN_UP_URL",
+    proxy_url: "NEXT_PUBLIC_CLERK_PROXY_URL",
+    clerk_js: ("NEXT_PUBLIC_CLERK_JS_URL", 6),
+    ui: Some("NEXT_PUBLIC_CLERK_UI_URL"),
+};
+
+/// `@clerk/remix` 4: every variable read on the server (`rootAuthLoader` hands the browser what it
+/// needs), clerk-js 5 with its UI inside, its URL in `CLERK_JS` (not `CLERK_JS_URL`).
+const REMIX: Names = Names {
+    publishable_key: "CLERK_PUBLISHABLE_KEY",
+    is_satellite: "CLERK_IS_SATELLITE",
+    domain: "CLERK_DOMAIN",
+    sign_in_url: "CLERK_SIGN_IN_URL",
+    sign_up_url: "CLERK_SIGN_UP_URL",
+    proxy_url: "CLERK_PROXY_URL",
+    clerk_js: ("CLERK_JS", 5),
+    ui: None,
+};
 
 /// The FAPI base the browser SDK should use for a plain-http development FAPI: the same port on
 /// `localhost` when the FAPI host is `127.0.0.1` (Orbit answers there too), else the FAPI URL.
@@ -32,28 +74,43 @@ pub fn development_proxy_url(frontend_api_url: &str) -> Option<String> {
     })
 }
 
-/// `summary` is `cli::instance_summary`'s JSON.
-pub fn nextjs(summary: &Value) -> NextjsEnv {
+/// A Next.js app's (`@clerk/nextjs` 7). `summary` is `cli::instance_summary`'s JSON.
+pub fn nextjs(summary: &Value) -> AppEnv {
+    app_env(&NEXTJS, summary)
+}
+
+/// A Remix app's (`@clerk/remix` 4). `summary` is `cli::instance_summary`'s JSON.
+pub fn remix(summary: &Value) -> AppEnv {
+    app_env(&REMIX, summary)
+}
+
+fn app_env(names: &Names, summary: &Value) -> AppEnv {
     let s = |k: &str| summary[k].as_str().unwrap_or_default().to_owned();
     let var = |k: &str, v: String| (k.to_owned(), v);
     let mut shared = vec![
-        var("NEXT_PUBLIC_CLERK_PUBLISHABLE_KEY", s("publishable_key")),
+        var(names.publishable_key, s("publishable_key")),
         var("CLERK_SECRET_KEY", s("secret_key")),
         var("CLERK_API_URL", s("backend_api_url")),
     ];
     let development = s("environment_type") == "development";
     if let Some(proxy) = development_proxy_url(&s("frontend_api_url")) {
-        let major = |p: Package| p.pins().next().map(|pin| pin.major).unwrap_or_default();
-        let (js, ui) = (major(Package::ClerkJs), major(Package::Ui));
-        shared.push(var("NEXT_PUBLIC_CLERK_PROXY_URL", proxy.clone()));
+        let (js_var, js) = names.clerk_js;
+        shared.push(var(names.proxy_url, proxy.clone()));
         shared.push(var(
-            "NEXT_PUBLIC_CLERK_JS_URL",
+            js_var,
             format!("{proxy}/npm/@clerk/clerk-js@{js}/dist/clerk.browser.js"),
         ));
-        shared.push(var(
-            "NEXT_PUBLIC_CLERK_UI_URL",
-            format!("{proxy}/npm/@clerk/ui@{ui}/dist/ui.browser.js"),
-        ));
+        if let Some(ui_var) = names.ui {
+            let ui = Package::Ui
+                .pins()
+                .next()
+                .map(|pin| pin.major)
+                .unwrap_or_default();
+            shared.push(var(
+                ui_var,
+                format!("{proxy}/npm/@clerk/ui@{ui}/dist/ui.browser.js"),
+            ));
+        }
     }
     let domains = summary["domains"].as_array().cloned().unwrap_or_default();
     let primary = domains
@@ -70,26 +127,20 @@ pub fn nextjs(summary: &Value) -> NextjsEnv {
             (
                 name.to_owned(),
                 vec![
-                    var("NEXT_PUBLIC_CLERK_IS_SATELLITE", "true".into()),
+                    var(names.is_satellite, "true".into()),
                     // The bare host: with a scheme the SDK builds `clerk.https//...`.
-                    var("NEXT_PUBLIC_CLERK_DOMAIN", name.to_owned()),
-                    var(
-                        "NEXT_PUBLIC_CLERK_SIGN_IN_URL",
-                        format!("{scheme}://{primary}/sign-in"),
-                    ),
-                    var(
-                        "NEXT_PUBLIC_CLERK_SIGN_UP_URL",
-                        format!("{scheme}://{primary}/sign-up"),
-                    ),
+                    var(names.domain, name.to_owned()),
+                    var(names.sign_in_url, format!("{scheme}://{primary}/sign-in")),
+                    var(names.sign_up_url, format!("{scheme}://{primary}/sign-up")),
                 ],
             )
         })
         .collect();
     let primary = vec![
-        var("NEXT_PUBLIC_CLERK_SIGN_IN_URL", "/sign-in".into()),
-        var("NEXT_PUBLIC_CLERK_SIGN_UP_URL", "/sign-up".into()),
+        var(names.sign_in_url, "/sign-in".into()),
+        var(names.sign_up_url, "/sign-up".into()),
     ];
-    NextjsEnv {
+    AppEnv {
         shared,
         primary,
         satellites,
@@ -168,6 +219,66 @@ mod tests {
         let (_, vars) = &env.satellites[0];
         assert_eq!(vars[2].1, "http://localhost:3000/sign-in");
         assert_eq!(vars[1].1, "localhost:3001");
+    }
+
+    #[test]
+    fn remix_reads_its_own_names_on_the_server() {
+        let env = remix(&summary("production", "https://clerk.primary.dev"));
+        assert_eq!(
+            names(&env.shared),
+            ["CLERK_PUBLISHABLE_KEY", "CLERK_SECRET_KEY", "CLERK_API_URL"]
+        );
+        assert_eq!(
+            names(&env.primary),
+            ["CLERK_SIGN_IN_URL", "CLERK_SIGN_UP_URL"]
+        );
+        let (name, vars) = &env.satellites[0];
+        assert_eq!(name, "satellite.dev");
+        assert_eq!(
+            vars.as_slice(),
+            [
+                ("CLERK_IS_SATELLITE".into(), "true".into()),
+                ("CLERK_DOMAIN".into(), "satellite.dev".into()),
+                (
+                    "CLERK_SIGN_IN_URL".into(),
+                    "https://primary.dev/sign-in".into()
+                ),
+                (
+                    "CLERK_SIGN_UP_URL".into(),
+                    "https://primary.dev/sign-up".into()
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn remix_development_loads_clerk_js_5_from_clerk_js() {
+        let env = remix(&summary("development", "http://127.0.0.1:4000"));
+        assert_eq!(
+            env.shared[3..],
+            [
+                ("CLERK_PROXY_URL".into(), "http://localhost:4000".into()),
+                (
+                    "CLERK_JS".into(),
+                    "http://localhost:4000/npm/@clerk/clerk-js@5/dist/clerk.browser.js".into()
+                ),
+            ],
+            "clerk-js 5 carries its UI: no @clerk/ui bundle"
+        );
+        let (_, vars) = &env.satellites[0];
+        assert_eq!(vars[1].1, "localhost:3001");
+        assert_eq!(vars[2].1, "http://localhost:3000/sign-in");
+    }
+
+    #[test]
+    fn every_stack_loads_a_pinned_clerk_js_major() {
+        for names in [&NEXTJS, &REMIX] {
+            let (var, major) = names.clerk_js;
+            assert!(
+                Package::ClerkJs.pins().any(|p| p.major == major),
+                "{var}: clerk-js {major} is not pinned"
+            );
+        }
     }
 
     #[test]

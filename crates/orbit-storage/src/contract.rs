@@ -332,6 +332,55 @@ pub async fn pending_sync_read_does_not_consume(store: &dyn Store) {
     assert!(store.pending_sync("p1", 999).await.unwrap().is_none());
 }
 
+/// A handshake nonce is read, not consumed: bound to its instance, the same directives to every
+/// read until it expires, then nothing; housekeeping deletes it after that.
+pub async fn handshake_nonces_are_read_until_they_expire(store: &dyn Store) {
+    let (instance, _) = fixture(store).await;
+    let directives = vec![
+        "__session=a; Path=/".to_owned(),
+        "__client_uat=1; Path=/".to_owned(),
+    ];
+    store
+        .put_handshake_nonce(&instance.id, "nh", &directives, 5_000)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .handshake_nonce_directives("other_instance", "nh", 10)
+            .await
+            .unwrap()
+            .is_none(),
+        "bound to its instance"
+    );
+    // Read, not consumed: every read before expiry gets the same directives.
+    for now in [10, 10, 4_999] {
+        assert_eq!(
+            store
+                .handshake_nonce_directives(&instance.id, "nh", now)
+                .await
+                .unwrap(),
+            Some(directives.clone()),
+            "readable at {now}"
+        );
+    }
+    assert!(
+        store
+            .handshake_nonce_directives(&instance.id, "nh", 5_000)
+            .await
+            .unwrap()
+            .is_none(),
+        "unreadable from its expiry on"
+    );
+    assert!(store
+        .handshake_nonce_directives(&instance.id, "unknown", 10)
+        .await
+        .unwrap()
+        .is_none());
+
+    assert_eq!(store.prune_handshakes(4_999).await.unwrap(), 0);
+    assert_eq!(store.prune_handshakes(5_000).await.unwrap(), 1);
+}
+
 pub async fn handshake_state_is_single_use(store: &dyn Store) {
     let (instance, user) = fixture(store).await;
     let pending = pending_sync(&instance.id);
@@ -390,35 +439,6 @@ pub async fn handshake_state_is_single_use(store: &dyn Store) {
         store.take_sync_token("th_none", 10).await.unwrap(),
         Some(signed_out)
     );
-
-    let directives = vec![
-        "__session=a; Path=/".to_owned(),
-        "__client_uat=1; Path=/".to_owned(),
-    ];
-    store
-        .put_handshake_nonce(&instance.id, "nh", &directives, 5_000)
-        .await
-        .unwrap();
-    assert!(
-        store
-            .take_handshake_nonce("other_instance", "nh", 10)
-            .await
-            .unwrap()
-            .is_none(),
-        "bound to its instance"
-    );
-    assert_eq!(
-        store
-            .take_handshake_nonce(&instance.id, "nh", 10)
-            .await
-            .unwrap(),
-        Some(directives)
-    );
-    assert!(store
-        .take_handshake_nonce(&instance.id, "nh", 10)
-        .await
-        .unwrap()
-        .is_none());
 
     store
         .put_dev_browser(&instance.id, "dvb_h", Some(&c.id), 1)
@@ -1563,20 +1583,23 @@ where
     results
 }
 
-/// Of many concurrent redemptions of one nonce, exactly one gets the directives.
-pub async fn concurrent_nonce_redemption_has_one_winner(store: Arc<dyn Store>) {
+/// Many concurrent readers of one nonce (an app's loaders resolving it at once) all get its
+/// directives.
+pub async fn concurrent_nonce_readers_all_get_the_directives(store: Arc<dyn Store>) {
+    let directives = vec!["x=1".to_owned(), "y=2".to_owned()];
     store
-        .put_handshake_nonce("ins", "n", &["x=1".to_owned()], i64::MAX)
+        .put_handshake_nonce("ins", "n", &directives, i64::MAX)
         .await
         .unwrap();
-    let wins = race(&store, 50, |s, _| async move {
-        s.take_handshake_nonce("ins", "n", 0)
-            .await
-            .unwrap()
-            .is_some()
+    let reads = race(&store, 50, |s, _| async move {
+        s.handshake_nonce_directives("ins", "n", 0).await.unwrap()
     })
     .await;
-    assert_eq!(wins.iter().filter(|w| **w).count(), 1);
+    assert_eq!(reads.len(), 50);
+    assert!(
+        reads.iter().all(|r| r.as_ref() == Some(&directives)),
+        "{reads:?}"
+    );
 }
 
 /// Racing sign-in attempts on one account: each sees every attempt that started before it, so
@@ -2011,7 +2034,7 @@ macro_rules! race_tests {
     ($make:expr) => {
         race_tests!(
             $make;
-            concurrent_nonce_redemption_has_one_winner,
+            concurrent_nonce_readers_all_get_the_directives,
             racing_sign_in_attempts_count_atomically,
             racing_token_takes_admit_exactly_the_burst,
             racing_paced_attempts_get_one_slot_each,
@@ -2055,6 +2078,7 @@ macro_rules! contract_tests {
             users,
             clients_and_sessions,
             handshake_state_is_single_use,
+            handshake_nonces_are_read_until_they_expire,
             pending_sync_read_does_not_consume,
             dev_browsers_expire_by_last_use,
             failed_sign_ins,

@@ -366,7 +366,8 @@ impl Orbit {
         })
     }
 
-    /// Stores handshake directives under a fresh single-use nonce and returns the nonce.
+    /// Stores handshake directives under a fresh nonce, readable for `HANDSHAKE_TTL`, and returns
+    /// the nonce.
     pub async fn store_handshake_nonce(
         &self,
         instance: &Instance,
@@ -384,8 +385,10 @@ impl Orbit {
         Ok(nonce)
     }
 
-    /// Redeems a nonce once (BAPI `GET /v1/clients/handshake_payload`).
-    pub async fn redeem_handshake_nonce(
+    /// The directives under a live nonce of `instance` (BAPI `GET /v1/clients/handshake_payload`).
+    /// Not consumed: @clerk/remix's root loader and route loaders resolve the same nonce at once,
+    /// so every read within its lifetime gets the same directives.
+    pub async fn handshake_nonce_directives(
         &self,
         instance: &Instance,
         nonce: &str,
@@ -395,7 +398,7 @@ impl Orbit {
         }
         Ok(self
             .store
-            .take_handshake_nonce(&instance.id, &token_hash(nonce), self.now())
+            .handshake_nonce_directives(&instance.id, &token_hash(nonce), self.now())
             .await?)
     }
 

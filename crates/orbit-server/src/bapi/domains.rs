@@ -175,8 +175,8 @@ pub struct NonceQuery {
     nonce: Option<String>,
 }
 
-/// `GET /v1/clients/handshake_payload?nonce=`: the directives stored under a handshake nonce,
-/// once. `Content-Type` must be exactly `application/json` (the SDK compares it literally).
+/// `GET /v1/clients/handshake_payload?nonce=`: the directives stored under a handshake nonce, to
+/// every read within its lifetime (several loaders of one request read it). `Content-Type` must be exactly `application/json` (the SDK compares it literally).
 pub async fn handshake_payload(
     Caller { state, instance }: Caller,
     ApiQuery(q): ApiQuery<NonceQuery>,
@@ -186,13 +186,13 @@ pub async fn handshake_payload(
         query::NONCE,
         format!("{} is required.", query::NONCE),
     )?;
-    match state.orbit.redeem_handshake_nonce(&instance, &nonce).await? {
+    match state.orbit.handshake_nonce_directives(&instance, &nonce).await? {
         Some(directives) => Ok(Json(r::HandshakePayload { directives })),
         None => Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "handshake_nonce_invalid",
             "Handshake nonce not found",
-            "The handshake nonce is unknown, was already used, or has expired (nonces are single-use and live 60 s).",
+            "The handshake nonce is unknown, belongs to another instance, or has expired (nonces live 60 s).",
         )),
     }
 }

@@ -892,8 +892,17 @@ fn print_summary(s: &serde_json::Value) {
             );
         }
     }
-    let env = crate::app_env::nextjs(s);
-    println!("  Next.js apps (.env.local of the primary and of each satellite):");
+    for (stack, file, env) in [
+        ("Next.js", ".env.local", crate::app_env::nextjs(s)),
+        ("Remix", ".env", crate::app_env::remix(s)),
+    ] {
+        print_app_env(stack, file, &env);
+    }
+}
+
+/// One stack's variables, ready to paste: the shared ones, then what each app adds.
+fn print_app_env(stack: &str, file: &str, env: &crate::app_env::AppEnv) {
+    println!("  {stack} apps ({file} of the primary and of each satellite):");
     for (k, v) in &env.shared {
         println!("    {k}={v}");
     }

@@ -21,7 +21,6 @@
 use crate::chromium::{in_chromium, Page};
 use crate::harness::*;
 use crate::world::*;
-use base64::Engine as _;
 use std::ops::{Deref, DerefMut};
 
 // ---- page helpers -------------------------------------------------------------------------
@@ -121,24 +120,7 @@ async fn seed_scenario_in_chromium_production_like() {
     let world = ProdWorld::start().await;
     let (apps, servers) = crate::sdk::prod_seed_apps(&world).await;
 
-    // Chromium's DNS: each app on its own address, every other `.test` name (orbit.test and the
-    // clerk.* FAPI hosts) on Orbit's. Specific rules first: the first matching rule wins.
-    let mut rules: Vec<String> = apps.iter().map(|(h, ip)| format!("MAP {h} {ip}")).collect();
-    rules.push(format!("MAP *.test {}", world.ip));
-    rules.push("EXCLUDE localhost".into());
-    // TLS: rather than `--ignore-certificate-errors` (any certificate at all), Chromium accepts
-    // only the test certificate's key, by its SPKI hash. Orbit and the apps share that
-    // certificate (signed by the test CA, which Chromium does not otherwise trust; installing it
-    // in an NSS db would need `certutil`, not installed here).
-    let spki = rcgen::KeyPair::from_pem(&world.certs.key_pem)
-        .unwrap()
-        .public_key_der();
-    let spki_hash = base64::engine::general_purpose::STANDARD
-        .encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &spki).as_ref());
-    let args = vec![
-        format!("--host-resolver-rules={}", rules.join(",")),
-        format!("--ignore-certificate-errors-spki-list={spki_hash}"),
-    ];
+    let args = world.chromium_args(&apps);
 
     // Chromium speaks HTTP/2 to the TLS servers and enforces the pages' CSP on form redirects;
     // both once broke this scenario (hosts read from `Host` only; `form-action 'self'`).

@@ -410,6 +410,44 @@ async fn the_client_as_clerk_js_loads_it() {
     );
 }
 
+/// clerk-js 5 (inside `@clerk/remix` 4) sends `__clerk_api_version=2025-11-10`, clerk-js 6
+/// `2026-08-20`. Both read the environment and the client Orbit gives (remix.rs and nextjs.rs
+/// run them in Chromium with no SDK error), so both versions get one shape: the same answers,
+/// but for the freshly minted token.
+#[tokio::test]
+async fn clerk_js_5_and_6_read_the_same_environment_and_client() {
+    let server = TestServer::start().await;
+    let (js, sid) = signed_in(&server).await;
+    let as_version = |path: &str, api: &str, clerk_js: &str| {
+        js.http
+            .get(format!(
+                "{}/v1{path}?__clerk_api_version={api}&_clerk_js_version={clerk_js}",
+                js.fapi
+            ))
+            .header(ORIGIN, &js.origin)
+    };
+    for path in ["/environment", "/client"] {
+        let mut answers = Vec::new();
+        for (api, clerk_js) in [("2025-11-10", "5.128.0"), ("2026-08-20", "6.40.0")] {
+            let r = js.send(as_version(path, api, clerk_js)).await;
+            assert_eq!(r.status, StatusCode::OK, "{path} as {api}: {}", r.body);
+            let mut body = r.body;
+            if let Some(sessions) = body["response"]["sessions"].as_array_mut() {
+                for session in sessions {
+                    let jwt = session["last_active_token"]["jwt"].take();
+                    assert!(jwt.is_string(), "{path} as {api}: a token for the page");
+                }
+            }
+            answers.push(body);
+        }
+        assert_eq!(answers[0], answers[1], "{path}");
+    }
+    let r = js
+        .send(as_version("/client", "2025-11-10", "5.128.0"))
+        .await;
+    assert_eq!(r.body["response"]["last_active_session_id"], sid.as_str());
+}
+
 #[tokio::test]
 async fn sign_out_as_clerk_js_sends_it() {
     let server = TestServer::start().await;

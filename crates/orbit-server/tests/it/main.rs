@@ -37,6 +37,7 @@ mod portal;
 mod postgres;
 mod proxies_and_headers;
 mod query_params;
+mod remix;
 mod satellite;
 mod sdk;
 mod storage;

@@ -18,6 +18,9 @@
 //! proxy on its own address, Chromium's DNS mapped with `--host-resolver-rules`; the apps get keys
 //! and URLs only. Screenshots: `target/screenshots/nextjs-dev/`, `.../nextjs-prod/`.
 //!
+//! The harness (`Stack`, `AppProcess`, the production-like pieces, the journey's `Tab`) also
+//! serves `remix.rs`: the seed's Remix apps and the cross-stack test.
+//!
 //! Needs Node >= 20.9 and npm, Chromium and chromedriver (`.ci/run` installs them).
 
 // Helpers of a test: a failed step should panic with its message.
@@ -27,7 +30,6 @@ use crate::assets::{clerk_bundles, link_clerk_bundles};
 use crate::chromium::{in_chromium, in_chromium_recording_network, Page};
 use crate::harness::*;
 use crate::world::*;
-use base64::Engine as _;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::os::unix::process::CommandExt;
@@ -38,30 +40,58 @@ use std::time::Duration;
 
 // ---- the apps: install, build, start ------------------------------------------------------
 
-/// One of the seed's Next.js stacks: an npm workspace under `examples/` with a `primary` and a
+/// How a stack's apps are built and served.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Framework {
+    /// `next build` per setup (the publishable key is baked in), `next start`.
+    Next,
+    /// `remix vite:build` once per run (`@clerk/remix` reads every variable on the server at
+    /// run time), `remix-serve`.
+    Remix,
+}
+
+/// One of the seed's stacks: an npm workspace under `examples/` with a `primary` and a
 /// `satellite` app that share the journey's page structure.
 #[derive(Clone, Copy)]
 pub(crate) struct Stack {
-    /// `nextjs` (App Router) or `nextjs-pages` (Pages Router), under `examples/`; also the
-    /// screenshot directories' prefix.
-    dir: &'static str,
+    /// `nextjs` (App Router), `nextjs-pages` (Pages Router) or `remix`, under `examples/`; also
+    /// the screenshot directories' prefix.
+    pub(crate) dir: &'static str,
+    pub(crate) framework: Framework,
     /// The primary's variable for the satellite it may send users back to
-    /// (`allowedRedirectOrigins`): read at build time by a server component (App Router) or in
-    /// the browser (Pages Router, hence `NEXT_PUBLIC_`).
-    satellite_url_var: &'static str,
+    /// (`allowedRedirectOrigins`): read at build time by a server component (App Router), in
+    /// the browser (Pages Router, hence `NEXT_PUBLIC_`), or by the root loader (Remix).
+    pub(crate) satellite_url_var: &'static str,
 }
 
-const APP_ROUTER: Stack = Stack {
+pub(crate) const APP_ROUTER: Stack = Stack {
     dir: "nextjs",
+    framework: Framework::Next,
     satellite_url_var: "SATELLITE_URL",
 };
 
 const PAGES_ROUTER: Stack = Stack {
     dir: "nextjs-pages",
+    framework: Framework::Next,
     satellite_url_var: "NEXT_PUBLIC_SATELLITE_URL",
 };
 
 impl Stack {
+    /// The variable this stack's SDK reads for `what` (`PROXY_URL`, `SIGN_IN_URL`, ...).
+    pub(crate) fn var(self, what: &str) -> String {
+        match self.framework {
+            Framework::Next => format!("NEXT_PUBLIC_CLERK_{what}"),
+            Framework::Remix => format!("CLERK_{what}"),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self.framework {
+            Framework::Next => "Next.js",
+            Framework::Remix => "Remix",
+        }
+    }
+
     /// `examples/<dir>`: one npm workspace holding both apps.
     fn workspace(self) -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -113,7 +143,7 @@ fn npm_ci_once(stack: Stack) {
 }
 
 /// Variables of one app, for its build and its server alike.
-type Env = BTreeMap<String, String>;
+pub(crate) type Env = BTreeMap<String, String>;
 
 /// What every run of Next.js gets besides the app's variables: no telemetry (neither Next's nor
 /// clerk-js's, which would post to hosts this machine cannot reach) and a build directory of the
@@ -132,9 +162,44 @@ fn next_command(stack: Stack, app: &str, dist: &str, env: &Env, args: &[&str]) -
     cmd
 }
 
+/// Builds `app` of `stack` for a setup: `next build` into `dist` with the setup's variables, or,
+/// for Remix, `remix vite:build` and a type check once per run, whatever the setup.
+pub(crate) async fn build(stack: Stack, app: &'static str, dist: &'static str, env: Env) {
+    match stack.framework {
+        Framework::Next => next_build(stack, app, dist, env).await,
+        Framework::Remix => tokio::task::spawn_blocking(move || remix_build_once(stack, app))
+            .await
+            .unwrap(),
+    }
+}
+
+/// `remix vite:build` (into the app's `build/`) and `tsc` of `app`, once per test run: both
+/// setups serve this one build.
+fn remix_build_once(stack: Stack, app: &str) {
+    let lock = named_lock(&format!("remix build {} {app}", stack.dir));
+    let mut done = lock.lock().unwrap();
+    if *done {
+        return;
+    }
+    let ws = stack.workspace();
+    for (tool, args, what) in [
+        (
+            "node_modules/@remix-run/dev/dist/cli.js",
+            &["vite:build"][..],
+            "remix vite:build",
+        ),
+        ("node_modules/typescript/bin/tsc", &[][..], "tsc"),
+    ] {
+        let mut cmd = Command::new("node");
+        cmd.arg(ws.join(tool)).args(args).current_dir(ws.join(app));
+        run(cmd, &format!("{what} of examples/{}/{app}", stack.dir));
+    }
+    *done = true;
+}
+
 /// `next build` of `app` into `dist`. Builds of one app wait for each other: they share the app's
 /// `next-env.d.ts` and TypeScript build info.
-async fn build(stack: Stack, app: &'static str, dist: &'static str, env: Env) {
+async fn next_build(stack: Stack, app: &'static str, dist: &'static str, env: Env) {
     tokio::task::spawn_blocking(move || {
         let lock = named_lock(&format!("next build {} {app}", stack.dir));
         let _one_at_a_time = lock.lock().unwrap();
@@ -162,17 +227,20 @@ async fn build(stack: Stack, app: &'static str, dist: &'static str, env: Env) {
     .unwrap();
 }
 
-/// `next start -H localhost -p <port>` of a built app, in its own process group (killed on
-/// drop), its output in a log file shown when it fails.
-struct NextServer {
+/// A built app's server on `localhost:<port>` (`next start -H localhost -p <port>`, or
+/// `remix-serve` with `HOST` and `PORT`), in its own process group (killed on drop), its output
+/// in a log file shown when it fails.
+pub(crate) struct AppProcess {
     child: Child,
     port: u16,
     log: PathBuf,
     what: String,
 }
 
-impl NextServer {
-    async fn start(
+impl AppProcess {
+    /// `dist` is the Next.js build directory; for Remix, whose one build serves every setup, only
+    /// a label for the log.
+    pub(crate) async fn start(
         stack: Stack,
         app: &str,
         dist: &str,
@@ -181,29 +249,53 @@ impl NextServer {
         port: u16,
     ) -> Self {
         let what = format!(
-            "next start of examples/{}/{app} ({dist}) on localhost:{port}",
+            "{} of examples/{}/{app} ({dist}) on localhost:{port}",
+            match stack.framework {
+                Framework::Next => "next start",
+                Framework::Remix => "remix-serve",
+            },
             stack.dir
         );
         let log = Path::new(env!("CARGO_TARGET_TMPDIR"))
             .join(format!("{}-{app}-{dist}-{port}.log", stack.dir));
         let out = std::fs::File::create(&log).unwrap();
-        // `-H localhost`: with `-H 127.0.0.1`, Next.js answers 500 behind the middleware (it
-        // fetches its own rewrite from `localhost` and takes it for an external URL).
-        let child = next_command(
-            stack,
-            app,
-            dist,
-            env,
-            &["start", "-H", "localhost", "-p", &port.to_string()],
-        )
-        .envs(node.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
-        .stdout(out.try_clone().unwrap())
-        .stderr(out)
-        .process_group(0)
-        .spawn()
-        .unwrap_or_else(|e| panic!("{what}: {e}"));
-        let mut server = NextServer {
+        let mut cmd = match stack.framework {
+            // `-H localhost`: with `-H 127.0.0.1`, Next.js answers 500 behind the middleware (it
+            // fetches its own rewrite from `localhost` and takes it for an external URL).
+            Framework::Next => next_command(
+                stack,
+                app,
+                dist,
+                env,
+                &["start", "-H", "localhost", "-p", &port.to_string()],
+            ),
+            // remix-serve does not read `.env`: the variables come from its environment.
+            Framework::Remix => {
+                let mut cmd = Command::new("node");
+                cmd.arg(
+                    stack
+                        .workspace()
+                        .join("node_modules/@remix-run/serve/dist/cli.js"),
+                )
+                .arg("build/server/index.js")
+                .current_dir(stack.workspace().join(app))
+                .env("NODE_ENV", "production")
+                .env("HOST", "localhost")
+                .env("PORT", port.to_string())
+                .env("CLERK_TELEMETRY_DISABLED", "1")
+                .envs(env);
+                cmd
+            }
+        };
+        let child = cmd
+            .envs(node.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .process_group(0)
+            .spawn()
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+        let mut server = AppProcess {
             child,
             port,
             log,
@@ -247,7 +339,7 @@ impl NextServer {
     }
 }
 
-impl Drop for NextServer {
+impl Drop for AppProcess {
     fn drop(&mut self) {
         let _ = Command::new("kill")
             .args(["-KILL", "--", &format!("-{}", self.child.id())])
@@ -257,7 +349,7 @@ impl Drop for NextServer {
     }
 }
 
-async fn free_port() -> u16 {
+pub(crate) async fn free_port() -> u16 {
     tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .unwrap()
@@ -266,9 +358,14 @@ async fn free_port() -> u16 {
         .port()
 }
 
-/// The variables `orbit serve` / `orbit instance show` print for the Next.js apps of the
-/// instance of `secret_key`: the primary's app's, and the satellite `satellite`'s.
-async fn printed_env(server: &TestServer, secret_key: &str, satellite: &str) -> (Env, Env) {
+/// The variables `orbit serve` / `orbit instance show` print for `stack`'s apps of the instance
+/// of `secret_key`: the primary's app's, and the satellite `satellite`'s.
+pub(crate) async fn printed_env(
+    stack: Stack,
+    server: &TestServer,
+    secret_key: &str,
+    satellite: &str,
+) -> (Env, Env) {
     let orbit = server.orbit();
     let instance = orbit
         .instance_for_secret_key(secret_key)
@@ -278,7 +375,10 @@ async fn printed_env(server: &TestServer, secret_key: &str, satellite: &str) -> 
     let summary = orbit_server::cli::instance_summary(orbit, &server.config, &instance)
         .await
         .unwrap();
-    let env = orbit_server::app_env::nextjs(&summary);
+    let env = match stack.framework {
+        Framework::Next => orbit_server::app_env::nextjs(&summary),
+        Framework::Remix => orbit_server::app_env::remix(&summary),
+    };
     let shared: Env = env.shared.into_iter().collect();
     let mut primary = shared.clone();
     primary.extend(env.primary);
@@ -294,7 +394,7 @@ async fn printed_env(server: &TestServer, secret_key: &str, satellite: &str) -> 
 
 /// The primary's variables: as printed (the shared ones and the primary's), and the example's
 /// own, the satellite it may send users back to (`allowedRedirectOrigins`).
-fn primary_env(stack: Stack, printed: &Env, satellite_url: &str) -> Env {
+pub(crate) fn primary_env(stack: Stack, printed: &Env, satellite_url: &str) -> Env {
     let mut env = printed.clone();
     env.insert(stack.satellite_url_var.into(), satellite_url.into());
     env
@@ -312,7 +412,7 @@ async fn seed_nextjs_pages_apps_in_chromium_development() {
     development_journey(PAGES_ROUTER).await;
 }
 
-async fn development_journey(stack: Stack) {
+pub(crate) async fn development_journey(stack: Stack) {
     // Next.js needs its port before Orbit creates the development instance for it.
     let (p1, p2) = (free_port().await, free_port().await);
     let shared_bundles = clerk_bundles().await;
@@ -325,24 +425,33 @@ async fn development_journey(stack: Stack) {
         .backend()
         .add_satellite(&format!("localhost:{p2}"))
         .await;
-    let (printed, satellite) =
-        printed_env(&server, &server.secret_key, &format!("localhost:{p2}")).await;
+    let (printed, satellite) = printed_env(
+        stack,
+        &server,
+        &server.secret_key,
+        &format!("localhost:{p2}"),
+    )
+    .await;
     // As printed: the publishable key names 127.0.0.1, the browser SDK reaches Orbit as
     // `localhost` (same-site with the apps, so FAPI's cookies travel with its calls).
     let orbit_port = url::Url::parse(&server.base).unwrap().port().unwrap();
     assert_eq!(
-        printed["NEXT_PUBLIC_CLERK_PROXY_URL"],
+        printed[&stack.var("PROXY_URL")],
         format!("http://localhost:{orbit_port}")
     );
     assert_eq!(
-        satellite["NEXT_PUBLIC_CLERK_SIGN_IN_URL"],
+        satellite[&stack.var("SIGN_IN_URL")],
         format!("http://localhost:{p1}/sign-in")
     );
     let primary = primary_env(stack, &printed, &format!("http://localhost:{p2}"));
 
     let started = stopwatch();
     let apps = build_and_start(stack, ".next-dev", primary, satellite, &[], (p1, p2)).await;
-    eprintln!("Next.js apps built and started: {:.1?}", started.elapsed());
+    eprintln!(
+        "{} apps built and started: {:.1?}",
+        stack.name(),
+        started.elapsed()
+    );
 
     let setup = Setup {
         primary: format!("http://localhost:{p1}"),
@@ -372,17 +481,22 @@ async fn build_and_start(
     satellite: Env,
     node: &[(String, String)],
     ports: (u16, u16),
-) -> (NextServer, NextServer) {
-    tokio::task::spawn_blocking(move || npm_ci_once(stack))
-        .await
-        .unwrap();
+) -> (AppProcess, AppProcess) {
+    install(stack).await;
     tokio::join!(
         build(stack, "primary", dist, primary.clone()),
         build(stack, "satellite", dist, satellite.clone())
     );
-    let p = NextServer::start(stack, "primary", dist, &primary, node, ports.0).await;
-    let s = NextServer::start(stack, "satellite", dist, &satellite, node, ports.1).await;
+    let p = AppProcess::start(stack, "primary", dist, &primary, node, ports.0).await;
+    let s = AppProcess::start(stack, "satellite", dist, &satellite, node, ports.1).await;
     (p, s)
+}
+
+/// `npm ci` of `stack`'s workspace, once per run.
+pub(crate) async fn install(stack: Stack) {
+    tokio::task::spawn_blocking(move || npm_ci_once(stack))
+        .await
+        .unwrap();
 }
 
 // ---- production-like ----------------------------------------------------------------------
@@ -397,8 +511,8 @@ async fn seed_nextjs_pages_apps_in_chromium_production_like() {
     production_journey(PAGES_ROUTER).await;
 }
 
-async fn production_journey(stack: Stack) {
-    let prod = ProdNext::start(stack).await;
+pub(crate) async fn production_journey(stack: Stack) {
+    let prod = ProdStack::start(stack).await;
     if let Ok(secs) = std::env::var("ORBIT_TEST_HOLD_SECS") {
         // For debugging by hand: the world stays up this long before the journey.
         eprintln!("HOLD chromium args: {:?}", prod.chromium_args);
@@ -425,51 +539,102 @@ async fn production_journey(stack: Stack) {
 /// The production-like setup: `ProdWorld` with the verified satellite `satellite.test`, both
 /// apps built with the printed variables (keys and URLs only) and served over TLS on their own
 /// addresses, and the Chromium arguments that map the names and accept the test certificate.
-struct ProdNext {
+struct ProdStack {
     chromium_args: Vec<String>,
-    _apps: (AppServer, AppServer, NextServer, NextServer),
-    _ca: tempfile::NamedTempFile,
+    _apps: Vec<ProdApp>,
+    _node: NodeToWorld,
     world: ProdWorld,
-    /// One production-like setup of a stack at a time: its build directory is `.next-prod`.
-    _one_at_a_time: tokio::sync::MutexGuard<'static, ()>,
+    /// One production-like setup of a stack at a time: a Next.js build directory is `.next-prod`.
+    _one_at_a_time: tokio::sync::OwnedMutexGuard<()>,
 }
 
-impl ProdNext {
+impl ProdStack {
     async fn start(stack: Stack) -> Self {
-        static ONE: [tokio::sync::Mutex<()>; 2] = [
-            tokio::sync::Mutex::const_new(()),
-            tokio::sync::Mutex::const_new(()),
-        ];
-        let guard = ONE[usize::from(stack.dir == PAGES_ROUTER.dir)].lock().await;
-        let shared_bundles = clerk_bundles().await;
-        let world = ProdWorld::start_on(None, |c| link_clerk_bundles(c, shared_bundles)).await;
+        let guard = one_at_a_time(&format!("{} .next-prod", stack.dir)).await;
+        let world = prod_world().await;
         world.add_satellite("satellite.test", true).await;
         let (printed, satellite) =
-            printed_env(&world.server, &world.secret_key, "satellite.test").await;
+            printed_env(stack, &world.server, &world.secret_key, "satellite.test").await;
         // Keys and URLs only.
-        assert_eq!(
-            printed.keys().map(String::as_str).collect::<Vec<_>>(),
-            [
-                "CLERK_API_URL",
-                "CLERK_SECRET_KEY",
-                "NEXT_PUBLIC_CLERK_PUBLISHABLE_KEY",
-                "NEXT_PUBLIC_CLERK_SIGN_IN_URL",
-                "NEXT_PUBLIC_CLERK_SIGN_UP_URL",
-            ]
-        );
+        let mut expected = vec![
+            "CLERK_API_URL".to_owned(),
+            "CLERK_SECRET_KEY".to_owned(),
+            stack.var("PUBLISHABLE_KEY"),
+            stack.var("SIGN_IN_URL"),
+            stack.var("SIGN_UP_URL"),
+        ];
+        expected.sort();
+        assert_eq!(printed.keys().cloned().collect::<Vec<_>>(), expected);
         assert_eq!(printed["CLERK_API_URL"], world.bapi_url());
-        assert_eq!(satellite["NEXT_PUBLIC_CLERK_DOMAIN"], "satellite.test");
+        assert_eq!(satellite[&stack.var("DOMAIN")], "satellite.test");
         let primary = primary_env(stack, &printed, "https://satellite.test");
 
-        // The apps' servers reach Orbit's Backend API at orbit.test: Node trusts the test CA
-        // and resolves `*.test` to the world's address (compat/node/resolve-test-hosts.mjs).
+        let node = NodeToWorld::new(&world);
+        let started = stopwatch();
+        let (p, s) = build_and_start(
+            stack,
+            ".next-prod",
+            primary,
+            satellite,
+            &node.env,
+            (free_port().await, free_port().await),
+        )
+        .await;
+        eprintln!(
+            "{} apps built and started: {:.1?}",
+            stack.name(),
+            started.elapsed()
+        );
+        let apps = vec![
+            ProdApp::serve(&world, "primary.test", p).await,
+            ProdApp::serve(&world, "satellite.test", s).await,
+        ];
+        ProdStack {
+            chromium_args: chromium_args(&world, &apps),
+            _apps: apps,
+            _node: node,
+            world,
+            _one_at_a_time: guard,
+        }
+    }
+}
+
+/// Waits for the setup called `name` to be free (setups that share a build directory run one
+/// after the other).
+pub(crate) async fn one_at_a_time(name: &str) -> tokio::sync::OwnedMutexGuard<()> {
+    static LOCKS: Mutex<BTreeMap<String, Arc<tokio::sync::Mutex<()>>>> =
+        Mutex::new(BTreeMap::new());
+    let lock = LOCKS
+        .lock()
+        .unwrap()
+        .entry(name.to_owned())
+        .or_default()
+        .clone();
+    lock.lock_owned().await
+}
+
+/// A production-like world serving Clerk's bundles from the run's shared cache.
+pub(crate) async fn prod_world() -> ProdWorld {
+    let shared_bundles = clerk_bundles().await;
+    ProdWorld::start_on(None, |c| link_clerk_bundles(c, shared_bundles)).await
+}
+
+/// What the apps' servers need to reach the world's Backend API at orbit.test: Node trusts the
+/// test CA and resolves `*.test` to the world's address (compat/node/resolve-test-hosts.mjs).
+pub(crate) struct NodeToWorld {
+    pub(crate) env: Vec<(String, String)>,
+    _ca: tempfile::NamedTempFile,
+}
+
+impl NodeToWorld {
+    pub(crate) fn new(world: &ProdWorld) -> Self {
         let ca = tempfile::NamedTempFile::new().unwrap();
         std::fs::write(ca.path(), &world.certs.ca_pem).unwrap();
         let preload = url::Url::from_file_path(
             Path::new(env!("CARGO_MANIFEST_DIR")).join("../../compat/node/resolve-test-hosts.mjs"),
         )
         .unwrap();
-        let node = vec![
+        let env = vec![
             ("NODE_OPTIONS".to_owned(), format!("--import={preload}")),
             (
                 "NODE_EXTRA_CA_CERTS".to_owned(),
@@ -477,43 +642,32 @@ impl ProdNext {
             ),
             ("ORBIT_TEST_IP".to_owned(), world.ip.to_string()),
         ];
-        let started = stopwatch();
-        let (p, s) = build_and_start(
-            stack,
-            ".next-prod",
-            primary,
-            satellite,
-            &node,
-            (free_port().await, free_port().await),
-        )
-        .await;
-        eprintln!("Next.js apps built and started: {:.1?}", started.elapsed());
-        // Each app over TLS on its own address, as behind a TLS-terminating proxy.
-        let primary_app = world.serve_app(reverse_proxy(p.port)).await;
-        let satellite_app = world.serve_app(reverse_proxy(s.port)).await;
+        NodeToWorld { env, _ca: ca }
+    }
+}
 
-        let rules = [
-            format!("MAP primary.test {}", primary_app.ip),
-            format!("MAP satellite.test {}", satellite_app.ip),
-            format!("MAP *.test {}", world.ip),
-            "EXCLUDE localhost".into(),
-        ];
-        let spki = rcgen::KeyPair::from_pem(&world.certs.key_pem)
-            .unwrap()
-            .public_key_der();
-        let spki_hash = base64::engine::general_purpose::STANDARD
-            .encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &spki).as_ref());
-        ProdNext {
-            chromium_args: vec![
-                format!("--host-resolver-rules={}", rules.join(",")),
-                format!("--ignore-certificate-errors-spki-list={spki_hash}"),
-            ],
-            _apps: (primary_app, satellite_app, p, s),
-            _ca: ca,
-            world,
-            _one_at_a_time: guard,
+/// An app's server behind a TLS-terminating proxy on an address of its own, as `host`.
+pub(crate) struct ProdApp {
+    host: &'static str,
+    proxy: AppServer,
+    _process: AppProcess,
+}
+
+impl ProdApp {
+    pub(crate) async fn serve(world: &ProdWorld, host: &'static str, process: AppProcess) -> Self {
+        ProdApp {
+            host,
+            proxy: world.serve_app(reverse_proxy(process.port)).await,
+            _process: process,
         }
     }
+}
+
+/// The Chromium arguments that map each app's name to its proxy and every other `*.test` name
+/// to the world, and accept the test certificate.
+pub(crate) fn chromium_args(world: &ProdWorld, apps: &[ProdApp]) -> Vec<String> {
+    let apps: Vec<(&str, std::net::IpAddr)> = apps.iter().map(|a| (a.host, a.proxy.ip)).collect();
+    world.chromium_args(&apps)
 }
 
 /// An app behind a TLS-terminating proxy: forwards every request to `next start` on
@@ -586,15 +740,78 @@ struct Setup {
 
 /// The browser's tab with the journey's checks; console errors from Clerk's SDK are collected
 /// after every step.
-struct Tab {
-    page: Page,
+pub(crate) struct Tab {
+    pub(crate) page: Page,
     /// Console errors that did not come from Clerk's SDK, shown at the end.
     other_errors: Vec<String>,
 }
 
 impl Tab {
+    pub(crate) fn new(page: Page) -> Self {
+        Tab {
+            page,
+            other_errors: Vec::new(),
+        }
+    }
+
+    /// Ends the journey: what else the console said, for the log (step 6 is checked after every
+    /// step).
+    pub(crate) fn finish(self) {
+        if !self.other_errors.is_empty() {
+            eprintln!(
+                "console errors not from Clerk's SDK:\n{}",
+                self.other_errors.join("\n")
+            );
+        }
+    }
+
+    /// Step (1): signs up on `primary`'s <SignUp/>, lands on its home signed in, and
+    /// <UserButton/> shows the user.
+    pub(crate) async fn sign_up_on_primary(&mut self, primary: &str, email: &str) {
+        self.page.goto(&format!("{primary}/sign-up")).await;
+        self.page
+            .wait_for("input[name=emailAddress]", "the primary's <SignUp/>")
+            .await;
+        self.step_done("primary-sign-up-form").await;
+        self.page.fill("input[name=emailAddress]", email).await;
+        self.page.fill("input[name=password]", GOOD_PASSWORD).await;
+        self.submit().await;
+        self.page
+            .wait_for("#signed-in", "the primary's home after sign-up")
+            .await;
+        self.assert_at(primary, "/", "after sign-up").await;
+        let popover = self
+            .user_button_popover("the primary's <UserButton/>")
+            .await;
+        assert!(popover.contains(email), "<UserButton/> shows {popover:?}");
+        self.step_done("primary-signed-up-user-button").await;
+    }
+
+    /// Step (2): `satellite`'s protected page shows <UserProfile/> with `email`, no credentials
+    /// typed.
+    pub(crate) async fn satellite_profile_signed_in(
+        &mut self,
+        satellite: &str,
+        email: &str,
+        shot: &str,
+    ) {
+        self.page.goto(&format!("{satellite}/profile")).await;
+        self.page
+            .wait_for_text(
+                email,
+                "the satellite's <UserProfile/> after sign-up on the primary",
+            )
+            .await;
+        self.assert_at(satellite, "/profile", "the satellite's protected page")
+            .await;
+        self.page
+            .wait_for(".cl-userProfile-root", "<UserProfile/>")
+            .await;
+        self.step_done(shot).await;
+    }
+
     /// Ends a step: a screenshot, and no console error from Clerk's SDK since the last step.
-    async fn step_done(&mut self, name: &str) {
+    pub(crate) async fn step_done(&mut self, name: &str) {
         self.page.screenshot(name).await;
         let entries = self.page.console_entries().await;
         let (clerk, other) = classify_console_errors(&entries);
@@ -653,29 +870,12 @@ fn classify_console_errors(entries: &[Value]) -> (Vec<String>, Vec<String>) {
 }
 
 async fn journey(page: Page, s: Setup) {
-    let mut tab = Tab {
-        page,
-        other_errors: Vec::new(),
-    };
+    let mut tab = Tab::new(page);
     let name = format!("{} {}", s.first_name, s.last_name);
     let profile = format!("{}/profile", s.satellite);
 
     // (1) Sign up on the primary through <SignUp/>; <UserButton/> shows the user.
-    tab.page.goto(&format!("{}/sign-up", s.primary)).await;
-    tab.page
-        .wait_for("input[name=emailAddress]", "the primary's <SignUp/>")
-        .await;
-    tab.step_done("primary-sign-up-form").await;
-    tab.page.fill("input[name=emailAddress]", s.email).await;
-    tab.page.fill("input[name=password]", GOOD_PASSWORD).await;
-    tab.submit().await;
-    tab.page
-        .wait_for("#signed-in", "the primary's home after sign-up")
-        .await;
-    tab.assert_at(&s.primary, "/", "after sign-up").await;
-    let popover = tab.user_button_popover("the primary's <UserButton/>").await;
-    assert!(popover.contains(s.email), "<UserButton/> shows {popover:?}");
-    tab.step_done("primary-signed-up-user-button").await;
+    tab.sign_up_on_primary(&s.primary, s.email).await;
     // The primary's server renders the same user (its middleware verified the session token).
     tab.page.goto(&format!("{}/", s.primary)).await;
     tab.page.wait_for("#signed-in", "the primary's home").await;
@@ -686,19 +886,8 @@ async fn journey(page: Page, s: Setup) {
     );
 
     // (2) The satellite's protected page: signed in, no credentials typed.
-    tab.page.goto(&profile).await;
-    tab.page
-        .wait_for_text(
-            s.email,
-            "the satellite's <UserProfile/> after sign-up on the primary",
-        )
+    tab.satellite_profile_signed_in(&s.satellite, s.email, "satellite-user-profile")
         .await;
-    tab.assert_at(&s.satellite, "/profile", "the satellite's protected page")
-        .await;
-    tab.page
-        .wait_for(".cl-userProfile-root", "<UserProfile/>")
-        .await;
-    tab.step_done("satellite-user-profile").await;
 
     // (3) Change the name in <UserProfile/> on the satellite; the primary shows it.
     tab.page
@@ -796,13 +985,8 @@ async fn journey(page: Page, s: Setup) {
     tab.page.wait_for_text(&name, "the same user").await;
     tab.step_done("satellite-profile-after-sign-in").await;
 
-    // (6) is checked after every step; what else the console said, for the log.
-    if !tab.other_errors.is_empty() {
-        eprintln!(
-            "console errors not from Clerk's SDK:\n{}",
-            tab.other_errors.join("\n")
-        );
-    }
+    // (6) is checked after every step.
+    tab.finish();
 }
 
 // ---- measured: a satellite's first signed-in page view -------------------------------------
@@ -820,7 +1004,7 @@ async fn journey(page: Page, s: Setup) {
 #[tokio::test]
 #[ignore = "a measurement, not a test: run it by hand (see its doc comment)"]
 async fn measure_a_satellites_first_signed_in_page_view() {
-    let prod = ProdNext::start(APP_ROUTER).await;
+    let prod = ProdStack::start(APP_ROUTER).await;
     prod.world
         .backend()
         .create_user("ada@example.com", GOOD_PASSWORD)

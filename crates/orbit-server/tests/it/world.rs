@@ -620,6 +620,29 @@ impl Drop for AppServer {
 }
 
 impl ProdWorld {
+    /// The Chromium arguments for this world: its DNS, each app's name on its own address and
+    /// every other `.test` name (orbit.test and the clerk.* FAPI hosts) on Orbit's (specific rules
+    /// first: the first matching rule wins); and TLS: rather than `--ignore-certificate-errors`
+    /// (any certificate at all), Chromium accepts only the test certificate's key, by its SPKI
+    /// hash. Orbit and the apps share that certificate (signed by the test CA, which Chromium
+    /// does not otherwise trust; installing it in an NSS db would need `certutil`, not installed
+    /// here).
+    pub fn chromium_args(&self, apps: &[(&str, IpAddr)]) -> Vec<String> {
+        use base64::Engine as _;
+        let mut rules: Vec<String> = apps.iter().map(|(h, ip)| format!("MAP {h} {ip}")).collect();
+        rules.push(format!("MAP *.test {}", self.ip));
+        rules.push("EXCLUDE localhost".into());
+        let spki = rcgen::KeyPair::from_pem(&self.certs.key_pem)
+            .unwrap()
+            .public_key_der();
+        let spki_hash = base64::engine::general_purpose::STANDARD
+            .encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &spki).as_ref());
+        vec![
+            format!("--host-resolver-rules={}", rules.join(",")),
+            format!("--ignore-certificate-errors-spki-list={spki_hash}"),
+        ]
+    }
+
     pub async fn serve_app(&self, router: axum::Router) -> AppServer {
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         let router = router.layer(axum::middleware::map_request(

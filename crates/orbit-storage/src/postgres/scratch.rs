@@ -54,6 +54,16 @@ impl ScratchSchema {
         Ok(rows)
     }
 
+    /// Runs `sql` in this schema on a connection of its own and returns how many rows it
+    /// touched: for tests that put the database where only time would take it (an expired row)
+    /// while the servers run on the system clock.
+    pub async fn execute(&self, sql: &str) -> Result<u64, sqlx::Error> {
+        let mut conn = PgConnection::connect(&self.url()).await?;
+        let done = sqlx::query(sql).execute(&mut conn).await?;
+        conn.close().await?;
+        Ok(done.rows_affected())
+    }
+
     /// Locks `table` of this schema against every other session, readers too, as a stuck
     /// transaction would, until [`TableLock::release`] (or the value is dropped and its
     /// connection closes): what requests get while one table does not answer.

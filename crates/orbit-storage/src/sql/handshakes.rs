@@ -1,6 +1,7 @@
 //! `HandshakeStore`: pending syncs, sync tokens, handshake nonces and development browsers.
 //! Every `take_*` is one `DELETE .. RETURNING` statement: SQLite's single writer makes it
-//! atomic.
+//! atomic. Handshake nonces are only read (several loaders of one request resolve the same
+//! nonce); housekeeping deletes them once expired.
 
 use super::{
     columns_of, get, get_enum, json_array, select, FromRow, IntoRow, Query, Row, SqlStore, R,
@@ -47,18 +48,12 @@ plain_row!(SyncToken in "sync_tokens":
     token_hash, instance_id, client_id, satellite_domain_id, pending_sync_id, expires_at,
 );
 
-/// A consumed handshake nonce: its directives (a JSON array) and expiry.
-struct Nonce {
-    directives: String,
-    expires_at: Millis,
-}
+/// A live handshake nonce's directives (a JSON array).
+struct NonceDirectives(String);
 
-impl FromRow for Nonce {
+impl FromRow for NonceDirectives {
     fn from_row(row: &Row) -> R<Self> {
-        Ok(Nonce {
-            directives: get(row, "directives")?,
-            expires_at: get(row, "expires_at")?,
-        })
+        Ok(NonceDirectives(get(row, "directives")?))
     }
 }
 
@@ -133,22 +128,22 @@ impl HandshakeStore for SqlStore {
         Ok(())
     }
 
-    async fn take_handshake_nonce(
+    async fn handshake_nonce_directives(
         &self,
         instance_id: &str,
         nonce_hash: &str,
         now: Millis,
     ) -> R<Option<Vec<String>>> {
         let q = sqlx::query(
-            "DELETE FROM handshake_nonces WHERE nonce_hash = $1 AND instance_id = $2 RETURNING directives, expires_at",
+            "SELECT directives FROM handshake_nonces WHERE nonce_hash = $1 AND instance_id = $2 AND expires_at > $3",
         )
         .bind(nonce_hash)
-        .bind(instance_id);
-        let nonce: Option<Nonce> = self.fetch_optional(q).await?;
-        let Some(nonce) = nonce.filter(|n| n.expires_at > now) else {
+        .bind(instance_id)
+        .bind(now);
+        let Some(NonceDirectives(directives)) = self.fetch_optional(q).await? else {
             return Ok(None);
         };
-        serde_json::from_str(&nonce.directives)
+        serde_json::from_str(&directives)
             .map(Some)
             .map_err(|e| StoreError::Backend(e.to_string()))
     }
