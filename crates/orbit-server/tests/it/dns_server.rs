@@ -119,3 +119,24 @@ impl LocalDns {
             .remove(&name.to_ascii_lowercase());
     }
 }
+
+/// A handle on a running `LocalDns`'s zone, for code that cannot borrow the server (a browser
+/// journey in its own task).
+#[derive(Clone)]
+pub struct ZoneHandle(Zone);
+
+impl ZoneHandle {
+    /// From now on `name` answers `answer`.
+    pub fn set(&self, name: &str, answer: Answer) {
+        self.0
+            .write()
+            .unwrap()
+            .insert(name.to_ascii_lowercase(), answer);
+    }
+}
+
+impl LocalDns {
+    pub fn zone_handle(&self) -> ZoneHandle {
+        ZoneHandle(self.zone.clone())
+    }
+}
