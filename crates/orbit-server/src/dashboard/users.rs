@@ -262,10 +262,16 @@ pub(super) async fn create(
                     sentence(&e.to_string())
                 ))
             }
-            Err(Error::Invalid { field, reason }) if field == "first_name" => {
+            Err(Error::Invalid {
+                field: "first_name",
+                reason,
+            }) => {
                 f.first_name_error = Some(format!("The first name {reason}."))
             }
-            Err(Error::Invalid { field, reason }) if field == "last_name" => {
+            Err(Error::Invalid {
+                field: "last_name",
+                reason,
+            }) => {
                 f.last_name_error = Some(format!("The last name {reason}."))
             }
             Err(e) => return Err(e.into()),

@@ -283,7 +283,9 @@ async fn the_create_form_says_what_to_fix_and_keeps_what_was_typed() {
     server.create_user(ADA, GOOD_PASSWORD).await;
     let users = at(&server, &instance, "/users");
     let form = op.get(&at(&server, &instance, "/users/new")).await;
-    let cases: [(&[(&str, &str)], &str, &str); 5] = [
+    // The fields posted, the id of the error shown, and what it says.
+    type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
+    let cases: [Case; 5] = [
         (
             &[("email_address", "  "), ("first_name", "Grace")],
             "email_address-error",
