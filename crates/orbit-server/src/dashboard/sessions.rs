@@ -3,8 +3,8 @@
 //! the core call of BAPI's `POST /v1/sessions/{id}/revoke` (`Orbit::end_session`), audited.
 
 use super::pagination::{list_href, PageNumber, Pager};
-use super::users::{instance_of, InstanceHeader};
-use super::{csrf, CsrfForm, DashboardError, Layout, Nav, Operator};
+use super::users::{form_instance, instance_of, notice, InstanceHeader};
+use super::{CsrfForm, DashboardError, Layout, Nav, Operator};
 use crate::browser::page::render;
 use crate::extract::FormBody;
 use crate::AppState;
@@ -81,11 +81,7 @@ pub(super) async fn list(
         instance: header,
         sessions: sessions.into_iter().map(SessionRow::of).collect(),
         pager,
-        notice: match q.notice.as_deref() {
-            Some("revoked") => Some("The session is revoked."),
-            Some("gone") => Some("That session had ended already."),
-            _ => None,
-        },
+        notice: notice(q.notice.as_deref()),
     };
     Ok(render(StatusCode::OK, &page, Vec::new()))
 }
@@ -98,8 +94,8 @@ pub(super) async fn revoke(
     headers: HeaderMap,
     FormBody(form): FormBody<CsrfForm>,
 ) -> Result<Response, DashboardError> {
-    csrf::require(&headers, &operator, form.csrf_token.as_deref())?;
-    let (instance, _) = instance_of(&state, &id, "sessions").await?;
+    let token = form.csrf_token.as_deref();
+    let (instance, _) = form_instance(&state, &operator, &headers, token, &id, "sessions").await?;
     let said = revoke_session(&state, &operator, &instance, &session_id, None).await?;
     let to = format!("{}?notice={said}", sessions_path(&instance.id));
     Ok(Redirect::to(&to).into_response())
@@ -114,8 +110,8 @@ pub(super) async fn revoke_users(
     headers: HeaderMap,
     FormBody(form): FormBody<CsrfForm>,
 ) -> Result<Response, DashboardError> {
-    csrf::require(&headers, &operator, form.csrf_token.as_deref())?;
-    let (instance, _) = instance_of(&state, &id, "users").await?;
+    let token = form.csrf_token.as_deref();
+    let (instance, _) = form_instance(&state, &operator, &headers, token, &id, "users").await?;
     let said = revoke_session(&state, &operator, &instance, &session_id, Some(&user_id)).await?;
     let to = format!(
         "/dashboard/instances/{}/users/{user_id}?notice={said}",

@@ -65,6 +65,20 @@ pub(super) async fn instance_of(
     Ok((instance, header))
 }
 
+/// The instance a form posts to: the form's CSRF token is checked first (a forged form learns
+/// nothing, not even whether the instance exists), then the id as `instance_of` does.
+pub(super) async fn form_instance(
+    state: &AppState,
+    operator: &Operator,
+    headers: &HeaderMap,
+    csrf_token: Option<&str>,
+    id: &str,
+    tab: &'static str,
+) -> Result<(Instance, InstanceHeader), DashboardError> {
+    csrf::require(headers, operator, csrf_token)?;
+    instance_of(state, id, tab).await
+}
+
 /// `/dashboard/instances/{id}/users`, the base of every address here.
 fn users_path(instance_id: &str) -> String {
     format!("/dashboard/instances/{instance_id}/users")
@@ -74,8 +88,8 @@ fn user_path(instance_id: &str, user_id: &str) -> String {
     format!("{}/{user_id}", users_path(instance_id))
 }
 
-/// `Some(text)` for a notice a change's redirect names.
-fn notice(name: Option<&str>) -> Option<&'static str> {
+/// `Some(text)` for a notice a change's redirect names (`?notice=`; the sessions' list too).
+pub(super) fn notice(name: Option<&str>) -> Option<&'static str> {
     Some(match name? {
         "created" => "The user is created.",
         "banned" => "The user is banned: they cannot sign in, and their sessions have ended.",
@@ -227,8 +241,9 @@ pub(super) async fn create(
     headers: HeaderMap,
     FormBody(form): FormBody<NewUserForm>,
 ) -> Result<Response, DashboardError> {
-    csrf::require(&headers, &operator, form.csrf_token.as_deref())?;
-    let (instance, header) = instance_of(&state, &id, "users").await?;
+    let token = form.csrf_token.as_deref();
+    let (instance, header) =
+        form_instance(&state, &operator, &headers, token, &id, "users").await?;
     let email = form.email_address.unwrap_or_default();
     let first_name = form.first_name.unwrap_or_default();
     let last_name = form.last_name.unwrap_or_default();
@@ -409,8 +424,8 @@ async fn set_ban(
     FormBody(form): FormBody<CsrfForm>,
     banned: bool,
 ) -> Result<Response, DashboardError> {
-    csrf::require(&headers, &operator, form.csrf_token.as_deref())?;
-    let (instance, _) = instance_of(&state, &id, "users").await?;
+    let token = form.csrf_token.as_deref();
+    let (instance, _) = form_instance(&state, &operator, &headers, token, &id, "users").await?;
     let orbit = &state.orbit;
     let (user, action, said) = if banned {
         let user = orbit.ban_user(&instance, &user_id).await?;
@@ -475,8 +490,8 @@ pub(super) async fn delete(
     headers: HeaderMap,
     FormBody(form): FormBody<CsrfForm>,
 ) -> Result<Response, DashboardError> {
-    csrf::require(&headers, &operator, form.csrf_token.as_deref())?;
-    let (instance, _) = instance_of(&state, &id, "users").await?;
+    let token = form.csrf_token.as_deref();
+    let (instance, _) = form_instance(&state, &operator, &headers, token, &id, "users").await?;
     let orbit = &state.orbit;
     // Read first: the audit entry keeps the address of a user who is no more.
     let user = orbit.user(&instance.id, &user_id).await?;

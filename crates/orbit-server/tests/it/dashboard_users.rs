@@ -38,6 +38,23 @@ fn at(server: &TestServer, instance: &str, rest: &str) -> String {
     server.url(&format!("/dashboard/instances/{instance}{rest}"))
 }
 
+/// Every form of these pages, by the address it posts to: creating a user, and those acting on
+/// the user `user` or their session `sid`.
+fn forms(server: &TestServer, instance: &str, user: &str, sid: &str) -> [String; 6] {
+    [
+        at(server, instance, "/users"),
+        at(server, instance, &format!("/users/{user}/ban")),
+        at(server, instance, &format!("/users/{user}/unban")),
+        at(server, instance, &format!("/users/{user}/delete")),
+        at(server, instance, &format!("/sessions/{sid}/revoke")),
+        at(
+            server,
+            instance,
+            &format!("/users/{user}/sessions/{sid}/revoke"),
+        ),
+    ]
+}
+
 /// Posts a dashboard form with the session's CSRF token (read from `page`).
 async fn post(browser: &Browser, page: &Page, url: &str, fields: &[(&str, &str)]) -> Page {
     let csrf = page.csrf();
@@ -699,7 +716,6 @@ async fn sessions_are_listed_and_revoked_with_the_backends_call() {
     assert_eq!(entries[0].instance_id.as_deref(), Some(instance.as_str()));
 }
 
-/// Every form of these pages, by the path it posts to, and how to tell nothing changed.
 #[tokio::test]
 async fn forms_refuse_missing_or_foreign_tokens_and_change_nothing() {
     let (server, op, instance) = signed_in_operator().await;
@@ -719,18 +735,7 @@ async fn forms_refuse_missing_or_foreign_tokens_and_change_nothing() {
         http: op.http.clone(),
         origin: "https://evil.example".into(),
     };
-    let forms = [
-        at(&server, &instance, "/users"),
-        at(&server, &instance, &format!("/users/{ada_id}/ban")),
-        at(&server, &instance, &format!("/users/{ada_id}/unban")),
-        at(&server, &instance, &format!("/users/{ada_id}/delete")),
-        at(&server, &instance, &format!("/sessions/{sid}/revoke")),
-        at(
-            &server,
-            &instance,
-            &format!("/users/{ada_id}/sessions/{sid}/revoke"),
-        ),
-    ];
+    let forms = forms(&server, &instance, &ada_id, &sid);
     let before = audit(&server).await.len();
     for url in &forms {
         let fields = [("email_address", "new@example.com")];
@@ -792,18 +797,7 @@ async fn a_signed_out_browser_is_sent_to_sign_in() {
         at(&server, &instance, "/sessions"),
         server.url("/dashboard/audit"),
     ];
-    let forms = [
-        at(&server, &instance, "/users"),
-        at(&server, &instance, &format!("/users/{ada_id}/ban")),
-        at(&server, &instance, &format!("/users/{ada_id}/unban")),
-        at(&server, &instance, &format!("/users/{ada_id}/delete")),
-        at(&server, &instance, &format!("/sessions/{sid}/revoke")),
-        at(
-            &server,
-            &instance,
-            &format!("/users/{ada_id}/sessions/{sid}/revoke"),
-        ),
-    ];
+    let forms = forms(&server, &instance, &ada_id, &sid);
     for browser in [&server.browser(), &end_user] {
         for url in &pages {
             let r = browser.get(url).await;
