@@ -10,6 +10,10 @@ pub enum Error {
     /// Unknown email or wrong password: deliberately one variant, so no caller can tell them apart.
     #[error("the email address or password is incorrect")]
     InvalidCredentials,
+    /// The right password of a banned user (a wrong one is `InvalidCredentials`, as for anyone):
+    /// only someone who holds the password learns of the ban.
+    #[error("this account is banned")]
+    UserBanned,
     #[error("too many sign-in attempts; try again in {retry_after_secs} s")]
     TooManyAttempts { retry_after_secs: u64 },
     /// The instance's ceiling on password attempts is reached, from all sources together.

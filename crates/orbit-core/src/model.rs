@@ -186,6 +186,9 @@ pub struct User {
     pub email_verification: EmailVerification,
     /// When it was verified (`None` while unverified).
     pub email_verified_at: Option<Millis>,
+    /// Banned by an operator (BAPI `POST /v1/users/{id}/ban`, the dashboard): the user cannot
+    /// sign in, and the ban ended their sessions (docs/design/accounts.md "Banned users").
+    pub banned: bool,
 }
 
 /// Whether, and how, a user's email address was verified (BAPI's `verification` object).
@@ -356,6 +359,13 @@ impl Session {
             self.status
         }
     }
+}
+
+/// An active session with its user's address, as the dashboard lists an instance's sessions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedSession {
+    pub session: Session,
+    pub user_email: String,
 }
 
 /// An operator of this deployment: someone who signs in to the dashboard (docs/design/

@@ -90,14 +90,30 @@ pub trait UserStore: Send + Sync {
     async fn create_user(&self, user: &User) -> StoreResult<()>;
     async fn user(&self, instance_id: &str, id: &str) -> StoreResult<Option<User>>;
     async fn user_by_email(&self, instance_id: &str, email: &str) -> StoreResult<Option<User>>;
-    /// Newest first.
+    /// Newest first; with `email_contains`, only users whose address contains it (taken
+    /// literally: `%` and `_` are no wildcards; addresses and the search are lower-case).
     async fn list_users(
         &self,
         instance_id: &str,
+        email_contains: Option<&str>,
         limit: u32,
         offset: u32,
     ) -> StoreResult<Vec<User>>;
-    async fn count_users(&self, instance_id: &str) -> StoreResult<u64>;
+    /// How many users `list_users` lists with this filter.
+    async fn count_users(
+        &self,
+        instance_id: &str,
+        email_contains: Option<&str>,
+    ) -> StoreResult<u64>;
+    /// Sets `banned` (and `updated_at`) and nothing else. Returns false when there was no such
+    /// user.
+    async fn set_user_banned(
+        &self,
+        instance_id: &str,
+        id: &str,
+        banned: bool,
+        at: Millis,
+    ) -> StoreResult<bool>;
     /// Sets the names (and `updated_at`) and nothing else, so a concurrent sign-in or password
     /// change keeps its own fields. Returns false when there was no such user.
     async fn set_user_names(
@@ -167,6 +183,17 @@ pub trait SessionStore: Send + Sync {
         instance_id: &str,
         user_id: &str,
     ) -> StoreResult<Vec<Session>>;
+    /// The instance's sessions that are active at `now` (status active, before `abandon_at`,
+    /// last active after `active_after`: now less the instance's inactivity timeout), with
+    /// their users' addresses, most recently active first.
+    async fn active_sessions_of_instance(
+        &self,
+        instance_id: &str,
+        now: Millis,
+        active_after: Millis,
+        limit: u32,
+        offset: u32,
+    ) -> StoreResult<Vec<ListedSession>>;
     /// Moves an active session to `status`. Returns false when it was not active.
     async fn end_session(&self, id: &str, status: SessionStatus, at: Millis) -> StoreResult<bool>;
     async fn touch_session(&self, id: &str, at: Millis) -> StoreResult<()>;
@@ -417,6 +444,14 @@ pub trait OperatorStore: Send + Sync {
     /// At most `limit` entries, newest first (by `seq`), those before the entry `before` when
     /// given: the page after the one that ended there.
     async fn audit_log(&self, before: Option<i64>, limit: u32) -> StoreResult<Vec<AuditEntry>>;
+    /// At most `limit` entries newest first, after skipping `offset`; with `instance`, only
+    /// those concerning it (the dashboard's numbered pages).
+    async fn audit_log_of(
+        &self,
+        instance: Option<&str>,
+        offset: u32,
+        limit: u32,
+    ) -> StoreResult<Vec<AuditEntry>>;
 
     /// Deletes operator sessions that ended or expired before `before`, and setup tokens that
     /// were used or expired before it. Returns how many rows.

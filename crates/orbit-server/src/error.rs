@@ -151,6 +151,13 @@ impl From<Error> for ApiError {
                 "Email address or password is incorrect",
                 "The email address or password is incorrect. Check both and try again.",
             ),
+            // Clerk's code for a banned user (`@clerk/shared` treats a 403 with it as signed out).
+            Error::UserBanned => ApiError::new(
+                S::FORBIDDEN,
+                "user_banned",
+                "This account is banned",
+                "This account is banned and cannot sign in. Contact the application's support if you think this is a mistake.",
+            ),
             Error::TooManyAttempts { retry_after_secs } => ApiError::retry_later(
                 S::TOO_MANY_REQUESTS,
                 "Too many requests",

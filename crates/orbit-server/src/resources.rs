@@ -51,7 +51,7 @@ pub fn user_base(u: &User) -> UserBase {
         enterprise_accounts: vec![],
         public_metadata: json!({}),
         unsafe_metadata: json!({}),
-        banned: false,
+        banned: u.banned,
         locked: false,
         lockout_expires_in_seconds: None,
         verification_attempts_remaining: None,

@@ -41,6 +41,7 @@ pub fn user(instance: &Instance, id: &str, email: &str) -> User {
         last_active_at: None,
         email_verification: EmailVerification::Admin,
         email_verified_at: Some(10),
+        banned: false,
     }
 }
 
@@ -576,13 +577,87 @@ pub async fn users(store: &dyn Store) {
     bob.email_verification = EmailVerification::Unverified;
     bob.email_verified_at = None;
     store.create_user(&bob).await.unwrap();
-    assert_eq!(store.count_users(&instance.id).await.unwrap(), 2);
-    let page = store.list_users(&instance.id, 1, 0).await.unwrap();
+    assert_eq!(store.count_users(&instance.id, None).await.unwrap(), 2);
+    let page = store.list_users(&instance.id, None, 1, 0).await.unwrap();
     assert_eq!(page[0].id, "user_3", "newest first");
     assert_eq!(
-        store.list_users(&instance.id, 10, 1).await.unwrap()[0].id,
+        store.list_users(&instance.id, None, 10, 1).await.unwrap()[0].id,
         "user_1"
     );
+    // The email search: a part of the address, taken literally (`%` and `_` match themselves).
+    let mut odd = user(&instance, "user_5", "a_b%c@example.org");
+    odd.created_at = 5;
+    store.create_user(&odd).await.unwrap();
+    for (search, expected) in [
+        ("bob", vec!["user_3"]),
+        ("@example.", vec!["user_3", "user_1", "user_5"]),
+        ("example.org", vec!["user_5"]),
+        ("_b%", vec!["user_5"]),
+        ("a_", vec!["user_5"]),
+        ("%", vec!["user_5"]),
+        ("ann@example.com", vec!["user_1"]),
+        ("nobody", vec![]),
+    ] {
+        let found = store
+            .list_users(&instance.id, Some(search), 10, 0)
+            .await
+            .unwrap();
+        let ids: Vec<&str> = found.iter().map(|u| u.id.as_str()).collect();
+        assert_eq!(ids, expected, "{search}");
+        assert_eq!(
+            store.count_users(&instance.id, Some(search)).await.unwrap(),
+            expected.len() as u64,
+            "{search}"
+        );
+    }
+    let paged = store
+        .list_users(&instance.id, Some("example"), 1, 1)
+        .await
+        .unwrap();
+    assert_eq!(paged[0].id, "user_1", "the search pages too");
+    // Another instance's users are never found.
+    assert_eq!(
+        store
+            .list_users("ins_other", Some("example"), 10, 0)
+            .await
+            .unwrap(),
+        vec![]
+    );
+    assert!(store.delete_user(&instance.id, "user_5").await.unwrap());
+    // A ban writes its flag and `updated_at`, nothing else.
+    assert!(store
+        .set_user_banned(&instance.id, "user_1", true, 30)
+        .await
+        .unwrap());
+    let banned = store.user(&instance.id, "user_1").await.unwrap().unwrap();
+    assert_eq!(
+        banned,
+        User {
+            banned: true,
+            updated_at: 30,
+            ..ann.clone()
+        }
+    );
+    assert!(store
+        .set_user_banned(&instance.id, "user_1", false, 31)
+        .await
+        .unwrap());
+    assert!(
+        !store
+            .user(&instance.id, "user_1")
+            .await
+            .unwrap()
+            .unwrap()
+            .banned
+    );
+    assert!(!store
+        .set_user_banned("ins_other", "user_1", true, 32)
+        .await
+        .unwrap());
+    assert!(!store
+        .set_user_banned(&instance.id, "user_9", true, 32)
+        .await
+        .unwrap());
     // Each update writes its own fields and leaves the others as they are in the store.
     assert!(store
         .set_user_names(&instance.id, "user_3", Some("Robert"), None, 50)
@@ -744,6 +819,71 @@ pub async fn clients_and_sessions(store: &dyn Store) {
         (ended.status, ended.updated_at),
         (SessionStatus::Revoked, 600)
     );
+    // The instance's active sessions, most recently active first, with their users' addresses:
+    // not an ended one, one past its absolute end, one idle too long, or another instance's.
+    let bob = user(&instance, "user_2", "bob@example.com");
+    store.create_user(&bob).await.unwrap();
+    for (id, user_id, last_active_at, abandon_at) in [
+        ("sess_a", &ann.id, 300, 1_000_000),
+        ("sess_b", &bob.id, 400, 1_000_000),
+        ("sess_c", &ann.id, 200, 1_000_000),
+        ("sess_old", &ann.id, 100, 1_000_000),
+        ("sess_abandoned", &bob.id, 450, 500),
+    ] {
+        store
+            .create_session(&Session {
+                last_active_at,
+                abandon_at,
+                ..session(&instance, id, "client_1", user_id)
+            })
+            .await
+            .unwrap();
+    }
+    let listed = store
+        .active_sessions_of_instance(&instance.id, 600, 150, 10, 0)
+        .await
+        .unwrap();
+    let rows: Vec<(&str, &str)> = listed
+        .iter()
+        .map(|l| (l.session.id.as_str(), l.user_email.as_str()))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("sess_b", "bob@example.com"),
+            ("sess_a", "ann@example.com"),
+            ("sess_c", "ann@example.com")
+        ]
+    );
+    assert_eq!(
+        listed[1].session,
+        Session {
+            last_active_at: 300,
+            ..session(&instance, "sess_a", "client_1", &ann.id)
+        }
+    );
+    let second_page = store
+        .active_sessions_of_instance(&instance.id, 600, 150, 2, 2)
+        .await
+        .unwrap();
+    assert_eq!(second_page.len(), 1);
+    assert_eq!(second_page[0].session.id, "sess_c");
+    assert!(store
+        .active_sessions_of_instance("ins_other", 600, 150, 10, 0)
+        .await
+        .unwrap()
+        .is_empty());
+    for id in ["sess_a", "sess_b", "sess_c", "sess_old", "sess_abandoned"] {
+        store
+            .end_session(id, SessionStatus::Ended, 700)
+            .await
+            .unwrap();
+    }
+    assert!(store
+        .active_sessions_of_instance(&instance.id, 600, 150, 10, 0)
+        .await
+        .unwrap()
+        .is_empty());
     // Deleting the user removes their sessions.
     store
         .create_session(&session(&instance, "sess_2", "client_1", &ann.id))
@@ -1912,6 +2052,39 @@ pub async fn audit_log_pages(store: &dyn Store) {
     assert_eq!(seen[3].instance_id.as_deref(), Some("ins_1"));
     assert_eq!(seen[3].detail, "{\"n\":3}");
     assert_eq!(seen[0].operator_email.as_deref(), Some("root@example.com"));
+    // By page number, newest first, and about one instance.
+    for i in 0..2 {
+        store
+            .record_audit(&AuditEntry {
+                instance_id: Some("ins_1".to_owned()),
+                ..audit(&format!("aud_x{i}"), 200, "user.banned")
+            })
+            .await
+            .unwrap();
+    }
+    let ids =
+        |entries: Vec<AuditEntry>| -> Vec<String> { entries.into_iter().map(|e| e.id).collect() };
+    assert_eq!(
+        ids(store.audit_log_of(None, 0, 3).await.unwrap()),
+        ["aud_x1", "aud_x0", "aud_3"]
+    );
+    assert_eq!(
+        ids(store.audit_log_of(None, 8, 3).await.unwrap()),
+        ["aud_9"]
+    );
+    assert_eq!(
+        ids(store.audit_log_of(Some("ins_1"), 0, 10).await.unwrap()),
+        ["aud_x1", "aud_x0", "aud_6"]
+    );
+    assert_eq!(
+        ids(store.audit_log_of(Some("ins_1"), 1, 1).await.unwrap()),
+        ["aud_x0"]
+    );
+    assert!(store
+        .audit_log_of(Some("ins_2"), 0, 10)
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 /// A setup link creates the first operator once, before it expires, and only while there is
@@ -2133,7 +2306,7 @@ mod sqlite {
         store.close().await;
         let again = SqliteStore::open(&path).await.unwrap();
         use orbit_core::store::UserStore;
-        assert_eq!(again.count_users("ins_1").await.unwrap(), 1);
+        assert_eq!(again.count_users("ins_1", None).await.unwrap(), 1);
         let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
             .fetch_one(&again.pool)
             .await
@@ -2211,7 +2384,7 @@ mod postgres {
             .collect();
         assert_eq!(versions, expected);
         crate::contract::fixture(&stores[1]).await;
-        assert_eq!(stores[3].count_users("ins_1").await.unwrap(), 1);
+        assert_eq!(stores[3].count_users("ins_1", None).await.unwrap(), 1);
     }
 
     /// Two nodes on one database: while one works a round the other cannot claim it, under
@@ -2282,7 +2455,7 @@ mod postgres {
         crate::contract::fixture(&store).await;
         store.close().await;
         let again = PgStore::open(&schema.url(), settings()).await.unwrap();
-        assert_eq!(again.count_users("ins_1").await.unwrap(), 1);
+        assert_eq!(again.count_users("ins_1", None).await.unwrap(), 1);
         let counts = again.row_counts().await.unwrap();
         assert_eq!(counts["users"], 1);
         // Every migration recorded once: the second start applied none again.

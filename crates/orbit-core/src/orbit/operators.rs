@@ -49,6 +49,12 @@ pub enum AuditAction {
     OperatorSignedIn,
     OperatorSignedOut,
     OperatorSessionRevoked,
+    // An instance's users and sessions (the dashboard's Users and Sessions pages).
+    UserCreated,
+    UserBanned,
+    UserUnbanned,
+    UserDeleted,
+    SessionRevoked,
 }
 
 impl AuditAction {
@@ -58,6 +64,11 @@ impl AuditAction {
             AuditAction::OperatorSignedIn => "operator.signed_in",
             AuditAction::OperatorSignedOut => "operator.signed_out",
             AuditAction::OperatorSessionRevoked => "operator.session_revoked",
+            AuditAction::UserCreated => "user.created",
+            AuditAction::UserBanned => "user.banned",
+            AuditAction::UserUnbanned => "user.unbanned",
+            AuditAction::UserDeleted => "user.deleted",
+            AuditAction::SessionRevoked => "session.revoked",
         }
     }
 }
@@ -418,6 +429,18 @@ impl Orbit {
         Ok(AuditPage { entries, next })
     }
 
+    /// At most `limit` entries of the audit log, newest first, after skipping `offset`; with
+    /// `instance`, only those concerning it (the dashboard's audit page, by page number).
+    pub async fn audit_log_of(
+        &self,
+        instance: Option<&str>,
+        offset: u32,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>> {
+        let limit = limit.clamp(1, AUDIT_PAGE_MAX);
+        Ok(self.store.audit_log_of(instance, offset, limit).await?)
+    }
+
     /// Forgets operator sessions and setup links that are over (ended, expired, used): nothing
     /// reads them any more, and the audit log keeps what happened.
     pub async fn prune_operator_state(&self) -> Result<u64> {
@@ -470,6 +493,11 @@ mod tests {
             AuditAction::OperatorSignedIn,
             AuditAction::OperatorSignedOut,
             AuditAction::OperatorSessionRevoked,
+            AuditAction::UserCreated,
+            AuditAction::UserBanned,
+            AuditAction::UserUnbanned,
+            AuditAction::UserDeleted,
+            AuditAction::SessionRevoked,
         ]
         .iter()
         .map(|a| a.as_str())
@@ -480,7 +508,12 @@ mod tests {
                 "operator.created",
                 "operator.signed_in",
                 "operator.signed_out",
-                "operator.session_revoked"
+                "operator.session_revoked",
+                "user.created",
+                "user.banned",
+                "user.unbanned",
+                "user.deleted",
+                "session.revoked",
             ]
         );
     }

@@ -189,11 +189,41 @@ impl Orbit {
         user_id: &str,
     ) -> Result<Session> {
         let user = self.user(&instance.id, user_id).await?;
+        if user.banned {
+            return Err(Error::UserBanned);
+        }
         let client_host = format!("bapi:{}", self.random.token(8));
-        Ok(self
+        let session = self
             .start_session(instance, None, &user, &client_host, None)
             .await?
-            .session)
+            .session;
+        self.refuse_if_banned_meanwhile(instance, &session).await?;
+        Ok(session)
+    }
+
+    /// Ends `session`, just started, if its user was banned since the start checked: the ban
+    /// writes its flag before it sweeps the sessions, so a session written after the sweep is
+    /// seen here, and one written before it is swept (`Orbit::ban_user`). `UserBanned` then.
+    pub(super) async fn refuse_if_banned_meanwhile(
+        &self,
+        instance: &Instance,
+        session: &Session,
+    ) -> Result<()> {
+        let banned = self
+            .store
+            .user(&instance.id, &session.user_id)
+            .await?
+            // A user deleted meanwhile took the session with them.
+            .is_some_and(|u| u.banned);
+        if banned {
+            let now = self.now();
+            self.store
+                .end_session(&session.id, SessionStatus::Revoked, now)
+                .await?;
+            self.store.touch_client(&session.client_id, now).await?;
+            return Err(Error::UserBanned);
+        }
+        Ok(())
     }
 
     pub async fn session(&self, instance: &Instance, id: &str) -> Result<Session> {
@@ -247,6 +277,27 @@ impl Orbit {
             s.status = s.status_at(now, &instance.settings);
         }
         Ok(v)
+    }
+
+    /// The instance's active sessions with their users' addresses, most recently active
+    /// first (the dashboard's list).
+    pub async fn instance_sessions(
+        &self,
+        instance: &Instance,
+        limit: u32,
+        offset: u32,
+    ) -> Result<Vec<ListedSession>> {
+        let now = self.now();
+        Ok(self
+            .store
+            .active_sessions_of_instance(
+                &instance.id,
+                now,
+                now - instance.settings.session_inactivity_ms,
+                limit,
+                offset,
+            )
+            .await?)
     }
 
     /// Ends one session (`Ended` by its user, `Revoked` by the backend, `Removed` from another

@@ -147,6 +147,8 @@ impl Orbit {
         if !completed {
             return Err(Error::SignInComplete);
         }
+        self.refuse_if_banned_meanwhile(instance, &start.session)
+            .await?;
         Ok(SignedIn {
             attempt: SignInAttempt {
                 status: SignInStatus::Complete,

@@ -63,6 +63,7 @@ impl Orbit {
             last_active_at: None,
             email_verification: verification,
             email_verified_at: (verification != EmailVerification::Unverified).then_some(now),
+            banned: false,
         }
     }
 
@@ -91,18 +92,29 @@ impl Orbit {
             })
     }
 
-    /// Users of the instance, newest first.
+    /// Users of the instance, newest first; with `email_query`, only those whose address
+    /// contains it, ignoring case (BAPI's `email_address_query`, the dashboard's search).
     pub async fn list_users(
         &self,
         instance: &Instance,
+        email_query: Option<&str>,
         limit: u32,
         offset: u32,
     ) -> Result<Vec<User>> {
-        Ok(self.store.list_users(&instance.id, limit, offset).await?)
+        let query = email_query.and_then(email_search);
+        Ok(self
+            .store
+            .list_users(&instance.id, query.as_deref(), limit, offset)
+            .await?)
     }
 
-    pub async fn count_users(&self, instance: &Instance) -> Result<u64> {
-        Ok(self.store.count_users(&instance.id).await?)
+    /// How many users `list_users` would list, all pages together.
+    pub async fn count_users(&self, instance: &Instance, email_query: Option<&str>) -> Result<u64> {
+        let query = email_query.and_then(email_search);
+        Ok(self
+            .store
+            .count_users(&instance.id, query.as_deref())
+            .await?)
     }
 
     /// The per-IP budget that sign-ins and sign-ups share: "that email is taken" answers would
@@ -282,6 +294,11 @@ impl Orbit {
         ) {
             (Verification::Match { needs_rehash }, Some(mut user)) => {
                 self.store.forget_sign_in_attempt(attempt).await?;
+                // Only once the password matched: a wrong one is the same answer as ever, so
+                // nobody but the password's holder learns of the ban.
+                if user.banned {
+                    return Err(Error::UserBanned);
+                }
                 if needs_rehash {
                     // Only over the hash just verified: a password changed meanwhile stays. A
                     // busy hash pool skips the upgrade; the next sign-in makes it.
@@ -347,8 +364,22 @@ impl Orbit {
         if !self.swap_password_hash(&user, &hash, now).await? {
             return Err(Error::CurrentPasswordIncorrect);
         }
+        self.revoke_user_sessions(instance, user_id, Some(current_session_id), now)
+            .await?;
+        Ok(())
+    }
+
+    /// Revokes every active session of the user but `except`; returns how many ended.
+    async fn revoke_user_sessions(
+        &self,
+        instance: &Instance,
+        user_id: &str,
+        except: Option<&str>,
+        now: Millis,
+    ) -> Result<usize> {
+        let mut ended = 0;
         for s in self.user_sessions(instance, user_id).await? {
-            if s.id != current_session_id
+            if Some(s.id.as_str()) != except
                 && s.status == SessionStatus::Active
                 && self
                     .store
@@ -356,9 +387,52 @@ impl Orbit {
                     .await?
             {
                 self.store.touch_client(&s.client_id, now).await?;
+                ended += 1;
             }
         }
-        Ok(())
+        Ok(ended)
+    }
+
+    /// Bans a user (BAPI `POST /v1/users/{id}/ban`, the dashboard): they can no longer sign
+    /// in (`UserBanned`, once their password matched), and every active session of theirs is
+    /// revoked. The flag is written before the sessions are swept, and a sign-in checks it
+    /// again once its session is written (`refuse_if_banned_meanwhile`), so a sign-in racing
+    /// the ban cannot keep a session. Banning a banned user changes nothing but sweeps again.
+    pub async fn ban_user(&self, instance: &Instance, user_id: &str) -> Result<User> {
+        let now = self.now();
+        self.set_banned(instance, user_id, true, now).await?;
+        self.revoke_user_sessions(instance, user_id, None, now)
+            .await?;
+        self.user(&instance.id, user_id).await
+    }
+
+    /// Lifts a ban (BAPI `POST /v1/users/{id}/unban`, the dashboard). The sessions the ban
+    /// ended stay ended: the user signs in again.
+    pub async fn unban_user(&self, instance: &Instance, user_id: &str) -> Result<User> {
+        self.set_banned(instance, user_id, false, self.now())
+            .await?;
+        self.user(&instance.id, user_id).await
+    }
+
+    async fn set_banned(
+        &self,
+        instance: &Instance,
+        user_id: &str,
+        banned: bool,
+        now: Millis,
+    ) -> Result<()> {
+        if self
+            .store
+            .set_user_banned(&instance.id, user_id, banned, now)
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(Error::NotFound {
+                resource: "user",
+                id: user_id.to_owned(),
+            })
+        }
     }
 
     /// Sets a user's password (the backend, `PATCH /v1/users/{id}`) under the password policy,
@@ -495,6 +569,21 @@ pub(super) fn clean_name(name: Option<String>, field: &'static str) -> Result<Op
     Ok(if n.is_empty() { None } else { Some(n) })
 }
 
+/// The longest email search kept, in characters: no address is longer.
+const MAX_EMAIL_QUERY_CHARS: usize = 320;
+
+/// What an email search looks for: trimmed and lower-cased as stored addresses are, at most
+/// `MAX_EMAIL_QUERY_CHARS`; `None` (no filter) when nothing is left.
+fn email_search(query: &str) -> Option<String> {
+    let q: String = query
+        .trim()
+        .to_lowercase()
+        .chars()
+        .take(MAX_EMAIL_QUERY_CHARS)
+        .collect();
+    (!q.is_empty()).then_some(q)
+}
+
 /// The longest identifier a failed sign-in is recorded under, in bytes (an email address is at
 /// most 320 characters of ASCII: 64 for the local part, 255 for the domain, and the `@`).
 pub(crate) const MAX_IDENTIFIER_BYTES: usize = 320;
@@ -525,6 +614,23 @@ pub(super) fn ceil_secs(ms: Millis) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn email_searches_are_trimmed_lower_cased_and_bounded() {
+        assert_eq!(email_search("  Ada@Example "), Some("ada@example".into()));
+        assert_eq!(email_search("   "), None);
+        assert_eq!(email_search(""), None);
+        assert_eq!(
+            email_search("%_"),
+            Some("%_".into()),
+            "taken literally by the store"
+        );
+        let long = "é".repeat(1_000);
+        assert_eq!(
+            email_search(&long).unwrap().chars().count(),
+            MAX_EMAIL_QUERY_CHARS
+        );
+    }
 
     #[test]
     fn failed_sign_in_identifiers_are_bounded_on_a_char_boundary() {

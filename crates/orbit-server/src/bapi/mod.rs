@@ -29,6 +29,8 @@ pub fn routes(state: AppState) -> Router<AppState> {
             "/v1/users/{id}",
             get(get_user).patch(update_user).delete(delete_user),
         )
+        .route("/v1/users/{id}/ban", post(ban_user))
+        .route("/v1/users/{id}/unban", post(unban_user))
         .route("/v1/sessions", post(create_session).get(list_sessions))
         .route("/v1/sessions/{id}", get(get_session))
         .route("/v1/sessions/{id}/revoke", post(revoke_session))
@@ -153,6 +155,8 @@ async fn create_user(
 struct ListQuery {
     limit: Option<u32>,
     offset: Option<u32>,
+    /// Users whose address contains this, ignoring case (Clerk's `email_address_query`).
+    email_address_query: Option<String>,
 }
 
 async fn list_users(
@@ -169,13 +173,29 @@ async fn list_users(
     }
     let users = state
         .orbit
-        .list_users(&instance, limit, q.offset.unwrap_or(0))
+        .list_users(
+            &instance,
+            q.email_address_query.as_deref(),
+            limit,
+            q.offset.unwrap_or(0),
+        )
         .await?;
     Ok(Json(users.iter().map(user_json).collect()))
 }
 
-async fn count_users(Caller { state, instance }: Caller) -> Result<Json<TotalCount>, ApiError> {
-    let n = state.orbit.count_users(&instance).await?;
+#[derive(Debug, Deserialize)]
+struct CountQuery {
+    email_address_query: Option<String>,
+}
+
+async fn count_users(
+    Caller { state, instance }: Caller,
+    ApiQuery(q): ApiQuery<CountQuery>,
+) -> Result<Json<TotalCount>, ApiError> {
+    let n = state
+        .orbit
+        .count_users(&instance, q.email_address_query.as_deref())
+        .await?;
     Ok(Json(TotalCount {
         object: "total_count".into(),
         total_count: n,
@@ -228,6 +248,26 @@ async fn delete_user(
 ) -> Result<Json<DeletedObject>, ApiError> {
     state.orbit.delete_user(&instance, &id).await?;
     Ok(Json(DeletedObject::new("user", id)))
+}
+
+/// `POST /v1/users/{id}/ban`: the user can no longer sign in, and their sessions are revoked.
+async fn ban_user(
+    Caller { state, instance }: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<User>, ApiError> {
+    Ok(Json(user_json(
+        &state.orbit.ban_user(&instance, &id).await?,
+    )))
+}
+
+/// `POST /v1/users/{id}/unban`.
+async fn unban_user(
+    Caller { state, instance }: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<User>, ApiError> {
+    Ok(Json(user_json(
+        &state.orbit.unban_user(&instance, &id).await?,
+    )))
 }
 
 #[derive(Debug, Deserialize)]

@@ -13,15 +13,17 @@ use axum::response::{IntoResponse, Response};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Nav {
     Home,
+    Audit,
     Account,
 }
 
 impl Nav {
-    pub const ALL: &'static [Nav] = &[Nav::Home, Nav::Account];
+    pub const ALL: &'static [Nav] = &[Nav::Home, Nav::Audit, Nav::Account];
 
     pub fn href(self) -> &'static str {
         match self {
             Nav::Home => "/dashboard",
+            Nav::Audit => "/dashboard/audit",
             Nav::Account => "/dashboard/account",
         }
     }
@@ -29,6 +31,7 @@ impl Nav {
     pub fn label(self) -> &'static str {
         match self {
             Nav::Home => "Applications",
+            Nav::Audit => "Audit log",
             Nav::Account => "Your account",
         }
     }

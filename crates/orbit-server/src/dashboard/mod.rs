@@ -14,14 +14,18 @@
 //!   `Orbit::record_audit(&operator.me.actor(), AuditAction::..., target, instance, detail)`.
 
 mod account;
+mod audit;
 mod credentials;
 pub mod csrf;
 mod home;
 mod layout;
 mod operator;
+mod pagination;
+mod sessions;
 mod setup;
 mod sign_in;
 mod site;
+mod users;
 
 pub use layout::{DashboardError, Layout, Nav};
 pub use operator::Operator;
@@ -52,6 +56,38 @@ pub fn routes(state: AppState, placement: Placement) -> Router<AppState> {
             "/dashboard/account/sessions/{id}/revoke",
             post(account::revoke),
         )
+        // An instance's users and sessions, and the audit log (users.rs, sessions.rs, audit.rs).
+        .route(
+            "/dashboard/instances/{id}/users",
+            get(users::list).post(users::create),
+        )
+        .route("/dashboard/instances/{id}/users/new", get(users::new_form))
+        .route(
+            "/dashboard/instances/{id}/users/{user_id}",
+            get(users::view),
+        )
+        .route(
+            "/dashboard/instances/{id}/users/{user_id}/ban",
+            post(users::ban),
+        )
+        .route(
+            "/dashboard/instances/{id}/users/{user_id}/unban",
+            post(users::unban),
+        )
+        .route(
+            "/dashboard/instances/{id}/users/{user_id}/delete",
+            get(users::confirm_delete).post(users::delete),
+        )
+        .route(
+            "/dashboard/instances/{id}/users/{user_id}/sessions/{session_id}/revoke",
+            post(sessions::revoke_users),
+        )
+        .route("/dashboard/instances/{id}/sessions", get(sessions::list))
+        .route(
+            "/dashboard/instances/{id}/sessions/{session_id}/revoke",
+            post(sessions::revoke),
+        )
+        .route("/dashboard/audit", get(audit::page))
         .layer(from_fn_with_state((state, placement), site::guard))
 }
 

@@ -101,6 +101,10 @@ pub(super) async fn submit(
             view.form_error = Some("The email address or password is incorrect.".into());
             return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &view, Vec::new()));
         }
+        Err(e @ Error::UserBanned) => {
+            view.form_error = Some(crate::error::ApiError::from(e).long_message);
+            return Ok(render(StatusCode::FORBIDDEN, &view, Vec::new()));
+        }
         Err(Error::TooManyAttempts { retry_after_secs }) => {
             view.form_error = Some(format!(
                 "Too many sign-in attempts. Wait {retry_after_secs} seconds, then try again."

@@ -24,6 +24,7 @@ mod compat_node;
 mod cookies;
 mod dashboard_auth;
 mod dashboard_browser;
+mod dashboard_users;
 mod dns_recheck;
 mod fapi;
 mod fapi_clerkjs;

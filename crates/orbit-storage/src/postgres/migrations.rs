@@ -8,4 +8,5 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("migrations/0003_shared_rate_limits.sql")),
     (4, include_str!("migrations/0004_sign_in_attempts.sql")),
     (5, include_str!("migrations/0005_dashboard.sql")),
+    (6, include_str!("migrations/0006_banned_users.sql")),
 ];

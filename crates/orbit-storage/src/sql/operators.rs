@@ -52,6 +52,31 @@ impl FromRow for AuditEntry {
     }
 }
 
+impl SqlStore {
+    /// The audit log newest first: before the entry `before`, about `instance`, when given;
+    /// `offset` entries skipped, at most `limit`.
+    async fn audit_entries(
+        &self,
+        before: Option<i64>,
+        instance: Option<&str>,
+        offset: u32,
+        limit: u32,
+    ) -> R<Vec<AuditEntry>> {
+        let sql = format!(
+            "SELECT rowid AS seq, {} FROM audit_log \
+             WHERE rowid < $1 AND ($2 IS NULL OR instance_id = $2) \
+             ORDER BY rowid DESC LIMIT $3 OFFSET $4",
+            AuditEntry::COLUMNS
+        );
+        let q = sqlx::query(&sql)
+            .bind(before.unwrap_or(i64::MAX))
+            .bind(instance)
+            .bind(i64::from(limit))
+            .bind(i64::from(offset));
+        self.fetch_all(q).await
+    }
+}
+
 /// The lock every operator creation takes (`SqlStore::write`).
 const OPERATORS_LOCK: &str = "orbit operators";
 
@@ -188,14 +213,16 @@ impl OperatorStore for SqlStore {
     }
 
     async fn audit_log(&self, before: Option<i64>, limit: u32) -> R<Vec<AuditEntry>> {
-        let sql = format!(
-            "SELECT rowid AS seq, {} FROM audit_log WHERE rowid < $1 ORDER BY rowid DESC LIMIT $2",
-            AuditEntry::COLUMNS
-        );
-        let q = sqlx::query(&sql)
-            .bind(before.unwrap_or(i64::MAX))
-            .bind(i64::from(limit));
-        self.fetch_all(q).await
+        self.audit_entries(before, None, 0, limit).await
+    }
+
+    async fn audit_log_of(
+        &self,
+        instance: Option<&str>,
+        offset: u32,
+        limit: u32,
+    ) -> R<Vec<AuditEntry>> {
+        self.audit_entries(None, instance, offset, limit).await
     }
 
     async fn prune_operator_state(&self, before: Millis) -> R<u64> {

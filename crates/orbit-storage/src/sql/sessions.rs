@@ -28,6 +28,15 @@ impl FromRow for Session {
     }
 }
 
+impl FromRow for ListedSession {
+    fn from_row(row: &Row) -> R<Self> {
+        Ok(ListedSession {
+            session: Session::from_row(row)?,
+            user_email: get(row, "user_email")?,
+        })
+    }
+}
+
 impl IntoRow for Session {
     const TABLE: &'static str = "sessions";
     const COLUMNS: &'static str =
@@ -181,6 +190,30 @@ impl SessionStore for SqlStore {
         let sql =
             select::<Session>("WHERE instance_id = $1 AND user_id = $2 ORDER BY created_at DESC");
         let q = sqlx::query(&sql).bind(instance_id).bind(user_id);
+        self.fetch_all(q).await
+    }
+
+    async fn active_sessions_of_instance(
+        &self,
+        instance_id: &str,
+        now: Millis,
+        active_after: Millis,
+        limit: u32,
+        offset: u32,
+    ) -> R<Vec<ListedSession>> {
+        let sql = format!(
+            "SELECT {}, u.email AS user_email FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.instance_id = $1 AND s.status = 'active' AND s.abandon_at > $2 \
+               AND s.last_active_at > $3 \
+             ORDER BY s.last_active_at DESC, s.id DESC LIMIT $4 OFFSET $5",
+            columns_of::<Session>("s")
+        );
+        let q = sqlx::query(&sql)
+            .bind(instance_id)
+            .bind(now)
+            .bind(active_after)
+            .bind(i64::from(limit))
+            .bind(i64::from(offset));
         self.fetch_all(q).await
     }
 

@@ -27,6 +27,7 @@ impl FromRow for User {
                 EmailVerification::parse,
             )?,
             email_verified_at: get(row, "email_verified_at")?,
+            banned: get(row, "banned")?,
         })
     }
 }
@@ -35,7 +36,8 @@ impl IntoRow for User {
     const TABLE: &'static str = "users";
     const COLUMNS: &'static str =
         "id, instance_id, email_id, email, first_name, last_name, password_hash, created_at, \
-         updated_at, last_sign_in_at, last_active_at, email_verification, email_verified_at";
+         updated_at, last_sign_in_at, last_active_at, email_verification, email_verified_at, \
+         banned";
     fn bind<'q>(&'q self, query: Query<'q>) -> Query<'q> {
         query
             .bind(&self.id)
@@ -51,7 +53,27 @@ impl IntoRow for User {
             .bind(self.last_active_at)
             .bind(self.email_verification.as_str())
             .bind(self.email_verified_at)
+            .bind(self.banned)
     }
+}
+
+/// The email filter of `list_users` and `count_users`: `$2`, a `LIKE` pattern or NULL (every
+/// user). Addresses are stored lower-case, and the search comes lower-cased, so the dialects'
+/// different case rules for `LIKE` never come into play.
+const EMAIL_CONTAINS: &str = "($2 IS NULL OR email LIKE $2 ESCAPE '\\')";
+
+/// `needle` as a `LIKE` pattern matching any text that contains it, literally.
+fn like_pattern(needle: &str) -> String {
+    let mut p = String::with_capacity(needle.len() + 2);
+    p.push('%');
+    for c in needle.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
 }
 
 #[async_trait]
@@ -72,24 +94,51 @@ impl UserStore for SqlStore {
         self.fetch_optional(q).await
     }
 
-    async fn list_users(&self, instance_id: &str, limit: u32, offset: u32) -> R<Vec<User>> {
-        let sql = select::<User>(
-            "WHERE instance_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3",
-        );
+    async fn list_users(
+        &self,
+        instance_id: &str,
+        email_contains: Option<&str>,
+        limit: u32,
+        offset: u32,
+    ) -> R<Vec<User>> {
+        let sql = select::<User>(&format!(
+            "WHERE instance_id = $1 AND {EMAIL_CONTAINS} \
+             ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4"
+        ));
         let q = sqlx::query(&sql)
             .bind(instance_id)
+            .bind(email_contains.map(like_pattern))
             .bind(i64::from(limit))
             .bind(i64::from(offset));
         self.fetch_all(q).await
     }
 
-    async fn count_users(&self, instance_id: &str) -> R<u64> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE instance_id = $1")
+    async fn count_users(&self, instance_id: &str, email_contains: Option<&str>) -> R<u64> {
+        let sql = format!("SELECT COUNT(*) FROM users WHERE instance_id = $1 AND {EMAIL_CONTAINS}");
+        let n: i64 = sqlx::query_scalar(&sql)
             .bind(instance_id)
+            .bind(email_contains.map(like_pattern))
             .fetch_one(&self.pool)
             .await
             .map_err(backend)?;
         Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn set_user_banned(
+        &self,
+        instance_id: &str,
+        id: &str,
+        banned: bool,
+        at: Millis,
+    ) -> R<bool> {
+        let q = sqlx::query(
+            "UPDATE users SET banned = $1, updated_at = $2 WHERE instance_id = $3 AND id = $4",
+        )
+        .bind(banned)
+        .bind(at)
+        .bind(instance_id)
+        .bind(id);
+        Ok(self.execute(q).await? > 0)
     }
 
     async fn set_user_names(

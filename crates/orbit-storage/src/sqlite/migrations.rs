@@ -169,4 +169,5 @@ CREATE INDEX dev_browsers_last_used ON dev_browsers(last_used_at);
     (8, include_str!("migrations/0008_shared_rate_limits.sql")),
     (9, include_str!("migrations/0009_sign_in_attempts.sql")),
     (10, include_str!("migrations/0010_dashboard.sql")),
+    (11, include_str!("migrations/0011_banned_users.sql")),
 ];
