@@ -8,7 +8,10 @@
 //! the two script URLs.
 
 use crate::assets::pins::Package;
-use serde_json::Value;
+use crate::config::Config;
+use orbit_core::model::Instance;
+use orbit_core::Orbit;
+use serde_json::{json, Value};
 
 /// One app's variables, in the order they are printed.
 pub type EnvVars = Vec<(String, String)>;
@@ -96,6 +99,89 @@ pub fn nextjs(summary: &Value) -> NextjsEnv {
     }
 }
 
+/// An instance's keys, URLs and domains as `orbit instance show --json` prints them and the
+/// sets above read them, with `secret_key` as given (`cli::instance_summary` gives the newest in
+/// clear; the dashboard, which shows a key only once, gives none).
+pub async fn instance_summary(
+    orbit: &Orbit,
+    config: &Config,
+    instance: &Instance,
+    secret_key: &str,
+) -> orbit_core::Result<Value> {
+    let domains = orbit.domains(instance).await?;
+    let primary = orbit.primary_domain(&instance.id).await?;
+    let fapi = Orbit::fapi_url(instance, &primary);
+    // BAPI answers on every host this server serves; a configured public URL is preferred.
+    let bapi_base = config
+        .public_url
+        .clone()
+        .map(|u| u.trim_end_matches('/').to_owned())
+        .unwrap_or_else(|| fapi.clone());
+    Ok(json!({
+        "application_id": instance.application_id,
+        "instance_id": instance.id,
+        "environment_type": instance.kind.as_str(),
+        "publishable_key": orbit.publishable_key(instance).await?,
+        "secret_key": secret_key,
+        "frontend_api_url": fapi,
+        "backend_api_url": format!("{bapi_base}/bapi"),
+        "jwks_url": format!("{fapi}/.well-known/jwks.json"),
+        "sign_in_url": format!("{fapi}/sign-in"),
+        "sign_up_url": format!("{fapi}/sign-up"),
+        "user_profile_url": format!("{fapi}/user"),
+        "allowed_redirect_origins": instance.settings.allowed_redirect_origins,
+        "sign_up": { "email_verification": instance.settings.sign_up_email_verification },
+        "domains": domains.iter().map(|d| json!({
+            "id": d.id,
+            "name": d.name,
+            "is_satellite": d.is_satellite,
+            "verified": d.verified,
+            "frontend_api_url": if d.fapi_host.is_some() { Orbit::fapi_url(instance, d) } else { fapi.clone() },
+            "verification_error": d.verification_error,
+        })).collect::<Vec<_>>(),
+    }))
+}
+
+// ---- per framework, for one satellite's app (the dashboard's Domains page) ------------------
+
+/// One framework's `.env` for one app.
+pub struct AppEnv {
+    pub framework: &'static str,
+    pub vars: EnvVars,
+}
+
+/// What the app on the satellite `name` needs, for each framework the dashboard offers.
+/// Remix (`@clerk/remix`): once a `remix` set exists in this module, add it to this list.
+pub fn satellite_apps(summary: &Value, name: &str) -> Vec<AppEnv> {
+    let next = nextjs(summary);
+    let mut vars = next.shared;
+    if let Some((_, own)) = next.satellites.into_iter().find(|(n, _)| n == name) {
+        vars.extend(own);
+    }
+    vec![
+        AppEnv {
+            framework: "Rust SDK",
+            vars: rust_sdk(&vars),
+        },
+        AppEnv {
+            framework: "Next.js",
+            vars,
+        },
+    ]
+}
+
+/// What an app on Orbit's Rust SDK (`OrbitConfig::from_env`) needs, from a Next.js set: the same
+/// values under the SDK's `CLERK_*` names (README "The Rust SDK"), without what only the
+/// browser SDK reads (the script URLs and development's proxy URL).
+pub fn rust_sdk(nextjs_vars: &EnvVars) -> EnvVars {
+    nextjs_vars
+        .iter()
+        .map(|(k, v)| (k.strip_prefix("NEXT_PUBLIC_").unwrap_or(k), v))
+        .filter(|(k, _)| !matches!(*k, "CLERK_PROXY_URL" | "CLERK_JS_URL" | "CLERK_UI_URL"))
+        .map(|(k, v)| (k.to_owned(), v.clone()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,6 +254,43 @@ mod tests {
         let (_, vars) = &env.satellites[0];
         assert_eq!(vars[2].1, "http://localhost:3000/sign-in");
         assert_eq!(vars[1].1, "localhost:3001");
+    }
+
+    #[test]
+    fn a_satellites_apps_get_the_shared_variables_and_its_own() {
+        let apps = satellite_apps(
+            &summary("production", "https://clerk.primary.dev"),
+            "satellite.dev",
+        );
+        let frameworks: Vec<_> = apps.iter().map(|a| a.framework).collect();
+        assert_eq!(frameworks, ["Rust SDK", "Next.js"]);
+        assert_eq!(
+            names(&apps[0].vars),
+            [
+                "CLERK_PUBLISHABLE_KEY",
+                "CLERK_SECRET_KEY",
+                "CLERK_API_URL",
+                "CLERK_IS_SATELLITE",
+                "CLERK_DOMAIN",
+                "CLERK_SIGN_IN_URL",
+                "CLERK_SIGN_UP_URL"
+            ]
+        );
+        assert_eq!(apps[0].vars[4].1, "satellite.dev");
+        assert_eq!(apps[0].vars[5].1, "https://primary.dev/sign-in");
+        assert_eq!(apps[1].vars.len(), 7);
+        assert_eq!(apps[1].vars[3].0, "NEXT_PUBLIC_CLERK_IS_SATELLITE");
+        // Development: the Rust SDK needs none of the browser's URLs.
+        let dev = satellite_apps(
+            &summary("development", "http://127.0.0.1:4000"),
+            "localhost:3001",
+        );
+        assert!(!names(&dev[0].vars).iter().any(|n| n.ends_with("_URL")
+            && !matches!(
+                *n,
+                "CLERK_API_URL" | "CLERK_SIGN_IN_URL" | "CLERK_SIGN_UP_URL"
+            )));
+        assert!(names(&dev[1].vars).contains(&"NEXT_PUBLIC_CLERK_PROXY_URL"));
     }
 
     #[test]
