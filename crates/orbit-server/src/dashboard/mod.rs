@@ -17,6 +17,7 @@ mod account;
 mod credentials;
 pub mod csrf;
 mod home;
+mod instances;
 mod layout;
 mod operator;
 mod setup;
@@ -52,6 +53,9 @@ pub fn routes(state: AppState, placement: Placement) -> Router<AppState> {
             "/dashboard/account/sessions/{id}/revoke",
             post(account::revoke),
         )
+        // ---- the instance pages: keys, domains, redirect origins, production (instances/) ----
+        .merge(instances::routes())
+        // ---- end of the instance pages ----
         .layer(from_fn_with_state((state, placement), site::guard))
 }
 
