@@ -10,11 +10,15 @@ use orbit_core::clock::{ManualClock, DAY, SECOND};
 use orbit_core::model::AuditEntry;
 use reqwest::StatusCode;
 
-const ROOT: &str = "root@example.com";
+pub const ROOT: &str = "root@example.com";
 
 /// Creates an operator as `orbit admin create --email <email> --password-stdin` does, with
 /// `password` on standard input; returns what the command prints.
-async fn admin_create(server: &TestServer, email: &str, password: &str) -> Result<String, String> {
+pub async fn admin_create(
+    server: &TestServer,
+    email: &str,
+    password: &str,
+) -> Result<String, String> {
     let mut stdin = std::io::Cursor::new(format!("{password}\n"));
     orbit_server::cli::admin_create(server.orbit(), email, &mut stdin).await
 }
@@ -27,7 +31,7 @@ async fn server_with_root() -> TestServer {
 }
 
 /// Signs in to the dashboard the browser's origin serves.
-async fn sign_in(browser: &Browser, email: &str, password: &str) -> Page {
+pub async fn sign_in(browser: &Browser, email: &str, password: &str) -> Page {
     let url = format!("{}/dashboard/sign-in", browser.origin);
     browser
         .submit(
@@ -53,11 +57,11 @@ fn cookie_value(set_cookie: &str) -> String {
 }
 
 /// The newest audit entries, newest first.
-async fn audit(server: &TestServer) -> Vec<AuditEntry> {
+pub async fn audit(server: &TestServer) -> Vec<AuditEntry> {
     server.orbit().audit_log(None, 100).await.unwrap().entries
 }
 
-fn actions(entries: &[AuditEntry]) -> Vec<&str> {
+pub fn actions(entries: &[AuditEntry]) -> Vec<&str> {
     entries.iter().map(|e| e.action.as_str()).collect()
 }
 

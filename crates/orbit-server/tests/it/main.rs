@@ -23,6 +23,7 @@ mod cluster;
 mod compat_node;
 mod cookies;
 mod dashboard_auth;
+mod dashboard_instances;
 mod dns_recheck;
 mod fapi;
 mod fapi_clerkjs;
