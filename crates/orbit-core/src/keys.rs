@@ -101,6 +101,24 @@ pub fn new_secret_key(kind: InstanceKind, random: &dyn Random) -> String {
     format!("sk_{}_{}", kind.key_env(), hex)
 }
 
+/// A secret key as the dashboard shows it once it was created: its prefix and last four
+/// characters, `sk_live_…abcd` (enough to tell keys apart, useless to a reader).
+pub fn mask_secret_key(secret: &str) -> String {
+    let prefix = ["sk_test_", "sk_live_"]
+        .into_iter()
+        .find(|p| secret.starts_with(p))
+        .unwrap_or("sk_");
+    let tail: String = secret
+        .chars()
+        .rev()
+        .take(4)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    format!("{prefix}\u{2026}{tail}")
+}
+
 /// What the store keeps of a secret key or another random token (client tokens, sync tokens,
 /// nonces) to look it up: SHA-256, hex. They carry >= 128 random bits, so a fast hash is enough
 /// (no password stretching needed).
@@ -271,5 +289,19 @@ mod tests {
             token_hash(&k),
             token_hash(&new_secret_key(InstanceKind::Production, &rng))
         );
+    }
+
+    #[test]
+    fn masked_secret_keys_keep_the_prefix_and_the_last_four() {
+        assert_eq!(
+            mask_secret_key("sk_live_0123456789abcdef"),
+            "sk_live_\u{2026}cdef"
+        );
+        assert_eq!(mask_secret_key("sk_test_00ab12"), "sk_test_\u{2026}ab12");
+        let rng = SeededRandom::new(2);
+        let k = new_secret_key(InstanceKind::Production, &rng);
+        let masked = mask_secret_key(&k);
+        assert!(k.ends_with(&masked["sk_live_\u{2026}".len()..]), "{masked}");
+        assert_eq!(masked.chars().count(), 13);
     }
 }

@@ -23,8 +23,8 @@ pub use clock::{Clock, Millis, DAY, HOUR, MINUTE, SECOND};
 pub use error::{Error, Result};
 pub use orbit::{
     Actor, AuditAction, BrowserContext, HostContext, InstanceCredentials, NewSignIn, NewUser,
-    OperatorSignIn, Orbit, OrbitSettings, Round, SessionBrowser, SessionOwner, SessionStart,
-    SignUpOutcome, SignedIn, SignedInOperator, CLIENT_IDLE_LIFETIME, DEVICE_LIFETIME,
+    OperatorSignIn, Orbit, OrbitSettings, Round, SecretKeyInfo, SessionBrowser, SessionOwner,
+    SessionStart, SignUpOutcome, SignedIn, SignedInOperator, CLIENT_IDLE_LIFETIME, DEVICE_LIFETIME,
     SIGN_IN_LIFETIME, SIGN_UP_CODE_LIFETIME,
 };
 pub use random::Random;

@@ -36,6 +36,16 @@ pub struct NewInstance {
     pub signing_key: StoredSigningKey,
 }
 
+/// What `InstanceStore::delete_secret_key` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretKeyDeletion {
+    Deleted,
+    /// No such key of that instance.
+    NotFound,
+    /// The key is the instance's only one: nothing was deleted.
+    LastKey,
+}
+
 #[async_trait]
 pub trait InstanceStore: Send + Sync {
     async fn create_application(&self, app: &Application) -> StoreResult<()>;
@@ -71,6 +81,13 @@ pub trait InstanceStore: Send + Sync {
 
     async fn add_secret_key(&self, key: &StoredSecretKey) -> StoreResult<()>;
     async fn secret_keys(&self, instance_id: &str) -> StoreResult<Vec<StoredSecretKey>>;
+    /// Deletes the secret key `id` of `instance_id`, unless it is the instance's last one.
+    /// Deletions of one instance's keys queue up, so racing ones never leave it without a key.
+    async fn delete_secret_key(
+        &self,
+        instance_id: &str,
+        id: &str,
+    ) -> StoreResult<SecretKeyDeletion>;
     async fn instance_by_secret_hash(&self, hash: &str) -> StoreResult<Option<Instance>>;
 
     /// Adds `key` and marks every other current key of its instance retired at `key.created_at`.

@@ -9,7 +9,10 @@
 //! the script URLs of the bundles that SDK loads.
 
 use crate::assets::pins::Package;
-use serde_json::Value;
+use crate::config::Config;
+use orbit_core::model::Instance;
+use orbit_core::Orbit;
+use serde_json::{json, Value};
 
 /// One app's variables, in the order they are printed.
 pub type EnvVars = Vec<(String, String)>;
@@ -147,6 +150,96 @@ fn app_env(names: &Names, summary: &Value) -> AppEnv {
     }
 }
 
+/// An instance's keys, URLs and domains as `orbit instance show --json` prints them and the
+/// sets above read them, with `secret_key` as given (`cli::instance_summary` gives the newest in
+/// clear; the dashboard, which shows a key only once, gives none).
+pub async fn instance_summary(
+    orbit: &Orbit,
+    config: &Config,
+    instance: &Instance,
+    secret_key: &str,
+) -> orbit_core::Result<Value> {
+    let domains = orbit.domains(instance).await?;
+    let primary = orbit.primary_domain(&instance.id).await?;
+    let fapi = Orbit::fapi_url(instance, &primary);
+    // BAPI answers on every host this server serves; a configured public URL is preferred.
+    let bapi_base = config
+        .public_url
+        .clone()
+        .map(|u| u.trim_end_matches('/').to_owned())
+        .unwrap_or_else(|| fapi.clone());
+    Ok(json!({
+        "application_id": instance.application_id,
+        "instance_id": instance.id,
+        "environment_type": instance.kind.as_str(),
+        "publishable_key": orbit.publishable_key(instance).await?,
+        "secret_key": secret_key,
+        "frontend_api_url": fapi,
+        "backend_api_url": format!("{bapi_base}/bapi"),
+        "jwks_url": format!("{fapi}/.well-known/jwks.json"),
+        "sign_in_url": format!("{fapi}/sign-in"),
+        "sign_up_url": format!("{fapi}/sign-up"),
+        "user_profile_url": format!("{fapi}/user"),
+        "allowed_redirect_origins": instance.settings.allowed_redirect_origins,
+        "sign_up": { "email_verification": instance.settings.sign_up_email_verification },
+        "domains": domains.iter().map(|d| json!({
+            "id": d.id,
+            "name": d.name,
+            "is_satellite": d.is_satellite,
+            "verified": d.verified,
+            "frontend_api_url": if d.fapi_host.is_some() { Orbit::fapi_url(instance, d) } else { fapi.clone() },
+            "verification_error": d.verification_error,
+        })).collect::<Vec<_>>(),
+    }))
+}
+
+// ---- per framework, for one satellite's app (the dashboard's Domains page) ------------------
+
+/// One framework's `.env` for one app.
+pub struct FrameworkEnv {
+    pub framework: &'static str,
+    pub vars: EnvVars,
+}
+
+/// What the app on the satellite `name` needs, for each framework the dashboard offers: the
+/// Next.js and Remix sets (each with the satellite's own variables) and Orbit's Rust SDK.
+pub fn satellite_apps(summary: &Value, name: &str) -> Vec<FrameworkEnv> {
+    let with_own = |env: AppEnv| {
+        let mut vars = env.shared;
+        if let Some((_, own)) = env.satellites.into_iter().find(|(n, _)| n == name) {
+            vars.extend(own);
+        }
+        vars
+    };
+    let next = with_own(nextjs(summary));
+    vec![
+        FrameworkEnv {
+            framework: "Next.js",
+            vars: next.clone(),
+        },
+        FrameworkEnv {
+            framework: "Remix",
+            vars: with_own(remix(summary)),
+        },
+        FrameworkEnv {
+            framework: "Rust SDK",
+            vars: rust_sdk(&next),
+        },
+    ]
+}
+
+/// What an app on Orbit's Rust SDK (`OrbitConfig::from_env`) needs, from a Next.js set: the same
+/// values under the SDK's `CLERK_*` names (README "The Rust SDK"), without what only the
+/// browser SDK reads (the script URLs and development's proxy URL).
+pub fn rust_sdk(nextjs_vars: &EnvVars) -> EnvVars {
+    nextjs_vars
+        .iter()
+        .map(|(k, v)| (k.strip_prefix("NEXT_PUBLIC_").unwrap_or(k), v))
+        .filter(|(k, _)| !matches!(*k, "CLERK_PROXY_URL" | "CLERK_JS_URL" | "CLERK_UI_URL"))
+        .map(|(k, v)| (k.to_owned(), v.clone()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -279,6 +372,45 @@ mod tests {
                 "{var}: clerk-js {major} is not pinned"
             );
         }
+    }
+
+    #[test]
+    fn a_satellites_apps_get_the_shared_variables_and_its_own() {
+        let apps = satellite_apps(
+            &summary("production", "https://clerk.primary.dev"),
+            "satellite.dev",
+        );
+        let frameworks: Vec<_> = apps.iter().map(|a| a.framework).collect();
+        assert_eq!(frameworks, ["Next.js", "Remix", "Rust SDK"]);
+        assert_eq!(
+            names(&apps[2].vars),
+            [
+                "CLERK_PUBLISHABLE_KEY",
+                "CLERK_SECRET_KEY",
+                "CLERK_API_URL",
+                "CLERK_IS_SATELLITE",
+                "CLERK_DOMAIN",
+                "CLERK_SIGN_IN_URL",
+                "CLERK_SIGN_UP_URL"
+            ]
+        );
+        assert_eq!(apps[2].vars[4].1, "satellite.dev");
+        assert_eq!(apps[2].vars[5].1, "https://primary.dev/sign-in");
+        assert_eq!(apps[0].vars.len(), 7);
+        assert_eq!(apps[0].vars[3].0, "NEXT_PUBLIC_CLERK_IS_SATELLITE");
+        assert_eq!(apps[1].vars[3].0, "CLERK_IS_SATELLITE");
+        // Development: the Rust SDK needs none of the browser's URLs; Remix loads clerk-js 5.
+        let dev = satellite_apps(
+            &summary("development", "http://127.0.0.1:4000"),
+            "localhost:3001",
+        );
+        assert!(!names(&dev[2].vars).iter().any(|n| n.ends_with("_URL")
+            && !matches!(
+                *n,
+                "CLERK_API_URL" | "CLERK_SIGN_IN_URL" | "CLERK_SIGN_UP_URL"
+            )));
+        assert!(names(&dev[0].vars).contains(&"NEXT_PUBLIC_CLERK_PROXY_URL"));
+        assert!(names(&dev[1].vars).contains(&"CLERK_JS"));
     }
 
     #[test]

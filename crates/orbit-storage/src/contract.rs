@@ -499,7 +499,10 @@ pub async fn secret_keys(store: &dyn Store) {
         created_at: 5,
     };
     store.add_secret_key(&k).await.unwrap();
-    assert_eq!(store.secret_keys(&instance.id).await.unwrap(), vec![k]);
+    assert_eq!(
+        store.secret_keys(&instance.id).await.unwrap(),
+        vec![k.clone()]
+    );
     assert_eq!(
         store
             .instance_by_secret_hash("h1")
@@ -510,6 +513,37 @@ pub async fn secret_keys(store: &dyn Store) {
         instance.id
     );
     assert!(store.instance_by_secret_hash("h2").await.unwrap().is_none());
+
+    // Revocation: never the last key, never another instance's.
+    assert_eq!(
+        store.delete_secret_key(&instance.id, "sk_1").await.unwrap(),
+        SecretKeyDeletion::LastKey
+    );
+    let k2 = StoredSecretKey {
+        id: "sk_2".into(),
+        hash: "h2".into(),
+        created_at: 6,
+        ..k.clone()
+    };
+    store.add_secret_key(&k2).await.unwrap();
+    assert_eq!(
+        store.delete_secret_key("ins_other", "sk_1").await.unwrap(),
+        SecretKeyDeletion::NotFound
+    );
+    assert_eq!(
+        store.delete_secret_key(&instance.id, "sk_1").await.unwrap(),
+        SecretKeyDeletion::Deleted
+    );
+    assert!(store.instance_by_secret_hash("h1").await.unwrap().is_none());
+    assert_eq!(store.secret_keys(&instance.id).await.unwrap(), vec![k2]);
+    assert_eq!(
+        store.delete_secret_key(&instance.id, "sk_1").await.unwrap(),
+        SecretKeyDeletion::NotFound
+    );
+    assert_eq!(
+        store.delete_secret_key(&instance.id, "sk_2").await.unwrap(),
+        SecretKeyDeletion::LastKey
+    );
 }
 
 pub async fn signing_key_rotation(store: &dyn Store) {
@@ -1839,6 +1873,40 @@ pub async fn racing_key_rotations_leave_one_current(store: Arc<dyn Store>) {
     assert_eq!(keys.iter().filter(|k| k.retired_at.is_none()).count(), 1);
 }
 
+/// Racing revocations of every secret key of an instance (two operators, two nodes): one key
+/// is left.
+pub async fn racing_secret_key_revocations_leave_one(store: Arc<dyn Store>) {
+    let (instance, _) = fixture(store.as_ref()).await;
+    for i in 0..8 {
+        store
+            .add_secret_key(&StoredSecretKey {
+                id: format!("sk_{i}"),
+                instance_id: instance.id.clone(),
+                hash: format!("h{i}"),
+                sealed: vec![1],
+                created_at: i,
+            })
+            .await
+            .unwrap();
+    }
+    let instance_id = instance.id.clone();
+    let outcomes = race(&store, 8, |s, i| {
+        let instance_id = instance_id.clone();
+        async move {
+            s.delete_secret_key(&instance_id, &format!("sk_{i}"))
+                .await
+                .unwrap()
+        }
+    })
+    .await;
+    let deleted = outcomes
+        .iter()
+        .filter(|o| **o == SecretKeyDeletion::Deleted)
+        .count();
+    assert_eq!(deleted, 7, "{outcomes:?}");
+    assert_eq!(store.secret_keys(&instance.id).await.unwrap().len(), 1);
+}
+
 pub fn operator(id: &str, email: &str) -> Operator {
     Operator {
         id: id.into(),
@@ -2213,6 +2281,7 @@ macro_rules! race_tests {
             racing_paced_attempts_get_one_slot_each,
             racing_first_instance_creation_creates_one,
             racing_key_rotations_leave_one_current,
+            racing_secret_key_revocations_leave_one,
             racing_sign_in_completions_start_one_session,
             racing_setup_redemptions_create_one_operator,
         );

@@ -2,12 +2,12 @@
 //! publishable key, API credentials, FAPI URLs and hosts, secret keys, settings and the
 //! redirect policy.
 
-use super::{HostContext, InstanceCredentials, Orbit};
+use super::{HostContext, InstanceCredentials, Orbit, SecretKeyInfo};
 use crate::clock::MINUTE;
 use crate::error::{Error, Result};
 use crate::keys;
 use crate::model::*;
-use crate::store::NewInstance;
+use crate::store::{NewInstance, SecretKeyDeletion, StoreError};
 use orbit_proto::PublishableKey;
 
 impl Orbit {
@@ -71,6 +71,46 @@ impl Orbit {
         Ok(new.instance)
     }
 
+    /// Adds a production instance to the application `application_id`, whose primary domain is
+    /// `domain` (as typed: normalised under the production rules of `domain_name`) and whose
+    /// Frontend API is served at `clerk.<domain>` (`orbit instance create-production`, the
+    /// dashboard). A domain another instance has is refused.
+    pub async fn create_production_instance(
+        &self,
+        application_id: &str,
+        domain: &str,
+    ) -> Result<Instance> {
+        let kind = InstanceKind::Production;
+        let name = crate::domain_name::normalize(domain, kind).map_err(|e| Error::Invalid {
+            field: "domain",
+            reason: e.to_string(),
+        })?;
+        if !self
+            .applications()
+            .await?
+            .iter()
+            .any(|a| a.id == application_id)
+        {
+            return Err(Error::NotFound {
+                resource: "application",
+                id: application_id.to_owned(),
+            });
+        }
+        let new = self
+            .new_instance(application_id, kind, &name, &format!("clerk.{name}"))
+            .await?;
+        match self.store.create_instance_with(&new, false).await {
+            Ok(_) => Ok(new.instance),
+            Err(StoreError::Conflict(_)) => Err(Error::Invalid {
+                field: "domain",
+                reason: format!(
+                    "{name} (or clerk.{name}) is already registered in this deployment (each domain belongs to one instance)"
+                ),
+            }),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// An instance with its primary domain, a secret key and a signing key, not stored yet.
     async fn new_instance(
         &self,
@@ -103,7 +143,7 @@ impl Orbit {
             suspended_at: None,
             created_at: now,
         };
-        let secret_key = self.new_secret_key(&instance)?;
+        let (secret_key, _) = self.new_secret_key(&instance)?;
         let signing_key = self.new_signing_key(&instance.id).await?;
         Ok(NewInstance {
             application: None,
@@ -114,16 +154,84 @@ impl Orbit {
         })
     }
 
-    /// A new secret key of `instance`, sealed to store.
-    fn new_secret_key(&self, instance: &Instance) -> Result<StoredSecretKey> {
+    /// A new secret key of `instance`: sealed to store, and in clear.
+    fn new_secret_key(&self, instance: &Instance) -> Result<(StoredSecretKey, String)> {
         let secret = keys::new_secret_key(instance.kind, self.random.as_ref());
-        Ok(StoredSecretKey {
+        let stored = StoredSecretKey {
             id: self.random.id("sk"),
             instance_id: instance.id.clone(),
             hash: keys::token_hash(&secret),
             sealed: self.master.seal(secret.as_bytes(), self.random.as_ref())?,
             created_at: self.now(),
+        };
+        Ok((stored, secret))
+    }
+
+    /// The instance's secret keys, oldest first, masked: after its creation a key is never
+    /// shown in clear again (but for `orbit instance show`, which prints the newest).
+    pub async fn secret_keys(&self, instance: &Instance) -> Result<Vec<SecretKeyInfo>> {
+        self.store
+            .secret_keys(&instance.id)
+            .await?
+            .iter()
+            .map(|k| self.secret_key_info(k))
+            .collect()
+    }
+
+    fn secret_key_info(&self, k: &StoredSecretKey) -> Result<SecretKeyInfo> {
+        let secret = String::from_utf8(self.master.open(&k.sealed)?)
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        Ok(SecretKeyInfo {
+            id: k.id.clone(),
+            masked: keys::mask_secret_key(&secret),
+            created_at: k.created_at,
         })
+    }
+
+    /// A new secret key of `instance`, beside its others (which keep working): returned in
+    /// clear this once, with how it is shown from now on. The newest key is the one `orbit
+    /// instance show` prints.
+    pub async fn create_secret_key(&self, instance: &Instance) -> Result<(SecretKeyInfo, String)> {
+        let (stored, secret) = self.new_secret_key(instance)?;
+        self.store.add_secret_key(&stored).await?;
+        let info = SecretKeyInfo {
+            id: stored.id,
+            masked: keys::mask_secret_key(&secret),
+            created_at: stored.created_at,
+        };
+        Ok((info, secret))
+    }
+
+    /// Revokes the secret key `id` of `instance`: this node refuses it from now on, other nodes
+    /// once their `instances_by_secret` entry expires (`key_cache_ttl`, docs/design/storage.md
+    /// "Caches and how stale they can be"). An instance keeps at least one key.
+    pub async fn revoke_secret_key(&self, instance: &Instance, id: &str) -> Result<SecretKeyInfo> {
+        let not_found = || Error::NotFound {
+            resource: "secret key",
+            id: id.to_owned(),
+        };
+        let stored = self
+            .store
+            .secret_keys(&instance.id)
+            .await?
+            .into_iter()
+            .find(|k| k.id == id)
+            .ok_or_else(not_found)?;
+        let info = self.secret_key_info(&stored)?;
+        match self.store.delete_secret_key(&instance.id, id).await? {
+            SecretKeyDeletion::Deleted => {
+                self.instances_by_secret.remove(&stored.hash);
+                Ok(info)
+            }
+            SecretKeyDeletion::NotFound => Err(not_found()),
+            SecretKeyDeletion::LastKey => Err(Error::Invalid {
+                field: "secret key",
+                reason: format!(
+                    "this is the instance's only secret key ({}): create a new one, move your apps to it, then revoke this one",
+                    info.masked
+                ),
+            }),
+        }
     }
 
     pub async fn instance(&self, id: &str) -> Result<Instance> {
@@ -264,11 +372,16 @@ impl Orbit {
         Ok(found)
     }
 
+    /// Changes an instance's settings (`orbit instance set`, BAPI `PATCH /v1/instance`, the
+    /// dashboard). Allowed redirect origins are trimmed, then each must be an `OriginPattern`.
     pub async fn update_settings(
         &self,
         instance_id: &str,
-        settings: InstanceSettings,
+        mut settings: InstanceSettings,
     ) -> Result<Instance> {
+        for origin in &mut settings.allowed_redirect_origins {
+            *origin = origin.trim().to_owned();
+        }
         for origin in &settings.allowed_redirect_origins {
             crate::redirect::OriginPattern::parse(origin).map_err(|e| Error::Invalid {
                 field: "allowed_redirect_origins",
@@ -288,6 +401,55 @@ impl Orbit {
         self.store.update_settings(instance_id, &settings).await?;
         self.instances_by_secret.clear();
         self.instance(instance_id).await
+    }
+
+    /// Adds one allowed redirect origin (as typed) to the instance's list, under the rules of
+    /// `update_settings`; an origin the list already has (the same pattern, however written)
+    /// is refused.
+    pub async fn add_allowed_redirect_origin(
+        &self,
+        instance_id: &str,
+        origin: &str,
+    ) -> Result<Instance> {
+        let instance = self.instance(instance_id).await?;
+        let origin = origin.trim();
+        let pattern =
+            crate::redirect::OriginPattern::parse(origin).map_err(|e| Error::Invalid {
+                field: "allowed_redirect_origins",
+                reason: e.to_string(),
+            })?;
+        let listed = &instance.settings.allowed_redirect_origins;
+        if let Some(same) = listed
+            .iter()
+            .find(|o| crate::redirect::OriginPattern::parse(o).as_ref() == Ok(&pattern))
+        {
+            return Err(Error::Invalid {
+                field: "allowed_redirect_origins",
+                reason: format!("{origin} is allowed already (as {same})"),
+            });
+        }
+        let mut settings = instance.settings.clone();
+        settings.allowed_redirect_origins.push(origin.to_owned());
+        self.update_settings(instance_id, settings).await
+    }
+
+    /// Removes one allowed redirect origin, written as the list has it.
+    pub async fn remove_allowed_redirect_origin(
+        &self,
+        instance_id: &str,
+        origin: &str,
+    ) -> Result<Instance> {
+        let instance = self.instance(instance_id).await?;
+        let mut settings = instance.settings.clone();
+        let before = settings.allowed_redirect_origins.len();
+        settings.allowed_redirect_origins.retain(|o| o != origin);
+        if settings.allowed_redirect_origins.len() == before {
+            return Err(Error::NotFound {
+                resource: "allowed redirect origin",
+                id: origin.to_owned(),
+            });
+        }
+        self.update_settings(instance_id, settings).await
     }
 
     /// The redirect policy of an instance: its domains plus its allowed redirect origins

@@ -87,6 +87,15 @@ pub struct InstanceCredentials {
     pub secret_key: String,
 }
 
+/// A secret key as operators see it after its creation (the dashboard): never in clear.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretKeyInfo {
+    pub id: String,
+    /// `sk_live_…abcd` (`keys::mask_secret_key`).
+    pub masked: String,
+    pub created_at: Millis,
+}
+
 /// The instance and domain a FAPI host belongs to.
 #[derive(Debug, Clone)]
 pub struct HostContext {

@@ -55,6 +55,17 @@ pub enum AuditAction {
     UserUnbanned,
     UserDeleted,
     SessionRevoked,
+    // The instance pages (dashboard/instances/): the instance the entry names is the one changed.
+    /// A production instance added to an application; its target is the new instance.
+    ProductionInstanceCreated,
+    SecretKeyCreated,
+    SecretKeyRevoked,
+    SatelliteAdded,
+    /// An operator's DNS check of a satellite (`Verify`), whatever its outcome (in the detail).
+    SatelliteChecked,
+    SatelliteRemoved,
+    RedirectOriginAdded,
+    RedirectOriginRemoved,
 }
 
 impl AuditAction {
@@ -69,6 +80,14 @@ impl AuditAction {
             AuditAction::UserUnbanned => "user.unbanned",
             AuditAction::UserDeleted => "user.deleted",
             AuditAction::SessionRevoked => "session.revoked",
+            AuditAction::ProductionInstanceCreated => "instance.production_created",
+            AuditAction::SecretKeyCreated => "secret_key.created",
+            AuditAction::SecretKeyRevoked => "secret_key.revoked",
+            AuditAction::SatelliteAdded => "domain.satellite_added",
+            AuditAction::SatelliteChecked => "domain.satellite_checked",
+            AuditAction::SatelliteRemoved => "domain.satellite_removed",
+            AuditAction::RedirectOriginAdded => "instance.redirect_origin_added",
+            AuditAction::RedirectOriginRemoved => "instance.redirect_origin_removed",
         }
     }
 }

@@ -158,7 +158,7 @@ pub async fn patch_instance(
 ) -> Result<Response, ApiError> {
     let mut settings = instance.settings.clone();
     if let Some(origins) = body.allowed_redirect_origins.or(body.allowed_origins) {
-        settings.allowed_redirect_origins = origins.iter().map(|o| o.trim().to_owned()).collect();
+        settings.allowed_redirect_origins = origins;
     }
     if let Some(on) = body.sign_up.and_then(|s| s.email_verification) {
         settings.sign_up_email_verification = on;

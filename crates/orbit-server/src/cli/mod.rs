@@ -349,21 +349,19 @@ pub async fn run(cli: Cli) -> CliResult {
             let config = load_config(&cli.global, ConfigLayer::default())?;
             let orbit = open_existing(&config).await?;
             let first = pick_instance(&orbit, None).await?;
-            let name = orbit_core::domain_name::normalize(
-                &domain,
-                orbit_core::model::InstanceKind::Production,
-            )
-            .map_err(|e| format!("--domain: {e}"))?;
-            eprintln!("Generating keys for the production instance of {name}...");
+            eprintln!("Generating keys for the production instance of {domain}...");
             let instance = orbit
-                .create_instance(
-                    &first.application_id,
-                    orbit_core::model::InstanceKind::Production,
-                    &name,
-                    &format!("clerk.{name}"),
-                )
+                .create_production_instance(&first.application_id, &domain)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| match e {
+                    orbit_core::Error::Invalid { reason, .. } => format!("--domain: {reason}"),
+                    e => e.to_string(),
+                })?;
+            let name = orbit
+                .primary_domain(&instance.id)
+                .await
+                .map_err(|e| e.to_string())?
+                .name;
             println!(
                 "Created production instance {} with primary domain {name}.",
                 instance.id
@@ -789,7 +787,8 @@ async fn pick_instance(orbit: &Orbit, id: Option<&str>) -> Result<Instance, Stri
     }
 }
 
-/// What `instance show` prints, also used by `serve`'s banner.
+/// What `instance show` prints, also used by `serve`'s banner: `app_env::instance_summary`
+/// with the instance's newest secret key in clear.
 pub async fn instance_summary(
     orbit: &Orbit,
     config: &Config,
@@ -799,41 +798,9 @@ pub async fn instance_summary(
         .credentials(instance)
         .await
         .map_err(|e| e.to_string())?;
-    let domains = orbit.domains(instance).await.map_err(|e| e.to_string())?;
-    let primary = orbit
-        .primary_domain(&instance.id)
+    crate::app_env::instance_summary(orbit, config, instance, &creds.secret_key)
         .await
-        .map_err(|e| e.to_string())?;
-    let fapi = Orbit::fapi_url(instance, &primary);
-    // BAPI answers on every host this server serves; a configured public URL is preferred.
-    let bapi_base = config
-        .public_url
-        .clone()
-        .map(|u| u.trim_end_matches('/').to_owned())
-        .unwrap_or_else(|| fapi.clone());
-    Ok(json!({
-        "application_id": instance.application_id,
-        "instance_id": instance.id,
-        "environment_type": instance.kind.as_str(),
-        "publishable_key": creds.publishable_key,
-        "secret_key": creds.secret_key,
-        "frontend_api_url": fapi,
-        "backend_api_url": format!("{bapi_base}/bapi"),
-        "jwks_url": format!("{fapi}/.well-known/jwks.json"),
-        "sign_in_url": format!("{fapi}/sign-in"),
-        "sign_up_url": format!("{fapi}/sign-up"),
-        "user_profile_url": format!("{fapi}/user"),
-        "allowed_redirect_origins": instance.settings.allowed_redirect_origins,
-        "sign_up": { "email_verification": instance.settings.sign_up_email_verification },
-        "domains": domains.iter().map(|d| json!({
-            "id": d.id,
-            "name": d.name,
-            "is_satellite": d.is_satellite,
-            "verified": d.verified,
-            "frontend_api_url": if d.fapi_host.is_some() { Orbit::fapi_url(instance, d) } else { fapi.clone() },
-            "verification_error": d.verification_error,
-        })).collect::<Vec<_>>(),
-    }))
+        .map_err(|e| e.to_string())
 }
 
 async fn show_instance(

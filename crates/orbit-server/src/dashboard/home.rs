@@ -1,7 +1,8 @@
 //! `GET /dashboard`: the deployment's applications and their instances (development,
-//! production), with the instance switcher whose choice (`?instance=`) the instance pages
-//! (keys, domains, users) will read.
+//! production), each with links to its pages (`instances/`), and the instance switcher the
+//! layout shows on every instance page (`?instance=` chooses one here).
 
+use super::instances::{catalogue, InstanceBar, Section};
 use super::{DashboardError, Layout, Nav, Operator};
 use crate::browser::page::render;
 use crate::AppState;
@@ -20,7 +21,11 @@ struct InstanceRow {
     production: bool,
     primary_domain: String,
     fapi_url: String,
-    selected: bool,
+    keys: String,
+    domains: String,
+    redirect_origins: String,
+    /// Where a production instance is added to its application.
+    add_production: String,
 }
 
 struct ApplicationRow {
@@ -47,45 +52,44 @@ pub(super) async fn page(
     operator: Operator,
     Query(q): Query<HomeQuery>,
 ) -> Result<Response, DashboardError> {
-    let orbit = &state.orbit;
-    let instances = orbit.instances().await?;
+    let catalogue = catalogue(&state.orbit).await?;
+    let all = || catalogue.iter().flat_map(|(_, l)| l);
     // The instance asked for, else the first: an unknown id is no error, only no choice.
     let chosen = q
         .instance
-        .filter(|id| instances.iter().any(|i| &i.id == id))
-        .or_else(|| instances.first().map(|i| i.id.clone()));
+        .filter(|id| all().any(|l| &l.instance.id == id))
+        .or_else(|| all().next().map(|l| l.instance.id.clone()));
     let mut applications = Vec::new();
     let mut selected = None;
-    for app in orbit.applications().await? {
+    for (app, listed) in &catalogue {
         let mut rows = Vec::new();
-        for instance in instances.iter().filter(|i| i.application_id == app.id) {
-            let primary = orbit.primary_domain(&instance.id).await?;
-            let production = instance.kind == InstanceKind::Production;
+        for l in listed {
+            let id = &l.instance.id;
             let row = InstanceRow {
-                id: instance.id.clone(),
-                kind_label: if production {
-                    "Production"
-                } else {
-                    "Development"
-                },
-                production,
-                fapi_url: Orbit::fapi_url(instance, &primary),
-                primary_domain: primary.name,
-                selected: chosen.as_deref() == Some(instance.id.as_str()),
+                id: id.clone(),
+                kind_label: l.kind_label(),
+                production: l.instance.kind == InstanceKind::Production,
+                fapi_url: Orbit::fapi_url(&l.instance, &l.primary),
+                primary_domain: l.primary.name.clone(),
+                keys: Section::Keys.href(id),
+                domains: Section::Domains.href(id),
+                redirect_origins: Section::RedirectOrigins.href(id),
+                add_production: Section::Production.href(id),
             };
-            if row.selected {
+            if chosen.as_deref() == Some(id.as_str()) {
                 selected = Some(row.clone());
             }
             rows.push(row);
         }
         applications.push(ApplicationRow {
-            id: app.id,
-            name: app.name,
+            id: app.id.clone(),
+            name: app.name.clone(),
             instances: rows,
         });
     }
+    let bar = InstanceBar::for_home(&catalogue, chosen.as_deref());
     let page = HomePage {
-        layout: Layout::new(&operator, Nav::Home),
+        layout: Layout::new(&operator, Nav::Home).with_instance_bar(bar),
         applications,
         selected,
     };

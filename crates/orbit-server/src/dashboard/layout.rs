@@ -2,6 +2,7 @@
 //! with the operator's address, the navigation, the sign-out form) and the dashboard's error
 //! pages, which lead back to the dashboard.
 
+use super::instances::InstanceBar;
 use super::Operator;
 use crate::browser::page::Link;
 use crate::browser::PageError;
@@ -47,6 +48,9 @@ pub struct Layout {
     pub csrf: String,
     /// The page shown, marked in the navigation.
     pub current: Nav,
+    /// The instance switcher and, on an instance's pages, their tabs (`instances::InstanceBar`,
+    /// set with [`Layout::with_instance_bar`]).
+    pub instance: Option<InstanceBar>,
 }
 
 impl Layout {
@@ -55,7 +59,14 @@ impl Layout {
             email: operator.me.operator.email.clone(),
             csrf: operator.csrf.clone(),
             current,
+            instance: None,
         }
+    }
+
+    /// The layout with the instance switcher (`dashboard/instance_bar.html`) under its header.
+    pub fn with_instance_bar(mut self, bar: InstanceBar) -> Self {
+        self.instance = Some(bar);
+        self
     }
 
     /// The navigation's entries: `(href, label, current)`.

@@ -18,6 +18,7 @@ mod audit;
 mod credentials;
 pub mod csrf;
 mod home;
+mod instances;
 mod layout;
 mod operator;
 mod pagination;
@@ -88,6 +89,9 @@ pub fn routes(state: AppState, placement: Placement) -> Router<AppState> {
             post(sessions::revoke),
         )
         .route("/dashboard/audit", get(audit::page))
+        // ---- the instance pages: keys, domains, redirect origins, production (instances/) ----
+        .merge(instances::routes())
+        // ---- end of the instance pages ----
         .layer(from_fn_with_state((state, placement), site::guard))
 }
 

@@ -25,6 +25,7 @@ mod cookies;
 mod dashboard_auth;
 mod dashboard_browser;
 mod dashboard_users;
+mod dashboard_instances;
 mod dns_recheck;
 mod fapi;
 mod fapi_clerkjs;

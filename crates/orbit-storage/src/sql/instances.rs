@@ -209,6 +209,34 @@ impl InstanceStore for SqlStore {
         self.fetch_all(q).await
     }
 
+    async fn delete_secret_key(&self, instance_id: &str, id: &str) -> R<SecretKeyDeletion> {
+        let key = format!("orbit secret keys {instance_id}");
+        let mut tx = self.write(&key).await?;
+        let ids: Vec<String> =
+            sqlx::query_scalar("SELECT id FROM secret_keys WHERE instance_id = $1")
+                .bind(instance_id)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(backend)?;
+        let outcome = if !ids.iter().any(|k| k == id) {
+            SecretKeyDeletion::NotFound
+        } else if ids.len() == 1 {
+            SecretKeyDeletion::LastKey
+        } else {
+            sqlx::query("DELETE FROM secret_keys WHERE instance_id = $1 AND id = $2")
+                .bind(instance_id)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+            SecretKeyDeletion::Deleted
+        };
+        // Every outcome ends the transaction now, releasing its lock (a dropped one would hold
+        // it until its connection is next used).
+        tx.commit().await.map_err(backend)?;
+        Ok(outcome)
+    }
+
     async fn instance_by_secret_hash(&self, hash: &str) -> R<Option<Instance>> {
         let sql = format!(
             "SELECT {} FROM instances i JOIN secret_keys k ON k.instance_id = i.id WHERE k.hash = $1",
