@@ -9,17 +9,13 @@
 
 use crate::dashboard_auth::{actions, admin_create, audit, sign_in, ROOT};
 use crate::dns_server::Answer;
+use crate::domain::{orbit_on, settings, setup};
 use crate::harness::*;
 use crate::world::{handshake_url, Hop, ProdWorld, WorldBrowser};
-use orbit_core::clock::{ManualClock, SECOND};
-use orbit_core::keys::MasterKey;
+use orbit_core::clock::SECOND;
 use orbit_core::model::{Instance, InstanceKind};
-use orbit_core::password::HashParams;
-use orbit_core::random::SystemRandom;
-use orbit_core::{Orbit, OrbitSettings};
-use orbit_storage::SqliteStore;
+use orbit_core::Orbit;
 use reqwest::StatusCode;
-use std::sync::Arc;
 
 /// A development server with the operator `ROOT`, and a browser signed in as them.
 async fn signed_in_server() -> (TestServer, Browser) {
@@ -320,35 +316,8 @@ async fn api_keys_a_new_secret_key_is_shown_once_and_a_revoked_one_stops_at_once
 /// once its cached lookup expires (`key_cache_ttl`, docs/design/dashboard.md "API keys").
 #[tokio::test]
 async fn a_key_revoked_on_one_node_is_refused_by_another_within_the_key_cache_ttl() {
-    let clock = ManualClock::new(1_800_000_000_000);
-    let store = Arc::new(SqliteStore::in_memory().await.unwrap());
-    let node = || {
-        Orbit::new(
-            store.clone(),
-            Arc::new(clock.clone()),
-            Arc::new(SystemRandom),
-            MasterKey::from_bytes(&[7; 32]).unwrap(),
-            OrbitSettings {
-                hash_params: HashParams {
-                    memory_kib: 64,
-                    iterations: 1,
-                    parallelism: 1,
-                },
-                ..OrbitSettings::default()
-            },
-        )
-        .unwrap()
-    };
-    let (a, b) = (node(), node());
-    let instance = a
-        .create_application(
-            "t",
-            InstanceKind::Development,
-            "localhost:3000",
-            "127.0.0.1:4000",
-        )
-        .await
-        .unwrap();
+    let (a, clock, store, instance) = setup(settings()).await;
+    let b = orbit_on(store, &clock, settings());
     let old = a.credentials(&instance).await.unwrap().secret_key;
     let (_, new) = a.create_secret_key(&instance).await.unwrap();
     for n in [&a, &b] {
@@ -861,16 +830,21 @@ async fn allowed_redirect_origins_are_added_and_removed_under_the_clis_rules() {
         .body
         .contains("<code>https://*.preview.example.com</code>"));
 
-    let remove = format!("{url}/remove");
-    let r = browser
-        .post_form(
-            &remove,
-            &[
-                ("csrf_token", csrf.as_str()),
-                ("origin", "https://app.example.com"),
-            ],
-        )
-        .await;
+    let remove = || {
+        let (browser, url, csrf) = (&browser, &url, &csrf);
+        async move {
+            browser
+                .post_form(
+                    &format!("{url}/remove"),
+                    &[
+                        ("csrf_token", csrf.as_str()),
+                        ("origin", "https://app.example.com"),
+                    ],
+                )
+                .await
+        }
+    };
+    let r = remove().await;
     assert_eq!(
         r.location(),
         Some(
@@ -881,15 +855,7 @@ async fn allowed_redirect_origins_are_added_and_removed_under_the_clis_rules() {
             .as_str()
         )
     );
-    let r = browser
-        .post_form(
-            &remove,
-            &[
-                ("csrf_token", csrf.as_str()),
-                ("origin", "https://app.example.com"),
-            ],
-        )
-        .await;
+    let r = remove().await;
     assert!(r.location().unwrap().ends_with("?notice=gone"));
     let instance = server.orbit().instance(&dev.id).await.unwrap();
     assert_eq!(

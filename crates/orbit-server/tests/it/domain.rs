@@ -25,7 +25,7 @@ fn cheap() -> HashParams {
     }
 }
 
-fn orbit_on(store: Arc<SqliteStore>, clock: &ManualClock, settings: OrbitSettings) -> Orbit {
+pub fn orbit_on(store: Arc<SqliteStore>, clock: &ManualClock, settings: OrbitSettings) -> Orbit {
     Orbit::new(
         store,
         Arc::new(clock.clone()),
@@ -36,7 +36,7 @@ fn orbit_on(store: Arc<SqliteStore>, clock: &ManualClock, settings: OrbitSetting
     .unwrap()
 }
 
-async fn setup(
+pub async fn setup(
     settings: OrbitSettings,
 ) -> (
     Orbit,
@@ -59,7 +59,7 @@ async fn setup(
     (orbit, clock, store, instance)
 }
 
-fn settings() -> OrbitSettings {
+pub fn settings() -> OrbitSettings {
     OrbitSettings {
         hash_params: cheap(),
         ..OrbitSettings::default()

@@ -8,17 +8,16 @@
 //! add-satellite` and BAPI `POST /v1/domains`).
 
 use super::{
-    page_of, paginate, render_with_copy, ConfirmPage, InstanceContext, PageQuery, Pager, Section,
-    COPY_SCRIPT,
+    page_of, paginate, render_with_copy, Change, ConfirmPage, CsrfToken, InstanceContext,
+    PageQuery, Pager, Section, COPY_SCRIPT,
 };
 use crate::app_env;
 use crate::browser::page::{render, sentence};
-use crate::dashboard::{csrf, CsrfForm, DashboardError, Layout, Nav, Operator};
-use crate::extract::FormBody;
+use crate::dashboard::{CsrfForm, DashboardError, Layout, Operator};
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use orbit_core::clock::format_utc;
 use orbit_core::model::{Domain, InstanceKind};
@@ -189,7 +188,7 @@ pub(super) async fn page(
     Path(id): Path<String>,
     Query(q): Query<DomainsQuery>,
 ) -> Result<Response, DashboardError> {
-    let ctx = InstanceContext::load(&state, &id, Section::Domains).await?;
+    let ctx = InstanceContext::load(&state, &operator, &id, Section::Domains).await?;
     let orbit = &state.orbit;
     let instance = &ctx.instance;
     let production = instance.kind == InstanceKind::Production;
@@ -310,7 +309,7 @@ pub(super) async fn page(
         pager,
         secret_hint,
         copy_script: COPY_SCRIPT,
-        layout: Layout::new(&operator, Nav::Home).with_instance_bar(ctx.bar),
+        layout: ctx.layout(),
     };
     Ok(render_with_copy(StatusCode::OK, &page))
 }
@@ -372,7 +371,6 @@ struct NewSatellitePage {
 
 fn new_satellite_page(
     state: &AppState,
-    operator: &Operator,
     ctx: InstanceContext,
     name: String,
     error: Option<String>,
@@ -383,7 +381,7 @@ fn new_satellite_page(
         name,
         error,
         cname_target: state.cname_target.clone(),
-        layout: Layout::new(operator, Nav::Home).with_instance_bar(ctx.bar),
+        layout: ctx.layout(),
     }
 }
 
@@ -393,8 +391,8 @@ pub(super) async fn new_satellite(
     operator: Operator,
     Path(id): Path<String>,
 ) -> Result<Response, DashboardError> {
-    let ctx = InstanceContext::load(&state, &id, Section::Domains).await?;
-    let page = new_satellite_page(&state, &operator, ctx, String::new(), None);
+    let ctx = InstanceContext::load(&state, &operator, &id, Section::Domains).await?;
+    let page = new_satellite_page(&state, ctx, String::new(), None);
     Ok(render(StatusCode::OK, &page, Vec::new()))
 }
 
@@ -404,23 +402,24 @@ pub(super) struct SatelliteForm {
     name: Option<String>,
 }
 
+impl CsrfToken for SatelliteForm {
+    fn csrf_token(&self) -> Option<&str> {
+        self.csrf_token.as_deref()
+    }
+}
+
 /// `POST /dashboard/instances/{id}/domains/satellites`: registers the satellite, or shows the
 /// form again with the name as typed and what is wrong with it.
 pub(super) async fn add_satellite(
     State(state): State<AppState>,
-    operator: Operator,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    FormBody(form): FormBody<SatelliteForm>,
+    Change { operator, form }: Change<SatelliteForm>,
 ) -> Result<Response, DashboardError> {
-    csrf::require(&headers, &operator, form.csrf_token.as_deref())?;
-    let ctx = InstanceContext::load(&state, &id, Section::Domains).await?;
+    let ctx = InstanceContext::load(&state, &operator, &id, Section::Domains).await?;
     let name = form.name.unwrap_or_default();
     match state.orbit.add_satellite(&ctx.instance, &name).await {
         Ok(d) => {
             ctx.audit(
-                &state,
-                &operator,
                 AuditAction::SatelliteAdded,
                 &d.id,
                 json!({ "name": d.name }),
@@ -430,7 +429,7 @@ pub(super) async fn add_satellite(
             Ok(Redirect::to(&to).into_response())
         }
         Err(Error::Invalid { reason, .. }) => {
-            let page = new_satellite_page(&state, &operator, ctx, name, Some(sentence(&reason)));
+            let page = new_satellite_page(&state, ctx, name, Some(sentence(&reason)));
             Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page, Vec::new()))
         }
         Err(e) => Err(e.into()),
@@ -459,21 +458,16 @@ async fn satellite_of(
 /// record now, then shows the outcome on the satellites tab.
 pub(super) async fn verify(
     State(state): State<AppState>,
-    operator: Operator,
     Path((id, domain)): Path<(String, String)>,
-    headers: HeaderMap,
-    FormBody(form): FormBody<CsrfForm>,
+    Change { operator, .. }: Change<CsrfForm>,
 ) -> Result<Response, DashboardError> {
-    csrf::require(&headers, &operator, form.csrf_token.as_deref())?;
-    let ctx = InstanceContext::load(&state, &id, Section::Domains).await?;
+    let ctx = InstanceContext::load(&state, &operator, &id, Section::Domains).await?;
     let d = satellite_of(&state, &ctx, &domain).await?;
     let checked = state
         .orbit
         .verify_domain(&d, state.resolver.as_ref(), &state.cname_target)
         .await?;
     ctx.audit(
-        &state,
-        &operator,
         AuditAction::SatelliteChecked,
         &checked.id,
         json!({
@@ -487,7 +481,7 @@ pub(super) async fn verify(
     Ok(Redirect::to(&to).into_response())
 }
 
-fn confirm_remove_page(operator: &Operator, ctx: InstanceContext, d: &Domain) -> ConfirmPage {
+fn confirm_remove_page(ctx: InstanceContext, d: &Domain) -> ConfirmPage {
     let base = Section::Domains.href(ctx.id());
     ConfirmPage {
         heading: format!("Remove the satellite domain {}?", d.name),
@@ -500,7 +494,7 @@ fn confirm_remove_page(operator: &Operator, ctx: InstanceContext, d: &Domain) ->
         button: "Remove this satellite",
         cancel: format!("{base}?tab=satellites"),
         error: None,
-        layout: Layout::new(operator, Nav::Home).with_instance_bar(ctx.bar),
+        layout: ctx.layout(),
     }
 }
 
@@ -510,27 +504,22 @@ pub(super) async fn confirm_remove(
     operator: Operator,
     Path((id, domain)): Path<(String, String)>,
 ) -> Result<Response, DashboardError> {
-    let ctx = InstanceContext::load(&state, &id, Section::Domains).await?;
+    let ctx = InstanceContext::load(&state, &operator, &id, Section::Domains).await?;
     let d = satellite_of(&state, &ctx, &domain).await?;
-    let page = confirm_remove_page(&operator, ctx, &d);
+    let page = confirm_remove_page(ctx, &d);
     Ok(render(StatusCode::OK, &page, Vec::new()))
 }
 
 /// `POST /dashboard/instances/{id}/domains/{domain}/remove`.
 pub(super) async fn remove(
     State(state): State<AppState>,
-    operator: Operator,
     Path((id, domain)): Path<(String, String)>,
-    headers: HeaderMap,
-    FormBody(form): FormBody<CsrfForm>,
+    Change { operator, .. }: Change<CsrfForm>,
 ) -> Result<Response, DashboardError> {
-    csrf::require(&headers, &operator, form.csrf_token.as_deref())?;
-    let ctx = InstanceContext::load(&state, &id, Section::Domains).await?;
+    let ctx = InstanceContext::load(&state, &operator, &id, Section::Domains).await?;
     let d = satellite_of(&state, &ctx, &domain).await?;
     let removed = state.orbit.remove_domain(&ctx.instance, &d.id).await?;
     ctx.audit(
-        &state,
-        &operator,
         AuditAction::SatelliteRemoved,
         &removed.id,
         json!({ "name": removed.name }),

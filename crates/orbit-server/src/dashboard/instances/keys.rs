@@ -4,16 +4,15 @@
 //! Each value is selectable text with a copy button.
 
 use super::{
-    paginate, render_with_copy, ConfirmPage, InstanceContext, PageQuery, Pager, Section,
+    paginate, render_with_copy, Change, ConfirmPage, InstanceContext, PageQuery, Pager, Section,
     COPY_SCRIPT,
 };
 use crate::browser::page::{render, sentence};
-use crate::dashboard::{csrf, CsrfForm, DashboardError, Layout, Nav, Operator};
-use crate::extract::FormBody;
+use crate::dashboard::{CsrfForm, DashboardError, Layout, Operator};
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use orbit_core::clock::format_utc;
 use orbit_core::{AuditAction, Error, SecretKeyInfo};
@@ -59,18 +58,17 @@ pub(super) async fn page(
     Path(id): Path<String>,
     Query(q): Query<KeysQuery>,
 ) -> Result<Response, DashboardError> {
-    let ctx = InstanceContext::load(&state, &id, Section::Keys).await?;
+    let ctx = InstanceContext::load(&state, &operator, &id, Section::Keys).await?;
     let notice = match q.notice.as_deref() {
         Some("revoked") => Some("The secret key is revoked: requests that use it are refused."),
         _ => None,
     };
-    let page = keys_page(&state, &operator, ctx, q.paging.number(), None, notice).await?;
+    let page = keys_page(&state, ctx, q.paging.number(), None, notice).await?;
     Ok(render_with_copy(StatusCode::OK, &page))
 }
 
 async fn keys_page(
     state: &AppState,
-    operator: &Operator,
     ctx: InstanceContext,
     page: usize,
     created: Option<String>,
@@ -107,7 +105,7 @@ async fn keys_page(
         created,
         notice,
         copy_script: COPY_SCRIPT,
-        layout: Layout::new(operator, Nav::Home).with_instance_bar(ctx.bar),
+        layout: ctx.layout(),
     })
 }
 
@@ -115,23 +113,18 @@ async fn keys_page(
 /// others keep working.
 pub(super) async fn create(
     State(state): State<AppState>,
-    operator: Operator,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    FormBody(form): FormBody<CsrfForm>,
+    Change { operator, .. }: Change<CsrfForm>,
 ) -> Result<Response, DashboardError> {
-    csrf::require(&headers, &operator, form.csrf_token.as_deref())?;
-    let ctx = InstanceContext::load(&state, &id, Section::Keys).await?;
+    let ctx = InstanceContext::load(&state, &operator, &id, Section::Keys).await?;
     let (info, secret) = state.orbit.create_secret_key(&ctx.instance).await?;
     ctx.audit(
-        &state,
-        &operator,
         AuditAction::SecretKeyCreated,
         &info.id,
         json!({ "key": info.masked }),
     )
     .await?;
-    let page = keys_page(&state, &operator, ctx, 1, Some(secret), None).await?;
+    let page = keys_page(&state, ctx, 1, Some(secret), None).await?;
     Ok(render_with_copy(StatusCode::OK, &page))
 }
 
@@ -155,7 +148,6 @@ async fn key_of(
 
 fn confirm_page(
     state: &AppState,
-    operator: &Operator,
     ctx: InstanceContext,
     key: &SecretKeyInfo,
     error: Option<String>,
@@ -172,7 +164,7 @@ fn confirm_page(
         button: "Revoke this key",
         cancel,
         error,
-        layout: Layout::new(operator, Nav::Home).with_instance_bar(ctx.bar),
+        layout: ctx.layout(),
     }
 }
 
@@ -182,11 +174,11 @@ pub(super) async fn confirm_revoke(
     operator: Operator,
     Path((id, key)): Path<(String, String)>,
 ) -> Result<Response, DashboardError> {
-    let ctx = InstanceContext::load(&state, &id, Section::Keys).await?;
+    let ctx = InstanceContext::load(&state, &operator, &id, Section::Keys).await?;
     let info = key_of(&state, &ctx, &key).await?;
     Ok(render(
         StatusCode::OK,
-        &confirm_page(&state, &operator, ctx, &info, None),
+        &confirm_page(&state, ctx, &info, None),
         Vec::new(),
     ))
 }
@@ -195,19 +187,14 @@ pub(super) async fn confirm_revoke(
 /// the confirmation again, saying what to do.
 pub(super) async fn revoke(
     State(state): State<AppState>,
-    operator: Operator,
     Path((id, key)): Path<(String, String)>,
-    headers: HeaderMap,
-    FormBody(form): FormBody<CsrfForm>,
+    Change { operator, .. }: Change<CsrfForm>,
 ) -> Result<Response, DashboardError> {
-    csrf::require(&headers, &operator, form.csrf_token.as_deref())?;
-    let ctx = InstanceContext::load(&state, &id, Section::Keys).await?;
+    let ctx = InstanceContext::load(&state, &operator, &id, Section::Keys).await?;
     let info = key_of(&state, &ctx, &key).await?;
     match state.orbit.revoke_secret_key(&ctx.instance, &key).await {
         Ok(revoked) => {
             ctx.audit(
-                &state,
-                &operator,
                 AuditAction::SecretKeyRevoked,
                 &revoked.id,
                 json!({ "key": revoked.masked }),
@@ -218,7 +205,7 @@ pub(super) async fn revoke(
         }
         Err(Error::Invalid { reason, .. }) => Ok(render(
             StatusCode::UNPROCESSABLE_ENTITY,
-            &confirm_page(&state, &operator, ctx, &info, Some(sentence(&reason))),
+            &confirm_page(&state, ctx, &info, Some(sentence(&reason))),
             Vec::new(),
         )),
         Err(e) => Err(e.into()),

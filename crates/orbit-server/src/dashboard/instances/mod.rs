@@ -13,18 +13,20 @@ mod keys;
 mod origins;
 mod production;
 
-use super::{DashboardError, Layout, Operator};
+use super::{csrf, CsrfForm, DashboardError, Layout, Nav, Operator};
 use crate::browser::page::render;
+use crate::extract::FormBody;
 use crate::AppState;
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRef, FromRequest, FromRequestParts, Path, Query, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use base64::Engine;
 use orbit_core::model::{Application, Domain, Instance, InstanceKind};
-use orbit_core::{Actor, AuditAction, Orbit};
+use orbit_core::{AuditAction, Orbit};
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
@@ -215,17 +217,21 @@ fn options(catalogue: &[(Application, Vec<Listed>)], selected: Option<&str>) -> 
         .collect()
 }
 
-/// An instance page's request: the instance its path names, and the layout's bar.
+/// An instance page's request: the instance its path names, the signed-in operator, and the
+/// layout's bar.
 pub(super) struct InstanceContext {
     pub instance: Instance,
     pub listed: Listed,
     pub bar: InstanceBar,
+    state: AppState,
+    operator: Operator,
 }
 
 impl InstanceContext {
     /// The instance `id` (404 when there is none) and the bar of its `section`.
     pub async fn load(
         state: &AppState,
+        operator: &Operator,
         id: &str,
         section: Section,
     ) -> Result<Self, DashboardError> {
@@ -258,6 +264,8 @@ impl InstanceContext {
             instance,
             listed,
             bar,
+            state: state.clone(),
+            operator: operator.clone(),
         })
     }
 
@@ -265,40 +273,36 @@ impl InstanceContext {
         &self.instance.id
     }
 
-    /// Records what `operator` did to this instance.
+    /// The layout of the page: the operator's, with this instance's bar.
+    pub fn layout(&self) -> Layout {
+        Layout::new(&self.operator, Nav::Home).with_instance_bar(self.bar.clone())
+    }
+
+    /// Records what the operator did to this instance.
     pub async fn audit(
         &self,
-        state: &AppState,
-        operator: &Operator,
         action: AuditAction,
         target: &str,
         detail: serde_json::Value,
     ) -> Result<(), DashboardError> {
-        record(
-            state,
-            &operator.me.actor(),
-            action,
-            target,
-            self.id(),
-            detail,
-        )
-        .await
+        self.audit_on(self.id(), action, target, detail).await
     }
-}
 
-/// `Orbit::record_audit` for a change to `instance_id`.
-async fn record(
-    state: &AppState,
-    actor: &Actor,
-    action: AuditAction,
-    target: &str,
-    instance_id: &str,
-    detail: serde_json::Value,
-) -> Result<(), DashboardError> {
-    Ok(state
-        .orbit
-        .record_audit(actor, action, target, Some(instance_id), detail)
-        .await?)
+    /// Records what the operator did to the instance `instance_id` (one this page created).
+    pub async fn audit_on(
+        &self,
+        instance_id: &str,
+        action: AuditAction,
+        target: &str,
+        detail: serde_json::Value,
+    ) -> Result<(), DashboardError> {
+        let actor = self.operator.me.actor();
+        Ok(self
+            .state
+            .orbit
+            .record_audit(&actor, action, target, Some(instance_id), detail)
+            .await?)
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -337,6 +341,45 @@ async fn first_section(
 ) -> Result<Response, DashboardError> {
     let instance = state.orbit.instance(&id).await?;
     Ok(Redirect::to(&Section::Keys.href(&instance.id)).into_response())
+}
+
+/// A posted form's CSRF token.
+pub(super) trait CsrfToken {
+    fn csrf_token(&self) -> Option<&str>;
+}
+
+impl CsrfToken for CsrfForm {
+    fn csrf_token(&self) -> Option<&str> {
+        self.csrf_token.as_deref()
+    }
+}
+
+/// A change posted to an instance page: the signed-in operator (a browser without a session is
+/// sent to sign in) and the form `F`, whose CSRF token and origin are checked
+/// (`csrf::require`) before the handler runs, so no handler can skip the check.
+pub(super) struct Change<F> {
+    pub operator: Operator,
+    pub form: F,
+}
+
+impl<F, S> FromRequest<S> for Change<F>
+where
+    F: DeserializeOwned + CsrfToken + Send,
+    S: Send + Sync,
+    AppState: FromRef<S>,
+{
+    type Rejection = Response;
+    async fn from_request(req: Request, state: &S) -> Result<Self, Response> {
+        let (mut parts, body) = req.into_parts();
+        let operator = Operator::from_request_parts(&mut parts, state).await?;
+        let headers = parts.headers.clone();
+        let FormBody(form) = FormBody::<F>::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        csrf::require(&headers, &operator, form.csrf_token())
+            .map_err(IntoResponse::into_response)?;
+        Ok(Change { operator, form })
+    }
 }
 
 /// A page asking to confirm a change that cannot be undone (`dashboard/instance_confirm.html`):

@@ -4,14 +4,13 @@
 //! BAPI `PATCH /v1/instance` apply (`Orbit::update_settings`: an origin, or a wildcard as the
 //! whole leftmost label).
 
-use super::{paginate, InstanceContext, PageQuery, Pager, Section};
+use super::{paginate, Change, CsrfToken, InstanceContext, PageQuery, Pager, Section};
 use crate::browser::page::{render, sentence};
-use crate::dashboard::{csrf, DashboardError, Layout, Nav, Operator};
-use crate::extract::FormBody;
+use crate::dashboard::{DashboardError, Layout, Operator};
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use orbit_core::{AuditAction, Error};
 use serde::Deserialize;
@@ -38,7 +37,6 @@ pub(super) struct OriginsQuery {
 }
 
 fn origins_page(
-    operator: &Operator,
     ctx: InstanceContext,
     page: usize,
     notice: Option<&'static str>,
@@ -55,7 +53,7 @@ fn origins_page(
         notice,
         origin,
         error,
-        layout: Layout::new(operator, Nav::Home).with_instance_bar(ctx.bar),
+        layout: ctx.layout(),
     }
 }
 
@@ -66,21 +64,14 @@ pub(super) async fn page(
     Path(id): Path<String>,
     Query(q): Query<OriginsQuery>,
 ) -> Result<Response, DashboardError> {
-    let ctx = InstanceContext::load(&state, &id, Section::RedirectOrigins).await?;
+    let ctx = InstanceContext::load(&state, &operator, &id, Section::RedirectOrigins).await?;
     let notice = match q.notice.as_deref() {
         Some("added") => Some("The origin is allowed."),
         Some("removed") => Some("The origin is no longer allowed."),
         Some("gone") => Some("That origin was not in the list (any more)."),
         _ => None,
     };
-    let page = origins_page(
-        &operator,
-        ctx,
-        q.paging.number(),
-        notice,
-        String::new(),
-        None,
-    );
+    let page = origins_page(ctx, q.paging.number(), notice, String::new(), None);
     Ok(render(StatusCode::OK, &page, Vec::new()))
 }
 
@@ -90,17 +81,20 @@ pub(super) struct OriginForm {
     origin: Option<String>,
 }
 
+impl CsrfToken for OriginForm {
+    fn csrf_token(&self) -> Option<&str> {
+        self.csrf_token.as_deref()
+    }
+}
+
 /// `POST /dashboard/instances/{id}/redirect-origins`: adds one, or shows the page again with
 /// the origin as typed and what is wrong with it.
 pub(super) async fn add(
     State(state): State<AppState>,
-    operator: Operator,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    FormBody(form): FormBody<OriginForm>,
+    Change { operator, form }: Change<OriginForm>,
 ) -> Result<Response, DashboardError> {
-    csrf::require(&headers, &operator, form.csrf_token.as_deref())?;
-    let ctx = InstanceContext::load(&state, &id, Section::RedirectOrigins).await?;
+    let ctx = InstanceContext::load(&state, &operator, &id, Section::RedirectOrigins).await?;
     let origin = form.origin.unwrap_or_default();
     match state
         .orbit
@@ -110,8 +104,6 @@ pub(super) async fn add(
         Ok(_) => {
             let added = origin.trim();
             ctx.audit(
-                &state,
-                &operator,
                 AuditAction::RedirectOriginAdded,
                 added,
                 json!({ "origin": added }),
@@ -125,7 +117,7 @@ pub(super) async fn add(
                 "{} Enter an origin such as https://app.example.com, or https://*.example.com for its subdomains.",
                 sentence(&reason)
             );
-            let page = origins_page(&operator, ctx, 1, None, origin, Some(error));
+            let page = origins_page(ctx, 1, None, origin, Some(error));
             Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page, Vec::new()))
         }
         Err(e) => Err(e.into()),
@@ -135,13 +127,10 @@ pub(super) async fn add(
 /// `POST /dashboard/instances/{id}/redirect-origins/remove` (`origin` as listed).
 pub(super) async fn remove(
     State(state): State<AppState>,
-    operator: Operator,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    FormBody(form): FormBody<OriginForm>,
+    Change { operator, form }: Change<OriginForm>,
 ) -> Result<Response, DashboardError> {
-    csrf::require(&headers, &operator, form.csrf_token.as_deref())?;
-    let ctx = InstanceContext::load(&state, &id, Section::RedirectOrigins).await?;
+    let ctx = InstanceContext::load(&state, &operator, &id, Section::RedirectOrigins).await?;
     let origin = form.origin.unwrap_or_default();
     let notice = match state
         .orbit
@@ -150,8 +139,6 @@ pub(super) async fn remove(
     {
         Ok(_) => {
             ctx.audit(
-                &state,
-                &operator,
                 AuditAction::RedirectOriginRemoved,
                 &origin,
                 json!({ "origin": origin }),

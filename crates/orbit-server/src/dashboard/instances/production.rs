@@ -3,14 +3,13 @@
 //! instance create-production` does). Created, it leads to its Domains page, which shows the
 //! DNS record its Frontend API host needs.
 
-use super::{record, InstanceContext, Section};
+use super::{Change, CsrfToken, InstanceContext, Section};
 use crate::browser::page::{render, sentence};
-use crate::dashboard::{csrf, DashboardError, Layout, Nav, Operator};
-use crate::extract::FormBody;
+use crate::dashboard::{DashboardError, Layout, Operator};
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use orbit_core::{AuditAction, Error};
 use serde::Deserialize;
@@ -29,7 +28,6 @@ struct ProductionPage {
 
 fn production_page(
     state: &AppState,
-    operator: &Operator,
     ctx: InstanceContext,
     domain: String,
     error: Option<String>,
@@ -40,7 +38,7 @@ fn production_page(
         cname_target: state.cname_target.clone(),
         domain,
         error,
-        layout: Layout::new(operator, Nav::Home).with_instance_bar(ctx.bar),
+        layout: ctx.layout(),
     }
 }
 
@@ -50,8 +48,8 @@ pub(super) async fn form(
     operator: Operator,
     Path(id): Path<String>,
 ) -> Result<Response, DashboardError> {
-    let ctx = InstanceContext::load(&state, &id, Section::Production).await?;
-    let page = production_page(&state, &operator, ctx, String::new(), None);
+    let ctx = InstanceContext::load(&state, &operator, &id, Section::Production).await?;
+    let page = production_page(&state, ctx, String::new(), None);
     Ok(render(StatusCode::OK, &page, Vec::new()))
 }
 
@@ -61,17 +59,20 @@ pub(super) struct ProductionForm {
     domain: Option<String>,
 }
 
+impl CsrfToken for ProductionForm {
+    fn csrf_token(&self) -> Option<&str> {
+        self.csrf_token.as_deref()
+    }
+}
+
 /// `POST /dashboard/instances/{id}/production`: the new instance's Domains page, or the form
 /// again with the domain as typed and what is wrong with it.
 pub(super) async fn create(
     State(state): State<AppState>,
-    operator: Operator,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    FormBody(form): FormBody<ProductionForm>,
+    Change { operator, form }: Change<ProductionForm>,
 ) -> Result<Response, DashboardError> {
-    csrf::require(&headers, &operator, form.csrf_token.as_deref())?;
-    let ctx = InstanceContext::load(&state, &id, Section::Production).await?;
+    let ctx = InstanceContext::load(&state, &operator, &id, Section::Production).await?;
     let domain = form.domain.unwrap_or_default();
     let application = ctx.instance.application_id.clone();
     match state
@@ -81,11 +82,9 @@ pub(super) async fn create(
     {
         Ok(created) => {
             let primary = state.orbit.primary_domain(&created.id).await?;
-            record(
-                &state,
-                &operator.me.actor(),
-                AuditAction::ProductionInstanceCreated,
+            ctx.audit_on(
                 &created.id,
+                AuditAction::ProductionInstanceCreated,
                 &created.id,
                 json!({ "application": application, "domain": primary.name }),
             )
@@ -97,7 +96,7 @@ pub(super) async fn create(
             Ok(Redirect::to(&to).into_response())
         }
         Err(Error::Invalid { reason, .. }) => {
-            let page = production_page(&state, &operator, ctx, domain, Some(sentence(&reason)));
+            let page = production_page(&state, ctx, domain, Some(sentence(&reason)));
             Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page, Vec::new()))
         }
         Err(e) => Err(e.into()),
