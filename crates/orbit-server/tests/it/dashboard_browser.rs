@@ -97,7 +97,10 @@ async fn the_seeds_add_satellite_domain_steps_in_the_dashboard_in_chromium() {
         .collect();
     // The page leaves the secret key for the operator to fill in (it is shown once, when
     // created); the operator pastes the one they kept.
-    assert_eq!(satellite.get("CLERK_SECRET_KEY").map(String::as_str), Some(""));
+    assert_eq!(
+        satellite.get("CLERK_SECRET_KEY").map(String::as_str),
+        Some("")
+    );
     satellite.insert("CLERK_SECRET_KEY".into(), world.secret_key.clone());
     assert_eq!(satellite["NEXT_PUBLIC_CLERK_DOMAIN"], "satellite.test");
     assert_eq!(
