@@ -16,7 +16,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use orbit_core::model::User;
+use orbit_core::model::{PendingSignUp, User};
 use orbit_core::{
     Error, NewUser, SessionBrowser, SessionStart, SignUpOutcome, SIGN_UP_CODE_LIFETIME,
 };
@@ -126,25 +126,37 @@ pub(super) async fn create(
                 .sign_up_attempt(&fapi.ctx.instance, &id, &token)
                 .await?
                 .ok_or_else(|| ApiError::internal("a pending sign-up vanished"))?;
-            let bound = cookies::attempt(
-                wire::cookie::SIGN_UP,
-                &format!("{id}.{token}"),
-                fapi.secure,
-                SIGN_UP_CODE_LIFETIME / 1000,
-            );
-            let sign_up = pending_sign_up_json(&pending);
-            let view = client_view(
-                &state,
-                &caller,
-                caller.client.as_ref(),
-                None,
-                Some(sign_up.clone()),
-            )
-            .await?;
-            let resp = Json(ClientWrapped::new(sign_up, view)).into_response();
-            Ok(with_cookies(resp, bound.into_iter().collect()))
+            pending_answer(&state, &caller, &id, &token, &pending).await
         }
     }
+}
+
+/// The answer for a pending sign-up of this browser: the sign-up, in the client too, and its
+/// cookie (re)set for the code's lifetime.
+async fn pending_answer(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    token: &str,
+    pending: &PendingSignUp,
+) -> Result<Response, ApiError> {
+    let bound = cookies::attempt(
+        wire::cookie::SIGN_UP,
+        &format!("{id}.{token}"),
+        caller.fapi.secure,
+        SIGN_UP_CODE_LIFETIME / 1000,
+    );
+    let sign_up = pending_sign_up_json(pending);
+    let view = client_view(
+        state,
+        caller,
+        caller.client.as_ref(),
+        None,
+        Some(sign_up.clone()),
+    )
+    .await?;
+    let resp = Json(ClientWrapped::new(sign_up, view)).into_response();
+    Ok(with_cookies(resp, bound.into_iter().collect()))
 }
 
 /// This browser's pending sign-up token, if its cookie names `id`.
@@ -179,23 +191,7 @@ pub(super) async fn prepare_verification(
         .orbit
         .resend_sign_up_code(instance, &ip.to_string(), &token)
         .await?;
-    let bound = cookies::attempt(
-        wire::cookie::SIGN_UP,
-        &format!("{id}.{token}"),
-        caller.fapi.secure,
-        SIGN_UP_CODE_LIFETIME / 1000,
-    );
-    let sign_up = pending_sign_up_json(&pending);
-    let view = client_view(
-        &state,
-        &caller,
-        caller.client.as_ref(),
-        None,
-        Some(sign_up.clone()),
-    )
-    .await?;
-    let resp = Json(ClientWrapped::new(sign_up, view)).into_response();
-    Ok(with_cookies(resp, bound.into_iter().collect()))
+    pending_answer(&state, &caller, &id, &token, &pending).await
 }
 
 /// `POST /v1/client/sign_ups/{id}/attempt_verification` (`strategy=email_code`, `code`):
