@@ -99,16 +99,21 @@ pub fn user_agent(headers: &HeaderMap) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// Reads one cookie from the request headers. A name sent more than once is read as absent:
-/// the `Cookie` header does not say which domain set which value, so a copy planted by a
-/// sibling or parent domain (cookie tossing) could come first, and neither is trusted.
-pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    let mut values = headers
+/// Every cookie of the request's `Cookie` headers, in order (a name may come more than once).
+pub fn request_cookies(headers: &HeaderMap) -> impl Iterator<Item = cookie::Cookie<'static>> + '_ {
+    headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| cookie::Cookie::split_parse(v.to_owned()))
         .filter_map(Result::ok)
+}
+
+/// Reads one cookie from the request headers. A name sent more than once is read as absent:
+/// the `Cookie` header does not say which domain set which value, so a copy planted by a
+/// sibling or parent domain (cookie tossing) could come first, and neither is trusted.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    let mut values = request_cookies(headers)
         .filter(|c| c.name() == name)
         .map(|c| c.value().to_owned());
     let first = values.next();

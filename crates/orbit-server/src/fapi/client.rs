@@ -134,13 +134,7 @@ pub(super) async fn get_client(
 /// believes the browser signed in. The cookie is the app's, on its registrable domain, which
 /// this FAPI host (`clerk.<domain>`) receives.
 fn app_says_signed_in(caller: &Caller) -> bool {
-    caller
-        .headers
-        .get_all(axum::http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| cookie::Cookie::split_parse(v.to_owned()))
-        .filter_map(Result::ok)
+    crate::extract::request_cookies(&caller.headers)
         .any(|c| c.name().starts_with(wire::cookie::CLIENT_UAT) && c.value() != "0")
 }
 
