@@ -83,14 +83,7 @@ async fn submit_portal(
     (at, r.text().await.unwrap())
 }
 
-async fn free_port() -> u16 {
-    tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use crate::nextjs::free_port;
 
 async fn serve_local(router: axum::Router) -> u16 {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
