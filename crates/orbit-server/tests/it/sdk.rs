@@ -4,6 +4,7 @@
 //! that follows redirects plays the browser; `browser_seed.rs` does the same in Chromium.
 
 use crate::harness::*;
+use crate::nextjs::free_port;
 use crate::world::*;
 use orbit_sdk::{Orbit, OrbitConfig};
 use reqwest::StatusCode;
@@ -82,8 +83,6 @@ async fn submit_portal(
     let at = r.url().to_string();
     (at, r.text().await.unwrap())
 }
-
-use crate::nextjs::free_port;
 
 async fn serve_local(router: axum::Router) -> u16 {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
